@@ -1,0 +1,63 @@
+//! Time as the engine sees it: a monotonic instant handed in by the caller.
+//!
+//! The engine never reads a clock. The daemon maps the system's monotonic
+//! clock onto this type; the simulator advances it by hand. Microsecond
+//! resolution, saturating arithmetic: no operation here can panic.
+
+use core::fmt;
+use core::time::Duration;
+
+/// Microseconds since an arbitrary origin chosen by the caller.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(u64);
+
+impl Instant {
+    pub const ZERO: Instant = Instant(0);
+
+    pub const fn from_micros(us: u64) -> Self {
+        Instant(us)
+    }
+
+    pub const fn from_millis(ms: u64) -> Self {
+        Instant(ms.saturating_mul(1000))
+    }
+
+    pub const fn as_micros(self) -> u64 {
+        self.0
+    }
+
+    /// `self + d`, saturating at the end of time.
+    pub fn add(self, d: Duration) -> Self {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        Instant(self.0.saturating_add(us))
+    }
+
+    /// `self - earlier`, or zero when `earlier` is later.
+    pub fn since(self, earlier: Instant) -> Duration {
+        Duration::from_micros(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl fmt::Display for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:03}s", self.0 / 1_000_000, (self.0 / 1000) % 1000)
+    }
+}
+
+/// Milliseconds as a `Duration`; a shorthand used across the engine.
+pub const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_saturates() {
+        let t = Instant::from_micros(u64::MAX - 1);
+        assert_eq!(t.add(ms(5)), Instant::from_micros(u64::MAX));
+        assert_eq!(Instant::ZERO.since(t), Duration::ZERO);
+        assert_eq!(Instant::from_millis(15).since(Instant::from_millis(5)), ms(10));
+    }
+}

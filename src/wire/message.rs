@@ -1,0 +1,357 @@
+//! The vwrp PDU: a 24-byte header, TLVs, and an optional auth trailer.
+
+use core::fmt;
+
+use super::tlv::Tlvs;
+use super::{
+    ETHERNET_HEADER_LEN, Error, Handover, Keyring, Lease4, Lease6, MIN_FRAME_LEN, Mac, TAG_LEN,
+    TRAILER_LEN, TrackerSummary, be16, be32,
+};
+
+pub const VERSION: u8 = 1;
+pub const HEADER_LEN: usize = 24;
+
+mod field {
+    use core::ops::Range;
+    pub const VERSION: usize = 0;
+    pub const TYPE: usize = 1;
+    pub const GROUP: usize = 2;
+    pub const STATE: usize = 3;
+    pub const ROUTER_ID: Range<usize> = 4..8;
+    pub const PRIORITY: usize = 8;
+    pub const EFFECTIVE: usize = 9;
+    pub const FLAGS: usize = 10;
+    pub const MULTIPLIER: usize = 11;
+    pub const HELLO: Range<usize> = 12..14;
+    pub const TLV_LEN: Range<usize> = 14..16;
+    pub const EPOCH: Range<usize> = 16..20;
+    pub const SEQ: Range<usize> = 20..24;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageType {
+    /// Periodic state announcement.
+    Hello = 1,
+    /// Active → target: prepare to take over.
+    Offer = 2,
+    /// Target → active: prepared, my WAN is open.
+    Ready = 3,
+    /// Old active → target: my WAN is closed.
+    Done = 4,
+    /// Sender leaves the group now; if it was active, take over at once.
+    Release = 5,
+}
+
+impl MessageType {
+    fn from_u8(v: u8) -> Result<Self, Error> {
+        Ok(match v {
+            1 => MessageType::Hello,
+            2 => MessageType::Offer,
+            3 => MessageType::Ready,
+            4 => MessageType::Done,
+            5 => MessageType::Release,
+            t => return Err(Error::UnknownType(t)),
+        })
+    }
+}
+
+/// The sender's state as carried on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WireState {
+    Init = 0,
+    Standby = 1,
+    TakingOver = 2,
+    Active = 3,
+    HandingOver = 4,
+    Fault = 5,
+}
+
+impl WireState {
+    fn from_u8(v: u8) -> Result<Self, Error> {
+        Ok(match v {
+            0 => WireState::Init,
+            1 => WireState::Standby,
+            2 => WireState::TakingOver,
+            3 => WireState::Active,
+            4 => WireState::HandingOver,
+            5 => WireState::Fault,
+            s => return Err(Error::BadState(s)),
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WireState::Init => "init",
+            WireState::Standby => "standby",
+            WireState::TakingOver => "taking-over",
+            WireState::Active => "active",
+            WireState::HandingOver => "handing-over",
+            WireState::Fault => "fault",
+        }
+    }
+
+    /// Forwarding, or about to stop forwarding: both hold the WAN.
+    pub fn holds_wan(self) -> bool {
+        matches!(self, WireState::Active | WireState::HandingOver)
+    }
+}
+
+/// Header flag bits. Bits not defined here are sent as 0 and ignored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flags(pub u8);
+
+impl Flags {
+    /// An authentication trailer follows the TLVs.
+    pub const AUTH: u8 = 0x01;
+    /// Sender has a better claim than the active and its preempt delay ran out.
+    pub const WANT_PREEMPT: u8 = 0x02;
+    /// The operator asked the sender to become active.
+    pub const WANT_STEP_UP: u8 = 0x04;
+    /// Frame was sent on the WAN path (from the shared MAC).
+    pub const WAN: u8 = 0x08;
+    const KNOWN: u8 = 0x0f;
+
+    pub fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+}
+
+/// A checked view over a vwrp PDU (the Ethernet payload).
+#[derive(Debug)]
+pub struct Packet<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> Packet<T> {
+    /// Refuses buffers shorter than the header and the declared TLV area
+    /// and trailer, so that no accessor can run out of bounds.
+    pub fn new_checked(buffer: T) -> Result<Self, Error> {
+        let b = buffer.as_ref();
+        if b.len() < HEADER_LEN {
+            return Err(Error::Truncated);
+        }
+        let p = Packet { buffer };
+        if p.body_len() + if p.flags().has(Flags::AUTH) { TRAILER_LEN } else { 0 } > p.buffer.as_ref().len() {
+            return Err(Error::Truncated);
+        }
+        Ok(p)
+    }
+
+    fn b(&self) -> &[u8] {
+        self.buffer.as_ref()
+    }
+    pub fn version(&self) -> u8 {
+        self.b()[field::VERSION]
+    }
+    pub fn msg_type(&self) -> u8 {
+        self.b()[field::TYPE]
+    }
+    pub fn group(&self) -> u8 {
+        self.b()[field::GROUP]
+    }
+    pub fn state(&self) -> u8 {
+        self.b()[field::STATE]
+    }
+    pub fn router_id(&self) -> u32 {
+        be32(self.b(), field::ROUTER_ID.start)
+    }
+    pub fn priority(&self) -> u8 {
+        self.b()[field::PRIORITY]
+    }
+    pub fn effective_priority(&self) -> u8 {
+        self.b()[field::EFFECTIVE]
+    }
+    pub fn flags(&self) -> Flags {
+        Flags(self.b()[field::FLAGS])
+    }
+    pub fn dead_multiplier(&self) -> u8 {
+        self.b()[field::MULTIPLIER]
+    }
+    pub fn hello_interval(&self) -> u16 {
+        be16(self.b(), field::HELLO.start)
+    }
+    pub fn tlv_len(&self) -> u16 {
+        be16(self.b(), field::TLV_LEN.start)
+    }
+    pub fn epoch(&self) -> u32 {
+        be32(self.b(), field::EPOCH.start)
+    }
+    pub fn seq(&self) -> u32 {
+        be32(self.b(), field::SEQ.start)
+    }
+    /// Header plus TLVs: what the tag covers (with the key id).
+    fn body_len(&self) -> usize {
+        HEADER_LEN + usize::from(self.tlv_len())
+    }
+    pub fn tlvs(&self) -> &[u8] {
+        self.b().get(HEADER_LEN..self.body_len()).unwrap_or(&[])
+    }
+    fn covered(&self) -> &[u8] {
+        self.b().get(..self.body_len()).unwrap_or(&[])
+    }
+    /// Key id and tag, when the AUTH flag is set.
+    pub fn trailer(&self) -> Option<(u8, &[u8])> {
+        if !self.flags().has(Flags::AUTH) {
+            return None;
+        }
+        let t = self.b().get(self.body_len()..self.body_len() + TRAILER_LEN)?;
+        Some((t[0], &t[1..]))
+    }
+}
+
+/// A parsed, authenticated vwrp message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub kind: MessageType,
+    pub group: u8,
+    pub state: WireState,
+    pub router_id: u32,
+    pub priority: u8,
+    pub effective_priority: u8,
+    /// WANT_PREEMPT, WANT_STEP_UP and WAN; AUTH is set by `emit`.
+    pub flags: Flags,
+    pub dead_multiplier: u8,
+    /// Milliseconds between hellos on the path this frame was sent on.
+    pub hello_interval: u16,
+    pub epoch: u32,
+    pub seq: u32,
+    pub lease4: Option<Lease4>,
+    pub client_id: Option<Vec<u8>>,
+    pub lease6: Lease6,
+    pub trackers: Option<TrackerSummary>,
+    pub handover: Option<Handover>,
+}
+
+impl Message {
+    /// Checks version, trailer and tag (against `keys`) and decodes. Replay
+    /// is checked afterwards by the receiver's `ReplayGuard`.
+    pub fn parse<T: AsRef<[u8]>>(p: &Packet<T>, keys: &Keyring) -> Result<Message, Error> {
+        if p.version() != VERSION {
+            return Err(Error::UnknownVersion(p.version()));
+        }
+        match (p.trailer(), keys.is_empty()) {
+            (None, true) => {}
+            (None, false) => return Err(Error::Unauthenticated),
+            (Some((id, tag)), _) => {
+                let key = keys.get(id).ok_or(Error::UnknownKey(id))?;
+                if !key.verify(p.covered(), tag) {
+                    return Err(Error::BadTag);
+                }
+            }
+        }
+        let kind = MessageType::from_u8(p.msg_type())?;
+        let state = WireState::from_u8(p.state())?;
+        if p.router_id() == 0 {
+            return Err(Error::BadField("router id"));
+        }
+        if p.hello_interval() == 0 {
+            return Err(Error::BadField("hello interval"));
+        }
+        if p.dead_multiplier() == 0 {
+            return Err(Error::BadField("dead multiplier"));
+        }
+        let tlvs = Tlvs::parse(p.tlvs())?;
+        Ok(Message {
+            kind,
+            group: p.group(),
+            state,
+            router_id: p.router_id(),
+            priority: p.priority(),
+            effective_priority: p.effective_priority(),
+            flags: Flags(p.flags().0 & Flags::KNOWN & !Flags::AUTH),
+            dead_multiplier: p.dead_multiplier(),
+            hello_interval: p.hello_interval(),
+            epoch: p.epoch(),
+            seq: p.seq(),
+            lease4: tlvs.lease4,
+            client_id: tlvs.client_id,
+            lease6: tlvs.lease6,
+            trackers: tlvs.trackers,
+            handover: tlvs.handover,
+        })
+    }
+
+    /// Appends the PDU to `out`, signed with the keyring's signing key if
+    /// it has one.
+    pub fn emit(&self, keys: &Keyring, out: &mut Vec<u8>) -> Result<(), Error> {
+        let start = out.len();
+        let key = keys.signing_key();
+        let flags = (self.flags.0 & Flags::KNOWN & !Flags::AUTH) | if key.is_some() { Flags::AUTH } else { 0 };
+        out.extend_from_slice(&[
+            VERSION,
+            self.kind as u8,
+            self.group,
+            self.state as u8,
+        ]);
+        out.extend_from_slice(&self.router_id.to_be_bytes());
+        out.extend_from_slice(&[self.priority, self.effective_priority, flags, self.dead_multiplier]);
+        out.extend_from_slice(&self.hello_interval.to_be_bytes());
+        out.extend_from_slice(&[0, 0]); // TLV length, filled in below
+        out.extend_from_slice(&self.epoch.to_be_bytes());
+        out.extend_from_slice(&self.seq.to_be_bytes());
+        let tlvs = Tlvs {
+            lease4: self.lease4.clone(),
+            client_id: self.client_id.clone(),
+            lease6: self.lease6.clone(),
+            trackers: self.trackers,
+            handover: self.handover,
+        };
+        let tlv_start = out.len();
+        if let Err(e) = tlvs.emit(out) {
+            out.truncate(start);
+            return Err(e);
+        }
+        let Ok(tlv_len) = u16::try_from(out.len() - tlv_start) else {
+            out.truncate(start);
+            return Err(Error::BadField("TLV length"));
+        };
+        out[start + 14..start + 16].copy_from_slice(&tlv_len.to_be_bytes());
+        if let Some(k) = key {
+            let tag = k.tag(&out[start..]);
+            out.push(k.id);
+            out.extend_from_slice(&tag);
+        }
+        debug_assert!(out.len() - start >= HEADER_LEN && TAG_LEN == 32);
+        Ok(())
+    }
+}
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} group {} router {:#x} {} prio {}/{} hello {}ms x{} epoch {:#x} seq {}",
+            self.kind,
+            self.group,
+            self.router_id,
+            self.state.as_str(),
+            self.priority,
+            self.effective_priority,
+            self.hello_interval,
+            self.dead_multiplier,
+            self.epoch,
+            self.seq
+        )?;
+        if let Some(h) = &self.handover {
+            write!(f, " handover {:#x}->{:#x} ({})", h.id, h.target, h.reason.as_str())?;
+        }
+        if let Some(l) = &self.lease4 {
+            write!(f, " lease {}/{} {}s left", l.address, l.prefix_len, l.valid_left)?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds a whole Ethernet frame: header, PDU, zero padding to 60 bytes.
+pub fn frame(dst: Mac, src: Mac, ethertype: u16, msg: &Message, keys: &Keyring) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(&dst.0);
+    out.extend_from_slice(&src.0);
+    out.extend_from_slice(&ethertype.to_be_bytes());
+    msg.emit(keys, &mut out)?;
+    if out.len() < MIN_FRAME_LEN {
+        out.resize(MIN_FRAME_LEN, 0);
+    }
+    debug_assert!(out.len() >= ETHERNET_HEADER_LEN);
+    Ok(out)
+}
