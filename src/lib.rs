@@ -5,3 +5,5 @@
 
 pub mod time;
 pub mod wire;
+pub mod engine;
+pub mod tracker;

@@ -1,0 +1,111 @@
+//! What a router knows of each other router in its group.
+
+use core::time::Duration;
+
+use super::Path;
+use crate::time::Instant;
+use crate::wire::{Flags, Lease6, Mac, Message, WireState};
+
+/// Last contact on one path.
+#[derive(Clone, Copy, Debug)]
+pub struct PathContact {
+    pub path: Path,
+    pub last_heard: Instant,
+    /// The peer's hello interval on this path, from its frames.
+    pub hello: Duration,
+    /// Source MAC seen on this path (the unicast destination on control paths).
+    pub mac: Mac,
+}
+
+#[derive(Clone, Debug)]
+pub struct Peer {
+    pub router_id: u32,
+    pub state: WireState,
+    pub priority: u8,
+    pub effective_priority: u8,
+    pub flags: Flags,
+    pub dead_multiplier: u8,
+    pub contacts: Vec<PathContact>,
+    /// Lease data the peer advertised while it held the WAN.
+    pub lease_seen: bool,
+    pub lease6: Lease6,
+    /// The peer said goodbye (RELEASE): dead until it speaks again.
+    pub released: bool,
+}
+
+impl Peer {
+    pub fn new(router_id: u32) -> Self {
+        Peer {
+            router_id,
+            state: WireState::Init,
+            priority: 0,
+            effective_priority: 0,
+            flags: Flags::default(),
+            dead_multiplier: 3,
+            contacts: Vec::new(),
+            lease_seen: false,
+            lease6: Lease6::default(),
+            released: false,
+        }
+    }
+
+    /// Records a frame's header fields and the path it arrived on.
+    pub fn heard(&mut self, now: Instant, path: Path, src: Mac, m: &Message) {
+        self.state = m.state;
+        self.priority = m.priority;
+        self.effective_priority = m.effective_priority;
+        self.flags = m.flags;
+        self.dead_multiplier = m.dead_multiplier;
+        self.released = false;
+        let hello = Duration::from_millis(u64::from(m.hello_interval));
+        let c = PathContact { path, last_heard: now, hello, mac: src };
+        match self.contacts.iter_mut().find(|c| c.path == path) {
+            Some(old) => *old = c,
+            None => self.contacts.push(c),
+        }
+    }
+
+    /// When the peer is declared dead on `path`: its multiplier times its
+    /// hello interval there, plus the receiver's skew.
+    fn path_deadline(&self, c: &PathContact, skew_num: u32) -> Instant {
+        let base = c.hello.saturating_mul(u32::from(self.dead_multiplier));
+        c.last_heard.add(base.saturating_add(skew(c.hello, skew_num)))
+    }
+
+    /// The peer counts as alive until this instant (heard on any path).
+    pub fn alive_until(&self, skew_num: u32) -> Option<Instant> {
+        if self.released {
+            return None;
+        }
+        self.contacts.iter().map(|c| self.path_deadline(c, skew_num)).max()
+    }
+
+    pub fn is_alive(&self, now: Instant, skew_num: u32) -> bool {
+        self.alive_until(skew_num).is_some_and(|t| now < t)
+    }
+
+    pub fn last_heard(&self) -> Option<Instant> {
+        self.contacts.iter().map(|c| c.last_heard).max()
+    }
+
+    pub fn mac_on(&self, path: Path) -> Option<Mac> {
+        self.contacts.iter().find(|c| c.path == path).map(|c| c.mac)
+    }
+
+    /// Election key: effective priority, then router id. Higher wins.
+    pub fn claim(&self) -> (u8, u32) {
+        (self.effective_priority, self.router_id)
+    }
+
+    /// Can this peer be chosen to become active?
+    pub fn is_candidate(&self) -> bool {
+        self.effective_priority > 0 && matches!(self.state, WireState::Init | WireState::Standby)
+    }
+}
+
+/// Skew added to the dead interval: `hello * (256 - priority) / 256`, so
+/// the best standby's timer runs out first and the others hear it take over.
+/// `skew_num` is `256 - effective priority`.
+pub fn skew(hello: Duration, skew_num: u32) -> Duration {
+    hello.saturating_mul(skew_num) / 256
+}

@@ -1,0 +1,77 @@
+//! What the engine is told about its group: the running configuration.
+
+use core::time::Duration;
+
+use crate::wire::{Keyring, Mac};
+
+/// How much a failed tracker costs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Weight {
+    Penalty(u8),
+    /// The router cannot forward at all while this tracker is down.
+    Fatal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackerSpec {
+    pub name: String,
+    pub weight: Weight,
+    /// Only meaningful where the WAN is open (ping, arping): "unknown" on a
+    /// standby, so a standby is never judged by an upstream it cannot see.
+    pub wan_only: bool,
+}
+
+/// One group's configuration, as the engine needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub group: u8,
+    pub router_id: u32,
+    /// 1..=254; 0 and 255 are not configurable.
+    pub priority: u8,
+    pub preempt: bool,
+    pub preempt_delay: Duration,
+    /// Control-path hello interval.
+    pub hello_interval: Duration,
+    /// WAN-path hello interval of the active; `None` turns WAN hellos off.
+    pub wan_hello_interval: Option<Duration>,
+    pub dead_multiplier: u8,
+    pub ethertype: u16,
+    pub shared_mac: Mac,
+    /// This router's MAC on each control path; the index is the path number.
+    pub control_macs: Vec<Mac>,
+    pub keys: Keyring,
+    /// Anti-flap: after a tracker-driven handover, no other one for this long.
+    pub hold_period: Duration,
+    /// Periodic ARP request to the ISP gateway while active.
+    pub nudge_interval: Option<Duration>,
+    /// Longest wait for the system to prepare a takeover (conntrack commit).
+    pub prepare_timeout: Duration,
+    /// DHCP client id to use when the lease carries none.
+    pub client_id: Vec<u8>,
+    pub trackers: Vec<TrackerSpec>,
+}
+
+/// Multicast hellos on the control paths at this pace; unicast in between.
+pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Peers silent for this long are forgotten (status shows them until then).
+pub const PEER_EXPIRY: Duration = Duration::from_secs(60);
+
+impl Settings {
+    /// Milliseconds of an interval as carried on the wire (1..=65535).
+    pub fn wire_ms(d: Duration) -> u16 {
+        u16::try_from(d.as_millis()).unwrap_or(u16::MAX).max(1)
+    }
+
+    /// The active's forwarding permission lapses this long after its last
+    /// refresh: one hello short of the dead interval, so a hung active
+    /// stops forwarding before any standby can declare it dead.
+    pub fn permit_timeout(&self) -> Duration {
+        self.hello_interval.saturating_mul(u32::from(self.dead_multiplier.saturating_sub(1)).max(1))
+    }
+
+    /// How long a handover may take before either end gives up on it.
+    pub fn handover_timeout(&self) -> Duration {
+        self.hello_interval.saturating_mul(u32::from(self.dead_multiplier).saturating_add(1))
+    }
+}

@@ -1,0 +1,651 @@
+//! A deterministic multi-router simulator for the engine: virtual clock,
+//! simulated WAN and control links (loss, delay, partition), crash, hang
+//! and restart of routers, a DHCP server, upstream probes. Invariants are
+//! checked after every event; any breach is recorded with the time.
+
+#![allow(dead_code)]
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use vwrp::engine::{Action, Command, Engine, Path, Settings, State, TrackerSpec, Weight};
+use vwrp::time::Instant;
+use vwrp::tracker::RiseFall;
+use vwrp::wire::{Key, Keyring, Lease4, Mac};
+
+pub const SHARED_MAC: Mac = Mac([0x02, 0x76, 0x77, 0x72, 0x70, 0x01]);
+pub const LEASE_ADDR: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
+const LEASE_SECS: u32 = 120;
+
+/// splitmix64: small, fast, and the same everywhere.
+#[derive(Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x5eed_5eed_5eed_5eed)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
+    pub fn chance(&mut self, p: f64) -> bool {
+        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+    pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len() as u64) as usize]
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proc {
+    Running,
+    /// Stopped (SIGSTOP): frames pile up in its socket buffer.
+    Hung,
+    /// Crashed or exited: nothing runs, only its nft permission remains.
+    Down,
+}
+
+pub struct Router {
+    pub settings: Settings,
+    pub engine: Option<Engine>,
+    pub proc: Proc,
+    /// The kernel-enforced forwarding permission (nft element timeout).
+    pub permit_until: Instant,
+    pub last_state: State,
+    pub applied: Option<Ipv4Addr>,
+    next_wake: Option<Instant>,
+    inbox: VecDeque<(Path, Vec<u8>)>,
+    pub upstream_dead: bool,
+    tracker: RiseFall,
+    /// Cut off from the WAN segment / the control link.
+    pub isolated: [bool; 2],
+}
+
+impl Router {
+    pub fn state(&self) -> State {
+        self.engine.as_ref().map_or(self.last_state, |e| e.state())
+    }
+    pub fn gate_open(&self, now: Instant) -> bool {
+        now < self.permit_until
+    }
+    pub fn running(&self) -> bool {
+        self.proc == Proc::Running
+    }
+}
+
+#[derive(Debug)]
+enum Ev {
+    Deliver { to: usize, path: Path, frame: Vec<u8> },
+    Wake { to: usize },
+    Prepared { to: usize },
+    LeaseReply { to: usize },
+    Probe,
+}
+
+struct Item {
+    t: Instant,
+    seq: u64,
+    ev: Ev,
+}
+impl PartialEq for Item {
+    fn eq(&self, o: &Self) -> bool {
+        (self.t, self.seq) == (o.t, o.seq)
+    }
+}
+impl Eq for Item {}
+impl PartialOrd for Item {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Item {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.t, o.seq).cmp(&(self.t, self.seq))
+    }
+}
+
+/// Per-path conditions of the simulated links.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Link {
+    pub loss: f64,
+    pub delay_min: Duration,
+    pub delay_max: Duration,
+}
+
+/// Parameters shared by every router of one run.
+#[derive(Clone, Debug)]
+pub struct Params {
+    pub hello: Duration,
+    pub wan_hello: Option<Duration>,
+    pub multiplier: u8,
+    pub preempt: bool,
+    pub preempt_delay: Duration,
+    pub hold: Duration,
+    pub keyed: bool,
+    pub prepare_max: Duration,
+}
+
+pub struct World {
+    pub now: Instant,
+    pub rng: Rng,
+    pub routers: Vec<Router>,
+    queue: BinaryHeap<Item>,
+    seq: u64,
+    pub links: [Link; 2],
+    pub p: Params,
+    /// The DHCP server's record: the lease is valid until then.
+    pub isp_lease_until: Instant,
+    pub violations: Vec<String>,
+    trace: VecDeque<String>,
+    pub verbose: bool,
+    overlap_since: Option<Instant>,
+    pub last_heal: Instant,
+    /// (e): the WAN must never be closed everywhere (no crash in this run).
+    pub graceful_only: bool,
+    had_active: bool,
+    pub tracker_handovers: Vec<Instant>,
+    pub activations: Vec<(Instant, usize, String)>,
+    pub wan_frames_by_standby: u64,
+}
+
+fn link_idx(p: Path) -> usize {
+    match p {
+        Path::Wan => 0,
+        Path::Control(_) => 1,
+    }
+}
+
+pub fn control_mac(i: usize) -> Mac {
+    Mac([0x02, 0, 0, 0, 1, i as u8 + 1])
+}
+
+impl World {
+    pub fn new(seed: u64, p: Params) -> World {
+        let mut w = World {
+            now: Instant::from_millis(1000),
+            rng: Rng::new(seed),
+            routers: Vec::new(),
+            queue: BinaryHeap::new(),
+            seq: 0,
+            links: [Link::default(); 2],
+            p,
+            isp_lease_until: Instant::ZERO,
+            violations: Vec::new(),
+            trace: VecDeque::new(),
+            verbose: false,
+            overlap_since: None,
+            last_heal: Instant::ZERO,
+            graceful_only: false,
+            had_active: false,
+            tracker_handovers: Vec::new(),
+            activations: Vec::new(),
+            wan_frames_by_standby: 0,
+        };
+        let t = w.now.add(w.probe_interval());
+        w.push(t, Ev::Probe);
+        w
+    }
+
+    pub fn probe_interval(&self) -> Duration {
+        self.p.hello
+    }
+
+    pub fn dead_interval(&self) -> Duration {
+        self.p.hello * u32::from(self.p.multiplier)
+    }
+
+    fn log(&mut self, s: String) {
+        let line = format!("{} {}", self.now, s);
+        if self.verbose {
+            println!("{line}");
+        }
+        if self.trace.len() >= 400 {
+            self.trace.pop_front();
+        }
+        self.trace.push_back(line);
+    }
+
+    pub fn trace(&self) -> String {
+        self.trace.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+
+    fn violate(&mut self, s: String) {
+        self.log(format!("VIOLATION {s}"));
+        if self.violations.len() < 10 {
+            self.violations.push(format!("at {}: {s}", self.now));
+        }
+    }
+
+    fn push(&mut self, t: Instant, ev: Ev) {
+        self.seq += 1;
+        self.queue.push(Item { t, seq: self.seq, ev });
+    }
+
+    pub fn settings(&self, i: usize, router_id: u32, priority: u8) -> Settings {
+        let keys = if self.p.keyed { Keyring::new(vec![Key::new(7, b"simulation secret")]) } else { Keyring::default() };
+        Settings {
+            group: 1,
+            router_id,
+            priority,
+            preempt: self.p.preempt,
+            preempt_delay: self.p.preempt_delay,
+            hello_interval: self.p.hello,
+            wan_hello_interval: self.p.wan_hello,
+            dead_multiplier: self.p.multiplier,
+            ethertype: 0x88b5,
+            shared_mac: SHARED_MAC,
+            control_macs: vec![control_mac(i)],
+            keys,
+            hold_period: self.p.hold,
+            nudge_interval: Some(Duration::from_secs(10)),
+            prepare_timeout: self.p.hello * 10,
+            client_id: vec![1, 2, 0x76, 0x77, 0x72, 0x70, 1],
+            trackers: vec![TrackerSpec { name: "ping".into(), weight: Weight::Penalty(250), wan_only: true }],
+        }
+    }
+
+    /// Adds a router and starts it now.
+    pub fn add_router(&mut self, router_id: u32, priority: u8) -> usize {
+        let i = self.routers.len();
+        let settings = self.settings(i, router_id, priority);
+        self.routers.push(Router {
+            settings,
+            engine: None,
+            proc: Proc::Down,
+            permit_until: Instant::ZERO,
+            last_state: State::Init,
+            applied: None,
+            next_wake: None,
+            inbox: VecDeque::new(),
+            upstream_dead: false,
+            tracker: RiseFall::new(2, 3),
+            isolated: [false; 2],
+        });
+        self.start(i);
+        i
+    }
+
+    /// (Re)starts a router's daemon: new epoch, Init, table re-installed
+    /// (so any old permission is gone).
+    pub fn start(&mut self, i: usize) {
+        let epoch = self.rng.next() as u32;
+        let now = self.now;
+        let r = &mut self.routers[i];
+        r.engine = Some(Engine::new(r.settings.clone(), epoch, now));
+        r.proc = Proc::Running;
+        r.permit_until = r.permit_until.min(now);
+        r.inbox.clear();
+        r.tracker.reset();
+        self.log(format!("r{i} starts (epoch {epoch:#x})"));
+        self.drain(i);
+    }
+
+    /// SIGKILL: the process is gone; its nft permission lapses by itself.
+    pub fn crash(&mut self, i: usize) {
+        let r = &mut self.routers[i];
+        r.last_state = r.state();
+        r.engine = None;
+        r.proc = Proc::Down;
+        r.next_wake = None;
+        self.log(format!("r{i} crashes"));
+    }
+
+    pub fn hang(&mut self, i: usize) {
+        self.routers[i].proc = Proc::Hung;
+        self.log(format!("r{i} hangs"));
+    }
+
+    /// SIGCONT: the socket buffer is read before the timers run.
+    pub fn resume(&mut self, i: usize) {
+        self.routers[i].proc = Proc::Running;
+        self.log(format!("r{i} resumes"));
+        while let Some((path, frame)) = self.routers[i].inbox.pop_front() {
+            let now = self.now;
+            if let Some(e) = self.routers[i].engine.as_mut() {
+                e.handle_frame(now, path, &frame);
+            }
+            self.drain(i);
+        }
+        let now = self.now;
+        if let Some(e) = self.routers[i].engine.as_mut() {
+            e.handle_timeout(now);
+        }
+        self.drain(i);
+    }
+
+    pub fn command(&mut self, i: usize, c: Command) -> Result<(), &'static str> {
+        let now = self.now;
+        if self.routers[i].proc != Proc::Running {
+            return Err("not running");
+        }
+        let Some(e) = self.routers[i].engine.as_mut() else { return Err("down") };
+        let r = e.handle_command(now, c);
+        self.log(format!("r{i} command {c:?} -> {r:?}"));
+        self.drain(i);
+        r
+    }
+
+    pub fn isolate(&mut self, i: usize, wan: bool, control: bool) {
+        let was = self.routers[i].isolated;
+        if (was[0] && !wan) || (was[1] && !control) {
+            self.last_heal = self.now;
+        }
+        self.routers[i].isolated = [wan, control];
+        self.log(format!("r{i} isolated wan={wan} control={control}"));
+    }
+
+    pub fn heal(&mut self) {
+        for r in &mut self.routers {
+            r.isolated = [false; 2];
+        }
+        self.links = [Link::default(); 2];
+        self.last_heal = self.now;
+        self.log("network healed".into());
+    }
+
+    /// Carries out a router's actions, checking what it sends on the WAN.
+    fn drain(&mut self, i: usize) {
+        loop {
+            let Some(a) = self.routers[i].engine.as_mut().and_then(|e| e.poll_action()) else { break };
+            let now = self.now;
+            match a {
+                Action::Send { path, frame } => {
+                    if path == Path::Wan {
+                        // (a) only a router holding the WAN speaks there.
+                        let st = frame.get(14 + 3).copied().unwrap_or(255);
+                        let holds = st == State::Active as u8 || st == State::HandingOver as u8;
+                        if !holds || !self.routers[i].gate_open(now) {
+                            self.wan_frames_by_standby += 1;
+                            self.violate(format!("(a) r{i} sent on the WAN in state {st} gate {}", self.routers[i].gate_open(now)));
+                        }
+                    }
+                    self.transmit(i, path, frame);
+                }
+                Action::RefreshPermit { timeout } => self.routers[i].permit_until = now.add(timeout),
+                Action::CloseWan => self.routers[i].permit_until = self.routers[i].permit_until.min(now),
+                Action::Prepare => {
+                    let d = Duration::from_micros(self.rng.below(self.p.prepare_max.as_micros() as u64 + 1));
+                    self.push(now.add(d), Ev::Prepared { to: i });
+                }
+                Action::ApplyLease { lease, .. } => {
+                    if lease.valid_left == 0 {
+                        self.violate(format!("r{i} applied an expired lease"));
+                    }
+                    self.routers[i].applied = Some(lease.address);
+                }
+                Action::WithdrawLease => self.routers[i].applied = None,
+                Action::AcquireLease { .. } => {
+                    if self.routers[i].engine.as_ref().and_then(|e| e.lease()).is_some_and(|l| l.is_valid(now)) {
+                        self.violate(format!("r{i} sent DISCOVER while it knew a valid lease"));
+                    }
+                    let t = now.add(Duration::from_millis(20));
+                    self.push(t, Ev::LeaseReply { to: i });
+                }
+                Action::RenewLease { lease, .. } => {
+                    if lease.address != LEASE_ADDR {
+                        self.violate(format!("r{i} renewed a foreign address"));
+                    }
+                    let t = now.add(Duration::from_millis(2));
+                    self.push(t, Ev::LeaseReply { to: i });
+                }
+                Action::Transition { from, to, reason } => {
+                    self.log(format!("r{i} {} -> {}: {reason}", from.as_str(), to.as_str()));
+                    if to == State::Active {
+                        if reason.contains("(tracker)") {
+                            self.tracker_handovers.push(now);
+                        }
+                        self.activations.push((now, i, reason));
+                    }
+                    if from.holds_wan() && !to.holds_wan() {
+                        self.routers[i].tracker.reset();
+                    }
+                }
+                Action::Exit => {
+                    let r = &mut self.routers[i];
+                    r.last_state = r.state();
+                    r.proc = Proc::Down;
+                    r.next_wake = None;
+                    self.log(format!("r{i} exits"));
+                }
+                Action::Announce | Action::DropLanGateway | Action::Nudge | Action::StopDhcp | Action::RunHooks(_) => {}
+            }
+        }
+        if self.routers[i].proc == Proc::Down {
+            self.routers[i].engine = None;
+            return;
+        }
+        let t = self.routers[i].engine.as_ref().and_then(|e| e.poll_timeout());
+        if let Some(t) = t {
+            let t = t.max(self.now);
+            if self.routers[i].next_wake != Some(t) {
+                self.routers[i].next_wake = Some(t);
+                self.push(t, Ev::Wake { to: i });
+            }
+        }
+    }
+
+    fn transmit(&mut self, from: usize, path: Path, frame: Vec<u8>) {
+        let li = link_idx(path);
+        if self.routers[from].isolated[li] {
+            return;
+        }
+        let dst = Mac([frame[0], frame[1], frame[2], frame[3], frame[4], frame[5]]);
+        let link = self.links[li];
+        for to in 0..self.routers.len() {
+            if to == from || self.routers[to].isolated[li] {
+                continue;
+            }
+            if path != Path::Wan && !dst.is_multicast() && dst != control_mac(to) {
+                continue;
+            }
+            if link.loss > 0.0 && self.rng.chance(link.loss) {
+                continue;
+            }
+            let span = link.delay_max.saturating_sub(link.delay_min).as_micros() as u64;
+            let d = link.delay_min + Duration::from_micros(self.rng.below(span + 1));
+            let t = self.now.add(d);
+            self.push(t, Ev::Deliver { to, path, frame: frame.clone() });
+        }
+    }
+
+    fn handle(&mut self, ev: Ev) {
+        let now = self.now;
+        match ev {
+            Ev::Deliver { to, path, frame } => match self.routers[to].proc {
+                Proc::Running => {
+                    if let Some(e) = self.routers[to].engine.as_mut() {
+                        e.handle_frame(now, path, &frame);
+                    }
+                    self.drain(to);
+                }
+                Proc::Hung => self.routers[to].inbox.push_back((path, frame)),
+                Proc::Down => {}
+            },
+            Ev::Wake { to } => {
+                if self.routers[to].next_wake == Some(now) && self.routers[to].running() {
+                    self.routers[to].next_wake = None;
+                    if let Some(e) = self.routers[to].engine.as_mut() {
+                        e.handle_timeout(now);
+                    }
+                    self.drain(to);
+                }
+            }
+            Ev::Prepared { to } => {
+                if self.routers[to].running() {
+                    if let Some(e) = self.routers[to].engine.as_mut() {
+                        e.handle_prepared(now);
+                    }
+                    self.drain(to);
+                }
+            }
+            Ev::LeaseReply { to } => {
+                let r = &self.routers[to];
+                // The server answers only a router that is on the WAN
+                // segment with its WAN open.
+                if r.running() && !r.isolated[0] && r.gate_open(now) {
+                    self.isp_lease_until = now.add(Duration::from_secs(u64::from(LEASE_SECS)));
+                    let lease = Lease4 {
+                        address: LEASE_ADDR,
+                        prefix_len: 24,
+                        gateway: Ipv4Addr::new(203, 0, 113, 1),
+                        server_id: Ipv4Addr::new(203, 0, 113, 1),
+                        lease_time: LEASE_SECS,
+                        valid_left: LEASE_SECS,
+                        renew_left: LEASE_SECS / 2,
+                        rebind_left: LEASE_SECS / 8 * 7,
+                        dns: vec![Ipv4Addr::new(203, 0, 113, 1)],
+                    };
+                    if let Some(e) = self.routers[to].engine.as_mut() {
+                        e.handle_lease(now, lease, None);
+                    }
+                    self.drain(to);
+                }
+            }
+            Ev::Probe => {
+                let t = now.add(self.probe_interval());
+                self.push(t, Ev::Probe);
+                for i in 0..self.routers.len() {
+                    let r = &mut self.routers[i];
+                    if !r.running() || !r.state().holds_wan() || !r.gate_open(now) {
+                        continue;
+                    }
+                    let ok = !r.upstream_dead && !r.isolated[0];
+                    if let Some(up) = r.tracker.probe(ok) {
+                        if let Some(e) = r.engine.as_mut() {
+                            e.handle_tracker(now, 0, up);
+                        }
+                        self.log(format!("r{i} tracker ping {}", if up { "up" } else { "down" }));
+                        self.drain(i);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs every event up to and including `until`, checking after each.
+    pub fn run_until(&mut self, until: Instant) {
+        while let Some(top) = self.queue.peek() {
+            if top.t > until {
+                break;
+            }
+            let Item { t, ev, .. } = self.queue.pop().expect("peeked");
+            self.now = t;
+            self.handle(ev);
+            self.check();
+        }
+        self.now = until;
+        self.check();
+    }
+
+    pub fn run_for(&mut self, d: Duration) {
+        let t = self.now.add(d);
+        self.run_until(t);
+    }
+
+    /// Runs until `pred` holds or `limit` passes; returns when it held.
+    pub fn run_until_pred(&mut self, limit: Duration, mut pred: impl FnMut(&World) -> bool) -> Option<Instant> {
+        let end = self.now.add(limit);
+        loop {
+            if pred(self) {
+                return Some(self.now);
+            }
+            let next = match self.queue.peek() {
+                Some(top) if top.t <= end => top.t,
+                _ => {
+                    self.run_until(end);
+                    return pred(self).then_some(self.now);
+                }
+            };
+            // Process every event at this instant before judging.
+            self.run_until(next);
+        }
+    }
+
+    pub fn actives(&self) -> Vec<usize> {
+        (0..self.routers.len()).filter(|&i| self.routers[i].running() && self.routers[i].state() == State::Active).collect()
+    }
+
+    /// Exactly one router active and no handover in flight.
+    pub fn converged(&self) -> bool {
+        self.actives().len() == 1
+            && self.routers.iter().all(|r| !r.running() || !matches!(r.state(), State::TakingOver | State::HandingOver))
+    }
+
+    fn max_delay(&self) -> Duration {
+        self.links[0].delay_max.max(self.links[1].delay_max)
+    }
+
+    /// Invariants that hold at every instant.
+    fn check(&mut self) {
+        let now = self.now;
+        let open: Vec<usize> = (0..self.routers.len())
+            .filter(|&i| self.routers[i].gate_open(now) && !self.routers[i].isolated[0])
+            .collect();
+        if !open.is_empty() {
+            self.had_active = true;
+        }
+        // (b) two forwarders on the WAN only as the two ends of a handover;
+        // when partitions of every path heal, each partition's active may
+        // forward for one more hello, until it hears the best one.
+        if open.len() >= 2 {
+            let since = *self.overlap_since.get_or_insert(now);
+            let states: Vec<State> = open.iter().map(|&i| self.routers[i].state()).collect();
+            let handover_pair = open.len() == 2
+                && states.contains(&State::HandingOver)
+                && (states.contains(&State::TakingOver) || states.contains(&State::Active));
+            let handover_bound = self.p.hello * (2 * u32::from(self.p.multiplier) + 1) + self.max_delay() * 2;
+            let heal_bound = self.p.hello + self.max_delay() * 2 + Duration::from_micros(1);
+            // Under loss a standby may declare a live (or just crashed)
+            // active dead early; the two resolve it when a hello gets
+            // through (docs/PROTOCOL.md §7.4).
+            let lossy = self.links.iter().any(|l| l.loss > 0.0);
+            let loss_bound = self.p.hello * (u32::from(self.p.multiplier) + 2) + self.max_delay() * 2;
+            let ok = (handover_pair && now.since(since) <= handover_bound)
+                || (now.since(self.last_heal) <= heal_bound && self.last_heal > Instant::ZERO)
+                || (lossy && now.since(since) <= loss_bound);
+            if !ok {
+                let desc: Vec<String> = open.iter().map(|&i| format!("r{i}:{}", self.routers[i].state().as_str())).collect();
+                self.violate(format!("(b) {} forwarding for {:?}: {}", open.len(), now.since(since), desc.join(",")));
+                self.overlap_since = Some(now);
+            }
+        } else {
+            self.overlap_since = None;
+        }
+        // (e) graceful handovers never close the WAN everywhere.
+        if self.graceful_only && self.had_active && open.is_empty() {
+            self.violate("(e) WAN closed on every router".into());
+        }
+        // DHCP continuity: whoever forwards uses the group's lease.
+        for i in 0..self.routers.len() {
+            let r = &self.routers[i];
+            if r.running() && r.state() == State::Active && r.gate_open(now) {
+                let known = r.engine.as_ref().and_then(|e| e.lease()).filter(|l| l.is_valid(now)).map(|l| l.wire.address);
+                if known.is_some() && r.applied != known {
+                    self.violate(format!("r{i} forwards without the lease applied"));
+                }
+            }
+        }
+    }
+
+    /// The standby that must win a hard failover: best claim among the
+    /// running standbys.
+    pub fn best_standby(&self) -> Option<usize> {
+        (0..self.routers.len())
+            .filter(|&i| self.routers[i].running() && self.routers[i].state() == State::Standby)
+            .filter_map(|i| {
+                let e = self.routers[i].engine.as_ref()?;
+                (e.effective_priority() > 0).then_some((e.effective_priority(), e.router_id(), i))
+            })
+            .max()
+            .map(|(_, _, i)| i)
+    }
+}

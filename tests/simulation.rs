@@ -1,0 +1,496 @@
+//! Seeded multi-router simulations of the engine. Each scenario runs many
+//! seeds; every run checks the invariants of docs/PROTOCOL.md §8 after
+//! every event and measures failover and convergence against their bounds.
+//!
+//! `make sim` prints the per-scenario summary. A failure prints its seed;
+//! `VWRP_SIM_SEED=scenario:seed cargo test --test simulation` replays one
+//! run with a full trace.
+
+mod sim;
+
+use std::time::Duration;
+
+use sim::{Link, Params, Rng, World};
+use vwrp::engine::{Command, State};
+
+/// What one run measured: (name, measured, bound) in simulated time.
+#[derive(Default)]
+struct Outcome {
+    timings: Vec<(&'static str, Duration, Duration)>,
+}
+
+fn params(rng: &mut Rng) -> Params {
+    let hello = Duration::from_millis(*rng.pick(&[10, 20, 50, 100, 200]));
+    Params {
+        hello,
+        wan_hello: match rng.below(10) {
+            0 => Some(hello * 2),
+            _ => Some(hello),
+        },
+        multiplier: 3 + rng.below(3) as u8,
+        preempt: rng.chance(0.5),
+        preempt_delay: hello * (5 + rng.below(15) as u32),
+        hold: hello * 60,
+        keyed: rng.chance(0.5),
+        prepare_max: hello / 5,
+    }
+}
+
+/// Starts 2..=5 routers within a few hellos and waits for one active.
+fn boot(w: &mut World, out: &mut Outcome, n: usize) {
+    let h = w.p.hello;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let mut id = (w.rng.next() as u32).max(1);
+        while ids.contains(&id) {
+            id = id.wrapping_add(1).max(1);
+        }
+        ids.push(id);
+        let prio = *w.rng.pick(&[50u8, 100, 100, 150, 200, 254]);
+        if i > 0 {
+            let gap = h.mul_f64(w.rng.below(300) as f64 / 100.0);
+            w.run_for(gap);
+        }
+        w.add_router(id, prio);
+    }
+    let bound = converge_bound(w);
+    let start = w.now;
+    match w.run_until_pred(bound * 4, |w| w.converged()) {
+        Some(t) => out.timings.push(("cold start", t.since(start), bound)),
+        None => panic_msg(w, "no single active after boot"),
+    }
+}
+
+/// (c): one dead interval (with the largest skew), two hellos, preparing
+/// and transit.
+fn converge_bound(w: &World) -> Duration {
+    let h = w.p.hello.max(w.p.wan_hello.unwrap_or_default());
+    h * (u32::from(w.p.multiplier) + 1) + h * 2 + w.p.prepare_max + max_delay(w) * 4
+}
+
+fn max_delay(w: &World) -> Duration {
+    w.links.iter().map(|l| l.delay_max).max().unwrap_or_default()
+}
+
+/// (d): the best standby's dead interval, one hello, preparing, transit.
+fn failover_bound(w: &World, best: usize) -> Duration {
+    // A peer stays alive until its slowest path times out.
+    let h = w.p.hello.max(w.p.wan_hello.unwrap_or_default());
+    let eff = w.routers[best].engine.as_ref().map_or(1, |e| e.effective_priority());
+    let skew = h * (256 - u32::from(eff)) / 256;
+    h * u32::from(w.p.multiplier) + skew + h + w.p.prepare_max + max_delay(w) * 2
+}
+
+/// The one active router, once no handover is in flight.
+fn the_active(w: &mut World) -> usize {
+    let limit = converge_bound(w) * 3;
+    if w.run_until_pred(limit, |w| w.converged()).is_none() {
+        panic_msg(w, "no single active");
+    }
+    w.actives()[0]
+}
+
+fn panic_msg(w: &World, what: &str) -> ! {
+    panic!("{what}\n--- trace ---\n{}", w.trace())
+}
+
+fn settle(w: &mut World, out: &mut Outcome, what: &'static str) {
+    let bound = converge_bound(w);
+    let start = w.now;
+    match w.run_until_pred(bound * 3, |w| w.converged()) {
+        Some(t) => out.timings.push((what, t.since(start), bound)),
+        None => panic_msg(w, &format!("no single active after {what}")),
+    }
+}
+
+/// Kills (or hangs) the active and checks the best standby takes over in
+/// time, before any other router does.
+fn hard_failover(w: &mut World, out: &mut Outcome, hang: bool) -> usize {
+    let h = w.p.hello;
+    let offset = h.mul_f64(w.rng.below(100) as f64 / 100.0);
+    w.run_for(offset);
+    let active = the_active(w);
+    let Some(best) = w.best_standby() else { panic_msg(w, "no standby") };
+    let bound = failover_bound(w, best);
+    if hang {
+        w.hang(active);
+    } else {
+        w.crash(active);
+    }
+    let t0 = w.now;
+    let seen = w.activations.len();
+    let t = w.run_until_pred(bound * 3, |w| w.routers[best].state() == State::Active);
+    let Some(t) = t else { panic_msg(w, "best standby never became active") };
+    if let Some((_, who, _)) = w.activations[seen..].first() {
+        if *who != best {
+            panic_msg(w, &format!("r{who} took over, but r{best} was the best standby"));
+        }
+    }
+    out.timings.push((if hang { "hang failover" } else { "crash failover" }, t.since(t0), bound));
+    active
+}
+
+fn sc_cold_start(w: &mut World, out: &mut Outcome) {
+    let n = 2 + w.rng.below(4) as usize;
+    boot(w, out, n);
+    let seen = w.activations.len();
+    let h = w.p.hello;
+    w.run_for(h * 40);
+    if w.activations.len() != seen && !w.p.preempt {
+        panic_msg(w, "active changed in a stable network without preemption");
+    }
+}
+
+fn sc_crash(w: &mut World, out: &mut Outcome) {
+    let n = 2 + w.rng.below(4) as usize;
+    boot(w, out, n);
+    w.run_for(w.p.hello * 10);
+    let dead = hard_failover(w, out, false);
+    w.run_for(w.p.hello * 10);
+    w.start(dead);
+    settle(w, out, "restart");
+    let d = w.p.preempt_delay + w.p.hello * 20;
+    w.run_for(d);
+    settle(w, out, "after preemption");
+}
+
+fn sc_hang(w: &mut World, out: &mut Outcome) {
+    let n = 2 + w.rng.below(4) as usize;
+    boot(w, out, n);
+    w.run_for(w.p.hello * 10);
+    let hung = hard_failover(w, out, true);
+    let stop = w.p.hello * (5 + w.rng.below(30) as u32);
+    w.run_for(stop);
+    w.resume(hung);
+    settle(w, out, "resume");
+    w.run_for(w.p.preempt_delay + w.p.hello * 20);
+    settle(w, out, "after preemption");
+}
+
+/// Graceful handovers only: the WAN must never be closed everywhere.
+fn sc_step(w: &mut World, out: &mut Outcome) {
+    let n = 2 + w.rng.below(4) as usize;
+    boot(w, out, n);
+    w.graceful_only = true;
+    for _ in 0..3 {
+        w.run_for(w.p.hello * 5);
+        let a = the_active(w);
+        let t0 = w.now;
+        if w.rng.chance(0.5) {
+            w.command(a, Command::StepDown).unwrap_or_else(|e| panic_msg(w, e));
+        } else {
+            let standbys: Vec<usize> = (0..w.routers.len()).filter(|&i| w.routers[i].state() == State::Standby).collect();
+            let s = *w.rng.pick(&standbys);
+            w.command(s, Command::StepUp).unwrap_or_else(|e| panic_msg(w, e));
+        }
+        let bound = w.p.hello * 3 + w.p.prepare_max + max_delay(w) * 6;
+        let moved = w.run_until_pred(bound * 4, |w| w.converged() && w.actives()[0] != a);
+        match moved {
+            Some(t) => out.timings.push(("graceful handover", t.since(t0), bound)),
+            None => panic_msg(w, "graceful handover did not complete"),
+        }
+    }
+    // SIGTERM on the active: hand over, say goodbye, exit.
+    let a = the_active(w);
+    let t0 = w.now;
+    w.command(a, Command::Shutdown).unwrap_or_else(|e| panic_msg(w, e));
+    let bound = w.p.hello * 3 + w.p.prepare_max + max_delay(w) * 6;
+    match w.run_until_pred(bound * 4, |w| w.converged() && w.actives()[0] != a) {
+        Some(t) => out.timings.push(("shutdown handover", t.since(t0), bound)),
+        None => panic_msg(w, "shutdown handover did not complete"),
+    }
+    if w.routers[a].running() {
+        panic_msg(w, "shut-down router did not exit");
+    }
+}
+
+fn sc_preempt(w: &mut World, out: &mut Outcome) {
+    w.p.preempt = true;
+    let n = 2 + w.rng.below(4) as usize;
+    boot(w, out, n);
+    for r in &mut w.routers {
+        r.settings.preempt = true;
+    }
+    // Give router 0 the top priority from its next start on.
+    w.routers[0].settings.priority = 254;
+    w.routers[0].settings.router_id = u32::MAX;
+    w.run_for(w.p.hello * 5);
+    if the_active(w) == 0 {
+        hard_failover(w, out, false);
+    } else {
+        w.crash(0);
+    }
+    w.run_for(w.p.hello * 10);
+    w.start(0);
+    let restarted = w.now;
+    let seen = w.activations.len();
+    let limit = w.p.preempt_delay + converge_bound(w) * 4;
+    let t = w.run_until_pred(limit, |w| w.routers[0].state() == State::Active && w.converged());
+    let Some(t) = t else { panic_msg(w, "preempting router never became active") };
+    let reason = w.activations[seen..].iter().find(|(_, i, _)| *i == 0).map(|(_, _, r)| r.clone()).unwrap_or_default();
+    if !reason.contains("preempt") {
+        panic_msg(w, &format!("router 0 became active by '{reason}', not by preemption"));
+    }
+    if t.since(restarted) < w.p.preempt_delay {
+        panic_msg(w, "preempted before its delay");
+    }
+    let bound = w.p.preempt_delay + converge_bound(w) + w.p.hello * 3;
+    out.timings.push(("preempt after delay", t.since(restarted), bound));
+}
+
+fn sc_partition(w: &mut World, out: &mut Outcome) {
+    let n = 2 + w.rng.below(4) as usize;
+    boot(w, out, n);
+    for _ in 0..2 {
+        let i = w.rng.below(n as u64) as usize;
+        let (wan, control) = match w.rng.below(3) {
+            0 => (true, false),
+            1 => (false, true),
+            _ => (true, true),
+        };
+        w.isolate(i, wan, control);
+        let d = w.p.hello * (3 + w.rng.below(40) as u32);
+        w.run_for(d);
+        w.heal();
+        settle(w, out, "partition healed");
+    }
+}
+
+fn sc_loss(w: &mut World, out: &mut Outcome) {
+    let n = 2 + w.rng.below(4) as usize;
+    boot(w, out, n);
+    let h = w.p.hello;
+    for li in 0..2 {
+        w.links[li] = Link {
+            loss: w.rng.below(30) as f64 / 100.0,
+            delay_min: Duration::ZERO,
+            delay_max: h.mul_f64(w.rng.below(20) as f64 / 100.0),
+        };
+    }
+    w.run_for(h * 30);
+    if w.rng.chance(0.5) {
+        if let Some(&a) = w.actives().first() {
+            w.crash(a);
+            w.run_for(h * 20);
+            w.start(a);
+        }
+    }
+    w.run_for(h * 30);
+    w.heal();
+    settle(w, out, "loss ended");
+}
+
+fn sc_tracker(w: &mut World, out: &mut Outcome) {
+    let n = 2 + w.rng.below(4) as usize;
+    boot(w, out, n);
+    w.run_for(w.p.hello * 10);
+    let a = the_active(w);
+    w.routers[a].upstream_dead = true;
+    let t0 = w.now;
+    // Detection: `fall` probes (3) of one probe interval, plus one.
+    let bound = w.p.hello * 4 + w.p.hello * 3 + w.p.prepare_max + max_delay(w) * 6;
+    match w.run_until_pred(bound * 3, |w| w.converged() && w.actives()[0] != a) {
+        Some(t) => out.timings.push(("tracker handover", t.since(t0), bound)),
+        None => panic_msg(w, "no handover after the active's upstream died"),
+    }
+    w.routers[a].upstream_dead = false;
+}
+
+/// (f) upstream dead everywhere: at most one tracker-driven handover per
+/// hold period.
+fn sc_dead_upstream(w: &mut World, out: &mut Outcome) {
+    let n = 2 + w.rng.below(4) as usize;
+    boot(w, out, n);
+    w.run_for(w.p.hello * 10);
+    for r in &mut w.routers {
+        r.upstream_dead = true;
+    }
+    let seen = w.tracker_handovers.len();
+    w.run_for(w.p.hold * 4);
+    let hs = w.tracker_handovers[seen..].to_vec();
+    let slack = w.p.hello * (u32::from(w.p.multiplier) + 2);
+    for pair in hs.windows(2) {
+        if pair[1].since(pair[0]) + slack < w.p.hold {
+            panic_msg(w, &format!("(f) tracker handovers {:?} apart, hold {:?}", pair[1].since(pair[0]), w.p.hold));
+        }
+    }
+    if hs.len() > 5 {
+        panic_msg(w, &format!("(f) {} tracker handovers in 4 hold periods", hs.len()));
+    }
+    for r in &mut w.routers {
+        r.upstream_dead = false;
+    }
+    settle(w, out, "upstream back");
+}
+
+/// Random faults, then everything healed and restarted.
+fn sc_chaos(w: &mut World, out: &mut Outcome) {
+    let n = 2 + w.rng.below(4) as usize;
+    boot(w, out, n);
+    let h = w.p.hello;
+    for _ in 0..6 {
+        let i = w.rng.below(n as u64) as usize;
+        match w.rng.below(7) {
+            0 => w.crash(i),
+            1 => {
+                if w.routers[i].running() {
+                    w.hang(i)
+                }
+            }
+            2 => {
+                let (wan, control) = (w.rng.chance(0.5), w.rng.chance(0.5));
+                w.isolate(i, wan, control)
+            }
+            3 => {
+                w.links[w.rng.below(2) as usize] =
+                    Link { loss: 0.2, delay_min: Duration::ZERO, delay_max: h / 10 };
+            }
+            4 => {
+                let _ = w.command(i, Command::StepDown);
+            }
+            5 => {
+                let _ = w.command(i, Command::StepUp);
+            }
+            _ => {
+                let p = 1 + w.rng.below(254) as u8;
+                let _ = w.command(i, Command::SetPriority(p));
+            }
+        }
+        let d = h * (1 + w.rng.below(20) as u32);
+        w.run_for(d);
+    }
+    w.heal();
+    for i in 0..n {
+        match w.routers[i].proc {
+            sim::Proc::Down => w.start(i),
+            sim::Proc::Hung => w.resume(i),
+            sim::Proc::Running => {}
+        }
+    }
+    settle(w, out, "chaos healed");
+}
+
+type Scenario = fn(&mut World, &mut Outcome);
+
+const SCENARIOS: &[(&str, Scenario, u64)] = &[
+    ("cold-start", sc_cold_start, 600),
+    ("crash", sc_crash, 800),
+    ("hang", sc_hang, 800),
+    ("graceful", sc_step, 600),
+    ("preempt", sc_preempt, 600),
+    ("partition", sc_partition, 800),
+    ("loss", sc_loss, 600),
+    ("tracker", sc_tracker, 600),
+    ("dead-upstream", sc_dead_upstream, 400),
+    ("chaos", sc_chaos, 1000),
+];
+
+/// Scenarios that cut a control link while the WAN still joins the
+/// routers: they need WAN hellos (docs/PROTOCOL.md §7.3).
+const NEED_WAN_HELLOS: &[&str] = &["partition", "chaos"];
+
+fn run_one(name: &str, f: Scenario, seed: u64, verbose: bool) -> Result<Outcome, String> {
+    let mut rng = Rng::new(seed.wrapping_mul(0x1000_0001) ^ name.len() as u64);
+    let mut p = params(&mut rng);
+    if !NEED_WAN_HELLOS.contains(&name) && rng.chance(0.1) {
+        p.wan_hello = None;
+    }
+    let mut w = World::new(seed ^ 0xabcdef, p);
+    w.verbose = verbose;
+    let mut out = Outcome::default();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        f(&mut w, &mut out);
+        w.run_for(w.p.hello * 5);
+        (w.violations.clone(), w.trace())
+    }));
+    match r {
+        Ok((v, _)) if v.is_empty() => {
+            for (what, got, bound) in &out.timings {
+                if got > bound {
+                    return Err(format!("{what} took {got:?}, bound {bound:?}"));
+                }
+            }
+            Ok(out)
+        }
+        Ok((v, trace)) => Err(format!("violations: {v:#?}\n--- trace ---\n{trace}")),
+        Err(e) => Err(e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()),
+    }
+}
+
+/// Runs a scenario over its seeds; returns the summary line.
+fn run_scenario(name: &str, f: Scenario, runs: u64) -> String {
+    if let Ok(spec) = std::env::var("VWRP_SIM_SEED") {
+        let (n, s) = spec.split_once(':').expect("VWRP_SIM_SEED=scenario:seed");
+        if n != name {
+            return String::new();
+        }
+        let seed: u64 = s.parse().expect("seed is a number");
+        if let Err(e) = run_one(name, f, seed, true) {
+            panic!("scenario {name} seed {seed}: {e}");
+        }
+        return format!("{name} seed {seed}: ok");
+    }
+    // VWRP_SIM_RUNS=N runs N seeds per scenario (for long sweeps).
+    let runs = std::env::var("VWRP_SIM_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(runs);
+    let mut worst: Vec<(&'static str, Duration, Duration)> = Vec::new();
+    for seed in 0..runs {
+        match run_one(name, f, seed, false) {
+            Ok(out) => {
+                for (what, got, bound) in out.timings {
+                    match worst.iter_mut().find(|(w, _, _)| *w == what) {
+                        Some(e) => {
+                            if got.as_secs_f64() / bound.as_secs_f64() > e.1.as_secs_f64() / e.2.as_secs_f64() {
+                                *e = (what, got, bound);
+                            }
+                        }
+                        None => worst.push((what, got, bound)),
+                    }
+                }
+            }
+            Err(e) => panic!(
+                "scenario {name} seed {seed} failed: {e}\nreplay: VWRP_SIM_SEED={name}:{seed} cargo test --test simulation -- --nocapture"
+            ),
+        }
+    }
+    let worst: Vec<String> = worst
+        .iter()
+        .map(|(w, g, b)| format!("{w} {:.1}/{:.1} ms", g.as_secs_f64() * 1e3, b.as_secs_f64() * 1e3))
+        .collect();
+    format!("{name:<14} runs {runs:>4}  violations 0  worst vs bound: {}", worst.join("; "))
+}
+
+macro_rules! scenario_tests {
+    ($($test:ident => $idx:expr),* $(,)?) => {$(
+        #[test]
+        fn $test() {
+            let (name, f, runs) = SCENARIOS[$idx];
+            let line = run_scenario(name, f, runs);
+            if !line.is_empty() {
+                println!("simulation: {line}");
+            }
+        }
+    )*};
+}
+
+scenario_tests! {
+    sim_cold_start => 0,
+    sim_crash => 1,
+    sim_hang => 2,
+    sim_graceful => 3,
+    sim_preempt => 4,
+    sim_partition => 5,
+    sim_loss => 6,
+    sim_tracker => 7,
+    sim_dead_upstream => 8,
+    sim_chaos => 9,
+}
+
+#[test]
+fn scenario_table_covers_two_thousand_runs() {
+    let total: u64 = SCENARIOS.iter().map(|s| s.2).sum();
+    assert!(total >= 2000, "{total} runs");
+}
