@@ -591,13 +591,14 @@ fn read_group(r: &Reader) -> Result<ParsedGroup, ConfigError> {
     if control.is_empty() {
         control.push("br-lan".to_string());
     }
-    let keys = r.get_list("key", key)?;
-    let mut seen_ids: Vec<u8> = Vec::new();
-    for ((id, _), line) in &keys {
-        if seen_ids.contains(id) {
-            return Err(r.error(*line, "key", format!("key id {id} is listed twice")));
+    // Not get_list(): its duplicate message would quote the secret.
+    let mut keys: Vec<(u8, Vec<u8>)> = Vec::new();
+    for v in r.list("key")? {
+        let (id, secret) = key(&v.text).map_err(|m| r.error(v.line, "key", m))?;
+        if keys.iter().any(|(seen, _)| *seen == id) {
+            return Err(r.error(v.line, "key", format!("key id {id} is listed twice")));
         }
-        seen_ids.push(*id);
+        keys.push((id, secret));
     }
 
     let group = Group {
@@ -622,7 +623,7 @@ fn read_group(r: &Reader) -> Result<ParsedGroup, ConfigError> {
         )?,
         dead_multiplier: r.get_or("dead_multiplier", 3, u8_in(3, 255))?,
         ethertype: r.get_or("ethertype", 0x88b5, ethertype)?,
-        keys: keys.into_iter().map(|(k, _)| k).collect(),
+        keys,
         hold_period: r.get_or(
             "hold_period",
             Duration::from_secs(60),
@@ -1260,6 +1261,36 @@ mod tests {
         assert_eq!(g.trackers[0].weight, Weight::Fatal);
     }
 
+    /// The complete example in docs/CONFIG.md is a valid file.
+    #[test]
+    fn documented_example_parses() {
+        let doc = include_str!("../../docs/CONFIG.md");
+        let example = doc
+            .split("## A complete example")
+            .nth(1)
+            .and_then(|rest| rest.split("```").nth(1))
+            .expect("example block");
+        let c = ok(example);
+        assert_eq!(c.globals.hook_timeout, Duration::from_secs(5));
+        let g = &c.groups[0];
+        assert_eq!(g.router_id, Some(0xc000_020b));
+        assert_eq!(g.control, ["br-lan", "lan4"]);
+        assert_eq!(g.wan_hello_interval, Some(ms(1000)));
+        assert_eq!(g.keys.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [2, 1]);
+        assert_eq!(g.lan_gateways.len(), 2);
+        assert!(g.conntrack_sync);
+        let names: Vec<&str> = g.trackers.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["wan_link", "upstream", "gateway", "vpn", "upstream2"]
+        );
+        assert!(matches!(
+            g.trackers[1].kind,
+            TrackerKind::Ping { reliability: 2, .. }
+        ));
+        assert_eq!(g.trackers[2].kind, TrackerKind::Arping { target: None });
+    }
+
     #[test]
     fn a_file_without_groups_is_refused() {
         assert_eq!(
@@ -1825,6 +1856,10 @@ mod tests {
         );
         assert_eq!(
             group_err("\tlist key '1:a'\n\tlist key '1:b'\n"),
+            format!("{FILE}:5: option 'key': key id 1 is listed twice")
+        );
+        assert_eq!(
+            group_err("\tlist key '1:hunter2'\n\tlist key '1:hunter2'\n"),
             format!("{FILE}:5: option 'key': key id 1 is listed twice")
         );
         assert_eq!(
@@ -2501,6 +2536,22 @@ mod tests {
         #[test]
         fn never_panics_on_any_text(text in any::<String>()) {
             let _ = parse(&text, FILE);
+        }
+
+        /// Whatever is wrong with a key, the error does not quote it.
+        #[test]
+        fn key_errors_never_quote_the_key(
+            first in "[0-9a-z:]{0,5}",
+            second in "[0-9a-z:]{0,5}",
+            as_option in any::<bool>(),
+        ) {
+            let word = if as_option { "option" } else { "list" };
+            let text = format!(
+                "{BASE}\t{word} key '{first}zzsecretzz'\n\tlist key '{second}zzsecretzz'\n"
+            );
+            if let Err(e) = parse(&text, FILE) {
+                prop_assert!(!e.to_string().contains("zzsecretzz"), "{}", e);
+            }
         }
 
         /// Valid structure with arbitrary option values: checks, never panics.
