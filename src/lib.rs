@@ -3,6 +3,7 @@
 //! `wire` is the protocol's byte format, `engine` its election and handover
 //! logic (pure: no I/O, no clock). The daemon around them is thin.
 
+pub mod config;
 pub mod time;
 pub mod wire;
 pub mod engine;
