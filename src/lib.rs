@@ -8,3 +8,4 @@ pub mod time;
 pub mod wire;
 pub mod engine;
 pub mod tracker;
+pub mod control;
