@@ -1,0 +1,6 @@
+//! The kernel-facing side of the daemon: netlink, the nftables fence,
+//! addresses, routes and link state.
+
+pub mod netlink;
+#[cfg(test)]
+mod testnet;
