@@ -2,5 +2,6 @@
 //! addresses, routes and link state.
 
 pub mod netlink;
+pub mod nft;
 #[cfg(test)]
 mod testnet;
