@@ -3,5 +3,6 @@
 
 pub mod netlink;
 pub mod nft;
+pub mod rtnl;
 #[cfg(test)]
 mod testnet;
