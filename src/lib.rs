@@ -1,11 +1,14 @@
 //! vwrp: the Virtual WAN Redundancy Protocol.
 //!
 //! `wire` is the protocol's byte format, `engine` its election and handover
-//! logic (pure: no I/O, no clock). The daemon around them is thin.
+//! logic (pure: no I/O, no clock). `config` reads UCI, `system` talks to
+//! the kernel, `daemon` is the thin event loop between them, `control` the
+//! operator's socket.
 
 pub mod config;
-pub mod time;
-pub mod wire;
-pub mod engine;
-pub mod tracker;
 pub mod control;
+pub mod engine;
+pub mod system;
+pub mod time;
+pub mod tracker;
+pub mod wire;

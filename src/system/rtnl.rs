@@ -1,0 +1,528 @@
+//! rtnetlink: link lookups, the WAN address and default route, and a
+//! monitor of link carrier for the event loop.
+//!
+//! Each request opens its own short-lived socket: these run at start-up and
+//! on a handover, not per hello, and a fresh socket can never see a stale
+//! reply.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::{AsRawFd, RawFd};
+
+use nix::errno::Errno;
+use nix::libc;
+
+use super::netlink::{
+    F_ACK, F_CREATE, F_DUMP, F_DUMP_INTR, F_REPLACE, F_REQUEST, Malformed, Message, NLMSG_DONE,
+    NLMSG_ERROR, Protocol, Request, Socket, is_errno,
+};
+
+const IFINFOMSG_LEN: usize = 16;
+const IFNAME_MAX: usize = 15;
+/// `RTNH_F_ONLINK` (rtnetlink.h), missing from libc.
+const RTNH_F_ONLINK: u32 = 4;
+/// More default routes than this on one device would be a loop, not a table.
+const MAX_DEFAULT_ROUTES: usize = 16;
+
+/// `struct ifinfomsg` for a request about one link (0: by name).
+fn ifinfomsg(index: u32) -> [u8; IFINFOMSG_LEN] {
+    let mut h = [0u8; IFINFOMSG_LEN];
+    h[0] = libc::AF_UNSPEC as u8;
+    h[4..8].copy_from_slice(&index.to_ne_bytes());
+    h
+}
+
+/// What the kernel says about one link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Link {
+    family: u8,
+    index: u32,
+    flags: u32,
+    name: String,
+    mac: Option<[u8; 6]>,
+    operstate: Option<u8>,
+}
+
+impl Link {
+    fn parse(msg: &Message<'_>) -> Result<Link, Malformed> {
+        let (header, attrs) = msg.split(IFINFOMSG_LEN)?;
+        let word = |at: usize| -> Result<u32, Malformed> {
+            let bytes = header.get(at..at.saturating_add(4)).ok_or(Malformed)?;
+            Ok(u32::from_ne_bytes(bytes.try_into().map_err(|_| Malformed)?))
+        };
+        let mut link = Link {
+            family: header.first().copied().ok_or(Malformed)?,
+            index: word(4)?,
+            flags: word(8)?,
+            name: String::new(),
+            mac: None,
+            operstate: None,
+        };
+        for attr in attrs {
+            let attr = attr?;
+            match attr.kind {
+                libc::IFLA_IFNAME => link.name = attr.string().ok_or(Malformed)?.to_owned(),
+                libc::IFLA_ADDRESS => link.mac = attr.value.try_into().ok(),
+                libc::IFLA_OPERSTATE => link.operstate = attr.u8(),
+                _ => {}
+            }
+        }
+        Ok(link)
+    }
+
+    /// Usable for traffic: administratively up, lower layer up, and not
+    /// held back by the operational state (e.g. dormant for 802.1X).
+    fn carrier(&self) -> bool {
+        let up = libc::IFF_UP as u32 | libc::IFF_LOWER_UP as u32;
+        let oper_ok = match self.operstate {
+            None => true,
+            Some(s) => s == libc::IF_OPER_UP as u8 || s == libc::IF_OPER_UNKNOWN as u8,
+        };
+        self.flags & up == up && oper_ok
+    }
+}
+
+/// Asks for one link, by index or (index 0) by name.
+fn get_link(index: u32, name: Option<&str>) -> io::Result<Link> {
+    let mut req = Request::new();
+    req.message(libc::RTM_GETLINK, F_REQUEST | F_ACK)
+        .header(&ifinfomsg(index));
+    if let Some(name) = name {
+        req.attr_str(libc::IFLA_IFNAME, name);
+    }
+    let mut link = None;
+    Socket::open(Protocol::Route, 0)?.request(&mut req, |msg| {
+        if msg.kind == libc::RTM_NEWLINK {
+            link = Some(Link::parse(msg)?);
+        }
+        Ok(())
+    })?;
+    link.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no link in reply"))
+}
+
+/// The index of the link called `name` (`ENODEV` when there is none).
+pub fn ifindex(name: &str) -> io::Result<u32> {
+    if name.is_empty() || name.len() > IFNAME_MAX {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "bad interface name",
+        ));
+    }
+    Ok(get_link(0, Some(name))?.index)
+}
+
+/// The Ethernet address of link `ifindex`.
+pub fn link_mac(ifindex: u32) -> io::Result<[u8; 6]> {
+    get_link(ifindex, None)?
+        .mac
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "link has no Ethernet address"))
+}
+
+/// `struct ifaddrmsg` and the address attributes shared by add and delete.
+fn address_request(
+    kind: u16,
+    flags: u16,
+    ifindex: u32,
+    addr: IpAddr,
+    prefix_len: u8,
+) -> io::Result<Request> {
+    let (family, max_len) = match addr {
+        IpAddr::V4(_) => (libc::AF_INET as u8, 32),
+        IpAddr::V6(_) => (libc::AF_INET6 as u8, 128),
+    };
+    if prefix_len > max_len {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "prefix length out of range",
+        ));
+    }
+    // The shared address is fenced on every standby, so duplicate address
+    // detection could find nothing and would only hold the address
+    // tentative (unusable) for a second after a handover.
+    let ifa_flags = match addr {
+        IpAddr::V4(_) => 0,
+        IpAddr::V6(_) => libc::IFA_F_NODAD as u8,
+    };
+    let mut header = [0u8; 8];
+    header[0] = family;
+    header[1] = prefix_len;
+    header[2] = ifa_flags;
+    header[3] = libc::RT_SCOPE_UNIVERSE;
+    header[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+    let bytes: Vec<u8> = match addr {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    };
+    let mut req = Request::new();
+    req.message(kind, F_REQUEST | F_ACK | flags)
+        .header(&header)
+        .attr(libc::IFA_LOCAL, &bytes)
+        .attr(libc::IFA_ADDRESS, &bytes);
+    if let IpAddr::V4(a) = addr {
+        // What `ip addr add … brd +` and netifd set: the subnet broadcast.
+        if prefix_len <= 30 {
+            let host_mask = u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0);
+            let brd = Ipv4Addr::from(u32::from(a) | host_mask);
+            req.attr(libc::IFA_BROADCAST, &brd.octets());
+        }
+    }
+    Ok(req)
+}
+
+/// Puts `addr/prefix_len` on link `ifindex`, permanently: an existing copy
+/// (say one udhcpc added with a lifetime) is replaced by one without a
+/// lifetime, so that it never runs out while this router is active.
+pub fn add_address(ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<()> {
+    let mut req = address_request(
+        libc::RTM_NEWADDR,
+        F_CREATE | F_REPLACE,
+        ifindex,
+        addr,
+        prefix_len,
+    )?;
+    Socket::open(Protocol::Route, 0)?.request_ack(&mut req)
+}
+
+/// Removes `addr/prefix_len` from link `ifindex`; absent already is fine.
+pub fn del_address(ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<()> {
+    let mut req = address_request(libc::RTM_DELADDR, 0, ifindex, addr, prefix_len)?;
+    match Socket::open(Protocol::Route, 0)?.request_ack(&mut req) {
+        Err(e) if is_errno(&e, Errno::ENOENT) || is_errno(&e, Errno::EADDRNOTAVAIL) => Ok(()),
+        other => other,
+    }
+}
+
+/// `struct rtmsg` for an IPv4 route in the main table.
+fn rtmsg(protocol: u8, scope: u8, kind: u8, flags: u32) -> [u8; 12] {
+    let mut h = [0u8; 12];
+    h[0] = libc::AF_INET as u8;
+    // dst_len, src_len and tos stay 0: the default route.
+    h[4] = libc::RT_TABLE_MAIN;
+    h[5] = protocol;
+    h[6] = scope;
+    h[7] = kind;
+    h[8..12].copy_from_slice(&flags.to_ne_bytes());
+    h
+}
+
+/// Makes the IPv4 default route (main table, metric 0) go via `gateway`
+/// on link `ifindex`, like `ip route replace default via GW dev DEV onlink`.
+/// Onlink, because a DHCP gateway may lie outside the leased subnet and
+/// because it must not depend on the address being installed first.
+pub fn replace_default_route(ifindex: u32, gateway: Ipv4Addr) -> io::Result<()> {
+    let mut req = Request::new();
+    req.message(libc::RTM_NEWROUTE, F_REQUEST | F_ACK | F_CREATE | F_REPLACE)
+        .header(&rtmsg(
+            libc::RTPROT_STATIC,
+            libc::RT_SCOPE_UNIVERSE,
+            libc::RTN_UNICAST,
+            RTNH_F_ONLINK,
+        ))
+        .attr(libc::RTA_GATEWAY, &gateway.octets())
+        .attr_u32_ne(libc::RTA_OIF, ifindex);
+    Socket::open(Protocol::Route, 0)?.request_ack(&mut req)
+}
+
+/// Removes every IPv4 default route through link `ifindex` in the main
+/// table; none is fine.
+pub fn del_default_route(ifindex: u32) -> io::Result<()> {
+    let mut socket = Socket::open(Protocol::Route, 0)?;
+    for _ in 0..MAX_DEFAULT_ROUTES {
+        let mut req = Request::new();
+        // Scope "nowhere", type and protocol 0: match any such route.
+        req.message(libc::RTM_DELROUTE, F_REQUEST | F_ACK)
+            .header(&rtmsg(0, libc::RT_SCOPE_NOWHERE, libc::RTN_UNSPEC, 0))
+            .attr_u32_ne(libc::RTA_OIF, ifindex);
+        match socket.request_ack(&mut req) {
+            Ok(()) => {}
+            Err(e) if is_errno(&e, Errno::ESRCH) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other("too many default routes to delete"))
+}
+
+/// One link's state, from an event or a dump.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkState {
+    pub index: u32,
+    pub name: String,
+    /// Up with a working lower layer (`IFF_UP`, `IFF_LOWER_UP`, operstate
+    /// up or unknown). A deleted link reports false.
+    pub carrier: bool,
+}
+
+/// Link changes as they happen, for the event loop: non-blocking, register
+/// its fd for readability and call [`LinkMonitor::read_events`].
+#[derive(Debug)]
+pub struct LinkMonitor {
+    socket: Socket,
+    /// A dump is running; the kernel refuses a second one meanwhile.
+    dumping: bool,
+    /// Another dump is wanted once the running one ends.
+    redump: bool,
+}
+
+/// Room for bursts of events (many links flapping at once).
+const MONITOR_BUFFER: usize = 256 * 1024;
+
+impl LinkMonitor {
+    pub fn open() -> io::Result<LinkMonitor> {
+        let socket = Socket::open(Protocol::Route, libc::RTMGRP_LINK as u32)?;
+        socket.set_nonblocking(true)?;
+        socket.set_receive_buffer(MONITOR_BUFFER)?;
+        Ok(LinkMonitor {
+            socket,
+            dumping: false,
+            redump: false,
+        })
+    }
+
+    /// Asks for the state of every link; the answers come through
+    /// [`LinkMonitor::read_events`] like events do.
+    pub fn dump(&mut self) -> io::Result<()> {
+        if self.dumping {
+            self.redump = true;
+            return Ok(());
+        }
+        let mut req = Request::new();
+        req.message(libc::RTM_GETLINK, F_REQUEST | F_DUMP)
+            .header(&ifinfomsg(0));
+        self.socket.send(&mut req)?;
+        self.dumping = true;
+        self.redump = false;
+        Ok(())
+    }
+
+    /// Drains everything queued, in order. When the kernel reports that it
+    /// dropped events (`ENOBUFS`), or a dump was disturbed by changes, a new
+    /// dump is requested so that the caller still ends up with every link's
+    /// current state.
+    pub fn read_events(&mut self) -> io::Result<Vec<LinkState>> {
+        let mut events = Vec::new();
+        loop {
+            let mut dump_done = false;
+            match self.socket.receive() {
+                Ok(messages) => {
+                    for msg in messages {
+                        let msg = msg?;
+                        if msg.flags & F_DUMP_INTR != 0 {
+                            self.redump = true;
+                        }
+                        match msg.kind {
+                            libc::RTM_NEWLINK | libc::RTM_DELLINK => {
+                                let link = Link::parse(&msg)?;
+                                // Bridge port notices repeat the link's own.
+                                if link.family == libc::AF_BRIDGE as u8 {
+                                    continue;
+                                }
+                                events.push(LinkState {
+                                    index: link.index,
+                                    carrier: msg.kind == libc::RTM_NEWLINK && link.carrier(),
+                                    name: link.name,
+                                });
+                            }
+                            // A dump ends with DONE, or with an error when it
+                            // could not start.
+                            NLMSG_DONE | NLMSG_ERROR => dump_done = true,
+                            _ => {}
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(events),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_errno(&e, Errno::ENOBUFS) => self.redump = true,
+                Err(e) => return Err(e),
+            }
+            if dump_done {
+                self.dumping = false;
+            }
+            if self.redump && !self.dumping {
+                self.dump()?;
+            }
+        }
+    }
+}
+
+impl AsRawFd for LinkMonitor {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::testnet::{Netns, veth};
+    use mio::unix::SourceFd;
+    use mio::{Events, Interest, Poll, Token};
+    use std::time::{Duration, Instant};
+
+    fn pair(tag: &str) -> (Netns, Netns, u32) {
+        let a = Netns::new(&format!("{tag}a"));
+        let b = Netns::new(&format!("{tag}b"));
+        let (wa, _) = veth(&a, "wa", "198.51.100.1/24", &b, "wb", "198.51.100.2/24");
+        (a, b, wa)
+    }
+
+    #[test]
+    fn looks_up_links() {
+        let (a, _b, wa) = pair("lk");
+        let out = a.ok("ip -o link show dev wa");
+        let mac_text = out
+            .split("link/ether ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap();
+        a.run_in(|| {
+            assert_eq!(ifindex("wa").unwrap(), wa);
+            assert!(is_errno(&ifindex("nosuch0").unwrap_err(), Errno::ENODEV));
+            assert_eq!(
+                ifindex("waaaaaaaaaaaaaaa").unwrap_err().kind(),
+                io::ErrorKind::InvalidInput
+            );
+            let mac = link_mac(wa).unwrap();
+            let text: Vec<String> = mac.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(text.join(":"), mac_text);
+            assert!(link_mac(wa + 1000).is_err());
+        });
+    }
+
+    #[test]
+    fn adds_and_deletes_addresses() {
+        let (a, _b, wa) = pair("ad");
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        let leased: IpAddr = "192.0.2.8".parse().unwrap();
+        let v6: IpAddr = "2001:db8:5::7".parse().unwrap();
+        // An address with a lifetime, as a DHCP client would leave it.
+        a.ok("ip addr add 192.0.2.8/24 brd + dev wa valid_lft 100 preferred_lft 100");
+        a.run_in(|| {
+            add_address(wa, v4, 24).unwrap();
+            add_address(wa, leased, 24).unwrap();
+            add_address(wa, v6, 64).unwrap();
+            add_address(wa, v4, 24).unwrap(); // again: replaced, not an error
+        });
+        let v4_out = a.ok("ip -4 -o addr show dev wa");
+        let line = |addr: &str| {
+            v4_out
+                .lines()
+                .find(|l| l.contains(addr))
+                .unwrap_or("")
+                .to_owned()
+        };
+        assert!(
+            line("203.0.113.7/24").contains("brd 203.0.113.255 scope global"),
+            "{v4_out}"
+        );
+        assert!(
+            line("203.0.113.7/24").contains("valid_lft forever"),
+            "{v4_out}"
+        );
+        assert!(
+            line("192.0.2.8/24").contains("valid_lft forever"),
+            "lifetime kept: {v4_out}"
+        );
+        let v6_out = a.ok("ip -6 -o addr show dev wa");
+        let v6_line = v6_out
+            .lines()
+            .find(|l| l.contains("2001:db8:5::7/64"))
+            .unwrap_or("");
+        assert!(v6_line.contains("scope global nodad"), "{v6_out}");
+        assert!(!v6_line.contains("tentative"), "{v6_out}");
+
+        a.run_in(|| {
+            for (addr, len) in [(v4, 24), (leased, 24), (v6, 64)] {
+                del_address(wa, addr, len).unwrap();
+                del_address(wa, addr, len).unwrap(); // gone already: fine
+            }
+            assert_eq!(
+                add_address(wa, v4, 33).unwrap_err().kind(),
+                io::ErrorKind::InvalidInput
+            );
+        });
+        let out = a.ok("ip addr show dev wa");
+        for gone in ["203.0.113.7", "192.0.2.8", "2001:db8:5::7"] {
+            assert!(!out.contains(gone), "{gone} still there: {out}");
+        }
+        // The test bed's own address is untouched.
+        assert!(out.contains("198.51.100.1/24"));
+    }
+
+    #[test]
+    fn replaces_and_deletes_default_route() {
+        let (a, _b, wa) = pair("rt");
+        let default = || a.ok("ip -4 route show default");
+        a.run_in(|| replace_default_route(wa, "198.51.100.2".parse().unwrap()))
+            .unwrap();
+        assert!(
+            default().contains("default via 198.51.100.2 dev wa proto static onlink"),
+            "{}",
+            default()
+        );
+        a.run_in(|| replace_default_route(wa, "198.51.100.3".parse().unwrap()))
+            .unwrap();
+        assert_eq!(default().lines().count(), 1, "{}", default());
+        assert!(default().contains("default via 198.51.100.3 dev wa"));
+        // A gateway outside the subnet works too.
+        a.run_in(|| replace_default_route(wa, "192.0.2.1".parse().unwrap()))
+            .unwrap();
+        assert!(default().contains("default via 192.0.2.1 dev wa"));
+
+        a.ok("ip route add default via 198.51.100.9 dev wa metric 50");
+        a.run_in(|| del_default_route(wa)).unwrap();
+        assert_eq!(default(), "");
+        a.run_in(|| del_default_route(wa)).unwrap();
+    }
+
+    /// Reads monitor events until one for `index` with this carrier shows up.
+    fn wait_for(
+        monitor: &mut LinkMonitor,
+        poll: &mut Poll,
+        index: u32,
+        carrier: bool,
+    ) -> LinkState {
+        let mut events = Events::with_capacity(4);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            for state in monitor.read_events().unwrap() {
+                if state.index == index && state.carrier == carrier {
+                    return state;
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "no event for link {index} with carrier {carrier}"
+            );
+            match poll.poll(&mut events, Some(left)) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => other.unwrap(),
+            }
+        }
+    }
+
+    #[test]
+    fn monitor_reports_carrier() {
+        let (a, b, wa) = pair("mo");
+        let mut monitor = a.run_in(LinkMonitor::open).unwrap();
+        let mut poll = Poll::new().unwrap();
+        let fd = monitor.as_raw_fd();
+        poll.registry()
+            .register(&mut SourceFd(&fd), Token(0), Interest::READABLE)
+            .unwrap();
+
+        monitor.dump().unwrap();
+        monitor.dump().unwrap(); // while one runs: queued, not refused
+        let state = wait_for(&mut monitor, &mut poll, wa, true);
+        assert_eq!(state.name, "wa");
+
+        b.ok("ip link set wb down");
+        wait_for(&mut monitor, &mut poll, wa, false);
+        b.ok("ip link set wb up");
+        wait_for(&mut monitor, &mut poll, wa, true);
+        a.ok("ip link del wa");
+        wait_for(&mut monitor, &mut poll, wa, false);
+    }
+}
