@@ -107,10 +107,10 @@ pub fn unsolicited_na(mac: Mac, target: Ipv6Addr, router: bool) -> Vec<u8> {
 fn send_all(sock: &PacketSocket, frames: impl IntoIterator<Item = Vec<u8>>) -> io::Result<()> {
     let mut first = Ok(());
     for f in frames {
-        if let Err(e) = sock.send(&f) {
-            if first.is_ok() {
-                first = Err(e);
-            }
+        if let Err(e) = sock.send(&f)
+            && first.is_ok()
+        {
+            first = Err(e);
         }
     }
     first
@@ -120,8 +120,7 @@ fn send_all(sock: &PacketSocket, frames: impl IntoIterator<Item = Vec<u8>>) -> i
 /// names one.
 pub fn gateway_nudge(shared_mac: Mac, lease: &Lease4) -> Option<Vec<u8>> {
     let g = lease.gateway;
-    (!g.is_unspecified() && !g.is_broadcast() && g != lease.address)
-        .then(|| arp_request(shared_mac, lease.address, g))
+    (!g.is_unspecified() && !g.is_broadcast() && g != lease.address).then(|| arp_request(shared_mac, lease.address, g))
 }
 
 /// On the WAN, from the shared MAC: gratuitous ARP for the leased address,
@@ -145,8 +144,8 @@ pub fn announce_lan(sock: &PacketSocket, lan_mac: Mac, v4: &[Ipv4Addr], v6: &[Ip
 
 #[cfg(test)]
 mod tests {
-    use super::super::packet::testns::{Netns, veth};
     use super::super::packet::PacketType;
+    use super::super::packet::testns::{Netns, veth};
     use super::*;
     use std::time::{Duration, Instant};
 
@@ -263,7 +262,11 @@ mod tests {
 
         let mac = MAC.to_string();
         assert!(wait_for(|| neigh(&c, "192.0.2.1").contains(&mac)), "ARP entry not moved: {}", neigh(&c, "192.0.2.1"));
-        assert!(wait_for(|| neigh(&c, "2001:db8::1").contains(&mac)), "NDP entry not moved: {}", neigh(&c, "2001:db8::1"));
+        assert!(
+            wait_for(|| neigh(&c, "2001:db8::1").contains(&mac)),
+            "NDP entry not moved: {}",
+            neigh(&c, "2001:db8::1")
+        );
         let mut buf = [0u8; 128];
         let mut got = None;
         assert!(wait_for(|| {
