@@ -1,2 +1,3 @@
 pub mod packet;
 pub mod announce;
+pub mod dhcp;
