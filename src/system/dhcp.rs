@@ -425,14 +425,14 @@ impl Renewer {
         socket::setsockopt(&fd, sockopt::BindToDevice, &std::ffi::OsString::from(ifname))?;
         socket::setsockopt(&fd, sockopt::Broadcast, &true)?;
         socket::bind(fd.as_raw_fd(), &SockaddrIn::from(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, CLIENT_PORT)))?;
-        let mut r = Renewer { sock: UdpSocket::from(fd), request, to, xid, mac, lease: lease.clone() };
+        let r = Renewer { sock: UdpSocket::from(fd), request, to, xid, mac, lease: lease.clone() };
         r.retransmit()?;
         Ok(r)
     }
 
     /// Sends the same request again (same xid, so a late answer to an
     /// earlier copy still counts).
-    pub fn retransmit(&mut self) -> io::Result<()> {
+    pub fn retransmit(&self) -> io::Result<()> {
         // The source address is set per packet (IP_PKTINFO) because the
         // socket is bound to the wildcard address.
         let info = libc::in_pktinfo {
