@@ -1,8 +1,12 @@
 //! The kernel-facing side of the daemon: netlink, the nftables fence,
-//! addresses, routes and link state.
+//! addresses and routes, AF_PACKET sockets, announcements, the DHCP
+//! renewal client, the lease on the WAN, and transition hooks.
 
+pub mod announce;
+pub mod dhcp;
 pub mod netlink;
 pub mod nft;
+pub mod packet;
 pub mod rtnl;
 #[cfg(test)]
 mod testnet;

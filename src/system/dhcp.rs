@@ -1,0 +1,1132 @@
+//! DHCPv4 on the system side: reading the lease busybox udhcpc obtained,
+//! and renewing a lease in place.
+//!
+//! busybox udhcpc always starts with DISCOVER, which a new active must not
+//! need: it already holds the lease the old active carried in its hellos.
+//! `Renewer` therefore only does what RFC 2131 §4.4.5 calls RENEWING (a
+//! DHCPREQUEST unicast to the server that granted the lease) and REBINDING
+//! (the same request broadcast), with `ciaddr` set and no requested-address
+//! or server-id option.
+//!
+//! What dnsmasq 2.90 does with such a request (tests below): it ACKs a
+//! lease it holds, whichever router sends it (same MAC, same client id).
+//! For a lease it does not hold (expired, database lost, never given) it
+//! broadcasts a DHCPNAK to the unicast renewal and ignores the broadcast
+//! rebinding, unless it runs with --dhcp-authoritative: then it ACKs both
+//! at once, without a ping check, and records the lease again.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+
+use nix::libc;
+use nix::sys::socket::{self, AddressFamily, SockFlag, SockProtocol, SockType, SockaddrIn, sockopt};
+
+use crate::wire::{Lease4, Mac};
+
+pub const SERVER_PORT: u16 = 67;
+pub const CLIENT_PORT: u16 = 68;
+
+// ---------------------------------------------------------------------------
+// The lease as busybox udhcpc reports it to its event script.
+
+fn env_ip(get: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<Ipv4Addr>, String> {
+    match get(name) {
+        None => Ok(None),
+        Some(v) => v.trim().parse().map(Some).map_err(|_| format!("{name}: not an IPv4 address: {v:?}")),
+    }
+}
+
+fn env_ip_list(get: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Vec<Ipv4Addr>, String> {
+    get(name)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|w| w.parse().map_err(|_| format!("{name}: not an IPv4 address: {w:?}")))
+        .collect()
+}
+
+fn env_u32(get: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<u32>, String> {
+    match get(name) {
+        None => Ok(None),
+        Some(v) => v.trim().parse().map(Some).map_err(|_| format!("{name}: not a number: {v:?}")),
+    }
+}
+
+/// udhcpc hands options it has no name for as `optN=<hex>`.
+fn env_hex(get: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<Vec<u8>>, String> {
+    let Some(v) = get(name) else { return Ok(None) };
+    let v = v.trim();
+    let bad = || format!("{name}: not hex: {v:?}");
+    if v.is_empty() || v.len() % 2 != 0 {
+        return Err(bad());
+    }
+    v.as_bytes()
+        .chunks(2)
+        .map(|p| core::str::from_utf8(p).ok().and_then(|s| u8::from_str_radix(s, 16).ok()).ok_or_else(bad))
+        .collect::<Result<Vec<u8>, String>>()
+        .map(Some)
+}
+
+fn env_hex_u32(get: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<u32>, String> {
+    match env_hex(get, name)? {
+        None => Ok(None),
+        Some(b) => <[u8; 4]>::try_from(b.as_slice())
+            .map(|a| Some(u32::from_be_bytes(a)))
+            .map_err(|_| format!("{name}: not 4 bytes")),
+    }
+}
+
+/// A contiguous netmask as a prefix length.
+fn mask_prefix(mask: Ipv4Addr) -> Option<u8> {
+    let m = u32::from(mask);
+    let p = m.leading_ones();
+    (m.checked_shl(p).unwrap_or(0) == 0).then_some(p as u8)
+}
+
+/// T1 and T2 as RFC 2131 §4.4.5 defaults them (0.5 and 0.875 of the lease),
+/// kept in order: T1 <= T2 <= lease.
+fn timers(lease: u32, t1: Option<u32>, t2: Option<u32>) -> (u32, u32) {
+    let t2 = t2.unwrap_or(u32::try_from(u64::from(lease) * 7 / 8).unwrap_or(lease)).min(lease);
+    let t1 = t1.unwrap_or(lease / 2).min(t2);
+    (t1, t2)
+}
+
+/// Builds the lease from udhcpc's event-script environment (`bound` or
+/// `renew`): `ip`, `mask` (prefix length) or `subnet`, `router` (first one
+/// used), `dns`, `serverid`, `lease`, and `opt58`/`opt59`/`opt61` (T1, T2,
+/// client id as hex) when the server sent them; the client id is `None`
+/// when the server did not echo it. The lease was granted just
+/// now, so every "left" time is the full time.
+///
+/// A missing `router` or `serverid` becomes 0.0.0.0 (no gateway nudge;
+/// renewal falls back to broadcast). A missing mask means /24, as OpenWrt's
+/// own dhcp.script assumes. Any malformed value is an error naming it.
+pub fn lease_from_udhcpc_env(get: impl Fn(&str) -> Option<String>) -> Result<(Lease4, Option<Vec<u8>>), String> {
+    let address = env_ip(&get, "ip")?.ok_or("ip: missing")?;
+    let prefix_len = match (env_u32(&get, "mask")?, env_ip(&get, "subnet")?) {
+        (Some(m), _) => u8::try_from(m).ok().filter(|&m| m <= 32).ok_or_else(|| format!("mask: out of range: {m}"))?,
+        (None, Some(s)) => mask_prefix(s).ok_or_else(|| format!("subnet: not contiguous: {s}"))?,
+        (None, None) => 24,
+    };
+    let gateway = env_ip_list(&get, "router")?.first().copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
+    let server_id = env_ip(&get, "serverid")?.unwrap_or(Ipv4Addr::UNSPECIFIED);
+    let lease_time = env_u32(&get, "lease")?.ok_or("lease: missing")?;
+    let (renew, rebind) = timers(lease_time, env_hex_u32(&get, "opt58")?, env_hex_u32(&get, "opt59")?);
+    let lease = Lease4 {
+        address,
+        prefix_len,
+        gateway,
+        server_id,
+        lease_time,
+        valid_left: lease_time,
+        renew_left: renew,
+        rebind_left: rebind,
+        dns: env_ip_list(&get, "dns")?,
+    };
+    Ok((lease, env_hex(&get, "opt61")?))
+}
+
+/// The client id busybox udhcpc sends unless told otherwise: hardware type
+/// 1 (Ethernet) and the MAC. Servers seldom echo option 61 back (dnsmasq
+/// 2.90 does not), so the caller that started udhcpc supplies it.
+pub fn busybox_client_id(mac: Mac) -> Vec<u8> {
+    let mut id = vec![1];
+    id.extend_from_slice(&mac.0);
+    id
+}
+
+// ---------------------------------------------------------------------------
+// The DHCP message format (RFC 2131 §2, options RFC 2132).
+
+mod field {
+    use core::ops::Range;
+    pub const OP: usize = 0;
+    pub const HTYPE: usize = 1;
+    pub const HLEN: usize = 2;
+    pub const XID: Range<usize> = 4..8;
+    pub const CIADDR: Range<usize> = 12..16;
+    pub const YIADDR: Range<usize> = 16..20;
+    pub const CHADDR: Range<usize> = 28..34;
+    pub const COOKIE: Range<usize> = 236..240;
+    pub const OPTIONS: usize = 240;
+}
+
+pub mod opt {
+    pub const PAD: u8 = 0;
+    pub const SUBNET_MASK: u8 = 1;
+    pub const ROUTER: u8 = 3;
+    pub const DNS: u8 = 6;
+    pub const LEASE_TIME: u8 = 51;
+    pub const MESSAGE_TYPE: u8 = 53;
+    pub const SERVER_ID: u8 = 54;
+    pub const PARAMETER_LIST: u8 = 55;
+    pub const RENEWAL_TIME: u8 = 58;
+    pub const REBINDING_TIME: u8 = 59;
+    pub const CLIENT_ID: u8 = 61;
+    pub const END: u8 = 255;
+}
+
+pub mod msg {
+    pub const REQUEST: u8 = 3;
+    pub const ACK: u8 = 5;
+    pub const NAK: u8 = 6;
+}
+
+const BOOTREQUEST: u8 = 1;
+const BOOTREPLY: u8 = 2;
+const COOKIE: [u8; 4] = [99, 130, 83, 99];
+/// Some servers and relays drop BOOTP messages shorter than this.
+const MIN_LEN: usize = 300;
+/// Options a renewing client asks for again.
+const REQUESTED: [u8; 7] =
+    [opt::SUBNET_MASK, opt::ROUTER, opt::DNS, opt::LEASE_TIME, opt::SERVER_ID, opt::RENEWAL_TIME, opt::REBINDING_TIME];
+
+/// A RENEWING/REBINDING DHCPREQUEST: `ciaddr` set, no requested-address
+/// (50) or server-id (54) option, client id (61) when given. `None` when the
+/// client id does not fit an option (over 255 bytes).
+pub fn build_request(xid: u32, mac: Mac, ciaddr: Ipv4Addr, client_id: &[u8]) -> Option<Vec<u8>> {
+    let mut b = vec![0u8; field::OPTIONS];
+    b[field::OP] = BOOTREQUEST;
+    b[field::HTYPE] = 1;
+    b[field::HLEN] = 6;
+    b[field::XID].copy_from_slice(&xid.to_be_bytes());
+    b[field::CIADDR].copy_from_slice(&ciaddr.octets());
+    b[field::CHADDR].copy_from_slice(&mac.0);
+    b[field::COOKIE].copy_from_slice(&COOKIE);
+    b.extend_from_slice(&[opt::MESSAGE_TYPE, 1, msg::REQUEST]);
+    if !client_id.is_empty() {
+        b.extend_from_slice(&[opt::CLIENT_ID, u8::try_from(client_id.len()).ok()?]);
+        b.extend_from_slice(client_id);
+    }
+    b.extend_from_slice(&[opt::PARAMETER_LIST, REQUESTED.len() as u8]);
+    b.extend_from_slice(&REQUESTED);
+    b.push(opt::END);
+    if b.len() < MIN_LEN {
+        b.resize(MIN_LEN, opt::PAD);
+    }
+    Some(b)
+}
+
+/// Why a datagram is not a DHCP message we can use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// Shorter than the fixed header, or an option runs past the end.
+    Truncated,
+    BadCookie,
+    /// Not Ethernet hardware addresses (htype 1, hlen 6).
+    NotEthernet,
+    /// No option 53, or one of the wrong size.
+    NoMessageType,
+}
+
+impl core::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            ParseError::Truncated => "truncated DHCP message",
+            ParseError::BadCookie => "no DHCP magic cookie",
+            ParseError::NotEthernet => "not an Ethernet DHCP message",
+            ParseError::NoMessageType => "no DHCP message type",
+        })
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// The parts of a DHCP message a renewing client looks at. Options of the
+/// wrong size are treated as absent; the option-overload fields (sname,
+/// file) are not read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub op: u8,
+    pub xid: u32,
+    pub ciaddr: Ipv4Addr,
+    pub yiaddr: Ipv4Addr,
+    pub chaddr: Mac,
+    pub message_type: u8,
+    pub subnet_mask: Option<Ipv4Addr>,
+    pub routers: Vec<Ipv4Addr>,
+    pub dns: Vec<Ipv4Addr>,
+    pub lease_time: Option<u32>,
+    pub server_id: Option<Ipv4Addr>,
+    pub renewal_time: Option<u32>,
+    pub rebinding_time: Option<u32>,
+}
+
+fn u32_at(b: &[u8], r: core::ops::Range<usize>) -> u32 {
+    b.get(r).and_then(|s| <[u8; 4]>::try_from(s).ok()).map_or(0, u32::from_be_bytes)
+}
+
+fn opt_u32(v: Option<&Vec<u8>>) -> Option<u32> {
+    v.and_then(|v| <[u8; 4]>::try_from(v.as_slice()).ok()).map(u32::from_be_bytes)
+}
+
+fn opt_ip(v: Option<&Vec<u8>>) -> Option<Ipv4Addr> {
+    opt_u32(v).map(Ipv4Addr::from)
+}
+
+fn opt_ips(v: Option<&Vec<u8>>) -> Vec<Ipv4Addr> {
+    match v {
+        Some(v) if v.len() % 4 == 0 => v.chunks_exact(4).map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3])).collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl Message {
+    pub fn parse(b: &[u8]) -> Result<Message, ParseError> {
+        if b.len() < field::OPTIONS {
+            return Err(ParseError::Truncated);
+        }
+        if b.get(field::COOKIE) != Some(&COOKIE[..]) {
+            return Err(ParseError::BadCookie);
+        }
+        if b[field::HTYPE] != 1 || b[field::HLEN] != 6 {
+            return Err(ParseError::NotEthernet);
+        }
+        // Only the options used below are kept; a repeated option is
+        // concatenated (RFC 3396).
+        const KEPT: [u8; 8] = [
+            opt::SUBNET_MASK,
+            opt::ROUTER,
+            opt::DNS,
+            opt::LEASE_TIME,
+            opt::MESSAGE_TYPE,
+            opt::SERVER_ID,
+            opt::RENEWAL_TIME,
+            opt::REBINDING_TIME,
+        ];
+        let mut opts: Vec<(u8, Vec<u8>)> = Vec::new();
+        let mut rest = b.get(field::OPTIONS..).unwrap_or(&[]);
+        loop {
+            match rest {
+                [] | [opt::END, ..] => break,
+                [opt::PAD, tail @ ..] => rest = tail,
+                [code, len, tail @ ..] => {
+                    let (data, tail) = tail.split_at_checked(usize::from(*len)).ok_or(ParseError::Truncated)?;
+                    if KEPT.contains(code) {
+                        match opts.iter_mut().find(|(c, _)| c == code) {
+                            Some((_, v)) => v.extend_from_slice(data),
+                            None => opts.push((*code, data.to_vec())),
+                        }
+                    }
+                    rest = tail;
+                }
+                [_] => return Err(ParseError::Truncated),
+            }
+        }
+        let get = |code: u8| opts.iter().find(|(c, _)| *c == code).map(|(_, v)| v);
+        let message_type = match get(opt::MESSAGE_TYPE).map(Vec::as_slice) {
+            Some(&[t]) => t,
+            _ => return Err(ParseError::NoMessageType),
+        };
+        let mut chaddr = [0u8; 6];
+        chaddr.copy_from_slice(&b[field::CHADDR]);
+        Ok(Message {
+            op: b[field::OP],
+            xid: u32_at(b, field::XID),
+            ciaddr: Ipv4Addr::from(u32_at(b, field::CIADDR)),
+            yiaddr: Ipv4Addr::from(u32_at(b, field::YIADDR)),
+            chaddr: Mac(chaddr),
+            message_type,
+            subnet_mask: opt_ip(get(opt::SUBNET_MASK)),
+            routers: opt_ips(get(opt::ROUTER)),
+            dns: opt_ips(get(opt::DNS)),
+            lease_time: opt_u32(get(opt::LEASE_TIME)),
+            server_id: opt_ip(get(opt::SERVER_ID)),
+            renewal_time: opt_u32(get(opt::RENEWAL_TIME)),
+            rebinding_time: opt_u32(get(opt::REBINDING_TIME)),
+        })
+    }
+
+    /// The lease a DHCPACK grants, received just now. Whatever the ACK
+    /// leaves out (mask, router, DNS, server id) is kept from `old`. `None`
+    /// for anything but an ACK with a lease time.
+    pub fn lease(&self, old: &Lease4) -> Option<Lease4> {
+        if self.message_type != msg::ACK {
+            return None;
+        }
+        let lease_time = self.lease_time?;
+        let (renew, rebind) = timers(lease_time, self.renewal_time, self.rebinding_time);
+        Some(Lease4 {
+            address: self.yiaddr,
+            prefix_len: self.subnet_mask.and_then(mask_prefix).unwrap_or(old.prefix_len),
+            gateway: self.routers.first().copied().unwrap_or(old.gateway),
+            server_id: self.server_id.unwrap_or(old.server_id),
+            lease_time,
+            valid_left: lease_time,
+            renew_left: renew,
+            rebind_left: rebind,
+            dns: if self.dns.is_empty() { old.dns.clone() } else { self.dns.clone() },
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Renewing a lease this router did not obtain itself.
+
+/// How a renewal ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RenewOutcome {
+    /// The server extended the lease; times are counted from now.
+    Ack(Lease4),
+    /// The server refused: the address is no longer ours.
+    Nak,
+}
+
+/// One DHCPREQUEST in flight and the socket its answer comes back to. The
+/// caller owns the timing: it polls the fd and calls `retransmit` on its
+/// own schedule (RFC 2131 §4.4.5: half the time left, at least 60 s).
+#[derive(Debug)]
+pub struct Renewer {
+    sock: UdpSocket,
+    request: Vec<u8>,
+    to: SocketAddrV4,
+    xid: u32,
+    mac: Mac,
+    lease: Lease4,
+}
+
+fn random_xid() -> u32 {
+    let mut b = [0u8; 4];
+    // SAFETY: `b` is a valid writable buffer of 4 bytes.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), libc::GRND_NONBLOCK) };
+    if n != 4 {
+        // The pool is not ready this early after boot: any varying value
+        // will do, the xid only has to differ from other clients'.
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        return t.subsec_nanos() ^ std::process::id();
+    }
+    u32::from_ne_bytes(b)
+}
+
+impl Renewer {
+    /// Sends the first DHCPREQUEST for `lease`, which must already be
+    /// configured on `ifname`. RENEWING unicasts to the lease's server;
+    /// `rebinding` (or a lease without a server id) broadcasts. Either way
+    /// the request leaves from leased-address:68.
+    ///
+    /// The socket is bound to 0.0.0.0:68 on `ifname`, not to the leased
+    /// address: servers broadcast DHCPNAK (RFC 2131 §4.3.2; dnsmasq 2.90
+    /// does so even for a unicast renewal), and a socket bound to a unicast
+    /// address never sees it. SO_REUSEADDR lets a DHCP client holding the
+    /// same port coexist.
+    pub fn start(ifname: &str, mac: Mac, lease: &Lease4, client_id: &[u8], rebinding: bool) -> io::Result<Renewer> {
+        let xid = random_xid();
+        let request = build_request(xid, mac, lease.address, client_id)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "client id longer than 255 bytes"))?;
+        let broadcast = rebinding || lease.server_id.is_unspecified();
+        let to = SocketAddrV4::new(if broadcast { Ipv4Addr::BROADCAST } else { lease.server_id }, SERVER_PORT);
+        let fd = socket::socket(
+            AddressFamily::Inet,
+            SockType::Datagram,
+            SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+            SockProtocol::Udp,
+        )?;
+        socket::setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+        socket::setsockopt(&fd, sockopt::BindToDevice, &std::ffi::OsString::from(ifname))?;
+        socket::setsockopt(&fd, sockopt::Broadcast, &true)?;
+        socket::bind(fd.as_raw_fd(), &SockaddrIn::from(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, CLIENT_PORT)))?;
+        let r = Renewer { sock: UdpSocket::from(fd), request, to, xid, mac, lease: lease.clone() };
+        r.retransmit()?;
+        Ok(r)
+    }
+
+    /// Sends the same request again (same xid, so a late answer to an
+    /// earlier copy still counts).
+    pub fn retransmit(&self) -> io::Result<()> {
+        // The source address is set per packet (IP_PKTINFO) because the
+        // socket is bound to the wildcard address.
+        let info = libc::in_pktinfo {
+            ipi_ifindex: 0,
+            ipi_spec_dst: libc::in_addr { s_addr: u32::from(self.lease.address).to_be() },
+            ipi_addr: libc::in_addr { s_addr: 0 },
+        };
+        let iov = [io::IoSlice::new(&self.request)];
+        let cmsg = [socket::ControlMessage::Ipv4PacketInfo(&info)];
+        let to = SockaddrIn::from(self.to);
+        socket::sendmsg(self.sock.as_raw_fd(), &iov, &cmsg, socket::MsgFlags::empty(), Some(&to))?;
+        Ok(())
+    }
+
+    pub fn xid(&self) -> u32 {
+        self.xid
+    }
+
+    /// Reads everything waiting; the first ACK or NAK for this request ends
+    /// the renewal. Anything else (other xids, other clients, an ACK for a
+    /// different address) is dropped.
+    pub fn on_readable(&mut self) -> Option<RenewOutcome> {
+        let mut buf = [0u8; 1500];
+        loop {
+            let (n, from) = match self.sock.recv_from(&mut buf) {
+                Ok(r) => r,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    if e.kind() != io::ErrorKind::WouldBlock {
+                        log::debug!("dhcp renew: recv: {e}");
+                    }
+                    return None;
+                }
+            };
+            let m = match Message::parse(buf.get(..n).unwrap_or(&[])) {
+                Ok(m) => m,
+                Err(e) => {
+                    log::debug!("dhcp renew: {from}: {e}");
+                    continue;
+                }
+            };
+            if m.op != BOOTREPLY || m.xid != self.xid || m.chaddr != self.mac || from.port() != SERVER_PORT {
+                continue;
+            }
+            match m.message_type {
+                msg::NAK => return Some(RenewOutcome::Nak),
+                msg::ACK if m.yiaddr == self.lease.address => match m.lease(&self.lease) {
+                    Some(l) => return Some(RenewOutcome::Ack(l)),
+                    None => log::debug!("dhcp renew: {from}: ACK without a lease time"),
+                },
+                msg::ACK => log::debug!("dhcp renew: {from}: ACK for {} instead of {}", m.yiaddr, self.lease.address),
+                _ => {}
+            }
+        }
+    }
+}
+
+impl AsRawFd for Renewer {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+impl AsFd for Renewer {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    const MAC: Mac = Mac([0x02, 0x00, 0x5e, 0x00, 0x53, 0x01]);
+
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| m.get(k).cloned()
+    }
+
+    /// What busybox 1.35 udhcpc exported for a dnsmasq 2.90 lease.
+    const UDHCPC_ENV: [(&str, &str); 12] = [
+        ("interface", "cli0"),
+        ("ip", "203.0.113.10"),
+        ("siaddr", "203.0.113.1"),
+        ("subnet", "255.255.255.0"),
+        ("mask", "24"),
+        ("router", "203.0.113.1"),
+        ("broadcast", "203.0.113.255"),
+        ("dns", "203.0.113.53 203.0.113.54"),
+        ("serverid", "203.0.113.1"),
+        ("lease", "120"),
+        ("opt58", "0000003c"),
+        ("opt59", "00000069"),
+    ];
+
+    fn expected_lease() -> Lease4 {
+        Lease4 {
+            address: ip("203.0.113.10"),
+            prefix_len: 24,
+            gateway: ip("203.0.113.1"),
+            server_id: ip("203.0.113.1"),
+            lease_time: 120,
+            valid_left: 120,
+            renew_left: 60,
+            rebind_left: 105,
+            dns: vec![ip("203.0.113.53"), ip("203.0.113.54")],
+        }
+    }
+
+    #[test]
+    fn udhcpc_env_parsed() {
+        assert_eq!(lease_from_udhcpc_env(env(&UDHCPC_ENV)), Ok((expected_lease(), None)));
+    }
+
+    #[test]
+    fn udhcpc_env_defaults_and_variants() {
+        let (l, id) = lease_from_udhcpc_env(env(&[
+            ("ip", "198.51.100.7"),
+            ("subnet", "255.255.252.0"),
+            ("router", "198.51.100.1 198.51.100.2 "),
+            ("lease", "3600"),
+            ("opt61", "0102005E005301"),
+        ]))
+        .unwrap();
+        assert_eq!(l.prefix_len, 22);
+        assert_eq!(l.gateway, ip("198.51.100.1"));
+        assert_eq!(l.server_id, Ipv4Addr::UNSPECIFIED);
+        assert_eq!((l.lease_time, l.valid_left, l.renew_left, l.rebind_left), (3600, 3600, 1800, 3150));
+        assert!(l.dns.is_empty());
+        assert_eq!(id, Some(busybox_client_id(MAC)));
+
+        let (l, _) = lease_from_udhcpc_env(env(&[("ip", "198.51.100.7"), ("lease", "4294967295")])).unwrap();
+        assert_eq!((l.prefix_len, l.gateway), (24, Ipv4Addr::UNSPECIFIED));
+        assert_eq!((l.renew_left, l.rebind_left), (2147483647, 3758096383));
+        // T1/T2 the server sent are kept in order and within the lease.
+        let (l, _) = lease_from_udhcpc_env(env(&[
+            ("ip", "198.51.100.7"),
+            ("lease", "100"),
+            ("opt58", "000000c8"),
+            ("opt59", "00000050"),
+        ]))
+        .unwrap();
+        assert_eq!((l.renew_left, l.rebind_left), (80, 80));
+    }
+
+    #[test]
+    fn udhcpc_env_errors_name_the_variable() {
+        let err = |pairs: &[(&str, &str)]| lease_from_udhcpc_env(env(pairs)).unwrap_err();
+        assert!(err(&[("lease", "60")]).starts_with("ip:"));
+        assert!(err(&[("ip", "203.0.113.10")]).starts_with("lease:"));
+        assert!(err(&[("ip", "203.0.113.300"), ("lease", "60")]).starts_with("ip:"));
+        assert!(err(&[("ip", "203.0.113.10"), ("lease", "-1")]).starts_with("lease:"));
+        assert!(err(&[("ip", "203.0.113.10"), ("lease", "60"), ("mask", "33")]).starts_with("mask:"));
+        assert!(err(&[("ip", "203.0.113.10"), ("lease", "60"), ("subnet", "255.0.255.0")]).starts_with("subnet:"));
+        assert!(err(&[("ip", "203.0.113.10"), ("lease", "60"), ("dns", "1.2.3.4 x")]).starts_with("dns:"));
+        assert!(err(&[("ip", "203.0.113.10"), ("lease", "60"), ("opt58", "3c")]).starts_with("opt58:"));
+        assert!(err(&[("ip", "203.0.113.10"), ("lease", "60"), ("opt61", "0g")]).starts_with("opt61:"));
+        assert!(err(&[("ip", "203.0.113.10"), ("lease", "60"), ("opt61", "xé1")]).starts_with("opt61:"));
+    }
+
+    fn fixed_header(op: u8, xid: u32, ciaddr: [u8; 4], yiaddr: [u8; 4]) -> Vec<u8> {
+        let mut b = vec![op, 1, 6, 0];
+        b.extend_from_slice(&xid.to_be_bytes());
+        b.extend_from_slice(&[0; 4]); // secs, flags
+        b.extend_from_slice(&ciaddr);
+        b.extend_from_slice(&yiaddr);
+        b.extend_from_slice(&[0; 8]); // siaddr, giaddr
+        b.extend_from_slice(&MAC.0);
+        b.extend_from_slice(&[0; 10 + 64 + 128]); // chaddr padding, sname, file
+        b.extend_from_slice(&[0x63, 0x82, 0x53, 0x63]);
+        b
+    }
+
+    #[test]
+    fn request_bytes() {
+        let mut want = fixed_header(1, 0x1234_5678, [203, 0, 113, 10], [0; 4]);
+        #[rustfmt::skip]
+        want.extend_from_slice(&[
+            53, 1, 3,
+            61, 7, 1, 0x02, 0x00, 0x5e, 0x00, 0x53, 0x01,
+            55, 7, 1, 3, 6, 51, 54, 58, 59,
+            255,
+        ]);
+        want.resize(300, 0);
+        let got = build_request(0x1234_5678, MAC, ip("203.0.113.10"), &busybox_client_id(MAC)).unwrap();
+        assert_eq!(got, want);
+        // No client id: no option 61; still no option 50 or 54.
+        let bare = build_request(1, MAC, ip("203.0.113.10"), &[]).unwrap();
+        assert_eq!(bare[240..255], [53, 1, 3, 55, 7, 1, 3, 6, 51, 54, 58, 59, 255, 0, 0]);
+        assert_eq!(build_request(1, MAC, ip("203.0.113.10"), &[7; 256]), None);
+        assert_eq!(build_request(1, MAC, ip("203.0.113.10"), &[7; 255]).unwrap().len(), 240 + 3 + 257 + 9 + 1);
+    }
+
+    /// A DHCPACK as dnsmasq 2.90 sends it in answer to a renewal.
+    fn ack_bytes() -> Vec<u8> {
+        let mut b = fixed_header(2, 0xdead_beef, [203, 0, 113, 10], [203, 0, 113, 10]);
+        #[rustfmt::skip]
+        b.extend_from_slice(&[
+            53, 1, 5,
+            54, 4, 203, 0, 113, 1,
+            51, 4, 0, 0, 0, 120,
+            58, 4, 0, 0, 0, 60,
+            59, 4, 0, 0, 0, 105,
+            1, 4, 255, 255, 255, 0,
+            28, 4, 203, 0, 113, 255,
+            3, 4, 203, 0, 113, 1,
+            6, 8, 203, 0, 113, 53, 203, 0, 113, 54,
+            255,
+        ]);
+        b.resize(300, 0);
+        b
+    }
+
+    #[test]
+    fn ack_parsed() {
+        let m = Message::parse(&ack_bytes()).unwrap();
+        assert_eq!(
+            m,
+            Message {
+                op: 2,
+                xid: 0xdead_beef,
+                ciaddr: ip("203.0.113.10"),
+                yiaddr: ip("203.0.113.10"),
+                chaddr: MAC,
+                message_type: msg::ACK,
+                subnet_mask: Some(ip("255.255.255.0")),
+                routers: vec![ip("203.0.113.1")],
+                dns: vec![ip("203.0.113.53"), ip("203.0.113.54")],
+                lease_time: Some(120),
+                server_id: Some(ip("203.0.113.1")),
+                renewal_time: Some(60),
+                rebinding_time: Some(105),
+            }
+        );
+        let old = Lease4 { valid_left: 3, renew_left: 0, rebind_left: 0, dns: vec![], ..expected_lease() };
+        assert_eq!(m.lease(&old), Some(expected_lease()));
+    }
+
+    #[test]
+    fn ack_without_options_keeps_the_old_ones() {
+        let mut b = fixed_header(2, 7, [0; 4], [203, 0, 113, 10]);
+        b.extend_from_slice(&[53, 1, 5, 51, 4, 0, 0, 0, 80, 255]);
+        let m = Message::parse(&b).unwrap();
+        let old = expected_lease();
+        let l = m.lease(&old).unwrap();
+        assert_eq!((l.prefix_len, l.gateway, l.server_id, &l.dns), (24, old.gateway, old.server_id, &old.dns));
+        assert_eq!((l.lease_time, l.valid_left, l.renew_left, l.rebind_left), (80, 80, 40, 70));
+        // No lease time: no lease.
+        let mut b = fixed_header(2, 7, [0; 4], [203, 0, 113, 10]);
+        b.extend_from_slice(&[53, 1, 5, 255]);
+        assert_eq!(Message::parse(&b).unwrap().lease(&old), None);
+    }
+
+    #[test]
+    fn nak_parsed() {
+        let mut b = fixed_header(2, 9, [0; 4], [0; 4]);
+        b.extend_from_slice(&[53, 1, 6, 54, 4, 203, 0, 113, 1, 56, 15]);
+        b.extend_from_slice(b"lease not found");
+        b.push(255);
+        let m = Message::parse(&b).unwrap();
+        assert_eq!((m.message_type, m.server_id, m.lease_time), (msg::NAK, Some(ip("203.0.113.1")), None));
+        assert_eq!(m.lease(&expected_lease()), None);
+    }
+
+    #[test]
+    fn split_options_are_concatenated_and_bad_sizes_ignored() {
+        let mut b = fixed_header(2, 7, [0; 4], [203, 0, 113, 10]);
+        #[rustfmt::skip]
+        b.extend_from_slice(&[
+            0, 0, 6, 4, 192, 0, 2, 1, 53, 1, 5, 6, 4, 192, 0, 2, 2,
+            1, 3, 255, 255, 255, 51, 2, 0, 1, 3, 5, 1, 2, 3, 4, 5,
+        ]); // no end option: tolerated
+        let m = Message::parse(&b).unwrap();
+        assert_eq!(m.dns, vec![ip("192.0.2.1"), ip("192.0.2.2")]);
+        assert_eq!((m.subnet_mask, m.lease_time), (None, None));
+        assert!(m.routers.is_empty());
+    }
+
+    #[test]
+    fn malformed_messages_refused() {
+        let ack = ack_bytes();
+        assert_eq!(Message::parse(&ack[..239]), Err(ParseError::Truncated));
+        let mut b = ack.clone();
+        b[236] = 0;
+        assert_eq!(Message::parse(&b), Err(ParseError::BadCookie));
+        let mut b = ack.clone();
+        b[2] = 16;
+        assert_eq!(Message::parse(&b), Err(ParseError::NotEthernet));
+        let mut b = fixed_header(2, 7, [0; 4], [0; 4]);
+        b.extend_from_slice(&[51, 4, 0, 0, 0, 80, 255]);
+        assert_eq!(Message::parse(&b), Err(ParseError::NoMessageType));
+        b.truncate(240);
+        b.extend_from_slice(&[53, 2, 5, 5, 255]);
+        assert_eq!(Message::parse(&b), Err(ParseError::NoMessageType));
+        b.truncate(240);
+        b.extend_from_slice(&[53, 1, 5, 6, 8, 1, 2, 3]);
+        assert_eq!(Message::parse(&b), Err(ParseError::Truncated));
+        b.truncate(243);
+        b.push(6);
+        assert_eq!(Message::parse(&b), Err(ParseError::Truncated));
+    }
+
+    #[test]
+    fn masks() {
+        assert_eq!(mask_prefix(ip("0.0.0.0")), Some(0));
+        assert_eq!(mask_prefix(ip("255.255.255.255")), Some(32));
+        assert_eq!(mask_prefix(ip("255.255.255.128")), Some(25));
+        assert_eq!(mask_prefix(ip("255.255.255.1")), None);
+        assert_eq!(mask_prefix(ip("0.0.0.255")), None);
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = Message::parse(&bytes);
+        }
+
+        #[test]
+        fn parse_never_panics_on_any_options(opts in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let mut b = fixed_header(2, 7, [0; 4], [203, 0, 113, 10]);
+            b.extend_from_slice(&opts);
+            if let Ok(m) = Message::parse(&b) {
+                let _ = m.lease(&expected_lease());
+            }
+        }
+
+        #[test]
+        fn request_round_trips(xid in any::<u32>(), mac in any::<[u8; 6]>(), ciaddr in any::<u32>(),
+                               id in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let r = build_request(xid, Mac(mac), Ipv4Addr::from(ciaddr), &id);
+            prop_assert_eq!(r.is_some(), id.len() <= 255);
+            if let Some(r) = r {
+                let m = Message::parse(&r).unwrap();
+                prop_assert_eq!((m.op, m.xid, m.ciaddr, m.chaddr, m.message_type),
+                                (BOOTREQUEST, xid, Ipv4Addr::from(ciaddr), Mac(mac), msg::REQUEST));
+            }
+        }
+    }
+}
+
+/// Against a real dnsmasq and busybox udhcpc in network namespaces.
+#[cfg(test)]
+mod netns_tests {
+    use super::super::packet::PacketSocket;
+    use super::super::packet::testns::{Netns, veth};
+    use super::*;
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    const MAC: Mac = Mac([0x02, 0x00, 0x5e, 0x00, 0x53, 0x01]);
+
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    /// An ISP namespace running dnsmasq, a client namespace whose veth
+    /// carries the shared MAC, and a scratch directory; all removed on drop.
+    struct Isp {
+        dir: PathBuf,
+        dnsmasq: Child,
+        cli: Netns,
+        isp: Netns,
+    }
+
+    impl Drop for Isp {
+        fn drop(&mut self) {
+            let _ = self.dnsmasq.kill();
+            let _ = self.dnsmasq.wait();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    impl Isp {
+        fn new(tag: &str) -> Isp {
+            Isp::with_args(tag, &[])
+        }
+
+        fn with_args(tag: &str, extra: &[&str]) -> Isp {
+            let isp = Netns::new(&format!("{tag}i"));
+            let cli = Netns::new(&format!("{tag}c"));
+            veth(&isp, "isp0", &cli, "cli0");
+            cli.exec(&["ip", "link", "set", "cli0", "address", &MAC.to_string()]);
+            isp.exec(&["ip", "addr", "add", "203.0.113.1/24", "dev", "isp0"]);
+            let dir = std::env::temp_dir().join(format!("vwrp-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(dir.join("bin")).unwrap();
+            let p = |f: &str| dir.join(f).to_str().unwrap().to_owned();
+            let dnsmasq = Command::new("ip")
+                .args(["netns", "exec", &isp.name, "dnsmasq", "--keep-in-foreground", "--log-dhcp"])
+                .arg(format!("--log-facility={}", p("log")))
+                .arg("--dhcp-range=203.0.113.10,203.0.113.10,255.255.255.0,2m")
+                .arg(format!("--dhcp-leasefile={}", p("leases")))
+                .arg(format!("--pid-file={}", p("pid")))
+                .args(["--conf-file=/dev/null", "--no-resolv", "--port=0", "--user=root"])
+                .args(["--interface=isp0", "--bind-interfaces", "--dhcp-option=6,203.0.113.53,203.0.113.54"])
+                .args(extra)
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("dnsmasq (apt-get install dnsmasq)");
+            let s = Isp { dir, dnsmasq, cli, isp };
+            assert!(s.wait_log(|l| l.contains("sockets bound exclusively to interface isp0")), "dnsmasq did not start");
+            s
+        }
+
+        fn log(&self) -> String {
+            std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+        }
+
+        fn wait_log(&self, ok: impl Fn(&str) -> bool) -> bool {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if ok(&self.log()) {
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            false
+        }
+
+        fn count(&self, what: &str) -> usize {
+            self.log().lines().filter(|l| l.contains(what)).count()
+        }
+
+        /// busybox udhcpc with the real vwrp event script, and a stand-in
+        /// `vwrp` on PATH that records its arguments and environment.
+        fn udhcpc(&self) -> (Lease4, Option<Vec<u8>>) {
+            let d = self.dir.display();
+            let fake = format!("#!/bin/sh\necho \"$*\" >> {d}/calls\nenv > {d}/env\n");
+            let bin = self.dir.join("bin/vwrp");
+            std::fs::write(&bin, fake).unwrap();
+            Command::new("chmod").arg("755").arg(&bin).status().unwrap();
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/files/usr/share/vwrp/udhcpc.script");
+            let path = format!("{d}/bin:{}", std::env::var("PATH").unwrap_or_default());
+            let out = Command::new("ip")
+                .args(["netns", "exec", &self.cli.name, "env", &format!("PATH={path}")])
+                .args(["busybox", "udhcpc", "-f", "-q", "-n", "-t", "3", "-T", "4", "-i", "cli0", "-s", script])
+                .output()
+                .expect("busybox (apt-get install busybox)");
+            assert!(out.status.success(), "udhcpc: {}", String::from_utf8_lossy(&out.stderr));
+            // udhcpc ran deconfig and bound; only bound reached vwrp.
+            assert_eq!(std::fs::read_to_string(self.dir.join("calls")).unwrap(), "lease-event\n");
+            let env: HashMap<String, String> = std::fs::read_to_string(self.dir.join("env"))
+                .unwrap()
+                .lines()
+                .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+                .collect();
+            lease_from_udhcpc_env(|k| env.get(k).cloned()).unwrap()
+        }
+
+        /// Runs a renewal from the client namespace for up to `wait`.
+        fn renew(&self, lease: &Lease4, rebinding: bool, wait: Duration) -> (Renewer, Option<RenewOutcome>) {
+            let id = busybox_client_id(MAC);
+            let mut r = self.cli.enter(|| Renewer::start("cli0", MAC, lease, &id, rebinding)).unwrap();
+            let deadline = Instant::now() + wait;
+            while Instant::now() < deadline {
+                if let Some(o) = r.on_readable() {
+                    return (r, Some(o));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            (r, None)
+        }
+
+        /// The destination MAC and source address of the next DHCP request
+        /// the ISP receives.
+        fn request_seen(&self, sniff: &PacketSocket) -> Option<(Mac, Ipv4Addr)> {
+            let mut buf = [0u8; 1514];
+            while let Some((n, _)) = sniff.recv(&mut buf).unwrap() {
+                let f = &buf[..n];
+                // IPv4, UDP, no IP options, to port 67.
+                if f.get(23) == Some(&17) && f.get(14) == Some(&0x45) && f.get(36..38) == Some(&[0, 67]) {
+                    let src: [u8; 4] = f[26..30].try_into().unwrap();
+                    return Some((Mac(f[..6].try_into().unwrap()), Ipv4Addr::from(src)));
+                }
+            }
+            None
+        }
+    }
+
+    /// dnsmasq takes a random few seconds off T1 and T2 when it renews.
+    fn assert_renewed(got: Option<RenewOutcome>, lease: &Lease4) {
+        let Some(RenewOutcome::Ack(new)) = got else { panic!("no ACK: {got:?}") };
+        assert!(new.renew_left > 0 && new.renew_left <= lease.renew_left, "{new:?}");
+        assert!(new.rebind_left >= new.renew_left && new.rebind_left <= lease.rebind_left, "{new:?}");
+        assert_eq!(Lease4 { renew_left: lease.renew_left, rebind_left: lease.rebind_left, ..new }, *lease);
+    }
+
+    #[test]
+    fn lease_from_udhcpc_then_renew_and_rebind_without_discover() {
+        let s = Isp::new("dr");
+        let (lease, id) = s.udhcpc();
+        assert_eq!(
+            lease,
+            Lease4 {
+                address: ip("203.0.113.10"),
+                prefix_len: 24,
+                gateway: ip("203.0.113.1"),
+                server_id: ip("203.0.113.1"),
+                lease_time: 120,
+                valid_left: 120,
+                renew_left: 60,
+                rebind_left: 105,
+                dns: vec![ip("203.0.113.53"), ip("203.0.113.54")],
+            }
+        );
+        assert_eq!(id, None, "dnsmasq now echoes the client id");
+        // udhcpc may repeat DISCOVER while dnsmasq ping-checks (3 s);
+        // from here on there must be none.
+        let discovers = s.count("DHCPDISCOVER");
+        assert!(discovers >= 1);
+        assert_eq!(s.count("DHCPACK"), 1);
+
+        s.cli.exec(&["ip", "addr", "add", "203.0.113.10/24", "dev", "cli0"]);
+        let isp0 = s.isp.ifindex("isp0");
+        let sniff = s.isp.enter(|| PacketSocket::open(isp0, 0x0800).unwrap());
+        let isp_mac =
+            Mac::parse(String::from_utf8_lossy(&s.isp.exec(&["cat", "/sys/class/net/isp0/address"]).stdout).trim())
+                .unwrap();
+
+        // RENEWING: unicast to the server, ACKed with the same lease.
+        let (_, got) = s.renew(&lease, false, Duration::from_secs(3));
+        assert_renewed(got, &lease);
+        assert_eq!(s.request_seen(&sniff), Some((isp_mac, lease.address)));
+        // REBINDING: broadcast, ACKed too.
+        let (_, got) = s.renew(&lease, true, Duration::from_secs(3));
+        assert_renewed(got, &lease);
+        assert_eq!(s.request_seen(&sniff), Some((Mac([0xff; 6]), lease.address)));
+
+        assert!(s.wait_log(|l| l.matches("DHCPACK(isp0) 203.0.113.10 02:00:5e:00:53:01").count() == 3));
+        assert_eq!(s.count("DHCPREQUEST(isp0) 203.0.113.10 02:00:5e:00:53:01"), 3);
+        assert_eq!(s.count("DHCPDISCOVER"), discovers);
+        let leases = std::fs::read_to_string(s.dir.join("leases")).unwrap();
+        assert!(leases.contains("02:00:5e:00:53:01 203.0.113.10 * 01:02:00:5e:00:53:01"), "{leases}");
+        assert_eq!(leases.lines().count(), 1);
+    }
+
+    /// dnsmasq (not authoritative) answers a unicast renewal for an address
+    /// it did not give with a broadcast DHCPNAK, and ignores a broadcast
+    /// rebinding request for it: that one may belong to another server.
+    #[test]
+    fn request_for_an_address_not_given() {
+        let s = Isp::new("dn");
+        let (lease, _) = s.udhcpc();
+        let discovers = s.count("DHCPDISCOVER");
+        let other = Lease4 { address: ip("203.0.113.77"), ..lease };
+        s.cli.exec(&["ip", "addr", "add", "203.0.113.10/24", "dev", "cli0"]);
+        s.cli.exec(&["ip", "addr", "add", "203.0.113.77/24", "dev", "cli0"]);
+        let isp0 = s.isp.ifindex("isp0");
+        let sniff = s.isp.enter(|| PacketSocket::open(isp0, 0x0800).unwrap());
+
+        let (_, got) = s.renew(&other, false, Duration::from_secs(3));
+        assert_eq!(got, Some(RenewOutcome::Nak));
+        // Sent from the address being renewed, not the primary one.
+        assert_eq!(s.request_seen(&sniff).map(|(_, src)| src), Some(other.address));
+        let log = s.log();
+        assert!(log.contains("DHCPNAK(isp0) 203.0.113.77 02:00:5e:00:53:01 lease not found"), "{log}");
+        assert!(log.contains("broadcast response"), "{log}");
+
+        let (mut r, got) = s.renew(&other, true, Duration::from_secs(2));
+        assert_eq!(got, None);
+        r.retransmit().unwrap();
+        let seen = format!("{} available DHCP range", r.xid());
+        assert!(s.wait_log(|l| l.matches(&seen).count() == 2), "retransmission not seen");
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(r.on_readable(), None);
+        let log = s.log();
+        assert!(!log.lines().any(|l| l.contains(&r.xid().to_string()) && l.contains("DHCPNAK")), "{log}");
+        assert_eq!(s.count("DHCPDISCOVER"), discovers);
+    }
+
+    /// A server that lost its lease database (restarted without the lease
+    /// file). Not authoritative, dnsmasq NAKs the renewal and ignores the
+    /// rebinding; with --dhcp-authoritative it ACKs both at once, without a
+    /// ping check, and records the lease again.
+    #[test]
+    fn server_without_the_lease() {
+        let lease = Lease4 {
+            address: ip("203.0.113.10"),
+            prefix_len: 24,
+            gateway: ip("203.0.113.1"),
+            server_id: ip("203.0.113.1"),
+            lease_time: 3600,
+            valid_left: 1000,
+            renew_left: 0,
+            rebind_left: 0,
+            dns: vec![],
+        };
+        let s = Isp::new("dl");
+        s.cli.exec(&["ip", "addr", "add", "203.0.113.10/24", "dev", "cli0"]);
+        assert_eq!(s.renew(&lease, false, Duration::from_secs(3)).1, Some(RenewOutcome::Nak));
+        assert_eq!(s.renew(&lease, true, Duration::from_secs(2)).1, None);
+        drop(s);
+
+        let s = Isp::with_args("da", &["--dhcp-authoritative"]);
+        s.cli.exec(&["ip", "addr", "add", "203.0.113.10/24", "dev", "cli0"]);
+        for rebinding in [false, true] {
+            let Some(RenewOutcome::Ack(l)) = s.renew(&lease, rebinding, Duration::from_secs(3)).1 else {
+                panic!("no ACK, rebinding={rebinding}: {}", s.log())
+            };
+            assert_eq!((l.address, l.lease_time, l.valid_left, l.dns.len()), (lease.address, 120, 120, 2));
+        }
+        let leases = std::fs::read_to_string(s.dir.join("leases")).unwrap();
+        assert!(leases.contains("02:00:5e:00:53:01 203.0.113.10 * 01:02:00:5e:00:53:01"), "{leases}");
+    }
+}
+
+/// files/usr/share/vwrp/udhcpc.script, run by the shells it will meet.
+#[cfg(test)]
+mod event_script_tests {
+    use std::path::PathBuf;
+    use std::process::{Command, Output};
+    use std::time::{Duration, Instant};
+
+    const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/files/usr/share/vwrp/udhcpc.script");
+
+    /// A scratch directory with a stand-in `vwrp` (and busybox's `timeout`)
+    /// first on PATH; removed on drop.
+    struct Bin(PathBuf);
+
+    impl Drop for Bin {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    impl Bin {
+        fn new(tag: &str, vwrp_body: &str) -> Bin {
+            let dir = std::env::temp_dir().join(format!("vwrp-script-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let vwrp = dir.join("vwrp");
+            let calls = dir.join("calls");
+            std::fs::write(&vwrp, format!("#!/bin/sh\necho \"$* ip=$ip\" >> {}\n{vwrp_body}\n", calls.display()))
+                .unwrap();
+            Command::new("chmod").arg("755").arg(&vwrp).status().unwrap();
+            std::os::unix::fs::symlink("/usr/bin/busybox", dir.join("timeout")).unwrap();
+            Bin(dir)
+        }
+
+        fn run(&self, shell: &[&str], event: &str) -> Output {
+            let path = format!("{}:{}", self.0.display(), std::env::var("PATH").unwrap_or_default());
+            Command::new(shell[0])
+                .args(&shell[1..])
+                .arg(SCRIPT)
+                .arg(event)
+                .env("PATH", path)
+                .env("ip", "203.0.113.10")
+                .output()
+                .unwrap()
+        }
+
+        fn calls(&self) -> String {
+            std::fs::read_to_string(self.0.join("calls")).unwrap_or_default()
+        }
+    }
+
+    #[test]
+    fn only_bound_and_renew_reach_the_daemon() {
+        for (tag, shell) in [("ash", &["busybox", "sh"][..]), ("dash", &["/bin/sh"][..])] {
+            let bin = Bin::new(tag, "exit 3");
+            for event in ["deconfig", "leasefail", "nak", "bound", "renew", "bogus"] {
+                let out = bin.run(shell, event);
+                assert!(out.status.success(), "{tag} {event}: {out:?}");
+            }
+            assert_eq!(bin.calls(), "lease-event ip=203.0.113.10\nlease-event ip=203.0.113.10\n", "{tag}");
+        }
+    }
+
+    #[test]
+    fn a_hung_daemon_holds_udhcpc_about_one_second() {
+        let bin = Bin::new("hang", "exec sleep 5");
+        let t = Instant::now();
+        let out = bin.run(&["busybox", "sh"], "bound");
+        assert!(out.status.success());
+        assert!(t.elapsed() < Duration::from_millis(2500), "{:?}", t.elapsed());
+        assert!(t.elapsed() >= Duration::from_millis(900), "{:?}", t.elapsed());
+        assert_eq!(bin.calls(), "lease-event ip=203.0.113.10\n");
+    }
+
+    #[test]
+    fn shellcheck_clean() {
+        let out = Command::new("shellcheck")
+            .args(["-s", "sh", SCRIPT])
+            .output()
+            .expect("shellcheck (apt-get install shellcheck)");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    }
+}
