@@ -537,6 +537,14 @@ impl Engine {
         self.evaluate(now);
     }
 
+    /// The fence was re-installed with an empty permission set (after
+    /// `nft flush ruleset`): an open WAN gets its permission back at once.
+    pub fn handle_fence_restored(&mut self, now: Instant) {
+        if self.wan_open {
+            self.refresh_permit(now);
+        }
+    }
+
     /// The system finished what `Action::Prepare` asked.
     pub fn handle_prepared(&mut self, now: Instant) {
         if self.preparing.is_some() {
@@ -554,6 +562,8 @@ impl Engine {
         self.lease = Some(lease);
         if self.state.holds_wan() && (changed || self.applied.is_none()) {
             self.apply_lease(now);
+            // A new address: tell the ISP gateway and the switch.
+            self.actions.push_back(Action::Announce);
         }
         self.evaluate(now);
     }

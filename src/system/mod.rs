@@ -4,9 +4,11 @@
 
 pub mod announce;
 pub mod dhcp;
+pub mod hooks;
 pub mod netlink;
 pub mod nft;
 pub mod packet;
 pub mod rtnl;
 #[cfg(test)]
 mod testnet;
+pub mod wan;

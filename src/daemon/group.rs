@@ -1,0 +1,426 @@
+//! One group at run time: its engine, its sockets, and the execution of
+//! the engine's actions against the system.
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::net::IpAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
+
+use crate::config;
+use crate::engine::{Action, Engine, Path, Settings, State, TrackerSpec, Weight};
+use crate::system::announce;
+use crate::system::dhcp::{RenewOutcome, Renewer};
+use crate::system::hooks::{Hooks, Job};
+use crate::system::nft::Fence;
+use crate::system::packet::{PacketSocket, PacketType};
+use crate::system::{rtnl, wan};
+use crate::time::Instant;
+use crate::wire::{Key, Keyring, Lease4, MULTICAST_MAC, Mac};
+
+/// How the daemon finds its helper scripts (udhcpc event script).
+pub fn share_dir() -> std::path::PathBuf {
+    std::env::var_os("VWRP_SHARE_DIR").map_or_else(|| "/usr/share/vwrp".into(), Into::into)
+}
+
+pub struct Link {
+    pub name: String,
+    pub ifindex: u32,
+    pub mac: Mac,
+    pub sock: PacketSocket,
+}
+
+/// A LAN gateway address and the device it lives on.
+struct LanGateway {
+    address: IpAddr,
+    prefix_len: u8,
+    ifindex: u32,
+    mac: Mac,
+    sender: PacketSocket,
+}
+
+pub struct Group {
+    pub cfg: config::Group,
+    pub engine: Engine,
+    pub wan: Link,
+    /// ARP and NA frames on the WAN (a second socket: other EtherType).
+    wan_arp: PacketSocket,
+    pub control: Vec<Link>,
+    lan: Vec<LanGateway>,
+    applied: Option<Lease4>,
+    pub renewer: Option<(Renewer, std::time::Instant, u8)>,
+    udhcpc: Option<Child>,
+    prepare: Option<Child>,
+    prepared_now: bool,
+    pub exited: bool,
+    /// The control socket, for the DHCP client's event script.
+    socket: std::path::PathBuf,
+}
+
+/// Per group: token base + 0 is the WAN socket, + 1.. the control
+/// links, + RENEWER the DHCP renewal socket.
+pub const TOKENS_PER_GROUP: usize = 16;
+pub const RENEWER: usize = 15;
+
+fn derive_router_id(mac: Mac) -> u32 {
+    u32::from_be_bytes([mac.0[2], mac.0[3], mac.0[4], mac.0[5]]).max(1)
+}
+
+/// The engine's view of a configured group.
+pub fn settings(g: &config::Group, control_macs: Vec<Mac>) -> Settings {
+    let router_id = g.router_id.unwrap_or_else(|| derive_router_id(control_macs.first().copied().unwrap_or_default()));
+    let shared = Mac(g.shared_mac);
+    let mut client_id = vec![1];
+    client_id.extend_from_slice(&shared.0);
+    Settings {
+        group: g.group_id,
+        router_id,
+        priority: g.priority,
+        preempt: g.preempt,
+        preempt_delay: g.preempt_delay,
+        hello_interval: g.hello_interval,
+        wan_hello_interval: g.wan_hello_interval,
+        dead_multiplier: g.dead_multiplier,
+        ethertype: g.ethertype,
+        shared_mac: shared,
+        control_macs,
+        keys: Keyring::new(g.keys.iter().map(|(id, s)| Key::new(*id, s)).collect()),
+        hold_period: g.hold_period,
+        nudge_interval: g.nudge_interval,
+        prepare_timeout: g.prepare_timeout,
+        client_id: g.dhcp_client_id.clone().unwrap_or(client_id),
+        trackers: g
+            .trackers
+            .iter()
+            .map(|t| TrackerSpec {
+                name: t.name.clone(),
+                weight: match t.weight {
+                    config::Weight::Fatal => Weight::Fatal,
+                    config::Weight::Penalty(w) => Weight::Penalty(w),
+                },
+                wan_only: t.wan_only,
+            })
+            .collect(),
+    }
+}
+
+fn open_link(name: &str, ethertype: u16) -> io::Result<Link> {
+    let ifindex = rtnl::ifindex(name).map_err(|e| io::Error::new(e.kind(), format!("{name}: {e}")))?;
+    let mac = Mac(rtnl::link_mac(ifindex)?);
+    let sock = PacketSocket::open(ifindex, ethertype)?;
+    sock.join_multicast(MULTICAST_MAC)?;
+    Ok(Link { name: name.to_string(), ifindex, mac, sock })
+}
+
+fn random_u32() -> u32 {
+    use std::io::Read;
+    let mut b = [0u8; 4];
+    if std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).is_err() {
+        // No urandom: time-derived, still different per boot.
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        return t.subsec_nanos() ^ (t.as_secs() as u32);
+    }
+    u32::from_ne_bytes(b)
+}
+
+impl Group {
+    pub fn open(cfg: &config::Group, socket: &std::path::Path, now: Instant) -> io::Result<Group> {
+        let wan = open_link(&cfg.wan_device, cfg.ethertype)?;
+        let wan_arp = PacketSocket::sender(wan.ifindex)?;
+        let control = cfg.control.iter().map(|c| open_link(c, cfg.ethertype)).collect::<io::Result<Vec<_>>>()?;
+        let mut lan = Vec::new();
+        for gw in &cfg.lan_gateways {
+            let ifindex = rtnl::ifindex(&gw.device).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", gw.device)))?;
+            lan.push(LanGateway {
+                address: gw.address,
+                prefix_len: gw.prefix_len,
+                ifindex,
+                mac: Mac(rtnl::link_mac(ifindex)?),
+                sender: PacketSocket::sender(ifindex)?,
+            });
+        }
+        let s = settings(cfg, control.iter().map(|l| l.mac).collect());
+        if s.keys.is_empty() {
+            log::warn!("group {}: NO KEY CONFIGURED: hellos are not authenticated; anyone on the LAN can take the WAN", cfg.name);
+        }
+        let engine = Engine::new(s, random_u32(), now);
+        Ok(Group {
+            cfg: cfg.clone(),
+            engine,
+            wan,
+            wan_arp,
+            control,
+            lan,
+            applied: None,
+            renewer: None,
+            udhcpc: None,
+            prepare: None,
+            prepared_now: false,
+            exited: false,
+            socket: socket.to_path_buf(),
+        })
+    }
+
+    pub fn register(&mut self, reg: &Registry, base: usize) -> io::Result<()> {
+        reg.register(&mut SourceFd(&self.wan.sock.as_raw_fd()), Token(base), Interest::READABLE)?;
+        for (i, c) in self.control.iter().enumerate() {
+            reg.register(&mut SourceFd(&c.sock.as_raw_fd()), Token(base + 1 + i), Interest::READABLE)?;
+        }
+        Ok(())
+    }
+
+    /// Reads every pending frame on a socket and feeds the engine.
+    pub fn receive(&mut self, idx: usize, now: Instant) {
+        let mut buf = [0u8; 2048];
+        loop {
+            let (sock, path) = match idx {
+                0 => (&self.wan.sock, Path::Wan),
+                i => match self.control.get(i - 1) {
+                    Some(l) => (&l.sock, Path::Control((i - 1) as u8)),
+                    None => return,
+                },
+            };
+            match sock.recv(&mut buf) {
+                // Our own frames looped back by the kernel.
+                Ok(Some((_, PacketType::Outgoing))) => {}
+                Ok(Some((n, _))) => self.engine.handle_frame(now, path, &buf[..n.min(buf.len())]),
+                Ok(None) => return,
+                // A link that is down says so once; carrier events tell the engine.
+                Err(e) if e.raw_os_error() == Some(nix::libc::ENETDOWN) => return,
+                Err(e) => {
+                    log::warn!("group {}: receive on {path}: {e}", self.cfg.name);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A DHCP answer to our renewal.
+    pub fn renewer_readable(&mut self, now: Instant) {
+        let Some((r, _, _)) = &mut self.renewer else { return };
+        match r.on_readable() {
+            Some(RenewOutcome::Ack(lease)) => {
+                log::info!("group {}: lease {} renewed, {} s", self.cfg.name, lease.address, lease.valid_left);
+                self.renewer = None;
+                self.engine.handle_lease(now, lease, None);
+            }
+            Some(RenewOutcome::Nak) => {
+                log::warn!("group {}: DHCP server refused lease renewal (NAK)", self.cfg.name);
+                self.renewer = None;
+                self.engine.handle_lease_lost(now);
+            }
+            None => {}
+        }
+    }
+
+    /// Retransmits an unanswered renewal (every 2 s, three times).
+    pub fn renewer_timeout(&mut self) {
+        let Some((r, at, tries)) = &mut self.renewer else { return };
+        if std::time::Instant::now() < *at {
+            return;
+        }
+        if *tries >= 3 {
+            self.renewer = None;
+            return;
+        }
+        let _ = r.retransmit();
+        *tries += 1;
+        *at = std::time::Instant::now() + Duration::from_secs(2);
+    }
+
+    /// Children of this group (udhcpc, conntrack commit) that finished.
+    pub fn reap(&mut self, now: Instant) {
+        if let Some(c) = &mut self.prepare
+            && !matches!(c.try_wait(), Ok(None))
+        {
+            self.prepare = None;
+            self.engine.handle_prepared(now);
+        }
+        if let Some(c) = &mut self.udhcpc
+            && !matches!(c.try_wait(), Ok(None))
+        {
+            self.udhcpc = None;
+        }
+    }
+
+    /// Carries out the engine's actions in order.
+    pub fn execute(&mut self, now: Instant, fence: &mut Fence, hooks: &mut Hooks, reg: &Registry, base: usize) {
+        loop {
+            while let Some(a) = self.engine.poll_action() {
+                if let Err(e) = self.act(a, fence, hooks, reg, base) {
+                    log::warn!("group {}: {e}", self.cfg.name);
+                }
+            }
+            if !std::mem::take(&mut self.prepared_now) {
+                break;
+            }
+            self.engine.handle_prepared(now);
+        }
+    }
+
+    fn act(&mut self, a: Action, fence: &mut Fence, hooks: &mut Hooks, reg: &Registry, base: usize) -> io::Result<()> {
+        let name = &self.cfg.name;
+        match a {
+            Action::Send { path, frame } => {
+                let sock = match path {
+                    Path::Wan => &self.wan.sock,
+                    Path::Control(i) => match self.control.get(usize::from(i)) {
+                        Some(l) => &l.sock,
+                        None => return Ok(()),
+                    },
+                };
+                // A link that is down refuses frames; the engine copes.
+                if let Err(e) = sock.send(&frame) {
+                    log::debug!("group {name}: send on {path}: {e}");
+                }
+            }
+            Action::RefreshPermit { timeout } => fence.refresh(self.wan.ifindex, timeout)?,
+            Action::CloseWan => fence.close(self.wan.ifindex)?,
+            Action::Prepare => {
+                if self.cfg.conntrack_sync {
+                    // Commit the external cache: open connections survive.
+                    let child = Command::new("conntrackd").arg("-c").stdin(Stdio::null()).stdout(Stdio::null()).spawn();
+                    match child {
+                        Ok(c) => self.prepare = Some(c),
+                        Err(e) => {
+                            log::warn!("group {name}: conntrackd -c: {e}");
+                            self.prepared_now = true;
+                        }
+                    }
+                } else {
+                    self.prepared_now = true;
+                }
+            }
+            Action::ApplyLease { lease, .. } => {
+                if self.cfg.dhcp != config::DhcpMode::Netifd {
+                    wan::apply(self.wan.ifindex, &lease, self.applied.as_ref(), &self.cfg.resolv_file)?;
+                }
+                log::info!("group {name}: using lease {}/{} via {}, {} s left", lease.address, lease.prefix_len, lease.gateway, lease.valid_left);
+                self.applied = Some(lease);
+            }
+            Action::WithdrawLease => {
+                if let Some(l) = self.applied.take()
+                    && self.cfg.dhcp != config::DhcpMode::Netifd
+                {
+                    wan::withdraw(self.wan.ifindex, &l)?;
+                }
+            }
+            Action::Announce => {
+                if let Some(l) = &self.applied {
+                    announce::announce_wan(&self.wan_arp, self.engine.settings().shared_mac, l)?;
+                }
+                for gw in &self.lan {
+                    rtnl::add_address(gw.ifindex, gw.address, gw.prefix_len)?;
+                    let (v4, v6): (Vec<_>, Vec<_>) = (
+                        [gw.address].iter().filter_map(|a| match a { IpAddr::V4(x) => Some(*x), _ => None }).collect(),
+                        [gw.address].iter().filter_map(|a| match a { IpAddr::V6(x) => Some(*x), _ => None }).collect(),
+                    );
+                    announce::announce_lan(&gw.sender, gw.mac, &v4, &v6)?;
+                }
+            }
+            Action::DropLanGateway => {
+                for gw in &self.lan {
+                    rtnl::del_address(gw.ifindex, gw.address, gw.prefix_len)?;
+                }
+            }
+            Action::Nudge => {
+                if let Some(l) = &self.applied {
+                    announce::nudge_gateway(&self.wan_arp, self.engine.settings().shared_mac, l)?;
+                }
+            }
+            Action::RenewLease { lease, client_id, rebinding } => {
+                if self.cfg.dhcp == config::DhcpMode::Udhcpc {
+                    let r = Renewer::start(&self.wan.name, self.engine.settings().shared_mac, &lease, &client_id, rebinding)?;
+                    reg.register(&mut SourceFd(&r.as_raw_fd()), Token(base + RENEWER), Interest::READABLE)?;
+                    self.renewer = Some((r, std::time::Instant::now() + Duration::from_secs(2), 0));
+                }
+            }
+            Action::AcquireLease { requested, client_id } => {
+                if self.cfg.dhcp == config::DhcpMode::Udhcpc && self.udhcpc.is_none() {
+                    self.udhcpc = Some(self.spawn_udhcpc(requested, &client_id, &self.socket)?);
+                }
+            }
+            Action::StopDhcp => {
+                self.renewer = None;
+                if let Some(mut c) = self.udhcpc.take() {
+                    // udhcpc runs without -R: SIGTERM never releases.
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::SIGTERM);
+                    let _ = c.wait();
+                }
+            }
+            Action::RunHooks(state) => hooks.enqueue(Job { env: self.hook_env(state) }),
+            Action::Transition { from, to, reason } => {
+                log::info!("group {name}: {} -> {}: {reason}", from.as_str(), to.as_str());
+            }
+            Action::Exit => self.exited = true,
+        }
+        Ok(())
+    }
+
+    fn spawn_udhcpc(&self, requested: Option<std::net::Ipv4Addr>, client_id: &[u8], socket: &std::path::Path) -> io::Result<Child> {
+        let script = share_dir().join("udhcpc.script");
+        let hex: String = client_id.iter().map(|b| format!("{b:02x}")).collect();
+        let mut cmd = Command::new("udhcpc");
+        cmd.args(["-f", "-q", "-i", &self.wan.name, "-s"]).arg(&script);
+        cmd.args(["-t", "3", "-T", "2", "-A", "3", "-x", &format!("0x3d:{hex}")]);
+        if let Some(ip) = requested {
+            cmd.args(["-r", &ip.to_string()]);
+        }
+        if let Ok(exe) = std::env::current_exe() {
+            cmd.env("VWRP_BIN", exe);
+        }
+        cmd.env("VWRP_SOCKET", socket);
+        cmd.stdin(Stdio::null()).stdout(Stdio::null());
+        log::info!("group {}: no valid lease: starting udhcpc on {}", self.cfg.name, self.wan.name);
+        cmd.spawn().or_else(|_| {
+            // Debian ships udhcpc as a busybox applet only.
+            let mut b = Command::new("busybox");
+            b.arg("udhcpc").args(cmd.get_args());
+            b.envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+            b.stdin(Stdio::null()).stdout(Stdio::null()).spawn()
+        })
+    }
+
+    fn hook_env(&self, state: State) -> Vec<(String, String)> {
+        let s = self.engine.settings();
+        let mut env = vec![
+            ("ACTION".into(), match state {
+                State::Active => "active",
+                State::Fault => "fault",
+                _ => "standby",
+            }
+            .into()),
+            ("GROUP".into(), self.cfg.name.clone()),
+            ("ROUTER_ID".into(), format!("{:#x}", s.router_id)),
+            ("WAN_DEVICE".into(), self.wan.name.clone()),
+        ];
+        if let Some(l) = &self.applied {
+            env.push(("WAN_ADDRESS".into(), l.address.to_string()));
+            env.push(("WAN_GATEWAY".into(), l.gateway.to_string()));
+        }
+        env
+    }
+
+    /// Stops DHCP activity without releasing anything (daemon exit).
+    pub fn stop_children(&mut self) {
+        if let Some(mut c) = self.udhcpc.take() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::SIGTERM);
+            let _ = c.wait();
+        }
+    }
+
+    /// Applies a changed configuration; interface changes need a restart.
+    pub fn reconfigure(&mut self, cfg: &config::Group, now: Instant) -> Result<(), String> {
+        if cfg.wan_device != self.cfg.wan_device || cfg.control != self.cfg.control || cfg.ethertype != self.cfg.ethertype || cfg.lan_gateways != self.cfg.lan_gateways {
+            return Err("interfaces, EtherType or LAN gateways changed: restart vwrp to apply".into());
+        }
+        let s = settings(cfg, self.control.iter().map(|l| l.mac).collect());
+        self.engine.reconfigure(now, s);
+        self.cfg = cfg.clone();
+        Ok(())
+    }
+}
+
