@@ -150,6 +150,8 @@ pub struct Engine {
     next_hello: Instant,
     next_wan_hello: Instant,
     next_discovery: Instant,
+    /// Multicast every hello until then: just started or just active.
+    burst_until: Instant,
     next_nudge: Option<Instant>,
     next_renew: Option<Instant>,
     shutting_down: bool,
@@ -195,6 +197,7 @@ impl Engine {
             next_hello: now,
             next_wan_hello: now,
             next_discovery: now,
+            burst_until: now,
             next_nudge: None,
             next_renew: None,
             shutting_down: false,
@@ -205,6 +208,7 @@ impl Engine {
             now,
         };
         e.init_until = now.add(e.own_dead_interval());
+        e.burst_until = e.init_until;
         e
     }
 
@@ -1021,6 +1025,11 @@ impl Engine {
                 }
             }
         }
+        if matches!(to, State::Init | State::Active) && from != to {
+            // Everyone hears a newcomer or a new active at once, even
+            // peers that do not know our MAC yet (and under loss).
+            self.burst_until = now.add(self.own_dead_interval());
+        }
         self.state = to;
         self.since = now;
         self.reason = reason.clone();
@@ -1130,10 +1139,11 @@ impl Engine {
     }
 
     /// Hellos on every control path: multicast while discovering (once a
-    /// second, or when `announce` asks for it), unicast to each known peer
-    /// otherwise, so Wi-Fi in a LAN bridge is not flooded.
+    /// second, for a dead interval after start-up or becoming active, or
+    /// when `announce` asks for it), unicast to each known peer otherwise,
+    /// so Wi-Fi in a LAN bridge is not flooded.
     fn send_hellos(&mut self, now: Instant, announce: bool) {
-        let multicast = announce || now >= self.next_discovery;
+        let multicast = announce || now >= self.next_discovery || now < self.burst_until;
         if multicast {
             self.next_discovery = now.add(DISCOVERY_INTERVAL);
         }

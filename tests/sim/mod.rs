@@ -603,12 +603,18 @@ impl World {
                 && states.contains(&State::HandingOver)
                 && (states.contains(&State::TakingOver) || states.contains(&State::Active));
             let handover_bound = self.p.hello * (2 * u32::from(self.p.multiplier) + 1) + self.max_delay() * 2;
-            let heal_bound = self.p.hello + self.max_delay() * 2 + Duration::from_micros(1);
+            // Two actives that never met hear each other first on the WAN:
+            // the bound is one hello of the slowest path.
+            let slowest = self.p.hello.max(self.p.wan_hello.unwrap_or_default());
+            let heal_bound = slowest + self.max_delay() * 2 + Duration::from_micros(1);
             // Under loss a standby may declare a live (or just crashed)
             // active dead early; the two resolve it when a hello gets
             // through (docs/PROTOCOL.md §7.4).
             let lossy = self.links.iter().any(|l| l.loss > 0.0);
-            let loss_bound = self.p.hello * (u32::from(self.p.multiplier) + 2) + self.max_delay() * 2;
+            // Without WAN hellos, routers that lost every frame of each
+            // other's start-up burst meet at the next discovery multicast.
+            let meet = if self.p.wan_hello.is_some() { Duration::ZERO } else { vwrp::engine::DISCOVERY_INTERVAL };
+            let loss_bound = slowest * (u32::from(self.p.multiplier) + 4) + meet + self.max_delay() * 2;
             let ok = (handover_pair && now.since(since) <= handover_bound)
                 || (now.since(self.last_heal) <= heal_bound && self.last_heal > Instant::ZERO)
                 || (lossy && now.since(since) <= loss_bound);
