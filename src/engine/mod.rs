@@ -137,6 +137,8 @@ pub struct Engine {
     last_refresh: Instant,
     /// Graceful handover under way (either end).
     run: Option<Run>,
+    /// The last offer we gave up on: a late READY still completes it.
+    abandoned: Option<Run>,
     runs_started: u32,
     /// Waiting for `handle_prepared` until this instant.
     preparing: Option<Instant>,
@@ -186,6 +188,7 @@ impl Engine {
             wan_open: false,
             last_refresh: now,
             run: None,
+            abandoned: None,
             runs_started: 0,
             preparing: None,
             init_until: now,
@@ -383,7 +386,10 @@ impl Engine {
                 self.peers.len() - 1
             }
         };
-        self.peers[idx].heard(now, path, eth.src(), &msg);
+        if !self.peers[idx].heard(now, path, eth.src(), &msg) && msg.kind == MessageType::Hello {
+            // An older hello overtaken by a newer frame: proof of life only.
+            return Ok(None);
+        }
         Ok(Some((idx, msg)))
     }
 
@@ -433,7 +439,8 @@ impl Engine {
             }
             return;
         }
-        if self.state == State::TakingOver && pstate == State::Active && self.run.is_none_or(|r| r.peer != pid) {
+        if self.state == State::TakingOver && pstate == State::Active {
+            // Another active, or our offerer gave the handover up.
             self.abort_takeover(now, format!("router {pid:#x} is active"));
             return;
         }
@@ -476,10 +483,18 @@ impl Engine {
     }
 
     fn on_ready(&mut self, now: Instant, from: u32, h: Option<Handover>) {
-        let (Some(h), Some(r)) = (h, self.run) else { return };
-        if self.state != State::HandingOver || r.id != h.id || r.peer != from {
+        let Some(h) = h else { return };
+        let r = match (self.state, self.run, self.abandoned) {
+            (State::HandingOver, Some(r), _) => r,
+            // We gave up waiting, but the target did open its WAN: finish
+            // the handover rather than leave two routers forwarding.
+            (State::Active, None, Some(r)) => r,
+            _ => return,
+        };
+        if r.id != h.id || r.peer != from {
             return;
         }
+        self.abandoned = None;
         // Make before break: the target's WAN is open, now close ours.
         self.close_wan();
         self.run = None;
@@ -771,6 +786,7 @@ impl Engine {
                     if !target_alive || now >= r.started.add(self.s.handover_timeout()) {
                         self.counters.handovers_aborted = self.counters.handovers_aborted.saturating_add(1);
                         self.run = None;
+                        self.abandoned = Some(r);
                         self.set_state(now, State::Active, format!("handover to {:#x} not confirmed", r.peer));
                         if self.shutting_down {
                             self.finish_shutdown(now);
@@ -883,6 +899,7 @@ impl Engine {
             self.hold_until = Some(now.add(self.s.hold_period));
         }
         self.run = Some(Run { id, peer: tid, reason, started: now });
+        self.abandoned = None;
         self.set_state(now, State::HandingOver, format!("offering the WAN to {tid:#x} ({})", reason.as_str()));
         self.send_to(now, tid, MessageType::Offer, Some(Handover { target: tid, id, reason }));
     }

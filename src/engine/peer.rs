@@ -31,6 +31,8 @@ pub struct Peer {
     pub lease6: Lease6,
     /// The peer said goodbye (RELEASE): dead until it speaks again.
     pub released: bool,
+    /// (epoch, sequence) of the newest frame whose state we took.
+    newest: Option<(u32, u32)>,
 }
 
 impl Peer {
@@ -46,23 +48,34 @@ impl Peer {
             lease_seen: false,
             lease6: Lease6::default(),
             released: false,
+            newest: None,
         }
     }
 
-    /// Records a frame's header fields and the path it arrived on.
-    pub fn heard(&mut self, now: Instant, path: Path, src: Mac, m: &Message) {
-        self.state = m.state;
-        self.priority = m.priority;
-        self.effective_priority = m.effective_priority;
-        self.flags = m.flags;
-        self.dead_multiplier = m.dead_multiplier;
-        self.released = false;
+    /// Records the path a frame arrived on and, if it is the newest frame
+    /// from this peer (frames on two paths may cross), its header fields.
+    /// Returns whether it was the newest.
+    pub fn heard(&mut self, now: Instant, path: Path, src: Mac, m: &Message) -> bool {
+        let newest = match self.newest {
+            Some((epoch, seq)) => epoch != m.epoch || m.seq > seq,
+            None => true,
+        };
+        if newest {
+            self.newest = Some((m.epoch, m.seq));
+            self.state = m.state;
+            self.priority = m.priority;
+            self.effective_priority = m.effective_priority;
+            self.flags = m.flags;
+            self.dead_multiplier = m.dead_multiplier;
+            self.released = false;
+        }
         let hello = Duration::from_millis(u64::from(m.hello_interval));
         let c = PathContact { path, last_heard: now, hello, mac: src };
         match self.contacts.iter_mut().find(|c| c.path == path) {
             Some(old) => *old = c,
             None => self.contacts.push(c),
         }
+        newest
     }
 
     /// When the peer is declared dead on `path`: its multiplier times its

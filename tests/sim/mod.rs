@@ -599,9 +599,11 @@ impl World {
         if open.len() >= 2 {
             let since = *self.overlap_since.get_or_insert(now);
             let states: Vec<State> = open.iter().map(|&i| self.routers[i].state()).collect();
+            // The handover window: the target opened, the offerer has not
+            // closed yet (or gave up and will close on the late READY, or
+            // the target aborts on hearing it is still active).
             let handover_pair = open.len() == 2
-                && states.contains(&State::HandingOver)
-                && (states.contains(&State::TakingOver) || states.contains(&State::Active));
+                && (states.contains(&State::HandingOver) || states.contains(&State::TakingOver));
             let handover_bound = self.p.hello * (2 * u32::from(self.p.multiplier) + 1) + self.max_delay() * 2;
             // Two actives that never met hear each other first on the WAN:
             // the bound is one hello of the slowest path.
