@@ -56,6 +56,8 @@ pub struct Group {
     prepare: Option<Child>,
     prepared_now: bool,
     pub exited: bool,
+    /// A permit refresh found the nftables table gone.
+    pub fence_lost: bool,
     /// The control socket, for the DHCP client's event script.
     socket: std::path::PathBuf,
 }
@@ -160,6 +162,7 @@ impl Group {
             prepare: None,
             prepared_now: false,
             exited: false,
+            fence_lost: false,
             socket: socket.to_path_buf(),
         })
     }
@@ -277,7 +280,12 @@ impl Group {
                     log::debug!("group {name}: send on {path}: {e}");
                 }
             }
-            Action::RefreshPermit { timeout } => fence.refresh(self.wan.ifindex, timeout)?,
+            Action::RefreshPermit { timeout } => {
+                if let Err(e) = fence.refresh(self.wan.ifindex, timeout) {
+                    self.fence_lost = e.kind() == io::ErrorKind::NotFound;
+                    return Err(e);
+                }
+            }
             Action::CloseWan => fence.close(self.wan.ifindex)?,
             Action::Prepare => {
                 if self.cfg.conntrack_sync {

@@ -205,6 +205,11 @@ impl Daemon {
         let reg = self.poll.registry();
         if let Some(g) = self.groups.get_mut(gi) {
             g.execute(now, &mut self.fence, &mut self.hooks, reg, GROUP_BASE + gi * TOKENS_PER_GROUP);
+            if std::mem::take(&mut g.fence_lost) {
+                // A refresh found the table gone: restore it now.
+                self.next_fence_check = std::time::Instant::now();
+                self.check_fence();
+            }
         }
     }
 
@@ -470,6 +475,11 @@ fn open_control(path: &Path) -> io::Result<UnixListener> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    // A socket that answers belongs to a running daemon: two daemons on
+    // one router would fight over the fence.
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        return Err(io::Error::new(io::ErrorKind::AddrInUse, format!("{}: another vwrp daemon is running", path.display())));
     }
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
