@@ -84,6 +84,10 @@ impl Keyring {
 const WINDOW: u32 = 64;
 /// Epochs remembered per sender; the least recently used one is forgotten.
 const EPOCHS_PER_SENDER: usize = 4;
+/// Senders remembered; the least recently heard one is forgotten. Without a
+/// bound, frames with ever new router ids (unauthenticated mode) would
+/// grow the guard without end.
+const SENDERS: usize = 256;
 
 #[derive(Clone, Copy, Debug)]
 struct Window {
@@ -94,11 +98,18 @@ struct Window {
     last_use: u64,
 }
 
+#[derive(Clone, Debug)]
+struct Sender {
+    router_id: u32,
+    windows: Vec<Window>,
+    last_use: u64,
+}
+
 /// Per-sender anti-replay state, as IPsec does it: a sliding window of 64
 /// sequence numbers per (router id, boot epoch).
 #[derive(Clone, Debug, Default)]
 pub struct ReplayGuard {
-    senders: Vec<(u32, Vec<Window>)>,
+    senders: Vec<Sender>,
     clock: u64,
 }
 
@@ -108,42 +119,57 @@ impl ReplayGuard {
     pub fn check(&mut self, router_id: u32, epoch: u32, seq: u32) -> Result<(), Error> {
         self.clock = self.clock.wrapping_add(1);
         let now = self.clock;
-        let idx = match self.senders.iter().position(|(id, _)| *id == router_id) {
+        let idx = match self.senders.iter().position(|s| s.router_id == router_id) {
             Some(i) => i,
             None => {
-                self.senders.push((router_id, Vec::new()));
+                if self.senders.len() >= SENDERS
+                    && let Some(oldest) = self.senders.iter().enumerate().min_by_key(|(_, s)| s.last_use).map(|(i, _)| i)
+                {
+                    self.senders.swap_remove(oldest);
+                }
+                self.senders.push(Sender { router_id, windows: Vec::new(), last_use: now });
                 self.senders.len() - 1
             }
         };
-        let windows = &mut self.senders[idx].1;
-        let Some(w) = windows.iter_mut().find(|w| w.epoch == epoch) else {
-            if windows.len() >= EPOCHS_PER_SENDER {
-                if let Some(oldest) = windows.iter().enumerate().min_by_key(|(_, w)| w.last_use).map(|(i, _)| i) {
-                    windows.swap_remove(oldest);
-                }
-            }
-            windows.push(Window { epoch, highest: seq, seen: 1, last_use: now });
-            return Ok(());
-        };
-        if seq > w.highest {
-            let shift = seq - w.highest;
-            w.seen = if shift >= 64 { 1 } else { (w.seen << shift) | 1 };
-            w.highest = seq;
-        } else {
-            let behind = w.highest - seq;
-            if behind >= WINDOW || w.seen & (1u64 << behind) != 0 {
-                return Err(Error::Replayed);
-            }
-            w.seen |= 1u64 << behind;
+        let sender = &mut self.senders[idx];
+        let verdict = check_windows(&mut sender.windows, epoch, seq, now);
+        if verdict.is_ok() {
+            sender.last_use = now;
         }
-        w.last_use = now;
-        Ok(())
+        verdict
     }
 
     /// Forgets a sender entirely (it left the group).
     pub fn forget(&mut self, router_id: u32) {
-        self.senders.retain(|(id, _)| *id != router_id);
+        self.senders.retain(|s| s.router_id != router_id);
     }
+}
+
+/// One sender's windows: accepts (and records) `seq` in `epoch`, or
+/// refuses a sequence number seen before or older than the window.
+fn check_windows(windows: &mut Vec<Window>, epoch: u32, seq: u32, now: u64) -> Result<(), Error> {
+    let Some(w) = windows.iter_mut().find(|w| w.epoch == epoch) else {
+        if windows.len() >= EPOCHS_PER_SENDER
+            && let Some(oldest) = windows.iter().enumerate().min_by_key(|(_, w)| w.last_use).map(|(i, _)| i)
+        {
+            windows.swap_remove(oldest);
+        }
+        windows.push(Window { epoch, highest: seq, seen: 1, last_use: now });
+        return Ok(());
+    };
+    if seq > w.highest {
+        let shift = seq - w.highest;
+        w.seen = if shift >= WINDOW { 1 } else { (w.seen << shift) | 1 };
+        w.highest = seq;
+    } else {
+        let behind = w.highest - seq;
+        if behind >= WINDOW || w.seen & (1u64 << behind) != 0 {
+            return Err(Error::Replayed);
+        }
+        w.seen |= 1u64 << behind;
+    }
+    w.last_use = now;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -183,8 +209,22 @@ mod tests {
         for e in 0..10 {
             g.check(1, e, 5).unwrap();
         }
-        assert_eq!(g.senders[0].1.len(), EPOCHS_PER_SENDER);
+        assert_eq!(g.senders[0].windows.len(), EPOCHS_PER_SENDER);
         assert_eq!(g.check(1, 9, 5), Err(Error::Replayed));
+    }
+
+    #[test]
+    fn senders_are_bounded() {
+        let mut g = ReplayGuard::default();
+        g.check(1, 1, 5).unwrap();
+        for id in 2..2 + SENDERS as u32 {
+            g.check(id, 1, 5).unwrap();
+            // Sender 1 stays the most recently heard one.
+            g.check(1, 1, 5 + id).unwrap();
+        }
+        assert_eq!(g.senders.len(), SENDERS);
+        assert_eq!(g.check(1, 1, 5), Err(Error::Replayed), "the busy sender is kept");
+        assert!(g.check(2, 1, 5).is_ok(), "the least recently heard sender was forgotten");
     }
 
     #[test]

@@ -272,8 +272,18 @@ impl Message {
     }
 
     /// Appends the PDU to `out`, signed with the keyring's signing key if
-    /// it has one.
+    /// it has one. What every receiver would refuse is refused here, and
+    /// `out` is then left unchanged.
     pub fn emit(&self, keys: &Keyring, out: &mut Vec<u8>) -> Result<(), Error> {
+        if self.router_id == 0 {
+            return Err(Error::BadField("router id"));
+        }
+        if self.hello_interval == 0 {
+            return Err(Error::BadField("hello interval"));
+        }
+        if self.dead_multiplier == 0 {
+            return Err(Error::BadField("dead multiplier"));
+        }
         let start = out.len();
         let key = keys.signing_key();
         let flags = (self.flags.0 & Flags::KNOWN & !Flags::AUTH) | if key.is_some() { Flags::AUTH } else { 0 };
@@ -354,4 +364,52 @@ pub fn frame(dst: Mac, src: Mac, ethertype: u16, msg: &Message, keys: &Keyring) 
     }
     debug_assert!(out.len() >= ETHERNET_HEADER_LEN);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hello() -> Message {
+        Message {
+            kind: MessageType::Hello,
+            group: 1,
+            state: WireState::Standby,
+            router_id: 7,
+            priority: 100,
+            effective_priority: 100,
+            flags: Flags::default(),
+            dead_multiplier: 3,
+            hello_interval: 100,
+            epoch: 1,
+            seq: 1,
+            lease4: None,
+            client_id: None,
+            lease6: Lease6::default(),
+            trackers: None,
+            handover: None,
+        }
+    }
+
+    /// A sender must not build what every receiver refuses, and a refused
+    /// emit leaves the buffer as it was.
+    #[test]
+    fn zero_fields_refused_on_emit() {
+        let cases = [
+            (Message { router_id: 0, ..hello() }, "router id"),
+            (Message { hello_interval: 0, ..hello() }, "hello interval"),
+            (Message { dead_multiplier: 0, ..hello() }, "dead multiplier"),
+        ];
+        for (m, field) in cases {
+            let mut out = vec![0xaa, 0xbb];
+            assert_eq!(m.emit(&Keyring::default(), &mut out), Err(Error::BadField(field)));
+            assert_eq!(out, [0xaa, 0xbb]);
+        }
+        let mut out = vec![0xaa];
+        let bad = Message { client_id: Some(vec![]), ..hello() };
+        assert_eq!(bad.emit(&Keyring::default(), &mut out), Err(Error::BadTlv(2)));
+        assert_eq!(out, [0xaa]);
+        assert!(hello().emit(&Keyring::default(), &mut out).is_ok());
+        assert_eq!(out.len(), 1 + HEADER_LEN);
+    }
 }

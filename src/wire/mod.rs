@@ -8,6 +8,8 @@ mod auth;
 mod ethernet;
 mod message;
 mod tlv;
+#[cfg(test)]
+mod vectors;
 
 pub use auth::{Key, Keyring, ReplayGuard, TAG_LEN, TRAILER_LEN};
 pub use ethernet::{ETHERNET_HEADER_LEN, EthernetFrame, Mac};
@@ -18,7 +20,7 @@ pub use tlv::{Handover, HandoverReason, Ia6, Lease4, Lease6, TrackerSummary};
 
 use core::fmt;
 
-/// Default EtherType (IEEE "local experimental 2"); configurable.
+/// Default EtherType (IEEE 802 "Local Experimental EtherType 1"); configurable.
 pub const DEFAULT_ETHERTYPE: u16 = 0x88B5;
 
 /// Destination of multicast hellos: locally administered, group bit set,

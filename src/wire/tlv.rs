@@ -167,7 +167,7 @@ impl Tlvs {
             rest = &rest[2 + len..];
             match t {
                 kind::IPV4_LEASE => {
-                    if v.len() < LEASE4_FIXED || (v.len() - LEASE4_FIXED) % 4 != 0 || v[4] > 32 {
+                    if v.len() < LEASE4_FIXED || !(v.len() - LEASE4_FIXED).is_multiple_of(4) || v[4] > 32 {
                         return Err(Error::BadTlv(t));
                     }
                     let lease = Lease4 {
@@ -239,8 +239,10 @@ impl Tlvs {
         Ok(out)
     }
 
-    /// Appends the encoded TLVs to `out`, in type order. Fails only when a
-    /// variable-length value does not fit its 255-byte length field.
+    /// Appends the encoded TLVs to `out`, in type order. Fails when a
+    /// value does not fit its 255-byte length field or is one `parse`
+    /// refuses (empty client id or DUID, prefix length out of range); `out`
+    /// may then hold part of the TLVs.
     pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), Error> {
         fn put(out: &mut Vec<u8>, t: u8, value: &[u8]) -> Result<(), Error> {
             let len = u8::try_from(value.len()).map_err(|_| Error::BadTlv(t))?;
@@ -259,6 +261,9 @@ impl Tlvs {
             v
         }
         if let Some(l) = &self.lease4 {
+            if l.prefix_len > 32 {
+                return Err(Error::BadTlv(kind::IPV4_LEASE));
+            }
             let mut v = Vec::with_capacity(LEASE4_FIXED + 4 * l.dns.len());
             v.extend_from_slice(&l.address.octets());
             v.push(l.prefix_len);
@@ -274,13 +279,18 @@ impl Tlvs {
             put(out, kind::IPV4_LEASE, &v)?;
         }
         if let Some(c) = &self.client_id {
+            if c.is_empty() {
+                return Err(Error::BadTlv(kind::CLIENT_ID));
+            }
             put(out, kind::CLIENT_ID, c)?;
         }
-        for a in &self.lease6.addresses {
-            put(out, kind::IPV6_ADDRESS, &ia6(a))?;
-        }
-        for p in &self.lease6.prefixes {
-            put(out, kind::IPV6_PREFIX, &ia6(p))?;
+        for (t, list) in [(kind::IPV6_ADDRESS, &self.lease6.addresses), (kind::IPV6_PREFIX, &self.lease6.prefixes)] {
+            for i in list {
+                if i.prefix_len > 128 {
+                    return Err(Error::BadTlv(t));
+                }
+                put(out, t, &ia6(i))?;
+            }
         }
         if !self.lease6.dns.is_empty() {
             let v: Vec<u8> = self.lease6.dns.iter().flat_map(|d| d.octets()).collect();
@@ -290,6 +300,9 @@ impl Tlvs {
             put(out, kind::IPV6_GATEWAY, &g.octets())?;
         }
         if let Some((iaid, duid)) = &self.lease6.duid {
+            if duid.is_empty() {
+                return Err(Error::BadTlv(kind::DHCPV6_DUID));
+            }
             let mut v = iaid.to_be_bytes().to_vec();
             v.extend_from_slice(duid);
             put(out, kind::DHCPV6_DUID, &v)?;
@@ -346,5 +359,32 @@ mod tests {
     fn oversized_client_id_refused_on_emit() {
         let t = Tlvs { client_id: Some(vec![0; 256]), ..Default::default() };
         assert_eq!(t.emit(&mut Vec::new()), Err(Error::BadTlv(kind::CLIENT_ID)));
+    }
+
+    /// A sender must not build what every receiver refuses.
+    #[test]
+    fn values_parse_refuses_are_refused_on_emit() {
+        let ia = Ia6 { address: Ipv6Addr::LOCALHOST, prefix_len: 129, preferred_left: 1, valid_left: 1 };
+        let lease4 = Lease4 {
+            address: Ipv4Addr::new(203, 0, 113, 10),
+            prefix_len: 33,
+            gateway: Ipv4Addr::new(203, 0, 113, 1),
+            server_id: Ipv4Addr::new(203, 0, 113, 1),
+            lease_time: 60,
+            valid_left: 60,
+            renew_left: 30,
+            rebind_left: 50,
+            dns: vec![],
+        };
+        let cases = [
+            (Tlvs { client_id: Some(vec![]), ..Default::default() }, kind::CLIENT_ID),
+            (Tlvs { lease4: Some(lease4), ..Default::default() }, kind::IPV4_LEASE),
+            (Tlvs { lease6: Lease6 { addresses: vec![ia], ..Default::default() }, ..Default::default() }, kind::IPV6_ADDRESS),
+            (Tlvs { lease6: Lease6 { prefixes: vec![ia], ..Default::default() }, ..Default::default() }, kind::IPV6_PREFIX),
+            (Tlvs { lease6: Lease6 { duid: Some((1, vec![])), ..Default::default() }, ..Default::default() }, kind::DHCPV6_DUID),
+        ];
+        for (t, k) in cases {
+            assert_eq!(t.emit(&mut Vec::new()), Err(Error::BadTlv(k)));
+        }
     }
 }
