@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 
 pub use lease::Lease;
 pub use peer::Peer;
-pub use settings::{DISCOVERY_INTERVAL, PEER_EXPIRY, Settings, TrackerSpec, Weight};
+pub use settings::{DISCOVERY_INTERVAL, MAX_PEERS, PEER_EXPIRY, Settings, TrackerSpec, Weight};
 pub use status::{Counters, Status};
 
 use crate::time::Instant;
@@ -313,7 +313,7 @@ impl Engine {
                 t = t.min(x);
             }
         };
-        if self.state == State::Active && self.s.wan_hello_interval.is_some() {
+        if self.state.holds_wan() && self.s.wan_hello().is_some() {
             consider(Some(self.next_wan_hello));
         }
         if self.state == State::Init {
@@ -381,6 +381,10 @@ impl Engine {
         }
         let idx = match self.peers.iter().position(|p| p.router_id == msg.router_id) {
             Some(i) => i,
+            None if self.peers.len() >= MAX_PEERS => {
+                self.counters.rx_peer_limit = self.counters.rx_peer_limit.saturating_add(1);
+                return Ok(None);
+            }
             None => {
                 self.peers.push(Peer::new(msg.router_id));
                 self.peers.len() - 1
@@ -523,8 +527,8 @@ impl Engine {
             self.next_hello = now.add(self.s.hello_interval);
             self.hello_tick(now);
         }
-        if self.state == State::Active
-            && let Some(iv) = self.s.wan_hello_interval
+        if self.state.holds_wan()
+            && let Some(iv) = self.s.wan_hello()
             && now >= self.next_wan_hello
         {
             self.next_wan_hello = now.add(iv);
@@ -805,7 +809,7 @@ impl Engine {
         let mine = (if hold { eff_hold } else { eff }, self.s.router_id);
         if let Some(t) = self.best_standby(now) {
             let tp = &self.peers[t];
-            let (tclaim, tflags) = (tp.claim(), tp.flags);
+            let tclaim = tp.claim();
             // A failed tracker makes us worse than a standby; during the
             // hold only a fatal, non-upstream failure may move us.
             let tracker_move = eff < self.priority() && tclaim > (eff, self.s.router_id) && (!hold || eff_hold == 0);
@@ -813,10 +817,20 @@ impl Engine {
                 self.offer(now, t, HandoverReason::Tracker);
                 return;
             }
-            if tflags.has(Flags::WANT_PREEMPT) && tclaim > mine {
-                self.offer(now, t, HandoverReason::Preempt);
-                return;
-            }
+        }
+        // Preemption: the best standby that asks for it and beats us (the
+        // best standby overall may have preemption off).
+        let skew_num = self.skew_num();
+        if let Some(t) = self
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.state == State::Standby && p.is_alive(now, skew_num) && p.flags.has(Flags::WANT_PREEMPT) && p.claim() > mine)
+            .max_by_key(|(_, p)| p.claim())
+            .map(|(i, _)| i)
+        {
+            self.offer(now, t, HandoverReason::Preempt);
+            return;
         }
         // The operator may ask any standby to step up, not just the best.
         if let Some(t) = self.peers.iter().position(|p| {
@@ -922,7 +936,10 @@ impl Engine {
         self.refresh_permit(now);
         self.actions.push_back(Action::Announce);
         match self.run {
-            Some(r) => {
+            Some(mut r) => {
+                // Wait for DONE from now on, however long preparing took.
+                r.started = now;
+                self.run = Some(r);
                 let h = Handover { target: self.s.router_id, id: r.id, reason: r.reason };
                 self.send_to(now, r.peer, MessageType::Ready, Some(h));
             }
@@ -951,7 +968,7 @@ impl Engine {
         }
         self.send_hellos(now, true);
         self.next_wan_hello = now;
-        if let Some(iv) = self.s.wan_hello_interval {
+        if let Some(iv) = self.s.wan_hello() {
             self.next_wan_hello = now.add(iv);
             self.send_wan_hello(now);
         }
@@ -1074,7 +1091,7 @@ impl Engine {
         if self.want_step_up.is_some() {
             flags |= Flags::WANT_STEP_UP;
         }
-        let hello = if wan { self.s.wan_hello_interval.unwrap_or(self.s.hello_interval) } else { self.s.hello_interval };
+        let hello = if wan { self.s.wan_hello().unwrap_or(self.s.hello_interval) } else { self.s.hello_interval };
         let holder = self.state.holds_wan();
         let lease = self.lease.as_ref().filter(|l| holder && l.is_valid(now));
         let summary = self.tracker_summary(now);
@@ -1175,15 +1192,17 @@ impl Engine {
                 }
             }
         }
-        if announce && self.state == State::Active && self.s.wan_hello_interval.is_some() {
+        if announce && self.state == State::Active && self.s.wan_hello().is_some() {
             self.send_wan_hello(now);
         }
     }
 
-    /// Only the active speaks on the WAN, from the shared MAC; this keeps
-    /// the WAN switch's MAC table pointed at it.
+    /// Only the router holding the WAN speaks there, from the shared MAC;
+    /// this keeps the WAN switch's MAC table pointed at it, and lets a
+    /// second holder (after a partition) hear it. The target of a handover
+    /// announces again after DONE, in case these pulled the switch back.
     fn send_wan_hello(&mut self, now: Instant) {
-        if self.state == State::Active {
+        if self.state.holds_wan() {
             self.send(now, Path::Wan, MULTICAST_MAC, MessageType::Hello, None);
         }
     }

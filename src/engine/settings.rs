@@ -57,6 +57,10 @@ pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(1);
 /// Peers silent for this long are forgotten (status shows them until then).
 pub const PEER_EXPIRY: Duration = Duration::from_secs(60);
 
+/// Most peers a router keeps: a flood of made-up router ids (possible only
+/// without a key) cannot grow its memory or its unicast hellos.
+pub const MAX_PEERS: usize = 32;
+
 impl Settings {
     /// Milliseconds of an interval as carried on the wire (1..=65535).
     pub fn wire_ms(d: Duration) -> u16 {
@@ -70,8 +74,20 @@ impl Settings {
         self.hello_interval.saturating_mul(u32::from(self.dead_multiplier.saturating_sub(1)).max(1))
     }
 
-    /// How long a handover may take before either end gives up on it.
+    /// How long either end of a handover waits for the other: one dead
+    /// interval and a hello, plus the time the target may spend preparing
+    /// (so a slow conntrack commit does not make the offerer give up).
     pub fn handover_timeout(&self) -> Duration {
-        self.hello_interval.saturating_mul(u32::from(self.dead_multiplier).saturating_add(1))
+        self.hello_interval
+            .saturating_mul(u32::from(self.dead_multiplier).saturating_add(1))
+            .saturating_add(self.prepare_timeout)
+    }
+
+    /// The WAN hello interval in force: never faster than the control
+    /// hello, whose tick refreshes the forwarding permission (a faster WAN
+    /// hello would let a standby declare the active dead before its
+    /// permission lapsed).
+    pub fn wan_hello(&self) -> Option<Duration> {
+        self.wan_hello_interval.map(|w| w.max(self.hello_interval))
     }
 }

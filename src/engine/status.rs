@@ -24,6 +24,8 @@ pub struct Counters {
     pub rx_own: u64,
     /// A WAN frame on a control link or the reverse: segments bridged.
     pub rx_path_mismatch: u64,
+    /// New routers ignored because MAX_PEERS are known already.
+    pub rx_peer_limit: u64,
     pub tx: u64,
     pub tx_errors: u64,
     pub transitions: u64,

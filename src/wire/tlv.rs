@@ -210,7 +210,8 @@ impl Tlvs {
                     set_once(&mut out.lease6.duid, (be32(v, 0), v[4..].to_vec()), t)?;
                 }
                 kind::TRACKERS => {
-                    if v.len() != TRACKERS_LEN || v[5] & !1 != 0 {
+                    // Flag bits other than "fatal" are ignored: room to grow.
+                    if v.len() != TRACKERS_LEN {
                         return Err(Error::BadTlv(t));
                     }
                     let s = TrackerSummary {

@@ -603,8 +603,10 @@ impl World {
             // closed yet (or gave up and will close on the late READY, or
             // the target aborts on hearing it is still active).
             let handover_pair = open.len() == 2
-                && (states.contains(&State::HandingOver) || states.contains(&State::TakingOver));
-            let handover_bound = self.p.hello * (2 * u32::from(self.p.multiplier) + 1) + self.max_delay() * 2;
+                && states.contains(&State::TakingOver)
+                && (states.contains(&State::HandingOver) || states.contains(&State::Active));
+            let s = &self.routers[open[0]].settings;
+            let handover_bound = s.handover_timeout() + s.permit_timeout() + self.max_delay() * 2;
             // Two actives that never met hear each other first on the WAN:
             // the bound is one hello of the slowest path.
             let slowest = self.p.hello.max(self.p.wan_hello.unwrap_or_default());
