@@ -1275,7 +1275,7 @@ mod tests {
         let g = &c.groups[0];
         assert_eq!(g.router_id, Some(0xc000_020b));
         assert_eq!(g.control, ["br-lan", "lan4"]);
-        assert_eq!(g.wan_hello_interval, Some(ms(1000)));
+        assert_eq!(g.wan_hello_interval, Some(ms(300)));
         assert_eq!(g.keys.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [2, 1]);
         assert_eq!(g.lan_gateways.len(), 2);
         assert!(g.conntrack_sync);
