@@ -14,7 +14,7 @@ build:
 # scenarios against real dnsmasq, udhcpc, nftables and AF_PACKET.
 test:
 	./scripts/deps.sh
-	$(CARGO) test --lib --bins
+	$(CARGO) test --lib
 	$(CARGO) test --test codec_props
 	$(CARGO) test --test simulation -- --nocapture --test-threads=2
 	$(CARGO) test --test testbed_smoke

@@ -27,7 +27,7 @@ impl Instant {
     }
 
     /// `self + d`, saturating at the end of time.
-    pub fn add(self, d: Duration) -> Self {
+    pub fn plus(self, d: Duration) -> Self {
         let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         Instant(self.0.saturating_add(us))
     }
@@ -56,7 +56,7 @@ mod tests {
     #[test]
     fn arithmetic_saturates() {
         let t = Instant::from_micros(u64::MAX - 1);
-        assert_eq!(t.add(ms(5)), Instant::from_micros(u64::MAX));
+        assert_eq!(t.plus(ms(5)), Instant::from_micros(u64::MAX));
         assert_eq!(Instant::ZERO.since(t), Duration::ZERO);
         assert_eq!(Instant::from_millis(15).since(Instant::from_millis(5)), ms(10));
     }

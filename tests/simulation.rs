@@ -123,11 +123,10 @@ fn hard_failover(w: &mut World, out: &mut Outcome, hang: bool) -> usize {
     let seen = w.activations.len();
     let t = w.run_until_pred(bound * 3, |w| w.routers[best].state() == State::Active);
     let Some(t) = t else { panic_msg(w, "best standby never became active") };
-    if let Some((_, who, _)) = w.activations[seen..].first() {
-        if *who != best {
+    if let Some((_, who, _)) = w.activations[seen..].first()
+        && *who != best {
             panic_msg(w, &format!("r{who} took over, but r{best} was the best standby"));
         }
-    }
     out.timings.push((if hang { "hang failover" } else { "crash failover" }, t.since(t0), bound));
     active
 }
@@ -270,13 +269,12 @@ fn sc_loss(w: &mut World, out: &mut Outcome) {
         };
     }
     w.run_for(h * 30);
-    if w.rng.chance(0.5) {
-        if let Some(&a) = w.actives().first() {
+    if w.rng.chance(0.5)
+        && let Some(&a) = w.actives().first() {
             w.crash(a);
             w.run_for(h * 20);
             w.start(a);
         }
-    }
     w.run_for(h * 30);
     w.heal();
     settle(w, out, "loss ended");

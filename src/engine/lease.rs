@@ -34,7 +34,7 @@ impl Lease {
     }
 
     fn deadline(&self, secs: u32) -> Instant {
-        self.learned.add(Duration::from_secs(u64::from(secs)))
+        self.learned.plus(Duration::from_secs(u64::from(secs)))
     }
 
     pub fn expires(&self) -> Instant {

@@ -210,7 +210,7 @@ impl Engine {
             history: VecDeque::new(),
             now,
         };
-        e.init_until = now.add(e.own_dead_interval());
+        e.init_until = now.plus(e.own_dead_interval());
         e.burst_until = e.init_until;
         e
     }
@@ -321,8 +321,8 @@ impl Engine {
         }
         consider(self.takeover_at);
         consider(self.preparing);
-        consider(self.run.map(|r| r.started.add(self.s.handover_timeout())));
-        consider(self.preempt_since.map(|p| p.add(self.s.preempt_delay)));
+        consider(self.run.map(|r| r.started.plus(self.s.handover_timeout())));
+        consider(self.preempt_since.map(|p| p.plus(self.s.preempt_delay)));
         for p in &self.peers {
             consider(p.alive_until(skew_num));
         }
@@ -408,12 +408,11 @@ impl Engine {
             }
             self.peers[idx].lease_seen = m.lease4.is_some();
         }
-        if holder && let Some(t) = m.trackers {
-            if t.hold_left > 0 {
-                let until = now.add(Duration::from_secs(u64::from(t.hold_left)));
+        if holder && let Some(t) = m.trackers
+            && t.hold_left > 0 {
+                let until = now.plus(Duration::from_secs(u64::from(t.hold_left)));
                 self.hold_until = Some(self.hold_until.map_or(until, |h| h.max(until)));
             }
-        }
         let from = m.router_id;
         match m.kind {
             MessageType::Hello => self.on_hello(now, idx),
@@ -465,17 +464,16 @@ impl Engine {
             return;
         }
         match (self.state, self.run) {
-            (State::TakingOver, Some(r)) if r.id == h.id => {
+            (State::TakingOver, Some(r)) if r.id == h.id
                 // OFFER again: our READY was lost.
-                if self.preparing.is_none() {
+                && self.preparing.is_none() => {
                     self.send_to(now, from, MessageType::Ready, Some(h));
                 }
-            }
             // Only from the one active we know: after a partition heals, a
             // losing active may offer before it hears the winner.
             (State::Standby, _) if self.effective_priority() > 0 && !self.shutting_down && !self.other_holder(now, from) => {
                 if h.reason == HandoverReason::Tracker {
-                    self.hold_until = Some(now.add(self.s.hold_period));
+                    self.hold_until = Some(now.plus(self.s.hold_period));
                 }
                 self.run = Some(Run { id: h.id, peer: from, reason: h.reason, started: now });
                 self.want_step_up = None;
@@ -524,14 +522,14 @@ impl Engine {
         }
         self.check_stall(now);
         if now >= self.next_hello {
-            self.next_hello = now.add(self.s.hello_interval);
+            self.next_hello = now.plus(self.s.hello_interval);
             self.hello_tick(now);
         }
         if self.state.holds_wan()
             && let Some(iv) = self.s.wan_hello()
             && now >= self.next_wan_hello
         {
-            self.next_wan_hello = now.add(iv);
+            self.next_wan_hello = now.plus(iv);
             self.send_wan_hello(now);
         }
         if self.preparing.is_some_and(|t| now >= t) {
@@ -646,7 +644,7 @@ impl Engine {
                 State::Standby => {
                     self.preempt_suppressed = false;
                     if self.holder_or_pending(now).is_some() {
-                        self.want_step_up = Some(now.add(self.s.handover_timeout().saturating_mul(2)));
+                        self.want_step_up = Some(now.plus(self.s.handover_timeout().saturating_mul(2)));
                         self.send_hellos(now, true);
                     } else {
                         self.begin_takeover(now, "operator step-up, no active".into());
@@ -696,7 +694,7 @@ impl Engine {
             self.close_wan();
             self.run = None;
             self.preparing = None;
-            self.init_until = now.add(self.own_dead_interval());
+            self.init_until = now.plus(self.own_dead_interval());
             self.set_state(now, State::Init, format!("stalled {ms} ms: forwarding permission lapsed"));
         }
     }
@@ -770,7 +768,7 @@ impl Engine {
             State::TakingOver => {
                 if let Some(r) = self.run
                     && self.preparing.is_none()
-                    && now >= r.started.add(self.s.handover_timeout())
+                    && now >= r.started.plus(self.s.handover_timeout())
                 {
                     let offerer_holds = self
                         .peers
@@ -787,7 +785,7 @@ impl Engine {
             State::HandingOver => {
                 if let Some(r) = self.run {
                     let target_alive = self.peers.iter().any(|p| p.router_id == r.peer && p.is_alive(now, skew_num));
-                    if !target_alive || now >= r.started.add(self.s.handover_timeout()) {
+                    if !target_alive || now >= r.started.plus(self.s.handover_timeout()) {
                         self.counters.handovers_aborted = self.counters.handovers_aborted.saturating_add(1);
                         self.run = None;
                         self.abandoned = Some(r);
@@ -842,7 +840,7 @@ impl Engine {
         if let Some(n) = self.s.nudge_interval
             && self.next_nudge.is_some_and(|t| now >= t)
         {
-            self.next_nudge = Some(now.add(n));
+            self.next_nudge = Some(now.plus(n));
             self.actions.push_back(Action::Nudge);
         }
     }
@@ -857,16 +855,15 @@ impl Engine {
                 self.acquire();
             } else if valid && self.next_renew.is_some_and(|t| now >= t) {
                 let left = expires.since(now);
-                self.next_renew = Some(now.add((left / 2).clamp(Duration::from_secs(1), Duration::from_secs(60))));
+                self.next_renew = Some(now.plus((left / 2).clamp(Duration::from_secs(1), Duration::from_secs(60))));
                 let lease = l.at(now);
                 let client_id = self.client_id();
                 self.actions.push_back(Action::RenewLease { lease, client_id, rebinding: now >= rebind_at });
             }
-        } else if !self.state.holds_wan() && self.state != State::TakingOver {
-            if self.applied.is_some_and(|a| !valid || a != address) {
+        } else if !self.state.holds_wan() && self.state != State::TakingOver
+            && self.applied.is_some_and(|a| !valid || a != address) {
                 self.withdraw_lease();
             }
-        }
     }
 
     fn client_id(&self) -> Vec<u8> {
@@ -910,7 +907,7 @@ impl Engine {
         self.runs_started = self.runs_started.wrapping_add(1);
         let id = self.epoch.rotate_left(16) ^ self.runs_started;
         if reason == HandoverReason::Tracker {
-            self.hold_until = Some(now.add(self.s.hold_period));
+            self.hold_until = Some(now.plus(self.s.hold_period));
         }
         self.run = Some(Run { id, peer: tid, reason, started: now });
         self.abandoned = None;
@@ -921,7 +918,7 @@ impl Engine {
     fn begin_takeover(&mut self, now: Instant, reason: String) {
         self.takeover_at = None;
         self.preempt_since = None;
-        self.preparing = Some(now.add(self.s.prepare_timeout));
+        self.preparing = Some(now.plus(self.s.prepare_timeout));
         self.set_state(now, State::TakingOver, reason);
         self.actions.push_back(Action::Prepare);
     }
@@ -959,7 +956,7 @@ impl Engine {
             // The old active's last frames may have pulled the switch back.
             self.actions.push_back(Action::Announce);
         }
-        self.next_nudge = self.s.nudge_interval.map(|n| now.add(n));
+        self.next_nudge = self.s.nudge_interval.map(|n| now.plus(n));
         if self.lease.as_ref().is_some_and(|l| l.is_valid(now)) {
             // Confirm with the server in the background; we already forward.
             self.next_renew = Some(now);
@@ -969,7 +966,7 @@ impl Engine {
         self.send_hellos(now, true);
         self.next_wan_hello = now;
         if let Some(iv) = self.s.wan_hello() {
-            self.next_wan_hello = now.add(iv);
+            self.next_wan_hello = now.plus(iv);
             self.send_wan_hello(now);
         }
     }
@@ -988,7 +985,7 @@ impl Engine {
     }
 
     fn enter_standby(&mut self, now: Instant, reason: &str) {
-        self.takeover_at = Some(now.add(self.own_dead_interval()));
+        self.takeover_at = Some(now.plus(self.own_dead_interval()));
         self.set_state(now, State::Standby, reason.into());
     }
 
@@ -1062,7 +1059,7 @@ impl Engine {
         if matches!(to, State::Init | State::Active) && from != to {
             // Everyone hears a newcomer or a new active at once, even
             // peers that do not know our MAC yet (and under loss).
-            self.burst_until = now.add(self.own_dead_interval());
+            self.burst_until = now.plus(self.own_dead_interval());
         }
         self.state = to;
         self.since = now;
@@ -1085,7 +1082,7 @@ impl Engine {
         if wan {
             flags |= Flags::WAN;
         }
-        if self.preempt_since.is_some_and(|t| now >= t.add(self.s.preempt_delay)) {
+        if self.preempt_since.is_some_and(|t| now >= t.plus(self.s.preempt_delay)) {
             flags |= Flags::WANT_PREEMPT;
         }
         if self.want_step_up.is_some() {
@@ -1179,7 +1176,7 @@ impl Engine {
     fn send_hellos(&mut self, now: Instant, announce: bool) {
         let multicast = announce || now >= self.next_discovery || now < self.burst_until;
         if multicast {
-            self.next_discovery = now.add(DISCOVERY_INTERVAL);
+            self.next_discovery = now.plus(DISCOVERY_INTERVAL);
         }
         for i in 0..self.s.control_macs.len() {
             let path = Path::Control(i as u8);

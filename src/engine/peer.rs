@@ -82,7 +82,7 @@ impl Peer {
     /// hello interval there, plus the receiver's skew.
     fn path_deadline(&self, c: &PathContact, skew_num: u32) -> Instant {
         let base = c.hello.saturating_mul(u32::from(self.dead_multiplier));
-        c.last_heard.add(base.saturating_add(skew(c.hello, skew_num)))
+        c.last_heard.plus(base.saturating_add(skew(c.hello, skew_num)))
     }
 
     /// The peer counts as alive until this instant (heard on any path).

@@ -180,7 +180,7 @@ fn leases_travel_as_seconds_left_and_are_renewed_not_rediscovered() {
             Action::Send { path: Path::Wan, frame } => Some(frame),
             _ => None,
         })
-        .last()
+        .next_back()
         .expect("a WAN hello");
     let p = crate::wire::Packet::new_checked(&frame[14..]).unwrap();
     let m = Message::parse(&p, &e.settings().keys).unwrap();

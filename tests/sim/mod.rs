@@ -190,7 +190,7 @@ impl World {
             activations: Vec::new(),
             wan_frames_by_standby: 0,
         };
-        let t = w.now.add(w.probe_interval());
+        let t = w.now.plus(w.probe_interval());
         w.push(t, Ev::Probe);
         w
     }
@@ -354,8 +354,7 @@ impl World {
 
     /// Carries out a router's actions, checking what it sends on the WAN.
     fn drain(&mut self, i: usize) {
-        loop {
-            let Some(a) = self.routers[i].engine.as_mut().and_then(|e| e.poll_action()) else { break };
+        while let Some(a) = self.routers[i].engine.as_mut().and_then(|e| e.poll_action()) {
             let now = self.now;
             match a {
                 Action::Send { path, frame } => {
@@ -370,11 +369,11 @@ impl World {
                     }
                     self.transmit(i, path, frame);
                 }
-                Action::RefreshPermit { timeout } => self.routers[i].permit_until = now.add(timeout),
+                Action::RefreshPermit { timeout } => self.routers[i].permit_until = now.plus(timeout),
                 Action::CloseWan => self.routers[i].permit_until = self.routers[i].permit_until.min(now),
                 Action::Prepare => {
                     let d = Duration::from_micros(self.rng.below(self.p.prepare_max.as_micros() as u64 + 1));
-                    self.push(now.add(d), Ev::Prepared { to: i });
+                    self.push(now.plus(d), Ev::Prepared { to: i });
                 }
                 Action::ApplyLease { lease, .. } => {
                     if lease.valid_left == 0 {
@@ -387,14 +386,14 @@ impl World {
                     if self.routers[i].engine.as_ref().and_then(|e| e.lease()).is_some_and(|l| l.is_valid(now)) {
                         self.violate(format!("r{i} sent DISCOVER while it knew a valid lease"));
                     }
-                    let t = now.add(Duration::from_millis(20));
+                    let t = now.plus(Duration::from_millis(20));
                     self.push(t, Ev::LeaseReply { to: i });
                 }
                 Action::RenewLease { lease, .. } => {
                     if lease.address != LEASE_ADDR {
                         self.violate(format!("r{i} renewed a foreign address"));
                     }
-                    let t = now.add(Duration::from_millis(2));
+                    let t = now.plus(Duration::from_millis(2));
                     self.push(t, Ev::LeaseReply { to: i });
                 }
                 Action::Transition { from, to, reason } => {
@@ -452,7 +451,7 @@ impl World {
             }
             let span = link.delay_max.saturating_sub(link.delay_min).as_micros() as u64;
             let d = link.delay_min + Duration::from_micros(self.rng.below(span + 1));
-            let t = self.now.add(d);
+            let t = self.now.plus(d);
             self.push(t, Ev::Deliver { to, path, frame: frame.clone() });
         }
     }
@@ -492,7 +491,7 @@ impl World {
                 // The server answers only a router that is on the WAN
                 // segment with its WAN open.
                 if r.running() && !r.isolated[0] && r.gate_open(now) {
-                    self.isp_lease_until = now.add(Duration::from_secs(u64::from(LEASE_SECS)));
+                    self.isp_lease_until = now.plus(Duration::from_secs(u64::from(LEASE_SECS)));
                     let lease = Lease4 {
                         address: LEASE_ADDR,
                         prefix_len: 24,
@@ -511,7 +510,7 @@ impl World {
                 }
             }
             Ev::Probe => {
-                let t = now.add(self.probe_interval());
+                let t = now.plus(self.probe_interval());
                 self.push(t, Ev::Probe);
                 for i in 0..self.routers.len() {
                     let r = &mut self.routers[i];
@@ -547,13 +546,13 @@ impl World {
     }
 
     pub fn run_for(&mut self, d: Duration) {
-        let t = self.now.add(d);
+        let t = self.now.plus(d);
         self.run_until(t);
     }
 
     /// Runs until `pred` holds or `limit` passes; returns when it held.
     pub fn run_until_pred(&mut self, limit: Duration, mut pred: impl FnMut(&World) -> bool) -> Option<Instant> {
-        let end = self.now.add(limit);
+        let end = self.now.plus(limit);
         loop {
             if pred(self) {
                 return Some(self.now);
