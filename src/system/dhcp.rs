@@ -535,7 +535,7 @@ mod tests {
         ("opt59", "00000069"),
     ];
 
-    fn expected_lease() -> Lease4 {
+    pub(super) fn expected_lease() -> Lease4 {
         Lease4 {
             address: ip("203.0.113.10"),
             prefix_len: 24,
@@ -933,20 +933,7 @@ mod netns_tests {
     fn lease_from_udhcpc_then_renew_and_rebind_without_discover() {
         let s = Isp::new("dr");
         let (lease, id) = s.udhcpc();
-        assert_eq!(
-            lease,
-            Lease4 {
-                address: ip("203.0.113.10"),
-                prefix_len: 24,
-                gateway: ip("203.0.113.1"),
-                server_id: ip("203.0.113.1"),
-                lease_time: 120,
-                valid_left: 120,
-                renew_left: 60,
-                rebind_left: 105,
-                dns: vec![ip("203.0.113.53"), ip("203.0.113.54")],
-            }
-        );
+        assert_eq!(lease, super::tests::expected_lease());
         assert_eq!(id, None, "dnsmasq now echoes the client id");
         // udhcpc may repeat DISCOVER while dnsmasq ping-checks (3 s);
         // from here on there must be none.
