@@ -134,8 +134,9 @@ fn upstream_blocked_hands_over(kind: &str, options: &[(&str, &str)], interval: u
     let standby = tracker_status(&c, 2, &name).unwrap();
     assert_eq!(standby["state"], "unknown", "{standby}");
     assert_eq!(standby["running"], false, "{standby}");
-    let t0 = Instant::now();
     c.bed.block_upstream(1);
+    // From when the rule is surely in place: spawning nft takes a while.
+    let t0 = Instant::now();
     assert!(poll_until(SECS(10), || c.actives() == vec![2]), "r2 did not take over: {:?}\n{}", c.states(), c.logs());
     let took = t0.elapsed();
     let (detect, own) = detection(&c, 1, &name, "down", t0, SECS(2));
@@ -191,8 +192,9 @@ fn upstream_dead_everywhere_at_most_one_handover_per_hold_period() {
         )
     }));
     wait_tracker(&c, 1, "upstream", "up", SECS(5));
+    c.bed.block_upstream(1);
     let t0 = Instant::now();
-    for n in 1..=3 {
+    for n in 2..=3 {
         c.bed.block_upstream(n);
     }
     // Watch which router is active, a little longer than two hold periods,
@@ -309,6 +311,8 @@ fn script_tracker_that_hangs_is_killed_at_its_timeout() {
     let st = tracker_status(&c, 1, "check").unwrap();
     assert!(st["error"].as_str().is_some_and(|e| e.contains("killed")), "{st}");
     assert!(!pids.is_empty(), "never saw a run");
+    let text = String::from_utf8_lossy(&c.cli(1, &["status"]).stdout).to_string();
+    assert!(text.contains("tracker check down (script weight fatal") && text.contains("killed"), "{text}");
     // Every hung run is gone, reaped, and took its sleep with it.
     std::thread::sleep(MS(timeout) + SLACK);
     for p in pids.iter().map(|&p| p as u32) {
