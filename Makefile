@@ -11,7 +11,8 @@ build:
 
 # Unit tests and spec vectors, codec property tests, the seeded simulation
 # (summary printed), then the namespace test bed and end-to-end failover
-# scenarios against real dnsmasq, udhcpc, nftables and AF_PACKET.
+# scenarios against real dnsmasq, udhcpc, nftables and AF_PACKET, and the
+# trackers (link, ping, arping, script) with their detection times.
 test:
 	./scripts/deps.sh
 	$(CARGO) test --lib
@@ -19,6 +20,7 @@ test:
 	$(CARGO) test --test simulation -- --nocapture --test-threads=2
 	$(CARGO) test --test testbed_smoke
 	$(CARGO) test --test failover -- --nocapture --test-threads=1
+	$(CARGO) test --test trackers -- --nocapture --test-threads=1
 
 # Per-scenario summary of the simulation: runs, worst time against its
 # bound, violations. VWRP_SIM_RUNS=N for a longer sweep.

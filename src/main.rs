@@ -145,6 +145,24 @@ fn n(v: &Value, k: &str) -> u64 {
     v.get(k).and_then(Value::as_u64).unwrap_or(0)
 }
 
+/// Weight, type, and what the last probe said.
+fn tracker_details(t: &Value) -> Vec<String> {
+    let mut d = vec![format!("{} weight {}", s(t, "type"), s(t, "weight"))];
+    if t.get("running").and_then(Value::as_bool) == Some(false) && t.get("type").and_then(Value::as_str) != Some("external") {
+        d.push("not running".into());
+    }
+    if let Some(last) = t.get("last").and_then(Value::as_str) {
+        d.push(format!("last {last} {} ms ago", n(t, "last_ago_ms")));
+    }
+    if let Some(c) = t.get("change").filter(|c| c.is_object()) {
+        d.push(format!("{} {:.1}s ago, detected in {} ms", s(c, "to"), n(c, "ago_ms") as f64 / 1000.0, n(c, "detect_ms")));
+    }
+    if let Some(e) = t.get("error").and_then(Value::as_str) {
+        d.push(e.to_string());
+    }
+    d
+}
+
 fn print_status(v: &Value) {
     for g in v.get("groups").and_then(Value::as_array).into_iter().flatten() {
         println!(
@@ -180,7 +198,7 @@ fn print_status(v: &Value) {
             );
         }
         for t in g.get("trackers").and_then(Value::as_array).into_iter().flatten() {
-            println!("  tracker {} {} (weight {})", s(t, "name"), s(t, "state"), s(t, "weight"));
+            println!("  tracker {} {} ({})", s(t, "name"), s(t, "state"), tracker_details(t).join(", "));
         }
         if let Some(c) = g.get("counters") {
             println!("  frames rx {} tx {}  takeovers {} handovers {}", n(c, "rx_ok"), n(c, "tx"), n(c, "takeovers"), n(c, "handovers"));

@@ -50,7 +50,8 @@ pub struct Group {
     wan_arp: PacketSocket,
     pub control: Vec<Link>,
     lan: Vec<LanGateway>,
-    applied: Option<Lease4>,
+    /// The lease configured on the WAN, if any.
+    pub applied: Option<Lease4>,
     pub renewer: Option<(Renewer, std::time::Instant, u8)>,
     udhcpc: Option<Child>,
     prepare: Option<Child>,

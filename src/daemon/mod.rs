@@ -3,6 +3,7 @@
 //! Idle means asleep until the next engine deadline.
 
 mod group;
+mod trackers;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::fd::AsRawFd;
@@ -26,9 +27,9 @@ use crate::system::nft::{self, Fence};
 use crate::system::rtnl::LinkMonitor;
 use crate::system::dhcp;
 use crate::time::Instant;
-use crate::tracker::RiseFall;
 pub use group::share_dir;
 use group::{Group, RENEWER, TOKENS_PER_GROUP};
+use trackers::Trackers;
 
 const SIGNALS: Token = Token(0);
 const CONTROL: Token = Token(1);
@@ -47,14 +48,6 @@ impl Clock {
     }
 }
 
-/// A link tracker: carrier of a device, straight from rtnetlink events.
-struct LinkTracker {
-    group: usize,
-    index: usize,
-    device: String,
-    state: RiseFall,
-}
-
 pub struct Daemon {
     poll: Poll,
     clock: Clock,
@@ -63,7 +56,7 @@ pub struct Daemon {
     groups: Vec<Group>,
     fence: Fence,
     links: LinkMonitor,
-    link_trackers: Vec<LinkTracker>,
+    trackers: Trackers,
     listener: UnixListener,
     signals: SignalFd,
     hooks: Hooks,
@@ -111,7 +104,8 @@ impl Daemon {
         links.dump()?;
         poll.registry().register(&mut SourceFd(&links.as_raw_fd()), LINKS, Interest::READABLE)?;
         let hooks = Hooks::new(&config.globals.hook_dir, config.globals.hook_timeout);
-        let mut d = Daemon {
+        let trackers = Trackers::new(&config);
+        Ok(Daemon {
             poll,
             clock,
             path: path.to_path_buf(),
@@ -119,33 +113,13 @@ impl Daemon {
             groups,
             fence: Fence::open()?,
             links,
-            link_trackers: Vec::new(),
+            trackers,
             listener,
             signals,
             hooks,
             next_fence_check: std::time::Instant::now(),
             shutdown_deadline: None,
-        };
-        d.setup_trackers();
-        Ok(d)
-    }
-
-    fn setup_trackers(&mut self) {
-        self.link_trackers.clear();
-        for (gi, g) in self.config.groups.iter().enumerate() {
-            for (ti, t) in g.trackers.iter().enumerate() {
-                match &t.kind {
-                    config::TrackerKind::Link { device } => self.link_trackers.push(LinkTracker {
-                        group: gi,
-                        index: ti,
-                        device: device.clone(),
-                        state: RiseFall::new(1, 1),
-                    }),
-                    config::TrackerKind::External => {}
-                    other => log::warn!("tracker {}: type {other:?} is not supported yet; it stays unknown", t.name),
-                }
-            }
-        }
+        })
     }
 
     pub fn run(&mut self) -> anyhow::Result<()> {
@@ -168,6 +142,7 @@ impl Daemon {
                     SIGNALS => self.on_signals(),
                     CONTROL => self.accept_control(),
                     LINKS => self.on_links(),
+                    Token(t) if t >= trackers::TOKEN_BASE => self.trackers.readable(t),
                     Token(t) if t >= GROUP_BASE => {
                         let gi = (t - GROUP_BASE) / TOKENS_PER_GROUP;
                         let sub = (t - GROUP_BASE) % TOKENS_PER_GROUP;
@@ -185,6 +160,7 @@ impl Daemon {
                 }
             }
             self.on_timers();
+            self.run_trackers();
             if self.groups.iter().all(|g| g.exited) {
                 log::info!("all groups handed over or released: exiting");
                 return Ok(());
@@ -225,6 +201,7 @@ impl Daemon {
             consider(g.renewer.as_ref().map(|r| r.1));
         }
         consider(self.hooks.deadline());
+        consider(self.trackers.deadline());
         consider(self.shutdown_deadline);
         t
     }
@@ -281,6 +258,7 @@ impl Daemon {
                         self.execute(gi);
                     }
                     self.hooks.poll();
+                    self.trackers.reap();
                 }
                 _ => {}
             }
@@ -302,6 +280,7 @@ impl Daemon {
             g.stop_children();
             self.execute(gi);
         }
+        self.trackers.stop_all(self.poll.registry());
         self.shutdown_deadline = Some(std::time::Instant::now() + longest + Duration::from_secs(1));
     }
 
@@ -330,8 +309,8 @@ impl Daemon {
             self.execute(gi);
         }
         self.hooks.set(&new.globals.hook_dir, new.globals.hook_timeout);
+        self.trackers.reconfigure(&new, self.poll.registry());
         self.config = new;
-        self.setup_trackers();
         let _ = self.links.dump();
         log::info!("configuration reloaded");
     }
@@ -352,12 +331,7 @@ impl Daemon {
                     self.execute(gi);
                 }
             }
-            for t in &mut self.link_trackers {
-                if t.device == ev.name && let Some(up) = t.state.probe(ev.carrier) {
-                    log::info!("tracker {}: link {}", t.device, if up { "up" } else { "down" });
-                    self.groups[t.group].engine.handle_tracker(now, t.index, up);
-                }
-            }
+            self.trackers.on_link(&ev.name, ev.carrier, std::time::Instant::now());
         }
         for gi in 0..self.groups.len() {
             self.execute(gi);
@@ -404,7 +378,7 @@ impl Daemon {
             Request::StepDown { group } => self.command(group.as_deref(), now, Command::StepDown),
             Request::SetPriority { priority, group } => self.command(group.as_deref(), now, Command::SetPriority(priority)),
             Request::Lease { device, env } => self.lease_event(&device, &env, now),
-            Request::Tracker { name, up } => self.external_tracker(&name, up, now),
+            Request::Tracker { name, up } => self.external_tracker(&name, up),
         };
         match r {
             Ok(()) => json!({ "ok": true }),
@@ -438,26 +412,42 @@ impl Daemon {
         Ok(())
     }
 
-    fn external_tracker(&mut self, name: &str, up: bool, now: Instant) -> Result<(), String> {
-        for (gi, g) in self.config.groups.iter().enumerate() {
-            if let Some(ti) = g.trackers.iter().position(|t| t.name == name) {
-                if g.trackers[ti].kind != config::TrackerKind::External {
-                    return Err(format!("tracker {name} is not external"));
-                }
-                self.groups[gi].engine.handle_tracker(now, ti, up);
-                self.execute(gi);
-                return Ok(());
+    fn external_tracker(&mut self, name: &str, up: bool) -> Result<(), String> {
+        self.trackers.external(name, up, std::time::Instant::now())?;
+        self.apply_verdicts();
+        Ok(())
+    }
+
+    /// Trackers' turn: finish and start rounds, give changes to the
+    /// engines, then start or stop WAN-only trackers as the WAN moved.
+    fn run_trackers(&mut self) {
+        let now = std::time::Instant::now();
+        self.trackers.advance(now, &self.groups, self.poll.registry());
+        self.apply_verdicts();
+        self.trackers.sync(now, &self.groups, self.poll.registry());
+    }
+
+    fn apply_verdicts(&mut self) {
+        while let Some(v) = self.trackers.poll_verdict() {
+            let now = self.clock.now();
+            if let Some(g) = self.groups.get_mut(v.group) {
+                g.engine.handle_tracker(now, v.index, v.up);
             }
+            self.execute(v.group);
         }
-        Err(format!("no tracker {name}"))
     }
 
     fn status(&self, now: Instant) -> Value {
+        let wall = std::time::Instant::now();
         let groups: Vec<Value> = self
             .groups
             .iter()
-            .map(|g| {
+            .enumerate()
+            .map(|(gi, g)| {
                 let mut v = serde_json::to_value(g.engine.status(now)).unwrap_or(Value::Null);
+                if let Some(t) = v.get_mut("trackers").and_then(Value::as_array_mut) {
+                    self.trackers.annotate(gi, t, wall);
+                }
                 if let Some(o) = v.as_object_mut() {
                     o.insert("name".into(), json!(g.cfg.name));
                     o.insert("wan_device".into(), json!(g.wan.name));

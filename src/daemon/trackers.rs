@@ -1,0 +1,585 @@
+//! Trackers at run time: every kind's probes inside the one event loop,
+//! with no thread and no blocking call. Sockets sit on the daemon's mio
+//! poll (tokens from `TOKEN_BASE`), deadlines join the loop's, scripts
+//! are reaped when SIGCHLD wakes it.
+//!
+//! Each probe result goes through the tracker's rise/fall counter and only
+//! a change of state reaches the engine (`poll_verdict`). An external
+//! tracker's verdict is final: it was already judged by whoever sent it,
+//! so it goes to the engine as it comes, without rise/fall.
+//!
+//! WAN-only trackers (ping and arping unless told otherwise) run only while
+//! their group holds the WAN with an address on it; when the WAN closes
+//! they stop and forget their counts, as the engine forgets their state.
+
+mod arping;
+mod icmp;
+mod ping;
+mod script;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::Ipv4Addr;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use mio::Registry;
+use serde_json::{Map, Value, json};
+
+use super::group::Group;
+use crate::config::{self, Config, DhcpMode, TrackerKind};
+use crate::system::rtnl;
+use crate::tracker::RiseFall;
+use arping::Arping;
+use ping::{Ping, after};
+use script::Script;
+
+/// The first mio token of trackers; tracker `i` owns `TOKENS_PER_TRACKER`
+/// from `TOKEN_BASE + i * TOKENS_PER_TRACKER`. Groups stay below: at most
+/// 255 groups of 16 tokens from 16.
+pub const TOKEN_BASE: usize = 4096;
+const TOKENS_PER_TRACKER: usize = 2;
+
+/// A tracker changed state: for `Engine::handle_tracker`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub group: usize,
+    pub index: usize,
+    pub up: bool,
+}
+
+/// The last change of state, for status.
+struct Change {
+    up: bool,
+    at: Instant,
+    /// From the start of the first probe of the run that decided it.
+    detect: Duration,
+}
+
+/// How starting a round went.
+enum Begun {
+    Started,
+    /// Known at once: a link's carrier, a script that cannot start.
+    Decided(bool),
+    /// Nothing to probe (carrier not known yet, no arping target).
+    Skipped,
+}
+
+enum Probe {
+    Link { device: String },
+    Ping(Ping),
+    Arping(Arping),
+    Script(Script),
+    External,
+}
+
+struct Runtime {
+    group: usize,
+    /// Index among its group's trackers, as the engine counts them.
+    index: usize,
+    group_name: String,
+    cfg: config::Tracker,
+    rise_fall: RiseFall,
+    running: bool,
+    probe: Probe,
+    /// When the next round starts; `None` for none planned.
+    next: Option<Instant>,
+    /// Start of the round in flight.
+    in_round: Option<Instant>,
+    last: Option<(bool, Instant)>,
+    /// Start of the first result of the current run against the state.
+    disagree_since: Option<Instant>,
+    change: Option<Change>,
+}
+
+/// What every tracker shares with the others.
+#[derive(Default)]
+struct Shared {
+    /// Carrier of every link, from rtnetlink events.
+    carriers: HashMap<String, bool>,
+    verdicts: VecDeque<Verdict>,
+    /// Killed scripts not reaped yet.
+    zombies: Vec<Child>,
+}
+
+pub struct Trackers {
+    list: Vec<Runtime>,
+    shared: Shared,
+    /// Shutting down: nothing starts any more.
+    stopped: bool,
+}
+
+/// The group holds the WAN with an address on it: upstream probes can go out.
+fn wan_ready(g: &Group) -> bool {
+    g.engine.state().holds_wan() && (g.cfg.dhcp == DhcpMode::None || g.applied.is_some())
+}
+
+fn kind_name(k: &TrackerKind) -> &'static str {
+    match k {
+        TrackerKind::Link { .. } => "link",
+        TrackerKind::Ping { .. } => "ping",
+        TrackerKind::Arping { .. } => "arping",
+        TrackerKind::Script { .. } => "script",
+        TrackerKind::External => "external",
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Runtime {
+    fn new(group: usize, index: usize, group_name: &str, cfg: &config::Tracker) -> Runtime {
+        // Distinct per tracker and per daemon: our replies, not others'.
+        let ident = (std::process::id() as u16) ^ (index as u16).rotate_left(8) ^ (group as u16);
+        let probe = match &cfg.kind {
+            TrackerKind::Link { device } => Probe::Link { device: device.clone() },
+            TrackerKind::Ping { targets, count, reliability } => Probe::Ping(Ping::new(targets.clone(), *count, *reliability, ident)),
+            TrackerKind::Arping { target } => Probe::Arping(Arping::new(*target)),
+            TrackerKind::Script { argv } => Probe::Script(Script::new(argv.clone())),
+            TrackerKind::External => Probe::External,
+        };
+        Runtime {
+            group,
+            index,
+            group_name: group_name.to_string(),
+            cfg: cfg.clone(),
+            rise_fall: RiseFall::new(cfg.rise, cfg.fall),
+            running: false,
+            probe,
+            next: None,
+            in_round: None,
+            last: None,
+            disagree_since: None,
+            change: None,
+        }
+    }
+
+    fn start(&mut self, now: Instant) {
+        self.running = true;
+        self.next = (!matches!(self.probe, Probe::External)).then_some(now);
+    }
+
+    /// Stops probing but keeps the counts (a reload).
+    fn suspend(&mut self, reg: &Registry, zombies: &mut Vec<Child>) {
+        self.running = false;
+        self.next = None;
+        self.in_round = None;
+        match &mut self.probe {
+            Probe::Ping(p) => p.stop(reg),
+            Probe::Arping(a) => a.stop(reg),
+            Probe::Script(s) => s.stop(zombies),
+            Probe::Link { .. } | Probe::External => {}
+        }
+    }
+
+    /// Stops probing and forgets: the next verdict needs a full run.
+    fn stop(&mut self, reg: &Registry, zombies: &mut Vec<Child>) {
+        self.suspend(reg, zombies);
+        self.rise_fall.reset();
+        self.disagree_since = None;
+    }
+
+    /// Ends the round in flight if it is decided.
+    fn poll_round(&mut self, now: Instant, shared: &mut Shared) {
+        let Some(started) = self.in_round else { return };
+        let outcome = match &mut self.probe {
+            Probe::Ping(p) => p.poll(now),
+            Probe::Arping(a) => a.poll(now),
+            Probe::Script(s) => s.poll(now, &mut shared.zombies),
+            Probe::Link { .. } | Probe::External => None,
+        };
+        if let Some(ok) = outcome {
+            self.in_round = None;
+            self.result(ok, started, now, &mut shared.verdicts);
+        }
+    }
+
+    /// Finishes a decided round, then starts the next one if it is due.
+    fn advance(&mut self, now: Instant, g: &Group, reg: &Registry, token: usize, shared: &mut Shared) {
+        if !self.running {
+            return;
+        }
+        self.poll_round(now, shared);
+        if self.in_round.is_some() || self.next.is_none_or(|t| now < t) {
+            return;
+        }
+        // Rounds keep their rhythm; a late loop skips, never bunches them.
+        self.next = self.next.map(|t| {
+            let n = after(t, self.cfg.interval);
+            if n <= now { after(now, self.cfg.interval) } else { n }
+        });
+        let timeout = self.cfg.timeout;
+        let begun = match &mut self.probe {
+            Probe::Link { device } => {
+                // Not in the link dump: the device does not exist (yet).
+                let absent = || rtnl::ifindex(device).is_err_and(|e| e.raw_os_error() == Some(nix::libc::ENODEV));
+                if !shared.carriers.contains_key(device.as_str()) && absent() {
+                    shared.carriers.insert(device.clone(), false);
+                }
+                shared.carriers.get(device.as_str()).map_or(Begun::Skipped, |&c| Begun::Decided(c))
+            }
+            Probe::Ping(p) => {
+                let device = self.cfg.wan_only.then_some((g.wan.name.as_str(), g.wan.ifindex));
+                p.begin(now, timeout, device, reg, token);
+                Begun::Started
+            }
+            Probe::Arping(a) => {
+                let lease = g.applied.as_ref();
+                let src = arping::Source {
+                    ifindex: g.wan.ifindex,
+                    mac: g.engine.settings().shared_mac,
+                    address: lease.map_or(Ipv4Addr::UNSPECIFIED, |l| l.address),
+                    gateway: lease.map(|l| l.gateway).filter(|a| !a.is_unspecified()),
+                };
+                if a.begin(now, timeout, &src, reg, token) { Begun::Started } else { Begun::Skipped }
+            }
+            Probe::Script(s) => {
+                let env = [("TRACKER", self.cfg.name.as_str()), ("GROUP", self.group_name.as_str()), ("WAN_DEVICE", g.wan.name.as_str())];
+                s.begin(now, timeout, &env).map_or(Begun::Started, Begun::Decided)
+            }
+            Probe::External => Begun::Skipped,
+        };
+        match begun {
+            Begun::Started => self.in_round = Some(now),
+            Begun::Decided(ok) => self.result(ok, now, now, &mut shared.verdicts),
+            Begun::Skipped => {}
+        }
+        // A link is sampled only until the state agrees with its carrier;
+        // the next change comes as an event.
+        let settled = match &self.probe {
+            Probe::Link { device } => shared.carriers.get(device.as_str()).is_none_or(|&c| self.rise_fall.state() == Some(c)),
+            Probe::External => true,
+            _ => false,
+        };
+        if settled {
+            self.next = None;
+        }
+        // A round may be decided at once (a wave to send, nobody to ask).
+        self.poll_round(now, shared);
+    }
+
+    /// One probe result, begun at `started`, through rise/fall.
+    fn result(&mut self, ok: bool, started: Instant, now: Instant, verdicts: &mut VecDeque<Verdict>) {
+        if self.rise_fall.state() == Some(ok) {
+            self.disagree_since = None;
+        } else if self.last.map(|l| l.0) != Some(ok) || self.disagree_since.is_none() {
+            self.disagree_since = Some(started);
+        }
+        self.last = Some((ok, now));
+        if let Some(up) = self.rise_fall.probe(ok) {
+            let detect = now.saturating_duration_since(self.disagree_since.take().unwrap_or(started));
+            log::info!(
+                "tracker {} ({}): {} after {} {} in a row, {} ms",
+                self.cfg.name,
+                kind_name(&self.cfg.kind),
+                if up { "up" } else { "down" },
+                if up { self.cfg.rise } else { self.cfg.fall },
+                if up { "successes" } else { "failures" },
+                ms(detect)
+            );
+            self.change = Some(Change { up, at: now, detect });
+            verdicts.push_back(Verdict { group: self.group, index: self.index, up });
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        if !self.running {
+            return None;
+        }
+        if self.in_round.is_none() {
+            return self.next;
+        }
+        match &self.probe {
+            Probe::Ping(p) => p.deadline(),
+            Probe::Arping(a) => a.deadline(),
+            Probe::Script(s) => s.deadline(),
+            Probe::Link { .. } | Probe::External => None,
+        }
+    }
+
+    fn status(&self, now: Instant) -> Map<String, Value> {
+        let ago = |t: Instant| ms(now.saturating_duration_since(t));
+        let mut o = Map::new();
+        o.insert("type".into(), json!(kind_name(&self.cfg.kind)));
+        o.insert("running".into(), json!(self.running));
+        o.insert("interval_ms".into(), json!(ms(self.cfg.interval)));
+        o.insert("timeout_ms".into(), json!(ms(self.cfg.timeout)));
+        o.insert("rise".into(), json!(self.cfg.rise));
+        o.insert("fall".into(), json!(self.cfg.fall));
+        o.insert("last".into(), json!(self.last.map(|(ok, _)| if ok { "ok" } else { "fail" })));
+        o.insert("last_ago_ms".into(), json!(self.last.map(|(_, t)| ago(t))));
+        o.insert(
+            "change".into(),
+            json!(self.change.as_ref().map(|c| json!({
+                "to": if c.up { "up" } else { "down" },
+                "ago_ms": ago(c.at),
+                "detect_ms": ms(c.detect),
+            }))),
+        );
+        let error = match &self.probe {
+            Probe::Link { device } => {
+                o.insert("device".into(), json!(device));
+                None
+            }
+            Probe::Ping(p) => {
+                o.insert("answered".into(), json!(p.last_answered));
+                o.insert("targets".into(), json!(p.targets()));
+                p.error.clone()
+            }
+            Probe::Arping(a) => a.error.clone(),
+            Probe::Script(s) => {
+                o.insert("pid".into(), json!(s.pid()));
+                s.error.clone()
+            }
+            Probe::External => None,
+        };
+        o.insert("error".into(), json!(error));
+        o
+    }
+}
+
+impl Trackers {
+    pub fn new(config: &Config) -> Trackers {
+        let mut t = Trackers { list: Vec::new(), shared: Shared::default(), stopped: false };
+        for (gi, g) in config.groups.iter().enumerate() {
+            for (ti, tc) in g.trackers.iter().enumerate() {
+                t.list.push(Runtime::new(gi, ti, &g.name, tc));
+            }
+        }
+        t
+    }
+
+    /// A reloaded configuration: unchanged trackers keep their counts,
+    /// the others start afresh; removed ones stop (scripts killed).
+    pub fn reconfigure(&mut self, config: &Config, reg: &Registry) {
+        let mut old = std::mem::take(&mut self.list);
+        for (gi, g) in config.groups.iter().enumerate() {
+            for (ti, tc) in g.trackers.iter().enumerate() {
+                let kept = old.iter().position(|o| o.group_name == g.name && o.cfg == *tc).map(|p| old.swap_remove(p));
+                let rt = match kept {
+                    // Its tokens change with its place: sockets reopen.
+                    Some(mut o) => {
+                        o.suspend(reg, &mut self.shared.zombies);
+                        o.group = gi;
+                        o.index = ti;
+                        o
+                    }
+                    None => Runtime::new(gi, ti, &g.name, tc),
+                };
+                self.list.push(rt);
+            }
+        }
+        for mut o in old {
+            o.stop(reg, &mut self.shared.zombies);
+        }
+    }
+
+    /// Starts and stops trackers as their groups gain and lose the WAN.
+    pub fn sync(&mut self, now: Instant, groups: &[Group], reg: &Registry) {
+        if self.stopped {
+            return;
+        }
+        for rt in &mut self.list {
+            let want = groups.get(rt.group).is_some_and(|g| !rt.cfg.wan_only || wan_ready(g));
+            if want && !rt.running {
+                log::debug!("tracker {}: running", rt.cfg.name);
+                rt.start(now);
+            } else if !want && rt.running {
+                log::debug!("tracker {}: paused, the WAN is not ours", rt.cfg.name);
+                rt.stop(reg, &mut self.shared.zombies);
+            }
+        }
+    }
+
+    /// Ends decided rounds and starts due ones. Call once per loop turn.
+    pub fn advance(&mut self, now: Instant, groups: &[Group], reg: &Registry) {
+        for (i, rt) in self.list.iter_mut().enumerate() {
+            if let Some(g) = groups.get(rt.group) {
+                rt.advance(now, g, reg, token(i), &mut self.shared);
+            }
+        }
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        self.list.iter().filter_map(Runtime::deadline).min()
+    }
+
+    /// A socket of a tracker is readable.
+    pub fn readable(&mut self, token: usize) {
+        let Some(rel) = token.checked_sub(TOKEN_BASE) else { return };
+        let Some(rt) = self.list.get_mut(rel / TOKENS_PER_TRACKER) else { return };
+        match &mut rt.probe {
+            Probe::Ping(p) => p.readable(rel % TOKENS_PER_TRACKER),
+            Probe::Arping(a) => a.readable(),
+            _ => {}
+        }
+    }
+
+    /// A link event: a carrier change is a probe result at once; until the
+    /// state follows, the carrier is sampled every interval.
+    pub fn on_link(&mut self, device: &str, carrier: bool, now: Instant) {
+        if self.shared.carriers.insert(device.to_string(), carrier) == Some(carrier) {
+            return;
+        }
+        for rt in &mut self.list {
+            if rt.running && matches!(&rt.probe, Probe::Link { device: d } if d == device) {
+                rt.next = Some(now);
+            }
+        }
+    }
+
+    /// SIGCHLD: reap killed scripts (finished ones are read by `advance`).
+    pub fn reap(&mut self) {
+        script::reap(&mut self.shared.zombies);
+    }
+
+    /// An external tracker's verdict, passed on as it is.
+    pub fn external(&mut self, name: &str, up: bool, now: Instant) -> Result<(), String> {
+        let rt = self.list.iter_mut().find(|t| t.cfg.name == name).ok_or_else(|| format!("no tracker {name}"))?;
+        if !matches!(rt.probe, Probe::External) {
+            return Err(format!("tracker {name} is not external"));
+        }
+        if rt.last.map(|l| l.0) != Some(up) {
+            log::info!("tracker {name} (external): {}", if up { "up" } else { "down" });
+            rt.change = Some(Change { up, at: now, detect: Duration::ZERO });
+        }
+        rt.last = Some((up, now));
+        self.shared.verdicts.push_back(Verdict { group: rt.group, index: rt.index, up });
+        Ok(())
+    }
+
+    /// The next change of state for the engine.
+    pub fn poll_verdict(&mut self) -> Option<Verdict> {
+        self.shared.verdicts.pop_front()
+    }
+
+    /// Shutdown: scripts are killed, sockets closed, nothing restarts.
+    pub fn stop_all(&mut self, reg: &Registry) {
+        self.stopped = true;
+        for rt in &mut self.list {
+            rt.stop(reg, &mut self.shared.zombies);
+        }
+    }
+
+    /// Adds run-time details to group `group`'s tracker list in status
+    /// (the engine's entries, in configuration order).
+    pub fn annotate(&self, group: usize, entries: &mut [Value], now: Instant) {
+        for rt in self.list.iter().filter(|t| t.group == group) {
+            if let Some(o) = entries.get_mut(rt.index).and_then(Value::as_object_mut) {
+                o.extend(rt.status(now));
+            }
+        }
+    }
+}
+
+fn token(i: usize) -> usize {
+    TOKEN_BASE.saturating_add(i.saturating_mul(TOKENS_PER_TRACKER))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+
+    fn cfg(kind: TrackerKind, rise: u8, fall: u8) -> config::Tracker {
+        config::Tracker {
+            name: "t".into(),
+            kind,
+            interval: Duration::from_millis(100),
+            timeout: Duration::from_millis(50),
+            rise,
+            fall,
+            weight: config::Weight::Fatal,
+            wan_only: false,
+        }
+    }
+
+    #[test]
+    fn only_changes_reach_the_engine_with_detection_time() {
+        let mut rt = Runtime::new(0, 2, "wan", &cfg(TrackerKind::External, 2, 3));
+        let mut v = VecDeque::new();
+        let t0 = Instant::now();
+        let at = |n: u64| t0 + Duration::from_millis(100 * n);
+        rt.result(true, at(0), at(0), &mut v);
+        rt.result(true, at(1), at(1), &mut v);
+        assert_eq!(v.pop_front(), Some(Verdict { group: 0, index: 2, up: true }));
+        rt.result(true, at(2), at(2), &mut v);
+        rt.result(false, at(3), at(3) + Duration::from_millis(50), &mut v);
+        rt.result(false, at(4), at(4) + Duration::from_millis(50), &mut v);
+        assert!(v.is_empty(), "two failures of three");
+        rt.result(false, at(5), at(5) + Duration::from_millis(50), &mut v);
+        assert_eq!(v.pop_front(), Some(Verdict { group: 0, index: 2, up: false }));
+        let c = rt.change.as_ref().unwrap();
+        assert!(!c.up);
+        assert_eq!(c.detect, Duration::from_millis(250), "from the first failing round's start to the verdict");
+        rt.result(false, at(6), at(6), &mut v);
+        assert!(v.is_empty(), "no change, nothing to say");
+    }
+
+    #[test]
+    fn a_broken_run_restarts_the_detection_clock() {
+        let mut rt = Runtime::new(0, 0, "wan", &cfg(TrackerKind::External, 1, 2));
+        let mut v = VecDeque::new();
+        let t0 = Instant::now();
+        let at = |n: u64| t0 + Duration::from_millis(100 * n);
+        rt.result(true, at(0), at(0), &mut v);
+        rt.result(false, at(1), at(1), &mut v);
+        rt.result(true, at(2), at(2), &mut v);
+        rt.result(false, at(3), at(3), &mut v);
+        rt.result(false, at(4), at(4), &mut v);
+        assert_eq!(v.len(), 2, "up, then down");
+        assert_eq!(rt.change.as_ref().unwrap().detect, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn tokens_of_trackers_never_meet_group_tokens() {
+        // 255 groups of 16 tokens from 16 end below the first tracker token.
+        const { assert!(16 + 255 * 16 <= TOKEN_BASE) };
+        assert_eq!(token(0), TOKEN_BASE);
+        assert_eq!(token(3), TOKEN_BASE + 6);
+    }
+
+    #[test]
+    fn link_changes_wake_only_link_trackers_on_that_device() {
+        let mut t = Trackers { list: Vec::new(), shared: Shared::default(), stopped: false };
+        t.list.push(Runtime::new(0, 0, "wan", &cfg(TrackerKind::Link { device: "wan".into() }, 1, 1)));
+        let ping = TrackerKind::Ping { targets: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))], count: 1, reliability: 1 };
+        t.list.push(Runtime::new(0, 1, "wan", &cfg(ping, 1, 1)));
+        let now = Instant::now();
+        for rt in &mut t.list {
+            rt.start(now);
+            rt.next = None;
+        }
+        t.on_link("lan", false, now);
+        assert!(t.list[0].next.is_none());
+        t.on_link("wan", true, now);
+        assert_eq!(t.list[0].next, Some(now));
+        assert!(t.list[1].next.is_none());
+        t.list[0].next = None;
+        t.on_link("wan", true, now);
+        assert!(t.list[0].next.is_none(), "the same carrier again is no change");
+        assert_eq!(t.deadline(), None);
+    }
+
+    #[test]
+    fn external_verdicts_are_final_and_checked() {
+        let mut t = Trackers { list: Vec::new(), shared: Shared::default(), stopped: false };
+        let mut e = cfg(TrackerKind::External, 3, 3);
+        e.name = "mwan".into();
+        t.list.push(Runtime::new(0, 0, "wan", &cfg(TrackerKind::Link { device: "wan".into() }, 1, 1)));
+        t.list.push(Runtime::new(0, 1, "wan", &e));
+        let now = Instant::now();
+        assert_eq!(t.external("mwan", false, now), Ok(()));
+        assert_eq!(t.poll_verdict(), Some(Verdict { group: 0, index: 1, up: false }), "no rise/fall: at once");
+        assert_eq!(t.external("mwan", false, now), Ok(()));
+        assert!(t.poll_verdict().is_some(), "repeated: the engine may have forgotten it");
+        assert!(t.external("t", true, now).unwrap_err().contains("not external"));
+        assert!(t.external("nope", true, now).unwrap_err().contains("no tracker"));
+        let mut entries = vec![json!({}), json!({"name": "mwan"})];
+        t.annotate(0, &mut entries, now);
+        assert_eq!(entries[1]["type"], "external");
+        assert_eq!(entries[1]["last"], "fail");
+        assert_eq!(entries[1]["change"]["to"], "down");
+        assert_eq!(entries[0]["device"], "wan");
+    }
+}

@@ -1,0 +1,166 @@
+//! Arping trackers: one ARP request per round, on the WAN, from the
+//! leased address and the shared MAC; up when the target answers with an
+//! ARP reply before the timeout. The default target is the lease's
+//! gateway: the first hop every packet takes.
+
+use std::net::Ipv4Addr;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
+use pnet_packet::arp::{ArpHardwareTypes, ArpOperations, ArpPacket};
+use pnet_packet::ethernet::EtherTypes;
+
+use super::ping::{after, deregister};
+use crate::system::announce::arp_request;
+use crate::system::packet::{PacketSocket, PacketType};
+use crate::wire::{ETHERNET_HEADER_LEN, Mac};
+
+const ETH_P_ARP: u16 = 0x0806;
+
+/// The sender's IPv4 address of an Ethernet/IPv4 ARP reply.
+pub fn reply_sender(frame: &[u8]) -> Option<Ipv4Addr> {
+    if frame.get(12..14)? != ETH_P_ARP.to_be_bytes() {
+        return None;
+    }
+    let arp = ArpPacket::new(frame.get(ETHERNET_HEADER_LEN..)?)?;
+    let ethernet_ipv4 = arp.get_hardware_type() == ArpHardwareTypes::Ethernet
+        && arp.get_protocol_type() == EtherTypes::Ipv4
+        && arp.get_hw_addr_len() == 6
+        && arp.get_proto_addr_len() == 4;
+    (ethernet_ipv4 && arp.get_operation() == ArpOperations::Reply).then(|| arp.get_sender_proto_addr())
+}
+
+/// What the WAN offers an arping round.
+pub struct Source {
+    pub ifindex: u32,
+    pub mac: Mac,
+    /// Our leased address, or 0.0.0.0 (an RFC 5227 probe) without one.
+    pub address: Ipv4Addr,
+    /// The lease's gateway, the default target.
+    pub gateway: Option<Ipv4Addr>,
+}
+
+struct Round {
+    target: Ipv4Addr,
+    end: Instant,
+    answered: bool,
+}
+
+pub struct Arping {
+    target: Option<Ipv4Addr>,
+    /// Receives every ARP frame on the WAN while the tracker runs, and
+    /// sends the requests.
+    sock: Option<PacketSocket>,
+    round: Option<Round>,
+    pub error: Option<String>,
+}
+
+impl Arping {
+    pub fn new(target: Option<Ipv4Addr>) -> Arping {
+        Arping { target, sock: None, round: None, error: None }
+    }
+
+    /// Sends the round's request. False when there is nobody to ask (no
+    /// target configured and no lease): the round is skipped.
+    pub fn begin(&mut self, now: Instant, timeout: Duration, src: &Source, reg: &Registry, token: usize) -> bool {
+        let Some(target) = self.target.or(src.gateway) else { return false };
+        if self.sock.is_none() {
+            let opened = PacketSocket::open(src.ifindex, ETH_P_ARP).and_then(|s| {
+                reg.register(&mut SourceFd(&s.as_raw_fd()), Token(token), Interest::READABLE)?;
+                Ok(s)
+            });
+            match opened {
+                Ok(s) => self.sock = Some(s),
+                Err(e) => {
+                    let msg = format!("ARP socket: {e}");
+                    if self.error.as_deref() != Some(msg.as_str()) {
+                        log::warn!("{msg}");
+                    }
+                    self.error = Some(msg);
+                }
+            }
+        }
+        if let Some(s) = &self.sock
+            && let Err(e) = s.send(&arp_request(src.mac, src.address, target))
+        {
+            log::debug!("arping {target}: {e}");
+        }
+        self.round = Some(Round { target, end: after(now, timeout), answered: false });
+        true
+    }
+
+    /// Reads the ARP frames waiting.
+    pub fn readable(&mut self) {
+        let Some(sock) = &self.sock else { return };
+        let mut buf = [0u8; 128];
+        loop {
+            match sock.recv(&mut buf) {
+                Ok(Some((_, PacketType::Outgoing))) => {}
+                Ok(Some((n, _))) => {
+                    if let Some(r) = &mut self.round
+                        && reply_sender(buf.get(..n).unwrap_or(&buf)) == Some(r.target)
+                    {
+                        r.answered = true;
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    log::debug!("ARP receive: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The round's outcome once decided (the round is then over).
+    pub fn poll(&mut self, now: Instant) -> Option<bool> {
+        let r = self.round.as_ref()?;
+        let outcome = if r.answered { true } else if now >= r.end { false } else { return None };
+        if outcome {
+            self.error = None;
+        }
+        self.round = None;
+        Some(outcome)
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        self.round.as_ref().map(|r| r.end)
+    }
+
+    /// Closes the socket: a standby's tracker must not read the WAN.
+    pub fn stop(&mut self, reg: &Registry) {
+        if let Some(s) = self.sock.take() {
+            deregister(reg, &s);
+        }
+        self.round = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GW: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 1);
+    const ME: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
+
+    #[test]
+    fn a_reply_names_its_sender() {
+        let mut f = arp_request(Mac([2, 0, 0, 0, 0, 1]), GW, ME);
+        assert_eq!(reply_sender(&f), None, "a request is no answer");
+        f[ETHERNET_HEADER_LEN + 7] = 2;
+        assert_eq!(reply_sender(&f), Some(GW));
+        for n in 0..ETHERNET_HEADER_LEN + 28 {
+            assert_eq!(reply_sender(&f[..n]), None, "truncated to {n}");
+        }
+        let mut other = f.clone();
+        other[12] = 0x08;
+        other[13] = 0x00;
+        assert_eq!(reply_sender(&other), None, "not ARP");
+        let mut v6 = f.clone();
+        v6[ETHERNET_HEADER_LEN + 2] = 0x86;
+        v6[ETHERNET_HEADER_LEN + 3] = 0xdd;
+        assert_eq!(reply_sender(&v6), None, "not IPv4 over Ethernet");
+    }
+}
