@@ -107,6 +107,7 @@ fn run(o: &Opts) -> Result<(), String> {
     let cmd = o.args.first().map(String::as_str).unwrap_or("");
     match cmd {
         "daemon" => {
+            vwrp::daemon::block_signals().map_err(|e| format!("blocking signals: {e}"))?;
             let level = config::load(&o.config).map(|c| c.globals.log_level).unwrap_or(log::LevelFilter::Info);
             env_logger::Builder::new().filter_level(level).parse_default_env().format_timestamp(None).init();
             let mut d = vwrp::daemon::Daemon::new(&o.config).map_err(|e| format!("{e:#}"))?;
