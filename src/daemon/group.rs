@@ -483,7 +483,6 @@ impl Group {
     }
 }
 
-
 /// What hooks and the ubus event call a state: `active`, `fault` or
 /// `standby`.
 fn action_name(state: State) -> &'static str {
