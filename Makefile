@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: all build test demo sim clean
+.PHONY: all build test demo sim ipk clean
 
 all: build
 
@@ -11,8 +11,10 @@ build:
 
 # Unit tests and spec vectors, codec property tests, the seeded simulation
 # (summary printed), then the namespace test bed and end-to-end failover
-# scenarios against real dnsmasq, udhcpc, nftables and AF_PACKET, and the
-# trackers (link, ping, arping, script) with their detection times.
+# scenarios against real dnsmasq, udhcpc, nftables and AF_PACKET, the
+# trackers (link, ping, arping, script) with their detection times, then
+# the OpenWrt package (scripts under busybox ash and shellcheck, procd and
+# ubus stand-ins, the rpcd plugin, the netifd hand-off, the .ipk).
 test:
 	./scripts/deps.sh
 	$(CARGO) test --lib
@@ -21,6 +23,7 @@ test:
 	$(CARGO) test --test testbed_smoke
 	$(CARGO) test --test failover -- --nocapture --test-threads=1
 	$(CARGO) test --test trackers -- --nocapture --test-threads=1
+	$(CARGO) test --test openwrt
 
 # Per-scenario summary of the simulation: runs, worst time against its
 # bound, violations. VWRP_SIM_RUNS=N for a longer sweep.
@@ -32,6 +35,19 @@ sim:
 demo:
 	./scripts/deps.sh
 	$(CARGO) test --release --test demo
+
+# An OpenWrt package: `make ipk ARCH=<openwrt arch> [BIN=<vwrp built for
+# it>]`, e.g. ARCH=x86_64 or mips_24kc. Without BIN, the host's release
+# build is packed (right for ARCH=x86_64 only if built for musl).
+ARCH ?= x86_64
+BIN ?= $(or $(CARGO_TARGET_DIR),target)/release/vwrp
+IPK_DIR ?= $(or $(CARGO_TARGET_DIR),target)/ipk
+
+ipk:
+ifeq ($(origin BIN),file)
+	$(CARGO) build --release
+endif
+	./scripts/ipk.sh $(ARCH) $(BIN) $(IPK_DIR)
 
 clean:
 	$(CARGO) clean
