@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: all build test demo sim clean
+.PHONY: all build test demo sim ipk clean
 
 all: build
 
@@ -19,6 +19,7 @@ test:
 	$(CARGO) test --test simulation -- --nocapture --test-threads=2
 	$(CARGO) test --test testbed_smoke
 	$(CARGO) test --test failover -- --nocapture --test-threads=1
+	$(CARGO) test --test openwrt
 
 # Per-scenario summary of the simulation: runs, worst time against its
 # bound, violations. VWRP_SIM_RUNS=N for a longer sweep.
@@ -30,6 +31,19 @@ sim:
 demo:
 	./scripts/deps.sh
 	$(CARGO) test --release --test demo
+
+# An OpenWrt package: `make ipk ARCH=<openwrt arch> [BIN=<vwrp built for
+# it>]`, e.g. ARCH=x86_64 or mips_24kc. Without BIN, the host's release
+# build is packed (right for ARCH=x86_64 only if built for musl).
+ARCH ?= x86_64
+BIN ?= $(or $(CARGO_TARGET_DIR),target)/release/vwrp
+IPK_DIR ?= $(or $(CARGO_TARGET_DIR),target)/ipk
+
+ipk:
+ifeq ($(origin BIN),file)
+	$(CARGO) build --release
+endif
+	./scripts/ipk.sh $(ARCH) $(BIN) $(IPK_DIR)
 
 clean:
 	$(CARGO) clean

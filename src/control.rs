@@ -1,6 +1,6 @@
 //! The control socket: one JSON request per connection, one JSON reply.
-//! Root only (mode 0600). The CLI, the rpcd plugin and the DHCP hooks all
-//! speak it; docs/CONTROL.md describes it.
+//! Root only (mode 0600). The CLI, the rpcd plugin, the DHCP hooks and the
+//! netifd protocol handler all speak it; docs/CONTROL.md describes it.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -21,6 +21,11 @@ pub enum Request {
     SetPriority { priority: u8, group: Option<String> },
     /// A bound/renew event from the DHCP client's hook, by WAN device.
     Lease { device: String, env: Vec<(String, String)> },
+    /// A bound/updated event from odhcp6c's hook, by WAN device.
+    Lease6 { device: String, env: Vec<(String, String)> },
+    /// netifd's `proto vwrp` handler set up (or renewed) `interface` on
+    /// the WAN device: hand it the lease if this router holds the WAN.
+    Netifd { device: String, interface: String },
     /// An external tracker's verdict (`vwrp tracker NAME up|down`).
     Tracker { name: String, up: bool },
 }

@@ -3,12 +3,13 @@
 //! `wire` is the protocol's byte format, `engine` its election and handover
 //! logic (pure: no I/O, no clock). `config` reads UCI, `system` talks to
 //! the kernel, `daemon` is the thin event loop between them, `control` the
-//! operator's socket.
+//! operator's socket, `rpcd` its ubus face on OpenWrt.
 
 pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod engine;
+pub mod rpcd;
 pub mod system;
 pub mod time;
 pub mod tracker;

@@ -1,5 +1,6 @@
 //! vwrp: daemon, CLI and DHCP-hook entry point in one small binary.
 
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -16,8 +17,17 @@ const USAGE: &str = "usage: vwrp <command>
   set-priority N [GROUP]    run-time priority 1..254 (not saved)
   tracker NAME up|down      verdict of an external tracker
   check-config [FILE]       validate a configuration file
+  fence                     close the WAN of every enabled group and exit
+                            (init script, before netifd); exit 3: none enabled
+  rpcd list|call METHOD     the rpcd plugin behind ubus object vwrp
   lease-event               called by the udhcpc hook with its environment
+  lease6-event DEVICE       called by the odhcp6c hook with its environment
+  netifd-setup IFACE DEVICE called by netifd's proto vwrp handler
 options: -c FILE (config), -s SOCKET (control socket)";
+
+/// What a DHCP client's or netifd's hook may wait for the daemon: they
+/// must never be held up, also when the daemon is not running.
+const HOOK_BUDGET: Duration = Duration::from_millis(450);
 
 struct Opts {
     config: PathBuf,
@@ -50,8 +60,14 @@ fn socket(o: &Opts) -> PathBuf {
 }
 
 fn call(o: &Opts, req: &Request) -> Result<Value, String> {
+    call_within(o, req, Duration::from_secs(2))
+}
+
+/// One exchange with the daemon; `timeout` bounds each of the write and
+/// the read (connecting to a socket nobody listens on fails at once).
+fn call_within(o: &Opts, req: &Request, timeout: Duration) -> Result<Value, String> {
     let s = socket(o);
-    let v = control::call(&s, req, Duration::from_secs(2)).map_err(|e| format!("{}: {e} (is the daemon running?)", s.display()))?;
+    let v = control::call(&s, req, timeout).map_err(|e| format!("{}: {e} (is the daemon running?)", s.display()))?;
     match control::error_of(&v) {
         Some(e) => Err(e.to_string()),
         None => Ok(v),
@@ -69,6 +85,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    match o.args.first().map(String::as_str) {
+        Some("fence") => return fence(&o),
+        Some("rpcd") => return rpcd(&o),
+        _ => {}
+    }
     match run(&o) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -123,6 +144,12 @@ fn run(o: &Opts) -> Result<(), String> {
             call(o, &Request::Tracker { name, up }).map(drop)
         }
         "lease-event" => lease_event(o),
+        "lease6-event" => {
+            let device = o.args.get(1).ok_or("lease6-event needs the device odhcp6c runs on")?.clone();
+            let env = std::env::vars().filter(|(k, _)| LEASE6_VARS.contains(&k.as_str())).collect();
+            call_within(o, &Request::Lease6 { device, env }, HOOK_BUDGET).map(drop)
+        }
+        "netifd-setup" => netifd_setup(o),
         _ => Err(format!("unknown command '{cmd}'\n{USAGE}")),
     }
 }
@@ -134,7 +161,67 @@ fn lease_event(o: &Opts) -> Result<(), String> {
         &["ip", "mask", "subnet", "router", "dns", "serverid", "lease", "opt58", "opt59", "opt61", "broadcast"];
     let device = std::env::var("interface").map_err(|_| "no $interface: run me from udhcpc")?;
     let env = VARS.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))).collect();
-    call(o, &Request::Lease { device, env }).map(drop)
+    call_within(o, &Request::Lease { device, env }, HOOK_BUDGET).map(drop)
+}
+
+/// odhcp6c's variables that make up the DHCPv6 state (system::dhcp6).
+const LEASE6_VARS: &[&str] = &["ADDRESSES", "PREFIXES", "RDNSS", "RA_DNS", "RA_ROUTES"];
+
+/// netifd set up `proto vwrp` on IFACE over DEVICE: remember which
+/// interface serves the device (tmpfs, for a daemon started later too),
+/// then let a running daemon hand over the lease at once.
+fn netifd_setup(o: &Opts) -> Result<(), String> {
+    let (Some(iface), Some(device)) = (o.args.get(1), o.args.get(2)) else {
+        return Err("netifd-setup IFACE DEVICE".into());
+    };
+    let state_dir = config::load(&o.config).map(|c| c.globals.state_dir).map_err(|e| e.to_string())?;
+    vwrp::system::netifd::write_interface(&state_dir, device, iface).map_err(|e| e.to_string())?;
+    let req = Request::Netifd { device: device.clone(), interface: iface.clone() };
+    call_within(o, &req, HOOK_BUDGET).map(drop)
+}
+
+/// Closes the WAN of every enabled group before anything else runs: the
+/// init script calls this ahead of netifd, and ahead of the daemon, which
+/// installs the same fence again. A fence already in place (a running
+/// daemon's, maybe with the WAN open) is left as it is.
+fn fence(o: &Opts) -> ExitCode {
+    let c = match config::load(&o.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("vwrp: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if c.groups.is_empty() {
+        return ExitCode::from(3);
+    }
+    let present = vwrp::system::nft::Fence::open().and_then(|mut f| f.table_present());
+    if present.is_ok_and(|p| p) {
+        return ExitCode::SUCCESS;
+    }
+    let devs: Vec<(&str, u16)> = c.groups.iter().map(|g| (g.wan_device.as_str(), g.ethertype)).collect();
+    match vwrp::system::nft::install(&devs) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vwrp: installing the fence: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// rpcd's exec plugin protocol: always exactly one JSON object on stdout.
+fn rpcd(o: &Opts) -> ExitCode {
+    let out = match (o.args.get(1).map(String::as_str), o.args.get(2)) {
+        (Some("list"), _) => vwrp::rpcd::list(),
+        (Some("call"), Some(method)) => {
+            let mut input = String::new();
+            let _ = std::io::stdin().take(control::MAX_REQUEST as u64).read_to_string(&mut input);
+            vwrp::rpcd::call(method, &input, |r| call(o, r))
+        }
+        _ => serde_json::json!({ "error": "usage: vwrp rpcd list | vwrp rpcd call METHOD" }),
+    };
+    println!("{out}");
+    ExitCode::SUCCESS
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {

@@ -17,7 +17,7 @@ use crate::system::dhcp::{RenewOutcome, Renewer};
 use crate::system::hooks::{Hooks, Job};
 use crate::system::nft::Fence;
 use crate::system::packet::{PacketSocket, PacketType};
-use crate::system::{rtnl, wan};
+use crate::system::{netifd, rtnl, wan};
 use crate::time::Instant;
 use crate::wire::{Key, Keyring, Lease4, MULTICAST_MAC, Mac};
 
@@ -60,6 +60,9 @@ pub struct Group {
     pub fence_lost: bool,
     /// The control socket, for the DHCP client's event script.
     socket: std::path::PathBuf,
+    /// `dhcp 'netifd'`: the netifd interface that owns the lease while
+    /// this router holds the WAN, once its proto handler named it.
+    netifd: Option<String>,
 }
 
 /// Per group: token base + 0 is the WAN socket, + 1.. the control
@@ -129,7 +132,7 @@ fn random_u32() -> u32 {
 }
 
 impl Group {
-    pub fn open(cfg: &config::Group, socket: &std::path::Path, now: Instant) -> io::Result<Group> {
+    pub fn open(cfg: &config::Group, socket: &std::path::Path, state_dir: &std::path::Path, now: Instant) -> io::Result<Group> {
         let wan = open_link(&cfg.wan_device, cfg.ethertype)?;
         let wan_arp = PacketSocket::sender(wan.ifindex)?;
         let control = cfg.control.iter().map(|c| open_link(c, cfg.ethertype)).collect::<io::Result<Vec<_>>>()?;
@@ -164,6 +167,7 @@ impl Group {
             exited: false,
             fence_lost: false,
             socket: socket.to_path_buf(),
+            netifd: (cfg.dhcp == config::DhcpMode::Netifd).then(|| netifd::read_interface(state_dir, &cfg.wan_device)).flatten(),
         })
     }
 
@@ -303,18 +307,18 @@ impl Group {
                 }
             }
             Action::ApplyLease { lease, .. } => {
-                if self.cfg.dhcp != config::DhcpMode::Netifd {
-                    wan::apply(self.wan.ifindex, &lease, self.applied.as_ref(), &self.cfg.resolv_file)?;
-                }
+                // At once, whoever owns the address later: forwarding
+                // never waits for netifd.
+                wan::apply(self.wan.ifindex, &lease, self.applied.as_ref(), &self.cfg.resolv_file)?;
                 log::info!("group {name}: using lease {}/{} via {}, {} s left", lease.address, lease.prefix_len, lease.gateway, lease.valid_left);
                 self.applied = Some(lease);
+                self.netifd_sync(hooks);
             }
             Action::WithdrawLease => {
-                if let Some(l) = self.applied.take()
-                    && self.cfg.dhcp != config::DhcpMode::Netifd
-                {
+                if let Some(l) = self.applied.take() {
                     wan::withdraw(self.wan.ifindex, &l)?;
                 }
+                self.netifd_sync(hooks);
             }
             Action::Announce => {
                 if let Some(l) = &self.applied {
@@ -340,14 +344,14 @@ impl Group {
                 }
             }
             Action::RenewLease { lease, client_id, rebinding } => {
-                if self.cfg.dhcp == config::DhcpMode::Udhcpc {
+                if self.runs_dhcp() {
                     let r = Renewer::start(&self.wan.name, self.engine.settings().shared_mac, &lease, &client_id, rebinding)?;
                     reg.register(&mut SourceFd(&r.as_raw_fd()), Token(base + RENEWER), Interest::READABLE)?;
                     self.renewer = Some((r, std::time::Instant::now() + Duration::from_secs(2), 0));
                 }
             }
             Action::AcquireLease { requested, client_id } => {
-                if self.cfg.dhcp == config::DhcpMode::Udhcpc && self.udhcpc.is_none() {
+                if self.runs_dhcp() && self.udhcpc.is_none() {
                     self.udhcpc = Some(self.spawn_udhcpc(requested, &client_id, &self.socket)?);
                 }
             }
@@ -359,7 +363,12 @@ impl Group {
                     let _ = c.wait();
                 }
             }
-            Action::RunHooks(state) => hooks.enqueue(Job { env: self.hook_env(state) }),
+            Action::RunHooks(state) => {
+                if state != State::Active {
+                    self.netifd_sync(hooks);
+                }
+                hooks.enqueue(Job { env: self.hook_env(state), event: self.hook_event(state) });
+            }
             Action::Transition { from, to, reason } => {
                 log::info!("group {name}: {} -> {}: {reason}", from.as_str(), to.as_str());
             }
@@ -392,15 +401,55 @@ impl Group {
         })
     }
 
+    /// vwrp runs the DHCP client itself (netifd only receives the lease).
+    fn runs_dhcp(&self) -> bool {
+        matches!(self.cfg.dhcp, config::DhcpMode::Udhcpc | config::DhcpMode::Netifd)
+    }
+
+    /// netifd's `proto vwrp` handler named the interface that serves this
+    /// WAN: from now on it gets the lease while we hold the WAN.
+    pub fn netifd_setup(&mut self, interface: &str, hooks: &mut Hooks) -> Result<(), String> {
+        if self.cfg.dhcp != config::DhcpMode::Netifd {
+            return Err(format!("group {} does not use dhcp 'netifd'", self.cfg.name));
+        }
+        self.netifd = Some(interface.to_string());
+        self.netifd_sync(hooks);
+        Ok(())
+    }
+
+    /// Tells netifd the truth: the lease while we hold the WAN and use a
+    /// lease, else no link (netifd removes the address and waits).
+    fn netifd_sync(&self, hooks: &mut Hooks) {
+        let Some(iface) = self.netifd.as_deref().filter(|_| self.cfg.dhcp == config::DhcpMode::Netifd) else { return };
+        let args = match &self.applied {
+            // A taker applies the lease just before it opens the WAN.
+            Some(l) if matches!(self.engine.state(), State::Active | State::HandingOver | State::TakingOver) => {
+                netifd::up_args(iface, l)
+            }
+            _ => netifd::down_args(iface),
+        };
+        if !hooks.enqueue_ubus(&args) {
+            log::warn!("group {}: dhcp 'netifd' but no ubus CLI: netifd does not learn the lease", self.cfg.name);
+        }
+    }
+
+    fn hook_event(&self, state: State) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "group": self.cfg.name,
+            "state": action_name(state),
+            "router_id": format!("{:#x}", self.engine.settings().router_id),
+            "wan_device": self.wan.name,
+        });
+        if let Some(l) = &self.applied {
+            v["wan_address"] = serde_json::json!(l.address.to_string());
+        }
+        v
+    }
+
     fn hook_env(&self, state: State) -> Vec<(String, String)> {
         let s = self.engine.settings();
         let mut env = vec![
-            ("ACTION".into(), match state {
-                State::Active => "active",
-                State::Fault => "fault",
-                _ => "standby",
-            }
-            .into()),
+            ("ACTION".into(), action_name(state).into()),
             ("GROUP".into(), self.cfg.name.clone()),
             ("ROUTER_ID".into(), format!("{:#x}", s.router_id)),
             ("WAN_DEVICE".into(), self.wan.name.clone()),
@@ -432,3 +481,13 @@ impl Group {
     }
 }
 
+
+/// What hooks and the ubus event call a state: `active`, `fault` or
+/// `standby`.
+fn action_name(state: State) -> &'static str {
+    match state {
+        State::Active => "active",
+        State::Fault => "fault",
+        _ => "standby",
+    }
+}

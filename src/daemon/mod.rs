@@ -24,7 +24,7 @@ use crate::engine::Command;
 use crate::system::hooks::Hooks;
 use crate::system::nft::{self, Fence};
 use crate::system::rtnl::LinkMonitor;
-use crate::system::dhcp;
+use crate::system::{dhcp, dhcp6, netifd};
 use crate::time::Instant;
 use crate::tracker::RiseFall;
 pub use group::share_dir;
@@ -83,6 +83,13 @@ fn install_fence(c: &Config) -> io::Result<()> {
 
 impl Daemon {
     pub fn new(path: &Path) -> anyhow::Result<Daemon> {
+        // Signals wait in the signalfd from the start: a reload (SIGHUP)
+        // right after procd started us must not end us.
+        let mut mask = SigSet::empty();
+        for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD] {
+            mask.add(s);
+        }
+        mask.thread_block()?;
         let config = config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
         if config.groups.is_empty() {
             bail!("{}: no enabled group", path.display());
@@ -94,15 +101,11 @@ impl Daemon {
         let now = clock.now();
         let mut groups = Vec::new();
         for (i, g) in config.groups.iter().enumerate() {
-            let mut grp = Group::open(g, &config.globals.control_socket, now).with_context(|| format!("group {}", g.name))?;
+            let mut grp = Group::open(g, &config.globals.control_socket, &config.globals.state_dir, now)
+                .with_context(|| format!("group {}", g.name))?;
             grp.register(poll.registry(), GROUP_BASE + i * TOKENS_PER_GROUP)?;
             groups.push(grp);
         }
-        let mut mask = SigSet::empty();
-        for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD] {
-            mask.add(s);
-        }
-        mask.thread_block()?;
         let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
         poll.registry().register(&mut SourceFd(&signals.as_raw_fd()), SIGNALS, Interest::READABLE)?;
         let mut listener = open_control(&config.globals.control_socket)?;
@@ -404,6 +407,8 @@ impl Daemon {
             Request::StepDown { group } => self.command(group.as_deref(), now, Command::StepDown),
             Request::SetPriority { priority, group } => self.command(group.as_deref(), now, Command::SetPriority(priority)),
             Request::Lease { device, env } => self.lease_event(&device, &env, now),
+            Request::Lease6 { device, env } => self.lease6_event(&device, &env, now),
+            Request::Netifd { device, interface } => self.netifd_setup(&device, &interface),
             Request::Tracker { name, up } => self.external_tracker(&name, up, now),
         };
         match r {
@@ -436,6 +441,28 @@ impl Daemon {
         self.groups[gi].engine.handle_lease(now, lease, client_id);
         self.execute(gi);
         Ok(())
+    }
+
+    fn lease6_event(&mut self, device: &str, env: &[(String, String)], now: Instant) -> Result<(), String> {
+        let gi = self.group_on(device)?;
+        let lease6 = dhcp6::lease6_from_odhcp6c_env(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))?;
+        log::info!("group {}: DHCPv6 {} address(es), {} prefix(es)", self.groups[gi].cfg.name, lease6.addresses.len(), lease6.prefixes.len());
+        self.groups[gi].engine.handle_lease6(now, lease6);
+        self.execute(gi);
+        Ok(())
+    }
+
+    fn netifd_setup(&mut self, device: &str, interface: &str) -> Result<(), String> {
+        if !netifd::valid_interface(interface) {
+            return Err(format!("bad netifd interface name {interface:?}"));
+        }
+        let gi = self.group_on(device)?;
+        log::info!("group {}: netifd interface {interface} serves {device}", self.groups[gi].cfg.name);
+        self.groups[gi].netifd_setup(interface, &mut self.hooks)
+    }
+
+    fn group_on(&self, device: &str) -> Result<usize, String> {
+        self.groups.iter().position(|g| g.cfg.wan_device == device).ok_or_else(|| format!("no group on {device}"))
     }
 
     fn external_tracker(&mut self, name: &str, up: bool, now: Instant) -> Result<(), String> {

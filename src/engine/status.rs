@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::lease::age6;
 use super::{Engine, TrackerState, Weight};
 use crate::time::Instant;
 use crate::wire;
@@ -91,6 +92,24 @@ pub struct LeaseStatus {
     pub valid: bool,
 }
 
+/// The DHCPv6 state (odhcp6c hook, or the active's hellos).
+#[derive(Clone, Debug, Serialize)]
+pub struct Lease6Status {
+    /// `address/prefix_len` with lifetimes left, for IA_NA and IA_PD.
+    pub addresses: Vec<Ia6Status>,
+    pub prefixes: Vec<Ia6Status>,
+    pub dns: Vec<String>,
+    pub gateway: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Ia6Status {
+    pub address: String,
+    pub prefix_len: u8,
+    pub preferred_left: u32,
+    pub valid_left: u32,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct TrackerStatus {
     pub name: String,
@@ -123,6 +142,7 @@ pub struct Status {
     pub hold_left_ms: u64,
     pub peers: Vec<PeerStatus>,
     pub lease: Option<LeaseStatus>,
+    pub lease6: Option<Lease6Status>,
     pub trackers: Vec<TrackerStatus>,
     pub counters: Counters,
     pub transitions: Vec<TransitionStatus>,
@@ -172,6 +192,21 @@ impl Engine {
                     lease_time: w.lease_time,
                     seconds_left: w.valid_left,
                     valid: l.is_valid(now),
+                }
+            }),
+            lease6: self.lease6.as_ref().map(|(l, learned)| {
+                let l = age6(l, *learned, now);
+                let ia = |i: &wire::Ia6| Ia6Status {
+                    address: i.address.to_string(),
+                    prefix_len: i.prefix_len,
+                    preferred_left: i.preferred_left,
+                    valid_left: i.valid_left,
+                };
+                Lease6Status {
+                    addresses: l.addresses.iter().map(ia).collect(),
+                    prefixes: l.prefixes.iter().map(ia).collect(),
+                    dns: l.dns.iter().map(|d| d.to_string()).collect(),
+                    gateway: l.gateway.map(|g| g.to_string()),
                 }
             }),
             trackers: self

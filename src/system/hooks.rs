@@ -1,29 +1,53 @@
-//! Transition hooks: every executable in the hook directory, in name
-//! order, one at a time, each awaited up to a timeout and killed if it
-//! overruns. Children are polled from the event loop; nothing blocks it.
+//! Transition hooks and the other programs a transition runs: the netifd
+//! hand-off (`ubus call network.interface notify_proto`), the ubus event
+//! `vwrp.state`, then every file in the hook directory in name order. One
+//! program at a time, each awaited up to a timeout and killed if it
+//! overruns, so they happen in the order the transitions did. Children are
+//! polled from the event loop; nothing blocks it.
 
 use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// One transition to report: environment for the scripts.
+use serde_json::Value;
+
+/// The ubus event every state change is announced as.
+pub const EVENT: &str = "vwrp.state";
+
+/// One transition to report: environment for the scripts, and the data
+/// of the ubus event.
 #[derive(Clone, Debug)]
 pub struct Job {
     pub env: Vec<(String, String)>,
+    pub event: Value,
+}
+
+/// One program to run, in turn with the others.
+#[derive(Debug)]
+struct Task {
+    argv: Vec<OsString>,
+    env: Vec<(String, String)>,
+}
+
+impl Task {
+    fn name(&self) -> String {
+        self.argv.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+    }
 }
 
 struct Running {
     child: Child,
-    script: PathBuf,
+    name: String,
     deadline: Instant,
 }
 
 pub struct Hooks {
     dir: PathBuf,
     timeout: Duration,
-    /// Scripts still to run for the current job, then the jobs after it.
-    pending: VecDeque<(PathBuf, Job)>,
+    pending: VecDeque<Task>,
     running: Option<Running>,
 }
 
@@ -37,51 +61,82 @@ impl Hooks {
         self.timeout = timeout;
     }
 
-    /// Queues every hook script for `job`, in name order.
+    /// Queues the ubus event (where the ubus CLI exists, i.e. on OpenWrt)
+    /// and every hook script for `job`, in name order. Scripts follow
+    /// OpenWrt's hotplug.d habit: a file without the execute bit is run by
+    /// /bin/sh; dot files are skipped.
     pub fn enqueue(&mut self, job: Job) {
+        if let Some(ubus) = find_program("ubus") {
+            self.push(vec![ubus.into(), "send".into(), EVENT.into(), job.event.to_string().into()], Vec::new());
+        }
         let mut scripts: Vec<PathBuf> = match std::fs::read_dir(&self.dir) {
-            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_executable(p)).collect(),
-            Err(_) => return,
+            Ok(rd) => rd
+                .filter_map(|e| e.ok())
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect(),
+            Err(_) => Vec::new(),
         };
         scripts.sort();
         for s in scripts {
-            self.pending.push_back((s, job.clone()));
+            let argv = if is_executable(&s) { vec![s.into()] } else { vec!["/bin/sh".into(), s.into()] };
+            self.push(argv, job.env.clone());
         }
         self.start_next();
     }
 
+    /// Queues `ubus ARGS…` in turn with the hooks; false (nothing queued)
+    /// where there is no ubus CLI.
+    pub fn enqueue_ubus(&mut self, args: &[String]) -> bool {
+        let Some(ubus) = find_program("ubus") else { return false };
+        let mut argv: Vec<OsString> = vec![ubus.into()];
+        argv.extend(args.iter().map(OsString::from));
+        self.push(argv, Vec::new());
+        self.start_next();
+        true
+    }
+
+    fn push(&mut self, argv: Vec<OsString>, env: Vec<(String, String)>) {
+        self.pending.push_back(Task { argv, env });
+    }
+
     fn start_next(&mut self) {
         while self.running.is_none() {
-            let Some((script, job)) = self.pending.pop_front() else { return };
-            let mut cmd = Command::new(&script);
-            cmd.stdin(Stdio::null()).stdout(Stdio::null()).envs(job.env.iter().map(|(k, v)| (k, v)));
+            let Some(task) = self.pending.pop_front() else { return };
+            let Some((program, args)) = task.argv.split_first() else { continue };
+            let mut cmd = Command::new(program);
+            cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null());
+            cmd.envs(task.env.iter().map(|(k, v)| (k, v)));
             match cmd.spawn() {
-                Ok(child) => self.running = Some(Running { child, script, deadline: Instant::now() + self.timeout }),
-                Err(e) => log::warn!("hook {}: {e}", script.display()),
+                Ok(child) => {
+                    self.running = Some(Running { child, name: task.name(), deadline: Instant::now() + self.timeout })
+                }
+                Err(e) => log::warn!("hook {}: {e}", task.name()),
             }
         }
     }
 
-    /// Reaps a finished hook or kills one past its deadline, then starts
-    /// the next. Call on SIGCHLD and at `deadline()`.
+    /// Reaps a finished program or kills one past its deadline, then
+    /// starts the next. Call on SIGCHLD and at `deadline()`.
     pub fn poll(&mut self) {
         if let Some(r) = &mut self.running {
             match r.child.try_wait() {
                 Ok(Some(status)) => {
                     if !status.success() {
-                        log::warn!("hook {} exited with {status}", r.script.display());
+                        log::warn!("hook {} exited with {status}", r.name);
                     }
                     self.running = None;
                 }
                 Ok(None) if Instant::now() >= r.deadline => {
-                    log::warn!("hook {} overran {:?}: killed", r.script.display(), self.timeout);
+                    log::warn!("hook {} overran {:?}: killed", r.name, self.timeout);
                     let _ = r.child.kill();
                     let _ = r.child.wait();
                     self.running = None;
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    log::warn!("hook {}: {e}", r.script.display());
+                    log::warn!("hook {}: {e}", r.name);
                     self.running = None;
                 }
             }
@@ -95,6 +150,66 @@ impl Hooks {
 }
 
 fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// `name` in $PATH, as the shell would find it.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| is_executable(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(h: &mut Hooks) {
+        let end = Instant::now() + Duration::from_secs(10);
+        while (h.running.is_some() || !h.pending.is_empty()) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(5));
+            h.poll();
+        }
+    }
+
+    #[test]
+    fn scripts_run_in_name_order_executable_or_not_dot_files_skipped() {
+        let dir = std::env::temp_dir().join(format!("vwrp-hooks-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log");
+        let write = |name: &str, mode: u32| {
+            let p = dir.join(name);
+            std::fs::write(&p, format!("echo \"{name} $ACTION\" >> {}\n", log.display())).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        write("20-sourced", 0o644);
+        std::fs::write(dir.join("10-exec"), format!("#!/bin/sh\necho \"10-exec $ACTION\" >> {}\n", log.display())).unwrap();
+        std::fs::set_permissions(dir.join("10-exec"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        write(".hidden", 0o755);
+        let mut h = Hooks::new(&dir, Duration::from_secs(5));
+        h.enqueue(Job { env: vec![("ACTION".into(), "active".into())], event: Value::Null });
+        h.enqueue(Job { env: vec![("ACTION".into(), "standby".into())], event: Value::Null });
+        drain(&mut h);
+        let got = std::fs::read_to_string(&log).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(got, "10-exec active\n20-sourced active\n10-exec standby\n20-sourced standby\n");
+    }
+
+    #[test]
+    fn an_overrunning_hook_is_killed_and_the_next_one_runs() {
+        let dir = std::env::temp_dir().join(format!("vwrp-hooks-slow-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log");
+        std::fs::write(dir.join("10-slow"), "sleep 30\n").unwrap();
+        std::fs::write(dir.join("20-next"), format!("echo next >> {}\n", log.display())).unwrap();
+        let mut h = Hooks::new(&dir, Duration::from_millis(200));
+        let t = Instant::now();
+        h.enqueue(Job { env: Vec::new(), event: Value::Null });
+        drain(&mut h);
+        let got = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(got, "next\n");
+        assert!(t.elapsed() < Duration::from_secs(5), "waited {:?}", t.elapsed());
+    }
 }

@@ -1,10 +1,13 @@
 //! The kernel-facing side of the daemon: netlink, the nftables fence,
 //! addresses and routes, AF_PACKET sockets, announcements, the DHCP
-//! renewal client, the lease on the WAN, and transition hooks.
+//! renewal client, the lease on the WAN (and its hand-off to netifd),
+//! DHCPv6 state from odhcp6c, and transition hooks.
 
 pub mod announce;
 pub mod dhcp;
+pub mod dhcp6;
 pub mod hooks;
+pub mod netifd;
 pub mod netlink;
 pub mod nft;
 pub mod packet;

@@ -1,0 +1,146 @@
+//! The rpcd exec plugin behind ubus object `vwrp`
+//! (files/usr/libexec/rpcd/vwrp is `exec vwrp rpcd "$@"`). rpcd runs
+//! `vwrp list` once at start and `vwrp call METHOD` per call, with the
+//! arguments as JSON on stdin; each answer is exactly one JSON object on
+//! stdout (rpcd's plugin.c: an object is UBUS_STATUS_OK, anything else an
+//! error). Failures are objects too, `{"error":"…"}`. Unknown arguments,
+//! such as the `ubus_rpc_session` uhttpd adds, are ignored.
+
+use serde_json::{Map, Value, json};
+
+use crate::control::Request;
+
+/// The static method table: argument name to a sample of its type
+/// (string, bool, or a number: int32). Never asks the daemon.
+pub fn list() -> Value {
+    json!({
+        "status": {},
+        "step_up": { "group": "wan" },
+        "step_down": { "group": "wan" },
+        "set_priority": { "priority": 32, "group": "wan" },
+        "tracker": { "name": "name", "up": true },
+    })
+}
+
+/// Answers `call METHOD` with `input` (stdin) as the arguments; `send`
+/// carries a request to the daemon and returns its reply or an error.
+pub fn call(method: &str, input: &str, send: impl FnOnce(&Request) -> Result<Value, String>) -> Value {
+    match request(method, input).and_then(|r| send(&r)) {
+        Ok(v) if v.is_object() => v,
+        Ok(_) => error("the daemon answered with something other than an object"),
+        Err(e) => error(&e),
+    }
+}
+
+fn error(msg: &str) -> Value {
+    json!({ "error": msg })
+}
+
+fn request(method: &str, input: &str) -> Result<Request, String> {
+    let args: Map<String, Value> = if input.trim().is_empty() {
+        Map::new()
+    } else {
+        match serde_json::from_str(input) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => return Err("arguments must be a JSON object".into()),
+            Err(e) => return Err(format!("arguments are not JSON: {e}")),
+        }
+    };
+    let group = || opt_string(&args, "group");
+    Ok(match method {
+        "status" => Request::Status,
+        "step_up" => Request::StepUp { group: group()? },
+        "step_down" => Request::StepDown { group: group()? },
+        "set_priority" => Request::SetPriority { priority: priority(&args)?, group: group()? },
+        "tracker" => Request::Tracker {
+            name: opt_string(&args, "name")?.ok_or("tracker needs 'name'")?,
+            up: match args.get("up") {
+                Some(Value::Bool(b)) => *b,
+                Some(Value::Number(n)) if n.as_u64() == Some(0) || n.as_u64() == Some(1) => n.as_u64() == Some(1),
+                _ => return Err("tracker needs 'up': true or false".into()),
+            },
+        },
+        _ => return Err(format!("unknown method '{method}'")),
+    })
+}
+
+fn opt_string(args: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+    match args.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("'{key}' must be a string")),
+    }
+}
+
+/// 1..254, as a number or a numeric string (UCI values are strings).
+fn priority(args: &Map<String, Value>) -> Result<u8, String> {
+    let p = match args.get("priority") {
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        None => return Err("set_priority needs 'priority'".into()),
+        Some(_) => None,
+    };
+    p.and_then(|p| u8::try_from(p).ok()).filter(|p| (1..=254).contains(p)).ok_or_else(|| "priority must be 1..254".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(method: &str, input: &str) -> Result<Request, String> {
+        request(method, input)
+    }
+
+    #[test]
+    fn list_samples_give_rpcd_the_argument_types() {
+        let l = list();
+        assert!(l["status"].as_object().unwrap().is_empty());
+        assert_eq!(l["set_priority"]["priority"], 32);
+        assert!(l["tracker"]["up"].is_boolean());
+        assert!(l["step_up"]["group"].is_string());
+    }
+
+    #[test]
+    fn arguments_become_requests_and_unknown_keys_are_ignored() {
+        let sid = r#""ubus_rpc_session":"0123456789abcdef0123456789abcdef""#;
+        assert_eq!(req("status", &format!("{{{sid}}}")), Ok(Request::Status));
+        assert_eq!(req("status", ""), Ok(Request::Status));
+        assert_eq!(req("step_down", "{}"), Ok(Request::StepDown { group: None }));
+        assert_eq!(req("step_up", r#"{"group":"wan","x":[1]}"#), Ok(Request::StepUp { group: Some("wan".into()) }));
+        assert_eq!(
+            req("set_priority", &format!(r#"{{"priority":150,{sid}}}"#)),
+            Ok(Request::SetPriority { priority: 150, group: None })
+        );
+        assert_eq!(req("set_priority", r#"{"priority":"254"}"#), Ok(Request::SetPriority { priority: 254, group: None }));
+        assert_eq!(req("tracker", r#"{"name":"mwan","up":false}"#), Ok(Request::Tracker { name: "mwan".into(), up: false }));
+    }
+
+    #[test]
+    fn bad_arguments_are_refused_before_the_daemon_is_asked() {
+        for (m, i) in [
+            ("set_priority", r#"{"priority":0}"#),
+            ("set_priority", r#"{"priority":255}"#),
+            ("set_priority", r#"{"priority":-1}"#),
+            ("set_priority", r#"{"priority":1.5}"#),
+            ("set_priority", r#"{"priority":true}"#),
+            ("set_priority", "{}"),
+            ("step_up", r#"{"group":1}"#),
+            ("tracker", r#"{"name":"x"}"#),
+            ("tracker", r#"{"up":true}"#),
+            ("status", "[1]"),
+            ("status", "{"),
+            ("reboot", "{}"),
+        ] {
+            let v = call(m, i, |_| panic!("{m} {i}: the daemon must not be asked"));
+            assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{m} {i}: {v}");
+            assert_eq!(v.as_object().unwrap().len(), 1, "{v}");
+        }
+    }
+
+    #[test]
+    fn replies_and_failures_are_single_objects() {
+        assert_eq!(call("step_up", "{}", |_| Ok(json!({"ok": true}))), json!({"ok": true}));
+        assert_eq!(call("status", "{}", |_| Err("no daemon".into())), json!({"error": "no daemon"}));
+        assert!(call("status", "{}", |_| Ok(json!([1])))["error"].is_string());
+    }
+}

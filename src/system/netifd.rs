@@ -1,0 +1,170 @@
+//! The WAN lease handed to netifd (OpenWrt, `dhcp 'netifd'`, the WAN
+//! interface on `proto vwrp`). vwrp configures the address itself at
+//! takeover, so forwarding never waits for netifd; then it gives netifd the
+//! same lease with the call a DHCP protocol handler makes,
+//!
+//! ```text
+//! ubus call network.interface notify_proto '{"action":0,"link-up":true,...,"interface":"wan"}'
+//! ```
+//!
+//! and netifd owns it from there on: `ifstatus wan`, fw4, ddns and mwan3
+//! see the interface up with the lease. Leaving the active role sends
+//! `"link-up":false`, which makes netifd take the interface down to
+//! "pending" and remove the address. docs/OPENWRT.md has the whole story.
+//!
+//! The proto handler (files/lib/netifd/proto/vwrp.sh) tells vwrp which
+//! netifd interface serves a WAN device by writing its name to
+//! `<state_dir>/netifd.<device>` (tmpfs), so a restarted daemon knows too.
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::wire::Lease4;
+
+/// Where the proto handler leaves the interface name for `device`.
+pub fn interface_file(state_dir: &Path, device: &str) -> PathBuf {
+    state_dir.join(format!("netifd.{device}"))
+}
+
+/// The netifd interface serving `device`, if its proto handler said so.
+pub fn read_interface(state_dir: &Path, device: &str) -> Option<String> {
+    let s = std::fs::read_to_string(interface_file(state_dir, device)).ok()?;
+    Some(s.trim().to_string()).filter(|s| valid_interface(s))
+}
+
+/// Records which netifd interface serves `device` (tmpfs, not flash).
+pub fn write_interface(state_dir: &Path, device: &str, interface: &str) -> io::Result<()> {
+    if !valid_interface(interface) || !valid_device(device) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("bad interface {interface:?} or device {device:?}")));
+    }
+    std::fs::create_dir_all(state_dir)?;
+    let path = interface_file(state_dir, device);
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, format!("{interface}\n"))?;
+    std::fs::rename(tmp, path)
+}
+
+/// A UCI section name, as netifd's interfaces are: letters, digits, `_`.
+pub fn valid_interface(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// A Linux interface name that is safe in a file name.
+pub fn valid_device(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 15 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// `ubus` arguments that hand `lease` to netifd as interface `interface`:
+/// what /lib/netifd/dhcp.script sends for a bound lease (address, default
+/// route, a host route to an off-link gateway, DNS, lease time and server).
+pub fn up_args(interface: &str, lease: &Lease4) -> Vec<String> {
+    notify_args(&up_message(interface, lease))
+}
+
+/// `ubus` arguments that take the lease back from netifd: the interface
+/// drops its address and waits, pending, for the next `up`.
+pub fn down_args(interface: &str) -> Vec<String> {
+    notify_args(&json!({ "action": 0, "link-up": false, "keep": false, "interface": interface }))
+}
+
+fn notify_args(msg: &Value) -> Vec<String> {
+    vec!["call".into(), "network.interface".into(), "notify_proto".into(), msg.to_string()]
+}
+
+pub fn up_message(interface: &str, l: &Lease4) -> Value {
+    let address = l.address.to_string();
+    let mut routes = Vec::new();
+    if l.gateway != Ipv4Addr::UNSPECIFIED {
+        if !same_subnet(l.address, l.gateway, l.prefix_len) {
+            routes.push(json!({ "target": l.gateway.to_string(), "netmask": "32", "source": address }));
+        }
+        routes.push(json!({ "target": "0.0.0.0", "netmask": "0", "gateway": l.gateway.to_string(), "source": address }));
+    }
+    let mut data = json!({ "leasetime": l.valid_left });
+    if l.server_id != Ipv4Addr::UNSPECIFIED {
+        data["dhcpserver"] = json!(l.server_id.to_string());
+    }
+    let mut msg = json!({
+        "action": 0,
+        "link-up": true,
+        "keep": false,
+        "ipaddr": [{ "ipaddr": address, "mask": l.prefix_len.to_string() }],
+        "routes": routes,
+        "data": data,
+        "interface": interface,
+    });
+    if !l.dns.is_empty() {
+        msg["dns"] = json!(l.dns.iter().map(|d| d.to_string()).collect::<Vec<_>>());
+    }
+    msg
+}
+
+fn same_subnet(a: Ipv4Addr, b: Ipv4Addr, prefix_len: u8) -> bool {
+    let mask = u32::MAX.checked_shl(32u32.saturating_sub(u32::from(prefix_len))).unwrap_or(0);
+    u32::from(a) & mask == u32::from(b) & mask
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(gw: [u8; 4]) -> Lease4 {
+        Lease4 {
+            address: Ipv4Addr::new(203, 0, 113, 10),
+            prefix_len: 24,
+            gateway: gw.into(),
+            server_id: Ipv4Addr::new(203, 0, 113, 1),
+            lease_time: 600,
+            valid_left: 512,
+            renew_left: 212,
+            rebind_left: 437,
+            dns: vec![Ipv4Addr::new(203, 0, 113, 1), Ipv4Addr::new(198, 51, 100, 53)],
+        }
+    }
+
+    #[test]
+    fn up_is_what_dhcp_script_sends_for_a_bound_lease() {
+        let args = up_args("wan", &lease([203, 0, 113, 1]));
+        assert_eq!(args[..3], ["call", "network.interface", "notify_proto"]);
+        let v: Value = serde_json::from_str(&args[3]).unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "action": 0, "link-up": true, "keep": false, "interface": "wan",
+                "ipaddr": [{"ipaddr": "203.0.113.10", "mask": "24"}],
+                "routes": [{"target": "0.0.0.0", "netmask": "0", "gateway": "203.0.113.1", "source": "203.0.113.10"}],
+                "dns": ["203.0.113.1", "198.51.100.53"],
+                "data": {"leasetime": 512, "dhcpserver": "203.0.113.1"}
+            })
+        );
+    }
+
+    #[test]
+    fn an_off_link_gateway_gets_a_host_route_first() {
+        let v = up_message("wan", &lease([192, 0, 2, 1]));
+        assert_eq!(v["routes"][0], json!({"target": "192.0.2.1", "netmask": "32", "source": "203.0.113.10"}));
+        assert_eq!(v["routes"][1]["gateway"], "192.0.2.1");
+        assert!(same_subnet(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(192, 0, 2, 1), 0));
+        assert!(!same_subnet(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2), 32));
+    }
+
+    #[test]
+    fn down_is_a_lost_link() {
+        let v: Value = serde_json::from_str(&down_args("wan")[3]).unwrap();
+        assert_eq!(v, json!({"action": 0, "link-up": false, "keep": false, "interface": "wan"}));
+    }
+
+    #[test]
+    fn names_that_could_leave_the_state_dir_are_refused() {
+        let dir = std::env::temp_dir().join(format!("vwrp-netifd-{}", std::process::id()));
+        assert!(write_interface(&dir, "../etc", "wan").is_err());
+        assert!(write_interface(&dir, "wan", "a/b").is_err());
+        write_interface(&dir, "eth1", "wan_b").unwrap();
+        assert_eq!(read_interface(&dir, "eth1").as_deref(), Some("wan_b"));
+        assert_eq!(read_interface(&dir, "eth2"), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
