@@ -94,7 +94,6 @@ var L = {
 };
 
 window._ = function(s) { return s; };
-window.N_ = function(n, s, p) { return n == 1 ? s : p; };
 
 /* LuCI's String.prototype.format: %s %d %f %x %t %h %q %% with flags,
  * width and precision. */
@@ -283,8 +282,7 @@ var rpc = {
 		return [ _('Command OK'), _('Invalid command'), _('Invalid argument'), _('Method not found'),
 		         _('Resource not found'), _('No data received'), _('Permission denied'), _('Request timeout'),
 		         _('Not supported'), _('Unspecified error'), _('Connection lost') ][code] || _('Unknown error code');
-	},
-	getSessionID: function() { return env.sessionid; }
+	}
 };
 
 /* ---- poll ------------------------------------------------------------ */
@@ -463,12 +461,6 @@ var uci = {
 			self.state.values[conf] = values;
 			return [ conf ];
 		});
-	},
-	unload: function(conf) {
-		delete this.state.values[conf];
-		delete this.state.creates[conf];
-		delete this.state.changes[conf];
-		delete this.state.deletes[conf];
 	},
 	section: function(conf, sid) {
 		var c = this.state.creates[conf] || {}, v = this.state.values[conf] || {};
