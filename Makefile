@@ -14,7 +14,9 @@ BROWSER_DEPS = chromium fonts-dejavu-core
 
 # Unit tests and spec vectors, codec property tests, the seeded simulation
 # (summary printed), then the namespace test bed and end-to-end failover
-# scenarios against real dnsmasq, udhcpc, nftables and AF_PACKET.
+# scenarios against real dnsmasq, udhcpc, nftables and AF_PACKET, then the
+# OpenWrt package (scripts under busybox ash and shellcheck, procd and
+# ubus stand-ins, the rpcd plugin, the netifd hand-off, the .ipk).
 test:
 	./scripts/deps.sh $(BROWSER_DEPS)
 	$(CARGO) test --lib --bins

@@ -107,6 +107,7 @@ fn run(o: &Opts) -> Result<(), String> {
     let cmd = o.args.first().map(String::as_str).unwrap_or("");
     match cmd {
         "daemon" => {
+            vwrp::daemon::block_signals().map_err(|e| format!("blocking signals: {e}"))?;
             let level = config::load(&o.config).map(|c| c.globals.log_level).unwrap_or(log::LevelFilter::Info);
             env_logger::Builder::new().filter_level(level).parse_default_env().format_timestamp(None).init();
             let mut d = vwrp::daemon::Daemon::new(&o.config).map_err(|e| format!("{e:#}"))?;
@@ -252,6 +253,12 @@ fn print_status(v: &Value) {
         );
         if let Some(l) = g.get("lease").filter(|l| !l.is_null()) {
             println!("  lease {}/{} via {}  {} s left", s(l, "address"), n(l, "prefix_len"), s(l, "gateway"), n(l, "seconds_left"));
+        }
+        if let Some(l6) = g.get("lease6").filter(|l| !l.is_null()) {
+            let ias = |k: &str| -> Vec<String> {
+                l6.get(k).and_then(Value::as_array).into_iter().flatten().map(|a| format!("{}/{}", s(a, "address"), n(a, "prefix_len"))).collect()
+            };
+            println!("  lease6 {} prefixes {} via {}", ias("addresses").join(","), ias("prefixes").join(","), s(l6, "gateway"));
         }
         for p in g.get("peers").and_then(Value::as_array).into_iter().flatten() {
             let paths: Vec<&str> = p.get("paths").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();

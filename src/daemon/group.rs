@@ -63,6 +63,8 @@ pub struct Group {
     /// `dhcp 'netifd'`: the netifd interface that owns the lease while
     /// this router holds the WAN, once its proto handler named it.
     netifd: Option<String>,
+    /// Where the proto handler names it (system::netifd).
+    state_dir: std::path::PathBuf,
 }
 
 /// Per group: token base + 0 is the WAN socket, + 1.. the control
@@ -167,7 +169,8 @@ impl Group {
             exited: false,
             fence_lost: false,
             socket: socket.to_path_buf(),
-            netifd: (cfg.dhcp == config::DhcpMode::Netifd).then(|| netifd::read_interface(state_dir, &cfg.wan_device)).flatten(),
+            netifd: None,
+            state_dir: state_dir.to_path_buf(),
         })
     }
 
@@ -419,8 +422,15 @@ impl Group {
 
     /// Tells netifd the truth: the lease while we hold the WAN and use a
     /// lease, else no link (netifd removes the address and waits).
-    fn netifd_sync(&self, hooks: &mut Hooks) {
-        let Some(iface) = self.netifd.as_deref().filter(|_| self.cfg.dhcp == config::DhcpMode::Netifd) else { return };
+    fn netifd_sync(&mut self, hooks: &mut Hooks) {
+        if self.cfg.dhcp != config::DhcpMode::Netifd {
+            return;
+        }
+        // Named before we started, or while we were starting up.
+        if self.netifd.is_none() {
+            self.netifd = netifd::read_interface(&self.state_dir, &self.wan.name);
+        }
+        let Some(iface) = self.netifd.as_deref() else { return };
         let args = match &self.applied {
             // A taker applies the lease just before it opens the WAN.
             Some(l) if matches!(self.engine.state(), State::Active | State::HandingOver | State::TakingOver) => {
@@ -480,7 +490,6 @@ impl Group {
         Ok(())
     }
 }
-
 
 /// What hooks and the ubus event call a state: `active`, `fault` or
 /// `standby`.

@@ -71,6 +71,17 @@ pub struct Daemon {
     shutdown_deadline: Option<std::time::Instant>,
 }
 
+/// Holds the signals the daemon handles for its signalfd. Call it first
+/// thing: a reload (SIGHUP) right after procd started us must not end us.
+pub fn block_signals() -> io::Result<SigSet> {
+    let mut mask = SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD] {
+        mask.add(s);
+    }
+    mask.thread_block()?;
+    Ok(mask)
+}
+
 fn wan_devices(c: &Config) -> Vec<(String, u16)> {
     c.groups.iter().map(|g| (g.wan_device.clone(), g.ethertype)).collect()
 }
@@ -83,13 +94,7 @@ fn install_fence(c: &Config) -> io::Result<()> {
 
 impl Daemon {
     pub fn new(path: &Path) -> anyhow::Result<Daemon> {
-        // Signals wait in the signalfd from the start: a reload (SIGHUP)
-        // right after procd started us must not end us.
-        let mut mask = SigSet::empty();
-        for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD] {
-            mask.add(s);
-        }
-        mask.thread_block()?;
+        let mask = block_signals()?;
         let config = config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
         if config.groups.is_empty() {
             bail!("{}: no enabled group", path.display());

@@ -31,11 +31,13 @@ pub struct RouterConf {
     pub preempt: bool,
     pub preempt_delay: &'static str,
     pub extra: String,
+    /// Extra environment of the daemon, e.g. a PATH with stand-ins.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for RouterConf {
     fn default() -> Self {
-        RouterConf { priority: 100, preempt: false, preempt_delay: "1s", extra: String::new() }
+        RouterConf { priority: 100, preempt: false, preempt_delay: "1s", extra: String::new(), env: Vec::new() }
     }
 }
 
@@ -126,10 +128,10 @@ impl Cluster {
         let share = concat!(env!("CARGO_MANIFEST_DIR"), "/files/usr/share/vwrp");
         let conf = self.config_path(n);
         let _ = std::fs::remove_file(self.socket(n));
-        let id = self.bed.spawn(
-            &Testbed::router(n),
-            ["env", &format!("VWRP_SHARE_DIR={share}"), VWRP_BIN, "daemon", "-c", conf.to_str().unwrap()],
-        );
+        let mut argv = vec!["env".to_string(), format!("VWRP_SHARE_DIR={share}")];
+        argv.extend(self.confs[n - 1].env.iter().map(|(k, v)| format!("{k}={v}")));
+        argv.extend([VWRP_BIN.to_string(), "daemon".into(), "-c".into(), conf.to_string_lossy().into_owned()]);
+        let id = self.bed.spawn(&Testbed::router(n), argv);
         self.daemons[n - 1] = Some(id);
     }
 
