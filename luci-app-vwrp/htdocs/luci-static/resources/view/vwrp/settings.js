@@ -377,18 +377,16 @@ return view.extend({
 			_('Addresses that follow the active role, as ADDRESS/PREFIX@DEVICE, e.g. 198.51.100.1/24@br-lan. The active router holds them and announces them.'));
 		o.validate = validateLanGateway;
 
-		o = s.taboption('dhcp', form.ListValue, 'dhcp', _('DHCP client'),
-			_('Who runs the DHCP client for the WAN lease.'));
-		o.value('udhcpc', _('vwrp runs udhcpc'));
-		o.value('netifd', _('the WAN interface\'s own DHCP (netifd)'));
-		o.value('none', _('none: the WAN address is set by other means'));
+		o = s.taboption('dhcp', form.ListValue, 'dhcp', _('DHCP'),
+			_('How the WAN lease is obtained and who owns it.'));
+		o.value('udhcpc', _('udhcpc: vwrp renews the lease, runs udhcpc when it has none, and sets the address'));
+		o.value('netifd', _('netifd: the same, and the WAN interface (proto vwrp) shows the lease to fw4, ddns, mwan3'));
+		o.value('none', _('none: leases only from a DHCP client hook or from peers'));
 		o.default = 'udhcpc';
 
 		o = s.taboption('dhcp', form.Value, 'dhcp_client_id', _('DHCP client ID'),
 			_('DHCP option 61, in hex. Same everywhere: the DHCP server must see one client. Default: 01 followed by the shared MAC.'));
 		o.validate = validateClientId;
-		o.depends('dhcp', 'udhcpc');
-		o.depends('dhcp', 'netifd');
 
 		o = s.taboption('dhcp', form.Value, 'resolv_file', _('Resolver file'),
 			_('Where the DNS servers of the lease are written.'));
