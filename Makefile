@@ -9,14 +9,18 @@ all: build
 build:
 	$(CARGO) build --release
 
+# The LuCI browser test (tests/luci.rs) drives Debian's chromium.
+BROWSER_DEPS = chromium fonts-dejavu-core
+
 # Unit tests and spec vectors, codec property tests, the seeded simulation
 # (summary printed), then the namespace test bed and end-to-end failover
 # scenarios against real dnsmasq, udhcpc, nftables and AF_PACKET, the
 # trackers (link, ping, arping, script) with their detection times, then
 # the OpenWrt package (scripts under busybox ash and shellcheck, procd and
-# ubus stand-ins, the rpcd plugin, the netifd hand-off, the .ipk).
+# ubus stand-ins, the rpcd plugin, the netifd hand-off, the .ipk), and
+# luci-app-vwrp in headless chromium against a real daemon.
 test:
-	./scripts/deps.sh
+	./scripts/deps.sh $(BROWSER_DEPS)
 	$(CARGO) test --lib
 	$(CARGO) test --test codec_props
 	$(CARGO) test --test simulation -- --nocapture --test-threads=2
@@ -24,6 +28,7 @@ test:
 	$(CARGO) test --test failover -- --nocapture --test-threads=1
 	$(CARGO) test --test trackers -- --nocapture --test-threads=1
 	$(CARGO) test --test openwrt
+	$(CARGO) test --test luci -- --nocapture
 
 # Per-scenario summary of the simulation: runs, worst time against its
 # bound, violations. VWRP_SIM_RUNS=N for a longer sweep.
@@ -41,6 +46,7 @@ demo:
 # build is packed (right for ARCH=x86_64 only if built for musl).
 ARCH ?= x86_64
 BIN ?= $(or $(CARGO_TARGET_DIR),target)/release/vwrp
+# luci-app-vwrp is packed beside it, as luci-app-vwrp_<version>_all.ipk.
 IPK_DIR ?= $(or $(CARGO_TARGET_DIR),target)/ipk
 
 ipk:
@@ -48,6 +54,7 @@ ifeq ($(origin BIN),file)
 	$(CARGO) build --release
 endif
 	./scripts/ipk.sh $(ARCH) $(BIN) $(IPK_DIR)
+	./scripts/ipk-luci.sh $(IPK_DIR)
 
 clean:
 	$(CARGO) clean
