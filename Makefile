@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: all build test demo sim ipk clean
+.PHONY: all build test demo sim bench ipk clean
 
 all: build
 
@@ -55,6 +55,13 @@ ifeq ($(origin BIN),file)
 endif
 	./scripts/ipk.sh $(ARCH) $(BIN) $(IPK_DIR)
 	./scripts/ipk-luci.sh $(IPK_DIR)
+
+# vwrp against keepalived 2.x (VRRPv3) on the same test bed, in one run:
+# failover outage, CPU, memory and size. Prints a markdown table and
+# writes bench/results.json; see docs/BENCH.md. Not part of `make test`.
+bench:
+	./scripts/deps.sh keepalived
+	$(CARGO) test --release --test bench
 
 clean:
 	$(CARGO) clean

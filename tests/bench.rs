@@ -1,0 +1,233 @@
+//! `make bench`: vwrp against keepalived 2.x (VRRPv3), in one run, on the
+//! namespace test bed. A LAN client streams UDP datagrams (one every
+//! 1 ms and one every 10 ms, at the same time) through the active router
+//! to the host behind the ISP; the outage of a run is the longest gap
+//! between arrivals. Each scenario runs N times per implementation,
+//! alternating vwrp and keepalived. Then CPU, memory and size.
+//!
+//! Prints a markdown table and writes bench/results.json. Method and
+//! caveats: docs/BENCH.md. `VWRP_BENCH_RUNS=N` changes N (default 5).
+
+mod e2e;
+mod support;
+
+#[path = "bench/contenders.rs"]
+mod contenders;
+#[path = "bench/keepalived.rs"]
+mod keepalived;
+#[path = "bench/procstat.rs"]
+mod procstat;
+#[path = "bench/report.rs"]
+mod report;
+
+use std::time::{Duration, Instant};
+
+use contenders::{Contender, Kind, PRIORITIES, Vwrp};
+use keepalived::Keepalived;
+use report::{Outcome, Resources, RouterCost, Series};
+use serde_json::json;
+use support::VWRP_BIN;
+
+/// Hello / advert intervals: 10 ms is keepalived's shortest (VRRPv3
+/// counts centiseconds), 100 ms is vwrp's default, 1 s keepalived's.
+const INTERVALS_MS: [u64; 3] = [10, 100, 1000];
+/// The two client streams of every run.
+const STREAMS_MS: [u64; 2] = [1, 10];
+const KINDS: [Kind; 2] = [Kind::Hard, Kind::Graceful];
+/// Steady state over which CPU time is counted.
+const CPU_WINDOW: Duration = Duration::from_secs(60);
+/// Streaming before the failover starts.
+const PRE_ROLL: Duration = Duration::from_secs(1);
+
+fn main() {
+    let started = Instant::now();
+    let runs: usize = std::env::var("VWRP_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5).max(1);
+    if !std::path::Path::new(keepalived::BIN).exists() {
+        eprintln!("{} is missing: `make bench` installs Debian's keepalived (scripts/deps.sh keepalived)", keepalived::BIN);
+        std::process::exit(1);
+    }
+    let ka_version = Keepalived::version();
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let load_before = loadavg();
+    if load_before > cpus as f64 {
+        eprintln!("WARNING: load average {load_before:.2} on {cpus} CPUs: other work will show up as outages and stalls");
+    }
+    eprintln!("vwrp vs {ka_version}: {runs} runs per scenario, intervals {INTERVALS_MS:?} ms, streams every {STREAMS_MS:?} ms");
+
+    let mut series: Vec<Series> = Vec::new();
+    for &hello in &INTERVALS_MS {
+        for kind in KINDS {
+            for imp in ["vwrp", "keepalived"] {
+                for &stream_ms in &STREAMS_MS {
+                    series.push(Series { imp, kind, hello_ms: hello, stream_ms, samples: Vec::new(), failures: Vec::new() });
+                }
+            }
+        }
+    }
+
+    let mut resources = None;
+    for &hello in &INTERVALS_MS {
+        eprintln!("\n== hello / advert_int {hello} ms: starting both beds");
+        let mut v = start_bed("vwrp", || Ok(Vwrp::start(hello)));
+        let mut k = start_bed("keepalived", || Keepalived::start(&PRIORITIES, hello));
+        if hello == 10 {
+            eprintln!("   measuring CPU over {} s of steady state, both at once", CPU_WINDOW.as_secs());
+            resources = Some(measure(&v, &k));
+        }
+        let mut port: u16 = 7000;
+        for i in 0..runs {
+            for kind in KINDS {
+                // Alternate who goes first, so drift hurts both alike.
+                let order: [&mut dyn Contender; 2] = if i % 2 == 0 { [&mut v, &mut k] } else { [&mut k, &mut v] };
+                for c in order {
+                    port = port.wrapping_add(2);
+                    let name = c.name();
+                    let outcome = run_once(c, kind, hello, port);
+                    let line = match &outcome {
+                        Ok(o) => o.iter().zip(STREAMS_MS).map(|(o, s)| format!("{s} ms stream {:.1} ms (lost {})", o.gap_ms, o.lost)).collect::<Vec<_>>().join(", "),
+                        Err(e) => format!("FAILED: {e}"),
+                    };
+                    eprintln!("   {hello:>4} ms {:<17} {name:<10} run {}/{runs}: {line}", kind.name(), i + 1);
+                    for (j, &stream_ms) in STREAMS_MS.iter().enumerate() {
+                        let s = series
+                            .iter_mut()
+                            .find(|s| s.imp == name && s.kind == kind && s.hello_ms == hello && s.stream_ms == stream_ms)
+                            .expect("series for every scenario");
+                        match &outcome {
+                            Ok(o) => s.samples.push(o[j]),
+                            Err(e) => s.failures.push(e.lines().next().unwrap_or_default().to_string()),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let header = format!(
+        "## vwrp vs keepalived\n\n{ka_version} (Debian, VRRPv3) and vwrp {}, 3 routers (priority 200, 150, 100, no preemption), \
+         dead interval 3 × hello + skew for both.\nvwrp moves the LAN gateway, the WAN address (one shared MAC and DHCP lease) and fences \
+         every standby's WAN; keepalived moves only the LAN gateway (each router keeps its own static WAN address).\n\
+         hard = cables pulled and daemon SIGKILLed; graceful = `vwrp step-down` / keepalived SIGTERM (priority 0). \
+         Lost = datagrams lost, median (and max). Same 2-core VM, same run: compare within a run, not across machines.\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let load_after = loadavg();
+    let header = format!("{header}Load average (1 min) {load_before:.2} at the start, {load_after:.2} at the end, {cpus} CPUs.\n");
+    let table = report::markdown(&series, resources.as_ref(), runs, &header);
+    println!("{table}");
+    let elapsed = started.elapsed().as_secs_f64();
+    println!("benchmark took {elapsed:.0} s");
+    let meta = json!({
+        "runs_per_scenario": runs,
+        "intervals_ms": INTERVALS_MS,
+        "streams_ms": STREAMS_MS,
+        "routers": PRIORITIES.len(),
+        "priorities": PRIORITIES,
+        "dead_multiplier": 3,
+        "keepalived": ka_version,
+        "vwrp": env!("CARGO_PKG_VERSION"),
+        "cpus": cpus,
+        "loadavg_1min_start": load_before,
+        "loadavg_1min_end": load_after,
+        "kernel": std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim(),
+        "elapsed_s": elapsed,
+    });
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results.json");
+    let text = serde_json::to_string_pretty(&report::json(&series, resources.as_ref(), meta)).expect("JSON");
+    std::fs::create_dir_all(out.parent().expect("bench dir")).expect("create bench/");
+    std::fs::write(&out, text + "\n").unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+    println!("results: {}", out.display());
+}
+
+/// The 1-minute load average.
+fn loadavg() -> f64 {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().next().and_then(|l| l.parse().ok()).unwrap_or(0.0)
+}
+
+/// Starts a bed, up to three times: on a busy machine a daemon starved of
+/// CPU for two hellos (20 ms at 10 ms) steps down, and vwrp's start-up
+/// checks give up. The failure's logs are printed each time.
+fn start_bed<T>(what: &str, f: impl Fn() -> Result<T, String>) -> T {
+    for attempt in 1..=3 {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(&f)) {
+            Ok(Ok(t)) => return t,
+            Ok(Err(e)) => eprintln!("   {what}: start attempt {attempt} failed: {e}"),
+            Err(_) => eprintln!("   {what}: start attempt {attempt} failed (above)"),
+        }
+    }
+    panic!("{what}: the bed did not start three times");
+}
+
+/// One failover of `kind` on `c`, with both client streams running;
+/// then the old active is brought back as a standby.
+fn run_once(c: &mut dyn Contender, kind: Kind, hello_ms: u64, port: u16) -> Result<[Outcome; 2], String> {
+    let hello = Duration::from_millis(hello_ms);
+    let old = c.active(Duration::from_secs(5))?;
+    // Room for a dead interval (3 hellos + skew) and a hello to spare.
+    let recover = hello.saturating_mul(5).saturating_add(Duration::from_millis(500));
+    let duration = PRE_ROLL.saturating_add(hello).saturating_add(recover).saturating_add(Duration::from_secs(1));
+    let bed = c.bed();
+    let rx = [bed.stream_receiver(port, duration + Duration::from_secs(15)), bed.stream_receiver(port + 1, duration + Duration::from_secs(15))];
+    let tx = [
+        bed.stream_sender(port, Duration::from_millis(STREAMS_MS[0]), duration),
+        bed.stream_sender(port + 1, Duration::from_millis(STREAMS_MS[1]), duration),
+    ];
+    // A random point in the hello cycle, so both are hit at every phase
+    // rather than where the fixed sleeps of this loop happen to fall.
+    std::thread::sleep(PRE_ROLL.saturating_add(random_below(hello)));
+    let acted = c.fail(old, kind);
+    let took_over = acted.and_then(|()| c.new_active(old, recover));
+    let bed = c.bed();
+    for t in tx {
+        bed.wait(t, duration + Duration::from_secs(10));
+    }
+    let [r1, r10] = rx.map(|r| bed.stream_report(r));
+    let restored = c.restore(old, kind);
+    took_over?;
+    restored?;
+    std::thread::sleep(hello.saturating_mul(2).saturating_add(Duration::from_millis(200)));
+    let outcome = |r: &support::StreamReport| {
+        if r.sent_known && r.received > 0 {
+            Ok(Outcome { gap_ms: r.longest_gap_ms, lost: r.lost, sent: r.sent })
+        } else {
+            Err(format!("the stream never came back ({} of {} received)", r.received, r.sent))
+        }
+    };
+    Ok([outcome(&r1)?, outcome(&r10)?])
+}
+
+fn random_below(d: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let r = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1);
+    Duration::from_nanos(r % nanos)
+}
+
+/// CPU over [`CPU_WINDOW`] of both implementations' daemons at once (no
+/// streams), memory at its end, and binary sizes.
+fn measure(v: &Vwrp, k: &Keepalived) -> (Resources, Resources) {
+    let tck = procstat::clk_tck() as f64;
+    let pids = |c: &dyn Contender| (1..=PRIORITIES.len()).map(|n| c.pid(n).expect("daemon running")).collect::<Vec<u32>>();
+    let (vp, kp) = (pids(v), pids(k));
+    let ticks = |p: &[u32]| p.iter().map(|&p| procstat::tree_cpu_ticks(p)).collect::<Vec<procstat::Ticks>>();
+    // Let both settle after start-up (lease, first announcements).
+    std::thread::sleep(Duration::from_secs(3));
+    let (v0, k0, t0) = (ticks(&vp), ticks(&kp), Instant::now());
+    std::thread::sleep(CPU_WINDOW);
+    let (v1, k1, window) = (ticks(&vp), ticks(&kp), t0.elapsed().as_secs_f64());
+    let one = |c: &dyn Contender, pids: &[u32], before: &[procstat::Ticks], after: &[procstat::Ticks], binary: &str| {
+        let routers = pids
+            .iter()
+            .zip(before.iter().zip(after))
+            .enumerate()
+            .map(|(i, (&pid, (b, a)))| {
+                let d = a.since(*b);
+                RouterCost { role: c.role(i + 1), user_s: d.user as f64 / tck, system_s: d.system as f64 / tck, memory: procstat::tree_memory(pid) }
+            })
+            .collect();
+        let (binary_bytes, libs, lib_bytes) = procstat::binary_size(binary);
+        Resources { window_s: window, routers, binary: binary.to_string(), binary_bytes, libs, lib_bytes }
+    };
+    (one(v, &vp, &v0, &v1, VWRP_BIN), one(k, &kp, &k0, &k1, keepalived::BIN))
+}

@@ -1,0 +1,169 @@
+//! keepalived 2.x (Debian's, VRRPv3) on the same namespace test bed, as
+//! the benchmark's reference: each router runs `keepalived --vrrp` with
+//! one `vrrp_instance` on `lan` holding the LAN gateway.
+//!
+//! What keepalived does here is what it can do on its own: move the LAN
+//! gateway address. The WAN side is static: each router has its own MAC
+//! and its own address on the ISP's subnet (203.0.113.2n/24), its WAN up
+//! and a default route, and masquerades out of it (the bed's NAT table).
+//! No notify script moves a WAN address, and nothing fences a backup.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::procstat;
+use crate::support::{ISP_ADDR, LAN_GATEWAY, Opts, ProcId, Testbed, poll_until};
+
+pub const BIN: &str = "/usr/sbin/keepalived";
+/// The VRRP router id of the LAN gateway.
+const VRID: u8 = 51;
+
+pub struct Keepalived {
+    pub bed: Testbed,
+    pub daemons: Vec<Option<ProcId>>,
+    priorities: Vec<u8>,
+    advert_ms: u64,
+}
+
+impl Keepalived {
+    /// A bed with one router per priority, the static WAN set up, and
+    /// keepalived started everywhere (all BACKUP, nopreempt, like vwrp's
+    /// preempt off). Returns once one router holds the gateway.
+    pub fn start(priorities: &[u8], advert_ms: u64) -> Result<Keepalived, String> {
+        let bed = Testbed::new(priorities.len(), Opts::default());
+        let mut k = Keepalived { bed, daemons: vec![None; priorities.len()], priorities: priorities.to_vec(), advert_ms };
+        for n in 1..=priorities.len() {
+            k.static_wan(n);
+            k.write_config(n);
+        }
+        // A fresh veth reports "up" only after the kernel's link watch ran
+        // (up to a second): keepalived would start in FAULT.
+        let lan_up = |n: usize| k.bed.exec_ok(&Testbed::router(n), ["cat", "/sys/class/net/lan/operstate"]).trim() == "up";
+        if !poll_until(Duration::from_secs(5), || (1..=priorities.len()).all(lan_up)) {
+            return Err("the routers' LAN links did not come up".into());
+        }
+        for n in 1..=priorities.len() {
+            k.start_daemon(n);
+        }
+        for n in 1..=priorities.len() {
+            k.wait_ready(n)?;
+        }
+        k.wait_master(None, Duration::from_secs(10))?;
+        Ok(k)
+    }
+
+    fn static_wan(&self, n: usize) {
+        let r = Testbed::router(n);
+        let mac = format!("02:76:77:72:77:{n:02x}");
+        let addr = format!("203.0.113.{}/24", 20usize.saturating_add(n));
+        self.bed.exec_ok(&r, ["ip", "link", "set", "wan", "address", mac.as_str()]);
+        self.bed.exec_ok(&r, ["ip", "addr", "add", addr.as_str(), "dev", "wan"]);
+        self.bed.exec_ok(&r, ["ip", "link", "set", "wan", "up"]);
+        self.bed.exec_ok(&r, ["ip", "route", "add", "default", "via", ISP_ADDR]);
+    }
+
+    fn path(&self, n: usize, what: &str) -> PathBuf {
+        self.bed.dir().join(format!("ka-r{n}.{what}"))
+    }
+
+    fn write_config(&self, n: usize) {
+        let prio = self.priorities.get(n.wrapping_sub(1)).copied().unwrap_or(100);
+        // keepalived takes seconds with two decimals: VRRPv3 counts in
+        // centiseconds, so 0.01 s is its shortest interval.
+        let advert = format!("{}.{:02}", self.advert_ms / 1000, (self.advert_ms % 1000) / 10);
+        let text = format!(
+            "global_defs {{\n  router_id r{n}\n  vrrp_version 3\n}}\n\
+             vrrp_instance lan {{\n  state BACKUP\n  nopreempt\n  interface lan\n  \
+             virtual_router_id {VRID}\n  priority {prio}\n  advert_int {advert}\n  \
+             virtual_ipaddress {{\n    {LAN_GATEWAY}/24 dev lan\n  }}\n}}\n"
+        );
+        std::fs::write(self.path(n, "conf"), text).expect("write keepalived config");
+    }
+
+    /// Starts keepalived in the foreground, VRRP only (no health-check
+    /// child), logging to the console, with pid files of its own.
+    pub fn start_daemon(&mut self, n: usize) {
+        let (conf, pid, vrrp_pid) = (self.path(n, "conf"), self.path(n, "pid"), self.path(n, "vrrp.pid"));
+        let argv = [BIN, "--dont-fork", "--log-console", "--vrrp", "-f", conf.to_str().unwrap_or_default(), "-p", pid.to_str().unwrap_or_default(), "-r", vrrp_pid.to_str().unwrap_or_default()];
+        let id = self.bed.spawn(&Testbed::router(n), argv);
+        self.daemons[n - 1] = Some(id);
+    }
+
+    /// Waits until router n's VRRP child has started and chosen a state.
+    pub fn wait_ready(&self, n: usize) -> Result<(), String> {
+        let id = self.daemons[n - 1].ok_or(format!("r{n}: keepalived not running"))?;
+        let ok = poll_until(Duration::from_secs(10), || {
+            let log = self.bed.proc_log(id);
+            log.contains("Startup complete") && log.contains("Entering BACKUP STATE")
+        });
+        ok.then_some(()).ok_or_else(|| format!("r{n}: keepalived did not start:\n{}", self.bed.proc_log(id)))
+    }
+
+    /// Routers that hold the LAN gateway address.
+    pub fn holders(&self) -> Vec<usize> {
+        (1..=self.priorities.len())
+            .filter(|&n| {
+                let out = self.bed.exec(&Testbed::router(n), ["ip", "-4", "-o", "addr", "show", "dev", "lan"]);
+                String::from_utf8_lossy(&out.stdout).contains(&format!(" {LAN_GATEWAY}/"))
+            })
+            .collect()
+    }
+
+    /// Waits until one router other than `not` holds the gateway, and no
+    /// router other than `not` besides it.
+    pub fn wait_master(&self, not: Option<usize>, timeout: Duration) -> Result<usize, String> {
+        let mut last = Vec::new();
+        let ok = poll_until(timeout, || {
+            last = self.holders().into_iter().filter(|&n| Some(n) != not).collect();
+            last.len() == 1
+        });
+        match last.first() {
+            Some(&n) if ok => Ok(n),
+            _ => Err(format!("no single keepalived master: holders {last:?}")),
+        }
+    }
+
+    /// The pid of router n's keepalived parent.
+    pub fn pid(&self, n: usize) -> Option<u32> {
+        self.daemons.get(n.wrapping_sub(1))?.map(|id| self.bed.pid(id))
+    }
+
+    /// Kills router n's keepalived without a goodbye. SIGKILL of the
+    /// parent alone is not enough: its VRRP child then gets SIGTERM
+    /// (parent-death signal) and sends priority 0, a graceful handover.
+    /// So: stop the parent (it cannot restart its child), SIGKILL the
+    /// child, then the parent.
+    pub fn kill_hard(&mut self, n: usize) {
+        let Some(id) = self.daemons[n - 1].take() else { return };
+        self.bed.signal(id, Signal::SIGSTOP);
+        let parent = self.bed.pid(id);
+        // The stopped parent cannot reap them: these pids stay theirs.
+        for child in procstat::tree(parent).into_iter().filter(|&p| p != parent) {
+            let _ = kill(Pid::from_raw(i32::try_from(child).unwrap_or(0)), Signal::SIGKILL);
+        }
+        self.bed.kill(id);
+    }
+
+    /// SIGTERM: keepalived sends priority 0, drops the address and exits.
+    pub fn stop(&mut self, n: usize) -> Result<(), String> {
+        let id = self.daemons[n - 1].take().ok_or(format!("r{n}: keepalived not running"))?;
+        self.bed.signal(id, Signal::SIGTERM);
+        self.bed.wait(id, Duration::from_secs(10)).map(drop).ok_or_else(|| format!("r{n}: keepalived ignored SIGTERM"))
+    }
+
+    /// What a reboot would leave of a router keepalived crashed on: the
+    /// static configuration, but not the gateway address.
+    pub fn reboot_clean(&self, n: usize) {
+        let gw = format!("{LAN_GATEWAY}/24");
+        let _ = self.bed.exec(&Testbed::router(n), ["ip", "addr", "del", gw.as_str(), "dev", "lan"]);
+    }
+
+    pub fn version() -> String {
+        let out = std::process::Command::new(BIN).arg("--version").output();
+        let text = out.map(|o| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))).unwrap_or_default();
+        text.lines().next().unwrap_or("keepalived (version unknown)").trim().to_string()
+    }
+}
