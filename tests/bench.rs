@@ -105,9 +105,9 @@ fn main() {
 
     let header = format!(
         "## vwrp vs keepalived\n\n{ka_version} (Debian, VRRPv3) and vwrp {}, 3 routers (priority 200, 150, 100, no preemption), \
-         dead interval 3 × hello + skew for both.\nvwrp moves the LAN gateway, the WAN address (one shared MAC and DHCP lease) and fences \
+         dead interval 3 × hello + skew for both; every run: r1 (200) active, r2 (150) takes over.\nvwrp moves the LAN gateway, the WAN address (one shared MAC and DHCP lease) and fences \
          every standby's WAN; keepalived moves only the LAN gateway (each router keeps its own static WAN address).\n\
-         hard = cables pulled and daemon SIGKILLed; graceful = `vwrp step-down` / keepalived SIGTERM (priority 0). \
+         hard = daemon frozen, cables pulled, daemon SIGKILLed; graceful = `vwrp step-down` / keepalived SIGTERM (priority 0). \
          Lost = datagrams lost, median (and max). Same 2-core VM, same run: compare within a run, not across machines.\n",
         env!("CARGO_PKG_VERSION")
     );
@@ -159,13 +159,31 @@ fn start_bed<T>(what: &str, f: impl Fn() -> Result<T, String>) -> T {
     panic!("{what}: the bed did not start three times");
 }
 
+/// Makes the best router (r1) the active one, by graceful handovers
+/// (which go to the best standby), so that every run is the same for
+/// both: r1 fails and r2 (priority 150) takes over with the same skew.
+/// Without preemption the active role otherwise wanders, differently on
+/// the two beds. Returns the active router.
+fn start_from_best(c: &mut dyn Contender, recover: Duration) -> Result<usize, String> {
+    for _ in 0..PRIORITIES.len() {
+        let a = c.active(Duration::from_secs(5))?;
+        if a == 1 {
+            return Ok(a);
+        }
+        c.fail(a, Kind::Graceful)?;
+        c.new_active(a, recover)?;
+        c.restore(a, Kind::Graceful)?;
+    }
+    Err(format!("{}: r1 did not become active", c.name()))
+}
+
 /// One failover of `kind` on `c`, with both client streams running;
 /// then the old active is brought back as a standby.
 fn run_once(c: &mut dyn Contender, kind: Kind, hello_ms: u64, port: u16) -> Result<[Outcome; 2], String> {
     let hello = Duration::from_millis(hello_ms);
-    let old = c.active(Duration::from_secs(5))?;
     // Room for a dead interval (3 hellos + skew) and a hello to spare.
     let recover = hello.saturating_mul(5).saturating_add(Duration::from_millis(500));
+    let old = start_from_best(c, recover)?;
     let duration = PRE_ROLL.saturating_add(hello).saturating_add(recover).saturating_add(Duration::from_secs(1));
     let bed = c.bed();
     let rx = [bed.stream_receiver(port, duration + Duration::from_secs(15)), bed.stream_receiver(port + 1, duration + Duration::from_secs(15))];

@@ -15,9 +15,11 @@ pub const PRIORITIES: [u8; 3] = [200, 150, 100];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// The router's cables pulled, then its daemon SIGKILLed. In this
-    /// order the outage starts at the same moment for both, however long
-    /// the kill takes (keepalived's takes a /proc scan longer).
+    /// The router dies: its daemon is frozen (SIGSTOP), its cables are
+    /// pulled, then the daemon is SIGKILLed. Frozen first, because a live
+    /// daemon notices the WAN cable go (vwrp hands over on WAN carrier
+    /// loss, in a few ms, before the LAN cable follows): that is not a
+    /// hard failure.
     Hard,
     /// The operator hands over: `vwrp step-down`; keepalived: SIGTERM.
     Graceful,
@@ -125,6 +127,7 @@ impl Contender for Vwrp {
         match kind {
             Kind::Hard => {
                 let d = self.c.daemons[n - 1].take().ok_or(format!("vwrp r{n} not running"))?;
+                self.c.bed.signal(d, Signal::SIGSTOP);
                 self.c.bed.pull_links(n);
                 self.c.bed.kill(d);
             }
@@ -190,8 +193,9 @@ impl Contender for Keepalived {
     fn fail(&mut self, n: usize, kind: Kind) -> Result<(), String> {
         match kind {
             Kind::Hard => {
+                self.freeze(n);
                 self.bed.pull_links(n);
-                self.kill_hard(n);
+                self.kill_frozen(n);
                 Ok(())
             }
             Kind::Graceful => self.stop(n),

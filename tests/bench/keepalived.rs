@@ -131,18 +131,25 @@ impl Keepalived {
         self.daemons.get(n.wrapping_sub(1))?.map(|id| self.bed.pid(id))
     }
 
-    /// Kills router n's keepalived without a goodbye. SIGKILL of the
-    /// parent alone is not enough: its VRRP child then gets SIGTERM
-    /// (parent-death signal) and sends priority 0, a graceful handover.
-    /// So: stop the parent (it cannot restart its child), SIGKILL the
-    /// child, then the parent.
-    pub fn kill_hard(&mut self, n: usize) {
+    /// Freezes router n's keepalived, parent and VRRP child: from now on
+    /// it sends nothing, not even a goodbye. The parent first, so it
+    /// cannot restart its child.
+    pub fn freeze(&mut self, n: usize) {
+        let Some(parent) = self.pid(n) else { return };
+        for pid in procstat::tree(parent) {
+            signal_pid(pid, Signal::SIGSTOP);
+        }
+    }
+
+    /// SIGKILLs router n's frozen keepalived, the child before the parent:
+    /// a child that outlives its parent gets SIGTERM (parent-death signal)
+    /// and sends priority 0, which would make this a graceful handover.
+    pub fn kill_frozen(&mut self, n: usize) {
         let Some(id) = self.daemons[n - 1].take() else { return };
-        self.bed.signal(id, Signal::SIGSTOP);
         let parent = self.bed.pid(id);
         // The stopped parent cannot reap them: these pids stay theirs.
         for child in procstat::tree(parent).into_iter().filter(|&p| p != parent) {
-            let _ = kill(Pid::from_raw(i32::try_from(child).unwrap_or(0)), Signal::SIGKILL);
+            signal_pid(child, Signal::SIGKILL);
         }
         self.bed.kill(id);
     }
@@ -155,8 +162,13 @@ impl Keepalived {
     }
 
     /// What a reboot would leave of a router keepalived crashed on: the
-    /// static configuration, but not the gateway address.
+    /// static configuration, but not the gateway address nor the pid files
+    /// (keepalived refuses to start while a pid in them still exists, and
+    /// the killed child may linger as a zombie until init reaps it).
     pub fn reboot_clean(&self, n: usize) {
+        for file in ["pid", "vrrp.pid"] {
+            let _ = std::fs::remove_file(self.path(n, file));
+        }
         let gw = format!("{LAN_GATEWAY}/24");
         let _ = self.bed.exec(&Testbed::router(n), ["ip", "addr", "del", gw.as_str(), "dev", "lan"]);
     }
@@ -165,5 +177,11 @@ impl Keepalived {
         let out = std::process::Command::new(BIN).arg("--version").output();
         let text = out.map(|o| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))).unwrap_or_default();
         text.lines().next().unwrap_or("keepalived (version unknown)").trim().to_string()
+    }
+}
+
+fn signal_pid(pid: u32, sig: Signal) {
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = kill(Pid::from_raw(pid), sig);
     }
 }
