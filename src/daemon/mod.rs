@@ -23,7 +23,7 @@ use crate::config::{self, Config};
 use crate::control::{MAX_REQUEST, Request};
 use crate::engine::Command;
 use crate::system::hooks::Hooks;
-use crate::system::nft::{self, Fence};
+use crate::system::nft::{self, Fence, FenceWatch};
 use crate::system::rtnl::LinkMonitor;
 use crate::system::{dhcp, dhcp6, netifd};
 use crate::time::Instant;
@@ -34,6 +34,9 @@ use trackers::Trackers;
 const SIGNALS: Token = Token(0);
 const CONTROL: Token = Token(1);
 const LINKS: Token = Token(2);
+const NFT_EVENTS: Token = Token(3);
+/// Safety net for nftables notifications lost to a full socket buffer.
+const FENCE_RECHECK: Duration = Duration::from_secs(1);
 const GROUP_BASE: usize = 16;
 
 /// Maps the system's monotonic clock onto the engine's instants.
@@ -60,6 +63,7 @@ pub struct Daemon {
     listener: UnixListener,
     signals: SignalFd,
     hooks: Hooks,
+    fence_watch: FenceWatch,
     next_fence_check: std::time::Instant,
     shutdown_deadline: Option<std::time::Instant>,
 }
@@ -111,6 +115,8 @@ impl Daemon {
         let mut links = LinkMonitor::open()?;
         links.dump()?;
         poll.registry().register(&mut SourceFd(&links.as_raw_fd()), LINKS, Interest::READABLE)?;
+        let fence_watch = FenceWatch::open()?;
+        poll.registry().register(&mut SourceFd(&fence_watch.as_raw_fd()), NFT_EVENTS, Interest::READABLE)?;
         let hooks = Hooks::new(&config.globals.hook_dir, config.globals.hook_timeout);
         let trackers = Trackers::new(&config);
         Ok(Daemon {
@@ -125,6 +131,7 @@ impl Daemon {
             listener,
             signals,
             hooks,
+            fence_watch,
             next_fence_check: std::time::Instant::now(),
             shutdown_deadline: None,
         })
@@ -150,6 +157,11 @@ impl Daemon {
                     SIGNALS => self.on_signals(),
                     CONTROL => self.accept_control(),
                     LINKS => self.on_links(),
+                    NFT_EVENTS => {
+                        if self.fence_watch.deletions() {
+                            self.check_fence();
+                        }
+                    }
                     Token(t) if t >= trackers::TOKEN_BASE => self.trackers.readable(t),
                     Token(t) if t >= GROUP_BASE => {
                         let gi = (t - GROUP_BASE) / TOKENS_PER_GROUP;
@@ -232,10 +244,10 @@ impl Daemon {
 
     /// `nft flush ruleset` or `fw4 flush` removed our table: put it back
     /// (closed), and let an active router refresh its permission at once.
+    /// Called when nftables announces a deletion, and once a second in
+    /// case an announcement was lost.
     fn check_fence(&mut self) {
-        let min_hello = self.config.groups.iter().map(|g| g.hello_interval).min().unwrap_or(Duration::from_secs(1));
-        // Twice a hello, so a flushed table is back within one hello.
-        self.next_fence_check = std::time::Instant::now() + min_hello / 2;
+        self.next_fence_check = std::time::Instant::now() + FENCE_RECHECK;
         match self.fence.table_present() {
             Ok(true) => {}
             Ok(false) => {

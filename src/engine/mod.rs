@@ -964,10 +964,12 @@ impl Engine {
             self.acquire();
         }
         self.send_hellos(now, true);
-        self.next_wan_hello = now;
         if let Some(iv) = self.s.wan_hello() {
-            self.next_wan_hello = now.plus(iv);
             self.send_wan_hello(now);
+            // On the control hellos' tick grid: a standby counts its dead
+            // interval from the later of the two paths, so out-of-phase
+            // WAN hellos would stretch every failover by the phase gap.
+            self.next_wan_hello = self.next_hello.plus(iv.saturating_sub(self.s.hello_interval));
         }
     }
 

@@ -220,6 +220,55 @@ impl std::os::fd::AsRawFd for Fence {
     }
 }
 
+/// nf_tables multicast group: every ruleset change is announced there.
+const NFNLGRP_NFTABLES: u32 = 7;
+
+/// Notifications of nftables changes, so the daemon learns at once that
+/// `nft flush ruleset` or `fw4 flush` removed something instead of
+/// polling for it every hello.
+pub struct FenceWatch {
+    socket: Socket,
+}
+
+impl FenceWatch {
+    pub fn open() -> io::Result<FenceWatch> {
+        let socket = Socket::open(Protocol::Netfilter, 1 << (NFNLGRP_NFTABLES - 1))?;
+        socket.set_nonblocking(true)?;
+        Ok(FenceWatch { socket })
+    }
+
+    /// Drains pending notifications. True when something was deleted (a
+    /// table, chain, rule or set) or notifications were lost: time to check
+    /// the table. Element changes (our own permit refreshes) do not count.
+    pub fn deletions(&mut self) -> bool {
+        let mut hit = false;
+        loop {
+            match self.socket.receive() {
+                Ok(msgs) => {
+                    for m in msgs {
+                        // A malformed notification: check rather than guess.
+                        let Ok(m) = m else { return true };
+                        let k = m.kind.wrapping_sub(SUBSYS);
+                        let deleted = [libc::NFT_MSG_DELTABLE, libc::NFT_MSG_DELCHAIN, libc::NFT_MSG_DELRULE, libc::NFT_MSG_DELSET]
+                            .iter()
+                            .any(|&d| k == d as u16);
+                        hit |= m.kind & 0xff00 == SUBSYS && deleted;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return hit,
+                // ENOBUFS and the like: notifications were lost.
+                Err(_) => return true,
+            }
+        }
+    }
+}
+
+impl std::os::fd::AsRawFd for FenceWatch {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
 /// Set-element changes must travel inside a batch (a transaction).
 fn batch_begin(req: &mut Request) {
     req.message(BATCH_BEGIN, F_REQUEST).header(&nfgenmsg(
