@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: all build test demo sim clean
+.PHONY: all build test demo sim clean cross
 
 all: build
 
@@ -30,6 +30,12 @@ sim:
 demo:
 	./scripts/deps.sh
 	$(CARGO) test --release --test demo
+
+# Static musl binary for an OpenWrt arch (mips_24kc, mipsel_24kc,
+# aarch64_cortex-a53, arm_cortex-a7_neon-vfpv4, x86_64); prints its path.
+ARCH ?= mips_24kc
+cross:
+	./scripts/cross.sh $(ARCH)
 
 clean:
 	$(CARGO) clean
