@@ -119,7 +119,7 @@ unset CARGO_ENCODED_RUSTFLAGS
 if [ "$mode" = test ]; then
 	# Tests need the unwinding std (should_panic, one failing test must not
 	# end the run) and a runner; config.toml names qemu-*-static per target.
-	exec cargo zigbuild test -Zbuild-std --target "$triple" "$@"
+	exec cargo-zigbuild test -Zbuild-std --target "$triple" "$@"
 fi
 
 cargo zigbuild --profile min --target "$triple" --bin vwrp \

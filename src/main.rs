@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use serde_json::Value;
 use vwrp::config;
 use vwrp::control::{self, Request};
+use vwrp::json::Value;
 
 const USAGE: &str = "usage: vwrp <command>
   daemon [-c FILE]          run in the foreground (default /etc/config/vwrp)

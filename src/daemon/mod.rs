@@ -16,10 +16,10 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use serde_json::{Value, json};
 
 use crate::config::{self, Config};
 use crate::control::{MAX_REQUEST, Request};
+use crate::json::{self, Value};
 use crate::engine::Command;
 use crate::system::hooks::Hooks;
 use crate::system::nft::{self, Fence};
@@ -370,9 +370,8 @@ impl Daemon {
                     let _ = std.set_read_timeout(Some(Duration::from_millis(200)));
                     let _ = std.set_write_timeout(Some(Duration::from_millis(200)));
                     let reply = self.serve(&std);
-                    let mut line = serde_json::to_vec(&reply).unwrap_or_default();
-                    line.push(b'\n');
-                    let _ = (&std).write_all(&line);
+                    let line = format!("{reply}\n");
+                    let _ = (&std).write_all(line.as_bytes());
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) => {
@@ -386,11 +385,11 @@ impl Daemon {
     fn serve(&mut self, s: &std::os::unix::net::UnixStream) -> Value {
         let mut line = String::new();
         if let Err(e) = BufReader::new(s).take(MAX_REQUEST as u64).read_line(&mut line) {
-            return json!({ "error": format!("reading request: {e}") });
+            return Value::object([("error", format!("reading request: {e}").into())]);
         }
-        let req: Request = match serde_json::from_str(&line) {
+        let req = match Request::from_json(&line) {
             Ok(r) => r,
-            Err(e) => return json!({ "error": format!("bad request: {e}") }),
+            Err(e) => return Value::object([("error", format!("bad request: {e}").into())]),
         };
         let now = self.clock.now();
         let r = match req {
@@ -402,8 +401,8 @@ impl Daemon {
             Request::Tracker { name, up } => self.external_tracker(&name, up, now),
         };
         match r {
-            Ok(()) => json!({ "ok": true }),
-            Err(e) => json!({ "error": e }),
+            Ok(()) => Value::object([("ok", true.into())]),
+            Err(e) => Value::object([("error", e.into())]),
         }
     }
 
@@ -452,16 +451,16 @@ impl Daemon {
             .groups
             .iter()
             .map(|g| {
-                let mut v = serde_json::to_value(g.engine.status(now)).unwrap_or(Value::Null);
+                let mut v = json::to_value(&g.engine.status(now)).unwrap_or(Value::Null);
                 if let Some(o) = v.as_object_mut() {
-                    o.insert("name".into(), json!(g.cfg.name));
-                    o.insert("wan_device".into(), json!(g.wan.name));
-                    o.insert("control".into(), json!(g.control.iter().map(|c| c.name.clone()).collect::<Vec<_>>()));
+                    o.insert("name".into(), g.cfg.name.as_str().into());
+                    o.insert("wan_device".into(), g.wan.name.as_str().into());
+                    o.insert("control".into(), g.control.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().into());
                 }
                 v
             })
             .collect();
-        json!({ "groups": groups })
+        Value::object([("groups", Value::Array(groups))])
     }
 }
 

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::Value;
 use vwrp::control::{self, Request};
+use vwrp::json::Value;
 
 use crate::support::{ProcId, SHARED_MAC, Testbed, VWRP_BIN, poll_until};
 
