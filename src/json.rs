@@ -23,8 +23,8 @@ pub enum Value {
     Object(Map),
 }
 
-/// An integer, or any other number kept as the text it was read from
-/// (nothing here does arithmetic on fractions).
+/// An integer (`Negative` only below zero), or any other number kept as
+/// the text it was read from: nothing here does arithmetic on fractions.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Number {
     Unsigned(u64),
@@ -410,12 +410,12 @@ impl Parser<'_> {
         }
         // Only ASCII was consumed, so these are char boundaries.
         let text = std::str::from_utf8(self.s.get(start..self.i).unwrap_or_default()).unwrap_or_default();
-        let num = match (integer, negative) {
-            (true, false) => text.parse().map(Number::Unsigned).ok(),
-            (true, true) => text.parse().map(Number::Negative).ok(),
+        let int = match (integer, negative) {
+            (true, false) => text.parse::<u64>().ok().map(Value::from),
+            (true, true) => text.parse::<i64>().ok().map(Value::from),
             _ => None,
         };
-        Ok(Value::Number(num.unwrap_or_else(|| Number::Other(text.to_string()))))
+        Ok(int.unwrap_or_else(|| Value::Number(Number::Other(text.to_string()))))
     }
 
     fn hex4(&mut self) -> Result<u32, String> {
