@@ -25,7 +25,7 @@ arch=$1; shift
 mode=build
 if [ $# -ge 1 ]; then
 	[ "$1" = test ] || usage
-	mode=test; shift
+	mode="test"; shift
 fi
 
 case $arch in
