@@ -237,7 +237,7 @@ impl fmt::Display for Value {
 }
 
 /// A JSON string literal: the escapes serde_json uses.
-pub fn write_str(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
+fn write_str(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
     out.write_char('"')?;
     for c in s.chars() {
         match c {
