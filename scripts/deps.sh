@@ -2,7 +2,7 @@
 # Installs the Debian packages vwrp's tests and demo use, if missing.
 # Real parts, not mocks: iproute2, nftables, dnsmasq, busybox udhcpc.
 set -eu
-want="iproute2 nftables dnsmasq-base busybox tcpdump python3 iputils-ping iputils-arping shellcheck conntrack $*"
+want="iproute2 nftables dnsmasq-base busybox tcpdump python3 iputils-ping iputils-arping shellcheck conntrack qemu-user-static $*"
 missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -14,59 +14,77 @@
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use pnet_packet::arp::{ArpHardwareTypes, ArpOperation, ArpOperations, MutableArpPacket};
-use pnet_packet::ethernet::{EtherType, EtherTypes, MutableEthernetPacket};
-use pnet_packet::icmpv6::ndp::{MutableNeighborAdvertPacket, NdpOption, NdpOptionTypes, NeighborAdvertFlags};
-use pnet_packet::icmpv6::{Icmpv6Code, Icmpv6Packet, Icmpv6Types, checksum};
-use pnet_packet::ip::IpNextHeaderProtocols;
-use pnet_packet::ipv6::MutableIpv6Packet;
-
 use super::packet::PacketSocket;
 use crate::wire::{ETHERNET_HEADER_LEN, Lease4, MIN_FRAME_LEN, Mac};
 
-const ARP_LEN: usize = 28;
-const IPV6_HEADER_LEN: usize = 40;
-/// Neighbour advertisement (24) plus one target link-layer option (8).
-const NA_LEN: usize = 32;
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_ARP: u16 = 0x0806;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+const BROADCAST: Mac = Mac([0xff; 6]);
+/// Ethernet multicast for ff02::1 (RFC 2464 7).
+const ALL_NODES_MAC: Mac = Mac([0x33, 0x33, 0, 0, 0, 1]);
 const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+const ICMPV6: u8 = 58;
+const NEIGHBOUR_ADVERTISEMENT: u8 = 136;
+const NA_ROUTER: u8 = 0x80;
+const NA_OVERRIDE: u8 = 0x20;
+const OPTION_TARGET_LL_ADDR: u8 = 2;
+/// Neighbour advertisement (24) plus one target link-layer option (8).
+const NA_LEN: u16 = 32;
 
-/// Writes the Ethernet header into a zeroed buffer of `MIN_FRAME_LEN` or
-/// `ETHERNET_HEADER_LEN + payload_len`, whichever is larger.
-fn ethernet(dst: Mac, src: Mac, ethertype: EtherType, payload_len: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; MIN_FRAME_LEN.max(ETHERNET_HEADER_LEN.saturating_add(payload_len))];
-    if let Some(mut eth) = MutableEthernetPacket::new(&mut buf) {
-        eth.set_destination(dst.0.into());
-        eth.set_source(src.0.into());
-        eth.set_ethertype(ethertype);
-    }
+/// An Ethernet frame around `payload`, zero-padded to the Ethernet minimum.
+fn ethernet(dst: Mac, src: Mac, ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(MIN_FRAME_LEN.max(ETHERNET_HEADER_LEN.saturating_add(payload.len())));
+    buf.extend_from_slice(&dst.0);
+    buf.extend_from_slice(&src.0);
+    buf.extend_from_slice(&ethertype.to_be_bytes());
+    buf.extend_from_slice(payload);
+    buf.resize(buf.len().max(MIN_FRAME_LEN), 0);
     buf
 }
 
-fn arp(op: ArpOperation, mac: Mac, sender: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
-    let mut buf = ethernet(Mac([0xff; 6]), mac, EtherTypes::Arp, ARP_LEN);
-    if let Some(mut a) = buf.get_mut(ETHERNET_HEADER_LEN..).and_then(MutableArpPacket::new) {
-        a.set_hardware_type(ArpHardwareTypes::Ethernet);
-        a.set_protocol_type(EtherTypes::Ipv4);
-        a.set_hw_addr_len(6);
-        a.set_proto_addr_len(4);
-        a.set_operation(op);
-        a.set_sender_hw_addr(mac.0.into());
-        a.set_sender_proto_addr(sender);
-        a.set_target_hw_addr([0u8; 6].into());
-        a.set_target_proto_addr(target);
-    }
-    buf
+/// A broadcast ARP request (RFC 826) for IPv4 over Ethernet.
+fn arp_request_frame(mac: Mac, sender: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
+    let mut a = Vec::with_capacity(28);
+    // Hardware Ethernet, protocol IPv4, address lengths 6 and 4, request.
+    a.extend_from_slice(&[0, 1]);
+    a.extend_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+    a.extend_from_slice(&[6, 4, 0, 1]);
+    a.extend_from_slice(&mac.0);
+    a.extend_from_slice(&sender.octets());
+    a.extend_from_slice(&[0; 6]);
+    a.extend_from_slice(&target.octets());
+    ethernet(BROADCAST, mac, ETHERTYPE_ARP, &a)
 }
 
 /// Gratuitous ARP: a broadcast ARP request whose sender and target are both
 /// `addr`, from `mac`. Neighbours that know `addr` move it to `mac`.
 pub fn gratuitous_arp(mac: Mac, addr: Ipv4Addr) -> Vec<u8> {
-    arp(ArpOperations::Request, mac, addr, addr)
+    arp_request_frame(mac, addr, addr)
 }
 
 /// A broadcast ARP request from `sender` (at `mac`) asking for `target`.
 pub fn arp_request(mac: Mac, sender: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
-    arp(ArpOperations::Request, mac, sender, target)
+    arp_request_frame(mac, sender, target)
+}
+
+/// The ICMPv6 checksum (RFC 4443 2.3): one's complement of the one's-
+/// complement sum over the pseudo-header and the message.
+fn icmpv6_checksum(src: Ipv6Addr, dst: Ipv6Addr, msg: &[u8]) -> u16 {
+    let len = u32::try_from(msg.len()).unwrap_or(u32::MAX);
+    let mut pseudo = Vec::with_capacity(40);
+    pseudo.extend_from_slice(&src.octets());
+    pseudo.extend_from_slice(&dst.octets());
+    pseudo.extend_from_slice(&len.to_be_bytes());
+    pseudo.extend_from_slice(&[0, 0, 0, ICMPV6]);
+    let words = pseudo.chunks(2).chain(msg.chunks(2));
+    // Folding after every word keeps the sum below 0x10001: no overflow.
+    let sum = words.fold(0u32, |sum, w| {
+        let word = u32::from(u16::from_be_bytes([w.first().copied().unwrap_or(0), w.get(1).copied().unwrap_or(0)]));
+        let s = sum.saturating_add(word);
+        (s & 0xffff).saturating_add(s >> 16)
+    });
+    !u16::try_from(sum & 0xffff).unwrap_or(0)
 }
 
 /// Unsolicited neighbour advertisement for `target` at `mac`, to all nodes,
@@ -74,33 +92,26 @@ pub fn arp_request(mac: Mac, sender: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
 /// Router flag: it must be set for a gateway, because a receiver that sees
 /// it cleared removes the sender from its default routers (RFC 4861 7.2.5).
 pub fn unsolicited_na(mac: Mac, target: Ipv6Addr, router: bool) -> Vec<u8> {
-    let mut buf = ethernet(Mac([0x33, 0x33, 0, 0, 0, 1]), mac, EtherTypes::Ipv6, IPV6_HEADER_LEN + NA_LEN);
-    let ip_start = ETHERNET_HEADER_LEN;
-    let na_start = ip_start + IPV6_HEADER_LEN;
-    if let Some(mut ip) = buf.get_mut(ip_start..na_start).and_then(MutableIpv6Packet::new) {
-        ip.set_version(6);
-        ip.set_payload_length(NA_LEN as u16);
-        ip.set_next_header(IpNextHeaderProtocols::Icmpv6);
-        // Receivers drop neighbour discovery that crossed a router.
-        ip.set_hop_limit(255);
-        ip.set_source(target);
-        ip.set_destination(ALL_NODES);
+    let mut na = Vec::with_capacity(usize::from(NA_LEN));
+    na.extend_from_slice(&[NEIGHBOUR_ADVERTISEMENT, 0, 0, 0]);
+    na.extend_from_slice(&[if router { NA_ROUTER | NA_OVERRIDE } else { NA_OVERRIDE }, 0, 0, 0]);
+    na.extend_from_slice(&target.octets());
+    // One option, 1 × 8 bytes long.
+    na.extend_from_slice(&[OPTION_TARGET_LL_ADDR, 1]);
+    na.extend_from_slice(&mac.0);
+    let sum = icmpv6_checksum(target, ALL_NODES, &na).to_be_bytes();
+    if let Some(c) = na.get_mut(2..4) {
+        c.copy_from_slice(&sum);
     }
-    if let Some(na_buf) = buf.get_mut(na_start..na_start + NA_LEN) {
-        if let Some(mut na) = MutableNeighborAdvertPacket::new(na_buf) {
-            na.set_icmpv6_type(Icmpv6Types::NeighborAdvert);
-            na.set_icmpv6_code(Icmpv6Code(0));
-            let r = if router { NeighborAdvertFlags::Router } else { 0 };
-            na.set_flags(r | NeighborAdvertFlags::Override);
-            na.set_target_addr(target);
-            na.set_options(&[NdpOption { option_type: NdpOptionTypes::TargetLLAddr, length: 1, data: mac.0.to_vec() }]);
-        }
-        let sum = Icmpv6Packet::new(na_buf).map(|p| checksum(&p, &target, &ALL_NODES));
-        if let (Some(sum), Some(mut na)) = (sum, MutableNeighborAdvertPacket::new(na_buf)) {
-            na.set_checksum(sum);
-        }
-    }
-    buf
+    let mut ip = Vec::with_capacity(usize::from(NA_LEN).saturating_add(40));
+    ip.extend_from_slice(&[0x60, 0, 0, 0]);
+    ip.extend_from_slice(&NA_LEN.to_be_bytes());
+    // Receivers drop neighbour discovery that crossed a router: hop limit 255.
+    ip.extend_from_slice(&[ICMPV6, 255]);
+    ip.extend_from_slice(&target.octets());
+    ip.extend_from_slice(&ALL_NODES.octets());
+    ip.extend_from_slice(&na);
+    ethernet(ALL_NODES_MAC, mac, ETHERTYPE_IPV6, &ip)
 }
 
 /// Sends every frame even when one fails; returns the first error.

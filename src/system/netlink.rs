@@ -631,7 +631,8 @@ mod tests {
         let bytes = req.finish(1).unwrap().to_vec();
         let unpadded = &bytes[..bytes.len() - 3];
         let mut fixed = unpadded.to_vec();
-        fixed[0] = u8::try_from(unpadded.len()).unwrap();
+        // nlmsg_len is host-endian (the big-endian mips run caught this).
+        fixed[..4].copy_from_slice(&u32::try_from(unpadded.len()).unwrap().to_ne_bytes());
         let msg = Messages::new(&fixed).next().unwrap().unwrap();
         let attr = msg.split(0).unwrap().1.next().unwrap().unwrap();
         assert_eq!((attr.kind, attr.u8()), (1, Some(9)));

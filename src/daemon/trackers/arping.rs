@@ -9,8 +9,6 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
-use pnet_packet::arp::{ArpHardwareTypes, ArpOperations, ArpPacket};
-use pnet_packet::ethernet::EtherTypes;
 
 use super::ping::{after, deregister};
 use crate::system::announce::arp_request;
@@ -24,12 +22,11 @@ pub fn reply_sender(frame: &[u8]) -> Option<Ipv4Addr> {
     if frame.get(12..14)? != ETH_P_ARP.to_be_bytes() {
         return None;
     }
-    let arp = ArpPacket::new(frame.get(ETHERNET_HEADER_LEN..)?)?;
-    let ethernet_ipv4 = arp.get_hardware_type() == ArpHardwareTypes::Ethernet
-        && arp.get_protocol_type() == EtherTypes::Ipv4
-        && arp.get_hw_addr_len() == 6
-        && arp.get_proto_addr_len() == 4;
-    (ethernet_ipv4 && arp.get_operation() == ArpOperations::Reply).then(|| arp.get_sender_proto_addr())
+    // ARP for IPv4 over Ethernet (RFC 826): htype 1, ptype 0x0800,
+    // hlen 6, plen 4, op 2 (reply); the sender's address at 14..18.
+    let arp = frame.get(ETHERNET_HEADER_LEN..ETHERNET_HEADER_LEN + 28)?;
+    let ethernet_ipv4 = arp[0..2] == [0, 1] && arp[2..4] == [0x08, 0x00] && arp[4] == 6 && arp[5] == 4;
+    (ethernet_ipv4 && arp[6..8] == [0, 2]).then(|| Ipv4Addr::new(arp[14], arp[15], arp[16], arp[17]))
 }
 
 /// What the WAN offers an arping round.

@@ -1,0 +1,130 @@
+#!/bin/sh
+# Cross-builds vwrp as a static musl binary for an OpenWrt arch, or runs its
+# tests for that arch under qemu-user. Installs what it needs itself.
+#
+#   scripts/cross.sh ARCH                 build profile `min`; the last stdout
+#                                         line is the path of the binary
+#   scripts/cross.sh ARCH test [ARGS...]  `cargo test ARGS` run under qemu
+#
+# ARCH: mips_24kc mipsel_24kc aarch64_cortex-a53 arm_cortex-a7_neon-vfpv4
+# x86_64 (or a rust triple). Everything but the final path goes to stderr.
+#
+# How: zig (PyPI `ziglang`, pinned) links through cargo-zigbuild; std is
+# rebuilt from rust-src with -Zbuild-std (mips is tier 3 and has no prebuilt
+# std), which needs RUSTC_BOOTSTRAP=1. That variable changes how some
+# dependencies build (anyhow's build.rs probes for nightly), so cross builds
+# get their own target dir and never share one with host builds.
+set -eu
+
+ZIG_VERSION=0.15.2          # 0.17 swaps musl's malloc for zig's own; see docs/SIZE.md
+ZIGBUILD_VERSION=0.24.0
+
+usage() { echo "usage: $0 ARCH [test [cargo test args...]]" >&2; exit 2; }
+[ $# -ge 1 ] || usage
+arch=$1; shift
+mode=build
+if [ $# -ge 1 ]; then
+	[ "$1" = test ] || usage
+	mode="test"; shift
+fi
+
+case $arch in
+mips_24kc)                 triple=mips-unknown-linux-musl; qemu=mips ;;
+mipsel_24kc)               triple=mipsel-unknown-linux-musl; qemu=mipsel ;;
+aarch64_cortex-a53)        triple=aarch64-unknown-linux-musl; qemu=aarch64 ;;
+arm_cortex-a7_neon-vfpv4)  triple=armv7-unknown-linux-musleabihf; qemu=arm ;;
+x86_64)                    triple=x86_64-unknown-linux-musl; qemu= ;;
+*-unknown-linux-musl*)     triple=$arch; qemu=${arch%%-*}; [ "$qemu" = x86_64 ] && qemu= ;;
+*) echo "unknown arch '$arch'" >&2; usage ;;
+esac
+case $qemu in armv7) qemu=arm ;; esac
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+# --- tools -----------------------------------------------------------------
+if [ -z "${VWRP_CROSS_HOME:-}" ]; then
+	if [ -w /opt ]; then VWRP_CROSS_HOME=/opt/vwrp-cross
+	else VWRP_CROSS_HOME=${XDG_CACHE_HOME:-$HOME/.cache}/vwrp-cross; fi
+fi
+venv=$VWRP_CROSS_HOME
+have_zig() {
+	[ "$("$venv/bin/python3" -m ziglang version 2>/dev/null)" = "$ZIG_VERSION" ] &&
+		[ -x "$venv/bin/cargo-zigbuild" ] &&
+		"$venv/bin/cargo-zigbuild" --version 2>/dev/null | grep -q " $ZIGBUILD_VERSION"
+}
+if ! have_zig; then
+	echo "cross: installing ziglang==$ZIG_VERSION and cargo-zigbuild==$ZIGBUILD_VERSION into $venv" >&2
+	python3 -m venv "$venv" >&2 || {
+		# Debian's own python3 ships venv separately.
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2
+		python3 -m venv "$venv" >&2
+	}
+	"$venv/bin/pip" install -q --disable-pip-version-check \
+		"ziglang==$ZIG_VERSION" "cargo-zigbuild==$ZIGBUILD_VERSION" >&2
+	have_zig || { echo "cross: zig install in $venv did not work" >&2; exit 1; }
+fi
+# cargo-zigbuild runs zig as `python3 -m ziglang`: the venv's python first.
+PATH=$venv/bin:$PATH
+export PATH
+
+sysroot=$(rustc --print sysroot)
+if [ ! -f "$sysroot/lib/rustlib/src/rust/library/Cargo.lock" ]; then
+	echo "cross: rustup component add rust-src" >&2
+	rustup component add rust-src >&2
+fi
+
+# llvm-strip: the linker's --strip-all keeps mips' .pdr (88 KiB of
+# procedure descriptors nothing reads at run time); OpenWrt strips it too.
+llvm_bin=$sysroot/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin
+if [ "$mode" = build ] && [ ! -x "$llvm_bin/llvm-strip" ]; then
+	echo "cross: rustup component add llvm-tools" >&2
+	rustup component add llvm-tools >&2
+fi
+
+if [ "$mode" = test ] && [ -n "$qemu" ] && ! command -v "qemu-$qemu-static" >/dev/null 2>&1; then
+	echo "cross: installing qemu-user-static" >&2
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static >&2; then
+		apt-get update -qq >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static >&2
+	fi
+fi
+
+# --- build -----------------------------------------------------------------
+export RUSTC_BOOTSTRAP=1
+target_dir=${VWRP_CROSS_TARGET_DIR:-${CARGO_TARGET_DIR:-$repo/target}/cross}
+export CARGO_TARGET_DIR="$target_dir"
+
+# RUSTFLAGS from the environment would replace .cargo/config.toml's target
+# rustflags, so the flags every target needs are set here in full: a static
+# binary, linked against zig's musl rather than rustc's bundled crt objects
+# (which tier-3 mips does not have). A caller's RUSTFLAGS are kept, after ours.
+flags="-Ctarget-feature=+crt-static -Clink-self-contained=no"
+case $triple in
+# These link a plain (non-PIE) static executable anyway, so position-
+# independent code only costs: GOT loads around calls (-12% on mips, -2%
+# on armv7; nothing on aarch64, whose PIC is as small).
+mips*|armv7*) flags="$flags -Crelocation-model=static" ;;
+esac
+if [ "$mode" = build ]; then
+	# Panics already abort (profile min); immediate-abort also drops the
+	# panic messages and formatting from std, and with nothing to unwind the
+	# unwind tables go too. The daemon must not panic anyway.
+	flags="$flags -Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no"
+fi
+RUSTFLAGS="$flags ${RUSTFLAGS:-}"
+export RUSTFLAGS
+unset CARGO_ENCODED_RUSTFLAGS
+
+if [ "$mode" = test ]; then
+	# Tests need the unwinding std (should_panic, one failing test must not
+	# end the run) and a runner; config.toml names qemu-*-static per target.
+	exec cargo-zigbuild test -Zbuild-std --target "$triple" "$@"
+fi
+
+cargo zigbuild --profile min --target "$triple" --bin vwrp \
+	-Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size >&2
+bin=$target_dir/$triple/min/vwrp
+[ -x "$bin" ] || { echo "cross: no binary at $bin" >&2; exit 1; }
+"$llvm_bin/llvm-strip" --strip-all "$bin"
+echo "$bin"
