@@ -15,30 +15,17 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 app="$top/luci-app-vwrp"
 
 pkg=luci-app-vwrp
-release=1
-version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$top/Cargo.toml" | head -n 1)
-[ -n "$version" ] || { echo "$0: no version in Cargo.toml" >&2; exit 1; }
-full_version="$version-r$release"
-epoch=${SOURCE_DATE_EPOCH:-$(git -C "$top" log -1 --format=%ct 2>/dev/null || echo 0)}
-case "$epoch" in "" | *[!0-9]*) echo "$0: bad SOURCE_DATE_EPOCH '$epoch'" >&2; exit 2 ;; esac
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT INT TERM
-umask 022
-mkdir -p "$work/data/www" "$work/control" "$work/outer"
+# shellcheck source=scripts/ipk-lib.sh
+. "$top/scripts/ipk-lib.sh"
+ipk_begin
+mkdir -p "$work/data/www"
 
 cp -R "$app/htdocs/." "$work/data/www/"
 cp -R "$app/root/." "$work/data/"
 find "$work/data" -type d -exec chmod 0755 {} +
 find "$work/data" -type f -exec chmod 0644 {} +
 
-tarball() { # DIR: a deterministic tar of DIR's contents on stdout
-	tar --format=gnu --numeric-owner --owner=0 --group=0 --sort=name \
-		--mtime="@$epoch" -C "$1" -cf - .
-}
-
-tarball "$work/data" | gzip -n -9 > "$work/outer/data.tar.gz"
-installed_size=$(gzip -dc "$work/outer/data.tar.gz" | wc -c | tr -d ' ')
+ipk_data
 
 cat > "$work/control/control" <<EOF
 Package: $pkg
@@ -56,21 +43,8 @@ Installed-Size: $installed_size
 Description:  LuCI support for vwrp (shared WAN redundancy): a status page with
  step up and step down, and a settings form for /etc/config/vwrp.
 EOF
-# OpenWrt's default_postinst/default_prerm wrappers, and luci.mk's own
-# postinst: drop LuCI's caches and make rpcd re-read the ACL files.
-cat > "$work/control/postinst" <<'EOF'
-#!/bin/sh
-[ "${IPKG_NO_SCRIPT}" = "1" ] && exit 0
-[ -s ${IPKG_INSTROOT}/lib/functions.sh ] || exit 0
-. ${IPKG_INSTROOT}/lib/functions.sh
-default_postinst $0 $@
-EOF
-cat > "$work/control/prerm" <<'EOF'
-#!/bin/sh
-[ -s ${IPKG_INSTROOT}/lib/functions.sh ] || exit 0
-. ${IPKG_INSTROOT}/lib/functions.sh
-default_prerm $0 $@
-EOF
+ipk_default_scripts
+# luci.mk's own postinst: drop LuCI's caches, make rpcd re-read the ACLs.
 cat > "$work/control/postinst-pkg" <<'EOF'
 #!/bin/sh
 [ -n "${IPKG_INSTROOT}" ] || {
@@ -80,14 +54,4 @@ cat > "$work/control/postinst-pkg" <<'EOF'
 }
 exit 0
 EOF
-chmod 0644 "$work/control/control"
-chmod 0755 "$work/control/postinst" "$work/control/prerm" "$work/control/postinst-pkg"
-tarball "$work/control" | gzip -n -9 > "$work/outer/control.tar.gz"
-
-echo 2.0 > "$work/outer/debian-binary"
-chmod 0644 "$work/outer/"*
-mkdir -p "$out"
-ipk="$out/${pkg}_${full_version}_all.ipk"
-tar --format=gnu --numeric-owner --owner=0 --group=0 --mtime="@$epoch" \
-	-C "$work/outer" -cf - ./debian-binary ./data.tar.gz ./control.tar.gz | gzip -n -9 > "$ipk"
-echo "$ipk"
+ipk_finish all "$out"

@@ -28,19 +28,9 @@ if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then
 fi
 
 pkg=vwrp
-release=1
-version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$top/Cargo.toml" | head -n 1)
-[ -n "$version" ] || { echo "$0: no version in Cargo.toml" >&2; exit 1; }
-# 24.10's spelling, PKG_VERSION-rPKG_RELEASE: vwrp needs its kernel (6.6)
-# for the netdev egress hook.
-full_version="$version-r$release"
-epoch=${SOURCE_DATE_EPOCH:-$(git -C "$top" log -1 --format=%ct 2>/dev/null || echo 0)}
-case "$epoch" in "" | *[!0-9]*) echo "$0: bad SOURCE_DATE_EPOCH '$epoch'" >&2; exit 2 ;; esac
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT INT TERM
-umask 022
-mkdir -p "$work/data" "$work/control" "$work/outer"
+# shellcheck source=scripts/ipk-lib.sh
+. "$top/scripts/ipk-lib.sh"
+ipk_begin
 
 # data: files/ with the modes OpenWrt's INSTALL_* give (INSTALL_BIN 0755
 # for what is executable in the tree, INSTALL_DATA 0644, INSTALL_CONF 0600
@@ -52,13 +42,7 @@ find "$work/data" -type d -exec chmod 0755 {} +
 find "$work/data" -type f -exec sh -c 'for f; do if [ -x "$f" ]; then chmod 0755 "$f"; else chmod 0644 "$f"; fi; done' sh {} +
 chmod 0600 "$work/data/etc/config/vwrp"
 
-tarball() { # DIR: a deterministic tar of DIR's contents on stdout
-	tar --format=gnu --numeric-owner --owner=0 --group=0 --sort=name \
-		--mtime="@$epoch" -C "$1" -cf - .
-}
-
-tarball "$work/data" | gzip -n -9 > "$work/outer/data.tar.gz"
-installed_size=$(gzip -dc "$work/outer/data.tar.gz" | wc -c | tr -d ' ')
+ipk_data
 
 cat > "$work/control/control" <<EOF
 Package: $pkg
@@ -78,21 +62,7 @@ Description:  Virtual WAN Redundancy Protocol: several routers share one WAN
  the others stand by, fenced off the WAN, and one takes over when it fails.
 EOF
 echo /etc/config/vwrp > "$work/control/conffiles"
-# OpenWrt's default_postinst and default_prerm (include/package-pack.mk):
-# run uci-defaults, enable and start the service; stop and disable it.
-cat > "$work/control/postinst" <<'EOF'
-#!/bin/sh
-[ "${IPKG_NO_SCRIPT}" = "1" ] && exit 0
-[ -s ${IPKG_INSTROOT}/lib/functions.sh ] || exit 0
-. ${IPKG_INSTROOT}/lib/functions.sh
-default_postinst $0 $@
-EOF
-cat > "$work/control/prerm" <<'EOF'
-#!/bin/sh
-[ -s ${IPKG_INSTROOT}/lib/functions.sh ] || exit 0
-. ${IPKG_INSTROOT}/lib/functions.sh
-default_prerm $0 $@
-EOF
+ipk_default_scripts
 # The package's own part, which default_postinst runs (as the feed's
 # Package/vwrp/postinst): rpcd learns ubus object vwrp on its re-exec.
 cat > "$work/control/postinst-pkg" <<'EOF'
@@ -100,14 +70,4 @@ cat > "$work/control/postinst-pkg" <<'EOF'
 [ -n "${IPKG_INSTROOT}" ] || killall -HUP rpcd 2>/dev/null
 exit 0
 EOF
-chmod 0644 "$work/control/control" "$work/control/conffiles"
-chmod 0755 "$work/control/postinst" "$work/control/prerm" "$work/control/postinst-pkg"
-tarball "$work/control" | gzip -n -9 > "$work/outer/control.tar.gz"
-
-echo 2.0 > "$work/outer/debian-binary"
-chmod 0644 "$work/outer/"*
-mkdir -p "$out"
-ipk="$out/${pkg}_${full_version}_${arch}.ipk"
-tar --format=gnu --numeric-owner --owner=0 --group=0 --mtime="@$epoch" \
-	-C "$work/outer" -cf - ./debian-binary ./data.tar.gz ./control.tar.gz | gzip -n -9 > "$ipk"
-echo "$ipk"
+ipk_finish "$arch" "$out"

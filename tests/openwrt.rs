@@ -209,10 +209,14 @@ fn shell_files_pass_shellcheck_and_the_executables_are_marked() {
         .filter(|f| !f.ends_with(".json") && !f.starts_with("etc/config/"))
         .map(|f| repo(&format!("files/{f}")))
         .collect();
-    shell.extend(["scripts/ipk.sh", "tests/openwrt/rc.common", "tests/openwrt/ubus"].map(repo));
+    shell.extend(
+        ["scripts/ipk.sh", "scripts/ipk-luci.sh", "scripts/ipk-lib.sh", "tests/openwrt/rc.common", "tests/openwrt/ubus"]
+            .map(repo),
+    );
     assert!(shell.len() >= 9, "{shell:?}");
+    // -x: follow the packers' shared library where they source it.
     let mut cmd = Command::new("shellcheck");
-    cmd.args(["-s", "sh"]).args(&shell);
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).args(["-s", "sh", "-x"]).args(&shell);
     let out = run(cmd, "");
     assert!(out.status.success(), "shellcheck:\n{}{}", text(&out.stdout), text(&out.stderr));
     for f in &shell {
