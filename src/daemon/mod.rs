@@ -157,11 +157,7 @@ impl Daemon {
                     SIGNALS => self.on_signals(),
                     CONTROL => self.accept_control(),
                     LINKS => self.on_links(),
-                    NFT_EVENTS => {
-                        if self.fence_watch.deletions() {
-                            self.check_fence();
-                        }
-                    }
+                    NFT_EVENTS if self.fence_watch.deletions() => self.check_fence(),
                     Token(t) if t >= trackers::TOKEN_BASE => self.trackers.readable(t),
                     Token(t) if t >= GROUP_BASE => {
                         let gi = (t - GROUP_BASE) / TOKENS_PER_GROUP;

@@ -1152,7 +1152,14 @@ impl Engine {
     }
 
     fn send(&mut self, now: Instant, path: Path, dst: Mac, kind: MessageType, handover: Option<Handover>) {
-        let wan = path == Path::Wan;
+        let mut msg = self.message(now, kind, path == Path::Wan, handover);
+        self.emit(path, dst, &mut msg);
+    }
+
+    /// Frames `msg` for one destination. Each frame gets its own sequence
+    /// number, stamped here with the epoch it belongs to (a wrap starts a
+    /// new epoch), so one message serves every copy of a hello round.
+    fn emit(&mut self, path: Path, dst: Mac, msg: &mut Message) {
         let src = match path {
             Path::Wan => self.s.shared_mac,
             Path::Control(i) => match self.s.control_macs.get(usize::from(i)) {
@@ -1160,9 +1167,9 @@ impl Engine {
                 None => return,
             },
         };
-        let mut msg = self.message(now, kind, wan, handover);
         msg.seq = self.next_seq();
-        match wire::frame(dst, src, self.s.ethertype, &msg, &self.s.keys) {
+        msg.epoch = self.epoch;
+        match wire::frame(dst, src, self.s.ethertype, msg, &self.s.keys) {
             Ok(frame) => {
                 self.counters.tx = self.counters.tx.saturating_add(1);
                 self.actions.push_back(Action::Send { path, frame });
@@ -1180,14 +1187,16 @@ impl Engine {
         if multicast {
             self.next_discovery = now.plus(DISCOVERY_INTERVAL);
         }
+        // Built once: the copies differ only in their sequence numbers.
+        let mut hello = self.message(now, MessageType::Hello, false, None);
         for i in 0..self.s.control_macs.len() {
             let path = Path::Control(i as u8);
             if multicast {
-                self.send(now, path, MULTICAST_MAC, MessageType::Hello, None);
+                self.emit(path, MULTICAST_MAC, &mut hello);
             } else {
                 let macs: Vec<Mac> = self.peers.iter().filter(|p| !p.released).filter_map(|p| p.mac_on(path)).collect();
                 for mac in macs {
-                    self.send(now, path, mac, MessageType::Hello, None);
+                    self.emit(path, mac, &mut hello);
                 }
             }
         }
@@ -1215,6 +1224,7 @@ impl Engine {
     /// Handover messages go to one router on every control path where we
     /// know its MAC (multicast where we do not).
     fn send_to(&mut self, now: Instant, router_id: u32, kind: MessageType, h: Option<Handover>) {
+        let mut msg = self.message(now, kind, false, h);
         for i in 0..self.s.control_macs.len() {
             let path = Path::Control(i as u8);
             let dst = self
@@ -1223,7 +1233,7 @@ impl Engine {
                 .find(|p| p.router_id == router_id)
                 .and_then(|p| p.mac_on(path))
                 .unwrap_or(MULTICAST_MAC);
-            self.send(now, path, dst, kind, h);
+            self.emit(path, dst, &mut msg);
         }
     }
 }

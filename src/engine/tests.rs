@@ -218,3 +218,29 @@ fn poll_timeout_moves_past_every_handled_instant() {
         }
     }
 }
+
+#[test]
+fn a_sequence_wrap_starts_a_new_epoch_in_the_same_frame() {
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    e.seq = u32::MAX - 1;
+    e.handle_timeout(t(0));
+    let frames: Vec<Vec<u8>> = drain(&mut e)
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Send { frame, .. } => Some(frame),
+            _ => None,
+        })
+        .collect();
+    e.handle_timeout(t(100));
+    let more = drain(&mut e).into_iter().find_map(|a| match a {
+        Action::Send { frame, .. } => Some(frame),
+        _ => None,
+    });
+    let parse = |f: &[u8]| {
+        let p = crate::wire::Packet::new_checked(&f[14..]).unwrap();
+        let m = Message::parse(&p, &e.settings().keys).unwrap();
+        (m.epoch, m.seq)
+    };
+    assert_eq!(parse(&frames[0]), (7, u32::MAX));
+    assert_eq!(parse(&more.unwrap()), (8, 1), "the first frame after the wrap belongs to the new epoch");
+}
