@@ -383,7 +383,7 @@ impl Daemon {
         if let Err(e) = BufReader::new(s).take(MAX_REQUEST as u64).read_line(&mut line) {
             return json!({ "error": format!("reading request: {e}") });
         }
-        let req: Request = match serde_json::from_str(&line) {
+        let req = match Request::parse(&line) {
             Ok(r) => r,
             Err(e) => return json!({ "error": format!("bad request: {e}") }),
         };
