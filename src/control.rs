@@ -91,8 +91,15 @@ fn env(a: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
 /// Longest a request line may be: the daemon never buffers more.
 pub const MAX_REQUEST: usize = 64 * 1024;
 
+/// The daemon's answer: the line as it wrote it, and parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    pub line: String,
+    pub value: Value,
+}
+
 /// Sends one request and reads the reply, giving up after `timeout`.
-pub fn call(socket: &Path, req: &Request, timeout: Duration) -> io::Result<Value> {
+pub fn call(socket: &Path, req: &Request, timeout: Duration) -> io::Result<Reply> {
     let mut s = UnixStream::connect(socket)?;
     s.set_read_timeout(Some(timeout))?;
     s.set_write_timeout(Some(timeout))?;
@@ -101,7 +108,18 @@ pub fn call(socket: &Path, req: &Request, timeout: Duration) -> io::Result<Value
     s.write_all(&line)?;
     let mut reply = String::new();
     BufReader::new(s).take(MAX_REQUEST as u64 * 16).read_line(&mut reply)?;
-    serde_json::from_str(&reply).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    let value = serde_json::from_str(&reply).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    reply.truncate(reply.trim_end().len());
+    Ok(Reply { line: reply, value })
+}
+
+/// `{"error":msg}`, the refusal of the daemon and of the rpcd plugin.
+pub fn error_json(msg: &str) -> String {
+    #[derive(Serialize)]
+    struct Refused<'a> {
+        error: &'a str,
+    }
+    serde_json::to_string(&Refused { error: msg }).unwrap_or_default()
 }
 
 /// The reply's error message, if the daemon refused the request.
@@ -124,6 +142,11 @@ mod tests {
         let env = vec![("ip".to_string(), "203.0.113.10".to_string())];
         let r = Request::Lease { device: "wan".into(), env };
         assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"cmd":"lease","device":"wan","env":[["ip","203.0.113.10"]]}"#);
+    }
+
+    #[test]
+    fn refusals_are_escaped() {
+        assert_eq!(error_json("no group \"x\"\n"), r#"{"error":"no group \"x\"\n"}"#);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use serde::Serialize;
 
 use crate::config::{self, Config};
-use crate::control::{MAX_REQUEST, Request};
+use crate::control::{self, MAX_REQUEST, Request};
 use crate::engine::{Command, Status};
 use crate::system::hooks::Hooks;
 use crate::system::nft::{self, Fence, FenceWatch};
@@ -386,7 +386,7 @@ impl Daemon {
         };
         let req = match r {
             Ok(r) => r,
-            Err(e) => return refused(&e),
+            Err(e) => return control::error_json(&e).into_bytes(),
         };
         let now = self.clock.now();
         let r = match req {
@@ -401,7 +401,7 @@ impl Daemon {
         };
         match r {
             Ok(()) => br#"{"ok":true}"#.to_vec(),
-            Err(e) => refused(&e),
+            Err(e) => control::error_json(&e).into_bytes(),
         }
     }
 
@@ -516,15 +516,6 @@ struct GroupStatus<'a, T> {
     #[serde(flatten)]
     engine: Status,
     trackers: Vec<trackers::Entry<'a, T>>,
-}
-
-#[derive(Serialize)]
-struct Refused<'a> {
-    error: &'a str,
-}
-
-fn refused(e: &str) -> Vec<u8> {
-    serde_json::to_vec(&Refused { error: e }).unwrap_or_default()
 }
 
 /// The control socket, root only: mode 0600 in a 0700 directory.
