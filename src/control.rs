@@ -99,7 +99,12 @@ pub struct Reply {
 }
 
 /// Sends one request and reads the reply, giving up after `timeout`.
-pub fn call(socket: &Path, req: &Request, timeout: Duration) -> io::Result<Reply> {
+pub fn call(socket: &Path, req: &Request, timeout: Duration) -> io::Result<Value> {
+    exchange(socket, req, timeout).map(|r| r.value)
+}
+
+/// `call`, keeping the reply's line too (to pass it on as it came).
+pub fn exchange(socket: &Path, req: &Request, timeout: Duration) -> io::Result<Reply> {
     let mut s = UnixStream::connect(socket)?;
     s.set_read_timeout(Some(timeout))?;
     s.set_write_timeout(Some(timeout))?;

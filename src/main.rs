@@ -67,7 +67,7 @@ fn call(o: &Opts, req: &Request) -> Result<Reply, String> {
 /// the read (connecting to a socket nobody listens on fails at once).
 fn call_within(o: &Opts, req: &Request, timeout: Duration) -> Result<Reply, String> {
     let s = socket(o);
-    let r = control::call(&s, req, timeout).map_err(|e| format!("{}: {e} (is the daemon running?)", s.display()))?;
+    let r = control::exchange(&s, req, timeout).map_err(|e| format!("{}: {e} (is the daemon running?)", s.display()))?;
     match control::error_of(&r.value) {
         Some(e) => Err(e.to_string()),
         None => Ok(r),
