@@ -7,12 +7,12 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// What a client may ask. `group` names a group; it may be left out when
 /// the daemon runs only one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Request {
     Status,
@@ -30,11 +30,81 @@ pub enum Request {
     Tracker { name: String, up: bool },
 }
 
+impl Request {
+    /// A request line, parsed. Checked by hand rather than derived: a
+    /// derived `Deserialize` of a tagged enum costs ~20 KB on a router.
+    pub fn parse(line: &str) -> Result<Request, String> {
+        let v: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        let o = v.as_object().ok_or("a request is a JSON object")?;
+        let cmd = o.get("cmd").ok_or("missing 'cmd'")?;
+        Request::from_args(cmd.as_str().ok_or("'cmd' must be a string")?, o)
+    }
+
+    /// Command `cmd` with the fields of `a`; unknown fields are ignored,
+    /// `null` is a left-out optional field. rpcd's arguments come here too.
+    pub fn from_args(cmd: &str, a: &Map<String, Value>) -> Result<Request, String> {
+        let group = || opt_string(a, "group");
+        let string = |k| opt_string(a, k)?.ok_or_else(|| missing(k));
+        Ok(match cmd {
+            "status" => Request::Status,
+            "step_up" => Request::StepUp { group: group()? },
+            "step_down" => Request::StepDown { group: group()? },
+            "set_priority" => {
+                let p = a.get("priority").ok_or_else(|| missing("priority"))?;
+                let priority = p.as_u64().and_then(|p| u8::try_from(p).ok()).ok_or("'priority' must be a number 0..255")?;
+                Request::SetPriority { priority, group: group()? }
+            }
+            "lease" => Request::Lease { device: string("device")?, env: env(a)? },
+            "lease6" => Request::Lease6 { device: string("device")?, env: env(a)? },
+            "netifd" => Request::Netifd { device: string("device")?, interface: string("interface")? },
+            "tracker" => Request::Tracker {
+                name: string("name")?,
+                up: a.get("up").ok_or_else(|| missing("up"))?.as_bool().ok_or("'up' must be true or false")?,
+            },
+            _ => return Err(format!("unknown cmd '{cmd}'")),
+        })
+    }
+}
+
+fn missing(key: &str) -> String {
+    format!("missing '{key}'")
+}
+
+fn opt_string(a: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+    match a.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("'{key}' must be a string")),
+    }
+}
+
+/// `env`: `[["name","value"],…]`.
+fn env(a: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
+    let pair = |p: &Value| match p.as_array().map(Vec::as_slice) {
+        Some([Value::String(k), Value::String(v)]) => Some((k.clone(), v.clone())),
+        _ => None,
+    };
+    let list = a.get("env").ok_or_else(|| missing("env"))?.as_array();
+    list.and_then(|l| l.iter().map(pair).collect()).ok_or_else(|| "'env' must be a list of [name, value] strings".into())
+}
+
 /// Longest a request line may be: the daemon never buffers more.
 pub const MAX_REQUEST: usize = 64 * 1024;
 
+/// The daemon's answer: the line as it wrote it, and parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    pub line: String,
+    pub value: Value,
+}
+
 /// Sends one request and reads the reply, giving up after `timeout`.
 pub fn call(socket: &Path, req: &Request, timeout: Duration) -> io::Result<Value> {
+    exchange(socket, req, timeout).map(|r| r.value)
+}
+
+/// `call`, keeping the reply's line too (to pass it on as it came).
+pub fn exchange(socket: &Path, req: &Request, timeout: Duration) -> io::Result<Reply> {
     let mut s = UnixStream::connect(socket)?;
     s.set_read_timeout(Some(timeout))?;
     s.set_write_timeout(Some(timeout))?;
@@ -43,7 +113,18 @@ pub fn call(socket: &Path, req: &Request, timeout: Duration) -> io::Result<Value
     s.write_all(&line)?;
     let mut reply = String::new();
     BufReader::new(s).take(MAX_REQUEST as u64 * 16).read_line(&mut reply)?;
-    serde_json::from_str(&reply).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    let value = serde_json::from_str(&reply).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    reply.truncate(reply.trim_end().len());
+    Ok(Reply { line: reply, value })
+}
+
+/// `{"error":msg}`, the refusal of the daemon and of the rpcd plugin.
+pub fn error_json(msg: &str) -> String {
+    #[derive(Serialize)]
+    struct Refused<'a> {
+        error: &'a str,
+    }
+    serde_json::to_string(&Refused { error: msg }).unwrap_or_default()
 }
 
 /// The reply's error message, if the daemon refused the request.
@@ -55,13 +136,95 @@ pub fn error_of(v: &Value) -> Option<&str> {
 mod tests {
     use super::*;
 
+    fn parse(line: &str) -> Result<Request, String> {
+        Request::parse(line)
+    }
+
     #[test]
     fn requests_have_a_stable_json_shape() {
         let r = Request::SetPriority { priority: 150, group: Some("wan".into()) };
         assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"cmd":"set_priority","priority":150,"group":"wan"}"#);
-        let r: Request = serde_json::from_str(r#"{"cmd":"step_down"}"#).unwrap();
-        assert_eq!(r, Request::StepDown { group: None });
-        assert!(serde_json::from_str::<Request>(r#"{"cmd":"reboot"}"#).is_err());
-        assert!(serde_json::from_str::<Request>(r#"{"cmd":"set_priority","priority":300}"#).is_err());
+        let env = vec![("ip".to_string(), "203.0.113.10".to_string())];
+        let r = Request::Lease { device: "wan".into(), env };
+        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"cmd":"lease","device":"wan","env":[["ip","203.0.113.10"]]}"#);
+    }
+
+    #[test]
+    fn refusals_are_escaped() {
+        assert_eq!(error_json("no group \"x\"\n"), r#"{"error":"no group \"x\"\n"}"#);
+    }
+
+    #[test]
+    fn every_request_reads_back_as_it_was_sent() {
+        let env = vec![("ip".to_string(), "203.0.113.10".to_string()), ("dns".into(), "a b".into())];
+        for r in [
+            Request::Status,
+            Request::StepUp { group: None },
+            Request::StepUp { group: Some("wan".into()) },
+            Request::StepDown { group: Some("wan".into()) },
+            Request::SetPriority { priority: 0, group: None },
+            Request::SetPriority { priority: 255, group: Some("wan".into()) },
+            Request::Lease { device: "wan".into(), env: env.clone() },
+            Request::Lease6 { device: "wan".into(), env: Vec::new() },
+            Request::Lease6 { device: "wan".into(), env },
+            Request::Netifd { device: "wan".into(), interface: "wan6".into() },
+            Request::Tracker { name: "mwan".into(), up: true },
+            Request::Tracker { name: "mwan".into(), up: false },
+        ] {
+            let line = serde_json::to_string(&r).unwrap() + "\n";
+            assert_eq!(parse(&line), Ok(r), "{line}");
+        }
+    }
+
+    #[test]
+    fn left_out_null_and_unknown_fields() {
+        assert_eq!(parse(r#"{"cmd":"step_down"}"#), Ok(Request::StepDown { group: None }));
+        assert_eq!(parse(r#"{"group":null,"cmd":"step_up"}"#), Ok(Request::StepUp { group: None }));
+        assert_eq!(parse(r#" {"cmd":"status","x":[1,{"y":2}]} "#), Ok(Request::Status));
+        assert_eq!(
+            parse(r#"{"priority":7,"cmd":"set_priority","z":1.5}"#),
+            Ok(Request::SetPriority { priority: 7, group: None })
+        );
+    }
+
+    #[test]
+    fn bad_requests_are_refused_with_a_reason() {
+        for (line, why) in [
+            ("", "EOF"),
+            ("{", "EOF"),
+            ("[\"status\"]", "object"),
+            ("\"status\"", "object"),
+            (r#"{"cmd":"status"} x"#, "trailing"),
+            ("{}", "missing 'cmd'"),
+            (r#"{"cmd":1}"#, "'cmd' must be"),
+            (r#"{"cmd":"reboot"}"#, "unknown cmd 'reboot'"),
+            (r#"{"cmd":"Status"}"#, "unknown cmd"),
+            (r#"{"cmd":"step_up","group":1}"#, "'group' must be a string"),
+            (r#"{"cmd":"step_down","group":["wan"]}"#, "'group' must be a string"),
+            (r#"{"cmd":"set_priority"}"#, "missing 'priority'"),
+            (r#"{"cmd":"set_priority","priority":300}"#, "'priority' must be"),
+            (r#"{"cmd":"set_priority","priority":-1}"#, "'priority' must be"),
+            (r#"{"cmd":"set_priority","priority":1.5}"#, "'priority' must be"),
+            (r#"{"cmd":"set_priority","priority":"150"}"#, "'priority' must be"),
+            (r#"{"cmd":"set_priority","priority":null}"#, "'priority' must be"),
+            (r#"{"cmd":"set_priority","priority":150,"group":true}"#, "'group' must be"),
+            (r#"{"cmd":"lease","env":[]}"#, "missing 'device'"),
+            (r#"{"cmd":"lease","device":null,"env":[]}"#, "missing 'device'"),
+            (r#"{"cmd":"lease","device":"wan"}"#, "missing 'env'"),
+            (r#"{"cmd":"lease","device":"wan","env":{"ip":"x"}}"#, "'env' must be"),
+            (r#"{"cmd":"lease","device":"wan","env":[["ip"]]}"#, "'env' must be"),
+            (r#"{"cmd":"lease","device":"wan","env":[["ip","x","y"]]}"#, "'env' must be"),
+            (r#"{"cmd":"lease6","device":"wan","env":[["ip",1]]}"#, "'env' must be"),
+            (r#"{"cmd":"lease6","device":7,"env":[]}"#, "'device' must be"),
+            (r#"{"cmd":"netifd","device":"wan"}"#, "missing 'interface'"),
+            (r#"{"cmd":"netifd","interface":"wan"}"#, "missing 'device'"),
+            (r#"{"cmd":"tracker","up":true}"#, "missing 'name'"),
+            (r#"{"cmd":"tracker","name":"x"}"#, "missing 'up'"),
+            (r#"{"cmd":"tracker","name":"x","up":1}"#, "'up' must be"),
+            (r#"{"cmd":"tracker","name":"x","up":"true"}"#, "'up' must be"),
+        ] {
+            let e = parse(line).expect_err(line);
+            assert!(e.contains(why), "{line}: {e}");
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use vwrp::config;
-use vwrp::control::{self, Request};
+use vwrp::control::{self, Reply, Request};
 
 const USAGE: &str = "usage: vwrp <command>
   daemon [-c FILE]          run in the foreground (default /etc/config/vwrp)
@@ -59,18 +59,18 @@ fn socket(o: &Opts) -> PathBuf {
     })
 }
 
-fn call(o: &Opts, req: &Request) -> Result<Value, String> {
+fn call(o: &Opts, req: &Request) -> Result<Reply, String> {
     call_within(o, req, Duration::from_secs(2))
 }
 
 /// One exchange with the daemon; `timeout` bounds each of the write and
 /// the read (connecting to a socket nobody listens on fails at once).
-fn call_within(o: &Opts, req: &Request, timeout: Duration) -> Result<Value, String> {
+fn call_within(o: &Opts, req: &Request, timeout: Duration) -> Result<Reply, String> {
     let s = socket(o);
-    let v = control::call(&s, req, timeout).map_err(|e| format!("{}: {e} (is the daemon running?)", s.display()))?;
-    match control::error_of(&v) {
+    let r = control::exchange(&s, req, timeout).map_err(|e| format!("{}: {e} (is the daemon running?)", s.display()))?;
+    match control::error_of(&r.value) {
         Some(e) => Err(e.to_string()),
-        None => Ok(v),
+        None => Ok(r),
     }
 }
 
@@ -120,11 +120,11 @@ fn run(o: &Opts) -> Result<(), String> {
             Ok(())
         }
         "status" => {
-            let v = call(o, &Request::Status)?;
+            let r = call(o, &Request::Status)?;
             if o.json {
-                println!("{v}");
+                println!("{}", r.line);
             } else {
-                print_status(&v);
+                print_status(&r.value);
             }
             Ok(())
         }
@@ -213,13 +213,13 @@ fn fence(o: &Opts) -> ExitCode {
 /// rpcd's exec plugin protocol: always exactly one JSON object on stdout.
 fn rpcd(o: &Opts) -> ExitCode {
     let out = match (o.args.get(1).map(String::as_str), o.args.get(2)) {
-        (Some("list"), _) => vwrp::rpcd::list(),
+        (Some("list"), _) => vwrp::rpcd::LIST.to_string(),
         (Some("call"), Some(method)) => {
             let mut input = String::new();
             let _ = std::io::stdin().take(control::MAX_REQUEST as u64).read_to_string(&mut input);
             vwrp::rpcd::call(method, &input, |r| call(o, r))
         }
-        _ => serde_json::json!({ "error": "usage: vwrp rpcd list | vwrp rpcd call METHOD" }),
+        _ => control::error_json("usage: vwrp rpcd list | vwrp rpcd call METHOD"),
     };
     println!("{out}");
     ExitCode::SUCCESS
@@ -233,6 +233,13 @@ fn n(v: &Value, k: &str) -> u64 {
     v.get(k).and_then(Value::as_u64).unwrap_or(0)
 }
 
+/// Milliseconds as seconds with one decimal, rounded: integers only, so
+/// no float formatting is linked in.
+fn secs(ms: u64) -> String {
+    let tenths = ms.saturating_add(50) / 100;
+    format!("{}.{}", tenths / 10, tenths % 10)
+}
+
 /// Weight, type, and what the last probe said.
 fn tracker_details(t: &Value) -> Vec<String> {
     let mut d = vec![format!("{} weight {}", s(t, "type"), s(t, "weight"))];
@@ -243,7 +250,7 @@ fn tracker_details(t: &Value) -> Vec<String> {
         d.push(format!("last {last} {} ms ago", n(t, "last_ago_ms")));
     }
     if let Some(c) = t.get("change").filter(|c| c.is_object()) {
-        d.push(format!("{} {:.1}s ago, detected in {} ms", s(c, "to"), n(c, "ago_ms") as f64 / 1000.0, n(c, "detect_ms")));
+        d.push(format!("{} {}s ago, detected in {} ms", s(c, "to"), secs(n(c, "ago_ms")), n(c, "detect_ms")));
     }
     if let Some(e) = t.get("error").and_then(Value::as_str) {
         d.push(e.to_string());
@@ -254,11 +261,11 @@ fn tracker_details(t: &Value) -> Vec<String> {
 fn print_status(v: &Value) {
     for g in v.get("groups").and_then(Value::as_array).into_iter().flatten() {
         println!(
-            "group {} (id {}): {} for {:.1}s ({})",
+            "group {} (id {}): {} for {}s ({})",
             s(g, "name"),
             n(g, "group"),
             s(g, "state").to_uppercase(),
-            n(g, "since_ms") as f64 / 1000.0,
+            secs(n(g, "since_ms")),
             s(g, "reason")
         );
         println!(
@@ -298,8 +305,19 @@ fn print_status(v: &Value) {
             println!("  frames rx {} tx {}  takeovers {} handovers {}", n(c, "rx_ok"), n(c, "tx"), n(c, "takeovers"), n(c, "handovers"));
         }
         for t in g.get("transitions").and_then(Value::as_array).into_iter().flatten().take(5) {
-            println!("  {:>8.1}s ago {} -> {}: {}", n(t, "ago_ms") as f64 / 1000.0, s(t, "from"), s(t, "to"), s(t, "reason"));
+            println!("  {:>8}s ago {} -> {}: {}", secs(n(t, "ago_ms")), s(t, "from"), s(t, "to"), s(t, "reason"));
         }
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::secs;
+
+    #[test]
+    fn seconds_have_one_rounded_decimal() {
+        for (ms, s) in [(0, "0.0"), (49, "0.0"), (50, "0.1"), (5230, "5.2"), (5299, "5.3"), (59_960, "60.0"), (u64::MAX, "18446744073709551.6")] {
+            assert_eq!(secs(ms), s, "{ms}");
+        }
+    }
+}

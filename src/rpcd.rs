@@ -6,38 +6,27 @@
 //! error). Failures are objects too, `{"error":"…"}`. Unknown arguments,
 //! such as the `ubus_rpc_session` uhttpd adds, are ignored.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use crate::control::Request;
+use crate::control::{Reply, Request, error_json};
 
 /// The static method table: argument name to a sample of its type
 /// (string, bool, or a number: int32). Never asks the daemon.
-pub fn list() -> Value {
-    json!({
-        "status": {},
-        "step_up": { "group": "wan" },
-        "step_down": { "group": "wan" },
-        "set_priority": { "priority": 32, "group": "wan" },
-        "tracker": { "name": "name", "up": true },
-    })
-}
+pub const LIST: &str = r#"{"status":{},"step_up":{"group":"wan"},"step_down":{"group":"wan"},"set_priority":{"priority":32,"group":"wan"},"tracker":{"name":"name","up":true}}"#;
 
-/// Answers `call METHOD` with `input` (stdin) as the arguments; `send`
-/// carries a request to the daemon and returns its reply or an error.
-pub fn call(method: &str, input: &str, send: impl FnOnce(&Request) -> Result<Value, String>) -> Value {
+/// Answers `call METHOD` with `input` (stdin) as the arguments, as JSON
+/// text; `send` carries a request to the daemon and returns its reply or
+/// an error.
+pub fn call(method: &str, input: &str, send: impl FnOnce(&Request) -> Result<Reply, String>) -> String {
     match request(method, input).and_then(|r| send(&r)) {
-        Ok(v) if v.is_object() => v,
-        Ok(_) => error("the daemon answered with something other than an object"),
-        Err(e) => error(&e),
+        Ok(r) if r.value.is_object() => r.line,
+        Ok(_) => error_json("the daemon answered with something other than an object"),
+        Err(e) => error_json(&e),
     }
 }
 
-fn error(msg: &str) -> Value {
-    json!({ "error": msg })
-}
-
 fn request(method: &str, input: &str) -> Result<Request, String> {
-    let args: Map<String, Value> = if input.trim().is_empty() {
+    let mut args: Map<String, Value> = if input.trim().is_empty() {
         Map::new()
     } else {
         match serde_json::from_str(input) {
@@ -46,30 +35,25 @@ fn request(method: &str, input: &str) -> Result<Request, String> {
             Err(e) => return Err(format!("arguments are not JSON: {e}")),
         }
     };
-    let group = || opt_string(&args, "group");
-    Ok(match method {
-        "status" => Request::Status,
-        "step_up" => Request::StepUp { group: group()? },
-        "step_down" => Request::StepDown { group: group()? },
-        "set_priority" => Request::SetPriority { priority: priority(&args)?, group: group()? },
-        "tracker" => Request::Tracker {
-            name: opt_string(&args, "name")?.ok_or("tracker needs 'name'")?,
-            up: match args.get("up") {
+    // Looser than the control socket: UCI values are strings, and some
+    // callers send 0/1 for a boolean.
+    match method {
+        "status" | "step_up" | "step_down" => {}
+        "set_priority" => {
+            let p = priority(&args)?;
+            args.insert("priority".into(), p.into());
+        }
+        "tracker" => {
+            let up = match args.get("up") {
                 Some(Value::Bool(b)) => *b,
                 Some(Value::Number(n)) if n.as_u64() == Some(0) || n.as_u64() == Some(1) => n.as_u64() == Some(1),
                 _ => return Err("tracker needs 'up': true or false".into()),
-            },
-        },
+            };
+            args.insert("up".into(), up.into());
+        }
         _ => return Err(format!("unknown method '{method}'")),
-    })
-}
-
-fn opt_string(args: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
-    match args.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(format!("'{key}' must be a string")),
     }
+    Request::from_args(method, &args)
 }
 
 /// 1..254, as a number or a numeric string (UCI values are strings).
@@ -87,13 +71,25 @@ fn priority(args: &Map<String, Value>) -> Result<u8, String> {
 mod tests {
     use super::*;
 
+    use serde_json::json;
+
     fn req(method: &str, input: &str) -> Result<Request, String> {
         request(method, input)
     }
 
+    /// `call`, parsed.
+    fn answer(method: &str, input: &str, send: impl FnOnce(&Request) -> Result<Reply, String>) -> Value {
+        serde_json::from_str(&call(method, input, send)).unwrap()
+    }
+
+    fn reply(v: Value) -> Result<Reply, String> {
+        Ok(Reply { line: v.to_string(), value: v })
+    }
+
     #[test]
     fn list_samples_give_rpcd_the_argument_types() {
-        let l = list();
+        let l: Value = serde_json::from_str(LIST).unwrap();
+        assert_eq!(l.as_object().unwrap().len(), 5);
         assert!(l["status"].as_object().unwrap().is_empty());
         assert_eq!(l["set_priority"]["priority"], 32);
         assert!(l["tracker"]["up"].is_boolean());
@@ -130,8 +126,10 @@ mod tests {
             ("status", "[1]"),
             ("status", "{"),
             ("reboot", "{}"),
+            ("lease", r#"{"device":"wan","env":[]}"#),
+            ("netifd", r#"{"device":"wan","interface":"wan"}"#),
         ] {
-            let v = call(m, i, |_| panic!("{m} {i}: the daemon must not be asked"));
+            let v = answer(m, i, |_| panic!("{m} {i}: the daemon must not be asked"));
             assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{m} {i}: {v}");
             assert_eq!(v.as_object().unwrap().len(), 1, "{v}");
         }
@@ -139,8 +137,8 @@ mod tests {
 
     #[test]
     fn replies_and_failures_are_single_objects() {
-        assert_eq!(call("step_up", "{}", |_| Ok(json!({"ok": true}))), json!({"ok": true}));
-        assert_eq!(call("status", "{}", |_| Err("no daemon".into())), json!({"error": "no daemon"}));
-        assert!(call("status", "{}", |_| Ok(json!([1])))["error"].is_string());
+        assert_eq!(call("step_up", "{}", |_| reply(json!({"ok": true}))), r#"{"ok":true}"#);
+        assert_eq!(answer("status", "{}", |_| Err("no daemon".into())), json!({"error": "no daemon"}));
+        assert!(answer("status", "{}", |_| reply(json!([1])))["error"].is_string());
     }
 }

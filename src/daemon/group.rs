@@ -444,17 +444,25 @@ impl Group {
         }
     }
 
-    fn hook_event(&self, state: State) -> serde_json::Value {
-        let mut v = serde_json::json!({
-            "group": self.cfg.name,
-            "state": action_name(state),
-            "router_id": format!("{:#x}", self.engine.settings().router_id),
-            "wan_device": self.wan.name,
-        });
-        if let Some(l) = &self.applied {
-            v["wan_address"] = serde_json::json!(l.address.to_string());
+    /// The `vwrp.state` ubus event's data, as JSON.
+    fn hook_event(&self, state: State) -> String {
+        #[derive(serde::Serialize)]
+        struct Event<'a> {
+            group: &'a str,
+            state: &'static str,
+            router_id: String,
+            wan_device: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            wan_address: Option<String>,
         }
-        v
+        let e = Event {
+            group: &self.cfg.name,
+            state: action_name(state),
+            router_id: format!("{:#x}", self.engine.settings().router_id),
+            wan_device: &self.wan.name,
+            wan_address: self.applied.as_ref().map(|l| l.address.to_string()),
+        };
+        serde_json::to_string(&e).unwrap_or_default()
     }
 
     fn hook_env(&self, state: State) -> Vec<(String, String)> {

@@ -17,11 +17,11 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::config::{self, Config};
-use crate::control::{MAX_REQUEST, Request};
-use crate::engine::Command;
+use crate::control::{self, MAX_REQUEST, Request};
+use crate::engine::{Command, Status};
 use crate::system::hooks::Hooks;
 use crate::system::nft::{self, Fence, FenceWatch};
 use crate::system::rtnl::LinkMonitor;
@@ -364,8 +364,7 @@ impl Daemon {
                     let _ = std.set_nonblocking(false);
                     let _ = std.set_read_timeout(Some(Duration::from_millis(200)));
                     let _ = std.set_write_timeout(Some(Duration::from_millis(200)));
-                    let reply = self.serve(&std);
-                    let mut line = serde_json::to_vec(&reply).unwrap_or_default();
+                    let mut line = self.serve(&std);
                     line.push(b'\n');
                     let _ = (&std).write_all(&line);
                 }
@@ -378,14 +377,16 @@ impl Daemon {
         }
     }
 
-    fn serve(&mut self, s: &std::os::unix::net::UnixStream) -> Value {
+    /// The reply to one client, as JSON.
+    fn serve(&mut self, s: &std::os::unix::net::UnixStream) -> Vec<u8> {
         let mut line = String::new();
-        if let Err(e) = BufReader::new(s).take(MAX_REQUEST as u64).read_line(&mut line) {
-            return json!({ "error": format!("reading request: {e}") });
-        }
-        let req: Request = match serde_json::from_str(&line) {
+        let r = match BufReader::new(s).take(MAX_REQUEST as u64).read_line(&mut line) {
+            Ok(_) => Request::parse(&line).map_err(|e| format!("bad request: {e}")),
+            Err(e) => Err(format!("reading request: {e}")),
+        };
+        let req = match r {
             Ok(r) => r,
-            Err(e) => return json!({ "error": format!("bad request: {e}") }),
+            Err(e) => return control::error_json(&e).into_bytes(),
         };
         let now = self.clock.now();
         let r = match req {
@@ -399,8 +400,8 @@ impl Daemon {
             Request::Tracker { name, up } => self.external_tracker(&name, up),
         };
         match r {
-            Ok(()) => json!({ "ok": true }),
-            Err(e) => json!({ "error": e }),
+            Ok(()) => br#"{"ok":true}"#.to_vec(),
+            Err(e) => control::error_json(&e).into_bytes(),
         }
     }
 
@@ -477,27 +478,44 @@ impl Daemon {
         }
     }
 
-    fn status(&self, now: Instant) -> Value {
+    fn status(&self, now: Instant) -> Vec<u8> {
         let wall = std::time::Instant::now();
-        let groups: Vec<Value> = self
+        let groups = self
             .groups
             .iter()
             .enumerate()
             .map(|(gi, g)| {
-                let mut v = serde_json::to_value(g.engine.status(now)).unwrap_or(Value::Null);
-                if let Some(t) = v.get_mut("trackers").and_then(Value::as_array_mut) {
-                    self.trackers.annotate(gi, t, wall);
+                let mut engine = g.engine.status(now);
+                let trackers = self.trackers.status(gi, std::mem::take(&mut engine.trackers), wall);
+                GroupStatus {
+                    name: &g.cfg.name,
+                    wan_device: &g.wan.name,
+                    control: g.control.iter().map(|c| c.name.as_str()).collect(),
+                    engine,
+                    trackers,
                 }
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("name".into(), json!(g.cfg.name));
-                    o.insert("wan_device".into(), json!(g.wan.name));
-                    o.insert("control".into(), json!(g.control.iter().map(|c| c.name.clone()).collect::<Vec<_>>()));
-                }
-                v
             })
             .collect();
-        json!({ "groups": groups })
+        serde_json::to_vec(&StatusReply { groups }).unwrap_or_default()
     }
+}
+
+#[derive(Serialize)]
+struct StatusReply<'a, T> {
+    groups: Vec<GroupStatus<'a, T>>,
+}
+
+/// One group in status (docs/CONTROL.md): the engine's snapshot, the
+/// names only the daemon knows, and the trackers with their run time
+/// (`T` is the engine's tracker entry).
+#[derive(Serialize)]
+struct GroupStatus<'a, T> {
+    name: &'a str,
+    wan_device: &'a str,
+    control: Vec<&'a str>,
+    #[serde(flatten)]
+    engine: Status,
+    trackers: Vec<trackers::Entry<'a, T>>,
 }
 
 /// The control socket, root only: mode 0600 in a 0700 directory.

@@ -23,7 +23,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use mio::Registry;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 
 use super::group::Group;
 use crate::config::{self, Config, DhcpMode, TrackerKind};
@@ -297,45 +297,89 @@ impl Runtime {
         }
     }
 
-    fn status(&self, now: Instant) -> Map<String, Value> {
+    fn status(&self, now: Instant) -> RunStatus<'_> {
         let ago = |t: Instant| ms(now.saturating_duration_since(t));
-        let mut o = Map::new();
-        o.insert("type".into(), json!(kind_name(&self.cfg.kind)));
-        o.insert("running".into(), json!(self.running));
-        o.insert("interval_ms".into(), json!(ms(self.cfg.interval)));
-        o.insert("timeout_ms".into(), json!(ms(self.cfg.timeout)));
-        o.insert("rise".into(), json!(self.cfg.rise));
-        o.insert("fall".into(), json!(self.cfg.fall));
-        o.insert("last".into(), json!(self.last.map(|(ok, _)| if ok { "ok" } else { "fail" })));
-        o.insert("last_ago_ms".into(), json!(self.last.map(|(_, t)| ago(t))));
-        o.insert(
-            "change".into(),
-            json!(self.change.as_ref().map(|c| json!({
-                "to": if c.up { "up" } else { "down" },
-                "ago_ms": ago(c.at),
-                "detect_ms": ms(c.detect),
-            }))),
-        );
-        let error = match &self.probe {
+        let mut r = RunStatus {
+            kind: kind_name(&self.cfg.kind),
+            running: self.running,
+            interval_ms: ms(self.cfg.interval),
+            timeout_ms: ms(self.cfg.timeout),
+            rise: self.cfg.rise,
+            fall: self.cfg.fall,
+            last: self.last.map(|(ok, _)| if ok { "ok" } else { "fail" }),
+            last_ago_ms: self.last.map(|(_, t)| ago(t)),
+            change: self.change.as_ref().map(|c| ChangeStatus {
+                to: if c.up { "up" } else { "down" },
+                ago_ms: ago(c.at),
+                detect_ms: ms(c.detect),
+            }),
+            device: None,
+            answered: None,
+            targets: None,
+            pid: None,
+            error: None,
+        };
+        r.error = match &self.probe {
             Probe::Link { device } => {
-                o.insert("device".into(), json!(device));
+                r.device = Some(device);
                 None
             }
             Probe::Ping(p) => {
-                o.insert("answered".into(), json!(p.last_answered));
-                o.insert("targets".into(), json!(p.targets()));
-                p.error.clone()
+                r.answered = Some(p.last_answered);
+                r.targets = Some(p.targets());
+                p.error.as_deref()
             }
-            Probe::Arping(a) => a.error.clone(),
+            Probe::Arping(a) => a.error.as_deref(),
             Probe::Script(s) => {
-                o.insert("pid".into(), json!(s.pid()));
-                s.error.clone()
+                r.pid = Some(s.pid());
+                s.error.as_deref()
             }
             Probe::External => None,
         };
-        o.insert("error".into(), json!(error));
-        o
+        r
     }
+}
+
+/// A tracker in `status`: the engine's view (its `TrackerStatus`), then
+/// its run time.
+#[derive(Serialize)]
+pub struct Entry<'a, E> {
+    #[serde(flatten)]
+    engine: E,
+    #[serde(flatten)]
+    run: Option<RunStatus<'a>>,
+}
+
+/// Keys by kind: `device` (link), `answered` and `targets` (ping), `pid`
+/// (script, null between runs); the others have none of them.
+#[derive(Serialize)]
+struct RunStatus<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    running: bool,
+    interval_ms: u64,
+    timeout_ms: u64,
+    rise: u8,
+    fall: u8,
+    last: Option<&'static str>,
+    last_ago_ms: Option<u64>,
+    change: Option<ChangeStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answered: Option<Option<usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    targets: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pid: Option<Option<u32>>,
+    error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ChangeStatus {
+    to: &'static str,
+    ago_ms: u64,
+    detect_ms: u64,
 }
 
 impl Trackers {
@@ -461,14 +505,11 @@ impl Trackers {
         }
     }
 
-    /// Adds run-time details to group `group`'s tracker list in status
-    /// (the engine's entries, in configuration order).
-    pub fn annotate(&self, group: usize, entries: &mut [Value], now: Instant) {
-        for rt in self.list.iter().filter(|t| t.group == group) {
-            if let Some(o) = entries.get_mut(rt.index).and_then(Value::as_object_mut) {
-                o.extend(rt.status(now));
-            }
-        }
+    /// Group `group`'s trackers for status: the engine's entries (in
+    /// configuration order) with their run time.
+    pub fn status<E>(&self, group: usize, engine: Vec<E>, now: Instant) -> Vec<Entry<'_, E>> {
+        let run = |i| self.list.iter().find(|t| t.group == group && t.index == i).map(|t| t.status(now));
+        engine.into_iter().enumerate().map(|(i, e)| Entry { engine: e, run: run(i) }).collect()
     }
 }
 
@@ -575,8 +616,9 @@ mod tests {
         assert!(t.poll_verdict().is_some(), "repeated: the engine may have forgotten it");
         assert!(t.external("t", true, now).unwrap_err().contains("not external"));
         assert!(t.external("nope", true, now).unwrap_err().contains("no tracker"));
-        let mut entries = vec![json!({}), json!({"name": "mwan"})];
-        t.annotate(0, &mut entries, now);
+        let engine = vec![serde_json::json!({"name": "t"}), serde_json::json!({"name": "mwan"})];
+        let entries = serde_json::to_value(t.status(0, engine, now)).unwrap();
+        assert_eq!(entries[1]["name"], "mwan");
         assert_eq!(entries[1]["type"], "external");
         assert_eq!(entries[1]["last"], "fail");
         assert_eq!(entries[1]["change"]["to"], "down");

@@ -143,6 +143,8 @@ pub struct Status {
     pub peers: Vec<PeerStatus>,
     pub lease: Option<LeaseStatus>,
     pub lease6: Option<Lease6Status>,
+    /// Written by the daemon, each with its tracker's run time.
+    #[serde(skip)]
     pub trackers: Vec<TrackerStatus>,
     pub counters: Counters,
     pub transitions: Vec<TransitionStatus>,

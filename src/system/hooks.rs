@@ -12,17 +12,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 /// The ubus event every state change is announced as.
 pub const EVENT: &str = "vwrp.state";
 
 /// One transition to report: environment for the scripts, and the data
-/// of the ubus event.
+/// of the ubus event (a JSON object).
 #[derive(Clone, Debug)]
 pub struct Job {
     pub env: Vec<(String, String)>,
-    pub event: Value,
+    pub event: String,
 }
 
 /// One program to run, in turn with the others.
@@ -67,7 +65,7 @@ impl Hooks {
     /// /bin/sh; dot files are skipped.
     pub fn enqueue(&mut self, job: Job) {
         if let Some(ubus) = find_program("ubus") {
-            self.push(vec![ubus.into(), "send".into(), EVENT.into(), job.event.to_string().into()], Vec::new());
+            self.push(vec![ubus.into(), "send".into(), EVENT.into(), job.event.into()], Vec::new());
         }
         let mut scripts: Vec<PathBuf> = match std::fs::read_dir(&self.dir) {
             Ok(rd) => rd
@@ -187,8 +185,8 @@ mod tests {
         std::fs::set_permissions(dir.join("10-exec"), std::fs::Permissions::from_mode(0o755)).unwrap();
         write(".hidden", 0o755);
         let mut h = Hooks::new(&dir, Duration::from_secs(5));
-        h.enqueue(Job { env: vec![("ACTION".into(), "active".into())], event: Value::Null });
-        h.enqueue(Job { env: vec![("ACTION".into(), "standby".into())], event: Value::Null });
+        h.enqueue(Job { env: vec![("ACTION".into(), "active".into())], event: "{}".into() });
+        h.enqueue(Job { env: vec![("ACTION".into(), "standby".into())], event: "{}".into() });
         drain(&mut h);
         let got = std::fs::read_to_string(&log).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
@@ -205,7 +203,7 @@ mod tests {
         std::fs::write(dir.join("20-next"), format!("echo next >> {}\n", log.display())).unwrap();
         let mut h = Hooks::new(&dir, Duration::from_millis(200));
         let t = Instant::now();
-        h.enqueue(Job { env: Vec::new(), event: Value::Null });
+        h.enqueue(Job { env: Vec::new(), event: "{}".into() });
         drain(&mut h);
         let got = std::fs::read_to_string(&log).unwrap_or_default();
         let _ = std::fs::remove_dir_all(&dir);

@@ -20,7 +20,7 @@ use std::io;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::wire::Lease4;
 
@@ -67,39 +67,76 @@ pub fn up_args(interface: &str, lease: &Lease4) -> Vec<String> {
 /// `ubus` arguments that take the lease back from netifd: the interface
 /// drops its address and waits, pending, for the next `up`.
 pub fn down_args(interface: &str) -> Vec<String> {
-    notify_args(&json!({ "action": 0, "link-up": false, "keep": false, "interface": interface }))
+    notify_args(&Notify { action: 0, link_up: false, keep: false, ipaddr: None, routes: None, data: None, dns: None, interface })
 }
 
-fn notify_args(msg: &Value) -> Vec<String> {
-    vec!["call".into(), "network.interface".into(), "notify_proto".into(), msg.to_string()]
+fn notify_args(msg: &Notify) -> Vec<String> {
+    let json = serde_json::to_string(msg).unwrap_or_default();
+    vec!["call".into(), "network.interface".into(), "notify_proto".into(), json]
 }
 
-pub fn up_message(interface: &str, l: &Lease4) -> Value {
+/// `notify_proto`'s message; the lease's parts are left out when the
+/// link goes down.
+#[derive(Serialize)]
+struct Notify<'a> {
+    action: u8,
+    #[serde(rename = "link-up")]
+    link_up: bool,
+    keep: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipaddr: Option<[Address; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    routes: Option<Vec<Route>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<Data>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dns: Option<Vec<String>>,
+    interface: &'a str,
+}
+
+#[derive(Serialize)]
+struct Address {
+    ipaddr: String,
+    mask: String,
+}
+
+#[derive(Serialize)]
+struct Route {
+    target: String,
+    netmask: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gateway: Option<String>,
+    source: String,
+}
+
+#[derive(Serialize)]
+struct Data {
+    leasetime: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dhcpserver: Option<String>,
+}
+
+fn up_message<'a>(interface: &'a str, l: &Lease4) -> Notify<'a> {
     let address = l.address.to_string();
     let mut routes = Vec::new();
     if l.gateway != Ipv4Addr::UNSPECIFIED {
         if !same_subnet(l.address, l.gateway, l.prefix_len) {
-            routes.push(json!({ "target": l.gateway.to_string(), "netmask": "32", "source": address }));
+            routes.push(Route { target: l.gateway.to_string(), netmask: "32", gateway: None, source: address.clone() });
         }
-        routes.push(json!({ "target": "0.0.0.0", "netmask": "0", "gateway": l.gateway.to_string(), "source": address }));
+        let gateway = Some(l.gateway.to_string());
+        routes.push(Route { target: "0.0.0.0".into(), netmask: "0", gateway, source: address.clone() });
     }
-    let mut data = json!({ "leasetime": l.valid_left });
-    if l.server_id != Ipv4Addr::UNSPECIFIED {
-        data["dhcpserver"] = json!(l.server_id.to_string());
+    let dhcpserver = Some(l.server_id).filter(|s| *s != Ipv4Addr::UNSPECIFIED).map(|s| s.to_string());
+    Notify {
+        action: 0,
+        link_up: true,
+        keep: false,
+        ipaddr: Some([Address { ipaddr: address, mask: l.prefix_len.to_string() }]),
+        routes: Some(routes),
+        data: Some(Data { leasetime: l.valid_left, dhcpserver }),
+        dns: Some(l.dns.iter().map(|d| d.to_string()).collect()).filter(|d: &Vec<String>| !d.is_empty()),
+        interface,
     }
-    let mut msg = json!({
-        "action": 0,
-        "link-up": true,
-        "keep": false,
-        "ipaddr": [{ "ipaddr": address, "mask": l.prefix_len.to_string() }],
-        "routes": routes,
-        "data": data,
-        "interface": interface,
-    });
-    if !l.dns.is_empty() {
-        msg["dns"] = json!(l.dns.iter().map(|d| d.to_string()).collect::<Vec<_>>());
-    }
-    msg
 }
 
 fn same_subnet(a: Ipv4Addr, b: Ipv4Addr, prefix_len: u8) -> bool {
@@ -110,6 +147,7 @@ fn same_subnet(a: Ipv4Addr, b: Ipv4Addr, prefix_len: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
 
     fn lease(gw: [u8; 4]) -> Lease4 {
         Lease4 {
@@ -144,11 +182,27 @@ mod tests {
 
     #[test]
     fn an_off_link_gateway_gets_a_host_route_first() {
-        let v = up_message("wan", &lease([192, 0, 2, 1]));
+        let v: Value = serde_json::from_str(&up_args("wan", &lease([192, 0, 2, 1]))[3]).unwrap();
         assert_eq!(v["routes"][0], json!({"target": "192.0.2.1", "netmask": "32", "source": "203.0.113.10"}));
         assert_eq!(v["routes"][1]["gateway"], "192.0.2.1");
         assert!(same_subnet(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(192, 0, 2, 1), 0));
         assert!(!same_subnet(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2), 32));
+    }
+
+    #[test]
+    fn no_gateway_no_routes_no_server_no_dns() {
+        let mut l = lease([0, 0, 0, 0]);
+        l.server_id = Ipv4Addr::UNSPECIFIED;
+        l.dns.clear();
+        let v: Value = serde_json::from_str(&up_args("wan", &l)[3]).unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "action": 0, "link-up": true, "keep": false, "interface": "wan",
+                "ipaddr": [{"ipaddr": "203.0.113.10", "mask": "24"}],
+                "routes": [], "data": {"leasetime": 512}
+            })
+        );
     }
 
     #[test]
