@@ -268,7 +268,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     let mut trackers: Vec<Reader> = Vec::new();
 
     for section in &sections {
-        let reader = Reader::new(file, section);
+        let mut reader = Reader::new(file, section);
         match section.section_type.as_str() {
             "globals" => {
                 if let Some((_, first)) = globals {
@@ -276,9 +276,9 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
                         "only one 'globals' section is allowed (the first is on line {first})"
                     )));
                 }
-                globals = Some((read_globals(&reader)?, section.line));
+                globals = Some((read_globals(&mut reader)?, section.line));
             }
-            "group" => groups.push(read_group(&reader)?),
+            "group" => groups.push(read_group(&mut reader)?),
             // Trackers refer to groups, which may come later in the file.
             "tracker" => trackers.push(reader),
             other => {
@@ -296,8 +296,8 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
             message: "no 'group' section: nothing to do".to_string(),
         });
     }
-    for reader in &trackers {
-        let (group_name, group_line, tracker) = read_tracker(reader)?;
+    for mut reader in trackers {
+        let (group_name, group_line, tracker) = read_tracker(&mut reader)?;
         match groups.iter_mut().find(|g| g.group.name == group_name) {
             Some(g) => g.group.trackers.push(tracker),
             None => {
@@ -359,12 +359,21 @@ fn check_groups_apart(file: &str, groups: &[ParsedGroup]) -> Result<(), ConfigEr
     Ok(())
 }
 
+/// What a value parser gives: the value, or a message about the text.
+type Parse<'p, T> = &'p dyn Fn(&str) -> Result<T, String>;
+
 /// Typed access to one section's options, with located errors.
+///
+/// The first mistake is kept and reported by `finish`; reads after it
+/// still run and give defaults. So each option read is one call with no
+/// early-return path, which keeps the schema small on flash, and the
+/// mistake reported is the first one in reading order, as with `?`.
 struct Reader<'a> {
     file: &'a str,
     section: &'a Section,
     /// "group 'wan'", for messages.
     label: String,
+    first_error: Option<ConfigError>,
 }
 
 impl<'a> Reader<'a> {
@@ -377,51 +386,68 @@ impl<'a> Reader<'a> {
             file,
             section,
             label,
+            first_error: None,
         }
     }
 
-    fn error(&self, line: usize, option: &str, message: impl Into<String>) -> ConfigError {
+    fn error(&self, line: usize, option: &str, message: String) -> ConfigError {
         ConfigError {
             file: self.file.to_string(),
             line,
             option: Some(option.to_string()),
-            message: message.into(),
+            message,
         }
     }
 
-    fn section_error(&self, message: impl Into<String>) -> ConfigError {
+    fn section_error(&self, message: String) -> ConfigError {
         ConfigError {
             file: self.file.to_string(),
             line: self.section.line,
             option: None,
-            message: message.into(),
+            message,
+        }
+    }
+
+    /// Records a mistake about `option`, unless an earlier one is known.
+    fn fail(&mut self, line: usize, option: &str, message: String) {
+        if self.first_error.is_none() {
+            self.first_error = Some(self.error(line, option, message));
+        }
+    }
+
+    /// `value`, or the first mistake met while reading it.
+    fn finish<T>(&mut self, value: T) -> Result<T, ConfigError> {
+        match self.first_error.take() {
+            Some(e) => Err(e),
+            None => Ok(value),
         }
     }
 
     /// The section's name; vwrp refers to groups and trackers by name.
-    fn name(&self) -> Result<String, ConfigError> {
-        self.section.name.clone().ok_or_else(|| {
+    fn name(&mut self) -> String {
+        if let Some(name) = &self.section.name {
+            return name.clone();
+        }
+        if self.first_error.is_none() {
             let kind = &self.section.section_type;
-            self.section_error(format!(
+            let e = self.section_error(format!(
                 "{kind} sections must be named: config {kind} 'NAME'"
-            ))
-        })
+            ));
+            self.first_error = Some(e);
+        }
+        String::new()
     }
 
     /// Refuses options this kind of section does not have: typos.
-    fn check_known(&self, known: &[&str]) -> Result<(), ConfigError> {
-        match self
-            .section
+    fn check_known(&mut self, known: &[&str]) {
+        let section = self.section;
+        if let Some(o) = section
             .options
             .iter()
             .find(|o| !known.contains(&o.name.as_str()))
         {
-            Some(o) => Err(self.error(
-                o.line(),
-                &o.name,
-                format!("unknown option in {}", self.label),
-            )),
-            None => Ok(()),
+            let message = format!("unknown option in {}", self.label);
+            self.fail(o.line(), &o.name, message);
         }
     }
 
@@ -432,87 +458,70 @@ impl<'a> Reader<'a> {
             .map_or(self.section.line, |o| o.line())
     }
 
-    fn scalar(&self, name: &str) -> Result<Option<&'a Value>, ConfigError> {
+    fn scalar(&mut self, name: &str) -> Option<&'a Value> {
         match self.section.option(name).map(|o| &o.value) {
-            None => Ok(None),
-            Some(OptionValue::Single(v)) => Ok(Some(v)),
-            Some(OptionValue::List(items)) => Err(self.error(
-                items.first().map_or(self.section.line, |v| v.line),
-                name,
-                "takes one value: set it with 'option', not 'list'",
-            )),
+            None => None,
+            Some(OptionValue::Single(v)) => Some(v),
+            Some(OptionValue::List(items)) => {
+                let line = items.first().map_or(self.section.line, |v| v.line);
+                let message = "takes one value: set it with 'option', not 'list'";
+                self.fail(line, name, message.to_string());
+                None
+            }
         }
     }
 
-    fn list(&self, name: &str) -> Result<&'a [Value], ConfigError> {
+    fn list(&mut self, name: &str) -> &'a [Value] {
         match self.section.option(name).map(|o| &o.value) {
-            None => Ok(&[]),
-            Some(OptionValue::List(items)) => Ok(items),
-            Some(OptionValue::Single(v)) => Err(self.error(
-                v.line,
-                name,
-                "is a list: give each item on its own 'list' line, not 'option'",
-            )),
+            None => &[],
+            Some(OptionValue::List(items)) => items,
+            Some(OptionValue::Single(v)) => {
+                let message = "is a list: give each item on its own 'list' line, not 'option'";
+                self.fail(v.line, name, message.to_string());
+                &[]
+            }
         }
     }
 
-    fn get<T>(
-        &self,
-        name: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<Option<T>, ConfigError> {
-        match self.scalar(name)? {
-            None => Ok(None),
-            Some(v) => parse(&v.text)
-                .map(Some)
-                .map_err(|m| self.error(v.line, name, m)),
-        }
+    fn get<T>(&mut self, name: &str, parse: Parse<T>) -> Option<T> {
+        let v = self.scalar(name)?;
+        parse(&v.text).map_err(|m| self.fail(v.line, name, m)).ok()
     }
 
-    fn get_or<T>(
-        &self,
-        name: &str,
-        default: T,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<T, ConfigError> {
-        Ok(self.get(name, parse)?.unwrap_or(default))
+    fn get_or<T>(&mut self, name: &str, default: T, parse: Parse<T>) -> T {
+        self.get(name, parse).unwrap_or(default)
     }
 
-    fn require<T>(
-        &self,
-        name: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<T, ConfigError> {
-        self.get(name, parse)?.ok_or_else(|| self.missing(name))
+    fn require<T: Default>(&mut self, name: &str, parse: Parse<T>) -> T {
+        let value = self.get(name, parse);
+        value.unwrap_or_else(|| {
+            self.missing(name);
+            T::default()
+        })
     }
 
-    fn missing(&self, name: &str) -> ConfigError {
-        self.error(
-            self.section.line,
-            name,
-            format!("required in {}", self.label),
-        )
+    fn missing(&mut self, name: &str) {
+        let message = format!("required in {}", self.label);
+        self.fail(self.section.line, name, message);
     }
 
     /// Every item of list `name` parsed, refusing duplicates.
-    fn get_list<T: PartialEq>(
-        &self,
-        name: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<Vec<(T, usize)>, ConfigError> {
+    fn get_list<T: PartialEq>(&mut self, name: &str, parse: Parse<T>) -> Vec<(T, usize)> {
         let mut out: Vec<(T, usize)> = Vec::new();
-        for v in self.list(name)? {
-            let item = parse(&v.text).map_err(|m| self.error(v.line, name, m))?;
-            if let Some((_, first)) = out.iter().find(|(seen, _)| *seen == item) {
-                return Err(self.error(
-                    v.line,
-                    name,
-                    format!("'{}' is listed twice (first on line {first})", v.text),
-                ));
+        for v in self.list(name) {
+            match parse(&v.text) {
+                Err(m) => self.fail(v.line, name, m),
+                Ok(item) => match out.iter().find(|(seen, _)| *seen == item) {
+                    Some((_, first)) => {
+                        let message =
+                            format!("'{}' is listed twice (first on line {first})", v.text);
+                        self.fail(v.line, name, message);
+                    }
+                    None => out.push((item, v.line)),
+                },
             }
-            out.push((item, v.line));
         }
-        Ok(out)
+        out
     }
 }
 
@@ -524,16 +533,17 @@ const GLOBALS_OPTIONS: &[&str] = &[
     "log_level",
 ];
 
-fn read_globals(r: &Reader) -> Result<Globals, ConfigError> {
-    r.check_known(GLOBALS_OPTIONS)?;
+fn read_globals(r: &mut Reader) -> Result<Globals, ConfigError> {
+    r.check_known(GLOBALS_OPTIONS);
     let d = Globals::default();
-    Ok(Globals {
-        control_socket: r.get_or("control_socket", d.control_socket, socket_path)?,
-        state_dir: r.get_or("state_dir", d.state_dir, absolute_path)?,
-        hook_dir: r.get_or("hook_dir", d.hook_dir, absolute_path)?,
-        hook_timeout: r.get_or("hook_timeout", d.hook_timeout, duration_in(10, HOUR))?,
-        log_level: r.get_or("log_level", d.log_level, log_level)?,
-    })
+    let globals = Globals {
+        control_socket: r.get_or("control_socket", d.control_socket, &socket_path),
+        state_dir: r.get_or("state_dir", d.state_dir, &absolute_path),
+        hook_dir: r.get_or("hook_dir", d.hook_dir, &absolute_path),
+        hook_timeout: r.get_or("hook_timeout", d.hook_timeout, &duration_in(10, HOUR)),
+        log_level: r.get_or("log_level", d.log_level, &log_level),
+    };
+    r.finish(globals)
 }
 
 const GROUP_OPTIONS: &[&str] = &[
@@ -573,18 +583,18 @@ const MINUTE: u64 = 60 * SECOND;
 const HOUR: u64 = 60 * MINUTE;
 const DAY: u64 = 24 * HOUR;
 
-fn read_group(r: &Reader) -> Result<ParsedGroup, ConfigError> {
-    r.check_known(GROUP_OPTIONS)?;
-    let name = r.name()?;
-    let enabled = r.get_or("enabled", true, boolean)?;
+fn read_group(r: &mut Reader) -> Result<ParsedGroup, ConfigError> {
+    r.check_known(GROUP_OPTIONS);
+    let name = r.name();
+    let enabled = r.get_or("enabled", true, &boolean);
     let hello_interval = r.get_or(
         "hello_interval",
         Duration::from_millis(100),
-        duration_in(10, MINUTE),
-    )?;
+        &duration_in(10, MINUTE),
+    );
 
     let mut control: Vec<String> = r
-        .get_list("control", ifname)?
+        .get_list("control", &ifname)
         .into_iter()
         .map(|(c, _)| c)
         .collect();
@@ -593,73 +603,76 @@ fn read_group(r: &Reader) -> Result<ParsedGroup, ConfigError> {
     }
     // Not get_list(): its duplicate message would quote the secret.
     let mut keys: Vec<(u8, Vec<u8>)> = Vec::new();
-    for v in r.list("key")? {
-        let (id, secret) = key(&v.text).map_err(|m| r.error(v.line, "key", m))?;
-        if keys.iter().any(|(seen, _)| *seen == id) {
-            return Err(r.error(v.line, "key", format!("key id {id} is listed twice")));
+    for v in r.list("key") {
+        match key(&v.text) {
+            Err(m) => r.fail(v.line, "key", m),
+            Ok((id, _)) if keys.iter().any(|(seen, _)| *seen == id) => {
+                r.fail(v.line, "key", format!("key id {id} is listed twice"));
+            }
+            Ok(k) => keys.push(k),
         }
-        keys.push((id, secret));
     }
 
     let group = Group {
         name,
-        group_id: r.get_or("group_id", 1, u8_in(1, 255))?,
-        router_id: r.get("router_id", router_id)?,
-        wan_device: r.require("wan_device", ifname)?,
-        shared_mac: r.require("shared_mac", shared_mac)?,
+        group_id: r.get_or("group_id", 1, &u8_in(1, 255)),
+        router_id: r.get("router_id", &router_id),
+        wan_device: r.require("wan_device", &ifname),
+        shared_mac: r.require("shared_mac", &shared_mac),
         control,
-        priority: r.get_or("priority", 100, u8_in(1, 254))?,
-        preempt: r.get_or("preempt", true, boolean)?,
+        priority: r.get_or("priority", 100, &u8_in(1, 254)),
+        preempt: r.get_or("preempt", true, &boolean),
         preempt_delay: r.get_or(
             "preempt_delay",
             Duration::from_secs(30),
-            duration_in(0, HOUR),
-        )?,
+            &duration_in(0, HOUR),
+        ),
         hello_interval,
         wan_hello_interval: r.get_or(
             "wan_hello_interval",
             Some(hello_interval),
-            duration_or_off(10, MINUTE),
-        )?,
-        dead_multiplier: r.get_or("dead_multiplier", 3, u8_in(3, 255))?,
-        ethertype: r.get_or("ethertype", 0x88b5, ethertype)?,
+            &duration_or_off(10, MINUTE),
+        ),
+        dead_multiplier: r.get_or("dead_multiplier", 3, &u8_in(3, 255)),
+        ethertype: r.get_or("ethertype", 0x88b5, &ethertype),
         keys,
         hold_period: r.get_or(
             "hold_period",
             Duration::from_secs(60),
-            duration_in(SECOND, DAY),
-        )?,
+            &duration_in(SECOND, DAY),
+        ),
         lan_gateways: r
-            .get_list("lan_gateway", lan_gateway)?
+            .get_list("lan_gateway", &lan_gateway)
             .into_iter()
             .map(|(g, _)| g)
             .collect(),
         nudge_interval: r.get_or(
             "nudge_interval",
             Some(Duration::from_secs(10)),
-            duration_or_off(SECOND, HOUR),
-        )?,
+            &duration_or_off(SECOND, HOUR),
+        ),
         prepare_timeout: r.get_or(
             "prepare_timeout",
             Duration::from_secs(1),
-            duration_in(10, MINUTE),
-        )?,
-        conntrack_sync: r.get_or("conntrack_sync", false, boolean)?,
-        dhcp: r.get_or("dhcp", DhcpMode::Udhcpc, dhcp_mode)?,
-        dhcp_client_id: r.get("dhcp_client_id", client_id)?,
+            &duration_in(10, MINUTE),
+        ),
+        conntrack_sync: r.get_or("conntrack_sync", false, &boolean),
+        dhcp: r.get_or("dhcp", DhcpMode::Udhcpc, &dhcp_mode),
+        dhcp_client_id: r.get("dhcp_client_id", &client_id),
         resolv_file: r.get_or(
             "resolv_file",
             PathBuf::from("/var/run/vwrp/resolv.conf.auto"),
-            absolute_path,
-        )?,
+            &absolute_path,
+        ),
         trackers: Vec::new(),
     };
-    Ok(ParsedGroup {
+    let parsed = ParsedGroup {
         group,
         enabled,
         group_id_line: r.line_of("group_id"),
         wan_device_line: r.line_of("wan_device"),
-    })
+    };
+    r.finish(parsed)
 }
 
 const TRACKER_OPTIONS: &[&str] = &[
@@ -682,11 +695,12 @@ const TRACKER_OPTIONS: &[&str] = &[
 const TYPE_OPTIONS: &[&str] = &["device", "target", "count", "reliability", "script"];
 
 /// The tracker, the group it names and the line that names it.
-fn read_tracker(r: &Reader) -> Result<(String, usize, Tracker), ConfigError> {
-    r.check_known(TRACKER_OPTIONS)?;
-    let name = r.name()?;
-    let group = r.require("group", |s| Ok(s.to_string()))?;
-    let kind_name = r.require("type", tracker_type)?;
+fn read_tracker(r: &mut Reader) -> Result<(String, usize, Tracker), ConfigError> {
+    r.check_known(TRACKER_OPTIONS);
+    let name = r.name();
+    let group: String = r.require("group", &|s| Ok(s.to_string()));
+    // "" (unset or wrong) reads as external, which has no own options.
+    let kind_name = r.require("type", &tracker_type);
     let own: &[&str] = match kind_name {
         "link" => &["device"],
         "ping" => &["target", "count", "reliability"],
@@ -694,90 +708,85 @@ fn read_tracker(r: &Reader) -> Result<(String, usize, Tracker), ConfigError> {
         "script" => &["script"],
         _ => &[],
     };
-    if let Some(o) = r
-        .section
+    let section = r.section;
+    if let Some(o) = section
         .options
         .iter()
         .find(|o| TYPE_OPTIONS.contains(&o.name.as_str()) && !own.contains(&o.name.as_str()))
     {
-        return Err(r.error(
+        r.fail(
             o.line(),
             &o.name,
             format!("not used by trackers of type '{kind_name}'"),
-        ));
+        );
     }
 
     let kind = match kind_name {
         "link" => TrackerKind::Link {
-            device: r.require("device", ifname)?,
+            device: r.require("device", &ifname),
         },
         "ping" => {
             let targets: Vec<IpAddr> = r
-                .get_list("target", unicast_ip)?
+                .get_list("target", &unicast_ip)
                 .into_iter()
                 .map(|(t, _)| t)
                 .collect();
             if targets.is_empty() {
-                return Err(r.missing("target"));
+                r.missing("target");
             }
             let most = u8::try_from(targets.len()).unwrap_or(u8::MAX);
-            let reliability = r.get_or("reliability", 1, |s| {
+            let reliability = r.get_or("reliability", 1, &|s| {
                 u8_in(1, most)(s).map_err(|m| format!("{m} (the number of targets)"))
-            })?;
+            });
             TrackerKind::Ping {
                 targets,
-                count: r.get_or("count", 1, u8_in(1, 20))?,
+                count: r.get_or("count", 1, &u8_in(1, 20)),
                 reliability,
             }
         }
         "arping" => {
-            let targets = r.get_list("target", arping_target)?;
+            let targets = r.get_list("target", &arping_target);
             if let Some((_, line)) = targets.get(1) {
-                return Err(r.error(
-                    *line,
-                    "target",
-                    "an arping tracker takes at most one target",
-                ));
+                let message = "an arping tracker takes at most one target";
+                r.fail(*line, "target", message.to_string());
             }
             TrackerKind::Arping {
                 target: targets.first().map(|(t, _)| *t),
             }
         }
         "script" => TrackerKind::Script {
-            argv: r.require("script", command_line)?,
+            argv: r.require("script", &command_line),
         },
         _ => TrackerKind::External,
     };
 
     let probes = matches!(kind, TrackerKind::Ping { .. } | TrackerKind::Arping { .. });
-    let interval = r.get_or("interval", Duration::from_secs(1), duration_in(10, HOUR))?;
+    let interval = r.get_or("interval", Duration::from_secs(1), &duration_in(10, HOUR));
     let timeout = r.get_or(
         "timeout",
         interval.min(Duration::from_secs(1)),
-        duration_in(10, HOUR),
-    )?;
+        &duration_in(10, HOUR),
+    );
     if probes && timeout > interval {
-        return Err(r.error(
-            r.line_of("timeout"),
-            "timeout",
-            format!(
-                "{} is longer than the interval ({})",
-                format_duration(timeout),
-                format_duration(interval)
-            ),
-        ));
+        let message = format!(
+            "{} is longer than the interval ({})",
+            format_duration(timeout),
+            format_duration(interval)
+        );
+        r.fail(r.line_of("timeout"), "timeout", message);
     }
     let tracker = Tracker {
         name,
         kind,
         interval,
         timeout,
-        rise: r.get_or("rise", 3, u8_in(1, 255))?,
-        fall: r.get_or("fall", 3, u8_in(1, 255))?,
-        weight: r.get_or("weight", Weight::Penalty(50), weight)?,
-        wan_only: r.get_or("wan_only", probes, boolean)?,
+        rise: r.get_or("rise", 3, &u8_in(1, 255)),
+        fall: r.get_or("fall", 3, &u8_in(1, 255)),
+        weight: r.get_or("weight", Weight::Penalty(50), &weight),
+        wan_only: r.get_or("wan_only", probes, &boolean),
     };
-    Ok((group, r.line_of("group"), tracker))
+    let group_line = r.line_of("group");
+    r.finish((group, group_line, tracker))
 }
 
 // Value parsers: text in, value or a message out. Messages quote the
