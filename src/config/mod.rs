@@ -792,10 +792,16 @@ fn read_tracker(r: &mut Reader) -> Result<(String, usize, Tracker), ConfigError>
 // Value parsers: text in, value or a message out. Messages quote the
 // value, except for keys.
 
+/// `'TEXT' REST`: how most messages start. One shared call instead of a
+/// formatting sequence at each site.
+fn quoted(text: &str, rest: &str) -> String {
+    format!("'{text}' {rest}")
+}
+
 /// Plain decimal; anything too large for u64 is simply out of range.
 fn decimal(s: &str) -> Result<u64, String> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("'{s}' is not a number"));
+        return Err(quoted(s, "is not a number"));
     }
     Ok(s.parse().unwrap_or(u64::MAX))
 }
@@ -806,7 +812,7 @@ fn number(s: &str) -> Result<u64, String> {
         Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
             Ok(u64::from_str_radix(hex, 16).unwrap_or(u64::MAX))
         }
-        Some(_) => Err(format!("'{s}' is not a number")),
+        Some(_) => Err(quoted(s, "is not a number")),
         None => decimal(s),
     }
 }
@@ -833,7 +839,7 @@ fn router_id(s: &str) -> Result<u32, String> {
     let n = if s.contains('.') {
         let ip: Ipv4Addr = s
             .parse()
-            .map_err(|_| format!("'{s}' is not a number or dotted quad"))?;
+            .map_err(|_| quoted(s, "is not a number or dotted quad"))?;
         u64::from(u32::from(ip))
     } else {
         number(s)?
@@ -849,8 +855,9 @@ fn boolean(s: &str) -> Result<bool, String> {
     match s {
         "1" | "yes" | "on" | "true" | "enabled" => Ok(true),
         "0" | "no" | "off" | "false" | "disabled" => Ok(false),
-        _ => Err(format!(
-            "'{s}' is not a boolean (use 1/0, yes/no, on/off, true/false or enabled/disabled)"
+        _ => Err(quoted(
+            s,
+            "is not a boolean (use 1/0, yes/no, on/off, true/false or enabled/disabled)",
         )),
     }
 }
@@ -858,8 +865,12 @@ fn boolean(s: &str) -> Result<bool, String> {
 /// `100ms`, `1s`, `1.5s`, `2m`, `1h`, `1d`, or bare milliseconds. Whole
 /// milliseconds only.
 fn duration(s: &str) -> Result<Duration, String> {
-    let bad =
-        || format!("'{s}' is not a duration (e.g. 100ms, 1.5s, 2m, or a number of milliseconds)");
+    let bad = || {
+        quoted(
+            s,
+            "is not a duration (e.g. 100ms, 1.5s, 2m, or a number of milliseconds)",
+        )
+    };
     let units: [(&str, u64); 5] = [
         ("ms", 1),
         ("s", SECOND),
@@ -876,7 +887,7 @@ fn duration(s: &str) -> Result<Duration, String> {
     if !digits(whole) || (number.contains('.') && !digits(fraction)) {
         return Err(bad());
     }
-    let too_long = || format!("'{s}' is out of range");
+    let too_long = || quoted(s, "is out of range");
     let whole_ms = whole
         .parse::<u64>()
         .ok()
@@ -889,14 +900,14 @@ fn duration(s: &str) -> Result<Duration, String> {
             .ok()
             .filter(|n| *n <= 9)
             .and_then(|n| 10u64.checked_pow(n))
-            .ok_or_else(|| format!("'{s}' is finer than a millisecond"))?;
+            .ok_or_else(|| quoted(s, "is finer than a millisecond"))?;
         let scaled = fraction
             .parse::<u64>()
             .ok()
             .and_then(|f| f.checked_mul(unit))
             .ok_or_else(too_long)?;
         if scaled % scale != 0 {
-            return Err(format!("'{s}' is finer than a millisecond"));
+            return Err(quoted(s, "is finer than a millisecond"));
         }
         fraction_ms = scaled / scale;
     }
@@ -950,7 +961,7 @@ fn duration_or_off(lo_ms: u64, hi_ms: u64) -> impl Fn(&str) -> Result<Option<Dur
 
 fn absolute_path(s: &str) -> Result<PathBuf, String> {
     if !s.starts_with('/') {
-        return Err(format!("'{s}' is not an absolute path"));
+        return Err(quoted(s, "is not an absolute path"));
     }
     Ok(PathBuf::from(s))
 }
@@ -973,8 +984,9 @@ fn log_level(s: &str) -> Result<LevelFilter, String> {
         "info" => Ok(LevelFilter::Info),
         "debug" => Ok(LevelFilter::Debug),
         "trace" => Ok(LevelFilter::Trace),
-        _ => Err(format!(
-            "'{s}' is not a log level (error, warn, info, debug or trace)"
+        _ => Err(quoted(
+            s,
+            "is not a log level (error, warn, info, debug or trace)",
         )),
     }
 }
@@ -989,31 +1001,32 @@ fn ifname(s: &str) -> Result<String, String> {
         return Err(format!("interface name '{s}' is longer than 15 bytes"));
     }
     if s == "." || s == ".." || s.chars().any(|c| c == '/' || c == ':' || c.is_whitespace()) {
-        return Err(format!("'{s}' is not a valid interface name"));
+        return Err(quoted(s, "is not a valid interface name"));
     }
     Ok(s.to_string())
 }
 
 fn shared_mac(s: &str) -> Result<[u8; 6], String> {
+    let bad = || quoted(s, "is not a MAC address (xx:xx:xx:xx:xx:xx)");
     let mut mac = [0u8; 6];
     let mut parts = s.split(':');
     for octet in mac.iter_mut() {
         let part = parts.next().unwrap_or_default();
         if part.is_empty() || part.len() > 2 {
-            return Err(format!("'{s}' is not a MAC address (xx:xx:xx:xx:xx:xx)"));
+            return Err(bad());
         }
-        *octet = u8::from_str_radix(part, 16)
-            .map_err(|_| format!("'{s}' is not a MAC address (xx:xx:xx:xx:xx:xx)"))?;
+        *octet = u8::from_str_radix(part, 16).map_err(|_| bad())?;
     }
     if parts.next().is_some() {
-        return Err(format!("'{s}' is not a MAC address (xx:xx:xx:xx:xx:xx)"));
+        return Err(bad());
     }
     if mac == [0; 6] {
         return Err("the all-zero address cannot be used".to_string());
     }
     if mac.first().is_some_and(|b| b & 1 == 1) {
-        return Err(format!(
-            "'{s}' is a multicast address; the first octet must be even"
+        return Err(quoted(
+            s,
+            "is a multicast address; the first octet must be even",
         ));
     }
     Ok(mac)
@@ -1038,12 +1051,12 @@ fn key(s: &str) -> Result<(u8, Vec<u8>), String> {
 
 /// `ADDRESS/PREFIX@DEVICE`.
 fn lan_gateway(s: &str) -> Result<LanGateway, String> {
-    let shape = || format!("'{s}' is not ADDRESS/PREFIX@DEVICE");
+    let shape = || quoted(s, "is not ADDRESS/PREFIX@DEVICE");
     let (cidr, device) = s.split_once('@').ok_or_else(shape)?;
     let (address, prefix) = cidr.split_once('/').ok_or_else(shape)?;
     let address: IpAddr = address
         .parse()
-        .map_err(|_| format!("'{address}' is not an IP address"))?;
+        .map_err(|_| quoted(address, "is not an IP address"))?;
     let max = if address.is_ipv4() { 32 } else { 128 };
     let prefix_len = u8_in(1, max)(prefix).map_err(|m| format!("prefix length {m}"))?;
     let address = unicast(address)?;
@@ -1075,18 +1088,14 @@ fn unicast(ip: IpAddr) -> Result<IpAddr, String> {
 }
 
 fn unicast_ip(s: &str) -> Result<IpAddr, String> {
-    let ip: IpAddr = s
-        .parse()
-        .map_err(|_| format!("'{s}' is not an IP address"))?;
+    let ip: IpAddr = s.parse().map_err(|_| quoted(s, "is not an IP address"))?;
     unicast(ip)
 }
 
 fn arping_target(s: &str) -> Result<Ipv4Addr, String> {
     match unicast_ip(s)? {
         IpAddr::V4(v4) => Ok(v4),
-        IpAddr::V6(_) => Err(format!(
-            "'{s}' is not an IPv4 address (arping is IPv4 only)"
-        )),
+        IpAddr::V6(_) => Err(quoted(s, "is not an IPv4 address (arping is IPv4 only)")),
     }
 }
 
@@ -1095,13 +1104,13 @@ fn dhcp_mode(s: &str) -> Result<DhcpMode, String> {
         "udhcpc" => Ok(DhcpMode::Udhcpc),
         "netifd" => Ok(DhcpMode::Netifd),
         "none" => Ok(DhcpMode::None),
-        _ => Err(format!("'{s}' is not one of udhcpc, netifd, none")),
+        _ => Err(quoted(s, "is not one of udhcpc, netifd, none")),
     }
 }
 
 /// Hex bytes, optionally colon-separated: `01020304abcd`, `01:02:03`.
 fn client_id(s: &str) -> Result<Vec<u8>, String> {
-    let bad = || format!("'{s}' is not hex bytes (e.g. 01020304abcd)");
+    let bad = || quoted(s, "is not hex bytes (e.g. 01020304abcd)");
     let pairs: Vec<&str> = if s.contains(':') {
         s.split(':').collect()
     } else {
@@ -1122,7 +1131,7 @@ fn client_id(s: &str) -> Result<Vec<u8>, String> {
         .collect::<Result<Vec<u8>, String>>()?;
     // RFC 2132 option 61: 2 to 255 bytes.
     if bytes.len() < 2 || bytes.len() > 255 {
-        return Err(format!("'{s}' must be 2 to 255 bytes long"));
+        return Err(quoted(s, "must be 2 to 255 bytes long"));
     }
     Ok(bytes)
 }
@@ -1131,7 +1140,7 @@ fn tracker_type(s: &str) -> Result<&'static str, String> {
     ["link", "ping", "arping", "script", "external"]
         .into_iter()
         .find(|t| *t == s)
-        .ok_or_else(|| format!("'{s}' is not one of link, ping, arping, script, external"))
+        .ok_or_else(|| quoted(s, "is not one of link, ping, arping, script, external"))
 }
 
 /// A command line split on whitespace; the program by absolute path.
@@ -1140,7 +1149,7 @@ fn command_line(s: &str) -> Result<Vec<String>, String> {
     match argv.first() {
         None => Err("empty command".to_string()),
         Some(program) if !program.starts_with('/') => {
-            Err(format!("'{program}' must be an absolute path"))
+            Err(quoted(program, "must be an absolute path"))
         }
         Some(_) => Ok(argv),
     }
