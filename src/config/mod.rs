@@ -893,24 +893,24 @@ fn duration(s: &str) -> Result<Duration, String> {
         .ok()
         .and_then(|w| w.checked_mul(unit))
         .ok_or_else(too_long)?;
-    let mut fraction_ms = 0;
-    if !fraction.is_empty() {
-        // Beyond nine digits nothing is a whole number of milliseconds.
-        let scale = u32::try_from(fraction.len())
-            .ok()
-            .filter(|n| *n <= 9)
-            .and_then(|n| 10u64.checked_pow(n))
-            .ok_or_else(|| quoted(s, "is finer than a millisecond"))?;
-        let scaled = fraction
-            .parse::<u64>()
-            .ok()
-            .and_then(|f| f.checked_mul(unit))
-            .ok_or_else(too_long)?;
-        if scaled % scale != 0 {
-            return Err(quoted(s, "is finer than a millisecond"));
-        }
-        fraction_ms = scaled / scale;
+    // Beyond nine digits nothing is a whole number of milliseconds.
+    if fraction.len() > 9 {
+        return Err(quoted(s, "is finer than a millisecond"));
     }
+    // fraction * unit / 10^digits, exactly: at most nine digits times a
+    // day's milliseconds stays far below u64::MAX.
+    let (scaled, scale) = fraction.bytes().fold((0u64, 1u64), |(n, p), b| {
+        let digit = u64::from(b.saturating_sub(b'0'));
+        (
+            n.saturating_mul(10).saturating_add(digit),
+            p.saturating_mul(10),
+        )
+    });
+    let scaled = scaled.saturating_mul(unit);
+    if scaled % scale != 0 {
+        return Err(quoted(s, "is finer than a millisecond"));
+    }
+    let fraction_ms = scaled / scale;
     whole_ms
         .checked_add(fraction_ms)
         .map(Duration::from_millis)
