@@ -268,7 +268,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     let mut trackers: Vec<Reader> = Vec::new();
 
     for section in &sections {
-        let reader = Reader::new(file, section);
+        let mut reader = Reader::new(file, section);
         match section.section_type.as_str() {
             "globals" => {
                 if let Some((_, first)) = globals {
@@ -276,9 +276,9 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
                         "only one 'globals' section is allowed (the first is on line {first})"
                     )));
                 }
-                globals = Some((read_globals(&reader)?, section.line));
+                globals = Some((read_globals(&mut reader)?, section.line));
             }
-            "group" => groups.push(read_group(&reader)?),
+            "group" => groups.push(read_group(&mut reader)?),
             // Trackers refer to groups, which may come later in the file.
             "tracker" => trackers.push(reader),
             other => {
@@ -296,8 +296,8 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
             message: "no 'group' section: nothing to do".to_string(),
         });
     }
-    for reader in &trackers {
-        let (group_name, group_line, tracker) = read_tracker(reader)?;
+    for mut reader in trackers {
+        let (group_name, group_line, tracker) = read_tracker(&mut reader)?;
         match groups.iter_mut().find(|g| g.group.name == group_name) {
             Some(g) => g.group.trackers.push(tracker),
             None => {
@@ -359,12 +359,21 @@ fn check_groups_apart(file: &str, groups: &[ParsedGroup]) -> Result<(), ConfigEr
     Ok(())
 }
 
+/// What a value parser gives: the value, or a message about the text.
+type Parse<'p, T> = &'p dyn Fn(&str) -> Result<T, String>;
+
 /// Typed access to one section's options, with located errors.
+///
+/// The first mistake is kept and reported by `finish`; reads after it
+/// still run and give defaults. So each option read is one call with no
+/// early-return path, which keeps the schema small on flash, and the
+/// mistake reported is the first one in reading order, as with `?`.
 struct Reader<'a> {
     file: &'a str,
     section: &'a Section,
     /// "group 'wan'", for messages.
     label: String,
+    first_error: Option<ConfigError>,
 }
 
 impl<'a> Reader<'a> {
@@ -377,51 +386,68 @@ impl<'a> Reader<'a> {
             file,
             section,
             label,
+            first_error: None,
         }
     }
 
-    fn error(&self, line: usize, option: &str, message: impl Into<String>) -> ConfigError {
+    fn error(&self, line: usize, option: &str, message: String) -> ConfigError {
         ConfigError {
             file: self.file.to_string(),
             line,
             option: Some(option.to_string()),
-            message: message.into(),
+            message,
         }
     }
 
-    fn section_error(&self, message: impl Into<String>) -> ConfigError {
+    fn section_error(&self, message: String) -> ConfigError {
         ConfigError {
             file: self.file.to_string(),
             line: self.section.line,
             option: None,
-            message: message.into(),
+            message,
+        }
+    }
+
+    /// Records a mistake about `option`, unless an earlier one is known.
+    fn fail(&mut self, line: usize, option: &str, message: String) {
+        if self.first_error.is_none() {
+            self.first_error = Some(self.error(line, option, message));
+        }
+    }
+
+    /// `value`, or the first mistake met while reading it.
+    fn finish<T>(&mut self, value: T) -> Result<T, ConfigError> {
+        match self.first_error.take() {
+            Some(e) => Err(e),
+            None => Ok(value),
         }
     }
 
     /// The section's name; vwrp refers to groups and trackers by name.
-    fn name(&self) -> Result<String, ConfigError> {
-        self.section.name.clone().ok_or_else(|| {
+    fn name(&mut self) -> String {
+        if let Some(name) = &self.section.name {
+            return name.clone();
+        }
+        if self.first_error.is_none() {
             let kind = &self.section.section_type;
-            self.section_error(format!(
+            let e = self.section_error(format!(
                 "{kind} sections must be named: config {kind} 'NAME'"
-            ))
-        })
+            ));
+            self.first_error = Some(e);
+        }
+        String::new()
     }
 
     /// Refuses options this kind of section does not have: typos.
-    fn check_known(&self, known: &[&str]) -> Result<(), ConfigError> {
-        match self
-            .section
+    fn check_known(&mut self, known: &[&str]) {
+        let section = self.section;
+        if let Some(o) = section
             .options
             .iter()
             .find(|o| !known.contains(&o.name.as_str()))
         {
-            Some(o) => Err(self.error(
-                o.line(),
-                &o.name,
-                format!("unknown option in {}", self.label),
-            )),
-            None => Ok(()),
+            let message = format!("unknown option in {}", self.label);
+            self.fail(o.line(), &o.name, message);
         }
     }
 
@@ -432,87 +458,70 @@ impl<'a> Reader<'a> {
             .map_or(self.section.line, |o| o.line())
     }
 
-    fn scalar(&self, name: &str) -> Result<Option<&'a Value>, ConfigError> {
+    fn scalar(&mut self, name: &str) -> Option<&'a Value> {
         match self.section.option(name).map(|o| &o.value) {
-            None => Ok(None),
-            Some(OptionValue::Single(v)) => Ok(Some(v)),
-            Some(OptionValue::List(items)) => Err(self.error(
-                items.first().map_or(self.section.line, |v| v.line),
-                name,
-                "takes one value: set it with 'option', not 'list'",
-            )),
+            None => None,
+            Some(OptionValue::Single(v)) => Some(v),
+            Some(OptionValue::List(items)) => {
+                let line = items.first().map_or(self.section.line, |v| v.line);
+                let message = "takes one value: set it with 'option', not 'list'";
+                self.fail(line, name, message.to_string());
+                None
+            }
         }
     }
 
-    fn list(&self, name: &str) -> Result<&'a [Value], ConfigError> {
+    fn list(&mut self, name: &str) -> &'a [Value] {
         match self.section.option(name).map(|o| &o.value) {
-            None => Ok(&[]),
-            Some(OptionValue::List(items)) => Ok(items),
-            Some(OptionValue::Single(v)) => Err(self.error(
-                v.line,
-                name,
-                "is a list: give each item on its own 'list' line, not 'option'",
-            )),
+            None => &[],
+            Some(OptionValue::List(items)) => items,
+            Some(OptionValue::Single(v)) => {
+                let message = "is a list: give each item on its own 'list' line, not 'option'";
+                self.fail(v.line, name, message.to_string());
+                &[]
+            }
         }
     }
 
-    fn get<T>(
-        &self,
-        name: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<Option<T>, ConfigError> {
-        match self.scalar(name)? {
-            None => Ok(None),
-            Some(v) => parse(&v.text)
-                .map(Some)
-                .map_err(|m| self.error(v.line, name, m)),
-        }
+    fn get<T>(&mut self, name: &str, parse: Parse<T>) -> Option<T> {
+        let v = self.scalar(name)?;
+        parse(&v.text).map_err(|m| self.fail(v.line, name, m)).ok()
     }
 
-    fn get_or<T>(
-        &self,
-        name: &str,
-        default: T,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<T, ConfigError> {
-        Ok(self.get(name, parse)?.unwrap_or(default))
+    fn get_or<T>(&mut self, name: &str, default: T, parse: Parse<T>) -> T {
+        self.get(name, parse).unwrap_or(default)
     }
 
-    fn require<T>(
-        &self,
-        name: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<T, ConfigError> {
-        self.get(name, parse)?.ok_or_else(|| self.missing(name))
+    fn require<T: Default>(&mut self, name: &str, parse: Parse<T>) -> T {
+        let value = self.get(name, parse);
+        value.unwrap_or_else(|| {
+            self.missing(name);
+            T::default()
+        })
     }
 
-    fn missing(&self, name: &str) -> ConfigError {
-        self.error(
-            self.section.line,
-            name,
-            format!("required in {}", self.label),
-        )
+    fn missing(&mut self, name: &str) {
+        let message = format!("required in {}", self.label);
+        self.fail(self.section.line, name, message);
     }
 
     /// Every item of list `name` parsed, refusing duplicates.
-    fn get_list<T: PartialEq>(
-        &self,
-        name: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<Vec<(T, usize)>, ConfigError> {
+    fn get_list<T: PartialEq>(&mut self, name: &str, parse: Parse<T>) -> Vec<(T, usize)> {
         let mut out: Vec<(T, usize)> = Vec::new();
-        for v in self.list(name)? {
-            let item = parse(&v.text).map_err(|m| self.error(v.line, name, m))?;
-            if let Some((_, first)) = out.iter().find(|(seen, _)| *seen == item) {
-                return Err(self.error(
-                    v.line,
-                    name,
-                    format!("'{}' is listed twice (first on line {first})", v.text),
-                ));
+        for v in self.list(name) {
+            match parse(&v.text) {
+                Err(m) => self.fail(v.line, name, m),
+                Ok(item) => match out.iter().find(|(seen, _)| *seen == item) {
+                    Some((_, first)) => {
+                        let message =
+                            format!("'{}' is listed twice (first on line {first})", v.text);
+                        self.fail(v.line, name, message);
+                    }
+                    None => out.push((item, v.line)),
+                },
             }
-            out.push((item, v.line));
         }
-        Ok(out)
+        out
     }
 }
 
@@ -524,16 +533,17 @@ const GLOBALS_OPTIONS: &[&str] = &[
     "log_level",
 ];
 
-fn read_globals(r: &Reader) -> Result<Globals, ConfigError> {
-    r.check_known(GLOBALS_OPTIONS)?;
+fn read_globals(r: &mut Reader) -> Result<Globals, ConfigError> {
+    r.check_known(GLOBALS_OPTIONS);
     let d = Globals::default();
-    Ok(Globals {
-        control_socket: r.get_or("control_socket", d.control_socket, socket_path)?,
-        state_dir: r.get_or("state_dir", d.state_dir, absolute_path)?,
-        hook_dir: r.get_or("hook_dir", d.hook_dir, absolute_path)?,
-        hook_timeout: r.get_or("hook_timeout", d.hook_timeout, duration_in(10, HOUR))?,
-        log_level: r.get_or("log_level", d.log_level, log_level)?,
-    })
+    let globals = Globals {
+        control_socket: r.get_or("control_socket", d.control_socket, &socket_path),
+        state_dir: r.get_or("state_dir", d.state_dir, &absolute_path),
+        hook_dir: r.get_or("hook_dir", d.hook_dir, &absolute_path),
+        hook_timeout: r.get_or("hook_timeout", d.hook_timeout, &duration_in(10, HOUR)),
+        log_level: r.get_or("log_level", d.log_level, &log_level),
+    };
+    r.finish(globals)
 }
 
 const GROUP_OPTIONS: &[&str] = &[
@@ -573,18 +583,18 @@ const MINUTE: u64 = 60 * SECOND;
 const HOUR: u64 = 60 * MINUTE;
 const DAY: u64 = 24 * HOUR;
 
-fn read_group(r: &Reader) -> Result<ParsedGroup, ConfigError> {
-    r.check_known(GROUP_OPTIONS)?;
-    let name = r.name()?;
-    let enabled = r.get_or("enabled", true, boolean)?;
+fn read_group(r: &mut Reader) -> Result<ParsedGroup, ConfigError> {
+    r.check_known(GROUP_OPTIONS);
+    let name = r.name();
+    let enabled = r.get_or("enabled", true, &boolean);
     let hello_interval = r.get_or(
         "hello_interval",
         Duration::from_millis(100),
-        duration_in(10, MINUTE),
-    )?;
+        &duration_in(10, MINUTE),
+    );
 
     let mut control: Vec<String> = r
-        .get_list("control", ifname)?
+        .get_list("control", &ifname)
         .into_iter()
         .map(|(c, _)| c)
         .collect();
@@ -593,73 +603,76 @@ fn read_group(r: &Reader) -> Result<ParsedGroup, ConfigError> {
     }
     // Not get_list(): its duplicate message would quote the secret.
     let mut keys: Vec<(u8, Vec<u8>)> = Vec::new();
-    for v in r.list("key")? {
-        let (id, secret) = key(&v.text).map_err(|m| r.error(v.line, "key", m))?;
-        if keys.iter().any(|(seen, _)| *seen == id) {
-            return Err(r.error(v.line, "key", format!("key id {id} is listed twice")));
+    for v in r.list("key") {
+        match key(&v.text) {
+            Err(m) => r.fail(v.line, "key", m),
+            Ok((id, _)) if keys.iter().any(|(seen, _)| *seen == id) => {
+                r.fail(v.line, "key", format!("key id {id} is listed twice"));
+            }
+            Ok(k) => keys.push(k),
         }
-        keys.push((id, secret));
     }
 
     let group = Group {
         name,
-        group_id: r.get_or("group_id", 1, u8_in(1, 255))?,
-        router_id: r.get("router_id", router_id)?,
-        wan_device: r.require("wan_device", ifname)?,
-        shared_mac: r.require("shared_mac", shared_mac)?,
+        group_id: r.get_or("group_id", 1, &u8_in(1, 255)),
+        router_id: r.get("router_id", &router_id),
+        wan_device: r.require("wan_device", &ifname),
+        shared_mac: r.require("shared_mac", &shared_mac),
         control,
-        priority: r.get_or("priority", 100, u8_in(1, 254))?,
-        preempt: r.get_or("preempt", true, boolean)?,
+        priority: r.get_or("priority", 100, &u8_in(1, 254)),
+        preempt: r.get_or("preempt", true, &boolean),
         preempt_delay: r.get_or(
             "preempt_delay",
             Duration::from_secs(30),
-            duration_in(0, HOUR),
-        )?,
+            &duration_in(0, HOUR),
+        ),
         hello_interval,
         wan_hello_interval: r.get_or(
             "wan_hello_interval",
             Some(hello_interval),
-            duration_or_off(10, MINUTE),
-        )?,
-        dead_multiplier: r.get_or("dead_multiplier", 3, u8_in(3, 255))?,
-        ethertype: r.get_or("ethertype", 0x88b5, ethertype)?,
+            &duration_or_off(10, MINUTE),
+        ),
+        dead_multiplier: r.get_or("dead_multiplier", 3, &u8_in(3, 255)),
+        ethertype: r.get_or("ethertype", 0x88b5, &ethertype),
         keys,
         hold_period: r.get_or(
             "hold_period",
             Duration::from_secs(60),
-            duration_in(SECOND, DAY),
-        )?,
+            &duration_in(SECOND, DAY),
+        ),
         lan_gateways: r
-            .get_list("lan_gateway", lan_gateway)?
+            .get_list("lan_gateway", &lan_gateway)
             .into_iter()
             .map(|(g, _)| g)
             .collect(),
         nudge_interval: r.get_or(
             "nudge_interval",
             Some(Duration::from_secs(10)),
-            duration_or_off(SECOND, HOUR),
-        )?,
+            &duration_or_off(SECOND, HOUR),
+        ),
         prepare_timeout: r.get_or(
             "prepare_timeout",
             Duration::from_secs(1),
-            duration_in(10, MINUTE),
-        )?,
-        conntrack_sync: r.get_or("conntrack_sync", false, boolean)?,
-        dhcp: r.get_or("dhcp", DhcpMode::Udhcpc, dhcp_mode)?,
-        dhcp_client_id: r.get("dhcp_client_id", client_id)?,
+            &duration_in(10, MINUTE),
+        ),
+        conntrack_sync: r.get_or("conntrack_sync", false, &boolean),
+        dhcp: r.get_or("dhcp", DhcpMode::Udhcpc, &dhcp_mode),
+        dhcp_client_id: r.get("dhcp_client_id", &client_id),
         resolv_file: r.get_or(
             "resolv_file",
             PathBuf::from("/var/run/vwrp/resolv.conf.auto"),
-            absolute_path,
-        )?,
+            &absolute_path,
+        ),
         trackers: Vec::new(),
     };
-    Ok(ParsedGroup {
+    let parsed = ParsedGroup {
         group,
         enabled,
         group_id_line: r.line_of("group_id"),
         wan_device_line: r.line_of("wan_device"),
-    })
+    };
+    r.finish(parsed)
 }
 
 const TRACKER_OPTIONS: &[&str] = &[
@@ -682,11 +695,12 @@ const TRACKER_OPTIONS: &[&str] = &[
 const TYPE_OPTIONS: &[&str] = &["device", "target", "count", "reliability", "script"];
 
 /// The tracker, the group it names and the line that names it.
-fn read_tracker(r: &Reader) -> Result<(String, usize, Tracker), ConfigError> {
-    r.check_known(TRACKER_OPTIONS)?;
-    let name = r.name()?;
-    let group = r.require("group", |s| Ok(s.to_string()))?;
-    let kind_name = r.require("type", tracker_type)?;
+fn read_tracker(r: &mut Reader) -> Result<(String, usize, Tracker), ConfigError> {
+    r.check_known(TRACKER_OPTIONS);
+    let name = r.name();
+    let group: String = r.require("group", &|s| Ok(s.to_string()));
+    // "" (unset or wrong) reads as external, which has no own options.
+    let kind_name = r.require("type", &tracker_type);
     let own: &[&str] = match kind_name {
         "link" => &["device"],
         "ping" => &["target", "count", "reliability"],
@@ -694,99 +708,100 @@ fn read_tracker(r: &Reader) -> Result<(String, usize, Tracker), ConfigError> {
         "script" => &["script"],
         _ => &[],
     };
-    if let Some(o) = r
-        .section
+    let section = r.section;
+    if let Some(o) = section
         .options
         .iter()
         .find(|o| TYPE_OPTIONS.contains(&o.name.as_str()) && !own.contains(&o.name.as_str()))
     {
-        return Err(r.error(
+        r.fail(
             o.line(),
             &o.name,
             format!("not used by trackers of type '{kind_name}'"),
-        ));
+        );
     }
 
     let kind = match kind_name {
         "link" => TrackerKind::Link {
-            device: r.require("device", ifname)?,
+            device: r.require("device", &ifname),
         },
         "ping" => {
             let targets: Vec<IpAddr> = r
-                .get_list("target", unicast_ip)?
+                .get_list("target", &unicast_ip)
                 .into_iter()
                 .map(|(t, _)| t)
                 .collect();
             if targets.is_empty() {
-                return Err(r.missing("target"));
+                r.missing("target");
             }
             let most = u8::try_from(targets.len()).unwrap_or(u8::MAX);
-            let reliability = r.get_or("reliability", 1, |s| {
+            let reliability = r.get_or("reliability", 1, &|s| {
                 u8_in(1, most)(s).map_err(|m| format!("{m} (the number of targets)"))
-            })?;
+            });
             TrackerKind::Ping {
                 targets,
-                count: r.get_or("count", 1, u8_in(1, 20))?,
+                count: r.get_or("count", 1, &u8_in(1, 20)),
                 reliability,
             }
         }
         "arping" => {
-            let targets = r.get_list("target", arping_target)?;
+            let targets = r.get_list("target", &arping_target);
             if let Some((_, line)) = targets.get(1) {
-                return Err(r.error(
-                    *line,
-                    "target",
-                    "an arping tracker takes at most one target",
-                ));
+                let message = "an arping tracker takes at most one target";
+                r.fail(*line, "target", message.to_string());
             }
             TrackerKind::Arping {
                 target: targets.first().map(|(t, _)| *t),
             }
         }
         "script" => TrackerKind::Script {
-            argv: r.require("script", command_line)?,
+            argv: r.require("script", &command_line),
         },
         _ => TrackerKind::External,
     };
 
     let probes = matches!(kind, TrackerKind::Ping { .. } | TrackerKind::Arping { .. });
-    let interval = r.get_or("interval", Duration::from_secs(1), duration_in(10, HOUR))?;
+    let interval = r.get_or("interval", Duration::from_secs(1), &duration_in(10, HOUR));
     let timeout = r.get_or(
         "timeout",
         interval.min(Duration::from_secs(1)),
-        duration_in(10, HOUR),
-    )?;
+        &duration_in(10, HOUR),
+    );
     if probes && timeout > interval {
-        return Err(r.error(
-            r.line_of("timeout"),
-            "timeout",
-            format!(
-                "{} is longer than the interval ({})",
-                format_duration(timeout),
-                format_duration(interval)
-            ),
-        ));
+        let message = format!(
+            "{} is longer than the interval ({})",
+            format_duration(timeout),
+            format_duration(interval)
+        );
+        r.fail(r.line_of("timeout"), "timeout", message);
     }
     let tracker = Tracker {
         name,
         kind,
         interval,
         timeout,
-        rise: r.get_or("rise", 3, u8_in(1, 255))?,
-        fall: r.get_or("fall", 3, u8_in(1, 255))?,
-        weight: r.get_or("weight", Weight::Penalty(50), weight)?,
-        wan_only: r.get_or("wan_only", probes, boolean)?,
+        rise: r.get_or("rise", 3, &u8_in(1, 255)),
+        fall: r.get_or("fall", 3, &u8_in(1, 255)),
+        weight: r.get_or("weight", Weight::Penalty(50), &weight),
+        wan_only: r.get_or("wan_only", probes, &boolean),
     };
-    Ok((group, r.line_of("group"), tracker))
+    let group_line = r.line_of("group");
+    r.finish((group, group_line, tracker))
 }
 
 // Value parsers: text in, value or a message out. Messages quote the
 // value, except for keys.
 
+/// `'TEXT' REST`: how most messages start. One shared call instead of a
+/// formatting sequence at each site.
+fn quoted(text: &str, rest: &str) -> String {
+    format!("'{text}' {rest}")
+}
+
 /// Plain decimal; anything too large for u64 is simply out of range.
 fn decimal(s: &str) -> Result<u64, String> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("'{s}' is not a number"));
+        return Err(quoted(s, "is not a number"));
     }
     Ok(s.parse().unwrap_or(u64::MAX))
 }
@@ -797,7 +812,7 @@ fn number(s: &str) -> Result<u64, String> {
         Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
             Ok(u64::from_str_radix(hex, 16).unwrap_or(u64::MAX))
         }
-        Some(_) => Err(format!("'{s}' is not a number")),
+        Some(_) => Err(quoted(s, "is not a number")),
         None => decimal(s),
     }
 }
@@ -824,7 +839,7 @@ fn router_id(s: &str) -> Result<u32, String> {
     let n = if s.contains('.') {
         let ip: Ipv4Addr = s
             .parse()
-            .map_err(|_| format!("'{s}' is not a number or dotted quad"))?;
+            .map_err(|_| quoted(s, "is not a number or dotted quad"))?;
         u64::from(u32::from(ip))
     } else {
         number(s)?
@@ -840,8 +855,9 @@ fn boolean(s: &str) -> Result<bool, String> {
     match s {
         "1" | "yes" | "on" | "true" | "enabled" => Ok(true),
         "0" | "no" | "off" | "false" | "disabled" => Ok(false),
-        _ => Err(format!(
-            "'{s}' is not a boolean (use 1/0, yes/no, on/off, true/false or enabled/disabled)"
+        _ => Err(quoted(
+            s,
+            "is not a boolean (use 1/0, yes/no, on/off, true/false or enabled/disabled)",
         )),
     }
 }
@@ -849,8 +865,12 @@ fn boolean(s: &str) -> Result<bool, String> {
 /// `100ms`, `1s`, `1.5s`, `2m`, `1h`, `1d`, or bare milliseconds. Whole
 /// milliseconds only.
 fn duration(s: &str) -> Result<Duration, String> {
-    let bad =
-        || format!("'{s}' is not a duration (e.g. 100ms, 1.5s, 2m, or a number of milliseconds)");
+    let bad = || {
+        quoted(
+            s,
+            "is not a duration (e.g. 100ms, 1.5s, 2m, or a number of milliseconds)",
+        )
+    };
     let units: [(&str, u64); 5] = [
         ("ms", 1),
         ("s", SECOND),
@@ -867,30 +887,30 @@ fn duration(s: &str) -> Result<Duration, String> {
     if !digits(whole) || (number.contains('.') && !digits(fraction)) {
         return Err(bad());
     }
-    let too_long = || format!("'{s}' is out of range");
+    let too_long = || quoted(s, "is out of range");
     let whole_ms = whole
         .parse::<u64>()
         .ok()
         .and_then(|w| w.checked_mul(unit))
         .ok_or_else(too_long)?;
-    let mut fraction_ms = 0;
-    if !fraction.is_empty() {
-        // Beyond nine digits nothing is a whole number of milliseconds.
-        let scale = u32::try_from(fraction.len())
-            .ok()
-            .filter(|n| *n <= 9)
-            .and_then(|n| 10u64.checked_pow(n))
-            .ok_or_else(|| format!("'{s}' is finer than a millisecond"))?;
-        let scaled = fraction
-            .parse::<u64>()
-            .ok()
-            .and_then(|f| f.checked_mul(unit))
-            .ok_or_else(too_long)?;
-        if scaled % scale != 0 {
-            return Err(format!("'{s}' is finer than a millisecond"));
-        }
-        fraction_ms = scaled / scale;
+    // Beyond nine digits nothing is a whole number of milliseconds.
+    if fraction.len() > 9 {
+        return Err(quoted(s, "is finer than a millisecond"));
     }
+    // fraction * unit / 10^digits, exactly: at most nine digits times a
+    // day's milliseconds stays far below u64::MAX.
+    let (scaled, scale) = fraction.bytes().fold((0u64, 1u64), |(n, p), b| {
+        let digit = u64::from(b.saturating_sub(b'0'));
+        (
+            n.saturating_mul(10).saturating_add(digit),
+            p.saturating_mul(10),
+        )
+    });
+    let scaled = scaled.saturating_mul(unit);
+    if scaled % scale != 0 {
+        return Err(quoted(s, "is finer than a millisecond"));
+    }
+    let fraction_ms = scaled / scale;
     whole_ms
         .checked_add(fraction_ms)
         .map(Duration::from_millis)
@@ -941,7 +961,7 @@ fn duration_or_off(lo_ms: u64, hi_ms: u64) -> impl Fn(&str) -> Result<Option<Dur
 
 fn absolute_path(s: &str) -> Result<PathBuf, String> {
     if !s.starts_with('/') {
-        return Err(format!("'{s}' is not an absolute path"));
+        return Err(quoted(s, "is not an absolute path"));
     }
     Ok(PathBuf::from(s))
 }
@@ -964,8 +984,9 @@ fn log_level(s: &str) -> Result<LevelFilter, String> {
         "info" => Ok(LevelFilter::Info),
         "debug" => Ok(LevelFilter::Debug),
         "trace" => Ok(LevelFilter::Trace),
-        _ => Err(format!(
-            "'{s}' is not a log level (error, warn, info, debug or trace)"
+        _ => Err(quoted(
+            s,
+            "is not a log level (error, warn, info, debug or trace)",
         )),
     }
 }
@@ -980,31 +1001,32 @@ fn ifname(s: &str) -> Result<String, String> {
         return Err(format!("interface name '{s}' is longer than 15 bytes"));
     }
     if s == "." || s == ".." || s.chars().any(|c| c == '/' || c == ':' || c.is_whitespace()) {
-        return Err(format!("'{s}' is not a valid interface name"));
+        return Err(quoted(s, "is not a valid interface name"));
     }
     Ok(s.to_string())
 }
 
 fn shared_mac(s: &str) -> Result<[u8; 6], String> {
+    let bad = || quoted(s, "is not a MAC address (xx:xx:xx:xx:xx:xx)");
     let mut mac = [0u8; 6];
     let mut parts = s.split(':');
     for octet in mac.iter_mut() {
         let part = parts.next().unwrap_or_default();
         if part.is_empty() || part.len() > 2 {
-            return Err(format!("'{s}' is not a MAC address (xx:xx:xx:xx:xx:xx)"));
+            return Err(bad());
         }
-        *octet = u8::from_str_radix(part, 16)
-            .map_err(|_| format!("'{s}' is not a MAC address (xx:xx:xx:xx:xx:xx)"))?;
+        *octet = u8::from_str_radix(part, 16).map_err(|_| bad())?;
     }
     if parts.next().is_some() {
-        return Err(format!("'{s}' is not a MAC address (xx:xx:xx:xx:xx:xx)"));
+        return Err(bad());
     }
     if mac == [0; 6] {
         return Err("the all-zero address cannot be used".to_string());
     }
     if mac.first().is_some_and(|b| b & 1 == 1) {
-        return Err(format!(
-            "'{s}' is a multicast address; the first octet must be even"
+        return Err(quoted(
+            s,
+            "is a multicast address; the first octet must be even",
         ));
     }
     Ok(mac)
@@ -1029,12 +1051,12 @@ fn key(s: &str) -> Result<(u8, Vec<u8>), String> {
 
 /// `ADDRESS/PREFIX@DEVICE`.
 fn lan_gateway(s: &str) -> Result<LanGateway, String> {
-    let shape = || format!("'{s}' is not ADDRESS/PREFIX@DEVICE");
+    let shape = || quoted(s, "is not ADDRESS/PREFIX@DEVICE");
     let (cidr, device) = s.split_once('@').ok_or_else(shape)?;
     let (address, prefix) = cidr.split_once('/').ok_or_else(shape)?;
     let address: IpAddr = address
         .parse()
-        .map_err(|_| format!("'{address}' is not an IP address"))?;
+        .map_err(|_| quoted(address, "is not an IP address"))?;
     let max = if address.is_ipv4() { 32 } else { 128 };
     let prefix_len = u8_in(1, max)(prefix).map_err(|m| format!("prefix length {m}"))?;
     let address = unicast(address)?;
@@ -1066,18 +1088,14 @@ fn unicast(ip: IpAddr) -> Result<IpAddr, String> {
 }
 
 fn unicast_ip(s: &str) -> Result<IpAddr, String> {
-    let ip: IpAddr = s
-        .parse()
-        .map_err(|_| format!("'{s}' is not an IP address"))?;
+    let ip: IpAddr = s.parse().map_err(|_| quoted(s, "is not an IP address"))?;
     unicast(ip)
 }
 
 fn arping_target(s: &str) -> Result<Ipv4Addr, String> {
     match unicast_ip(s)? {
         IpAddr::V4(v4) => Ok(v4),
-        IpAddr::V6(_) => Err(format!(
-            "'{s}' is not an IPv4 address (arping is IPv4 only)"
-        )),
+        IpAddr::V6(_) => Err(quoted(s, "is not an IPv4 address (arping is IPv4 only)")),
     }
 }
 
@@ -1086,13 +1104,13 @@ fn dhcp_mode(s: &str) -> Result<DhcpMode, String> {
         "udhcpc" => Ok(DhcpMode::Udhcpc),
         "netifd" => Ok(DhcpMode::Netifd),
         "none" => Ok(DhcpMode::None),
-        _ => Err(format!("'{s}' is not one of udhcpc, netifd, none")),
+        _ => Err(quoted(s, "is not one of udhcpc, netifd, none")),
     }
 }
 
 /// Hex bytes, optionally colon-separated: `01020304abcd`, `01:02:03`.
 fn client_id(s: &str) -> Result<Vec<u8>, String> {
-    let bad = || format!("'{s}' is not hex bytes (e.g. 01020304abcd)");
+    let bad = || quoted(s, "is not hex bytes (e.g. 01020304abcd)");
     let pairs: Vec<&str> = if s.contains(':') {
         s.split(':').collect()
     } else {
@@ -1113,7 +1131,7 @@ fn client_id(s: &str) -> Result<Vec<u8>, String> {
         .collect::<Result<Vec<u8>, String>>()?;
     // RFC 2132 option 61: 2 to 255 bytes.
     if bytes.len() < 2 || bytes.len() > 255 {
-        return Err(format!("'{s}' must be 2 to 255 bytes long"));
+        return Err(quoted(s, "must be 2 to 255 bytes long"));
     }
     Ok(bytes)
 }
@@ -1122,7 +1140,7 @@ fn tracker_type(s: &str) -> Result<&'static str, String> {
     ["link", "ping", "arping", "script", "external"]
         .into_iter()
         .find(|t| *t == s)
-        .ok_or_else(|| format!("'{s}' is not one of link, ping, arping, script, external"))
+        .ok_or_else(|| quoted(s, "is not one of link, ping, arping, script, external"))
 }
 
 /// A command line split on whitespace; the program by absolute path.
@@ -1131,7 +1149,7 @@ fn command_line(s: &str) -> Result<Vec<String>, String> {
     match argv.first() {
         None => Err("empty command".to_string()),
         Some(program) if !program.starts_with('/') => {
-            Err(format!("'{program}' must be an absolute path"))
+            Err(quoted(program, "must be an absolute path"))
         }
         Some(_) => Ok(argv),
     }

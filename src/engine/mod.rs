@@ -689,7 +689,8 @@ impl Engine {
     /// process was stopped or starved) must assume a standby took over.
     fn check_stall(&mut self, now: Instant) {
         if self.wan_open && now.since(self.last_refresh) > self.s.permit_timeout() {
-            let ms = now.since(self.last_refresh).as_millis();
+            // u64, not Duration::as_millis()'s u128: its Display costs 2 KB.
+            let ms = now.as_micros().saturating_sub(self.last_refresh.as_micros()) / 1000;
             self.counters.stalls = self.counters.stalls.saturating_add(1);
             self.close_wan();
             self.run = None;
