@@ -127,7 +127,9 @@ impl Hooks {
                     self.running = None;
                 }
                 Ok(None) if Instant::now() >= r.deadline => {
-                    log::warn!("hook {} overran {:?}: killed", r.name, self.timeout);
+                    // Milliseconds as u64: Duration's Debug costs ~2 KB on a router.
+                    let ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+                    log::warn!("hook {} overran {ms} ms: killed", r.name);
                     let _ = r.child.kill();
                     let _ = r.child.wait();
                     self.running = None;
