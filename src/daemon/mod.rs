@@ -3,6 +3,7 @@
 //! Idle means asleep until the next engine deadline.
 
 mod group;
+mod status;
 mod trackers;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -17,11 +18,10 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use serde::Serialize;
 
 use crate::config::{self, Config};
-use crate::control::{self, MAX_REQUEST, Request};
-use crate::engine::{Command, Status};
+use crate::control::{self, Json, MAX_REQUEST, Request};
+use crate::engine::Command;
 use crate::system::hooks::Hooks;
 use crate::system::nft::{self, Fence, FenceWatch};
 use crate::system::rtnl::LinkMonitor;
@@ -480,42 +480,16 @@ impl Daemon {
 
     fn status(&self, now: Instant) -> Vec<u8> {
         let wall = std::time::Instant::now();
-        let groups = self
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(gi, g)| {
-                let mut engine = g.engine.status(now);
-                let trackers = self.trackers.status(gi, std::mem::take(&mut engine.trackers), wall);
-                GroupStatus {
-                    name: &g.cfg.name,
-                    wan_device: &g.wan.name,
-                    control: g.control.iter().map(|c| c.name.as_str()).collect(),
-                    engine,
-                    trackers,
-                }
-            })
-            .collect();
-        serde_json::to_vec(&StatusReply { groups }).unwrap_or_default()
+        let mut j = Json::new();
+        j.open('{').key("groups").open('[');
+        for (gi, g) in self.groups.iter().enumerate() {
+            let control: Vec<&str> = g.control.iter().map(|c| c.name.as_str()).collect();
+            let mut run = |i, j: &mut Json| self.trackers.status(gi, i, wall, j);
+            status::group(&mut j, &g.cfg.name, &g.wan.name, &control, &g.engine.status(now), &mut run);
+        }
+        j.close(']').close('}');
+        j.finish().into_bytes()
     }
-}
-
-#[derive(Serialize)]
-struct StatusReply<'a, T> {
-    groups: Vec<GroupStatus<'a, T>>,
-}
-
-/// One group in status (docs/CONTROL.md): the engine's snapshot, the
-/// names only the daemon knows, and the trackers with their run time
-/// (`T` is the engine's tracker entry).
-#[derive(Serialize)]
-struct GroupStatus<'a, T> {
-    name: &'a str,
-    wan_device: &'a str,
-    control: Vec<&'a str>,
-    #[serde(flatten)]
-    engine: Status,
-    trackers: Vec<trackers::Entry<'a, T>>,
 }
 
 /// The control socket, root only: mode 0600 in a 0700 directory.

@@ -23,10 +23,10 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use mio::Registry;
-use serde::Serialize;
 
 use super::group::Group;
 use crate::config::{self, Config, DhcpMode, TrackerKind};
+use crate::control::Json;
 use crate::system::rtnl;
 use crate::tracker::RiseFall;
 use arping::Arping;
@@ -297,89 +297,45 @@ impl Runtime {
         }
     }
 
-    fn status(&self, now: Instant) -> RunStatus<'_> {
+    /// The run time in status: keys by kind are `device` (link),
+    /// `answered` and `targets` (ping), `pid` (script, null between
+    /// runs); the others have none of them.
+    fn status(&self, now: Instant, j: &mut Json) {
         let ago = |t: Instant| ms(now.saturating_duration_since(t));
-        let mut r = RunStatus {
-            kind: kind_name(&self.cfg.kind),
-            running: self.running,
-            interval_ms: ms(self.cfg.interval),
-            timeout_ms: ms(self.cfg.timeout),
-            rise: self.cfg.rise,
-            fall: self.cfg.fall,
-            last: self.last.map(|(ok, _)| if ok { "ok" } else { "fail" }),
-            last_ago_ms: self.last.map(|(_, t)| ago(t)),
-            change: self.change.as_ref().map(|c| ChangeStatus {
-                to: if c.up { "up" } else { "down" },
-                ago_ms: ago(c.at),
-                detect_ms: ms(c.detect),
-            }),
-            device: None,
-            answered: None,
-            targets: None,
-            pid: None,
-            error: None,
-        };
-        r.error = match &self.probe {
+        j.key("type").str(kind_name(&self.cfg.kind)).key("running").bool(self.running);
+        j.key("interval_ms").num(ms(self.cfg.interval)).key("timeout_ms").num(ms(self.cfg.timeout));
+        j.key("rise").num(u64::from(self.cfg.rise)).key("fall").num(u64::from(self.cfg.fall));
+        j.key("last").opt_str(self.last.map(|(ok, _)| if ok { "ok" } else { "fail" }));
+        j.key("last_ago_ms").opt_num(self.last.map(|(_, t)| ago(t)));
+        j.key("change");
+        match &self.change {
+            Some(c) => {
+                j.open('{').key("to").str(if c.up { "up" } else { "down" });
+                j.key("ago_ms").num(ago(c.at)).key("detect_ms").num(ms(c.detect)).close('}');
+            }
+            None => {
+                j.null();
+            }
+        }
+        let error = match &self.probe {
             Probe::Link { device } => {
-                r.device = Some(device);
+                j.key("device").str(device);
                 None
             }
             Probe::Ping(p) => {
-                r.answered = Some(p.last_answered);
-                r.targets = Some(p.targets());
+                j.key("answered").opt_num(p.last_answered.map(|n| n as u64));
+                j.key("targets").num(p.targets() as u64);
                 p.error.as_deref()
             }
             Probe::Arping(a) => a.error.as_deref(),
             Probe::Script(s) => {
-                r.pid = Some(s.pid());
+                j.key("pid").opt_num(s.pid().map(u64::from));
                 s.error.as_deref()
             }
             Probe::External => None,
         };
-        r
+        j.key("error").opt_str(error);
     }
-}
-
-/// A tracker in `status`: the engine's view (its `TrackerStatus`), then
-/// its run time.
-#[derive(Serialize)]
-pub struct Entry<'a, E> {
-    #[serde(flatten)]
-    engine: E,
-    #[serde(flatten)]
-    run: Option<RunStatus<'a>>,
-}
-
-/// Keys by kind: `device` (link), `answered` and `targets` (ping), `pid`
-/// (script, null between runs); the others have none of them.
-#[derive(Serialize)]
-struct RunStatus<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    running: bool,
-    interval_ms: u64,
-    timeout_ms: u64,
-    rise: u8,
-    fall: u8,
-    last: Option<&'static str>,
-    last_ago_ms: Option<u64>,
-    change: Option<ChangeStatus>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    device: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    answered: Option<Option<usize>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    targets: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pid: Option<Option<u32>>,
-    error: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct ChangeStatus {
-    to: &'static str,
-    ago_ms: u64,
-    detect_ms: u64,
 }
 
 impl Trackers {
@@ -505,11 +461,12 @@ impl Trackers {
         }
     }
 
-    /// Group `group`'s trackers for status: the engine's entries (in
-    /// configuration order) with their run time.
-    pub fn status<E>(&self, group: usize, engine: Vec<E>, now: Instant) -> Vec<Entry<'_, E>> {
-        let run = |i| self.list.iter().find(|t| t.group == group && t.index == i).map(|t| t.status(now));
-        engine.into_iter().enumerate().map(|(i, e)| Entry { engine: e, run: run(i) }).collect()
+    /// Tracker `index` of group `group` in status: its run time, added
+    /// to the engine's entry.
+    pub fn status(&self, group: usize, index: usize, now: Instant, j: &mut Json) {
+        if let Some(t) = self.list.iter().find(|t| t.group == group && t.index == index) {
+            t.status(now, j);
+        }
     }
 }
 
@@ -518,7 +475,7 @@ fn token(i: usize) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::net::IpAddr;
 
@@ -533,6 +490,29 @@ mod tests {
             weight: config::Weight::Fatal,
             wan_only: false,
         }
+    }
+
+    /// Every kind of value the status reply holds, escapes included.
+    pub(in crate::daemon) fn sample_status() -> (Trackers, Vec<crate::engine::Status>, Instant) {
+        let mut t = Trackers { list: Vec::new(), shared: Shared::default(), stopped: false };
+        let now = Instant::now();
+        let mut link = Runtime::new(0, 0, "wan", &cfg(TrackerKind::Link { device: "wan\"1".into() }, 1, 1));
+        link.start(now);
+        link.last = Some((true, now));
+        link.change = Some(Change { up: false, at: now, detect: Duration::from_millis(250) });
+        t.list.push(link);
+        let ping = TrackerKind::Ping { targets: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))], count: 1, reliability: 1 };
+        let mut ping = Runtime::new(0, 1, "wan", &cfg(ping, 1, 1));
+        ping.last = Some((false, now));
+        if let Probe::Ping(p) = &mut ping.probe {
+            p.last_answered = Some(0);
+            p.error = Some("no route\tto host".into());
+        }
+        t.list.push(ping);
+        t.list.push(Runtime::new(0, 2, "wan", &cfg(TrackerKind::External, 1, 1)));
+        t.list.push(Runtime::new(0, 3, "wan", &cfg(TrackerKind::Script { argv: vec!["/bin/true".into()] }, 1, 1)));
+        t.list.push(Runtime::new(0, 5, "wan", &cfg(TrackerKind::Arping { target: None }, 1, 1)));
+        (t, crate::engine::Status::samples(), now)
     }
 
     #[test]
@@ -616,9 +596,16 @@ mod tests {
         assert!(t.poll_verdict().is_some(), "repeated: the engine may have forgotten it");
         assert!(t.external("t", true, now).unwrap_err().contains("not external"));
         assert!(t.external("nope", true, now).unwrap_err().contains("no tracker"));
-        let engine = vec![serde_json::json!({"name": "t"}), serde_json::json!({"name": "mwan"})];
-        let entries = serde_json::to_value(t.status(0, engine, now)).unwrap();
-        assert_eq!(entries[1]["name"], "mwan");
+        let mut j = Json::new();
+        j.open('[');
+        for i in 0..3 {
+            j.open('{');
+            t.status(0, i, now, &mut j);
+            j.close('}');
+        }
+        j.close(']');
+        let entries: serde_json::Value = serde_json::from_str(&j.finish()).unwrap();
+        assert_eq!(entries[2], serde_json::json!({}), "no such tracker: the engine's entry only");
         assert_eq!(entries[1]["type"], "external");
         assert_eq!(entries[1]["last"], "fail");
         assert_eq!(entries[1]["change"]["to"], "down");
