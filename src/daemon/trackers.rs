@@ -17,7 +17,7 @@ mod icmp;
 mod ping;
 mod script;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -91,11 +91,33 @@ struct Runtime {
     change: Option<Change>,
 }
 
+/// Carrier by link name. A router has a few dozen links at most: a list
+/// costs less code than a hash map.
+#[derive(Default)]
+struct Carriers(Vec<(String, bool)>);
+
+impl Carriers {
+    fn get(&self, device: &str) -> Option<bool> {
+        self.0.iter().find(|(d, _)| d == device).map(|&(_, c)| c)
+    }
+
+    /// Records a carrier; returns the one known before.
+    fn insert(&mut self, device: &str, carrier: bool) -> Option<bool> {
+        match self.0.iter_mut().find(|(d, _)| d == device) {
+            Some((_, c)) => Some(std::mem::replace(c, carrier)),
+            None => {
+                self.0.push((device.to_string(), carrier));
+                None
+            }
+        }
+    }
+}
+
 /// What every tracker shares with the others.
 #[derive(Default)]
 struct Shared {
     /// Carrier of every link, from rtnetlink events.
-    carriers: HashMap<String, bool>,
+    carriers: Carriers,
     verdicts: VecDeque<Verdict>,
     /// Killed scripts not reaped yet.
     zombies: Vec<Child>,
@@ -213,10 +235,10 @@ impl Runtime {
             Probe::Link { device } => {
                 // Not in the link dump: the device does not exist (yet).
                 let absent = || rtnl::ifindex(device).is_err_and(|e| e.raw_os_error() == Some(nix::libc::ENODEV));
-                if !shared.carriers.contains_key(device.as_str()) && absent() {
-                    shared.carriers.insert(device.clone(), false);
+                if shared.carriers.get(device).is_none() && absent() {
+                    shared.carriers.insert(device, false);
                 }
-                shared.carriers.get(device.as_str()).map_or(Begun::Skipped, |&c| Begun::Decided(c))
+                shared.carriers.get(device).map_or(Begun::Skipped, Begun::Decided)
             }
             Probe::Ping(p) => {
                 let device = self.cfg.wan_only.then_some((g.wan.name.as_str(), g.wan.ifindex));
@@ -247,7 +269,7 @@ impl Runtime {
         // A link is sampled only until the state agrees with its carrier;
         // the next change comes as an event.
         let settled = match &self.probe {
-            Probe::Link { device } => shared.carriers.get(device.as_str()).is_none_or(|&c| self.rise_fall.state() == Some(c)),
+            Probe::Link { device } => shared.carriers.get(device).is_none_or(|c| self.rise_fall.state() == Some(c)),
             Probe::External => true,
             _ => false,
         };
@@ -418,7 +440,7 @@ impl Trackers {
     /// A link event: a carrier change is a probe result at once; until the
     /// state follows, the carrier is sampled every interval.
     pub fn on_link(&mut self, device: &str, carrier: bool, now: Instant) {
-        if self.shared.carriers.insert(device.to_string(), carrier) == Some(carrier) {
+        if self.shared.carriers.insert(device, carrier) == Some(carrier) {
             return;
         }
         for rt in &mut self.list {
