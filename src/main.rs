@@ -264,7 +264,7 @@ fn print_status(v: &Value) {
             "group {} (id {}): {} for {}s ({})",
             s(g, "name"),
             n(g, "group"),
-            s(g, "state").to_uppercase(),
+            s(g, "state").to_ascii_uppercase(),
             secs(n(g, "since_ms")),
             s(g, "reason")
         );
