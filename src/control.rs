@@ -175,6 +175,12 @@ pub struct Json {
     bare: bool,
 }
 
+impl Default for Json {
+    fn default() -> Json {
+        Json::new()
+    }
+}
+
 impl Json {
     pub fn new() -> Json {
         Json { out: String::new(), bare: true }

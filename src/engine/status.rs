@@ -276,12 +276,9 @@ impl Status {
     /// Every kind of value a status holds, escapes included (the
     /// daemon's reply is checked against them).
     pub fn samples() -> Vec<Status> {
-        let tracker = |name: &str, state, weight: &str| TrackerStatus { name: name.into(), state, weight: weight.into(), wan_only: name.len() % 2 == 0 };
+        let tracker = |name: &str, state, weight: &str, wan_only| TrackerStatus { name: name.into(), state, weight: weight.into(), wan_only };
         let ia = |a: &str, l| Ia6Status { address: a.into(), prefix_len: l, preferred_left: 100, valid_left: 200 };
-        let mut counters = Counters::default();
-        counters.rx_ok = 1;
-        counters.rx_peer_limit = 12;
-        counters.stalls = u64::MAX;
+        let counters = Counters { rx_ok: 1, rx_peer_limit: 12, stalls: u64::MAX, ..Counters::default() };
         let one = Status {
             group: 7,
             router_id: "0xc0000201".into(),
@@ -332,12 +329,12 @@ impl Status {
                 gateway: None,
             }),
             trackers: vec![
-                tracker("up", "up", "fatal"),
-                tracker("pi\"ng", "down", "20"),
-                tracker("ext", "unknown", "255"),
-                tracker("sc", "up", "1"),
-                tracker("none", "up", "1"),
-                tracker("arp", "down", "fatal"),
+                tracker("up", "up", "fatal", true),
+                tracker("pi\"ng", "down", "20", false),
+                tracker("ext", "unknown", "255", false),
+                tracker("sc", "up", "1", true),
+                tracker("none", "up", "1", true),
+                tracker("arp", "down", "fatal", false),
             ],
             counters,
             transitions: vec![
