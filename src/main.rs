@@ -110,8 +110,8 @@ fn run(o: &Opts) -> Result<(), String> {
             vwrp::daemon::block_signals().map_err(|e| format!("blocking signals: {e}"))?;
             let level = config::load(&o.config).map(|c| c.globals.log_level).unwrap_or(log::LevelFilter::Info);
             env_logger::Builder::new().filter_level(level).parse_default_env().format_timestamp(None).init();
-            let mut d = vwrp::daemon::Daemon::new(&o.config).map_err(|e| format!("{e:#}"))?;
-            d.run().map_err(|e| format!("{e:#}"))
+            let mut d = vwrp::daemon::Daemon::new(&o.config)?;
+            d.run().map_err(|e| e.to_string())
         }
         "check-config" => {
             let path = o.args.get(1).map_or(o.config.clone(), PathBuf::from);
@@ -264,7 +264,7 @@ fn print_status(v: &Value) {
             "group {} (id {}): {} for {}s ({})",
             s(g, "name"),
             n(g, "group"),
-            s(g, "state").to_uppercase(),
+            s(g, "state").to_ascii_uppercase(),
             secs(n(g, "since_ms")),
             s(g, "reason")
         );

@@ -11,6 +11,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use crate::config;
+use crate::control::Json;
 use crate::engine::{Action, Engine, Path, Settings, State, TrackerSpec, Weight};
 use crate::system::announce;
 use crate::system::dhcp::{RenewOutcome, Renewer};
@@ -446,23 +447,14 @@ impl Group {
 
     /// The `vwrp.state` ubus event's data, as JSON.
     fn hook_event(&self, state: State) -> String {
-        #[derive(serde::Serialize)]
-        struct Event<'a> {
-            group: &'a str,
-            state: &'static str,
-            router_id: String,
-            wan_device: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            wan_address: Option<String>,
+        let mut j = Json::new();
+        j.open('{').key("group").str(&self.cfg.name).key("state").str(action_name(state));
+        j.key("router_id").str(&format!("{:#x}", self.engine.settings().router_id)).key("wan_device").str(&self.wan.name);
+        if let Some(l) = &self.applied {
+            j.key("wan_address").str(&l.address.to_string());
         }
-        let e = Event {
-            group: &self.cfg.name,
-            state: action_name(state),
-            router_id: format!("{:#x}", self.engine.settings().router_id),
-            wan_device: &self.wan.name,
-            wan_address: self.applied.as_ref().map(|l| l.address.to_string()),
-        };
-        serde_json::to_string(&e).unwrap_or_default()
+        j.close('}');
+        j.finish()
     }
 
     fn hook_env(&self, state: State) -> Vec<(String, String)> {

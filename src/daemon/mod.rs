@@ -3,6 +3,7 @@
 //! Idle means asleep until the next engine deadline.
 
 mod group;
+mod status;
 mod trackers;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -11,17 +12,15 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use mio::net::UnixListener;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use serde::Serialize;
 
 use crate::config::{self, Config};
-use crate::control::{self, MAX_REQUEST, Request};
-use crate::engine::{Command, Status};
+use crate::control::{self, Json, MAX_REQUEST, Request};
+use crate::engine::Command;
 use crate::system::hooks::Hooks;
 use crate::system::nft::{self, Fence, FenceWatch};
 use crate::system::rtnl::LinkMonitor;
@@ -90,25 +89,31 @@ fn install_fence(c: &Config) -> io::Result<()> {
 }
 
 impl Daemon {
-    pub fn new(path: &Path) -> anyhow::Result<Daemon> {
-        let mask = block_signals()?;
-        let config = config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    /// Reads the configuration, closes every WAN, opens every socket.
+    /// The error says what failed, for the operator.
+    pub fn new(path: &Path) -> Result<Daemon, String> {
+        let mask = block_signals().map_err(|e| e.to_string())?;
+        let config = config::load(path).map_err(|e| e.to_string())?;
         if config.groups.is_empty() {
-            bail!("{}: no enabled group", path.display());
+            return Err(format!("{}: no enabled group", path.display()));
         }
         // Fail closed: the fence is in place before anything else.
-        install_fence(&config).context("installing the nftables fence")?;
+        install_fence(&config).map_err(|e| format!("installing the nftables fence: {e}"))?;
+        Daemon::open(path, config, &mask).map_err(|e| e.to_string())
+    }
+
+    fn open(path: &Path, config: Config, mask: &SigSet) -> io::Result<Daemon> {
         let clock = Clock(std::time::Instant::now());
         let poll = Poll::new()?;
         let now = clock.now();
         let mut groups = Vec::new();
         for (i, g) in config.groups.iter().enumerate() {
             let mut grp = Group::open(g, &config.globals.control_socket, &config.globals.state_dir, now)
-                .with_context(|| format!("group {}", g.name))?;
+                .map_err(|e| io::Error::new(e.kind(), format!("group {}: {e}", g.name)))?;
             grp.register(poll.registry(), GROUP_BASE + i * TOKENS_PER_GROUP)?;
             groups.push(grp);
         }
-        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+        let signals = SignalFd::with_flags(mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
         poll.registry().register(&mut SourceFd(&signals.as_raw_fd()), SIGNALS, Interest::READABLE)?;
         let mut listener = open_control(&config.globals.control_socket)?;
         poll.registry().register(&mut listener, CONTROL, Interest::READABLE)?;
@@ -137,7 +142,7 @@ impl Daemon {
         })
     }
 
-    pub fn run(&mut self) -> anyhow::Result<()> {
+    pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(64);
         for g in &self.config.groups {
             log::info!("group {}: started on WAN {} (fence installed, WAN closed)", g.name, g.wan_device);
@@ -148,7 +153,7 @@ impl Daemon {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
-                return Err(e.into());
+                return Err(e);
             }
             // Frames first: a process that was stopped reads what its
             // peers said before its own timers run (docs/PROTOCOL.md §6).
@@ -480,42 +485,16 @@ impl Daemon {
 
     fn status(&self, now: Instant) -> Vec<u8> {
         let wall = std::time::Instant::now();
-        let groups = self
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(gi, g)| {
-                let mut engine = g.engine.status(now);
-                let trackers = self.trackers.status(gi, std::mem::take(&mut engine.trackers), wall);
-                GroupStatus {
-                    name: &g.cfg.name,
-                    wan_device: &g.wan.name,
-                    control: g.control.iter().map(|c| c.name.as_str()).collect(),
-                    engine,
-                    trackers,
-                }
-            })
-            .collect();
-        serde_json::to_vec(&StatusReply { groups }).unwrap_or_default()
+        let mut j = Json::new();
+        j.open('{').key("groups").open('[');
+        for (gi, g) in self.groups.iter().enumerate() {
+            let control: Vec<&str> = g.control.iter().map(|c| c.name.as_str()).collect();
+            let mut run = |i, j: &mut Json| self.trackers.status(gi, i, wall, j);
+            status::group(&mut j, &g.cfg.name, &g.wan.name, &control, &g.engine.status(now), &mut run);
+        }
+        j.close(']').close('}');
+        j.finish().into_bytes()
     }
-}
-
-#[derive(Serialize)]
-struct StatusReply<'a, T> {
-    groups: Vec<GroupStatus<'a, T>>,
-}
-
-/// One group in status (docs/CONTROL.md): the engine's snapshot, the
-/// names only the daemon knows, and the trackers with their run time
-/// (`T` is the engine's tracker entry).
-#[derive(Serialize)]
-struct GroupStatus<'a, T> {
-    name: &'a str,
-    wan_device: &'a str,
-    control: Vec<&'a str>,
-    #[serde(flatten)]
-    engine: Status,
-    trackers: Vec<trackers::Entry<'a, T>>,
 }
 
 /// The control socket, root only: mode 0600 in a 0700 directory.

@@ -17,16 +17,16 @@ mod icmp;
 mod ping;
 mod script;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
 use mio::Registry;
-use serde::Serialize;
 
 use super::group::Group;
 use crate::config::{self, Config, DhcpMode, TrackerKind};
+use crate::control::Json;
 use crate::system::rtnl;
 use crate::tracker::RiseFall;
 use arping::Arping;
@@ -91,11 +91,33 @@ struct Runtime {
     change: Option<Change>,
 }
 
+/// Carrier by link name. A router has a few dozen links at most: a list
+/// costs less code than a hash map.
+#[derive(Default)]
+struct Carriers(Vec<(String, bool)>);
+
+impl Carriers {
+    fn get(&self, device: &str) -> Option<bool> {
+        self.0.iter().find(|(d, _)| d == device).map(|&(_, c)| c)
+    }
+
+    /// Records a carrier; returns the one known before.
+    fn insert(&mut self, device: &str, carrier: bool) -> Option<bool> {
+        match self.0.iter_mut().find(|(d, _)| d == device) {
+            Some((_, c)) => Some(std::mem::replace(c, carrier)),
+            None => {
+                self.0.push((device.to_string(), carrier));
+                None
+            }
+        }
+    }
+}
+
 /// What every tracker shares with the others.
 #[derive(Default)]
 struct Shared {
     /// Carrier of every link, from rtnetlink events.
-    carriers: HashMap<String, bool>,
+    carriers: Carriers,
     verdicts: VecDeque<Verdict>,
     /// Killed scripts not reaped yet.
     zombies: Vec<Child>,
@@ -213,10 +235,10 @@ impl Runtime {
             Probe::Link { device } => {
                 // Not in the link dump: the device does not exist (yet).
                 let absent = || rtnl::ifindex(device).is_err_and(|e| e.raw_os_error() == Some(nix::libc::ENODEV));
-                if !shared.carriers.contains_key(device.as_str()) && absent() {
-                    shared.carriers.insert(device.clone(), false);
+                if shared.carriers.get(device).is_none() && absent() {
+                    shared.carriers.insert(device, false);
                 }
-                shared.carriers.get(device.as_str()).map_or(Begun::Skipped, |&c| Begun::Decided(c))
+                shared.carriers.get(device).map_or(Begun::Skipped, Begun::Decided)
             }
             Probe::Ping(p) => {
                 let device = self.cfg.wan_only.then_some((g.wan.name.as_str(), g.wan.ifindex));
@@ -247,7 +269,7 @@ impl Runtime {
         // A link is sampled only until the state agrees with its carrier;
         // the next change comes as an event.
         let settled = match &self.probe {
-            Probe::Link { device } => shared.carriers.get(device.as_str()).is_none_or(|&c| self.rise_fall.state() == Some(c)),
+            Probe::Link { device } => shared.carriers.get(device).is_none_or(|c| self.rise_fall.state() == Some(c)),
             Probe::External => true,
             _ => false,
         };
@@ -297,89 +319,45 @@ impl Runtime {
         }
     }
 
-    fn status(&self, now: Instant) -> RunStatus<'_> {
+    /// The run time in status: keys by kind are `device` (link),
+    /// `answered` and `targets` (ping), `pid` (script, null between
+    /// runs); the others have none of them.
+    fn status(&self, now: Instant, j: &mut Json) {
         let ago = |t: Instant| ms(now.saturating_duration_since(t));
-        let mut r = RunStatus {
-            kind: kind_name(&self.cfg.kind),
-            running: self.running,
-            interval_ms: ms(self.cfg.interval),
-            timeout_ms: ms(self.cfg.timeout),
-            rise: self.cfg.rise,
-            fall: self.cfg.fall,
-            last: self.last.map(|(ok, _)| if ok { "ok" } else { "fail" }),
-            last_ago_ms: self.last.map(|(_, t)| ago(t)),
-            change: self.change.as_ref().map(|c| ChangeStatus {
-                to: if c.up { "up" } else { "down" },
-                ago_ms: ago(c.at),
-                detect_ms: ms(c.detect),
-            }),
-            device: None,
-            answered: None,
-            targets: None,
-            pid: None,
-            error: None,
-        };
-        r.error = match &self.probe {
+        j.key("type").str(kind_name(&self.cfg.kind)).key("running").bool(self.running);
+        j.key("interval_ms").num(ms(self.cfg.interval)).key("timeout_ms").num(ms(self.cfg.timeout));
+        j.key("rise").num(u64::from(self.cfg.rise)).key("fall").num(u64::from(self.cfg.fall));
+        j.key("last").opt_str(self.last.map(|(ok, _)| if ok { "ok" } else { "fail" }));
+        j.key("last_ago_ms").opt_num(self.last.map(|(_, t)| ago(t)));
+        j.key("change");
+        match &self.change {
+            Some(c) => {
+                j.open('{').key("to").str(if c.up { "up" } else { "down" });
+                j.key("ago_ms").num(ago(c.at)).key("detect_ms").num(ms(c.detect)).close('}');
+            }
+            None => {
+                j.null();
+            }
+        }
+        let error = match &self.probe {
             Probe::Link { device } => {
-                r.device = Some(device);
+                j.key("device").str(device);
                 None
             }
             Probe::Ping(p) => {
-                r.answered = Some(p.last_answered);
-                r.targets = Some(p.targets());
+                j.key("answered").opt_num(p.last_answered.map(|n| n as u64));
+                j.key("targets").num(p.targets() as u64);
                 p.error.as_deref()
             }
             Probe::Arping(a) => a.error.as_deref(),
             Probe::Script(s) => {
-                r.pid = Some(s.pid());
+                j.key("pid").opt_num(s.pid().map(u64::from));
                 s.error.as_deref()
             }
             Probe::External => None,
         };
-        r
+        j.key("error").opt_str(error);
     }
-}
-
-/// A tracker in `status`: the engine's view (its `TrackerStatus`), then
-/// its run time.
-#[derive(Serialize)]
-pub struct Entry<'a, E> {
-    #[serde(flatten)]
-    engine: E,
-    #[serde(flatten)]
-    run: Option<RunStatus<'a>>,
-}
-
-/// Keys by kind: `device` (link), `answered` and `targets` (ping), `pid`
-/// (script, null between runs); the others have none of them.
-#[derive(Serialize)]
-struct RunStatus<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    running: bool,
-    interval_ms: u64,
-    timeout_ms: u64,
-    rise: u8,
-    fall: u8,
-    last: Option<&'static str>,
-    last_ago_ms: Option<u64>,
-    change: Option<ChangeStatus>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    device: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    answered: Option<Option<usize>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    targets: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pid: Option<Option<u32>>,
-    error: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct ChangeStatus {
-    to: &'static str,
-    ago_ms: u64,
-    detect_ms: u64,
 }
 
 impl Trackers {
@@ -462,7 +440,7 @@ impl Trackers {
     /// A link event: a carrier change is a probe result at once; until the
     /// state follows, the carrier is sampled every interval.
     pub fn on_link(&mut self, device: &str, carrier: bool, now: Instant) {
-        if self.shared.carriers.insert(device.to_string(), carrier) == Some(carrier) {
+        if self.shared.carriers.insert(device, carrier) == Some(carrier) {
             return;
         }
         for rt in &mut self.list {
@@ -505,11 +483,12 @@ impl Trackers {
         }
     }
 
-    /// Group `group`'s trackers for status: the engine's entries (in
-    /// configuration order) with their run time.
-    pub fn status<E>(&self, group: usize, engine: Vec<E>, now: Instant) -> Vec<Entry<'_, E>> {
-        let run = |i| self.list.iter().find(|t| t.group == group && t.index == i).map(|t| t.status(now));
-        engine.into_iter().enumerate().map(|(i, e)| Entry { engine: e, run: run(i) }).collect()
+    /// Tracker `index` of group `group` in status: its run time, added
+    /// to the engine's entry.
+    pub fn status(&self, group: usize, index: usize, now: Instant, j: &mut Json) {
+        if let Some(t) = self.list.iter().find(|t| t.group == group && t.index == index) {
+            t.status(now, j);
+        }
     }
 }
 
@@ -518,7 +497,7 @@ fn token(i: usize) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::net::IpAddr;
 
@@ -533,6 +512,29 @@ mod tests {
             weight: config::Weight::Fatal,
             wan_only: false,
         }
+    }
+
+    /// Every kind of value the status reply holds, escapes included.
+    pub(in crate::daemon) fn sample_status() -> (Trackers, Vec<crate::engine::Status>, Instant) {
+        let mut t = Trackers { list: Vec::new(), shared: Shared::default(), stopped: false };
+        let now = Instant::now();
+        let mut link = Runtime::new(0, 0, "wan", &cfg(TrackerKind::Link { device: "wan\"1".into() }, 1, 1));
+        link.start(now);
+        link.last = Some((true, now));
+        link.change = Some(Change { up: false, at: now, detect: Duration::from_millis(250) });
+        t.list.push(link);
+        let ping = TrackerKind::Ping { targets: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))], count: 1, reliability: 1 };
+        let mut ping = Runtime::new(0, 1, "wan", &cfg(ping, 1, 1));
+        ping.last = Some((false, now));
+        if let Probe::Ping(p) = &mut ping.probe {
+            p.last_answered = Some(0);
+            p.error = Some("no route\tto host".into());
+        }
+        t.list.push(ping);
+        t.list.push(Runtime::new(0, 2, "wan", &cfg(TrackerKind::External, 1, 1)));
+        t.list.push(Runtime::new(0, 3, "wan", &cfg(TrackerKind::Script { argv: vec!["/bin/true".into()] }, 1, 1)));
+        t.list.push(Runtime::new(0, 5, "wan", &cfg(TrackerKind::Arping { target: None }, 1, 1)));
+        (t, crate::engine::Status::samples(), now)
     }
 
     #[test]
@@ -616,9 +618,16 @@ mod tests {
         assert!(t.poll_verdict().is_some(), "repeated: the engine may have forgotten it");
         assert!(t.external("t", true, now).unwrap_err().contains("not external"));
         assert!(t.external("nope", true, now).unwrap_err().contains("no tracker"));
-        let engine = vec![serde_json::json!({"name": "t"}), serde_json::json!({"name": "mwan"})];
-        let entries = serde_json::to_value(t.status(0, engine, now)).unwrap();
-        assert_eq!(entries[1]["name"], "mwan");
+        let mut j = Json::new();
+        j.open('[');
+        for i in 0..3 {
+            j.open('{');
+            t.status(0, i, now, &mut j);
+            j.close('}');
+        }
+        j.close(']');
+        let entries: serde_json::Value = serde_json::from_str(&j.finish()).unwrap();
+        assert_eq!(entries[2], serde_json::json!({}), "no such tracker: the engine's entry only");
         assert_eq!(entries[1]["type"], "external");
         assert_eq!(entries[1]["last"], "fail");
         assert_eq!(entries[1]["change"]["to"], "down");

@@ -1,6 +1,5 @@
-//! A snapshot of the engine for `vwrp status`, ubus and LuCI.
-
-use serde::Serialize;
+//! A snapshot of the engine for `vwrp status`, ubus and LuCI (the
+//! daemon writes it as JSON).
 
 use super::lease::age6;
 use super::{Engine, TrackerState, Weight};
@@ -9,7 +8,7 @@ use crate::wire;
 
 /// Frames and events counted since start. Every refused frame lands in
 /// exactly one `rx_*` error counter.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
     pub rx_ok: u64,
     pub rx_truncated: u64,
@@ -52,6 +51,32 @@ impl Counters {
         *c = c.saturating_add(1);
     }
 
+    /// Every counter with its name in status, in order.
+    pub fn named(&self) -> [(&'static str, u64); 20] {
+        [
+            ("rx_ok", self.rx_ok),
+            ("rx_truncated", self.rx_truncated),
+            ("rx_bad_version", self.rx_bad_version),
+            ("rx_malformed", self.rx_malformed),
+            ("rx_unauthenticated", self.rx_unauthenticated),
+            ("rx_bad_key", self.rx_bad_key),
+            ("rx_bad_tag", self.rx_bad_tag),
+            ("rx_replayed", self.rx_replayed),
+            ("rx_other", self.rx_other),
+            ("rx_own", self.rx_own),
+            ("rx_path_mismatch", self.rx_path_mismatch),
+            ("rx_peer_limit", self.rx_peer_limit),
+            ("tx", self.tx),
+            ("tx_errors", self.tx_errors),
+            ("transitions", self.transitions),
+            ("takeovers", self.takeovers),
+            ("handovers", self.handovers),
+            ("handovers_aborted", self.handovers_aborted),
+            ("prepare_timeouts", self.prepare_timeouts),
+            ("stalls", self.stalls),
+        ]
+    }
+
     /// Frames refused as malformed or unauthentic.
     pub fn rx_errors(&self) -> u64 {
         [
@@ -68,7 +93,7 @@ impl Counters {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct PeerStatus {
     pub router_id: String,
     pub state: &'static str,
@@ -80,7 +105,7 @@ pub struct PeerStatus {
     pub paths: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct LeaseStatus {
     pub address: String,
     pub prefix_len: u8,
@@ -93,7 +118,7 @@ pub struct LeaseStatus {
 }
 
 /// The DHCPv6 state (odhcp6c hook, or the active's hellos).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Lease6Status {
     /// `address/prefix_len` with lifetimes left, for IA_NA and IA_PD.
     pub addresses: Vec<Ia6Status>,
@@ -102,7 +127,7 @@ pub struct Lease6Status {
     pub gateway: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Ia6Status {
     pub address: String,
     pub prefix_len: u8,
@@ -110,7 +135,7 @@ pub struct Ia6Status {
     pub valid_left: u32,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct TrackerStatus {
     pub name: String,
     pub state: &'static str,
@@ -118,7 +143,7 @@ pub struct TrackerStatus {
     pub wan_only: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct TransitionStatus {
     pub ago_ms: u64,
     pub from: &'static str,
@@ -126,7 +151,7 @@ pub struct TransitionStatus {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Status {
     pub group: u8,
     pub router_id: String,
@@ -143,8 +168,8 @@ pub struct Status {
     pub peers: Vec<PeerStatus>,
     pub lease: Option<LeaseStatus>,
     pub lease6: Option<Lease6Status>,
-    /// Written by the daemon, each with its tracker's run time.
-    #[serde(skip)]
+    /// Written by the daemon after the others, each with its tracker's
+    /// run time.
     pub trackers: Vec<TrackerStatus>,
     pub counters: Counters,
     pub transitions: Vec<TransitionStatus>,
@@ -243,5 +268,100 @@ impl Engine {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+impl Status {
+    /// Every kind of value a status holds, escapes included (the
+    /// daemon's reply is checked against them).
+    pub fn samples() -> Vec<Status> {
+        let tracker = |name: &str, state, weight: &str, wan_only| TrackerStatus { name: name.into(), state, weight: weight.into(), wan_only };
+        let ia = |a: &str, l| Ia6Status { address: a.into(), prefix_len: l, preferred_left: 100, valid_left: 200 };
+        let counters = Counters { rx_ok: 1, rx_peer_limit: 12, stalls: u64::MAX, ..Counters::default() };
+        let one = Status {
+            group: 7,
+            router_id: "0xc0000201".into(),
+            state: "active",
+            since_ms: 1234,
+            reason: "said \"hi\"\n\u{1}\u{7f}é\\/".into(),
+            priority: 100,
+            configured_priority: 101,
+            effective_priority: 90,
+            preempt: true,
+            wan_open: true,
+            authenticated: false,
+            hold_left_ms: 0,
+            peers: vec![
+                PeerStatus {
+                    router_id: "0x2".into(),
+                    state: "standby",
+                    priority: 5,
+                    effective_priority: 6,
+                    last_heard_ms: u64::MAX,
+                    alive: false,
+                    paths: vec!["wan".into(), "control0".into()],
+                },
+                PeerStatus {
+                    router_id: "0x3".into(),
+                    state: "fault",
+                    priority: 255,
+                    effective_priority: 0,
+                    last_heard_ms: 17,
+                    alive: true,
+                    paths: vec![],
+                },
+            ],
+            lease: Some(LeaseStatus {
+                address: "203.0.113.10".into(),
+                prefix_len: 24,
+                gateway: "203.0.113.1".into(),
+                server_id: "203.0.113.1".into(),
+                dns: vec!["192.0.2.53".into(), "192.0.2.54".into()],
+                lease_time: 3600,
+                seconds_left: u32::MAX,
+                valid: true,
+            }),
+            lease6: Some(Lease6Status {
+                addresses: vec![ia("2001:db8::1", 128)],
+                prefixes: vec![ia("2001:db8:1::", 56), ia("2001:db8:2::", 60)],
+                dns: vec![],
+                gateway: None,
+            }),
+            trackers: vec![
+                tracker("up", "up", "fatal", true),
+                tracker("pi\"ng", "down", "20", false),
+                tracker("ext", "unknown", "255", false),
+                tracker("sc", "up", "1", true),
+                tracker("none", "up", "1", true),
+                tracker("arp", "down", "fatal", false),
+            ],
+            counters,
+            transitions: vec![
+                TransitionStatus { ago_ms: 5, from: "standby", to: "active", reason: "peer dead".into() },
+                TransitionStatus { ago_ms: 9, from: "init", to: "standby", reason: String::new() },
+            ],
+        };
+        let two = Status {
+            group: 8,
+            router_id: "0x1".into(),
+            state: "init",
+            since_ms: 0,
+            reason: String::new(),
+            priority: 1,
+            configured_priority: 1,
+            effective_priority: 1,
+            preempt: false,
+            wan_open: false,
+            authenticated: true,
+            hold_left_ms: u64::MAX,
+            peers: vec![],
+            lease: None,
+            lease6: Some(Lease6Status { addresses: vec![], prefixes: vec![], dns: vec!["2001:db8::53".into()], gateway: Some("fe80::1".into()) }),
+            trackers: vec![],
+            counters: Counters::default(),
+            transitions: vec![],
+        };
+        vec![one, two]
     }
 }

@@ -1,0 +1,155 @@
+//! The `status` reply (docs/CONTROL.md), written by hand: derived
+//! `Serialize` impls for it cost ~13 KB on a router. The CLI, rpcd, LuCI
+//! and the tests read these keys, in this order, with `null` where a
+//! value is unknown and a key left out only where the doc says so.
+
+use crate::control::Json;
+use crate::engine::Status;
+
+/// One group: the names only the daemon knows, the engine's snapshot,
+/// then its trackers; `run` adds tracker `i`'s run time to its object.
+pub fn group(j: &mut Json, name: &str, wan_device: &str, control: &[&str], s: &Status, run: &mut dyn FnMut(usize, &mut Json)) {
+    j.open('{').key("name").str(name).key("wan_device").str(wan_device).key("control").open('[');
+    for c in control {
+        j.str(c);
+    }
+    j.close(']');
+    j.key("group").num(u64::from(s.group));
+    j.key("router_id").str(&s.router_id);
+    j.key("state").str(s.state);
+    j.key("since_ms").num(s.since_ms);
+    j.key("reason").str(&s.reason);
+    j.key("priority").num(u64::from(s.priority));
+    j.key("configured_priority").num(u64::from(s.configured_priority));
+    j.key("effective_priority").num(u64::from(s.effective_priority));
+    j.key("preempt").bool(s.preempt);
+    j.key("wan_open").bool(s.wan_open);
+    j.key("authenticated").bool(s.authenticated);
+    j.key("hold_left_ms").num(s.hold_left_ms);
+    j.key("peers").open('[');
+    for p in &s.peers {
+        j.open('{').key("router_id").str(&p.router_id).key("state").str(p.state);
+        j.key("priority").num(u64::from(p.priority)).key("effective_priority").num(u64::from(p.effective_priority));
+        j.key("last_heard_ms").num(p.last_heard_ms).key("alive").bool(p.alive);
+        strings(j.key("paths"), &p.paths);
+        j.close('}');
+    }
+    j.close(']').key("lease");
+    match &s.lease {
+        Some(l) => {
+            j.open('{').key("address").str(&l.address).key("prefix_len").num(u64::from(l.prefix_len));
+            j.key("gateway").str(&l.gateway).key("server_id").str(&l.server_id);
+            strings(j.key("dns"), &l.dns);
+            j.key("lease_time").num(u64::from(l.lease_time)).key("seconds_left").num(u64::from(l.seconds_left));
+            j.key("valid").bool(l.valid).close('}');
+        }
+        None => {
+            j.null();
+        }
+    }
+    j.key("lease6");
+    match &s.lease6 {
+        Some(l) => {
+            j.open('{');
+            for (k, ias) in [("addresses", &l.addresses), ("prefixes", &l.prefixes)] {
+                j.key(k).open('[');
+                for i in ias {
+                    j.open('{').key("address").str(&i.address).key("prefix_len").num(u64::from(i.prefix_len));
+                    j.key("preferred_left").num(u64::from(i.preferred_left)).key("valid_left").num(u64::from(i.valid_left));
+                    j.close('}');
+                }
+                j.close(']');
+            }
+            strings(j.key("dns"), &l.dns);
+            j.key("gateway").opt_str(l.gateway.as_deref()).close('}');
+        }
+        None => {
+            j.null();
+        }
+    }
+    j.key("counters").open('{');
+    for (k, v) in s.counters.named() {
+        j.key(k).num(v);
+    }
+    j.close('}').key("transitions").open('[');
+    for t in &s.transitions {
+        j.open('{').key("ago_ms").num(t.ago_ms).key("from").str(t.from).key("to").str(t.to);
+        j.key("reason").str(&t.reason).close('}');
+    }
+    j.close(']').key("trackers").open('[');
+    for (i, t) in s.trackers.iter().enumerate() {
+        j.open('{').key("name").str(&t.name).key("state").str(t.state);
+        j.key("weight").str(&t.weight).key("wan_only").bool(t.wan_only);
+        run(i, j);
+        j.close('}');
+    }
+    j.close(']').close('}');
+}
+
+fn strings(j: &mut Json, list: &[String]) {
+    j.open('[');
+    for s in list {
+        j.str(s);
+    }
+    j.close(']');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reply as derived `Serialize` wrote it before (the contract).
+    const BEFORE: &str = concat!(
+        r#"{"groups":[{"name":"wan","wan_device":"eth1","control":["lan1","l\"2"],"group":7,"router_id":"0xc000"#,
+        r#"0201","state":"active","since_ms":1234,"reason":"said \"hi\"\n\u0001"#,
+        "\u{7f}",
+        r#"é\\/","priority":100,"configured_priority":101,"effective_priority":90,"preempt":true,"wan_open":tru"#,
+        r#"e,"authenticated":false,"hold_left_ms":0,"peers":[{"router_id":"0x2","state":"standby","priority":5,"#,
+        r#""effective_priority":6,"last_heard_ms":18446744073709551615,"alive":false,"paths":["wan","control0"]"#,
+        r#"},{"router_id":"0x3","state":"fault","priority":255,"effective_priority":0,"last_heard_ms":17,"alive"#,
+        r#"":true,"paths":[]}],"lease":{"address":"203.0.113.10","prefix_len":24,"gateway":"203.0.113.1","serve"#,
+        r#"r_id":"203.0.113.1","dns":["192.0.2.53","192.0.2.54"],"lease_time":3600,"seconds_left":4294967295,"v"#,
+        r#"alid":true},"lease6":{"addresses":[{"address":"2001:db8::1","prefix_len":128,"preferred_left":100,"v"#,
+        r#"alid_left":200}],"prefixes":[{"address":"2001:db8:1::","prefix_len":56,"preferred_left":100,"valid_l"#,
+        r#"eft":200},{"address":"2001:db8:2::","prefix_len":60,"preferred_left":100,"valid_left":200}],"dns":[]"#,
+        r#","gateway":null},"counters":{"rx_ok":1,"rx_truncated":0,"rx_bad_version":0,"rx_malformed":0,"rx_unau"#,
+        r#"thenticated":0,"rx_bad_key":0,"rx_bad_tag":0,"rx_replayed":0,"rx_other":0,"rx_own":0,"rx_path_mismat"#,
+        r#"ch":0,"rx_peer_limit":12,"tx":0,"tx_errors":0,"transitions":0,"takeovers":0,"handovers":0,"handovers"#,
+        r#"_aborted":0,"prepare_timeouts":0,"stalls":18446744073709551615},"transitions":[{"ago_ms":5,"from":"s"#,
+        r#"tandby","to":"active","reason":"peer dead"},{"ago_ms":9,"from":"init","to":"standby","reason":""}],""#,
+        r#"trackers":[{"name":"up","state":"up","weight":"fatal","wan_only":true,"type":"link","running":true,""#,
+        r#"interval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":"ok","last_ago_ms":0,"change":{"to":"down""#,
+        r#","ago_ms":0,"detect_ms":250},"device":"wan\"1","error":null},{"name":"pi\"ng","state":"down","weight"#,
+        r#"":"20","wan_only":false,"type":"ping","running":false,"interval_ms":100,"timeout_ms":50,"rise":1,"fa"#,
+        r#"ll":1,"last":"fail","last_ago_ms":0,"change":null,"answered":0,"targets":1,"error":"no route\tto hos"#,
+        r#"t"},{"name":"ext","state":"unknown","weight":"255","wan_only":false,"type":"external","running":fals"#,
+        r#"e,"interval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":null,"last_ago_ms":null,"change":null,""#,
+        r#"error":null},{"name":"sc","state":"up","weight":"1","wan_only":true,"type":"script","running":false,"#,
+        r#""interval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":null,"last_ago_ms":null,"change":null,"pi"#,
+        r#"d":null,"error":null},{"name":"none","state":"up","weight":"1","wan_only":true},{"name":"arp","state"#,
+        r#"":"down","weight":"fatal","wan_only":false,"type":"arping","running":false,"interval_ms":100,"timeou"#,
+        r#"t_ms":50,"rise":1,"fall":1,"last":null,"last_ago_ms":null,"change":null,"error":null}]},{"name":"w\""#,
+        r#"2","wan_device":"eth2","control":[],"group":8,"router_id":"0x1","state":"init","since_ms":0,"reason""#,
+        r#":"","priority":1,"configured_priority":1,"effective_priority":1,"preempt":false,"wan_open":false,"au"#,
+        r#"thenticated":true,"hold_left_ms":18446744073709551615,"peers":[],"lease":null,"lease6":{"addresses":"#,
+        r#"[],"prefixes":[],"dns":["2001:db8::53"],"gateway":"fe80::1"},"counters":{"rx_ok":0,"rx_truncated":0,"#,
+        r#""rx_bad_version":0,"rx_malformed":0,"rx_unauthenticated":0,"rx_bad_key":0,"rx_bad_tag":0,"rx_replaye"#,
+        r#"d":0,"rx_other":0,"rx_own":0,"rx_path_mismatch":0,"rx_peer_limit":0,"tx":0,"tx_errors":0,"transition"#,
+        r#"s":0,"takeovers":0,"handovers":0,"handovers_aborted":0,"prepare_timeouts":0,"stalls":0},"transitions"#,
+        r#"":[],"trackers":[]}]}"#,
+    );
+
+    #[test]
+    fn the_reply_is_byte_for_byte_what_it_was() {
+        let (t, st, now) = super::super::trackers::tests::sample_status();
+        let names = [("wan", "eth1", vec!["lan1", "l\"2"]), ("w\"2", "eth2", vec![])];
+        let mut j = Json::new();
+        j.open('{').key("groups").open('[');
+        for (gi, s) in st.iter().enumerate() {
+            let (name, wan, control) = &names[gi];
+            group(&mut j, name, wan, control, s, &mut |i, j| t.status(gi, i, now, j));
+        }
+        j.close(']').close('}');
+        assert_eq!(j.finish(), BEFORE);
+    }
+}
