@@ -12,7 +12,7 @@
 # How: zig (PyPI `ziglang`, pinned) links through cargo-zigbuild; std is
 # rebuilt from rust-src with -Zbuild-std (mips is tier 3 and has no prebuilt
 # std), which needs RUSTC_BOOTSTRAP=1. That variable changes how some
-# dependencies build (anyhow's build.rs probes for nightly), so cross builds
+# dependencies build (build scripts that probe for nightly), so cross builds
 # get their own target dir and never share one with host builds.
 set -eu
 
