@@ -30,7 +30,9 @@ pub struct Script {
 fn kill(child: &Child) {
     let Ok(pid) = i32::try_from(child.id()) else { return };
     if let Err(e) = killpg(Pid::from_raw(pid), Signal::SIGKILL) {
-        log::debug!("kill script {pid}: {e}");
+        // Through io::Error: musl's strerror is linked anyway, nix's own
+        // errno texts would add 4 KB.
+        log::debug!("kill script {pid}: {}", std::io::Error::from(e));
     }
 }
 
