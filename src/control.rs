@@ -2,13 +2,14 @@
 //! Root only (mode 0600). The CLI, the rpcd plugin, the DHCP hooks and the
 //! netifd protocol handler all speak it; docs/CONTROL.md describes it.
 
-use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
+
+use crate::json;
 
 /// What a client may ask. `group` names a group; it may be left out when
 /// the daemon runs only one.
@@ -42,7 +43,7 @@ impl Request {
             Request::Netifd { .. } => "netifd",
             Request::Tracker { .. } => "tracker",
         };
-        let mut j = Json::new();
+        let mut j = json::Writer::new();
         j.open('{').key("cmd").str(cmd);
         match self {
             Request::Status => {}
@@ -159,130 +160,9 @@ pub fn exchange(socket: &Path, req: &Request, timeout: Duration) -> io::Result<R
 
 /// `{"error":msg}`, the refusal of the daemon and of the rpcd plugin.
 pub fn error_json(msg: &str) -> String {
-    let mut j = Json::new();
+    let mut j = json::Writer::new();
     j.open('{').key("error").str(msg).close('}');
     j.finish()
-}
-
-/// JSON written straight into a string, for what vwrp sends (requests,
-/// replies, events): a derived `Serialize` costs KBs per type on a
-/// router. Keys are literals and never escaped; strings are escaped as
-/// serde_json does, so readers see the same bytes as before.
-pub struct Json {
-    out: String,
-    /// At the start of an object or array, or right after a key: the
-    /// next value takes no comma.
-    bare: bool,
-}
-
-impl Default for Json {
-    fn default() -> Json {
-        Json::new()
-    }
-}
-
-impl Json {
-    pub fn new() -> Json {
-        Json { out: String::new(), bare: true }
-    }
-
-    /// The text written.
-    pub fn finish(self) -> String {
-        self.out
-    }
-
-    /// The output, after a comma if a value came before.
-    fn next(&mut self) -> &mut String {
-        if !std::mem::replace(&mut self.bare, false) {
-            self.out.push(',');
-        }
-        &mut self.out
-    }
-
-    fn raw(&mut self, s: &str) -> &mut Json {
-        self.next().push_str(s);
-        self
-    }
-
-    /// Starts an object (`{`) or an array (`[`).
-    pub fn open(&mut self, c: char) -> &mut Json {
-        self.next().push(c);
-        self.bare = true;
-        self
-    }
-
-    /// Ends an object (`}`) or an array (`]`).
-    pub fn close(&mut self, c: char) -> &mut Json {
-        self.out.push(c);
-        self.bare = false;
-        self
-    }
-
-    pub fn key(&mut self, k: &str) -> &mut Json {
-        let o = self.next();
-        o.push('"');
-        o.push_str(k);
-        o.push_str("\":");
-        self.bare = true;
-        self
-    }
-
-    pub fn str(&mut self, s: &str) -> &mut Json {
-        let o = self.next();
-        o.push('"');
-        let mut done = 0;
-        for (i, b) in s.bytes().enumerate() {
-            let short = match b {
-                b'"' => '"',
-                b'\\' => '\\',
-                b'\n' => 'n',
-                b'\r' => 'r',
-                b'\t' => 't',
-                0x08 => 'b',
-                0x0c => 'f',
-                0..0x20 => 'u',
-                _ => continue,
-            };
-            // Escaped bytes are ASCII: `i` is on a character boundary.
-            o.push_str(s.get(done..i).unwrap_or_default());
-            o.push('\\');
-            o.push(short);
-            if short == 'u' {
-                let _ = write!(o, "{b:04x}");
-            }
-            done = i + 1;
-        }
-        o.push_str(s.get(done..).unwrap_or_default());
-        o.push('"');
-        self
-    }
-
-    pub fn num(&mut self, n: u64) -> &mut Json {
-        let _ = write!(self.next(), "{n}");
-        self
-    }
-
-    pub fn bool(&mut self, b: bool) -> &mut Json {
-        self.raw(if b { "true" } else { "false" })
-    }
-
-    pub fn null(&mut self) -> &mut Json {
-        self.raw("null")
-    }
-
-    pub fn opt_str(&mut self, s: Option<&str>) -> &mut Json {
-        match s {
-            Some(s) => self.str(s),
-            None => self.null(),
-        }
-    }
-
-    pub fn opt_num(&mut self, n: Option<u64>) -> &mut Json {
-        match n {
-            Some(n) => self.num(n),
-            None => self.null(),
-        }
-    }
 }
 
 /// The reply's error message, if the daemon refused the request.
@@ -310,18 +190,6 @@ mod tests {
     #[test]
     fn refusals_are_escaped() {
         assert_eq!(error_json("no group \"x\"\n"), r#"{"error":"no group \"x\"\n"}"#);
-    }
-
-    #[test]
-    fn strings_are_escaped_as_serde_json_does() {
-        for s in ["", "plain", "\"\\/", "\u{0}\u{8}\u{9}\u{a}\u{b}\u{c}\u{d}\u{1f}\u{7f}", "é\u{1}ü€𝄞", "a\nb\rc\td"] {
-            let mut j = Json::new();
-            j.str(s);
-            assert_eq!(j.finish(), serde_json::to_string(s).unwrap(), "{s:?}");
-        }
-        let mut j = Json::new();
-        j.open('[').open('{').key("a").opt_num(None).key("b").open('[').close(']').close('}').num(u64::MAX).bool(true).close(']');
-        assert_eq!(j.finish(), r#"[{"a":null,"b":[]},18446744073709551615,true]"#);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod engine;
+pub mod json;
 pub mod rpcd;
 pub mod system;
 pub mod time;

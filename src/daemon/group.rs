@@ -11,7 +11,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use crate::config;
-use crate::control::Json;
+use crate::json;
 use crate::engine::{Action, Engine, Path, Settings, State, TrackerSpec, Weight};
 use crate::system::announce;
 use crate::system::dhcp::{RenewOutcome, Renewer};
@@ -447,7 +447,7 @@ impl Group {
 
     /// The `vwrp.state` ubus event's data, as JSON.
     fn hook_event(&self, state: State) -> String {
-        let mut j = Json::new();
+        let mut j = json::Writer::new();
         j.open('{').key("group").str(&self.cfg.name).key("state").str(action_name(state));
         j.key("router_id").str(&format!("{:#x}", self.engine.settings().router_id)).key("wan_device").str(&self.wan.name);
         if let Some(l) = &self.applied {

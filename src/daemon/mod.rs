@@ -19,7 +19,8 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::config::{self, Config};
-use crate::control::{self, Json, MAX_REQUEST, Request};
+use crate::control::{self, MAX_REQUEST, Request};
+use crate::json;
 use crate::engine::Command;
 use crate::system::hooks::Hooks;
 use crate::system::nft::{self, Fence, FenceWatch};
@@ -485,11 +486,11 @@ impl Daemon {
 
     fn status(&self, now: Instant) -> Vec<u8> {
         let wall = std::time::Instant::now();
-        let mut j = Json::new();
+        let mut j = json::Writer::new();
         j.open('{').key("groups").open('[');
         for (gi, g) in self.groups.iter().enumerate() {
             let control: Vec<&str> = g.control.iter().map(|c| c.name.as_str()).collect();
-            let mut run = |i, j: &mut Json| self.trackers.status(gi, i, wall, j);
+            let mut run = |i, j: &mut json::Writer| self.trackers.status(gi, i, wall, j);
             status::group(&mut j, &g.cfg.name, &g.wan.name, &control, &g.engine.status(now), &mut run);
         }
         j.close(']').close('}');

@@ -3,12 +3,12 @@
 //! and the tests read these keys, in this order, with `null` where a
 //! value is unknown and a key left out only where the doc says so.
 
-use crate::control::Json;
+use crate::json;
 use crate::engine::Status;
 
 /// One group: the names only the daemon knows, the engine's snapshot,
 /// then its trackers; `run` adds tracker `i`'s run time to its object.
-pub fn group(j: &mut Json, name: &str, wan_device: &str, control: &[&str], s: &Status, run: &mut dyn FnMut(usize, &mut Json)) {
+pub fn group(j: &mut json::Writer, name: &str, wan_device: &str, control: &[&str], s: &Status, run: &mut dyn FnMut(usize, &mut json::Writer)) {
     j.open('{').key("name").str(name).key("wan_device").str(wan_device).key("control").open('[');
     for c in control {
         j.str(c);
@@ -86,7 +86,7 @@ pub fn group(j: &mut Json, name: &str, wan_device: &str, control: &[&str], s: &S
     j.close(']').close('}');
 }
 
-fn strings(j: &mut Json, list: &[String]) {
+fn strings(j: &mut json::Writer, list: &[String]) {
     j.open('[');
     for s in list {
         j.str(s);
@@ -143,7 +143,7 @@ mod tests {
     fn the_reply_is_byte_for_byte_what_it_was() {
         let (t, st, now) = super::super::trackers::tests::sample_status();
         let names = [("wan", "eth1", vec!["lan1", "l\"2"]), ("w\"2", "eth2", vec![])];
-        let mut j = Json::new();
+        let mut j = json::Writer::new();
         j.open('{').key("groups").open('[');
         for (gi, s) in st.iter().enumerate() {
             let (name, wan, control) = &names[gi];

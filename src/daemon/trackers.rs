@@ -26,7 +26,7 @@ use mio::Registry;
 
 use super::group::Group;
 use crate::config::{self, Config, DhcpMode, TrackerKind};
-use crate::control::Json;
+use crate::json;
 use crate::system::rtnl;
 use crate::tracker::RiseFall;
 use arping::Arping;
@@ -322,7 +322,7 @@ impl Runtime {
     /// The run time in status: keys by kind are `device` (link),
     /// `answered` and `targets` (ping), `pid` (script, null between
     /// runs); the others have none of them.
-    fn status(&self, now: Instant, j: &mut Json) {
+    fn status(&self, now: Instant, j: &mut json::Writer) {
         let ago = |t: Instant| ms(now.saturating_duration_since(t));
         j.key("type").str(kind_name(&self.cfg.kind)).key("running").bool(self.running);
         j.key("interval_ms").num(ms(self.cfg.interval)).key("timeout_ms").num(ms(self.cfg.timeout));
@@ -485,7 +485,7 @@ impl Trackers {
 
     /// Tracker `index` of group `group` in status: its run time, added
     /// to the engine's entry.
-    pub fn status(&self, group: usize, index: usize, now: Instant, j: &mut Json) {
+    pub fn status(&self, group: usize, index: usize, now: Instant, j: &mut json::Writer) {
         if let Some(t) = self.list.iter().find(|t| t.group == group && t.index == index) {
             t.status(now, j);
         }
@@ -618,7 +618,7 @@ pub(super) mod tests {
         assert!(t.poll_verdict().is_some(), "repeated: the engine may have forgotten it");
         assert!(t.external("t", true, now).unwrap_err().contains("not external"));
         assert!(t.external("nope", true, now).unwrap_err().contains("no tracker"));
-        let mut j = Json::new();
+        let mut j = json::Writer::new();
         j.open('[');
         for i in 0..3 {
             j.open('{');
