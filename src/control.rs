@@ -16,18 +16,37 @@ use crate::json;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     Status,
-    StepUp { group: Option<String> },
-    StepDown { group: Option<String> },
-    SetPriority { priority: u8, group: Option<String> },
+    StepUp {
+        group: Option<String>,
+    },
+    StepDown {
+        group: Option<String>,
+    },
+    SetPriority {
+        priority: u8,
+        group: Option<String>,
+    },
     /// A bound/renew event from the DHCP client's hook, by WAN device.
-    Lease { device: String, env: Vec<(String, String)> },
+    Lease {
+        device: String,
+        env: Vec<(String, String)>,
+    },
     /// A bound/updated event from odhcp6c's hook, by WAN device.
-    Lease6 { device: String, env: Vec<(String, String)> },
+    Lease6 {
+        device: String,
+        env: Vec<(String, String)>,
+    },
     /// netifd's `proto vwrp` handler set up (or renewed) `interface` on
     /// the WAN device: hand it the lease if this router holds the WAN.
-    Netifd { device: String, interface: String },
+    Netifd {
+        device: String,
+        interface: String,
+    },
     /// An external tracker's verdict (`vwrp tracker NAME up|down`).
-    Tracker { name: String, up: bool },
+    Tracker {
+        name: String,
+        up: bool,
+    },
 }
 
 impl Request {
@@ -91,7 +110,8 @@ impl Request {
             "step_down" => Request::StepDown { group: group()? },
             "set_priority" => {
                 let p = a.get("priority").ok_or_else(|| missing("priority"))?;
-                let priority = p.as_u64().and_then(|p| u8::try_from(p).ok()).ok_or("'priority' must be a number 0..255")?;
+                let priority =
+                    p.as_u64().and_then(|p| u8::try_from(p).ok()).ok_or("'priority' must be a number 0..255")?;
                 Request::SetPriority { priority, group: group()? }
             }
             "lease" => Request::Lease { device: string("device")?, env: env(a)? },
@@ -125,7 +145,8 @@ fn env(a: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
         _ => None,
     };
     let list = a.get("env").ok_or_else(|| missing("env"))?.as_array();
-    list.and_then(|l| l.iter().map(pair).collect()).ok_or_else(|| "'env' must be a list of [name, value] strings".into())
+    list.and_then(|l| l.iter().map(pair).collect())
+        .ok_or_else(|| "'env' must be a list of [name, value] strings".into())
 }
 
 /// Longest a request line may be: the daemon never buffers more.

@@ -130,13 +130,24 @@ mod tests {
 
     #[test]
     fn strings_are_escaped_as_serde_json_does() {
-        for s in ["", "plain", "\"\\/", "\u{0}\u{8}\u{9}\u{a}\u{b}\u{c}\u{d}\u{1f}\u{7f}", "é\u{1}ü€𝄞", "a\nb\rc\td"] {
+        for s in ["", "plain", "\"\\/", "\u{0}\u{8}\u{9}\u{a}\u{b}\u{c}\u{d}\u{1f}\u{7f}", "é\u{1}ü€𝄞", "a\nb\rc\td"]
+        {
             let mut j = Writer::new();
             j.str(s);
             assert_eq!(j.finish(), serde_json::to_string(s).unwrap(), "{s:?}");
         }
         let mut j = Writer::new();
-        j.open('[').open('{').key("a").opt_num(None).key("b").open('[').close(']').close('}').num(u64::MAX).bool(true).close(']');
+        j.open('[')
+            .open('{')
+            .key("a")
+            .opt_num(None)
+            .key("b")
+            .open('[')
+            .close(']')
+            .close('}')
+            .num(u64::MAX)
+            .bool(true)
+            .close(']');
         assert_eq!(j.finish(), r#"[{"a":null,"b":[]},18446744073709551615,true]"#);
     }
 }

@@ -67,7 +67,8 @@ fn call(o: &Opts, req: &Request) -> Result<Reply, String> {
 /// the read (connecting to a socket nobody listens on fails at once).
 fn call_within(o: &Opts, req: &Request, timeout: Duration) -> Result<Reply, String> {
     let s = socket(o);
-    let r = control::exchange(&s, req, timeout).map_err(|e| format!("{}: {e} (is the daemon running?)", s.display()))?;
+    let r =
+        control::exchange(&s, req, timeout).map_err(|e| format!("{}: {e} (is the daemon running?)", s.display()))?;
     match control::error_of(&r.value) {
         Some(e) => Err(e.to_string()),
         None => Ok(r),
@@ -243,7 +244,9 @@ fn secs(ms: u64) -> String {
 /// Weight, type, and what the last probe said.
 fn tracker_details(t: &Value) -> Vec<String> {
     let mut d = vec![format!("{} weight {}", s(t, "type"), s(t, "weight"))];
-    if t.get("running").and_then(Value::as_bool) == Some(false) && t.get("type").and_then(Value::as_str) != Some("external") {
+    if t.get("running").and_then(Value::as_bool) == Some(false)
+        && t.get("type").and_then(Value::as_str) != Some("external")
+    {
         d.push("not running".into());
     }
     if let Some(last) = t.get("last").and_then(Value::as_str) {
@@ -274,19 +277,40 @@ fn print_status(v: &Value) {
             n(g, "priority"),
             n(g, "effective_priority"),
             if g.get("wan_open").and_then(Value::as_bool) == Some(true) { "open" } else { "closed" },
-            if g.get("authenticated").and_then(Value::as_bool) == Some(true) { "authenticated" } else { "UNAUTHENTICATED" }
+            if g.get("authenticated").and_then(Value::as_bool) == Some(true) {
+                "authenticated"
+            } else {
+                "UNAUTHENTICATED"
+            }
         );
         if let Some(l) = g.get("lease").filter(|l| !l.is_null()) {
-            println!("  lease {}/{} via {}  {} s left", s(l, "address"), n(l, "prefix_len"), s(l, "gateway"), n(l, "seconds_left"));
+            println!(
+                "  lease {}/{} via {}  {} s left",
+                s(l, "address"),
+                n(l, "prefix_len"),
+                s(l, "gateway"),
+                n(l, "seconds_left")
+            );
         }
         if let Some(l6) = g.get("lease6").filter(|l| !l.is_null()) {
             let ias = |k: &str| -> Vec<String> {
-                l6.get(k).and_then(Value::as_array).into_iter().flatten().map(|a| format!("{}/{}", s(a, "address"), n(a, "prefix_len"))).collect()
+                l6.get(k)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|a| format!("{}/{}", s(a, "address"), n(a, "prefix_len")))
+                    .collect()
             };
-            println!("  lease6 {} prefixes {} via {}", ias("addresses").join(","), ias("prefixes").join(","), s(l6, "gateway"));
+            println!(
+                "  lease6 {} prefixes {} via {}",
+                ias("addresses").join(","),
+                ias("prefixes").join(","),
+                s(l6, "gateway")
+            );
         }
         for p in g.get("peers").and_then(Value::as_array).into_iter().flatten() {
-            let paths: Vec<&str> = p.get("paths").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+            let paths: Vec<&str> =
+                p.get("paths").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
             println!(
                 "  peer {} {} priority {}/{} heard {} ms ago on {}{}",
                 s(p, "router_id"),
@@ -302,7 +326,13 @@ fn print_status(v: &Value) {
             println!("  tracker {} {} ({})", s(t, "name"), s(t, "state"), tracker_details(t).join(", "));
         }
         if let Some(c) = g.get("counters") {
-            println!("  frames rx {} tx {}  takeovers {} handovers {}", n(c, "rx_ok"), n(c, "tx"), n(c, "takeovers"), n(c, "handovers"));
+            println!(
+                "  frames rx {} tx {}  takeovers {} handovers {}",
+                n(c, "rx_ok"),
+                n(c, "tx"),
+                n(c, "takeovers"),
+                n(c, "handovers")
+            );
         }
         for t in g.get("transitions").and_then(Value::as_array).into_iter().flatten().take(5) {
             println!("  {:>8}s ago {} -> {}: {}", secs(n(t, "ago_ms")), s(t, "from"), s(t, "to"), s(t, "reason"));
@@ -316,7 +346,15 @@ mod tests {
 
     #[test]
     fn seconds_have_one_rounded_decimal() {
-        for (ms, s) in [(0, "0.0"), (49, "0.0"), (50, "0.1"), (5230, "5.2"), (5299, "5.3"), (59_960, "60.0"), (u64::MAX, "18446744073709551.6")] {
+        for (ms, s) in [
+            (0, "0.0"),
+            (49, "0.0"),
+            (50, "0.1"),
+            (5230, "5.2"),
+            (5299, "5.3"),
+            (59_960, "60.0"),
+            (u64::MAX, "18446744073709551.6"),
+        ] {
             assert_eq!(secs(ms), s, "{ms}");
         }
     }

@@ -64,7 +64,9 @@ fn priority(args: &Map<String, Value>) -> Result<u8, String> {
         None => return Err("set_priority needs 'priority'".into()),
         Some(_) => None,
     };
-    p.and_then(|p| u8::try_from(p).ok()).filter(|p| (1..=254).contains(p)).ok_or_else(|| "priority must be 1..254".into())
+    p.and_then(|p| u8::try_from(p).ok())
+        .filter(|p| (1..=254).contains(p))
+        .ok_or_else(|| "priority must be 1..254".into())
 }
 
 #[cfg(test)]
@@ -107,8 +109,14 @@ mod tests {
             req("set_priority", &format!(r#"{{"priority":150,{sid}}}"#)),
             Ok(Request::SetPriority { priority: 150, group: None })
         );
-        assert_eq!(req("set_priority", r#"{"priority":"254"}"#), Ok(Request::SetPriority { priority: 254, group: None }));
-        assert_eq!(req("tracker", r#"{"name":"mwan","up":false}"#), Ok(Request::Tracker { name: "mwan".into(), up: false }));
+        assert_eq!(
+            req("set_priority", r#"{"priority":"254"}"#),
+            Ok(Request::SetPriority { priority: 254, group: None })
+        );
+        assert_eq!(
+            req("tracker", r#"{"name":"mwan","up":false}"#),
+            Ok(Request::Tracker { name: "mwan".into(), up: false })
+        );
     }
 
     #[test]

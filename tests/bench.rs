@@ -43,23 +43,37 @@ fn main() {
     let started = Instant::now();
     let runs: usize = std::env::var("VWRP_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5).max(1);
     if !std::path::Path::new(keepalived::BIN).exists() {
-        eprintln!("{} is missing: `make bench` installs Debian's keepalived (scripts/deps.sh keepalived)", keepalived::BIN);
+        eprintln!(
+            "{} is missing: `make bench` installs Debian's keepalived (scripts/deps.sh keepalived)",
+            keepalived::BIN
+        );
         std::process::exit(1);
     }
     let ka_version = Keepalived::version();
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let load_before = loadavg();
     if load_before > cpus as f64 {
-        eprintln!("WARNING: load average {load_before:.2} on {cpus} CPUs: other work will show up as outages and stalls");
+        eprintln!(
+            "WARNING: load average {load_before:.2} on {cpus} CPUs: other work will show up as outages and stalls"
+        );
     }
-    eprintln!("vwrp vs {ka_version}: {runs} runs per scenario, intervals {INTERVALS_MS:?} ms, streams every {STREAMS_MS:?} ms");
+    eprintln!(
+        "vwrp vs {ka_version}: {runs} runs per scenario, intervals {INTERVALS_MS:?} ms, streams every {STREAMS_MS:?} ms"
+    );
 
     let mut series: Vec<Series> = Vec::new();
     for &hello in &INTERVALS_MS {
         for kind in KINDS {
             for imp in ["vwrp", "keepalived"] {
                 for &stream_ms in &STREAMS_MS {
-                    series.push(Series { imp, kind, hello_ms: hello, stream_ms, samples: Vec::new(), failures: Vec::new() });
+                    series.push(Series {
+                        imp,
+                        kind,
+                        hello_ms: hello,
+                        stream_ms,
+                        samples: Vec::new(),
+                        failures: Vec::new(),
+                    });
                 }
             }
         }
@@ -84,14 +98,21 @@ fn main() {
                     let name = c.name();
                     let outcome = run_once(c, kind, hello, port);
                     let line = match &outcome {
-                        Ok(o) => o.iter().zip(STREAMS_MS).map(|(o, s)| format!("{s} ms stream {:.1} ms (lost {})", o.gap_ms, o.lost)).collect::<Vec<_>>().join(", "),
+                        Ok(o) => o
+                            .iter()
+                            .zip(STREAMS_MS)
+                            .map(|(o, s)| format!("{s} ms stream {:.1} ms (lost {})", o.gap_ms, o.lost))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         Err(e) => format!("FAILED: {e}"),
                     };
                     eprintln!("   {hello:>4} ms {:<17} {name:<10} run {}/{runs}: {line}", kind.name(), i + 1);
                     for (j, &stream_ms) in STREAMS_MS.iter().enumerate() {
                         let s = series
                             .iter_mut()
-                            .find(|s| s.imp == name && s.kind == kind && s.hello_ms == hello && s.stream_ms == stream_ms)
+                            .find(|s| {
+                                s.imp == name && s.kind == kind && s.hello_ms == hello && s.stream_ms == stream_ms
+                            })
                             .expect("series for every scenario");
                         match &outcome {
                             Ok(o) => s.samples.push(o[j]),
@@ -112,7 +133,9 @@ fn main() {
         env!("CARGO_PKG_VERSION")
     );
     let load_after = loadavg();
-    let header = format!("{header}Load average (1 min) {load_before:.2} at the start, {load_after:.2} at the end, {cpus} CPUs.\n");
+    let header = format!(
+        "{header}Load average (1 min) {load_before:.2} at the start, {load_after:.2} at the end, {cpus} CPUs.\n"
+    );
     let table = report::markdown(&series, resources.as_ref(), runs, &header);
     println!("{table}");
     let elapsed = started.elapsed().as_secs_f64();
@@ -186,7 +209,10 @@ fn run_once(c: &mut dyn Contender, kind: Kind, hello_ms: u64, port: u16) -> Resu
     let old = start_from_best(c, recover)?;
     let duration = PRE_ROLL.saturating_add(hello).saturating_add(recover).saturating_add(Duration::from_secs(1));
     let bed = c.bed();
-    let rx = [bed.stream_receiver(port, duration + Duration::from_secs(15)), bed.stream_receiver(port + 1, duration + Duration::from_secs(15))];
+    let rx = [
+        bed.stream_receiver(port, duration + Duration::from_secs(15)),
+        bed.stream_receiver(port + 1, duration + Duration::from_secs(15)),
+    ];
     let tx = [
         bed.stream_sender(port, Duration::from_millis(STREAMS_MS[0]), duration),
         bed.stream_sender(port + 1, Duration::from_millis(STREAMS_MS[1]), duration),
@@ -226,7 +252,8 @@ fn random_below(d: Duration) -> Duration {
 /// streams), memory at its end, and binary sizes.
 fn measure(v: &Vwrp, k: &Keepalived) -> (Resources, Resources) {
     let tck = procstat::clk_tck() as f64;
-    let pids = |c: &dyn Contender| (1..=PRIORITIES.len()).map(|n| c.pid(n).expect("daemon running")).collect::<Vec<u32>>();
+    let pids =
+        |c: &dyn Contender| (1..=PRIORITIES.len()).map(|n| c.pid(n).expect("daemon running")).collect::<Vec<u32>>();
     let (vp, kp) = (pids(v), pids(k));
     let ticks = |p: &[u32]| p.iter().map(|&p| procstat::tree_cpu_ticks(p)).collect::<Vec<procstat::Ticks>>();
     // Let both settle after start-up (lease, first announcements).
@@ -241,7 +268,12 @@ fn measure(v: &Vwrp, k: &Keepalived) -> (Resources, Resources) {
             .enumerate()
             .map(|(i, (&pid, (b, a)))| {
                 let d = a.since(*b);
-                RouterCost { role: c.role(i + 1), user_s: d.user as f64 / tck, system_s: d.system as f64 / tck, memory: procstat::tree_memory(pid) }
+                RouterCost {
+                    role: c.role(i + 1),
+                    user_s: d.user as f64 / tck,
+                    system_s: d.system as f64 / tck,
+                    memory: procstat::tree_memory(pid),
+                }
             })
             .collect();
         let (binary_bytes, libs, lib_bytes) = procstat::binary_size(binary);

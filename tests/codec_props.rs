@@ -9,8 +9,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use vwrp::wire::{
-    self, EthernetFrame, Flags, Handover, HandoverReason, Ia6, Key, Keyring, Lease4, Lease6, Mac, Message,
-    MessageType, Packet, ReplayGuard, TrackerSummary, WireState,
+    self, EthernetFrame, Flags, Handover, HandoverReason, Ia6, Key, Keyring, Lease4, Lease6, Mac, Message, MessageType,
+    Packet, ReplayGuard, TrackerSummary, WireState,
 };
 
 fn kind() -> impl Strategy<Value = MessageType> {
@@ -59,8 +59,12 @@ fn lease4() -> impl Strategy<Value = Lease4> {
 }
 
 fn ia6() -> impl Strategy<Value = Ia6> {
-    (ip6(), 0u8..=128, any::<u32>(), any::<u32>())
-        .prop_map(|(address, prefix_len, preferred_left, valid_left)| Ia6 { address, prefix_len, preferred_left, valid_left })
+    (ip6(), 0u8..=128, any::<u32>(), any::<u32>()).prop_map(|(address, prefix_len, preferred_left, valid_left)| Ia6 {
+        address,
+        prefix_len,
+        preferred_left,
+        valid_left,
+    })
 }
 
 fn lease6() -> impl Strategy<Value = Lease6> {
@@ -75,9 +79,17 @@ fn lease6() -> impl Strategy<Value = Lease6> {
 }
 
 fn trackers() -> impl Strategy<Value = TrackerSummary> {
-    (any::<[u8; 5]>(), any::<bool>(), any::<u16>()).prop_map(|([total, up, down, unknown, penalty], fatal, hold_left)| {
-        TrackerSummary { total, up, down, unknown, penalty, fatal, hold_left }
-    })
+    (any::<[u8; 5]>(), any::<bool>(), any::<u16>()).prop_map(
+        |([total, up, down, unknown, penalty], fatal, hold_left)| TrackerSummary {
+            total,
+            up,
+            down,
+            unknown,
+            penalty,
+            fatal,
+            hold_left,
+        },
+    )
 }
 
 fn handover() -> impl Strategy<Value = Handover> {
@@ -102,7 +114,17 @@ fn message() -> impl Strategy<Value = Message> {
     );
     (header, tlvs).prop_map(
         |(
-            (kind, group, state, router_id, [priority, effective_priority], flags, dead_multiplier, hello_interval, [epoch, seq]),
+            (
+                kind,
+                group,
+                state,
+                router_id,
+                [priority, effective_priority],
+                flags,
+                dead_multiplier,
+                hello_interval,
+                [epoch, seq],
+            ),
             (lease4, client_id, lease6, trackers, handover),
         )| Message {
             kind,

@@ -30,7 +30,10 @@ fn three_up(confs: &[RouterConf]) -> Cluster {
     c.wait_lease(1, SECS(20));
     // Standbys learned the lease from the active's hellos.
     for n in 2..=confs.len() {
-        assert!(poll_until(SECS(5), || c.status(n).is_some_and(|s| s["lease"]["address"] == WAN_ADDR)), "r{n} lacks the lease");
+        assert!(
+            poll_until(SECS(5), || c.status(n).is_some_and(|s| s["lease"]["address"] == WAN_ADDR)),
+            "r{n} lacks the lease"
+        );
     }
     c
 }
@@ -127,7 +130,11 @@ fn graceful_step_down_by_cli_loses_almost_nothing() {
     });
     assert!(r.longest_gap_ms < 200.0, "graceful handover interrupted the stream: {r:?}");
     assert_eq!(c.state(1), "standby");
-    assert!(c.transitions(2).iter().any(|(to, why)| to == "active" && why.contains("operator")), "{:?}", c.transitions(2));
+    assert!(
+        c.transitions(2).iter().any(|(to, why)| to == "active" && why.contains("operator")),
+        "{:?}",
+        c.transitions(2)
+    );
 }
 
 #[test]
@@ -146,8 +153,10 @@ fn graceful_sigterm_hands_over_then_exits() {
 
 #[test]
 fn preemption_waits_for_its_delay() {
-    let confs: Vec<RouterConf> =
-        [200u8, 150].iter().map(|&p| RouterConf { priority: p, preempt: true, preempt_delay: "2s", ..Default::default() }).collect();
+    let confs: Vec<RouterConf> = [200u8, 150]
+        .iter()
+        .map(|&p| RouterConf { priority: p, preempt: true, preempt_delay: "2s", ..Default::default() })
+        .collect();
     let mut c = three_up(&confs);
     c.bed.kill(c.daemon(1));
     c.daemons[0] = None;
@@ -159,7 +168,11 @@ fn preemption_waits_for_its_delay() {
     let took = back.elapsed();
     println!("PREEMPT r1 active again {:.0} ms after restart (delay 2000 ms)", took.as_secs_f64() * 1000.0);
     assert!(took >= SECS(2), "preempted before its delay: {took:?}");
-    assert!(c.transitions(1).iter().any(|(to, why)| to == "active" && why.contains("preempt")), "{:?}", c.transitions(1));
+    assert!(
+        c.transitions(1).iter().any(|(to, why)| to == "active" && why.contains("preempt")),
+        "{:?}",
+        c.transitions(1)
+    );
     assert_eq!(c.wait_one_active(SECS(3)), 1);
 }
 

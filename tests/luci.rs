@@ -56,7 +56,10 @@ fn schema() -> serde_json::Value {
         }
     }
     for t in ["globals", "group", "tracker"] {
-        assert!(out.get(t).and_then(|v| v.as_array()).is_some_and(|a| a.len() >= 5), "no {t} options found in docs/CONFIG.md");
+        assert!(
+            out.get(t).and_then(|v| v.as_array()).is_some_and(|a| a.len() >= 5),
+            "no {t} options found in docs/CONFIG.md"
+        );
     }
     serde_json::Value::Object(out)
 }
@@ -93,7 +96,11 @@ fn start_harness(uci_dir: &Path, socket: &Path) -> (Guard, u16) {
     let guard = Guard(child);
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).expect("harness prints its port");
-    let port = line.trim().strip_prefix("PORT ").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("harness said {line:?}"));
+    let port = line
+        .trim()
+        .strip_prefix("PORT ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("harness said {line:?}"));
     (guard, port)
 }
 
@@ -173,7 +180,11 @@ fn luci_pages_show_the_daemon_step_it_and_save_settings() {
     }
     let status = node.0.wait().expect("node exit");
     let transcript = transcript.join("\n");
-    assert!(status.success() && transcript.ends_with("browser test passed"), "browser test failed:\n{transcript}\n{}", c.logs());
+    assert!(
+        status.success() && transcript.ends_with("browser test passed"),
+        "browser test failed:\n{transcript}\n{}",
+        c.logs()
+    );
     assert!(stopped, "the browser never asked to stop the daemon");
     for shot in ["luci-status.png", "luci-status-stopped.png", "luci-settings.png"] {
         let size = std::fs::metadata(shots.join(shot)).map(|m| m.len()).unwrap_or(0);
@@ -200,7 +211,8 @@ fn tar(args: &[&str], dir: &Path) -> String {
 #[test]
 fn make_ipk_packs_the_app_for_opkg_as_arch_all() {
     let tmp = TempDir(std::env::temp_dir().join(format!("vwrp-luci-ipk-{}", std::process::id())));
-    let out = Command::new(Path::new(ROOT).join("scripts/ipk-luci.sh")).arg(&tmp.0).output().expect("scripts/ipk-luci.sh");
+    let out =
+        Command::new(Path::new(ROOT).join("scripts/ipk-luci.sh")).arg(&tmp.0).output().expect("scripts/ipk-luci.sh");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ipk = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     let name = ipk.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
@@ -226,12 +238,14 @@ fn make_ipk_packs_the_app_for_opkg_as_arch_all() {
     }
 
     let control = tar(&["-xzOf", "control.tar.gz", "./control"], &tmp.0);
-    let field = |k: &str| control.lines().find_map(|l| l.strip_prefix(&format!("{k}: "))).unwrap_or_default().to_string();
+    let field =
+        |k: &str| control.lines().find_map(|l| l.strip_prefix(&format!("{k}: "))).unwrap_or_default().to_string();
     assert_eq!(field("Package"), "luci-app-vwrp");
     assert_eq!(field("Architecture"), "all");
     let depends = field("Depends");
     assert!(depends.split(", ").any(|d| d == "vwrp") && depends.split(", ").any(|d| d == "luci-base"), "{depends}");
-    let unpacked = Command::new("sh").arg("-c").arg("gzip -dc data.tar.gz | wc -c").current_dir(&tmp.0).output().unwrap();
+    let unpacked =
+        Command::new("sh").arg("-c").arg("gzip -dc data.tar.gz | wc -c").current_dir(&tmp.0).output().unwrap();
     assert_eq!(field("Installed-Size"), String::from_utf8_lossy(&unpacked.stdout).trim());
     let postinst = tar(&["-xzOf", "control.tar.gz", "./postinst-pkg"], &tmp.0);
     assert!(postinst.contains("killall -HUP rpcd"), "rpcd must re-read the ACLs:\n{postinst}");

@@ -39,7 +39,11 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("vwrp-openwrt-{}-{}-{tag}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+        let p = std::env::temp_dir().join(format!(
+            "vwrp-openwrt-{}-{}-{tag}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -210,8 +214,14 @@ fn shell_files_pass_shellcheck_and_the_executables_are_marked() {
         .map(|f| repo(&format!("files/{f}")))
         .collect();
     shell.extend(
-        ["scripts/ipk.sh", "scripts/ipk-luci.sh", "scripts/ipk-lib.sh", "tests/openwrt/rc.common", "tests/openwrt/ubus"]
-            .map(repo),
+        [
+            "scripts/ipk.sh",
+            "scripts/ipk-luci.sh",
+            "scripts/ipk-lib.sh",
+            "tests/openwrt/rc.common",
+            "tests/openwrt/ubus",
+        ]
+        .map(repo),
     );
     assert!(shell.len() >= 9, "{shell:?}");
     // -x: follow the packers' shared library where they source it.
@@ -339,13 +349,25 @@ fn init_script_fences_the_wan_then_registers_the_daemon_with_procd() {
     let names: Vec<&str> = log.iter().map(|c| c[0].as_str()).collect();
     assert_eq!(
         names,
-        ["open_service", "probe", "open_instance", "set_param", "set_param", "set_param", "set_param", "close_instance", "add_reload_trigger", "close_service"],
+        [
+            "open_service",
+            "probe",
+            "open_instance",
+            "set_param",
+            "set_param",
+            "set_param",
+            "set_param",
+            "close_instance",
+            "add_reload_trigger",
+            "close_service"
+        ],
         "{log:?}"
     );
     assert_eq!(log[0][1], "vwrp");
     // The WAN was closed, synchronously, before procd heard of the daemon.
     assert_eq!(log[1][1], "ok", "no fence when the instance was registered");
-    let params: BTreeMap<&str, &[String]> = calls(&log, "set_param").into_iter().map(|p| (p[0].as_str(), &p[1..])).collect();
+    let params: BTreeMap<&str, &[String]> =
+        calls(&log, "set_param").into_iter().map(|p| (p[0].as_str(), &p[1..])).collect();
     assert_eq!(params["command"], [root.prog(), "daemon".into(), "-c".into(), root.conf()]);
     assert_eq!(params["respawn"], ["3600", "5", "0"]);
     assert_eq!(params["stderr"], ["1"]);
@@ -367,8 +389,10 @@ fn init_script_starts_before_the_network_and_stops_early() {
     let root = InitRoot::new(ENABLED_CONFIG);
     let ns = Netns::new();
     assert!(root.init(&ns, "enable").status.success());
-    let rcd: Vec<String> =
-        std::fs::read_dir(root.dir.join("etc/rc.d")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let rcd: Vec<String> = std::fs::read_dir(root.dir.join("etc/rc.d"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     let start: u32 = rcd.iter().find_map(|n| n.strip_prefix('S')?.strip_suffix("vwrp")?.parse().ok()).expect("S??vwrp");
     let stop: u32 = rcd.iter().find_map(|n| n.strip_prefix('K')?.strip_suffix("vwrp")?.parse().ok()).expect("K??vwrp");
     // network is S20 and K90: vwrp fences before netifd, hands over before it stops.
@@ -408,10 +432,16 @@ fn init_script_reload_keeps_the_daemon_and_its_state_status_reports_it_stop_leav
     std::fs::write(root.dir.join("procd.state"), "running").unwrap();
     let sock = root.dir.join("run/vwrp.sock");
     let status = || -> Option<Value> {
-        vwrp::control::call(&sock, &vwrp::control::Request::Status, SECS(2)).ok().and_then(|v| v["groups"].get(0).cloned())
+        vwrp::control::call(&sock, &vwrp::control::Request::Status, SECS(2))
+            .ok()
+            .and_then(|v| v["groups"].get(0).cloned())
     };
     let daemon_says = || std::fs::read_to_string(&daemon_log).unwrap_or_default();
-    assert!(poll_until(SECS(10), || status().is_some_and(|s| s["state"] == "active")), "never active alone\n{}", daemon_says());
+    assert!(
+        poll_until(SECS(10), || status().is_some_and(|s| s["state"] == "active")),
+        "never active alone\n{}",
+        daemon_says()
+    );
     let before = status().unwrap();
     let handle = |f: &str| f.lines().next().unwrap_or("").to_string();
     let fence_before = handle(&ns.fence().unwrap());
@@ -431,7 +461,12 @@ fn init_script_reload_keeps_the_daemon_and_its_state_status_reports_it_stop_leav
     let after = status().expect("daemon alive after SIGHUP");
     assert_eq!(after["state"], "active");
     let history = |s: &Value| -> Vec<(String, String, String)> {
-        s["transitions"].as_array().unwrap().iter().map(|t| (t["from"].to_string(), t["to"].to_string(), t["reason"].to_string())).collect()
+        s["transitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["from"].to_string(), t["to"].to_string(), t["reason"].to_string()))
+            .collect()
     };
     assert_eq!(history(&after), history(&before), "reload changed the state");
     assert!(after["since_ms"].as_u64() > before["since_ms"].as_u64());
@@ -446,13 +481,17 @@ fn init_script_reload_keeps_the_daemon_and_its_state_status_reports_it_stop_leav
     // stop: procd sends TERM; the daemon hands over and leaves the WAN closed.
     assert!(root.init(&ns, "stop").status.success());
     assert!(calls(&root.take_log(), "kill").iter().any(|a| a[0] == "vwrp"));
-    assert!(poll_until(SECS(5), || !Path::new(&format!("/proc/{pid}")).exists() || proc_is_zombie(pid)), "daemon still running");
+    assert!(
+        poll_until(SECS(5), || !Path::new(&format!("/proc/{pid}")).exists() || proc_is_zombie(pid)),
+        "daemon still running"
+    );
     let fence = ns.fence().expect("the fence stays after the daemon exits");
     assert!(!fence.contains("elements"), "the WAN was left open: {fence}");
 }
 
 fn proc_is_zombie(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))
 }
 
 /// The rpcd plugin as rpcd runs it: `PLUGIN list` or `PLUGIN call METHOD`
@@ -479,7 +518,11 @@ fn rpcd_plugin_speaks_the_exec_protocol_without_a_daemon() {
     for m in ["status", "step_up", "step_down", "set_priority", "tracker"] {
         assert!(methods[m].is_object(), "{m} missing from {l}");
     }
-    assert!(l["set_priority"]["priority"].is_number() && l["tracker"]["up"].is_boolean() && l["step_up"]["group"].is_string());
+    assert!(
+        l["set_priority"]["priority"].is_number()
+            && l["tracker"]["up"].is_boolean()
+            && l["step_up"]["group"].is_string()
+    );
     let e = plugin(&["call", "status"], &format!("{{{SESSION}}}"), none);
     assert!(is_error(&e) && e["error"].as_str().unwrap().contains("is the daemon running"), "{e}");
     for (m, input) in [
@@ -572,7 +615,12 @@ impl FakeDaemon {
 /// arguments. Returns how long the DHCP client would have waited.
 fn run_hooks(dir: &str, args: &[&str], env: &[(&str, &str)]) -> Duration {
     let t = Instant::now();
-    let out = ash(&format!("for f in {}/*; do [ -f \"$f\" ] && (. \"$f\" \"$@\"); done; exit 0", repo(dir).display()), args, env, "");
+    let out = ash(
+        &format!("for f in {}/*; do [ -f \"$f\" ] && (. \"$f\" \"$@\"); done; exit 0", repo(dir).display()),
+        args,
+        env,
+        "",
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     t.elapsed()
 }
@@ -614,7 +662,11 @@ fn dhcp_hooks_pass_bound_renew_and_update_events_and_never_hold_the_client_up() 
     let has = |v: &Value, k: &str, val: &str| v["env"].as_array().unwrap().iter().any(|p| p[0] == k && p[1] == val);
     for event in ["bound", "renew"] {
         answered("files/etc/udhcpc.user.d", &[event], &v4, &|v| {
-            v["cmd"] == "lease" && v["device"] == "wan" && has(v, "ip", "203.0.113.10") && has(v, "dns", "203.0.113.1 198.51.100.53") && has(v, "lease", "600")
+            v["cmd"] == "lease"
+                && v["device"] == "wan"
+                && has(v, "ip", "203.0.113.10")
+                && has(v, "dns", "203.0.113.1 198.51.100.53")
+                && has(v, "lease", "600")
         });
     }
     let v6 = [
@@ -629,7 +681,10 @@ fn dhcp_hooks_pass_bound_renew_and_update_events_and_never_hold_the_client_up() 
     ];
     for event in ["bound", "updated", "rebound", "ra-updated"] {
         answered("files/etc/odhcp6c.user.d", &["wan", event], &v6, &|v| {
-            v["cmd"] == "lease6" && v["device"] == "wan" && has(v, "ADDRESSES", "2001:db8::10/128,3600,7200,1800,2880") && has(v, "RA_ROUTES", "::/0,fe80::1,1800,1024")
+            v["cmd"] == "lease6"
+                && v["device"] == "wan"
+                && has(v, "ADDRESSES", "2001:db8::10/128,3600,7200,1800,2880")
+                && has(v, "RA_ROUTES", "::/0,fe80::1,1800,1024")
         });
     }
     // Events that must not disturb the lease in use.
@@ -641,7 +696,10 @@ fn dhcp_hooks_pass_bound_renew_and_update_events_and_never_hold_the_client_up() 
     }
     assert!(daemon.take(false).is_none(), "a hook passed an event it should ignore");
     // A daemon that accepts and never answers, and no daemon at all.
-    for (dir, args, env) in [("files/etc/udhcpc.user.d", &["bound"][..], &v4[..]), ("files/etc/odhcp6c.user.d", &["wan", "bound"][..], &v6[..])] {
+    for (dir, args, env) in [
+        ("files/etc/udhcpc.user.d", &["bound"][..], &v4[..]),
+        ("files/etc/odhcp6c.user.d", &["wan", "bound"][..], &v6[..]),
+    ] {
         let waited = std::thread::scope(|s| {
             let h = s.spawn(|| run_hooks(dir, args, env));
             while !h.is_finished() {
@@ -651,7 +709,8 @@ fn dhcp_hooks_pass_bound_renew_and_update_events_and_never_hold_the_client_up() 
             h.join().unwrap()
         });
         assert!(waited < SECS(1), "{dir}: a stuck daemon held the client up for {waited:?}");
-        let gone: Vec<(&str, &str)> = env.iter().map(|&(k, v)| if k == "VWRP_SOCKET" { (k, "/nonexistent/vwrp.sock") } else { (k, v) }).collect();
+        let gone: Vec<(&str, &str)> =
+            env.iter().map(|&(k, v)| if k == "VWRP_SOCKET" { (k, "/nonexistent/vwrp.sock") } else { (k, v) }).collect();
         let waited = run_hooks(dir, args, &gone);
         assert!(waited < SECS(1), "{dir}: no daemon, yet waited {waited:?}");
     }
@@ -660,7 +719,12 @@ fn dhcp_hooks_pass_bound_renew_and_update_events_and_never_hold_the_client_up() 
 #[test]
 fn netifd_proto_handler_declares_no_task_and_a_renew_handler() {
     let p = repo("files/lib/netifd/proto/vwrp.sh");
-    let out = ash(&format!("INCLUDE_ONLY=1; . {}; proto_vwrp_init_config; echo \"$no_proto_task $renew_handler\"", p.display()), &[], &[], "");
+    let out = ash(
+        &format!("INCLUDE_ONLY=1; . {}; proto_vwrp_init_config; echo \"$no_proto_task $renew_handler\"", p.display()),
+        &[],
+        &[],
+        "",
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "1 1\n");
     let script = std::fs::read_to_string(&p).unwrap();
@@ -693,14 +757,23 @@ impl NetifdRouter {
 
     /// States announced as ubus event vwrp.state, in order.
     fn events(&self) -> Vec<Value> {
-        self.calls().iter().filter(|c| c.len() == 3 && c[0] == "send" && c[1] == "vwrp.state").map(|c| serde_json::from_str(&c[2]).unwrap()).collect()
+        self.calls()
+            .iter()
+            .filter(|c| c.len() == 3 && c[0] == "send" && c[1] == "vwrp.state")
+            .map(|c| serde_json::from_str(&c[2]).unwrap())
+            .collect()
     }
 
     /// netifd running the handler: `proto_vwrp_setup wan wan`.
     fn setup(&self) {
         let p = repo("files/lib/netifd/proto/vwrp.sh");
         let vwrp = self.vwrp.display().to_string();
-        let out = ash(&format!("INCLUDE_ONLY=1; . {}; proto_vwrp_setup wan wan", p.display()), &[], &[("VWRP_BIN", &vwrp)], "");
+        let out = ash(
+            &format!("INCLUDE_ONLY=1; . {}; proto_vwrp_setup wan wan", p.display()),
+            &[],
+            &[("VWRP_BIN", &vwrp)],
+            "",
+        );
         assert!(out.status.success(), "proto_vwrp_setup: {}", text(&out.stderr));
     }
 }
@@ -719,7 +792,9 @@ fn up_is_the_lease(m: &Value) -> bool {
         && m["interface"] == "wan"
         && m["keep"] == false
         && m["ipaddr"] == json!([{"ipaddr": WAN_ADDR, "mask": "24"}])
-        && m["routes"].as_array().is_some_and(|r| r.iter().any(|r| r["target"] == "0.0.0.0" && r["netmask"] == "0" && r["gateway"] == ISP_ADDR))
+        && m["routes"].as_array().is_some_and(|r| {
+            r.iter().any(|r| r["target"] == "0.0.0.0" && r["netmask"] == "0" && r["gateway"] == ISP_ADDR)
+        })
         && m["data"]["leasetime"].as_u64().is_some_and(|t| t > 0)
 }
 
@@ -772,8 +847,19 @@ fn netifd_hand_off_follows_the_active_role() {
         let f = std::fs::read_to_string(c.dir().join(format!("r{n}/netifd.wan"))).unwrap();
         assert_eq!(f, "wan\n");
     }
-    assert!(poll_until(SECS(5), || routers[0].notified().last().is_some_and(up_is_the_lease)), "{:?}", routers[0].notified());
-    assert!(poll_until(SECS(5), || routers[1].notified().last().is_some_and(|m| m == &json!({"action":0,"link-up":false,"keep":false,"interface":"wan"}))), "{:?}", routers[1].notified());
+    assert!(
+        poll_until(SECS(5), || routers[0].notified().last().is_some_and(up_is_the_lease)),
+        "{:?}",
+        routers[0].notified()
+    );
+    assert!(
+        poll_until(SECS(5), || routers[1]
+            .notified()
+            .last()
+            .is_some_and(|m| m == &json!({"action":0,"link-up":false,"keep":false,"interface":"wan"}))),
+        "{:?}",
+        routers[1].notified()
+    );
 
     // The odhcp6c hook on the active: its DHCPv6 state reaches the standby.
     let v6 = [
@@ -783,9 +869,13 @@ fn netifd_hand_off_follows_the_active_role() {
         ("RA_ROUTES", "::/0,fe80::1,1800,1024"),
     ];
     run_hooks("files/etc/odhcp6c.user.d", &["wan", "bound"], &v6);
-    let v6_addr = |n: usize| c.status(n).and_then(|s| s["lease6"]["addresses"][0]["address"].as_str().map(str::to_string));
+    let v6_addr =
+        |n: usize| c.status(n).and_then(|s| s["lease6"]["addresses"][0]["address"].as_str().map(str::to_string));
     assert_eq!(v6_addr(1).as_deref(), Some("2001:db8::10"));
-    assert!(poll_until(SECS(5), || v6_addr(2).as_deref() == Some("2001:db8::10")), "the standby did not learn the DHCPv6 state");
+    assert!(
+        poll_until(SECS(5), || v6_addr(2).as_deref() == Some("2001:db8::10")),
+        "the standby did not learn the DHCPv6 state"
+    );
 
     // Hard failover: r2 configures the address itself, then hands it to netifd.
     let before = routers[1].calls().len();
@@ -793,12 +883,21 @@ fn netifd_hand_off_follows_the_active_role() {
     c.bed.kill(d1);
     c.daemons[0] = None;
     assert!(poll_until(SECS(10), || c.state(2) == "active"), "{}", c.logs());
-    assert!(poll_until(SECS(5), || routers[1].notified().last().is_some_and(up_is_the_lease)), "{:?}", routers[1].notified());
+    assert!(
+        poll_until(SECS(5), || routers[1].notified().last().is_some_and(up_is_the_lease)),
+        "{:?}",
+        routers[1].notified()
+    );
     assert!(has_wan_addr(&c, 2), "r2 did not configure the address itself");
     let after: Vec<Vec<String>> = routers[1].calls()[before..].to_vec();
-    let up_at = after.iter().position(|c| c.len() == 4 && c[2] == "notify_proto" && serde_json::from_str::<Value>(&c[3]).is_ok_and(|m| is_up(&m)));
+    let up_at = after.iter().position(|c| {
+        c.len() == 4 && c[2] == "notify_proto" && serde_json::from_str::<Value>(&c[3]).is_ok_and(|m| is_up(&m))
+    });
     let active_at = after.iter().position(|c| c.len() == 3 && c[0] == "send" && c[2].contains("\"state\":\"active\""));
-    assert!(up_at.is_some() && active_at.is_some() && up_at < active_at, "netifd must own the lease before the hooks run: {after:?}");
+    assert!(
+        up_at.is_some() && active_at.is_some() && up_at < active_at,
+        "netifd must own the lease before the hooks run: {after:?}"
+    );
 
     // A restarted daemon still knows the interface (tmpfs state file):
     // r1 comes back as a standby and takes the lease back from netifd.
@@ -807,7 +906,8 @@ fn netifd_hand_off_follows_the_active_role() {
     c.wait_socket(1);
     assert!(poll_until(SECS(10), || c.state(1) == "standby"), "{}", c.logs());
     assert!(
-        poll_until(SECS(5), || routers[0].notified().len() > pushes && routers[0].notified().last().is_some_and(|m| !is_up(m))),
+        poll_until(SECS(5), || routers[0].notified().len() > pushes
+            && routers[0].notified().last().is_some_and(|m| !is_up(m))),
         "{:?}",
         routers[0].notified()
     );
@@ -870,7 +970,13 @@ fn ipk_is_an_opkg_package_whose_contents_match_files() {
     cmd.arg("-xzf").arg(x.join("control.tar.gz")).arg("-C").arg(&cx);
     assert!(run(cmd, "").status.success());
     let control = std::fs::read_to_string(cx.join("control")).unwrap();
-    let field = |k: &str| control.lines().find_map(|l| l.strip_prefix(&format!("{k}: "))).map(str::trim).unwrap_or_else(|| panic!("no {k} in\n{control}"));
+    let field = |k: &str| {
+        control
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}: ")))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no {k} in\n{control}"))
+    };
     assert_eq!(field("Package"), "vwrp");
     assert_eq!(field("Version"), "0.1.0-r1");
     assert_eq!(field("Architecture"), "x86_64");
@@ -888,7 +994,11 @@ fn ipk_is_an_opkg_package_whose_contents_match_files() {
     assert_eq!(field("Installed-Size"), data_len.to_string(), "Installed-Size is the uncompressed data tar");
     assert_eq!(std::fs::read_to_string(cx.join("conffiles")).unwrap(), "/etc/config/vwrp\n");
     let postinst = std::fs::read_to_string(cx.join("postinst")).unwrap();
-    assert!(postinst.starts_with("#!/bin/sh\n") && postinst.contains(". ${IPKG_INSTROOT}/lib/functions.sh\ndefault_postinst $0 $@\n"), "{postinst}");
+    assert!(
+        postinst.starts_with("#!/bin/sh\n")
+            && postinst.contains(". ${IPKG_INSTROOT}/lib/functions.sh\ndefault_postinst $0 $@\n"),
+        "{postinst}"
+    );
     assert!(postinst.contains("[ \"${IPKG_NO_SCRIPT}\" = \"1\" ] && exit 0"));
     let prerm = std::fs::read_to_string(cx.join("prerm")).unwrap();
     assert!(prerm.starts_with("#!/bin/sh\n") && prerm.contains("default_prerm $0 $@\n"), "{prerm}");
@@ -918,10 +1028,20 @@ fn ipk_is_an_opkg_package_whose_contents_match_files() {
         assert_eq!(mode_bits(mode), want_mode, "{name}");
         if mode.starts_with('-') {
             let src = if rel == "usr/sbin/vwrp" { PathBuf::from(VWRP_BIN) } else { repo(&format!("files/{rel}")) };
-            assert!(std::fs::read(dx.join(rel)).unwrap() == std::fs::read(&src).unwrap(), "{name} differs from {}", src.display());
+            assert!(
+                std::fs::read(dx.join(rel)).unwrap() == std::fs::read(&src).unwrap(),
+                "{name} differs from {}",
+                src.display()
+            );
         }
     }
-    for (rel, mode) in [("etc/config/vwrp", 0o600), ("etc/init.d/vwrp", 0o755), ("usr/libexec/rpcd/vwrp", 0o755), ("lib/netifd/proto/vwrp.sh", 0o755), ("usr/share/rpcd/acl.d/vwrp.json", 0o644)] {
+    for (rel, mode) in [
+        ("etc/config/vwrp", 0o600),
+        ("etc/init.d/vwrp", 0o755),
+        ("usr/libexec/rpcd/vwrp", 0o755),
+        ("lib/netifd/proto/vwrp.sh", 0o755),
+        ("usr/share/rpcd/acl.d/vwrp.json", 0o644),
+    ] {
         assert_eq!(install_mode(rel), mode, "{rel}");
     }
 }

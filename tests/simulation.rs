@@ -124,9 +124,10 @@ fn hard_failover(w: &mut World, out: &mut Outcome, hang: bool) -> usize {
     let t = w.run_until_pred(bound * 3, |w| w.routers[best].state() == State::Active);
     let Some(t) = t else { panic_msg(w, "best standby never became active") };
     if let Some((_, who, _)) = w.activations[seen..].first()
-        && *who != best {
-            panic_msg(w, &format!("r{who} took over, but r{best} was the best standby"));
-        }
+        && *who != best
+    {
+        panic_msg(w, &format!("r{who} took over, but r{best} was the best standby"));
+    }
     out.timings.push((if hang { "hang failover" } else { "crash failover" }, t.since(t0), bound));
     active
 }
@@ -180,7 +181,8 @@ fn sc_step(w: &mut World, out: &mut Outcome) {
         if w.rng.chance(0.5) {
             w.command(a, Command::StepDown).unwrap_or_else(|e| panic_msg(w, e));
         } else {
-            let standbys: Vec<usize> = (0..w.routers.len()).filter(|&i| w.routers[i].state() == State::Standby).collect();
+            let standbys: Vec<usize> =
+                (0..w.routers.len()).filter(|&i| w.routers[i].state() == State::Standby).collect();
             let s = *w.rng.pick(&standbys);
             w.command(s, Command::StepUp).unwrap_or_else(|e| panic_msg(w, e));
         }
@@ -270,11 +272,12 @@ fn sc_loss(w: &mut World, out: &mut Outcome) {
     }
     w.run_for(h * 30);
     if w.rng.chance(0.5)
-        && let Some(&a) = w.actives().first() {
-            w.crash(a);
-            w.run_for(h * 20);
-            w.start(a);
-        }
+        && let Some(&a) = w.actives().first()
+    {
+        w.crash(a);
+        w.run_for(h * 20);
+        w.start(a);
+    }
     w.run_for(h * 30);
     w.heal();
     settle(w, out, "loss ended");
@@ -342,8 +345,7 @@ fn sc_chaos(w: &mut World, out: &mut Outcome) {
                 w.isolate(i, wan, control)
             }
             3 => {
-                w.links[w.rng.below(2) as usize] =
-                    Link { loss: 0.2, delay_min: Duration::ZERO, delay_max: h / 10 };
+                w.links[w.rng.below(2) as usize] = Link { loss: 0.2, delay_min: Duration::ZERO, delay_max: h / 10 };
             }
             4 => {
                 let _ = w.command(i, Command::StepDown);

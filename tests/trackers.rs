@@ -187,7 +187,14 @@ fn upstream_dead_everywhere_at_most_one_handover_per_hold_period() {
             tracker(
                 "upstream",
                 "ping",
-                &[("target", SRV_ADDR), ("interval", "200ms"), ("timeout", "200ms"), ("rise", "2"), ("fall", "3"), ("weight", "100")],
+                &[
+                    ("target", SRV_ADDR),
+                    ("interval", "200ms"),
+                    ("timeout", "200ms"),
+                    ("rise", "2"),
+                    ("fall", "3"),
+                    ("weight", "100")
+                ],
             )
         )
     }));
@@ -284,7 +291,14 @@ fn script_tracker_that_hangs_is_killed_at_its_timeout() {
         tracker(
             "check",
             "script",
-            &[("script", cmd.as_str()), ("interval", "300ms"), ("timeout", "200ms"), ("rise", "1"), ("fall", "2"), ("weight", "fatal")],
+            &[
+                ("script", cmd.as_str()),
+                ("interval", "300ms"),
+                ("timeout", "200ms"),
+                ("rise", "1"),
+                ("fall", "2"),
+                ("weight", "fatal"),
+            ],
         )
     }));
     wait_tracker(&c, 1, "check", "up", SECS(5));
@@ -320,7 +334,10 @@ fn script_tracker_that_hangs_is_killed_at_its_timeout() {
         if current == Some(u64::from(p)) {
             continue;
         }
-        assert!(!std::path::Path::new(&format!("/proc/{p}")).exists(), "script run {p} still exists (not killed or not reaped)");
+        assert!(
+            !std::path::Path::new(&format!("/proc/{p}")).exists(),
+            "script run {p} still exists (not killed or not reaped)"
+        );
         assert!(group_members(p).is_empty(), "children of script run {p} survived: {:?}", group_members(p));
     }
     assert_eq!(c.state(1), "fault");

@@ -224,37 +224,21 @@ impl std::error::Error for ConfigError {}
 
 impl From<uci::ParseError> for ConfigError {
     fn from(e: uci::ParseError) -> Self {
-        ConfigError {
-            file: e.file,
-            line: e.line,
-            option: None,
-            message: e.message,
-        }
+        ConfigError { file: e.file, line: e.line, option: None, message: e.message }
     }
 }
 
 /// Reads and checks the file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
-    let whole_file = |message: String| ConfigError {
-        file: file.clone(),
-        line: 0,
-        option: None,
-        message,
-    };
+    let whole_file = |message: String| ConfigError { file: file.clone(), line: 0, option: None, message };
     let bytes = std::fs::read(path).map_err(|e| whole_file(format!("cannot read: {e}")))?;
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
-            let valid = e
-                .as_bytes()
-                .get(..e.utf8_error().valid_up_to())
-                .unwrap_or_default();
+            let valid = e.as_bytes().get(..e.utf8_error().valid_up_to()).unwrap_or_default();
             let newlines = valid.iter().filter(|&&b| b == b'\n').count();
-            return Err(ConfigError {
-                line: newlines.saturating_add(1),
-                ..whole_file("not valid UTF-8".to_string())
-            });
+            return Err(ConfigError { line: newlines.saturating_add(1), ..whole_file("not valid UTF-8".to_string()) });
         }
     };
     parse(&text, &file)
@@ -282,9 +266,8 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
             // Trackers refer to groups, which may come later in the file.
             "tracker" => trackers.push(reader),
             other => {
-                return Err(reader.section_error(format!(
-                    "unknown section type '{other}' (expected globals, group or tracker)"
-                )));
+                return Err(reader
+                    .section_error(format!("unknown section type '{other}' (expected globals, group or tracker)")));
             }
         }
     }
@@ -312,11 +295,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     check_groups_apart(file, &groups)?;
     Ok(Config {
         globals: globals.map(|(g, _)| g).unwrap_or_default(),
-        groups: groups
-            .into_iter()
-            .filter(|g| g.enabled)
-            .map(|g| g.group)
-            .collect(),
+        groups: groups.into_iter().filter(|g| g.enabled).map(|g| g.group).collect(),
     })
 }
 
@@ -329,30 +308,19 @@ fn check_groups_apart(file: &str, groups: &[ParsedGroup]) -> Result<(), ConfigEr
                 Some((
                     "group_id",
                     g.group_id_line,
-                    format!(
-                        "{} is already used by group '{}'",
-                        g.group.group_id, earlier.group.name
-                    ),
+                    format!("{} is already used by group '{}'", g.group.group_id, earlier.group.name),
                 ))
             } else if earlier.group.wan_device == g.group.wan_device {
                 Some((
                     "wan_device",
                     g.wan_device_line,
-                    format!(
-                        "'{}' is already used by group '{}'",
-                        g.group.wan_device, earlier.group.name
-                    ),
+                    format!("'{}' is already used by group '{}'", g.group.wan_device, earlier.group.name),
                 ))
             } else {
                 None
             };
             if let Some((option, line, message)) = clash {
-                return Err(ConfigError {
-                    file: file.to_string(),
-                    line,
-                    option: Some(option.to_string()),
-                    message,
-                });
+                return Err(ConfigError { file: file.to_string(), line, option: Some(option.to_string()), message });
             }
         }
     }
@@ -382,30 +350,15 @@ impl<'a> Reader<'a> {
             Some(name) => format!("{} '{}'", section.section_type, name),
             None => format!("anonymous {} section", section.section_type),
         };
-        Reader {
-            file,
-            section,
-            label,
-            first_error: None,
-        }
+        Reader { file, section, label, first_error: None }
     }
 
     fn error(&self, line: usize, option: &str, message: String) -> ConfigError {
-        ConfigError {
-            file: self.file.to_string(),
-            line,
-            option: Some(option.to_string()),
-            message,
-        }
+        ConfigError { file: self.file.to_string(), line, option: Some(option.to_string()), message }
     }
 
     fn section_error(&self, message: String) -> ConfigError {
-        ConfigError {
-            file: self.file.to_string(),
-            line: self.section.line,
-            option: None,
-            message,
-        }
+        ConfigError { file: self.file.to_string(), line: self.section.line, option: None, message }
     }
 
     /// Records a mistake about `option`, unless an earlier one is known.
@@ -430,9 +383,7 @@ impl<'a> Reader<'a> {
         }
         if self.first_error.is_none() {
             let kind = &self.section.section_type;
-            let e = self.section_error(format!(
-                "{kind} sections must be named: config {kind} 'NAME'"
-            ));
+            let e = self.section_error(format!("{kind} sections must be named: config {kind} 'NAME'"));
             self.first_error = Some(e);
         }
         String::new()
@@ -441,11 +392,7 @@ impl<'a> Reader<'a> {
     /// Refuses options this kind of section does not have: typos.
     fn check_known(&mut self, known: &[&str]) {
         let section = self.section;
-        if let Some(o) = section
-            .options
-            .iter()
-            .find(|o| !known.contains(&o.name.as_str()))
-        {
+        if let Some(o) = section.options.iter().find(|o| !known.contains(&o.name.as_str())) {
             let message = format!("unknown option in {}", self.label);
             self.fail(o.line(), &o.name, message);
         }
@@ -453,9 +400,7 @@ impl<'a> Reader<'a> {
 
     /// The line to blame for `name`: its own, or its section's when unset.
     fn line_of(&self, name: &str) -> usize {
-        self.section
-            .option(name)
-            .map_or(self.section.line, |o| o.line())
+        self.section.option(name).map_or(self.section.line, |o| o.line())
     }
 
     fn scalar(&mut self, name: &str) -> Option<&'a Value> {
@@ -513,8 +458,7 @@ impl<'a> Reader<'a> {
                 Err(m) => self.fail(v.line, name, m),
                 Ok(item) => match out.iter().find(|(seen, _)| *seen == item) {
                     Some((_, first)) => {
-                        let message =
-                            format!("'{}' is listed twice (first on line {first})", v.text);
+                        let message = format!("'{}' is listed twice (first on line {first})", v.text);
                         self.fail(v.line, name, message);
                     }
                     None => out.push((item, v.line)),
@@ -525,13 +469,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-const GLOBALS_OPTIONS: &[&str] = &[
-    "control_socket",
-    "state_dir",
-    "hook_dir",
-    "hook_timeout",
-    "log_level",
-];
+const GLOBALS_OPTIONS: &[&str] = &["control_socket", "state_dir", "hook_dir", "hook_timeout", "log_level"];
 
 fn read_globals(r: &mut Reader) -> Result<Globals, ConfigError> {
     r.check_known(GLOBALS_OPTIONS);
@@ -587,17 +525,9 @@ fn read_group(r: &mut Reader) -> Result<ParsedGroup, ConfigError> {
     r.check_known(GROUP_OPTIONS);
     let name = r.name();
     let enabled = r.get_or("enabled", true, &boolean);
-    let hello_interval = r.get_or(
-        "hello_interval",
-        Duration::from_millis(100),
-        &duration_in(10, MINUTE),
-    );
+    let hello_interval = r.get_or("hello_interval", Duration::from_millis(100), &duration_in(10, MINUTE));
 
-    let mut control: Vec<String> = r
-        .get_list("control", &ifname)
-        .into_iter()
-        .map(|(c, _)| c)
-        .collect();
+    let mut control: Vec<String> = r.get_list("control", &ifname).into_iter().map(|(c, _)| c).collect();
     if control.is_empty() {
         control.push("br-lan".to_string());
     }
@@ -622,56 +552,24 @@ fn read_group(r: &mut Reader) -> Result<ParsedGroup, ConfigError> {
         control,
         priority: r.get_or("priority", 100, &u8_in(1, 254)),
         preempt: r.get_or("preempt", true, &boolean),
-        preempt_delay: r.get_or(
-            "preempt_delay",
-            Duration::from_secs(30),
-            &duration_in(0, HOUR),
-        ),
+        preempt_delay: r.get_or("preempt_delay", Duration::from_secs(30), &duration_in(0, HOUR)),
         hello_interval,
-        wan_hello_interval: r.get_or(
-            "wan_hello_interval",
-            Some(hello_interval),
-            &duration_or_off(10, MINUTE),
-        ),
+        wan_hello_interval: r.get_or("wan_hello_interval", Some(hello_interval), &duration_or_off(10, MINUTE)),
         dead_multiplier: r.get_or("dead_multiplier", 3, &u8_in(3, 255)),
         ethertype: r.get_or("ethertype", 0x88b5, &ethertype),
         keys,
-        hold_period: r.get_or(
-            "hold_period",
-            Duration::from_secs(60),
-            &duration_in(SECOND, DAY),
-        ),
-        lan_gateways: r
-            .get_list("lan_gateway", &lan_gateway)
-            .into_iter()
-            .map(|(g, _)| g)
-            .collect(),
-        nudge_interval: r.get_or(
-            "nudge_interval",
-            Some(Duration::from_secs(10)),
-            &duration_or_off(SECOND, HOUR),
-        ),
-        prepare_timeout: r.get_or(
-            "prepare_timeout",
-            Duration::from_secs(1),
-            &duration_in(10, MINUTE),
-        ),
+        hold_period: r.get_or("hold_period", Duration::from_secs(60), &duration_in(SECOND, DAY)),
+        lan_gateways: r.get_list("lan_gateway", &lan_gateway).into_iter().map(|(g, _)| g).collect(),
+        nudge_interval: r.get_or("nudge_interval", Some(Duration::from_secs(10)), &duration_or_off(SECOND, HOUR)),
+        prepare_timeout: r.get_or("prepare_timeout", Duration::from_secs(1), &duration_in(10, MINUTE)),
         conntrack_sync: r.get_or("conntrack_sync", false, &boolean),
         dhcp: r.get_or("dhcp", DhcpMode::Udhcpc, &dhcp_mode),
         dhcp_client_id: r.get("dhcp_client_id", &client_id),
-        resolv_file: r.get_or(
-            "resolv_file",
-            PathBuf::from("/var/run/vwrp/resolv.conf.auto"),
-            &absolute_path,
-        ),
+        resolv_file: r.get_or("resolv_file", PathBuf::from("/var/run/vwrp/resolv.conf.auto"), &absolute_path),
         trackers: Vec::new(),
     };
-    let parsed = ParsedGroup {
-        group,
-        enabled,
-        group_id_line: r.line_of("group_id"),
-        wan_device_line: r.line_of("wan_device"),
-    };
+    let parsed =
+        ParsedGroup { group, enabled, group_id_line: r.line_of("group_id"), wan_device_line: r.line_of("wan_device") };
     r.finish(parsed)
 }
 
@@ -709,40 +607,23 @@ fn read_tracker(r: &mut Reader) -> Result<(String, usize, Tracker), ConfigError>
         _ => &[],
     };
     let section = r.section;
-    if let Some(o) = section
-        .options
-        .iter()
-        .find(|o| TYPE_OPTIONS.contains(&o.name.as_str()) && !own.contains(&o.name.as_str()))
+    if let Some(o) =
+        section.options.iter().find(|o| TYPE_OPTIONS.contains(&o.name.as_str()) && !own.contains(&o.name.as_str()))
     {
-        r.fail(
-            o.line(),
-            &o.name,
-            format!("not used by trackers of type '{kind_name}'"),
-        );
+        r.fail(o.line(), &o.name, format!("not used by trackers of type '{kind_name}'"));
     }
 
     let kind = match kind_name {
-        "link" => TrackerKind::Link {
-            device: r.require("device", &ifname),
-        },
+        "link" => TrackerKind::Link { device: r.require("device", &ifname) },
         "ping" => {
-            let targets: Vec<IpAddr> = r
-                .get_list("target", &unicast_ip)
-                .into_iter()
-                .map(|(t, _)| t)
-                .collect();
+            let targets: Vec<IpAddr> = r.get_list("target", &unicast_ip).into_iter().map(|(t, _)| t).collect();
             if targets.is_empty() {
                 r.missing("target");
             }
             let most = u8::try_from(targets.len()).unwrap_or(u8::MAX);
-            let reliability = r.get_or("reliability", 1, &|s| {
-                u8_in(1, most)(s).map_err(|m| format!("{m} (the number of targets)"))
-            });
-            TrackerKind::Ping {
-                targets,
-                count: r.get_or("count", 1, &u8_in(1, 20)),
-                reliability,
-            }
+            let reliability =
+                r.get_or("reliability", 1, &|s| u8_in(1, most)(s).map_err(|m| format!("{m} (the number of targets)")));
+            TrackerKind::Ping { targets, count: r.get_or("count", 1, &u8_in(1, 20)), reliability }
         }
         "arping" => {
             let targets = r.get_list("target", &arping_target);
@@ -750,29 +631,18 @@ fn read_tracker(r: &mut Reader) -> Result<(String, usize, Tracker), ConfigError>
                 let message = "an arping tracker takes at most one target";
                 r.fail(*line, "target", message.to_string());
             }
-            TrackerKind::Arping {
-                target: targets.first().map(|(t, _)| *t),
-            }
+            TrackerKind::Arping { target: targets.first().map(|(t, _)| *t) }
         }
-        "script" => TrackerKind::Script {
-            argv: r.require("script", &command_line),
-        },
+        "script" => TrackerKind::Script { argv: r.require("script", &command_line) },
         _ => TrackerKind::External,
     };
 
     let probes = matches!(kind, TrackerKind::Ping { .. } | TrackerKind::Arping { .. });
     let interval = r.get_or("interval", Duration::from_secs(1), &duration_in(10, HOUR));
-    let timeout = r.get_or(
-        "timeout",
-        interval.min(Duration::from_secs(1)),
-        &duration_in(10, HOUR),
-    );
+    let timeout = r.get_or("timeout", interval.min(Duration::from_secs(1)), &duration_in(10, HOUR));
     if probes && timeout > interval {
-        let message = format!(
-            "{} is longer than the interval ({})",
-            format_duration(timeout),
-            format_duration(interval)
-        );
+        let message =
+            format!("{} is longer than the interval ({})", format_duration(timeout), format_duration(interval));
         r.fail(r.line_of("timeout"), "timeout", message);
     }
     let tracker = Tracker {
@@ -820,34 +690,23 @@ fn number(s: &str) -> Result<u64, String> {
 fn u8_in(lo: u8, hi: u8) -> impl Fn(&str) -> Result<u8, String> {
     move |s| {
         let n = decimal(s)?;
-        u8::try_from(n)
-            .ok()
-            .filter(|n| (lo..=hi).contains(n))
-            .ok_or_else(|| format!("{s} is out of range {lo}..{hi}"))
+        u8::try_from(n).ok().filter(|n| (lo..=hi).contains(n)).ok_or_else(|| format!("{s} is out of range {lo}..{hi}"))
     }
 }
 
 fn ethertype(s: &str) -> Result<u16, String> {
     let n = number(s)?;
-    u16::try_from(n)
-        .ok()
-        .filter(|n| *n >= 0x0600)
-        .ok_or_else(|| format!("{s} is out of range 0x0600..0xffff"))
+    u16::try_from(n).ok().filter(|n| *n >= 0x0600).ok_or_else(|| format!("{s} is out of range 0x0600..0xffff"))
 }
 
 fn router_id(s: &str) -> Result<u32, String> {
     let n = if s.contains('.') {
-        let ip: Ipv4Addr = s
-            .parse()
-            .map_err(|_| quoted(s, "is not a number or dotted quad"))?;
+        let ip: Ipv4Addr = s.parse().map_err(|_| quoted(s, "is not a number or dotted quad"))?;
         u64::from(u32::from(ip))
     } else {
         number(s)?
     };
-    u32::try_from(n)
-        .ok()
-        .filter(|n| *n != 0)
-        .ok_or_else(|| format!("{s} is out of range 1..{}", u32::MAX))
+    u32::try_from(n).ok().filter(|n| *n != 0).ok_or_else(|| format!("{s} is out of range 1..{}", u32::MAX))
 }
 
 /// OpenWrt's spellings, as /lib/functions.sh config_get_bool reads them.
@@ -855,44 +714,24 @@ fn boolean(s: &str) -> Result<bool, String> {
     match s {
         "1" | "yes" | "on" | "true" | "enabled" => Ok(true),
         "0" | "no" | "off" | "false" | "disabled" => Ok(false),
-        _ => Err(quoted(
-            s,
-            "is not a boolean (use 1/0, yes/no, on/off, true/false or enabled/disabled)",
-        )),
+        _ => Err(quoted(s, "is not a boolean (use 1/0, yes/no, on/off, true/false or enabled/disabled)")),
     }
 }
 
 /// `100ms`, `1s`, `1.5s`, `2m`, `1h`, `1d`, or bare milliseconds. Whole
 /// milliseconds only.
 fn duration(s: &str) -> Result<Duration, String> {
-    let bad = || {
-        quoted(
-            s,
-            "is not a duration (e.g. 100ms, 1.5s, 2m, or a number of milliseconds)",
-        )
-    };
-    let units: [(&str, u64); 5] = [
-        ("ms", 1),
-        ("s", SECOND),
-        ("m", MINUTE),
-        ("h", HOUR),
-        ("d", DAY),
-    ];
-    let (number, unit) = units
-        .iter()
-        .find_map(|(suffix, ms)| s.strip_suffix(suffix).map(|n| (n, *ms)))
-        .unwrap_or((s, 1));
+    let bad = || quoted(s, "is not a duration (e.g. 100ms, 1.5s, 2m, or a number of milliseconds)");
+    let units: [(&str, u64); 5] = [("ms", 1), ("s", SECOND), ("m", MINUTE), ("h", HOUR), ("d", DAY)];
+    let (number, unit) =
+        units.iter().find_map(|(suffix, ms)| s.strip_suffix(suffix).map(|n| (n, *ms))).unwrap_or((s, 1));
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
     if !digits(whole) || (number.contains('.') && !digits(fraction)) {
         return Err(bad());
     }
     let too_long = || quoted(s, "is out of range");
-    let whole_ms = whole
-        .parse::<u64>()
-        .ok()
-        .and_then(|w| w.checked_mul(unit))
-        .ok_or_else(too_long)?;
+    let whole_ms = whole.parse::<u64>().ok().and_then(|w| w.checked_mul(unit)).ok_or_else(too_long)?;
     // Beyond nine digits nothing is a whole number of milliseconds.
     if fraction.len() > 9 {
         return Err(quoted(s, "is finer than a millisecond"));
@@ -901,20 +740,14 @@ fn duration(s: &str) -> Result<Duration, String> {
     // day's milliseconds stays far below u64::MAX.
     let (scaled, scale) = fraction.bytes().fold((0u64, 1u64), |(n, p), b| {
         let digit = u64::from(b.saturating_sub(b'0'));
-        (
-            n.saturating_mul(10).saturating_add(digit),
-            p.saturating_mul(10),
-        )
+        (n.saturating_mul(10).saturating_add(digit), p.saturating_mul(10))
     });
     let scaled = scaled.saturating_mul(unit);
     if scaled % scale != 0 {
         return Err(quoted(s, "is finer than a millisecond"));
     }
     let fraction_ms = scaled / scale;
-    whole_ms
-        .checked_add(fraction_ms)
-        .map(Duration::from_millis)
-        .ok_or_else(too_long)
+    whole_ms.checked_add(fraction_ms).map(Duration::from_millis).ok_or_else(too_long)
 }
 
 /// The shortest exact spelling: `90s`, `2m`, `1500ms`.
@@ -926,10 +759,7 @@ fn format_duration(d: Duration) -> String {
     [(DAY, "d"), (HOUR, "h"), (MINUTE, "m"), (SECOND, "s")]
         .iter()
         .find(|(unit, _)| ms % unit == 0)
-        .map_or_else(
-            || format!("{ms}ms"),
-            |(unit, suffix)| format!("{}{suffix}", ms / unit),
-        )
+        .map_or_else(|| format!("{ms}ms"), |(unit, suffix)| format!("{}{suffix}", ms / unit))
 }
 
 fn duration_in(lo_ms: u64, hi_ms: u64) -> impl Fn(&str) -> Result<Duration, String> {
@@ -937,11 +767,7 @@ fn duration_in(lo_ms: u64, hi_ms: u64) -> impl Fn(&str) -> Result<Duration, Stri
         let d = duration(s)?;
         let (lo, hi) = (Duration::from_millis(lo_ms), Duration::from_millis(hi_ms));
         if d < lo || d > hi {
-            return Err(format!(
-                "{s} is out of range {}..{}",
-                format_duration(lo),
-                format_duration(hi)
-            ));
+            return Err(format!("{s} is out of range {}..{}", format_duration(lo), format_duration(hi)));
         }
         Ok(d)
     }
@@ -953,9 +779,7 @@ fn duration_or_off(lo_ms: u64, hi_ms: u64) -> impl Fn(&str) -> Result<Option<Dur
         if duration(s)?.is_zero() {
             return Ok(None);
         }
-        duration_in(lo_ms, hi_ms)(s)
-            .map(Some)
-            .map_err(|m| format!("{m}, or 0 for off"))
+        duration_in(lo_ms, hi_ms)(s).map(Some).map_err(|m| format!("{m}, or 0 for off"))
     }
 }
 
@@ -970,9 +794,7 @@ fn absolute_path(s: &str) -> Result<PathBuf, String> {
 fn socket_path(s: &str) -> Result<PathBuf, String> {
     const SUN_PATH_MAX: usize = 107;
     if s.len() > SUN_PATH_MAX {
-        return Err(format!(
-            "'{s}' is longer than {SUN_PATH_MAX} bytes, the limit for a unix socket"
-        ));
+        return Err(format!("'{s}' is longer than {SUN_PATH_MAX} bytes, the limit for a unix socket"));
     }
     absolute_path(s)
 }
@@ -984,10 +806,7 @@ fn log_level(s: &str) -> Result<LevelFilter, String> {
         "info" => Ok(LevelFilter::Info),
         "debug" => Ok(LevelFilter::Debug),
         "trace" => Ok(LevelFilter::Trace),
-        _ => Err(quoted(
-            s,
-            "is not a log level (error, warn, info, debug or trace)",
-        )),
+        _ => Err(quoted(s, "is not a log level (error, warn, info, debug or trace)")),
     }
 }
 
@@ -1024,25 +843,18 @@ fn shared_mac(s: &str) -> Result<[u8; 6], String> {
         return Err("the all-zero address cannot be used".to_string());
     }
     if mac.first().is_some_and(|b| b & 1 == 1) {
-        return Err(quoted(
-            s,
-            "is a multicast address; the first octet must be even",
-        ));
+        return Err(quoted(s, "is a multicast address; the first octet must be even"));
     }
     Ok(mac)
 }
 
 /// `ID:SECRET`. Messages never repeat the text: it holds the secret.
 fn key(s: &str) -> Result<(u8, Vec<u8>), String> {
-    let (id, secret) = s
-        .split_once(':')
-        .ok_or_else(|| "expected ID:SECRET (the value is not shown)".to_string())?;
+    let (id, secret) = s.split_once(':').ok_or_else(|| "expected ID:SECRET (the value is not shown)".to_string())?;
     let id = decimal(id)
         .ok()
         .and_then(|n| u8::try_from(n).ok())
-        .ok_or_else(|| {
-            "expected ID:SECRET with an ID of 0..255 (the value is not shown)".to_string()
-        })?;
+        .ok_or_else(|| "expected ID:SECRET with an ID of 0..255 (the value is not shown)".to_string())?;
     if secret.is_empty() {
         return Err(format!("key id {id} has an empty secret"));
     }
@@ -1054,9 +866,7 @@ fn lan_gateway(s: &str) -> Result<LanGateway, String> {
     let shape = || quoted(s, "is not ADDRESS/PREFIX@DEVICE");
     let (cidr, device) = s.split_once('@').ok_or_else(shape)?;
     let (address, prefix) = cidr.split_once('/').ok_or_else(shape)?;
-    let address: IpAddr = address
-        .parse()
-        .map_err(|_| quoted(address, "is not an IP address"))?;
+    let address: IpAddr = address.parse().map_err(|_| quoted(address, "is not an IP address"))?;
     let max = if address.is_ipv4() { 32 } else { 128 };
     let prefix_len = u8_in(1, max)(prefix).map_err(|m| format!("prefix length {m}"))?;
     let address = unicast(address)?;
@@ -1066,17 +876,11 @@ fn lan_gateway(s: &str) -> Result<LanGateway, String> {
             let host_mask = u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0);
             let host = u32::from(v4) & host_mask;
             if host == 0 || host == host_mask {
-                return Err(format!(
-                    "{v4} is the network or broadcast address of its /{prefix_len}"
-                ));
+                return Err(format!("{v4} is the network or broadcast address of its /{prefix_len}"));
             }
         }
     }
-    Ok(LanGateway {
-        address,
-        prefix_len,
-        device: ifname(device)?,
-    })
+    Ok(LanGateway { address, prefix_len, device: ifname(device)? })
 }
 
 fn unicast(ip: IpAddr) -> Result<IpAddr, String> {
@@ -1114,10 +918,7 @@ fn client_id(s: &str) -> Result<Vec<u8>, String> {
     let pairs: Vec<&str> = if s.contains(':') {
         s.split(':').collect()
     } else {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| s.get(i..i.saturating_add(2)).unwrap_or_default())
-            .collect()
+        (0..s.len()).step_by(2).map(|i| s.get(i..i.saturating_add(2)).unwrap_or_default()).collect()
     };
     let bytes = pairs
         .iter()
@@ -1148,9 +949,7 @@ fn command_line(s: &str) -> Result<Vec<String>, String> {
     let argv: Vec<String> = s.split_whitespace().map(str::to_string).collect();
     match argv.first() {
         None => Err("empty command".to_string()),
-        Some(program) if !program.starts_with('/') => {
-            Err(quoted(program, "must be an absolute path"))
-        }
+        Some(program) if !program.starts_with('/') => Err(quoted(program, "must be an absolute path")),
         Some(_) => Ok(argv),
     }
 }
@@ -1159,9 +958,7 @@ fn weight(s: &str) -> Result<Weight, String> {
     if s == "fatal" {
         return Ok(Weight::Fatal);
     }
-    u8_in(1, 255)(s)
-        .map(Weight::Penalty)
-        .map_err(|m| format!("{m}, or 'fatal'"))
+    u8_in(1, 255)(s).map(Weight::Penalty).map_err(|m| format!("{m}, or 'fatal'"))
 }
 
 #[cfg(test)]
@@ -1172,8 +969,7 @@ mod tests {
     const FILE: &str = "/etc/config/vwrp";
 
     /// A minimal valid group; extra group options go on line 4.
-    const BASE: &str =
-        "config group 'wan'\n\toption wan_device 'wan'\n\toption shared_mac '02:00:00:00:00:01'\n";
+    const BASE: &str = "config group 'wan'\n\toption wan_device 'wan'\n\toption shared_mac '02:00:00:00:00:01'\n";
 
     /// BASE plus a ping tracker; extra tracker options go on line 7.
     fn with_tracker(kind: &str, extra: &str) -> String {
@@ -1225,22 +1021,11 @@ mod tests {
         group(&opt(name, lo));
         group(&opt(name, hi));
         for bad in [below, above] {
-            assert_eq!(
-                group_err(&opt(name, bad)),
-                format!("{FILE}:4: option '{name}': {bad} is out of range {range}")
-            );
+            assert_eq!(group_err(&opt(name, bad)), format!("{FILE}:4: option '{name}': {bad} is out of range {range}"));
         }
     }
 
-    fn tracker_edges(
-        kind: &str,
-        name: &str,
-        lo: &str,
-        hi: &str,
-        below: &str,
-        above: &str,
-        range: &str,
-    ) {
+    fn tracker_edges(kind: &str, name: &str, lo: &str, hi: &str, below: &str, above: &str, range: &str) {
         tracker(kind, &opt(name, lo));
         tracker(kind, &opt(name, hi));
         for bad in [below, above] {
@@ -1270,12 +1055,7 @@ mod tests {
         assert!(g.keys.is_empty());
         assert_eq!(g.trackers.len(), 1);
         assert_eq!(g.trackers[0].name, "wan_link");
-        assert_eq!(
-            g.trackers[0].kind,
-            TrackerKind::Link {
-                device: "wan".into()
-            }
-        );
+        assert_eq!(g.trackers[0].kind, TrackerKind::Link { device: "wan".into() });
         assert_eq!(g.trackers[0].weight, Weight::Fatal);
     }
 
@@ -1283,11 +1063,8 @@ mod tests {
     #[test]
     fn documented_example_parses() {
         let doc = include_str!("../../docs/CONFIG.md");
-        let example = doc
-            .split("## A complete example")
-            .nth(1)
-            .and_then(|rest| rest.split("```").nth(1))
-            .expect("example block");
+        let example =
+            doc.split("## A complete example").nth(1).and_then(|rest| rest.split("```").nth(1)).expect("example block");
         let c = ok(example);
         assert_eq!(c.globals.hook_timeout, Duration::from_secs(5));
         let g = &c.groups[0];
@@ -1298,35 +1075,20 @@ mod tests {
         assert_eq!(g.lan_gateways.len(), 2);
         assert!(g.conntrack_sync);
         let names: Vec<&str> = g.trackers.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(
-            names,
-            ["wan_link", "upstream", "gateway", "vpn", "upstream2"]
-        );
-        assert!(matches!(
-            g.trackers[1].kind,
-            TrackerKind::Ping { reliability: 2, .. }
-        ));
+        assert_eq!(names, ["wan_link", "upstream", "gateway", "vpn", "upstream2"]);
+        assert!(matches!(g.trackers[1].kind, TrackerKind::Ping { reliability: 2, .. }));
         assert_eq!(g.trackers[2].kind, TrackerKind::Arping { target: None });
     }
 
     #[test]
     fn a_file_without_groups_is_refused() {
-        assert_eq!(
-            err(""),
-            format!("{FILE}: no 'group' section: nothing to do")
-        );
-        assert_eq!(
-            err("config globals\n"),
-            format!("{FILE}: no 'group' section: nothing to do")
-        );
+        assert_eq!(err(""), format!("{FILE}: no 'group' section: nothing to do"));
+        assert_eq!(err("config globals\n"), format!("{FILE}: no 'group' section: nothing to do"));
     }
 
     #[test]
     fn syntax_errors_carry_file_and_line() {
-        assert_eq!(
-            err("config group 'wan'\n\toption priority '1\n"),
-            format!("{FILE}:2: unterminated ' quote")
-        );
+        assert_eq!(err("config group 'wan'\n\toption priority '1\n"), format!("{FILE}:2: unterminated ' quote"));
     }
 
     #[test]
@@ -1345,10 +1107,7 @@ mod tests {
             option: Some("priority".into()),
             message: "300 is out of range 1..254".into(),
         };
-        assert_eq!(
-            e.to_string(),
-            "f:12: option 'priority': 300 is out of range 1..254"
-        );
+        assert_eq!(e.to_string(), "f:12: option 'priority': 300 is out of range 1..254");
         let e = ConfigError { option: None, ..e };
         assert_eq!(e.to_string(), "f:12: 300 is out of range 1..254");
         let e = ConfigError { line: 0, ..e };
@@ -1369,17 +1128,10 @@ mod tests {
 
         assert_eq!(loaded.unwrap().groups[0].name, "wan");
         let e = not_utf8.unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            format!("{}:2: not valid UTF-8", path.display())
-        );
+        assert_eq!(e.to_string(), format!("{}:2: not valid UTF-8", path.display()));
         let e = missing.unwrap_err();
         assert_eq!(e.line, 0);
-        assert!(
-            e.to_string()
-                .starts_with(&format!("{}: cannot read: ", dir.join("absent").display())),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with(&format!("{}: cannot read: ", dir.join("absent").display())), "{e}");
     }
 
     // ---- globals ----
@@ -1399,9 +1151,7 @@ mod tests {
 
     /// Globals first: its options are on line 2.
     fn globals(option: &str) -> Result<Globals, String> {
-        parse(&format!("config globals 'globals'\n{option}{BASE}"), FILE)
-            .map(|c| c.globals)
-            .map_err(|e| e.to_string())
+        parse(&format!("config globals 'globals'\n{option}{BASE}"), FILE).map(|c| c.globals).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -1430,9 +1180,7 @@ mod tests {
         }
         assert_eq!(
             globals(&opt("log_level", "verbose")).unwrap_err(),
-            format!(
-                "{FILE}:2: option 'log_level': 'verbose' is not a log level (error, warn, info, debug or trace)"
-            )
+            format!("{FILE}:2: option 'log_level': 'verbose' is not a log level (error, warn, info, debug or trace)")
         );
     }
 
@@ -1461,14 +1209,8 @@ mod tests {
 
     #[test]
     fn hook_timeout_range() {
-        assert_eq!(
-            globals(&opt("hook_timeout", "10ms")).unwrap().hook_timeout,
-            ms(10)
-        );
-        assert_eq!(
-            globals(&opt("hook_timeout", "1h")).unwrap().hook_timeout,
-            ms(HOUR)
-        );
+        assert_eq!(globals(&opt("hook_timeout", "10ms")).unwrap().hook_timeout, ms(10));
+        assert_eq!(globals(&opt("hook_timeout", "1h")).unwrap().hook_timeout, ms(HOUR));
         for bad in ["9", "3600001"] {
             assert_eq!(
                 globals(&opt("hook_timeout", bad)).unwrap_err(),
@@ -1564,37 +1306,23 @@ mod tests {
     fn list_and_option_are_not_interchangeable() {
         assert_eq!(
             group_err("\tlist priority '100'\n"),
-            format!(
-                "{FILE}:4: option 'priority': takes one value: set it with 'option', not 'list'"
-            )
+            format!("{FILE}:4: option 'priority': takes one value: set it with 'option', not 'list'")
         );
         assert_eq!(
             group_err(&opt("control", "br-lan")),
-            format!(
-                "{FILE}:4: option 'control': is a list: give each item on its own 'list' line, not 'option'"
-            )
+            format!("{FILE}:4: option 'control': is a list: give each item on its own 'list' line, not 'option'")
         );
     }
 
     #[test]
     fn repeated_option_keeps_the_last() {
-        assert_eq!(
-            group(&format!("{}{}", opt("priority", "7"), opt("priority", "9"))).priority,
-            9
-        );
+        assert_eq!(group(&format!("{}{}", opt("priority", "7"), opt("priority", "9"))).priority, 9);
     }
 
     #[test]
     fn enabled_flag() {
-        assert_eq!(
-            ok(&format!("{BASE}{}", opt("enabled", "1"))).groups.len(),
-            1
-        );
-        assert!(
-            ok(&format!("{BASE}{}", opt("enabled", "0")))
-                .groups
-                .is_empty()
-        );
+        assert_eq!(ok(&format!("{BASE}{}", opt("enabled", "1"))).groups.len(), 1);
+        assert!(ok(&format!("{BASE}{}", opt("enabled", "0"))).groups.is_empty());
         // A disabled group is still checked.
         assert_eq!(
             group_err(&format!("{}{}", opt("enabled", "0"), opt("priority", "0"))),
@@ -1612,16 +1340,11 @@ mod tests {
     fn group_id_range() {
         group_edges("group_id", "1", "255", "0", "256", "1..255");
         assert_eq!(group(&opt("group_id", "42")).group_id, 42);
-        assert_eq!(
-            group_err(&opt("group_id", "one")),
-            format!("{FILE}:4: option 'group_id': 'one' is not a number")
-        );
+        assert_eq!(group_err(&opt("group_id", "one")), format!("{FILE}:4: option 'group_id': 'one' is not a number"));
     }
 
     fn second_group(extra: &str) -> String {
-        format!(
-            "config group 'lte'\n\toption wan_device 'wwan0'\n\toption shared_mac '02:00:00:00:00:02'\n{extra}"
-        )
+        format!("config group 'lte'\n\toption wan_device 'wwan0'\n\toption shared_mac '02:00:00:00:00:02'\n{extra}")
     }
 
     #[test]
@@ -1644,31 +1367,18 @@ mod tests {
 
     #[test]
     fn wan_devices_are_unique_among_enabled_groups() {
-        let text =
-            format!("{BASE}{}", second_group(&opt("group_id", "2"))).replace("'wwan0'", "'wan'");
-        assert_eq!(
-            err(&text),
-            format!("{FILE}:5: option 'wan_device': 'wan' is already used by group 'wan'")
-        );
+        let text = format!("{BASE}{}", second_group(&opt("group_id", "2"))).replace("'wwan0'", "'wan'");
+        assert_eq!(err(&text), format!("{FILE}:5: option 'wan_device': 'wan' is already used by group 'wan'"));
     }
 
     #[test]
     fn router_id_forms_and_range() {
         assert_eq!(group(&opt("router_id", "7")).router_id, Some(7));
         assert_eq!(group(&opt("router_id", "0x0A0B")).router_id, Some(0x0a0b));
-        assert_eq!(
-            group(&opt("router_id", "192.0.2.1")).router_id,
-            Some(0xc000_0201)
-        );
+        assert_eq!(group(&opt("router_id", "192.0.2.1")).router_id, Some(0xc000_0201));
         assert_eq!(group(&opt("router_id", "1")).router_id, Some(1));
-        assert_eq!(
-            group(&opt("router_id", "4294967295")).router_id,
-            Some(u32::MAX)
-        );
-        assert_eq!(
-            group(&opt("router_id", "0xffffffff")).router_id,
-            Some(u32::MAX)
-        );
+        assert_eq!(group(&opt("router_id", "4294967295")).router_id, Some(u32::MAX));
+        assert_eq!(group(&opt("router_id", "0xffffffff")).router_id, Some(u32::MAX));
         for bad in ["0", "0x0", "0.0.0.0", "4294967296", "0x100000000"] {
             assert_eq!(
                 group_err(&opt("router_id", bad)),
@@ -1679,24 +1389,16 @@ mod tests {
             group_err(&opt("router_id", "1.2.3")),
             format!("{FILE}:4: option 'router_id': '1.2.3' is not a number or dotted quad")
         );
-        assert_eq!(
-            group_err(&opt("router_id", "0xg")),
-            format!("{FILE}:4: option 'router_id': '0xg' is not a number")
-        );
+        assert_eq!(group_err(&opt("router_id", "0xg")), format!("{FILE}:4: option 'router_id': '0xg' is not a number"));
     }
 
     #[test]
     fn wan_device_names() {
         assert_eq!(group(&opt("wan_device", "eth0.2")).wan_device, "eth0.2");
-        assert_eq!(
-            group(&opt("wan_device", "a23456789012345")).wan_device,
-            "a23456789012345"
-        );
+        assert_eq!(group(&opt("wan_device", "a23456789012345")).wan_device, "a23456789012345");
         assert_eq!(
             group_err(&opt("wan_device", "a234567890123456")),
-            format!(
-                "{FILE}:4: option 'wan_device': interface name 'a234567890123456' is longer than 15 bytes"
-            )
+            format!("{FILE}:4: option 'wan_device': interface name 'a234567890123456' is longer than 15 bytes")
         );
         for bad in ["a/b", "a:1", "a b", ".", ".."] {
             assert_eq!(
@@ -1708,10 +1410,7 @@ mod tests {
 
     #[test]
     fn shared_mac_forms() {
-        assert_eq!(
-            group(&opt("shared_mac", "0A:bc:DE:f0:1:2")).shared_mac,
-            [0x0a, 0xbc, 0xde, 0xf0, 1, 2]
-        );
+        assert_eq!(group(&opt("shared_mac", "0A:bc:DE:f0:1:2")).shared_mac, [0x0a, 0xbc, 0xde, 0xf0, 1, 2]);
         for bad in [
             "02:00:00:00:00",
             "02:00:00:00:00:01:02",
@@ -1722,9 +1421,7 @@ mod tests {
         ] {
             assert_eq!(
                 group_err(&opt("shared_mac", bad)),
-                format!(
-                    "{FILE}:4: option 'shared_mac': '{bad}' is not a MAC address (xx:xx:xx:xx:xx:xx)"
-                )
+                format!("{FILE}:4: option 'shared_mac': '{bad}' is not a MAC address (xx:xx:xx:xx:xx:xx)")
             );
         }
         assert_eq!(
@@ -1741,18 +1438,12 @@ mod tests {
 
     #[test]
     fn control_list() {
-        assert_eq!(
-            group("\tlist control 'lan1'\n\tlist control 'lan2'\n").control,
-            ["lan1", "lan2"]
-        );
+        assert_eq!(group("\tlist control 'lan1'\n\tlist control 'lan2'\n").control, ["lan1", "lan2"]);
         assert_eq!(
             group_err("\tlist control 'lan1'\n\tlist control 'lan1'\n"),
             format!("{FILE}:5: option 'control': 'lan1' is listed twice (first on line 4)")
         );
-        assert_eq!(
-            group_err("\tlist control ''\n"),
-            format!("{FILE}:4: option 'control': empty interface name")
-        );
+        assert_eq!(group_err("\tlist control ''\n"), format!("{FILE}:4: option 'control': empty interface name"));
     }
 
     #[test]
@@ -1764,10 +1455,7 @@ mod tests {
             group_err(&opt("priority", "99999999999999999999999")),
             format!("{FILE}:4: option 'priority': 99999999999999999999999 is out of range 1..254")
         );
-        assert_eq!(
-            group_err(&opt("priority", "-1")),
-            format!("{FILE}:4: option 'priority': '-1' is not a number")
-        );
+        assert_eq!(group_err(&opt("priority", "-1")), format!("{FILE}:4: option 'priority': '-1' is not a number"));
     }
 
     #[test]
@@ -1791,10 +1479,7 @@ mod tests {
 
     #[test]
     fn preempt_delay_range() {
-        assert_eq!(
-            group(&opt("preempt_delay", "0")).preempt_delay,
-            Duration::ZERO
-        );
+        assert_eq!(group(&opt("preempt_delay", "0")).preempt_delay, Duration::ZERO);
         assert_eq!(group(&opt("preempt_delay", "1h")).preempt_delay, ms(HOUR));
         assert_eq!(
             group_err(&opt("preempt_delay", "61m")),
@@ -1812,28 +1497,14 @@ mod tests {
     fn wan_hello_interval_default_off_and_range() {
         let g = group(&opt("hello_interval", "200ms"));
         assert_eq!(g.wan_hello_interval, Some(ms(200)));
-        assert_eq!(
-            group(&opt("wan_hello_interval", "0")).wan_hello_interval,
-            None
-        );
-        assert_eq!(
-            group(&opt("wan_hello_interval", "0s")).wan_hello_interval,
-            None
-        );
-        assert_eq!(
-            group(&opt("wan_hello_interval", "10ms")).wan_hello_interval,
-            Some(ms(10))
-        );
-        assert_eq!(
-            group(&opt("wan_hello_interval", "1m")).wan_hello_interval,
-            Some(ms(MINUTE))
-        );
+        assert_eq!(group(&opt("wan_hello_interval", "0")).wan_hello_interval, None);
+        assert_eq!(group(&opt("wan_hello_interval", "0s")).wan_hello_interval, None);
+        assert_eq!(group(&opt("wan_hello_interval", "10ms")).wan_hello_interval, Some(ms(10)));
+        assert_eq!(group(&opt("wan_hello_interval", "1m")).wan_hello_interval, Some(ms(MINUTE)));
         for bad in ["9ms", "61s"] {
             assert_eq!(
                 group_err(&opt("wan_hello_interval", bad)),
-                format!(
-                    "{FILE}:4: option 'wan_hello_interval': {bad} is out of range 10ms..1m, or 0 for off"
-                )
+                format!("{FILE}:4: option 'wan_hello_interval': {bad} is out of range 10ms..1m, or 0 for off")
             );
         }
     }
@@ -1855,23 +1526,13 @@ mod tests {
                 format!("{FILE}:4: option 'ethertype': {bad} is out of range 0x0600..0xffff")
             );
         }
-        assert_eq!(
-            group_err(&opt("ethertype", "0x")),
-            format!("{FILE}:4: option 'ethertype': '0x' is not a number")
-        );
+        assert_eq!(group_err(&opt("ethertype", "0x")), format!("{FILE}:4: option 'ethertype': '0x' is not a number"));
     }
 
     #[test]
     fn keys() {
         let g = group("\tlist key '2:first'\n\tlist key '0:se:cr et'\n\tlist key '255:x'\n");
-        assert_eq!(
-            g.keys,
-            vec![
-                (2, b"first".to_vec()),
-                (0, b"se:cr et".to_vec()),
-                (255, b"x".to_vec())
-            ]
-        );
+        assert_eq!(g.keys, vec![(2, b"first".to_vec()), (0, b"se:cr et".to_vec()), (255, b"x".to_vec())]);
         assert_eq!(
             group_err("\tlist key '1:a'\n\tlist key '1:b'\n"),
             format!("{FILE}:5: option 'key': key id 1 is listed twice")
@@ -1880,41 +1541,25 @@ mod tests {
             group_err("\tlist key '1:hunter2'\n\tlist key '1:hunter2'\n"),
             format!("{FILE}:5: option 'key': key id 1 is listed twice")
         );
-        assert_eq!(
-            group_err("\tlist key '7:'\n"),
-            format!("{FILE}:4: option 'key': key id 7 has an empty secret")
-        );
+        assert_eq!(group_err("\tlist key '7:'\n"), format!("{FILE}:4: option 'key': key id 7 has an empty secret"));
         assert_eq!(
             group_err(&opt("key", "1:hunter2")),
-            format!(
-                "{FILE}:4: option 'key': is a list: give each item on its own 'list' line, not 'option'"
-            )
+            format!("{FILE}:4: option 'key': is a list: give each item on its own 'list' line, not 'option'")
         );
     }
 
     #[test]
     fn key_errors_never_show_the_secret() {
-        for bad in [
-            "hunter2",
-            "256:hunter2",
-            "x:hunter2",
-            ":hunter2",
-            "-1:hunter2",
-        ] {
+        for bad in ["hunter2", "256:hunter2", "x:hunter2", ":hunter2", "-1:hunter2"] {
             let e = group_err(&format!("\tlist key '{bad}'\n"));
-            assert!(
-                e.starts_with(&format!("{FILE}:4: option 'key': expected ID:SECRET")),
-                "{e}"
-            );
+            assert!(e.starts_with(&format!("{FILE}:4: option 'key': expected ID:SECRET")), "{e}");
             assert!(!e.contains("hunter2"), "{e}");
         }
     }
 
     #[test]
     fn debug_never_shows_a_secret() {
-        let c = ok(&format!(
-            "{BASE}\tlist key '1:hunter2'\n\tlist key '2:swordfish'\n"
-        ));
+        let c = ok(&format!("{BASE}\tlist key '1:hunter2'\n\tlist key '2:swordfish'\n"));
         let shown = format!("{c:?} {:#?}", c.groups[0]);
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(!shown.contains("swordfish"));
@@ -1932,58 +1577,27 @@ mod tests {
 
     #[test]
     fn lan_gateways() {
-        let g = group(
-            "\tlist lan_gateway '198.51.100.1/24@br-lan'\n\tlist lan_gateway '2001:db8::1/64@br-lan'\n",
-        );
+        let g = group("\tlist lan_gateway '198.51.100.1/24@br-lan'\n\tlist lan_gateway '2001:db8::1/64@br-lan'\n");
         assert_eq!(
             g.lan_gateways,
             vec![
-                LanGateway {
-                    address: "198.51.100.1".parse().unwrap(),
-                    prefix_len: 24,
-                    device: "br-lan".into()
-                },
-                LanGateway {
-                    address: "2001:db8::1".parse().unwrap(),
-                    prefix_len: 64,
-                    device: "br-lan".into()
-                },
+                LanGateway { address: "198.51.100.1".parse().unwrap(), prefix_len: 24, device: "br-lan".into() },
+                LanGateway { address: "2001:db8::1".parse().unwrap(), prefix_len: 64, device: "br-lan".into() },
             ]
         );
         group(
             "\tlist lan_gateway '192.0.2.1/32@lan'\n\tlist lan_gateway '192.0.2.4/31@lan'\n\tlist lan_gateway '2001:db8::2/128@lan'\n",
         );
         let cases = [
-            (
-                "198.51.100.1@br-lan",
-                "'198.51.100.1@br-lan' is not ADDRESS/PREFIX@DEVICE",
-            ),
-            (
-                "198.51.100.1/24",
-                "'198.51.100.1/24' is not ADDRESS/PREFIX@DEVICE",
-            ),
+            ("198.51.100.1@br-lan", "'198.51.100.1@br-lan' is not ADDRESS/PREFIX@DEVICE"),
+            ("198.51.100.1/24", "'198.51.100.1/24' is not ADDRESS/PREFIX@DEVICE"),
             ("lan/24@br-lan", "'lan' is not an IP address"),
-            (
-                "198.51.100.1/0@br-lan",
-                "prefix length 0 is out of range 1..32",
-            ),
-            (
-                "198.51.100.1/33@br-lan",
-                "prefix length 33 is out of range 1..32",
-            ),
-            (
-                "2001:db8::1/129@br-lan",
-                "prefix length 129 is out of range 1..128",
-            ),
+            ("198.51.100.1/0@br-lan", "prefix length 0 is out of range 1..32"),
+            ("198.51.100.1/33@br-lan", "prefix length 33 is out of range 1..32"),
+            ("2001:db8::1/129@br-lan", "prefix length 129 is out of range 1..128"),
             ("198.51.100.1/x@br-lan", "prefix length 'x' is not a number"),
-            (
-                "198.51.100.0/24@br-lan",
-                "198.51.100.0 is the network or broadcast address of its /24",
-            ),
-            (
-                "198.51.100.255/24@br-lan",
-                "198.51.100.255 is the network or broadcast address of its /24",
-            ),
+            ("198.51.100.0/24@br-lan", "198.51.100.0 is the network or broadcast address of its /24"),
+            ("198.51.100.255/24@br-lan", "198.51.100.255 is the network or broadcast address of its /24"),
             ("0.0.0.0/8@br-lan", "0.0.0.0 is not a unicast address"),
             ("224.0.0.1/24@br-lan", "224.0.0.1 is not a unicast address"),
             ("ff02::1/64@br-lan", "ff02::1 is not a unicast address"),
@@ -1997,46 +1611,27 @@ mod tests {
             );
         }
         assert_eq!(
-            group_err(
-                "\tlist lan_gateway '192.0.2.1/24@lan'\n\tlist lan_gateway '192.0.2.1/24@lan'\n"
-            ),
-            format!(
-                "{FILE}:5: option 'lan_gateway': '192.0.2.1/24@lan' is listed twice (first on line 4)"
-            )
+            group_err("\tlist lan_gateway '192.0.2.1/24@lan'\n\tlist lan_gateway '192.0.2.1/24@lan'\n"),
+            format!("{FILE}:5: option 'lan_gateway': '192.0.2.1/24@lan' is listed twice (first on line 4)")
         );
     }
 
     #[test]
     fn nudge_interval_default_off_and_range() {
         assert_eq!(group(&opt("nudge_interval", "0")).nudge_interval, None);
-        assert_eq!(
-            group(&opt("nudge_interval", "1s")).nudge_interval,
-            Some(ms(SECOND))
-        );
-        assert_eq!(
-            group(&opt("nudge_interval", "1h")).nudge_interval,
-            Some(ms(HOUR))
-        );
+        assert_eq!(group(&opt("nudge_interval", "1s")).nudge_interval, Some(ms(SECOND)));
+        assert_eq!(group(&opt("nudge_interval", "1h")).nudge_interval, Some(ms(HOUR)));
         for bad in ["999", "3600001"] {
             assert_eq!(
                 group_err(&opt("nudge_interval", bad)),
-                format!(
-                    "{FILE}:4: option 'nudge_interval': {bad} is out of range 1s..1h, or 0 for off"
-                )
+                format!("{FILE}:4: option 'nudge_interval': {bad} is out of range 1s..1h, or 0 for off")
             );
         }
     }
 
     #[test]
     fn prepare_timeout_range() {
-        group_edges(
-            "prepare_timeout",
-            "10ms",
-            "60s",
-            "9ms",
-            "60001ms",
-            "10ms..1m",
-        );
+        group_edges("prepare_timeout", "10ms", "60s", "9ms", "60001ms", "10ms..1m");
     }
 
     #[test]
@@ -2052,30 +1647,14 @@ mod tests {
 
     #[test]
     fn dhcp_client_id_forms() {
-        assert_eq!(
-            group(&opt("dhcp_client_id", "01020304abCD")).dhcp_client_id,
-            Some(vec![1, 2, 3, 4, 0xab, 0xcd])
-        );
-        assert_eq!(
-            group(&opt("dhcp_client_id", "01:02:ff")).dhcp_client_id,
-            Some(vec![1, 2, 0xff])
-        );
-        assert_eq!(
-            group(&opt("dhcp_client_id", "0102")).dhcp_client_id,
-            Some(vec![1, 2])
-        );
-        assert_eq!(
-            group(&opt("dhcp_client_id", &"ab".repeat(255)))
-                .dhcp_client_id
-                .map(|v| v.len()),
-            Some(255)
-        );
+        assert_eq!(group(&opt("dhcp_client_id", "01020304abCD")).dhcp_client_id, Some(vec![1, 2, 3, 4, 0xab, 0xcd]));
+        assert_eq!(group(&opt("dhcp_client_id", "01:02:ff")).dhcp_client_id, Some(vec![1, 2, 0xff]));
+        assert_eq!(group(&opt("dhcp_client_id", "0102")).dhcp_client_id, Some(vec![1, 2]));
+        assert_eq!(group(&opt("dhcp_client_id", &"ab".repeat(255))).dhcp_client_id.map(|v| v.len()), Some(255));
         for bad in ["010", "01:2", "zz", "01 02", "01::02"] {
             assert_eq!(
                 group_err(&opt("dhcp_client_id", bad)),
-                format!(
-                    "{FILE}:4: option 'dhcp_client_id': '{bad}' is not hex bytes (e.g. 01020304abcd)"
-                )
+                format!("{FILE}:4: option 'dhcp_client_id': '{bad}' is not hex bytes (e.g. 01020304abcd)")
             );
         }
         for bad in ["01".to_string(), "ab".repeat(256)] {
@@ -2088,10 +1667,7 @@ mod tests {
 
     #[test]
     fn resolv_file_path() {
-        assert_eq!(
-            group(&opt("resolv_file", "/tmp/resolv.conf.d/r")).resolv_file,
-            Path::new("/tmp/resolv.conf.d/r")
-        );
+        assert_eq!(group(&opt("resolv_file", "/tmp/resolv.conf.d/r")).resolv_file, Path::new("/tmp/resolv.conf.d/r"));
         assert_eq!(
             group_err(&opt("resolv_file", "resolv.conf")),
             format!("{FILE}:4: option 'resolv_file': 'resolv.conf' is not an absolute path")
@@ -2104,12 +1680,7 @@ mod tests {
     fn tracker_defaults_per_type() {
         let t = tracker("link", &opt("device", "wan"));
         assert_eq!(t.name, "t");
-        assert_eq!(
-            t.kind,
-            TrackerKind::Link {
-                device: "wan".into()
-            }
-        );
+        assert_eq!(t.kind, TrackerKind::Link { device: "wan".into() });
         assert_eq!(t.interval, ms(SECOND));
         assert_eq!(t.timeout, ms(SECOND));
         assert_eq!(t.rise, 3);
@@ -2118,14 +1689,7 @@ mod tests {
         assert!(!t.wan_only);
 
         let t = tracker("ping", "\tlist target '192.0.2.1'\n");
-        assert_eq!(
-            t.kind,
-            TrackerKind::Ping {
-                targets: vec!["192.0.2.1".parse().unwrap()],
-                count: 1,
-                reliability: 1
-            }
-        );
+        assert_eq!(t.kind, TrackerKind::Ping { targets: vec!["192.0.2.1".parse().unwrap()], count: 1, reliability: 1 });
         assert!(t.wan_only);
 
         let t = tracker("arping", "");
@@ -2133,12 +1697,7 @@ mod tests {
         assert!(t.wan_only);
 
         let t = tracker("script", &opt("script", "/usr/bin/check  -q\twan"));
-        assert_eq!(
-            t.kind,
-            TrackerKind::Script {
-                argv: vec!["/usr/bin/check".into(), "-q".into(), "wan".into()]
-            }
-        );
+        assert_eq!(t.kind, TrackerKind::Script { argv: vec!["/usr/bin/check".into(), "-q".into(), "wan".into()] });
         assert!(!t.wan_only);
 
         let t = tracker("external", "");
@@ -2156,12 +1715,7 @@ mod tests {
             second_group(&opt("group_id", "2"))
         );
         let c = ok(&text);
-        let names = |g: &Group| {
-            g.trackers
-                .iter()
-                .map(|t| t.name.clone())
-                .collect::<Vec<_>>()
-        };
+        let names = |g: &Group| g.trackers.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
         assert_eq!(names(&c.groups[0]), ["a"]);
         assert_eq!(names(&c.groups[1]), ["b", "c"]);
     }
@@ -2181,15 +1735,11 @@ mod tests {
     #[test]
     fn tracker_structure_errors() {
         assert_eq!(
-            err(&format!(
-                "{BASE}config tracker\n\toption group wan\n\toption type external\n"
-            )),
+            err(&format!("{BASE}config tracker\n\toption group wan\n\toption type external\n")),
             format!("{FILE}:4: tracker sections must be named: config tracker 'NAME'")
         );
         assert_eq!(
-            err(&format!(
-                "{BASE}config tracker 't'\n\toption type external\n"
-            )),
+            err(&format!("{BASE}config tracker 't'\n\toption type external\n")),
             format!("{FILE}:4: option 'group': required in tracker 't'")
         );
         assert_eq!(
@@ -2197,18 +1747,12 @@ mod tests {
             format!("{FILE}:4: option 'type': required in tracker 't'")
         );
         assert_eq!(
-            err(&format!(
-                "{BASE}config tracker 't'\n\toption group lan\n\toption type external\n"
-            )),
+            err(&format!("{BASE}config tracker 't'\n\toption group lan\n\toption type external\n")),
             format!("{FILE}:5: option 'group': no group named 'lan' (in tracker 't')")
         );
         assert_eq!(
-            err(&format!(
-                "{BASE}config tracker 't'\n\toption group wan\n\toption type icmp\n"
-            )),
-            format!(
-                "{FILE}:6: option 'type': 'icmp' is not one of link, ping, arping, script, external"
-            )
+            err(&format!("{BASE}config tracker 't'\n\toption group wan\n\toption type icmp\n")),
+            format!("{FILE}:6: option 'type': 'icmp' is not one of link, ping, arping, script, external")
         );
         assert_eq!(
             tracker_err("external", &opt("intervall", "1s")),
@@ -2219,32 +1763,12 @@ mod tests {
     #[test]
     fn options_of_other_tracker_types_are_refused() {
         let cases = [
-            (
-                "link",
-                "\toption device wan\n\tlist target 192.0.2.1\n",
-                8,
-                "target",
-            ),
-            (
-                "ping",
-                "\tlist target 192.0.2.1\n\toption device wan\n",
-                8,
-                "device",
-            ),
-            (
-                "ping",
-                "\tlist target 192.0.2.1\n\toption script /bin/true\n",
-                8,
-                "script",
-            ),
+            ("link", "\toption device wan\n\tlist target 192.0.2.1\n", 8, "target"),
+            ("ping", "\tlist target 192.0.2.1\n\toption device wan\n", 8, "device"),
+            ("ping", "\tlist target 192.0.2.1\n\toption script /bin/true\n", 8, "script"),
             ("arping", &opt("count", "2"), 7, "count"),
             ("arping", &opt("reliability", "1"), 7, "reliability"),
-            (
-                "script",
-                "\toption script /bin/true\n\tlist target 192.0.2.1\n",
-                8,
-                "target",
-            ),
+            ("script", "\toption script /bin/true\n\tlist target 192.0.2.1\n", 8, "target"),
             ("external", &opt("device", "wan"), 7, "device"),
         ];
         for (kind, extra, line, option) in cases {
@@ -2257,10 +1781,7 @@ mod tests {
 
     #[test]
     fn link_tracker_device() {
-        assert_eq!(
-            tracker_err("link", ""),
-            format!("{FILE}:4: option 'device': required in tracker 't'")
-        );
+        assert_eq!(tracker_err("link", ""), format!("{FILE}:4: option 'device': required in tracker 't'"));
         assert_eq!(
             tracker_err("link", &opt("device", "a b")),
             format!("{FILE}:7: option 'device': 'a b' is not a valid interface name")
@@ -2271,31 +1792,18 @@ mod tests {
 
     #[test]
     fn ping_targets() {
-        assert_eq!(
-            tracker_err("ping", ""),
-            format!("{FILE}:4: option 'target': required in tracker 't'")
-        );
-        let t = tracker(
-            "ping",
-            "\tlist target '192.0.2.1'\n\tlist target '2001:db8::1'\n",
-        );
+        assert_eq!(tracker_err("ping", ""), format!("{FILE}:4: option 'target': required in tracker 't'"));
+        let t = tracker("ping", "\tlist target '192.0.2.1'\n\tlist target '2001:db8::1'\n");
         match t.kind {
-            TrackerKind::Ping { targets, .. } => assert_eq!(
-                targets,
-                [
-                    "192.0.2.1".parse::<IpAddr>().unwrap(),
-                    "2001:db8::1".parse().unwrap()
-                ]
-            ),
+            TrackerKind::Ping { targets, .. } => {
+                assert_eq!(targets, ["192.0.2.1".parse::<IpAddr>().unwrap(), "2001:db8::1".parse().unwrap()])
+            }
             other => panic!("{other:?}"),
         }
         for (bad, message) in [
             ("example.com", "'example.com' is not an IP address"),
             ("224.0.0.1", "224.0.0.1 is not a unicast address"),
-            (
-                "255.255.255.255",
-                "255.255.255.255 is not a unicast address",
-            ),
+            ("255.255.255.255", "255.255.255.255 is not a unicast address"),
             ("::", ":: is not a unicast address"),
         ] {
             assert_eq!(
@@ -2309,31 +1817,23 @@ mod tests {
         );
         assert_eq!(
             tracker_err("ping", &opt("target", "192.0.2.1")),
-            format!(
-                "{FILE}:7: option 'target': is a list: give each item on its own 'list' line, not 'option'"
-            )
+            format!("{FILE}:7: option 'target': is a list: give each item on its own 'list' line, not 'option'")
         );
     }
 
     #[test]
     fn ping_count_range() {
         // The target comes after the option under test, which stays on line 7.
-        for (value, expect) in [
-            ("1", Ok(1)),
-            ("20", Ok(20)),
-            ("0", Err(())),
-            ("21", Err(())),
-        ] {
+        for (value, expect) in [("1", Ok(1)), ("20", Ok(20)), ("0", Err(())), ("21", Err(()))] {
             let text = with_tracker("ping", &format!("{}{TARGET}", opt("count", value)));
             match (parse(&text, FILE), expect) {
                 (Ok(c), Ok(n)) => match &c.groups[0].trackers[0].kind {
                     TrackerKind::Ping { count, .. } => assert_eq!(*count, n),
                     other => panic!("{other:?}"),
                 },
-                (Err(e), Err(())) => assert_eq!(
-                    e.to_string(),
-                    format!("{FILE}:7: option 'count': {value} is out of range 1..20")
-                ),
+                (Err(e), Err(())) => {
+                    assert_eq!(e.to_string(), format!("{FILE}:7: option 'count': {value} is out of range 1..20"))
+                }
                 (got, _) => panic!("count {value}: {got:?}"),
             }
         }
@@ -2349,9 +1849,7 @@ mod tests {
         for bad in ["0", "3"] {
             assert_eq!(
                 tracker_err("ping", &format!("{two}{}", opt("reliability", bad))),
-                format!(
-                    "{FILE}:9: option 'reliability': {bad} is out of range 1..2 (the number of targets)"
-                )
+                format!("{FILE}:9: option 'reliability': {bad} is out of range 1..2 (the number of targets)")
             );
         }
     }
@@ -2361,27 +1859,16 @@ mod tests {
         // Default timeout follows a short interval.
         let t = tracker("ping", &format!("{TARGET}{}", opt("interval", "500ms")));
         assert_eq!((t.interval, t.timeout), (ms(500), ms(500)));
-        let t = tracker(
-            "ping",
-            &format!("{TARGET}{}{}", opt("interval", "2s"), opt("timeout", "2s")),
-        );
+        let t = tracker("ping", &format!("{TARGET}{}{}", opt("interval", "2s"), opt("timeout", "2s")));
         assert_eq!((t.interval, t.timeout), (ms(2000), ms(2000)));
         assert_eq!(
-            tracker_err(
-                "arping",
-                &format!("{}{}", opt("interval", "1s"), opt("timeout", "1001"))
-            ),
+            tracker_err("arping", &format!("{}{}", opt("interval", "1s"), opt("timeout", "1001"))),
             format!("{FILE}:8: option 'timeout': 1001ms is longer than the interval (1s)")
         );
         // Other types may wait longer than they poll.
         let t = tracker(
             "script",
-            &format!(
-                "{}{}{}",
-                opt("script", "/bin/true"),
-                opt("interval", "1s"),
-                opt("timeout", "5s")
-            ),
+            &format!("{}{}{}", opt("script", "/bin/true"), opt("interval", "1s"), opt("timeout", "5s")),
         );
         assert_eq!(t.timeout, ms(5000));
     }
@@ -2389,51 +1876,31 @@ mod tests {
     #[test]
     fn arping_target() {
         let t = tracker("arping", TARGET);
-        assert_eq!(
-            t.kind,
-            TrackerKind::Arping {
-                target: Some(Ipv4Addr::new(192, 0, 2, 1))
-            }
-        );
+        assert_eq!(t.kind, TrackerKind::Arping { target: Some(Ipv4Addr::new(192, 0, 2, 1)) });
         assert_eq!(
             tracker_err("arping", "\tlist target '2001:db8::1'\n"),
-            format!(
-                "{FILE}:7: option 'target': '2001:db8::1' is not an IPv4 address (arping is IPv4 only)"
-            )
+            format!("{FILE}:7: option 'target': '2001:db8::1' is not an IPv4 address (arping is IPv4 only)")
         );
         assert_eq!(
-            tracker_err(
-                "arping",
-                "\tlist target '192.0.2.1'\n\tlist target '192.0.2.2'\n"
-            ),
+            tracker_err("arping", "\tlist target '192.0.2.1'\n\tlist target '192.0.2.2'\n"),
             format!("{FILE}:8: option 'target': an arping tracker takes at most one target")
         );
     }
 
     #[test]
     fn script_command_line() {
-        assert_eq!(
-            tracker_err("script", ""),
-            format!("{FILE}:4: option 'script': required in tracker 't'")
-        );
+        assert_eq!(tracker_err("script", ""), format!("{FILE}:4: option 'script': required in tracker 't'"));
         assert_eq!(
             tracker_err("script", &opt("script", "check-wan --fast")),
             format!("{FILE}:7: option 'script': 'check-wan' must be an absolute path")
         );
-        assert_eq!(
-            tracker_err("script", &opt("script", "   ")),
-            format!("{FILE}:7: option 'script': empty command")
-        );
+        assert_eq!(tracker_err("script", &opt("script", "   ")), format!("{FILE}:7: option 'script': empty command"));
     }
 
     #[test]
     fn interval_and_timeout_ranges() {
-        tracker_edges(
-            "external", "interval", "10ms", "1h", "9ms", "3600001", "10ms..1h",
-        );
-        tracker_edges(
-            "external", "timeout", "10ms", "1h", "9ms", "3600001", "10ms..1h",
-        );
+        tracker_edges("external", "interval", "10ms", "1h", "9ms", "3600001", "10ms..1h");
+        tracker_edges("external", "timeout", "10ms", "1h", "9ms", "3600001", "10ms..1h");
         assert_eq!(
             tracker_err("external", &opt("interval", "soon")),
             format!(
@@ -2446,27 +1913,15 @@ mod tests {
     fn rise_and_fall_ranges() {
         tracker_edges("external", "rise", "1", "255", "0", "256", "1..255");
         tracker_edges("external", "fall", "1", "255", "0", "256", "1..255");
-        let t = tracker(
-            "external",
-            &format!("{}{}", opt("rise", "5"), opt("fall", "2")),
-        );
+        let t = tracker("external", &format!("{}{}", opt("rise", "5"), opt("fall", "2")));
         assert_eq!((t.rise, t.fall), (5, 2));
     }
 
     #[test]
     fn weights() {
-        assert_eq!(
-            tracker("external", &opt("weight", "fatal")).weight,
-            Weight::Fatal
-        );
-        assert_eq!(
-            tracker("external", &opt("weight", "1")).weight,
-            Weight::Penalty(1)
-        );
-        assert_eq!(
-            tracker("external", &opt("weight", "255")).weight,
-            Weight::Penalty(255)
-        );
+        assert_eq!(tracker("external", &opt("weight", "fatal")).weight, Weight::Fatal);
+        assert_eq!(tracker("external", &opt("weight", "1")).weight, Weight::Penalty(1));
+        assert_eq!(tracker("external", &opt("weight", "255")).weight, Weight::Penalty(255));
         for bad in ["0", "256"] {
             assert_eq!(
                 tracker_err("external", &opt("weight", bad)),
@@ -2513,30 +1968,15 @@ mod tests {
         for (text, millis) in cases {
             assert_eq!(duration(text), Ok(ms(millis)), "{text}");
         }
-        for bad in [
-            "", "s", "ms", "1.s", ".5s", "-1s", "+1s", "1 s", " 1s", "1S", "1sec", "1e3", "1..5s",
-            "1.5.5s",
-        ] {
-            assert!(
-                duration(bad).unwrap_err().contains("is not a duration"),
-                "{bad}"
-            );
+        for bad in ["", "s", "ms", "1.s", ".5s", "-1s", "+1s", "1 s", " 1s", "1S", "1sec", "1e3", "1..5s", "1.5.5s"] {
+            assert!(duration(bad).unwrap_err().contains("is not a duration"), "{bad}");
         }
         for fine in ["1.5", "1.5ms", "1.0001s", "1.0000000001s"] {
-            assert_eq!(
-                duration(fine),
-                Err(format!("'{fine}' is finer than a millisecond"))
-            );
+            assert_eq!(duration(fine), Err(format!("'{fine}' is finer than a millisecond")));
         }
         assert_eq!(duration("1.0000s"), Ok(ms(1000)));
-        assert_eq!(
-            duration("99999999999999999999d"),
-            Err("'99999999999999999999d' is out of range".into())
-        );
-        assert_eq!(
-            duration("999999999999999d"),
-            Err("'999999999999999d' is out of range".into())
-        );
+        assert_eq!(duration("99999999999999999999d"), Err("'99999999999999999999d' is out of range".into()));
+        assert_eq!(duration("999999999999999d"), Err("'999999999999999d' is out of range".into()));
     }
 
     #[test]

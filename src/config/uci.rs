@@ -88,11 +88,7 @@ impl std::error::Error for ParseError {}
 
 /// Parses a whole UCI file. `file` only labels errors.
 pub fn parse(text: &str, file: &str) -> Result<Vec<Section>, ParseError> {
-    let mut lexer = Lexer {
-        bytes: text.as_bytes(),
-        pos: 0,
-        line: 1,
-    };
+    let mut lexer = Lexer { bytes: text.as_bytes(), pos: 0, line: 1 };
     let mut builder = Builder::default();
     while let Some(command) = lexer.next_command().map_err(|e| e.in_file(file))? {
         builder.apply(command).map_err(|e| e.in_file(file))?;
@@ -108,18 +104,11 @@ struct Located {
 
 impl Located {
     fn new(line: usize, message: impl Into<String>) -> Self {
-        Located {
-            line,
-            message: message.into(),
-        }
+        Located { line, message: message.into() }
     }
 
     fn in_file(self, file: &str) -> ParseError {
-        ParseError {
-            file: file.to_string(),
-            line: self.line,
-            message: self.message,
-        }
+        ParseError { file: file.to_string(), line: self.line, message: self.message }
     }
 }
 
@@ -162,19 +151,13 @@ struct Command {
 impl Command {
     /// The n-th argument, or an empty value on the command's line.
     fn arg(&self, n: usize) -> Value {
-        self.args.get(n).cloned().unwrap_or(Value {
-            text: String::new(),
-            line: self.line,
-        })
+        self.args.get(n).cloned().unwrap_or(Value { text: String::new(), line: self.line })
     }
 
     /// libuci ignores empty extra arguments and refuses any other.
     fn expect_at_most(&self, n: usize) -> Result<(), Located> {
         match self.args.iter().skip(n).find(|a| !a.text.is_empty()) {
-            Some(extra) => Err(Located::new(
-                extra.line,
-                format!("too many arguments to '{}'", self.keyword.word()),
-            )),
+            Some(extra) => Err(Located::new(extra.line, format!("too many arguments to '{}'", self.keyword.word()))),
             None => Ok(()),
         }
     }
@@ -281,11 +264,7 @@ impl Lexer<'_> {
                 Some(_) => args.push(self.argument()?),
             }
         }
-        Ok(Some(Command {
-            keyword,
-            line,
-            args,
-        }))
+        Ok(Some(Command { keyword, line, args }))
     }
 
     /// The command word is taken raw, as libuci's strtok() takes it.
@@ -301,10 +280,7 @@ impl Lexer<'_> {
         let word = self.bytes.get(start..self.pos).unwrap_or_default();
         let word = String::from_utf8_lossy(word);
         Keyword::from_word(&word).ok_or_else(|| {
-            Located::new(
-                line,
-                format!("invalid command '{word}' (expected package, config, option or list)"),
-            )
+            Located::new(line, format!("invalid command '{word}' (expected package, config, option or list)"))
         })
     }
 
@@ -334,10 +310,7 @@ impl Lexer<'_> {
                 }
             }
         }
-        Ok(Value {
-            text: into_string(text),
-            line,
-        })
+        Ok(Value { text: into_string(text), line })
     }
 
     fn single_quoted(&mut self, text: &mut Vec<u8>) -> Result<(), Located> {
@@ -393,9 +366,7 @@ fn is_valid_name(s: &str) -> bool {
 
 /// Package names also allow `-`.
 fn is_valid_package(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Section types: any printable ASCII except space.
@@ -443,29 +414,20 @@ impl Builder {
         if !is_valid_type(&section_type.text) {
             return Err(Located::new(
                 section_type.line,
-                format!(
-                    "invalid section type '{}'",
-                    section_type.text.escape_debug()
-                ),
+                format!("invalid section type '{}'", section_type.text.escape_debug()),
             ));
         }
         let name = command.arg(1);
         if !name.text.is_empty() && !is_valid_name(&name.text) {
             return Err(Located::new(
                 name.line,
-                format!(
-                    "invalid section name '{}': {NAME_RULE}",
-                    name.text.escape_debug()
-                ),
+                format!("invalid section name '{}': {NAME_RULE}", name.text.escape_debug()),
             ));
         }
         command.expect_at_most(2)?;
 
         if !name.text.is_empty() {
-            let existing = self
-                .sections
-                .iter()
-                .position(|s| s.name.as_deref() == Some(name.text.as_str()));
+            let existing = self.sections.iter().position(|s| s.name.as_deref() == Some(name.text.as_str()));
             if let Some(index) = existing {
                 // libuci reopens the section and merges the new options in.
                 if let Some(prior) = self.sections.get(index)
@@ -498,10 +460,7 @@ impl Builder {
         let section = match self.current.and_then(|i| self.sections.get_mut(i)) {
             Some(section) => section,
             None => {
-                return Err(Located::new(
-                    command.line,
-                    format!("'{word}' before the first 'config' section"),
-                ));
+                return Err(Located::new(command.line, format!("'{word}' before the first 'config' section")));
             }
         };
         let name = command.arg(0);
@@ -511,10 +470,7 @@ impl Builder {
         if !is_valid_name(&name.text) {
             return Err(Located::new(
                 name.line,
-                format!(
-                    "invalid option name '{}': {NAME_RULE}",
-                    name.text.escape_debug()
-                ),
+                format!("invalid option name '{}': {NAME_RULE}", name.text.escape_debug()),
             ));
         }
         let value = command.arg(1);
@@ -524,10 +480,7 @@ impl Builder {
         if command.keyword == Keyword::List {
             match existing.and_then(|i| section.options.get_mut(i)) {
                 Some(option) => {
-                    let items = match core::mem::replace(
-                        &mut option.value,
-                        OptionValue::List(Vec::new()),
-                    ) {
+                    let items = match core::mem::replace(&mut option.value, OptionValue::List(Vec::new())) {
                         OptionValue::Single(old) => vec![old, value],
                         OptionValue::List(mut items) => {
                             items.push(value);
@@ -536,10 +489,7 @@ impl Builder {
                     };
                     option.value = OptionValue::List(items);
                 }
-                None => section.options.push(UciOption {
-                    name: name.text,
-                    value: OptionValue::List(vec![value]),
-                }),
+                None => section.options.push(UciOption { name: name.text, value: OptionValue::List(vec![value]) }),
             }
             return Ok(());
         }
@@ -549,10 +499,7 @@ impl Builder {
             section.options.remove(index);
         }
         if !value.text.is_empty() {
-            section.options.push(UciOption {
-                name: name.text,
-                value: OptionValue::Single(value),
-            });
+            section.options.push(UciOption { name: name.text, value: OptionValue::Single(value) });
         }
         Ok(())
     }
@@ -605,9 +552,7 @@ mod tests {
 
     #[test]
     fn full_keywords() {
-        let s = sections(
-            "package vwrp\nconfig group 'wan'\n\toption priority '100'\n\tlist control 'br-lan'\n",
-        );
+        let s = sections("package vwrp\nconfig group 'wan'\n\toption priority '100'\n\tlist control 'br-lan'\n");
         assert_eq!(s.len(), 1);
         let g = &s[0];
         assert_eq!(g.section_type, "group");
@@ -618,17 +563,11 @@ mod tests {
             vec![
                 UciOption {
                     name: "priority".into(),
-                    value: OptionValue::Single(Value {
-                        text: "100".into(),
-                        line: 3
-                    }),
+                    value: OptionValue::Single(Value { text: "100".into(), line: 3 }),
                 },
                 UciOption {
                     name: "control".into(),
-                    value: OptionValue::List(vec![Value {
-                        text: "br-lan".into(),
-                        line: 4
-                    }]),
+                    value: OptionValue::List(vec![Value { text: "br-lan".into(), line: 4 }]),
                 },
             ]
         );
@@ -689,36 +628,21 @@ mod tests {
         assert_eq!(single("config g\n\toption a   b\t\n", "a"), "b");
         assert_eq!(single("config g\n\toption\ta\tb", "a"), "b");
         assert_eq!(single("config g\r\noption a b\r\n", "a"), "b");
-        assert_eq!(
-            error("config g\noption a b c\n"),
-            "test:2: too many arguments to 'option'"
-        );
+        assert_eq!(error("config g\noption a b c\n"), "test:2: too many arguments to 'option'");
     }
 
     #[test]
     fn single_quotes_take_everything_literally() {
-        assert_eq!(
-            single(r##"config g; option a 'x y\z"#w;v'"##, "a"),
-            r##"x y\z"#w;v"##
-        );
-        assert_eq!(
-            single("config g; option a ' lead and trail '", "a"),
-            " lead and trail "
-        );
+        assert_eq!(single(r##"config g; option a 'x y\z"#w;v'"##, "a"), r##"x y\z"#w;v"##);
+        assert_eq!(single("config g; option a ' lead and trail '", "a"), " lead and trail ");
     }
 
     #[test]
     fn double_quotes_honour_backslash_escapes() {
-        assert_eq!(
-            single(r#"config g; option a "x \"y\" \\ z""#, "a"),
-            r#"x "y" \ z"#
-        );
+        assert_eq!(single(r#"config g; option a "x \"y\" \\ z""#, "a"), r#"x "y" \ z"#);
         // No C escapes: \n is just n.
         assert_eq!(single(r#"config g; option a "a\nb""#, "a"), "anb");
-        assert_eq!(
-            single(r#"config g; option a "it's #1; ok""#, "a"),
-            "it's #1; ok"
-        );
+        assert_eq!(single(r#"config g; option a "it's #1; ok""#, "a"), "it's #1; ok");
     }
 
     #[test]
@@ -733,10 +657,7 @@ mod tests {
     #[test]
     fn adjacent_pieces_form_one_argument() {
         assert_eq!(single(r#"config g; option a 'x'"y"z"#, "a"), "xyz");
-        assert_eq!(
-            single(r#"config g; option a pre'  'post"#, "a"),
-            "pre  post"
-        );
+        assert_eq!(single(r#"config g; option a pre'  'post"#, "a"), "pre  post");
     }
 
     #[test]
@@ -744,21 +665,9 @@ mod tests {
         let text = "config g\n\toption a 'one\ntwo'\n\toption b \"three\nfour\"\n\toption c 5\n";
         let s = sections(text);
         let a = s[0].option("a").unwrap();
-        assert_eq!(
-            a.value,
-            OptionValue::Single(Value {
-                text: "one\ntwo".into(),
-                line: 2
-            })
-        );
+        assert_eq!(a.value, OptionValue::Single(Value { text: "one\ntwo".into(), line: 2 }));
         let b = s[0].option("b").unwrap();
-        assert_eq!(
-            b.value,
-            OptionValue::Single(Value {
-                text: "three\nfour".into(),
-                line: 4
-            })
-        );
+        assert_eq!(b.value, OptionValue::Single(Value { text: "three\nfour".into(), line: 4 }));
         assert_eq!(s[0].option("c").unwrap().line(), 6);
     }
 
@@ -768,10 +677,7 @@ mod tests {
         let s = sections(text);
         assert_eq!(s.len(), 2);
         assert_eq!(single_of(&s[0], "version"), "1.4.1");
-        assert_eq!(
-            single_of(&s[1], "extra_config"),
-            "\n\t\tuser: nobody\n\t\t} "
-        );
+        assert_eq!(single_of(&s[1], "extra_config"), "\n\t\tuser: nobody\n\t\t} ");
     }
 
     fn single_of(s: &Section, name: &str) -> String {
@@ -783,18 +689,9 @@ mod tests {
 
     #[test]
     fn unterminated_quotes_name_the_opening_line() {
-        assert_eq!(
-            error("config g\noption a 'x\n\n\n"),
-            "test:2: unterminated ' quote"
-        );
-        assert_eq!(
-            error("config g\noption a \"x\ny"),
-            "test:2: unterminated \" quote"
-        );
-        assert_eq!(
-            error("config g\noption a \"x\\"),
-            "test:2: unterminated \" quote"
-        );
+        assert_eq!(error("config g\noption a 'x\n\n\n"), "test:2: unterminated ' quote");
+        assert_eq!(error("config g\noption a \"x\ny"), "test:2: unterminated \" quote");
+        assert_eq!(error("config g\noption a \"x\\"), "test:2: unterminated \" quote");
     }
 
     #[test]
@@ -819,11 +716,7 @@ mod tests {
         // `#` mid-token ends the token and the rest of the line.
         assert_eq!(single("config g\noption a b#c d e\n", "a"), "b");
         assert_eq!(single("config g\noption a b#c; option x y\n", "a"), "b");
-        assert!(
-            sections("config g\noption a b#c; option x y\n")[0]
-                .option("x")
-                .is_none()
-        );
+        assert!(sections("config g\noption a b#c; option x y\n")[0].option("x").is_none());
         // Not inside quotes.
         assert_eq!(single("config g\noption a 'b#c'\n", "a"), "b#c");
         // A comment does not continue onto the next line.
@@ -839,13 +732,7 @@ mod tests {
         assert_eq!(s.len(), 2);
         assert_eq!(single_of(&s[0], "x"), "1");
         assert_eq!(single_of(&s[1], "x"), "3");
-        assert_eq!(
-            s[0].option("y").unwrap().value,
-            OptionValue::List(vec![Value {
-                text: "2".into(),
-                line: 1
-            }])
-        );
+        assert_eq!(s[0].option("y").unwrap().value, OptionValue::List(vec![Value { text: "2".into(), line: 1 }]));
         // Glued to a bare word, too; and empty commands are nothing.
         assert_eq!(single("config g;option a b;;option c d;", "c"), "d");
     }
@@ -880,78 +767,39 @@ mod tests {
         let s = sections("config g\nlist a 1\noption b 0\nlist a '2 3'\n");
         assert_eq!(
             s[0].option("a").unwrap().value,
-            OptionValue::List(vec![
-                Value {
-                    text: "1".into(),
-                    line: 2
-                },
-                Value {
-                    text: "2 3".into(),
-                    line: 4
-                },
-            ])
+            OptionValue::List(vec![Value { text: "1".into(), line: 2 }, Value { text: "2 3".into(), line: 4 },])
         );
     }
 
     #[test]
     fn list_after_option_converts_and_option_after_list_replaces() {
         assert_eq!(list("config g\noption a 1\nlist a 2\n", "a"), ["1", "2"]);
-        assert_eq!(
-            single("config g\nlist a 1\nlist a 2\noption a 3\n", "a"),
-            "3"
-        );
+        assert_eq!(single("config g\nlist a 1\nlist a 2\noption a 3\n", "a"), "3");
     }
 
     #[test]
     fn options_before_any_section_are_refused() {
-        assert_eq!(
-            error("option a b\n"),
-            "test:1: 'option' before the first 'config' section"
-        );
-        assert_eq!(
-            error("package p\n\nlist a b\n"),
-            "test:3: 'list' before the first 'config' section"
-        );
+        assert_eq!(error("option a b\n"), "test:1: 'option' before the first 'config' section");
+        assert_eq!(error("package p\n\nlist a b\n"), "test:3: 'list' before the first 'config' section");
     }
 
     #[test]
     fn missing_arguments() {
         assert_eq!(error("config\n"), "test:1: 'config' needs a section type");
-        assert_eq!(
-            error("config ''\n"),
-            "test:1: 'config' needs a section type"
-        );
+        assert_eq!(error("config ''\n"), "test:1: 'config' needs a section type");
         assert_eq!(error("config g\noption\n"), "test:2: 'option' needs a name");
-        assert_eq!(
-            error("config g\nlist '' x\n"),
-            "test:2: 'list' needs a name"
-        );
+        assert_eq!(error("config g\nlist '' x\n"), "test:2: 'list' needs a name");
         assert_eq!(error("package\n"), "test:1: 'package' needs a name");
-        assert_eq!(
-            error("config # g\n"),
-            "test:1: 'config' needs a section type"
-        );
+        assert_eq!(error("config # g\n"), "test:1: 'config' needs a section type");
     }
 
     #[test]
     fn too_many_arguments() {
-        assert_eq!(
-            error("config g a b\n"),
-            "test:1: too many arguments to 'config'"
-        );
-        assert_eq!(
-            error("config g\nlist a b c\n"),
-            "test:2: too many arguments to 'list'"
-        );
-        assert_eq!(
-            error("package a b\n"),
-            "test:1: too many arguments to 'package'"
-        );
+        assert_eq!(error("config g a b\n"), "test:1: too many arguments to 'config'");
+        assert_eq!(error("config g\nlist a b c\n"), "test:2: too many arguments to 'list'");
+        assert_eq!(error("package a b\n"), "test:1: too many arguments to 'package'");
         // The extra argument is reported where it is.
-        assert_eq!(
-            error("config g\noption a 'b'\\\n c\n"),
-            "test:3: too many arguments to 'option'"
-        );
+        assert_eq!(error("config g\noption a 'b'\\\n c\n"), "test:3: too many arguments to 'option'");
         // Empty extra arguments are ignored, as in libuci.
         assert_eq!(single("config g\noption a b ''\n", "a"), "b");
     }
@@ -978,10 +826,7 @@ mod tests {
     #[test]
     fn type_and_package_validation() {
         // Types may hold any printable ASCII.
-        assert_eq!(
-            sections("config my-type.x@y")[0].section_type,
-            "my-type.x@y"
-        );
+        assert_eq!(sections("config my-type.x@y")[0].section_type, "my-type.x@y");
         assert!(error("config 'a b'").starts_with("test:1: invalid section type"));
         assert!(error("config 'tÿpe'").starts_with("test:1: invalid section type"));
         // Package names allow '-' but nothing else special.
@@ -991,8 +836,7 @@ mod tests {
 
     #[test]
     fn line_numbers_count_every_newline() {
-        let s =
-            sections("\n\n# c\nconfig g a\n\n\toption x 'multi\nline'\n\toption y z\nconfig g b\n");
+        let s = sections("\n\n# c\nconfig g a\n\n\toption x 'multi\nline'\n\toption y z\nconfig g b\n");
         assert_eq!(s[0].line, 4);
         assert_eq!(s[0].option("x").unwrap().line(), 6);
         assert_eq!(s[0].option("y").unwrap().line(), 8);
@@ -1004,10 +848,7 @@ mod tests {
         let e = parse("bogus", "/etc/config/vwrp").unwrap_err();
         assert_eq!(e.file, "/etc/config/vwrp");
         assert_eq!(e.line, 1);
-        assert!(
-            e.to_string()
-                .starts_with("/etc/config/vwrp:1: invalid command 'bogus'")
-        );
+        assert!(e.to_string().starts_with("/etc/config/vwrp:1: invalid command 'bogus'"));
     }
 
     #[test]

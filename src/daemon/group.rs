@@ -2,8 +2,8 @@
 //! the engine's actions against the system.
 
 use std::io;
-use std::os::fd::AsRawFd;
 use std::net::IpAddr;
+use std::os::fd::AsRawFd;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -11,8 +11,8 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use crate::config;
-use crate::json;
 use crate::engine::{Action, Engine, Path, Settings, State, TrackerSpec, Weight};
+use crate::json;
 use crate::system::announce;
 use crate::system::dhcp::{RenewOutcome, Renewer};
 use crate::system::hooks::{Hooks, Job};
@@ -136,13 +136,19 @@ fn random_u32() -> u32 {
 }
 
 impl Group {
-    pub fn open(cfg: &config::Group, socket: &std::path::Path, state_dir: &std::path::Path, now: Instant) -> io::Result<Group> {
+    pub fn open(
+        cfg: &config::Group,
+        socket: &std::path::Path,
+        state_dir: &std::path::Path,
+        now: Instant,
+    ) -> io::Result<Group> {
         let wan = open_link(&cfg.wan_device, cfg.ethertype)?;
         let wan_arp = PacketSocket::sender(wan.ifindex)?;
         let control = cfg.control.iter().map(|c| open_link(c, cfg.ethertype)).collect::<io::Result<Vec<_>>>()?;
         let mut lan = Vec::new();
         for gw in &cfg.lan_gateways {
-            let ifindex = rtnl::ifindex(&gw.device).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", gw.device)))?;
+            let ifindex =
+                rtnl::ifindex(&gw.device).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", gw.device)))?;
             lan.push(LanGateway {
                 address: gw.address,
                 prefix_len: gw.prefix_len,
@@ -153,7 +159,10 @@ impl Group {
         }
         let s = settings(cfg, control.iter().map(|l| l.mac).collect());
         if s.keys.is_empty() {
-            log::warn!("group {}: NO KEY CONFIGURED: hellos are not authenticated; anyone on the LAN can take the WAN", cfg.name);
+            log::warn!(
+                "group {}: NO KEY CONFIGURED: hellos are not authenticated; anyone on the LAN can take the WAN",
+                cfg.name
+            );
         }
         let engine = Engine::new(s, random_u32(), now);
         Ok(Group {
@@ -315,7 +324,13 @@ impl Group {
                 // At once, whoever owns the address later: forwarding
                 // never waits for netifd.
                 wan::apply(self.wan.ifindex, &lease, self.applied.as_ref(), &self.cfg.resolv_file)?;
-                log::info!("group {name}: using lease {}/{} via {}, {} s left", lease.address, lease.prefix_len, lease.gateway, lease.valid_left);
+                log::info!(
+                    "group {name}: using lease {}/{} via {}, {} s left",
+                    lease.address,
+                    lease.prefix_len,
+                    lease.gateway,
+                    lease.valid_left
+                );
                 self.applied = Some(lease);
                 self.netifd_sync(hooks);
             }
@@ -332,8 +347,20 @@ impl Group {
                 for gw in &self.lan {
                     rtnl::add_address(gw.ifindex, gw.address, gw.prefix_len)?;
                     let (v4, v6): (Vec<_>, Vec<_>) = (
-                        [gw.address].iter().filter_map(|a| match a { IpAddr::V4(x) => Some(*x), _ => None }).collect(),
-                        [gw.address].iter().filter_map(|a| match a { IpAddr::V6(x) => Some(*x), _ => None }).collect(),
+                        [gw.address]
+                            .iter()
+                            .filter_map(|a| match a {
+                                IpAddr::V4(x) => Some(*x),
+                                _ => None,
+                            })
+                            .collect(),
+                        [gw.address]
+                            .iter()
+                            .filter_map(|a| match a {
+                                IpAddr::V6(x) => Some(*x),
+                                _ => None,
+                            })
+                            .collect(),
                     );
                     announce::announce_lan(&gw.sender, gw.mac, &v4, &v6)?;
                 }
@@ -350,7 +377,13 @@ impl Group {
             }
             Action::RenewLease { lease, client_id, rebinding } => {
                 if self.runs_dhcp() {
-                    let r = Renewer::start(&self.wan.name, self.engine.settings().shared_mac, &lease, &client_id, rebinding)?;
+                    let r = Renewer::start(
+                        &self.wan.name,
+                        self.engine.settings().shared_mac,
+                        &lease,
+                        &client_id,
+                        rebinding,
+                    )?;
                     reg.register(&mut SourceFd(&r.as_raw_fd()), Token(base + RENEWER), Interest::READABLE)?;
                     self.renewer = Some((r, std::time::Instant::now() + Duration::from_secs(2), 0));
                 }
@@ -364,7 +397,8 @@ impl Group {
                 self.renewer = None;
                 if let Some(mut c) = self.udhcpc.take() {
                     // udhcpc runs without -R: SIGTERM never releases.
-                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::SIGTERM);
+                    let _ =
+                        nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::SIGTERM);
                     let _ = c.wait();
                 }
             }
@@ -382,7 +416,12 @@ impl Group {
         Ok(())
     }
 
-    fn spawn_udhcpc(&self, requested: Option<std::net::Ipv4Addr>, client_id: &[u8], socket: &std::path::Path) -> io::Result<Child> {
+    fn spawn_udhcpc(
+        &self,
+        requested: Option<std::net::Ipv4Addr>,
+        client_id: &[u8],
+        socket: &std::path::Path,
+    ) -> io::Result<Child> {
         let script = share_dir().join("udhcpc.script");
         let hex: String = client_id.iter().map(|b| format!("{b:02x}")).collect();
         let mut cmd = Command::new("udhcpc");
@@ -449,7 +488,10 @@ impl Group {
     fn hook_event(&self, state: State) -> String {
         let mut j = json::Writer::new();
         j.open('{').key("group").str(&self.cfg.name).key("state").str(action_name(state));
-        j.key("router_id").str(&format!("{:#x}", self.engine.settings().router_id)).key("wan_device").str(&self.wan.name);
+        j.key("router_id")
+            .str(&format!("{:#x}", self.engine.settings().router_id))
+            .key("wan_device")
+            .str(&self.wan.name);
         if let Some(l) = &self.applied {
             j.key("wan_address").str(&l.address.to_string());
         }
@@ -482,7 +524,11 @@ impl Group {
 
     /// Applies a changed configuration; interface changes need a restart.
     pub fn reconfigure(&mut self, cfg: &config::Group, now: Instant) -> Result<(), String> {
-        if cfg.wan_device != self.cfg.wan_device || cfg.control != self.cfg.control || cfg.ethertype != self.cfg.ethertype || cfg.lan_gateways != self.cfg.lan_gateways {
+        if cfg.wan_device != self.cfg.wan_device
+            || cfg.control != self.cfg.control
+            || cfg.ethertype != self.cfg.ethertype
+            || cfg.lan_gateways != self.cfg.lan_gateways
+        {
             return Err("interfaces, EtherType or LAN gateways changed: restart vwrp to apply".into());
         }
         let s = settings(cfg, self.control.iter().map(|l| l.mac).collect());

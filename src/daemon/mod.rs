@@ -20,8 +20,8 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::config::{self, Config};
 use crate::control::{self, MAX_REQUEST, Request};
-use crate::json;
 use crate::engine::Command;
+use crate::json;
 use crate::system::hooks::Hooks;
 use crate::system::nft::{self, Fence, FenceWatch};
 use crate::system::rtnl::LinkMonitor;
@@ -399,7 +399,9 @@ impl Daemon {
             Request::Status => return self.status(now),
             Request::StepUp { group } => self.command(group.as_deref(), now, Command::StepUp),
             Request::StepDown { group } => self.command(group.as_deref(), now, Command::StepDown),
-            Request::SetPriority { priority, group } => self.command(group.as_deref(), now, Command::SetPriority(priority)),
+            Request::SetPriority { priority, group } => {
+                self.command(group.as_deref(), now, Command::SetPriority(priority))
+            }
             Request::Lease { device, env } => self.lease_event(&device, &env, now),
             Request::Lease6 { device, env } => self.lease6_event(&device, &env, now),
             Request::Netifd { device, interface } => self.netifd_setup(&device, &interface),
@@ -422,13 +424,21 @@ impl Daemon {
     fn command(&mut self, group: Option<&str>, now: Instant, c: Command) -> Result<(), String> {
         let gi = self.find_group(group)?;
         let r = self.groups[gi].engine.handle_command(now, c).map_err(str::to_string);
-        log::info!("group {}: operator {c:?}: {}", self.groups[gi].cfg.name, r.as_ref().err().map_or("ok", |e| e.as_str()));
+        log::info!(
+            "group {}: operator {c:?}: {}",
+            self.groups[gi].cfg.name,
+            r.as_ref().err().map_or("ok", |e| e.as_str())
+        );
         self.execute(gi);
         r
     }
 
     fn lease_event(&mut self, device: &str, env: &[(String, String)], now: Instant) -> Result<(), String> {
-        let gi = self.groups.iter().position(|g| g.cfg.wan_device == device).ok_or_else(|| format!("no group on {device}"))?;
+        let gi = self
+            .groups
+            .iter()
+            .position(|g| g.cfg.wan_device == device)
+            .ok_or_else(|| format!("no group on {device}"))?;
         let (lease, client_id) =
             dhcp::lease_from_udhcpc_env(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))?;
         log::info!("group {}: DHCP bound {} for {} s", self.groups[gi].cfg.name, lease.address, lease.valid_left);
@@ -440,7 +450,12 @@ impl Daemon {
     fn lease6_event(&mut self, device: &str, env: &[(String, String)], now: Instant) -> Result<(), String> {
         let gi = self.group_on(device)?;
         let lease6 = dhcp6::lease6_from_odhcp6c_env(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))?;
-        log::info!("group {}: DHCPv6 {} address(es), {} prefix(es)", self.groups[gi].cfg.name, lease6.addresses.len(), lease6.prefixes.len());
+        log::info!(
+            "group {}: DHCPv6 {} address(es), {} prefix(es)",
+            self.groups[gi].cfg.name,
+            lease6.addresses.len(),
+            lease6.prefixes.len()
+        );
         self.groups[gi].engine.handle_lease6(now, lease6);
         self.execute(gi);
         Ok(())
@@ -507,7 +522,10 @@ fn open_control(path: &Path) -> io::Result<UnixListener> {
     // A socket that answers belongs to a running daemon: two daemons on
     // one router would fight over the fence.
     if std::os::unix::net::UnixStream::connect(path).is_ok() {
-        return Err(io::Error::new(io::ErrorKind::AddrInUse, format!("{}: another vwrp daemon is running", path.display())));
+        return Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!("{}: another vwrp daemon is running", path.display()),
+        ));
     }
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),

@@ -3,12 +3,19 @@
 //! and the tests read these keys, in this order, with `null` where a
 //! value is unknown and a key left out only where the doc says so.
 
-use crate::json;
 use crate::engine::Status;
+use crate::json;
 
 /// One group: the names only the daemon knows, the engine's snapshot,
 /// then its trackers; `run` adds tracker `i`'s run time to its object.
-pub fn group(j: &mut json::Writer, name: &str, wan_device: &str, control: &[&str], s: &Status, run: &mut dyn FnMut(usize, &mut json::Writer)) {
+pub fn group(
+    j: &mut json::Writer,
+    name: &str,
+    wan_device: &str,
+    control: &[&str],
+    s: &Status,
+    run: &mut dyn FnMut(usize, &mut json::Writer),
+) {
     j.open('{').key("name").str(name).key("wan_device").str(wan_device).key("control").open('[');
     for c in control {
         j.str(c);
@@ -55,7 +62,10 @@ pub fn group(j: &mut json::Writer, name: &str, wan_device: &str, control: &[&str
                 j.key(k).open('[');
                 for i in ias {
                     j.open('{').key("address").str(&i.address).key("prefix_len").num(u64::from(i.prefix_len));
-                    j.key("preferred_left").num(u64::from(i.preferred_left)).key("valid_left").num(u64::from(i.valid_left));
+                    j.key("preferred_left")
+                        .num(u64::from(i.preferred_left))
+                        .key("valid_left")
+                        .num(u64::from(i.valid_left));
                     j.close('}');
                 }
                 j.close(']');

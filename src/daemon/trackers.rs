@@ -155,7 +155,9 @@ impl Runtime {
         let ident = (std::process::id() as u16) ^ (index as u16).rotate_left(8) ^ (group as u16);
         let probe = match &cfg.kind {
             TrackerKind::Link { device } => Probe::Link { device: device.clone() },
-            TrackerKind::Ping { targets, count, reliability } => Probe::Ping(Ping::new(targets.clone(), *count, *reliability, ident)),
+            TrackerKind::Ping { targets, count, reliability } => {
+                Probe::Ping(Ping::new(targets.clone(), *count, *reliability, ident))
+            }
             TrackerKind::Arping { target } => Probe::Arping(Arping::new(*target)),
             TrackerKind::Script { argv } => Probe::Script(Script::new(argv.clone())),
             TrackerKind::External => Probe::External,
@@ -256,7 +258,11 @@ impl Runtime {
                 if a.begin(now, timeout, &src, reg, token) { Begun::Started } else { Begun::Skipped }
             }
             Probe::Script(s) => {
-                let env = [("TRACKER", self.cfg.name.as_str()), ("GROUP", self.group_name.as_str()), ("WAN_DEVICE", g.wan.name.as_str())];
+                let env = [
+                    ("TRACKER", self.cfg.name.as_str()),
+                    ("GROUP", self.group_name.as_str()),
+                    ("WAN_DEVICE", g.wan.name.as_str()),
+                ];
                 s.begin(now, timeout, &env).map_or(Begun::Started, Begun::Decided)
             }
             Probe::External => Begun::Skipped,
@@ -523,7 +529,8 @@ pub(super) mod tests {
         link.last = Some((true, now));
         link.change = Some(Change { up: false, at: now, detect: Duration::from_millis(250) });
         t.list.push(link);
-        let ping = TrackerKind::Ping { targets: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))], count: 1, reliability: 1 };
+        let ping =
+            TrackerKind::Ping { targets: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))], count: 1, reliability: 1 };
         let mut ping = Runtime::new(0, 1, "wan", &cfg(ping, 1, 1));
         ping.last = Some((false, now));
         if let Probe::Ping(p) = &mut ping.probe {
@@ -586,7 +593,8 @@ pub(super) mod tests {
     fn link_changes_wake_only_link_trackers_on_that_device() {
         let mut t = Trackers { list: Vec::new(), shared: Shared::default(), stopped: false };
         t.list.push(Runtime::new(0, 0, "wan", &cfg(TrackerKind::Link { device: "wan".into() }, 1, 1)));
-        let ping = TrackerKind::Ping { targets: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))], count: 1, reliability: 1 };
+        let ping =
+            TrackerKind::Ping { targets: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))], count: 1, reliability: 1 };
         t.list.push(Runtime::new(0, 1, "wan", &cfg(ping, 1, 1)));
         let now = Instant::now();
         for rt in &mut t.list {

@@ -56,7 +56,10 @@ impl Lease {
     /// Same address, prefix, gateway and DNS: nothing to re-apply.
     pub fn same_binding(&self, other: &Lease4) -> bool {
         let w = &self.wire;
-        w.address == other.address && w.prefix_len == other.prefix_len && w.gateway == other.gateway && w.dns == other.dns
+        w.address == other.address
+            && w.prefix_len == other.prefix_len
+            && w.gateway == other.gateway
+            && w.dns == other.dns
     }
 }
 

@@ -18,8 +18,8 @@ pub use status::{Counters, Status};
 
 use crate::time::Instant;
 use crate::wire::{
-    self, EthernetFrame, Flags, Handover, HandoverReason, Lease4, Lease6, MULTICAST_MAC, Mac, Message,
-    MessageType, Packet, ReplayGuard, TrackerSummary,
+    self, EthernetFrame, Flags, Handover, HandoverReason, Lease4, Lease6, MULTICAST_MAC, Mac, Message, MessageType,
+    Packet, ReplayGuard, TrackerSummary,
 };
 use lease::age6;
 use peer::skew;
@@ -408,11 +408,13 @@ impl Engine {
             }
             self.peers[idx].lease_seen = m.lease4.is_some();
         }
-        if holder && let Some(t) = m.trackers
-            && t.hold_left > 0 {
-                let until = now.plus(Duration::from_secs(u64::from(t.hold_left)));
-                self.hold_until = Some(self.hold_until.map_or(until, |h| h.max(until)));
-            }
+        if holder
+            && let Some(t) = m.trackers
+            && t.hold_left > 0
+        {
+            let until = now.plus(Duration::from_secs(u64::from(t.hold_left)));
+            self.hold_until = Some(self.hold_until.map_or(until, |h| h.max(until)));
+        }
         let from = m.router_id;
         match m.kind {
             MessageType::Hello => self.on_hello(now, idx),
@@ -464,14 +466,18 @@ impl Engine {
             return;
         }
         match (self.state, self.run) {
-            (State::TakingOver, Some(r)) if r.id == h.id
+            (State::TakingOver, Some(r))
+                if r.id == h.id
                 // OFFER again: our READY was lost.
-                && self.preparing.is_none() => {
-                    self.send_to(now, from, MessageType::Ready, Some(h));
-                }
+                && self.preparing.is_none() =>
+            {
+                self.send_to(now, from, MessageType::Ready, Some(h));
+            }
             // Only from the one active we know: after a partition heals, a
             // losing active may offer before it hears the winner.
-            (State::Standby, _) if self.effective_priority() > 0 && !self.shutting_down && !self.other_holder(now, from) => {
+            (State::Standby, _)
+                if self.effective_priority() > 0 && !self.shutting_down && !self.other_holder(now, from) =>
+            {
                 if h.reason == HandoverReason::Tracker {
                     self.hold_until = Some(now.plus(self.s.hold_period));
                 }
@@ -707,7 +713,11 @@ impl Engine {
         self.send_hellos(now, false);
         // Retransmit the handover message the other end may have missed.
         if let Some(r) = self.run {
-            let h = Handover { target: if self.state == State::HandingOver { r.peer } else { self.s.router_id }, id: r.id, reason: r.reason };
+            let h = Handover {
+                target: if self.state == State::HandingOver { r.peer } else { self.s.router_id },
+                id: r.id,
+                reason: r.reason,
+            };
             match self.state {
                 State::HandingOver => self.send_to(now, r.peer, MessageType::Offer, Some(h)),
                 State::TakingOver if self.preparing.is_none() => self.send_to(now, r.peer, MessageType::Ready, Some(h)),
@@ -824,7 +834,12 @@ impl Engine {
             .peers
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.state == State::Standby && p.is_alive(now, skew_num) && p.flags.has(Flags::WANT_PREEMPT) && p.claim() > mine)
+            .filter(|(_, p)| {
+                p.state == State::Standby
+                    && p.is_alive(now, skew_num)
+                    && p.flags.has(Flags::WANT_PREEMPT)
+                    && p.claim() > mine
+            })
             .max_by_key(|(_, p)| p.claim())
             .map(|(i, _)| i)
         {
@@ -833,7 +848,10 @@ impl Engine {
         }
         // The operator may ask any standby to step up, not just the best.
         if let Some(t) = self.peers.iter().position(|p| {
-            p.state == State::Standby && p.is_alive(now, self.skew_num()) && p.flags.has(Flags::WANT_STEP_UP) && p.effective_priority > 0
+            p.state == State::Standby
+                && p.is_alive(now, self.skew_num())
+                && p.flags.has(Flags::WANT_STEP_UP)
+                && p.effective_priority > 0
         }) {
             self.offer(now, t, HandoverReason::Operator);
             return;
@@ -861,10 +879,12 @@ impl Engine {
                 let client_id = self.client_id();
                 self.actions.push_back(Action::RenewLease { lease, client_id, rebinding: now >= rebind_at });
             }
-        } else if !self.state.holds_wan() && self.state != State::TakingOver
-            && self.applied.is_some_and(|a| !valid || a != address) {
-                self.withdraw_lease();
-            }
+        } else if !self.state.holds_wan()
+            && self.state != State::TakingOver
+            && self.applied.is_some_and(|a| !valid || a != address)
+        {
+            self.withdraw_lease();
+        }
     }
 
     fn client_id(&self) -> Vec<u8> {

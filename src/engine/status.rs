@@ -42,7 +42,9 @@ impl Counters {
         let c = match e {
             E::Truncated => &mut self.rx_truncated,
             E::UnknownVersion(_) => &mut self.rx_bad_version,
-            E::UnknownType(_) | E::BadState(_) | E::BadTlv(_) | E::DuplicateTlv(_) | E::BadField(_) => &mut self.rx_malformed,
+            E::UnknownType(_) | E::BadState(_) | E::BadTlv(_) | E::DuplicateTlv(_) | E::BadField(_) => {
+                &mut self.rx_malformed
+            }
             E::Unauthenticated => &mut self.rx_unauthenticated,
             E::UnknownKey(_) => &mut self.rx_bad_key,
             E::BadTag => &mut self.rx_bad_tag,
@@ -276,7 +278,12 @@ impl Status {
     /// Every kind of value a status holds, escapes included (the
     /// daemon's reply is checked against them).
     pub fn samples() -> Vec<Status> {
-        let tracker = |name: &str, state, weight: &str, wan_only| TrackerStatus { name: name.into(), state, weight: weight.into(), wan_only };
+        let tracker = |name: &str, state, weight: &str, wan_only| TrackerStatus {
+            name: name.into(),
+            state,
+            weight: weight.into(),
+            wan_only,
+        };
         let ia = |a: &str, l| Ia6Status { address: a.into(), prefix_len: l, preferred_left: 100, valid_left: 200 };
         let counters = Counters { rx_ok: 1, rx_peer_limit: 12, stalls: u64::MAX, ..Counters::default() };
         let one = Status {
@@ -357,7 +364,12 @@ impl Status {
             hold_left_ms: u64::MAX,
             peers: vec![],
             lease: None,
-            lease6: Some(Lease6Status { addresses: vec![], prefixes: vec![], dns: vec!["2001:db8::53".into()], gateway: Some("fe80::1".into()) }),
+            lease6: Some(Lease6Status {
+                addresses: vec![],
+                prefixes: vec![],
+                dns: vec!["2001:db8::53".into()],
+                gateway: Some("fe80::1".into()),
+            }),
             trackers: vec![],
             counters: Counters::default(),
             transitions: vec![],

@@ -171,7 +171,10 @@ fn leases_travel_as_seconds_left_and_are_renewed_not_rediscovered() {
     e.handle_lease(t(0), lease(), None);
     let acts = run_alone(&mut e, t(1000));
     assert!(acts.iter().any(|a| matches!(a, Action::ApplyLease { lease, .. } if lease.address == lease_addr())));
-    assert!(acts.iter().any(|a| matches!(a, Action::RenewLease { rebinding: false, .. })), "confirms in the background");
+    assert!(
+        acts.iter().any(|a| matches!(a, Action::RenewLease { rebinding: false, .. })),
+        "confirms in the background"
+    );
     assert!(!acts.iter().any(|a| matches!(a, Action::AcquireLease { .. })), "no DISCOVER with a valid lease");
     // Around 10.5 s later the hellos say 589 seconds left (rounded down).
     let frame = run_alone(&mut e, t(10_550))

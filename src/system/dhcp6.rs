@@ -104,8 +104,14 @@ mod tests {
         ]))
         .unwrap();
         let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
-        assert_eq!(l.addresses, vec![Ia6 { address: a("2001:db8::10"), prefix_len: 128, preferred_left: 3600, valid_left: 7200 }]);
-        assert_eq!(l.prefixes, vec![Ia6 { address: a("2001:db8:1::"), prefix_len: 56, preferred_left: 3600, valid_left: 7200 }]);
+        assert_eq!(
+            l.addresses,
+            vec![Ia6 { address: a("2001:db8::10"), prefix_len: 128, preferred_left: 3600, valid_left: 7200 }]
+        );
+        assert_eq!(
+            l.prefixes,
+            vec![Ia6 { address: a("2001:db8:1::"), prefix_len: 56, preferred_left: 3600, valid_left: 7200 }]
+        );
         assert_eq!(l.dns, vec![a("2001:db8::53"), a("2001:db8::54")]);
         assert_eq!(l.gateway, Some(a("fe80::1")));
         assert_eq!(l.duid, None);

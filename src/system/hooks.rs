@@ -183,7 +183,8 @@ mod tests {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
         };
         write("20-sourced", 0o644);
-        std::fs::write(dir.join("10-exec"), format!("#!/bin/sh\necho \"10-exec $ACTION\" >> {}\n", log.display())).unwrap();
+        std::fs::write(dir.join("10-exec"), format!("#!/bin/sh\necho \"10-exec $ACTION\" >> {}\n", log.display()))
+            .unwrap();
         std::fs::set_permissions(dir.join("10-exec"), std::fs::Permissions::from_mode(0o755)).unwrap();
         write(".hidden", 0o755);
         let mut h = Hooks::new(&dir, Duration::from_secs(5));

@@ -38,7 +38,10 @@ pub fn read_interface(state_dir: &Path, device: &str) -> Option<String> {
 /// Records which netifd interface serves `device` (tmpfs, not flash).
 pub fn write_interface(state_dir: &Path, device: &str, interface: &str) -> io::Result<()> {
     if !valid_interface(interface) || !valid_device(device) {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("bad interface {interface:?} or device {device:?}")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("bad interface {interface:?} or device {device:?}"),
+        ));
     }
     std::fs::create_dir_all(state_dir)?;
     let path = interface_file(state_dir, device);
@@ -67,7 +70,16 @@ pub fn up_args(interface: &str, lease: &Lease4) -> Vec<String> {
 /// `ubus` arguments that take the lease back from netifd: the interface
 /// drops its address and waits, pending, for the next `up`.
 pub fn down_args(interface: &str) -> Vec<String> {
-    notify_args(&Notify { action: 0, link_up: false, keep: false, ipaddr: None, routes: None, data: None, dns: None, interface })
+    notify_args(&Notify {
+        action: 0,
+        link_up: false,
+        keep: false,
+        ipaddr: None,
+        routes: None,
+        data: None,
+        dns: None,
+        interface,
+    })
 }
 
 fn notify_args(msg: &Notify) -> Vec<String> {

@@ -13,8 +13,8 @@ use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::libc;
 use nix::sys::socket::{
-    AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType, bind, recv, send,
-    setsockopt, socket, sockopt,
+    AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType, bind, recv, send, setsockopt, socket,
+    sockopt,
 };
 use nix::sys::time::TimeVal;
 
@@ -158,11 +158,7 @@ impl<'a> Attr<'a> {
 
     /// A string, up to its terminating NUL if it has one.
     pub fn string(&self) -> Option<&'a str> {
-        let end = self
-            .value
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(self.value.len());
+        let end = self.value.iter().position(|&b| b == 0).unwrap_or(self.value.len());
         core::str::from_utf8(self.value.get(..end)?).ok()
     }
 
@@ -207,18 +203,8 @@ impl<'a> Iterator for Attrs<'a> {
 }
 
 fn parse_attr(buf: &[u8]) -> Result<(Attr<'_>, usize), Malformed> {
-    let len = u16::from_ne_bytes(
-        buf.get(0..2)
-            .ok_or(Malformed)?
-            .try_into()
-            .map_err(|_| Malformed)?,
-    );
-    let kind = u16::from_ne_bytes(
-        buf.get(2..4)
-            .ok_or(Malformed)?
-            .try_into()
-            .map_err(|_| Malformed)?,
-    );
+    let len = u16::from_ne_bytes(buf.get(0..2).ok_or(Malformed)?.try_into().map_err(|_| Malformed)?);
+    let kind = u16::from_ne_bytes(buf.get(2..4).ok_or(Malformed)?.try_into().map_err(|_| Malformed)?);
     let len = usize::from(len);
     if len < ATTR_HEADER_LEN {
         return Err(Malformed);
@@ -270,11 +256,7 @@ impl Request {
     }
 
     pub fn attr(&mut self, kind: u16, value: &[u8]) -> &mut Self {
-        let Some(len) = value
-            .len()
-            .checked_add(ATTR_HEADER_LEN)
-            .and_then(|n| u16::try_from(n).ok())
-        else {
+        let Some(len) = value.len().checked_add(ATTR_HEADER_LEN).and_then(|n| u16::try_from(n).ok()) else {
             self.too_long = true;
             return self;
         };
@@ -306,8 +288,7 @@ impl Request {
     pub fn nest(&mut self, kind: u16) -> &mut Self {
         self.nests.push(self.buf.len());
         self.buf.extend_from_slice(&[0; 2]);
-        self.buf
-            .extend_from_slice(&(kind | NLA_F_NESTED).to_ne_bytes());
+        self.buf.extend_from_slice(&(kind | NLA_F_NESTED).to_ne_bytes());
         self
     }
 
@@ -331,10 +312,7 @@ impl Request {
     fn finish(&mut self, first_seq: u32) -> io::Result<&[u8]> {
         self.close_message();
         if self.too_long || !self.nests.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "netlink request too long or unbalanced",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "netlink request too long or unbalanced"));
         }
         let mut seq = first_seq;
         for &start in &self.starts {
@@ -380,10 +358,7 @@ impl Request {
 /// Overwrites `bytes` at `at` when that range exists (it always does for
 /// offsets the builder recorded itself).
 fn patch(buf: &mut [u8], at: usize, bytes: &[u8]) {
-    if let Some(dst) = at
-        .checked_add(bytes.len())
-        .and_then(|end| buf.get_mut(at..end))
-    {
+    if let Some(dst) = at.checked_add(bytes.len()).and_then(|end| buf.get_mut(at..end)) {
         dst.copy_from_slice(bytes);
     }
 }
@@ -414,12 +389,7 @@ impl Socket {
             Protocol::Route => SockProtocol::NetlinkRoute,
             Protocol::Netfilter => SockProtocol::NetlinkNetFilter,
         };
-        let fd = socket(
-            AddressFamily::Netlink,
-            SockType::Raw,
-            SockFlag::SOCK_CLOEXEC,
-            proto,
-        )?;
+        let fd = socket(AddressFamily::Netlink, SockType::Raw, SockFlag::SOCK_CLOEXEC, proto)?;
         bind(fd.as_raw_fd(), &NetlinkAddr::new(0, groups))?;
         let timeout = TimeVal::new(ACK_TIMEOUT.as_secs().try_into().unwrap_or(1), 0);
         setsockopt(&fd, sockopt::ReceiveTimeout, &timeout)?;
@@ -433,11 +403,7 @@ impl Socket {
 
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         let flags = OFlag::from_bits_truncate(fcntl(self.fd.as_raw_fd(), FcntlArg::F_GETFL)?);
-        let flags = if nonblocking {
-            flags | OFlag::O_NONBLOCK
-        } else {
-            flags - OFlag::O_NONBLOCK
-        };
+        let flags = if nonblocking { flags | OFlag::O_NONBLOCK } else { flags - OFlag::O_NONBLOCK };
         fcntl(self.fd.as_raw_fd(), FcntlArg::F_SETFL(flags))?;
         Ok(())
     }
@@ -457,10 +423,7 @@ impl Socket {
         let bytes = req.finish(first)?;
         let sent = send(self.fd.as_raw_fd(), bytes, MsgFlags::empty())?;
         if sent != bytes.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                "netlink request cut short",
-            ));
+            return Err(io::Error::new(io::ErrorKind::WriteZero, "netlink request cut short"));
         }
         Ok(first)
     }
@@ -471,12 +434,10 @@ impl Socket {
         // MSG_TRUNC makes the kernel report the datagram's real length, so a
         // truncated read is an error rather than a silently cut message.
         let len = recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::MSG_TRUNC)?;
-        let data = self.buf.get(..len).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                "netlink datagram larger than buffer",
-            )
-        })?;
+        let data = self
+            .buf
+            .get(..len)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "netlink datagram larger than buffer"))?;
         Ok(Messages::new(data))
     }
 
@@ -593,9 +554,7 @@ mod tests {
     #[test]
     fn batch_numbers_messages_and_lists_acks() {
         let mut req = Request::new();
-        req.message(16, F_REQUEST)
-            .message(17, F_REQUEST | F_ACK)
-            .message(18, F_REQUEST);
+        req.message(16, F_REQUEST).message(17, F_REQUEST | F_ACK).message(18, F_REQUEST);
         assert_eq!(req.acked(), vec![1]);
         let bytes = req.finish(u32::MAX).unwrap().to_vec();
         let seqs: Vec<u32> = Messages::new(&bytes).map(|m| m.unwrap().seq).collect();

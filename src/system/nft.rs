@@ -74,9 +74,7 @@ pub fn install(devs: &[(&str, u16)]) -> io::Result<()> {
 /// it in place when it stops, so that a dead daemon fails closed.
 pub fn uninstall() -> io::Result<()> {
     // `delete` fails on a missing table; declaring it first makes it exist.
-    nft_script(&format!(
-        "table netdev {TABLE} {{}}\ndelete table netdev {TABLE}\n"
-    ))
+    nft_script(&format!("table netdev {TABLE} {{}}\ndelete table netdev {TABLE}\n"))
 }
 
 /// The ruleset text `install` feeds to nft.
@@ -98,10 +96,7 @@ fn ruleset(devs: &[(&str, u16)]) -> io::Result<String> {
     let _ = writeln!(text, "table netdev {TABLE} {{}}");
     let _ = writeln!(text, "delete table netdev {TABLE}");
     let _ = writeln!(text, "table netdev {TABLE} {{");
-    let _ = writeln!(
-        text,
-        "  set {OPEN_SET} {{ type iface_index; flags timeout; }}"
-    );
+    let _ = writeln!(text, "  set {OPEN_SET} {{ type iface_index; flags timeout; }}");
     for &(dev, ethertype) in devs {
         for (chain, hook, meta) in [("in", "ingress", "iif"), ("out", "egress", "oif")] {
             let _ = writeln!(
@@ -120,9 +115,7 @@ fn ruleset(devs: &[(&str, u16)]) -> io::Result<String> {
 fn valid_ifname(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= IFNAME_MAX
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 fn invalid(msg: String) -> io::Error {
@@ -160,9 +153,7 @@ pub struct Fence {
 impl Fence {
     /// Opens the socket, in the caller's network namespace.
     pub fn open() -> io::Result<Fence> {
-        Ok(Fence {
-            socket: Socket::open(Protocol::Netfilter, 0)?,
-        })
+        Ok(Fence { socket: Socket::open(Protocol::Netfilter, 0)? })
     }
 
     /// Lets `ifindex` forward for `timeout` from now, whether or not it
@@ -175,9 +166,7 @@ impl Fence {
     /// commits as a whole, so packets never see it missing.
     pub fn refresh(&mut self, ifindex: u32, timeout: Duration) -> io::Result<()> {
         // A zero timeout would mean "the set's default", i.e. never expire.
-        let ms = u64::try_from(timeout.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut req = Request::new();
         batch_begin(&mut req);
         element(&mut req, MSG_NEWSETELEM, F_CREATE, ifindex, Some(ms));
@@ -203,9 +192,7 @@ impl Fence {
     /// delete it, and the daemon must notice within a hello and reinstall.
     pub fn table_present(&mut self) -> io::Result<bool> {
         let mut req = Request::new();
-        req.message(MSG_GETTABLE, F_REQUEST | F_ACK)
-            .header(&nfgenmsg(NETDEV, 0))
-            .attr_str(NFTA_TABLE_NAME, TABLE);
+        req.message(MSG_GETTABLE, F_REQUEST | F_ACK).header(&nfgenmsg(NETDEV, 0)).attr_str(NFTA_TABLE_NAME, TABLE);
         match self.socket.request(&mut req, |_| Ok(())) {
             Ok(()) => Ok(true),
             Err(e) if is_errno(&e, Errno::ENOENT) => Ok(false),
@@ -249,9 +236,14 @@ impl FenceWatch {
                         // A malformed notification: check rather than guess.
                         let Ok(m) = m else { return true };
                         let k = m.kind.wrapping_sub(SUBSYS);
-                        let deleted = [libc::NFT_MSG_DELTABLE, libc::NFT_MSG_DELCHAIN, libc::NFT_MSG_DELRULE, libc::NFT_MSG_DELSET]
-                            .iter()
-                            .any(|&d| k == d as u16);
+                        let deleted = [
+                            libc::NFT_MSG_DELTABLE,
+                            libc::NFT_MSG_DELCHAIN,
+                            libc::NFT_MSG_DELRULE,
+                            libc::NFT_MSG_DELSET,
+                        ]
+                        .iter()
+                        .any(|&d| k == d as u16);
                         hit |= m.kind & 0xff00 == SUBSYS && deleted;
                     }
                 }
@@ -271,17 +263,11 @@ impl std::os::fd::AsRawFd for FenceWatch {
 
 /// Set-element changes must travel inside a batch (a transaction).
 fn batch_begin(req: &mut Request) {
-    req.message(BATCH_BEGIN, F_REQUEST).header(&nfgenmsg(
-        libc::AF_UNSPEC as u8,
-        libc::NFNL_SUBSYS_NFTABLES as u16,
-    ));
+    req.message(BATCH_BEGIN, F_REQUEST).header(&nfgenmsg(libc::AF_UNSPEC as u8, libc::NFNL_SUBSYS_NFTABLES as u16));
 }
 
 fn batch_end(req: &mut Request) {
-    req.message(BATCH_END, F_REQUEST).header(&nfgenmsg(
-        libc::AF_UNSPEC as u8,
-        libc::NFNL_SUBSYS_NFTABLES as u16,
-    ));
+    req.message(BATCH_END, F_REQUEST).header(&nfgenmsg(libc::AF_UNSPEC as u8, libc::NFNL_SUBSYS_NFTABLES as u16));
 }
 
 /// One message naming the element `ifindex` of `open`. The key of an
@@ -312,11 +298,7 @@ mod tests {
     #[test]
     fn ruleset_text() {
         let text = ruleset(&[("eth0.2", 0x88b5), ("wan-b", 0x9000)]).unwrap();
-        assert!(
-            text.starts_with(
-                "table netdev vwrp {}\ndelete table netdev vwrp\ntable netdev vwrp {\n"
-            )
-        );
+        assert!(text.starts_with("table netdev vwrp {}\ndelete table netdev vwrp\ntable netdev vwrp {\n"));
         assert!(text.contains(
             "  chain in_eth0.2 { type filter hook ingress device \"eth0.2\" priority -500; policy drop; \
              ether type 0x88b5 accept; meta iif @open accept; }\n"
@@ -332,11 +314,7 @@ mod tests {
             &[("waaaaaaaaaaaaaan", 0x88b5)],
             &[("a", 0x88b5), ("a", 0x88b5)],
         ] {
-            assert_eq!(
-                ruleset(bad).unwrap_err().kind(),
-                io::ErrorKind::InvalidInput,
-                "{bad:?}"
-            );
+            assert_eq!(ruleset(bad).unwrap_err().kind(), io::ErrorKind::InvalidInput, "{bad:?}");
         }
     }
 
@@ -357,12 +335,7 @@ mod tests {
         let peer = Netns::new(&format!("{tag}p"));
         let (wa, wb) = veth(&fenced, "wa", "192.0.2.1/24", &peer, "wb", "192.0.2.2/24");
         fenced.run_in(|| install(&[("wa", VWRP)])).unwrap();
-        Bed {
-            fenced,
-            peer,
-            wa,
-            wb,
-        }
+        Bed { fenced, peer, wa, wb }
     }
 
     fn can_ping(bed: &Bed) -> bool {
@@ -372,11 +345,8 @@ mod tests {
     /// Whether a frame of `ethertype` sent from `from` reaches a socket
     /// bound to that EtherType on the other end.
     fn frame_passes(bed: &Bed, ethertype: u16, outbound: bool) -> bool {
-        let (tx_ns, tx_if, rx_ns, rx_if) = if outbound {
-            (&bed.fenced, bed.wa, &bed.peer, bed.wb)
-        } else {
-            (&bed.peer, bed.wb, &bed.fenced, bed.wa)
-        };
+        let (tx_ns, tx_if, rx_ns, rx_if) =
+            if outbound { (&bed.fenced, bed.wa, &bed.peer, bed.wb) } else { (&bed.peer, bed.wb, &bed.fenced, bed.wa) };
         let rx = rx_ns.run_in(|| PacketSocket::bind(rx_if, ethertype));
         let tx = tx_ns.run_in(|| PacketSocket::bind(tx_if, ethertype));
         // A fenced sender may be refused outright (ENOBUFS): not passed.
@@ -386,28 +356,12 @@ mod tests {
     #[test]
     fn closed_fence_passes_only_vwrp_frames() {
         let bed = bed("fc");
-        assert!(
-            bed.fenced
-                .run_in(|| Fence::open()?.table_present())
-                .unwrap()
-        );
+        assert!(bed.fenced.run_in(|| Fence::open()?.table_present()).unwrap());
         assert!(!can_ping(&bed), "ping crossed a closed fence");
-        assert!(
-            frame_passes(&bed, VWRP, false),
-            "vwrp frame blocked inbound"
-        );
-        assert!(
-            frame_passes(&bed, VWRP, true),
-            "vwrp frame blocked outbound"
-        );
-        assert!(
-            !frame_passes(&bed, OTHER, false),
-            "other EtherType passed inbound"
-        );
-        assert!(
-            !frame_passes(&bed, OTHER, true),
-            "other EtherType passed outbound"
-        );
+        assert!(frame_passes(&bed, VWRP, false), "vwrp frame blocked inbound");
+        assert!(frame_passes(&bed, VWRP, true), "vwrp frame blocked outbound");
+        assert!(!frame_passes(&bed, OTHER, false), "other EtherType passed inbound");
+        assert!(!frame_passes(&bed, OTHER, true), "other EtherType passed outbound");
 
         // Open: everything passes, so the checks above could have failed.
         let mut fence = bed.fenced.run_in(Fence::open).unwrap();
@@ -443,10 +397,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(200));
         // 500 ms after the first refresh, only the second one keeps it open
         // (until 700 ms).
-        assert!(
-            can_ping(&bed),
-            "the second refresh did not extend the permission"
-        );
+        assert!(can_ping(&bed), "the second refresh did not extend the permission");
         // A zero timeout must not become a permanent element.
         fence.refresh(bed.wa, Duration::ZERO).unwrap();
         std::thread::sleep(Duration::from_millis(100));
@@ -494,14 +445,7 @@ mod tests {
             let start = Instant::now();
             for _ in 0..M {
                 let ok = Command::new("nft")
-                    .args([
-                        "add",
-                        "element",
-                        "netdev",
-                        TABLE,
-                        OPEN_SET,
-                        "{ \"wa\" timeout 300ms }",
-                    ])
+                    .args(["add", "element", "netdev", TABLE, OPEN_SET, "{ \"wa\" timeout 300ms }"])
                     .status()
                     .unwrap()
                     .success();
@@ -509,11 +453,7 @@ mod tests {
             }
             start.elapsed() / M
         });
-        println!(
-            "refresh over netlink: {} µs; `nft add element`: {} µs",
-            netlink.as_micros(),
-            spawned.as_micros()
-        );
+        println!("refresh over netlink: {} µs; `nft add element`: {} µs", netlink.as_micros(), spawned.as_micros());
         assert!(netlink < spawned);
     }
 }

@@ -13,8 +13,8 @@ use nix::errno::Errno;
 use nix::libc;
 
 use super::netlink::{
-    F_ACK, F_CREATE, F_DUMP, F_DUMP_INTR, F_REPLACE, F_REQUEST, Malformed, Message, NLMSG_DONE,
-    NLMSG_ERROR, Protocol, Request, Socket, is_errno,
+    F_ACK, F_CREATE, F_DUMP, F_DUMP_INTR, F_REPLACE, F_REQUEST, Malformed, Message, NLMSG_DONE, NLMSG_ERROR, Protocol,
+    Request, Socket, is_errno,
 };
 
 const IFINFOMSG_LEN: usize = 16;
@@ -85,8 +85,7 @@ impl Link {
 /// Asks for one link, by index or (index 0) by name.
 fn get_link(index: u32, name: Option<&str>) -> io::Result<Link> {
     let mut req = Request::new();
-    req.message(libc::RTM_GETLINK, F_REQUEST | F_ACK)
-        .header(&ifinfomsg(index));
+    req.message(libc::RTM_GETLINK, F_REQUEST | F_ACK).header(&ifinfomsg(index));
     if let Some(name) = name {
         req.attr_str(libc::IFLA_IFNAME, name);
     }
@@ -103,10 +102,7 @@ fn get_link(index: u32, name: Option<&str>) -> io::Result<Link> {
 /// The index of the link called `name` (`ENODEV` when there is none).
 pub fn ifindex(name: &str) -> io::Result<u32> {
     if name.is_empty() || name.len() > IFNAME_MAX {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "bad interface name",
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad interface name"));
     }
     Ok(get_link(0, Some(name))?.index)
 }
@@ -119,22 +115,13 @@ pub fn link_mac(ifindex: u32) -> io::Result<[u8; 6]> {
 }
 
 /// `struct ifaddrmsg` and the address attributes shared by add and delete.
-fn address_request(
-    kind: u16,
-    flags: u16,
-    ifindex: u32,
-    addr: IpAddr,
-    prefix_len: u8,
-) -> io::Result<Request> {
+fn address_request(kind: u16, flags: u16, ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<Request> {
     let (family, max_len) = match addr {
         IpAddr::V4(_) => (libc::AF_INET as u8, 32),
         IpAddr::V6(_) => (libc::AF_INET6 as u8, 128),
     };
     if prefix_len > max_len {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "prefix length out of range",
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "prefix length out of range"));
     }
     // The shared address is fenced on every standby, so duplicate address
     // detection could find nothing and would only hold the address
@@ -173,13 +160,7 @@ fn address_request(
 /// (say one udhcpc added with a lifetime) is replaced by one without a
 /// lifetime, so that it never runs out while this router is active.
 pub fn add_address(ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<()> {
-    let mut req = address_request(
-        libc::RTM_NEWADDR,
-        F_CREATE | F_REPLACE,
-        ifindex,
-        addr,
-        prefix_len,
-    )?;
+    let mut req = address_request(libc::RTM_NEWADDR, F_CREATE | F_REPLACE, ifindex, addr, prefix_len)?;
     Socket::open(Protocol::Route, 0)?.request_ack(&mut req)
 }
 
@@ -212,12 +193,7 @@ fn rtmsg(protocol: u8, scope: u8, kind: u8, flags: u32) -> [u8; 12] {
 pub fn replace_default_route(ifindex: u32, gateway: Ipv4Addr) -> io::Result<()> {
     let mut req = Request::new();
     req.message(libc::RTM_NEWROUTE, F_REQUEST | F_ACK | F_CREATE | F_REPLACE)
-        .header(&rtmsg(
-            libc::RTPROT_STATIC,
-            libc::RT_SCOPE_UNIVERSE,
-            libc::RTN_UNICAST,
-            RTNH_F_ONLINK,
-        ))
+        .header(&rtmsg(libc::RTPROT_STATIC, libc::RT_SCOPE_UNIVERSE, libc::RTN_UNICAST, RTNH_F_ONLINK))
         .attr(libc::RTA_GATEWAY, &gateway.octets())
         .attr_u32_ne(libc::RTA_OIF, ifindex);
     Socket::open(Protocol::Route, 0)?.request_ack(&mut req)
@@ -271,11 +247,7 @@ impl LinkMonitor {
         let socket = Socket::open(Protocol::Route, libc::RTMGRP_LINK as u32)?;
         socket.set_nonblocking(true)?;
         socket.set_receive_buffer(MONITOR_BUFFER)?;
-        Ok(LinkMonitor {
-            socket,
-            dumping: false,
-            redump: false,
-        })
+        Ok(LinkMonitor { socket, dumping: false, redump: false })
     }
 
     /// Asks for the state of every link; the answers come through
@@ -286,8 +258,7 @@ impl LinkMonitor {
             return Ok(());
         }
         let mut req = Request::new();
-        req.message(libc::RTM_GETLINK, F_REQUEST | F_DUMP)
-            .header(&ifinfomsg(0));
+        req.message(libc::RTM_GETLINK, F_REQUEST | F_DUMP).header(&ifinfomsg(0));
         self.socket.send(&mut req)?;
         self.dumping = true;
         self.redump = false;
@@ -369,20 +340,11 @@ mod tests {
     fn looks_up_links() {
         let (a, _b, wa) = pair("lk");
         let out = a.ok("ip -o link show dev wa");
-        let mac_text = out
-            .split("link/ether ")
-            .nth(1)
-            .unwrap()
-            .split(' ')
-            .next()
-            .unwrap();
+        let mac_text = out.split("link/ether ").nth(1).unwrap().split(' ').next().unwrap();
         a.run_in(|| {
             assert_eq!(ifindex("wa").unwrap(), wa);
             assert!(is_errno(&ifindex("nosuch0").unwrap_err(), Errno::ENODEV));
-            assert_eq!(
-                ifindex("waaaaaaaaaaaaaaa").unwrap_err().kind(),
-                io::ErrorKind::InvalidInput
-            );
+            assert_eq!(ifindex("waaaaaaaaaaaaaaa").unwrap_err().kind(), io::ErrorKind::InvalidInput);
             let mac = link_mac(wa).unwrap();
             let text: Vec<String> = mac.iter().map(|b| format!("{b:02x}")).collect();
             assert_eq!(text.join(":"), mac_text);
@@ -405,30 +367,12 @@ mod tests {
             add_address(wa, v4, 24).unwrap(); // again: replaced, not an error
         });
         let v4_out = a.ok("ip -4 -o addr show dev wa");
-        let line = |addr: &str| {
-            v4_out
-                .lines()
-                .find(|l| l.contains(addr))
-                .unwrap_or("")
-                .to_owned()
-        };
-        assert!(
-            line("203.0.113.7/24").contains("brd 203.0.113.255 scope global"),
-            "{v4_out}"
-        );
-        assert!(
-            line("203.0.113.7/24").contains("valid_lft forever"),
-            "{v4_out}"
-        );
-        assert!(
-            line("192.0.2.8/24").contains("valid_lft forever"),
-            "lifetime kept: {v4_out}"
-        );
+        let line = |addr: &str| v4_out.lines().find(|l| l.contains(addr)).unwrap_or("").to_owned();
+        assert!(line("203.0.113.7/24").contains("brd 203.0.113.255 scope global"), "{v4_out}");
+        assert!(line("203.0.113.7/24").contains("valid_lft forever"), "{v4_out}");
+        assert!(line("192.0.2.8/24").contains("valid_lft forever"), "lifetime kept: {v4_out}");
         let v6_out = a.ok("ip -6 -o addr show dev wa");
-        let v6_line = v6_out
-            .lines()
-            .find(|l| l.contains("2001:db8:5::7/64"))
-            .unwrap_or("");
+        let v6_line = v6_out.lines().find(|l| l.contains("2001:db8:5::7/64")).unwrap_or("");
         assert!(v6_line.contains("scope global nodad"), "{v6_out}");
         assert!(!v6_line.contains("tentative"), "{v6_out}");
 
@@ -437,10 +381,7 @@ mod tests {
                 del_address(wa, addr, len).unwrap();
                 del_address(wa, addr, len).unwrap(); // gone already: fine
             }
-            assert_eq!(
-                add_address(wa, v4, 33).unwrap_err().kind(),
-                io::ErrorKind::InvalidInput
-            );
+            assert_eq!(add_address(wa, v4, 33).unwrap_err().kind(), io::ErrorKind::InvalidInput);
         });
         let out = a.ok("ip addr show dev wa");
         for gone in ["203.0.113.7", "192.0.2.8", "2001:db8:5::7"] {
@@ -454,20 +395,13 @@ mod tests {
     fn replaces_and_deletes_default_route() {
         let (a, _b, wa) = pair("rt");
         let default = || a.ok("ip -4 route show default");
-        a.run_in(|| replace_default_route(wa, "198.51.100.2".parse().unwrap()))
-            .unwrap();
-        assert!(
-            default().contains("default via 198.51.100.2 dev wa proto static onlink"),
-            "{}",
-            default()
-        );
-        a.run_in(|| replace_default_route(wa, "198.51.100.3".parse().unwrap()))
-            .unwrap();
+        a.run_in(|| replace_default_route(wa, "198.51.100.2".parse().unwrap())).unwrap();
+        assert!(default().contains("default via 198.51.100.2 dev wa proto static onlink"), "{}", default());
+        a.run_in(|| replace_default_route(wa, "198.51.100.3".parse().unwrap())).unwrap();
         assert_eq!(default().lines().count(), 1, "{}", default());
         assert!(default().contains("default via 198.51.100.3 dev wa"));
         // A gateway outside the subnet works too.
-        a.run_in(|| replace_default_route(wa, "192.0.2.1".parse().unwrap()))
-            .unwrap();
+        a.run_in(|| replace_default_route(wa, "192.0.2.1".parse().unwrap())).unwrap();
         assert!(default().contains("default via 192.0.2.1 dev wa"));
 
         a.ok("ip route add default via 198.51.100.9 dev wa metric 50");
@@ -477,12 +411,7 @@ mod tests {
     }
 
     /// Reads monitor events until one for `index` with this carrier shows up.
-    fn wait_for(
-        monitor: &mut LinkMonitor,
-        poll: &mut Poll,
-        index: u32,
-        carrier: bool,
-    ) -> LinkState {
+    fn wait_for(monitor: &mut LinkMonitor, poll: &mut Poll, index: u32, carrier: bool) -> LinkState {
         let mut events = Events::with_capacity(4);
         let deadline = Instant::now() + Duration::from_secs(3);
         loop {
@@ -492,10 +421,7 @@ mod tests {
                 }
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero(),
-                "no event for link {index} with carrier {carrier}"
-            );
+            assert!(!left.is_zero(), "no event for link {index} with carrier {carrier}");
             match poll.poll(&mut events, Some(left)) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 other => other.unwrap(),
@@ -509,9 +435,7 @@ mod tests {
         let mut monitor = a.run_in(LinkMonitor::open).unwrap();
         let mut poll = Poll::new().unwrap();
         let fd = monitor.as_raw_fd();
-        poll.registry()
-            .register(&mut SourceFd(&fd), Token(0), Interest::READABLE)
-            .unwrap();
+        poll.registry().register(&mut SourceFd(&fd), Token(0), Interest::READABLE).unwrap();
 
         monitor.dump().unwrap();
         monitor.dump().unwrap(); // while one runs: queued, not refused

@@ -24,10 +24,7 @@ impl Netns {
     pub fn new(tag: &str) -> Netns {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let name = format!("vwrp-{tag}-{}-{n}", std::process::id());
-        let status = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .unwrap();
+        let status = Command::new("ip").args(["netns", "add", &name]).status().unwrap();
         assert!(status.success(), "ip netns add {name}");
         let ns = Netns { name };
         ns.ok("ip link set lo up");
@@ -36,22 +33,14 @@ impl Netns {
 
     /// Runs a shell command inside the namespace.
     pub fn sh(&self, cmd: &str) -> Output {
-        Command::new("ip")
-            .args(["netns", "exec", &self.name, "sh", "-c", cmd])
-            .output()
-            .unwrap()
+        Command::new("ip").args(["netns", "exec", &self.name, "sh", "-c", cmd]).output().unwrap()
     }
 
     /// Runs a shell command inside the namespace, which must succeed;
     /// returns its standard output.
     pub fn ok(&self, cmd: &str) -> String {
         let out = self.sh(cmd);
-        assert!(
-            out.status.success(),
-            "in {}: {cmd}: {}",
-            self.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "in {}: {cmd}: {}", self.name, String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -68,50 +57,29 @@ impl Netns {
                 assert_eq!(rc, 0, "setns: {}", io::Error::last_os_error());
                 f()
             });
-            thread
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e))
+            thread.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
         })
     }
 
     /// The index of a link in this namespace.
     pub fn ifindex(&self, dev: &str) -> u32 {
         // `ip netns exec` mounts this namespace's sysfs.
-        self.ok(&format!("cat /sys/class/net/{dev}/ifindex"))
-            .trim()
-            .parse()
-            .unwrap()
+        self.ok(&format!("cat /sys/class/net/{dev}/ifindex")).trim().parse().unwrap()
     }
 }
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
     }
 }
 
 /// Joins two namespaces with a veth pair, addresses both ends, brings them
 /// up and returns their indexes.
-pub fn veth(
-    a: &Netns,
-    a_dev: &str,
-    a_addr: &str,
-    b: &Netns,
-    b_dev: &str,
-    b_addr: &str,
-) -> (u32, u32) {
-    a.ok(&format!(
-        "ip link add name {a_dev} type veth peer name {b_dev} netns {}",
-        b.name
-    ));
-    a.ok(&format!(
-        "ip addr add {a_addr} dev {a_dev} && ip link set {a_dev} up"
-    ));
-    b.ok(&format!(
-        "ip addr add {b_addr} dev {b_dev} && ip link set {b_dev} up"
-    ));
+pub fn veth(a: &Netns, a_dev: &str, a_addr: &str, b: &Netns, b_dev: &str, b_addr: &str) -> (u32, u32) {
+    a.ok(&format!("ip link add name {a_dev} type veth peer name {b_dev} netns {}", b.name));
+    a.ok(&format!("ip addr add {a_addr} dev {a_dev} && ip link set {a_dev} up"));
+    b.ok(&format!("ip addr add {b_addr} dev {b_dev} && ip link set {b_dev} up"));
     (a.ifindex(a_dev), b.ifindex(b_dev))
 }
 
@@ -131,13 +99,7 @@ impl PacketSocket {
     pub fn bind(ifindex: u32, ethertype: u16) -> PacketSocket {
         let proto = ethertype.to_be();
         // SAFETY: plain socket(2); the result is checked before use.
-        let raw = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                i32::from(proto),
-            )
-        };
+        let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, i32::from(proto)) };
         assert!(raw >= 0, "packet socket: {}", io::Error::last_os_error());
         // SAFETY: `raw` is a fresh descriptor nobody else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
@@ -148,13 +110,7 @@ impl PacketSocket {
         addr.sll_ifindex = i32::try_from(ifindex).unwrap();
         let len = u32::try_from(std::mem::size_of::<libc::sockaddr_ll>()).unwrap();
         // SAFETY: addr outlives the call and `len` is its size.
-        let rc = unsafe {
-            libc::bind(
-                fd.as_raw_fd(),
-                (&raw const addr).cast::<libc::sockaddr>(),
-                len,
-            )
-        };
+        let rc = unsafe { libc::bind(fd.as_raw_fd(), (&raw const addr).cast::<libc::sockaddr>(), len) };
         assert_eq!(rc, 0, "bind packet socket: {}", io::Error::last_os_error());
         setsockopt(&fd, sockopt::ReceiveTimeout, &TimeVal::new(0, 50_000)).unwrap();
         PacketSocket { fd }

@@ -123,7 +123,8 @@ impl ReplayGuard {
             Some(i) => i,
             None => {
                 if self.senders.len() >= SENDERS
-                    && let Some(oldest) = self.senders.iter().enumerate().min_by_key(|(_, s)| s.last_use).map(|(i, _)| i)
+                    && let Some(oldest) =
+                        self.senders.iter().enumerate().min_by_key(|(_, s)| s.last_use).map(|(i, _)| i)
                 {
                     self.senders.swap_remove(oldest);
                 }

@@ -4,8 +4,8 @@ use core::fmt;
 
 use super::tlv::Tlvs;
 use super::{
-    ETHERNET_HEADER_LEN, Error, Handover, Keyring, Lease4, Lease6, MIN_FRAME_LEN, Mac, TAG_LEN,
-    TRAILER_LEN, TrackerSummary, be16, be32,
+    ETHERNET_HEADER_LEN, Error, Handover, Keyring, Lease4, Lease6, MIN_FRAME_LEN, Mac, TAG_LEN, TRAILER_LEN,
+    TrackerSummary, be16, be32,
 };
 
 pub const VERSION: u8 = 1;
@@ -287,12 +287,7 @@ impl Message {
         let start = out.len();
         let key = keys.signing_key();
         let flags = (self.flags.0 & Flags::KNOWN & !Flags::AUTH) | if key.is_some() { Flags::AUTH } else { 0 };
-        out.extend_from_slice(&[
-            VERSION,
-            self.kind as u8,
-            self.group,
-            self.state as u8,
-        ]);
+        out.extend_from_slice(&[VERSION, self.kind as u8, self.group, self.state as u8]);
         out.extend_from_slice(&self.router_id.to_be_bytes());
         out.extend_from_slice(&[self.priority, self.effective_priority, flags, self.dead_multiplier]);
         out.extend_from_slice(&self.hello_interval.to_be_bytes());

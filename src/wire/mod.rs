@@ -13,9 +13,7 @@ mod vectors;
 
 pub use auth::{Key, Keyring, ReplayGuard, TAG_LEN, TRAILER_LEN};
 pub use ethernet::{ETHERNET_HEADER_LEN, EthernetFrame, Mac};
-pub use message::{
-    Flags, HEADER_LEN, MessageType, Message, Packet, WireState, VERSION, frame,
-};
+pub use message::{Flags, HEADER_LEN, Message, MessageType, Packet, VERSION, WireState, frame};
 pub use tlv::{Handover, HandoverReason, Ia6, Lease4, Lease6, TrackerSummary};
 
 use core::fmt;

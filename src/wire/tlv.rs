@@ -380,9 +380,18 @@ mod tests {
         let cases = [
             (Tlvs { client_id: Some(vec![]), ..Default::default() }, kind::CLIENT_ID),
             (Tlvs { lease4: Some(lease4), ..Default::default() }, kind::IPV4_LEASE),
-            (Tlvs { lease6: Lease6 { addresses: vec![ia], ..Default::default() }, ..Default::default() }, kind::IPV6_ADDRESS),
-            (Tlvs { lease6: Lease6 { prefixes: vec![ia], ..Default::default() }, ..Default::default() }, kind::IPV6_PREFIX),
-            (Tlvs { lease6: Lease6 { duid: Some((1, vec![])), ..Default::default() }, ..Default::default() }, kind::DHCPV6_DUID),
+            (
+                Tlvs { lease6: Lease6 { addresses: vec![ia], ..Default::default() }, ..Default::default() },
+                kind::IPV6_ADDRESS,
+            ),
+            (
+                Tlvs { lease6: Lease6 { prefixes: vec![ia], ..Default::default() }, ..Default::default() },
+                kind::IPV6_PREFIX,
+            ),
+            (
+                Tlvs { lease6: Lease6 { duid: Some((1, vec![])), ..Default::default() }, ..Default::default() },
+                kind::DHCPV6_DUID,
+            ),
         ];
         for (t, k) in cases {
             assert_eq!(t.emit(&mut Vec::new()), Err(Error::BadTlv(k)));

@@ -6,9 +6,9 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::{
-    DEFAULT_ETHERTYPE, ETHERNET_HEADER_LEN, Error, EthernetFrame, Flags, HEADER_LEN, Handover, HandoverReason,
-    Ia6, Key, Keyring, Lease4, Lease6, MULTICAST_MAC, MIN_FRAME_LEN, Mac, Message, MessageType, Packet,
-    ReplayGuard, TrackerSummary, WireState, frame,
+    DEFAULT_ETHERTYPE, ETHERNET_HEADER_LEN, Error, EthernetFrame, Flags, HEADER_LEN, Handover, HandoverReason, Ia6,
+    Key, Keyring, Lease4, Lease6, MIN_FRAME_LEN, MULTICAST_MAC, Mac, Message, MessageType, Packet, ReplayGuard,
+    TrackerSummary, WireState, frame,
 };
 
 const SPEC: &str = include_str!("../../docs/PROTOCOL.md");
@@ -95,7 +95,8 @@ fn vectors() -> Vec<Vector> {
         flags: Flags(Flags::WANT_PREEMPT),
         ..base(MessageType::Hello, WireState::Standby, B, 250, B_EPOCH, 77)
     };
-    let v4 = Message { handover: handover(), ..base(MessageType::Offer, WireState::HandingOver, A, 200, A_EPOCH, 1001) };
+    let v4 =
+        Message { handover: handover(), ..base(MessageType::Offer, WireState::HandingOver, A, 200, A_EPOCH, 1001) };
     let v5 = Message { handover: handover(), ..base(MessageType::Ready, WireState::TakingOver, B, 250, B_EPOCH, 78) };
     let v6 = Message { handover: handover(), ..base(MessageType::Done, WireState::Standby, A, 200, A_EPOCH, 1002) };
     let v7 = base(MessageType::Release, WireState::Standby, A, 200, A_EPOCH, 1003);
@@ -110,7 +111,15 @@ fn vectors() -> Vec<Vector> {
             // DUID-LL (type 3, hardware type 1) of the shared MAC.
             duid: Some((1, vec![0x00, 0x03, 0x00, 0x01, 0x02, 0x76, 0x77, 0x72, 0x70, 0x01])),
         },
-        trackers: Some(TrackerSummary { total: 3, up: 2, down: 1, unknown: 0, penalty: 20, fatal: false, hold_left: 45 }),
+        trackers: Some(TrackerSummary {
+            total: 3,
+            up: 2,
+            down: 1,
+            unknown: 0,
+            penalty: 20,
+            fatal: false,
+            hold_left: 45,
+        }),
         ..base(MessageType::Hello, WireState::Active, A, 200, A_EPOCH, 4242)
     };
     // IA_NA 28 + IA_PD 28 + DNS 18 + gateway 18 + DUID 16 bytes precede
@@ -255,7 +264,10 @@ fn a_flipped_bit_breaks_the_tag() {
 #[test]
 fn keyed_and_unkeyed_routers_refuse_each_other() {
     assert_eq!(parse(&authenticated(), &Keyring::default()), Err(Error::UnknownKey(TEST_KEY_ID)));
-    assert_eq!(parse(&authenticated(), &Keyring::new(vec![Key::new(9, TEST_KEY)])), Err(Error::UnknownKey(TEST_KEY_ID)));
+    assert_eq!(
+        parse(&authenticated(), &Keyring::new(vec![Key::new(9, TEST_KEY)])),
+        Err(Error::UnknownKey(TEST_KEY_ID))
+    );
     assert_eq!(parse(&build(&vectors()[0]), &test_keys()), Err(Error::Unauthenticated));
 }
 

@@ -79,7 +79,8 @@ impl Vwrp {
         let ok = poll_until(Duration::from_secs(15), || {
             self.c.status(n).is_some_and(|s| s["state"] == "standby" && s["lease"]["address"] == WAN_ADDR)
         });
-        ok.then_some(()).ok_or_else(|| format!("vwrp r{n} is no standby with the lease: {:?}\n{}", self.c.states(), self.c.logs()))
+        ok.then_some(())
+            .ok_or_else(|| format!("vwrp r{n} is no standby with the lease: {:?}\n{}", self.c.states(), self.c.logs()))
     }
 
     /// What a reboot leaves of a router whose daemon was killed: no

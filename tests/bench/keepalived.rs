@@ -34,14 +34,16 @@ impl Keepalived {
     /// preempt off). Returns once one router holds the gateway.
     pub fn start(priorities: &[u8], advert_ms: u64) -> Result<Keepalived, String> {
         let bed = Testbed::new(priorities.len(), Opts::default());
-        let mut k = Keepalived { bed, daemons: vec![None; priorities.len()], priorities: priorities.to_vec(), advert_ms };
+        let mut k =
+            Keepalived { bed, daemons: vec![None; priorities.len()], priorities: priorities.to_vec(), advert_ms };
         for n in 1..=priorities.len() {
             k.static_wan(n);
             k.write_config(n);
         }
         // A fresh veth reports "up" only after the kernel's link watch ran
         // (up to a second): keepalived would start in FAULT.
-        let lan_up = |n: usize| k.bed.exec_ok(&Testbed::router(n), ["cat", "/sys/class/net/lan/operstate"]).trim() == "up";
+        let lan_up =
+            |n: usize| k.bed.exec_ok(&Testbed::router(n), ["cat", "/sys/class/net/lan/operstate"]).trim() == "up";
         if !poll_until(Duration::from_secs(5), || (1..=priorities.len()).all(lan_up)) {
             return Err("the routers' LAN links did not come up".into());
         }
@@ -87,7 +89,18 @@ impl Keepalived {
     /// child), logging to the console, with pid files of its own.
     pub fn start_daemon(&mut self, n: usize) {
         let (conf, pid, vrrp_pid) = (self.path(n, "conf"), self.path(n, "pid"), self.path(n, "vrrp.pid"));
-        let argv = [BIN, "--dont-fork", "--log-console", "--vrrp", "-f", conf.to_str().unwrap_or_default(), "-p", pid.to_str().unwrap_or_default(), "-r", vrrp_pid.to_str().unwrap_or_default()];
+        let argv = [
+            BIN,
+            "--dont-fork",
+            "--log-console",
+            "--vrrp",
+            "-f",
+            conf.to_str().unwrap_or_default(),
+            "-p",
+            pid.to_str().unwrap_or_default(),
+            "-r",
+            vrrp_pid.to_str().unwrap_or_default(),
+        ];
         let id = self.bed.spawn(&Testbed::router(n), argv);
         self.daemons[n - 1] = Some(id);
     }
@@ -175,7 +188,9 @@ impl Keepalived {
 
     pub fn version() -> String {
         let out = std::process::Command::new(BIN).arg("--version").output();
-        let text = out.map(|o| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))).unwrap_or_default();
+        let text = out
+            .map(|o| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+            .unwrap_or_default();
         text.lines().next().unwrap_or("keepalived (version unknown)").trim().to_string()
     }
 }

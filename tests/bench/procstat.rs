@@ -105,7 +105,11 @@ pub fn tree_memory(pid: u32) -> Memory {
 /// says it loads (count, bytes).
 pub fn binary_size(path: &str) -> (u64, usize, u64) {
     let size = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let out = Command::new("ldd").arg(path).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    let out = Command::new("ldd")
+        .arg(path)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
     let libs: Vec<String> = out
         .lines()
         .filter_map(|l| {

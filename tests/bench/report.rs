@@ -182,7 +182,9 @@ pub fn pairs(series: &[Series]) -> Vec<(&Series, &Series)> {
         .iter()
         .filter(|s| s.imp == "vwrp")
         .filter_map(|v| {
-            let k = series.iter().find(|k| k.imp != "vwrp" && k.kind == v.kind && k.hello_ms == v.hello_ms && k.stream_ms == v.stream_ms)?;
+            let k = series.iter().find(|k| {
+                k.imp != "vwrp" && k.kind == v.kind && k.hello_ms == v.hello_ms && k.stream_ms == v.stream_ms
+            })?;
             Some((v, k))
         })
         .collect()
@@ -211,10 +213,17 @@ pub fn markdown(series: &[Series], res: Option<&(Resources, Resources)>, runs: u
     }
     if let Some((v, k)) = res {
         let per_router = |r: &Resources| {
-            r.routers.iter().enumerate().map(|(i, x)| format!("r{} {} {:.2}", i + 1, x.role, x.cpu_s())).collect::<Vec<_>>().join(", ")
+            r.routers
+                .iter()
+                .enumerate()
+                .map(|(i, x)| format!("r{} {} {:.2}", i + 1, x.role, x.cpu_s()))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let procs = |r: &Resources| r.routers.first().map_or(0, |x| x.memory.processes);
-        let cpu = |r: &Resources| format!("{:.2} s (user {:.2}, kernel {:.2})", r.cpu_total(), r.user_total(), r.system_total());
+        let cpu = |r: &Resources| {
+            format!("{:.2} s (user {:.2}, kernel {:.2})", r.cpu_total(), r.user_total(), r.system_total())
+        };
         t.push_str(&format!(
             "\n### Resources (hello / advert_int 10 ms, 3 routers, {:.0} s steady state)\n\n\
              | resource | vwrp | keepalived | vwrp/keepalived |\n|---|---|---|---|\n",
@@ -224,10 +233,30 @@ pub fn markdown(series: &[Series], res: Option<&(Resources, Resources)>, runs: u
             ("CPU, all routers", cpu(v), cpu(k), ratio(Some(v.cpu_total()), Some(k.cpu_total()))),
             ("CPU per router (s)", per_router(v), per_router(k), String::new()),
             ("processes per router", procs(v).to_string(), procs(k).to_string(), String::new()),
-            ("peak RSS (VmHWM), largest router", mib(v.hwm_max()), mib(k.hwm_max()), ratio(Some(v.hwm_max() as f64), Some(k.hwm_max() as f64))),
-            ("peak RSS (VmHWM), all routers", mib(v.hwm_sum()), mib(k.hwm_sum()), ratio(Some(v.hwm_sum() as f64), Some(k.hwm_sum() as f64))),
-            ("PSS at the end, all routers", mib(v.pss_sum()), mib(k.pss_sum()), ratio(Some(v.pss_sum() as f64), Some(k.pss_sum() as f64))),
-            ("binary size", mb(v.binary_bytes), mb(k.binary_bytes), ratio(Some(v.binary_bytes as f64), Some(k.binary_bytes as f64))),
+            (
+                "peak RSS (VmHWM), largest router",
+                mib(v.hwm_max()),
+                mib(k.hwm_max()),
+                ratio(Some(v.hwm_max() as f64), Some(k.hwm_max() as f64)),
+            ),
+            (
+                "peak RSS (VmHWM), all routers",
+                mib(v.hwm_sum()),
+                mib(k.hwm_sum()),
+                ratio(Some(v.hwm_sum() as f64), Some(k.hwm_sum() as f64)),
+            ),
+            (
+                "PSS at the end, all routers",
+                mib(v.pss_sum()),
+                mib(k.pss_sum()),
+                ratio(Some(v.pss_sum() as f64), Some(k.pss_sum() as f64)),
+            ),
+            (
+                "binary size",
+                mb(v.binary_bytes),
+                mb(k.binary_bytes),
+                ratio(Some(v.binary_bytes as f64), Some(k.binary_bytes as f64)),
+            ),
             (
                 "binary + shared libraries (ldd)",
                 format!("{} ({} libs)", mb(v.with_libs()), v.libs),

@@ -137,7 +137,11 @@ impl Cluster {
 
     pub fn wait_socket(&self, n: usize) {
         let s = self.socket(n);
-        assert!(poll_until(Duration::from_secs(10), || s.exists()), "r{n}: daemon did not open its socket\n{}", self.log(n));
+        assert!(
+            poll_until(Duration::from_secs(10), || s.exists()),
+            "r{n}: daemon did not open its socket\n{}",
+            self.log(n)
+        );
     }
 
     pub fn daemon(&self, n: usize) -> ProcId {
@@ -162,7 +166,9 @@ impl Cluster {
     }
 
     pub fn states(&self) -> Vec<String> {
-        (1..=self.daemons.len()).map(|n| if self.daemons[n - 1].is_some() { self.state(n) } else { "down".into() }).collect()
+        (1..=self.daemons.len())
+            .map(|n| if self.daemons[n - 1].is_some() { self.state(n) } else { "down".into() })
+            .collect()
     }
 
     /// Routers that report "active".
@@ -198,8 +204,12 @@ impl Cluster {
             st = self.status(n);
             st.as_ref().is_some_and(|s| s["lease"]["address"] == crate::support::WAN_ADDR && s["state"] == "active")
         });
-        assert!(ok, "r{n} never used the lease
-{}", self.logs());
+        assert!(
+            ok,
+            "r{n} never used the lease
+{}",
+            self.logs()
+        );
         st.unwrap()
     }
 

@@ -231,7 +231,8 @@ impl World {
     }
 
     pub fn settings(&self, i: usize, router_id: u32, priority: u8) -> Settings {
-        let keys = if self.p.keyed { Keyring::new(vec![Key::new(7, b"simulation secret")]) } else { Keyring::default() };
+        let keys =
+            if self.p.keyed { Keyring::new(vec![Key::new(7, b"simulation secret")]) } else { Keyring::default() };
         Settings {
             group: 1,
             router_id,
@@ -364,7 +365,10 @@ impl World {
                         let holds = st == State::Active as u8 || st == State::HandingOver as u8;
                         if !holds || !self.routers[i].gate_open(now) {
                             self.wan_frames_by_standby += 1;
-                            self.violate(format!("(a) r{i} sent on the WAN in state {st} gate {}", self.routers[i].gate_open(now)));
+                            self.violate(format!(
+                                "(a) r{i} sent on the WAN in state {st} gate {}",
+                                self.routers[i].gate_open(now)
+                            ));
                         }
                     }
                     self.transmit(i, path, frame);
@@ -570,7 +574,9 @@ impl World {
     }
 
     pub fn actives(&self) -> Vec<usize> {
-        (0..self.routers.len()).filter(|&i| self.routers[i].running() && self.routers[i].state() == State::Active).collect()
+        (0..self.routers.len())
+            .filter(|&i| self.routers[i].running() && self.routers[i].state() == State::Active)
+            .collect()
     }
 
     /// Exactly one router active and no handover in flight.
@@ -622,7 +628,8 @@ impl World {
                 || (now.since(self.last_heal) <= heal_bound && self.last_heal > Instant::ZERO)
                 || (lossy && now.since(since) <= loss_bound);
             if !ok {
-                let desc: Vec<String> = open.iter().map(|&i| format!("r{i}:{}", self.routers[i].state().as_str())).collect();
+                let desc: Vec<String> =
+                    open.iter().map(|&i| format!("r{i}:{}", self.routers[i].state().as_str())).collect();
                 self.violate(format!("(b) {} forwarding for {:?}: {}", open.len(), now.since(since), desc.join(",")));
                 self.overlap_since = Some(now);
             }
@@ -637,7 +644,8 @@ impl World {
         for i in 0..self.routers.len() {
             let r = &self.routers[i];
             if r.running() && r.state() == State::Active && r.gate_open(now) {
-                let known = r.engine.as_ref().and_then(|e| e.lease()).filter(|l| l.is_valid(now)).map(|l| l.wire.address);
+                let known =
+                    r.engine.as_ref().and_then(|e| e.lease()).filter(|l| l.is_valid(now)).map(|l| l.wire.address);
                 if known.is_some() && r.applied != known {
                     self.violate(format!("r{i} forwards without the lease applied"));
                 }

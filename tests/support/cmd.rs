@@ -22,9 +22,7 @@ pub fn output(mut cmd: Command, dir: &Path, timeout: Duration) -> io::Result<Out
     let n = NEXT_OUTPUT.fetch_add(1, Ordering::Relaxed);
     let out_path = dir.join(format!("exec-{n}.out"));
     let err_path = dir.join(format!("exec-{n}.err"));
-    cmd.stdin(Stdio::null())
-        .stdout(File::create(&out_path)?)
-        .stderr(File::create(&err_path)?);
+    cmd.stdin(Stdio::null()).stdout(File::create(&out_path)?).stderr(File::create(&err_path)?);
     let mut child = cmd.spawn()?;
     let status = wait_timeout(&mut child, timeout)?;
     let stdout = fs::read(&out_path).unwrap_or_default();
@@ -32,11 +30,7 @@ pub fn output(mut cmd: Command, dir: &Path, timeout: Duration) -> io::Result<Out
     let _ = fs::remove_file(&out_path);
     let _ = fs::remove_file(&err_path);
     match status {
-        Some(status) => Ok(Output {
-            status,
-            stdout,
-            stderr,
-        }),
+        Some(status) => Ok(Output { status, stdout, stderr }),
         None => Err(io::Error::new(
             io::ErrorKind::TimedOut,
             format!(

@@ -52,11 +52,7 @@ impl Testbed {
         let file = self.dir.join("macwatch.pcap");
         let mac = SHARED_MAC.replace(':', "");
         // Bytes 12..18 of the cooked v2 header are the sender's address.
-        let filter = format!(
-            "link[12:4] = 0x{} and link[16:2] = 0x{}",
-            &mac[..8],
-            &mac[8..]
-        );
+        let filter = format!("link[12:4] = 0x{} and link[16:2] = 0x{}", &mac[..8], &mac[8..]);
         let file_arg = file.to_str().expect("utf-8 temp path").to_string();
         let mut argv: Vec<&str> = "tcpdump -i any -Q in -nn -s 96 -U --immediate-mode -B 8192 \
              -Z root -y LINUX_SLL2 --time-stamp-precision=nano -w"
@@ -65,16 +61,9 @@ impl Testbed {
         argv.extend([file_arg.as_str(), filter.as_str()]);
         let proc = self.spawn("wsw", argv);
         let started = SystemTime::now();
-        let ready = poll_until(Duration::from_secs(10), || {
-            self.proc_log(proc).contains("listening on")
-        });
+        let ready = poll_until(Duration::from_secs(10), || self.proc_log(proc).contains("listening on"));
         assert!(ready, "tcpdump did not start: {}", self.proc_log(proc));
-        self.mac_watch = Some(MacWatch {
-            proc,
-            file,
-            started,
-            ports,
-        });
+        self.mac_watch = Some(MacWatch { proc, file, started, ports });
     }
 
     /// Time since the running watch started, on the report's time axis:
@@ -124,44 +113,25 @@ pub fn interleaved(report: &[(Duration, usize)]) -> bool {
 
 fn u32_at(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
     let bytes: [u8; 4] = data.get(at..at.checked_add(4)?)?.try_into().ok()?;
-    Some(if big_endian {
-        u32::from_be_bytes(bytes)
-    } else {
-        u32::from_le_bytes(bytes)
-    })
+    Some(if big_endian { u32::from_be_bytes(bytes) } else { u32::from_le_bytes(bytes) })
 }
 
 /// Reads tcpdump's file. A record cut short at the end is ignored.
-fn read_pcap(
-    path: &Path,
-    started: SystemTime,
-    ports: &HashMap<u32, usize>,
-) -> Vec<(Duration, usize)> {
+fn read_pcap(path: &Path, started: SystemTime, ports: &HashMap<u32, usize>) -> Vec<(Duration, usize)> {
     let data = fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(
-        u32_at(&data, 0, false),
-        Some(PCAP_MAGIC_NANO),
-        "not a nanosecond pcap"
-    );
-    assert_eq!(
-        u32_at(&data, 20, false),
-        Some(LINKTYPE_LINUX_SLL2),
-        "not cooked v2"
-    );
+    assert_eq!(u32_at(&data, 0, false), Some(PCAP_MAGIC_NANO), "not a nanosecond pcap");
+    assert_eq!(u32_at(&data, 20, false), Some(LINKTYPE_LINUX_SLL2), "not cooked v2");
     let mut report = Vec::new();
     let mut at = PCAP_HEADER_LEN;
-    while let (Some(secs), Some(nanos), Some(len)) = (
-        u32_at(&data, at, false),
-        u32_at(&data, at + 4, false),
-        u32_at(&data, at + 8, false),
-    ) {
+    while let (Some(secs), Some(nanos), Some(len)) =
+        (u32_at(&data, at, false), u32_at(&data, at + 4, false), u32_at(&data, at + 8, false))
+    {
         let start = at + RECORD_HEADER_LEN;
         let Some(frame) = data.get(start..start + len as usize) else {
             break;
         };
         at = start + len as usize;
-        let (Some(ifindex), Some(pkttype), Some(addr)) =
-            (u32_at(frame, 4, true), frame.get(10), frame.get(12..18))
+        let (Some(ifindex), Some(pkttype), Some(addr)) = (u32_at(frame, 4, true), frame.get(10), frame.get(12..18))
         else {
             continue;
         };

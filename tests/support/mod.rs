@@ -115,10 +115,7 @@ pub struct Opts {
 
 impl Default for Opts {
     fn default() -> Self {
-        Opts {
-            lease_secs: 600,
-            dnsmasq_args: Vec::new(),
-        }
+        Opts { lease_secs: 600, dnsmasq_args: Vec::new() }
     }
 }
 
@@ -154,16 +151,9 @@ impl Testbed {
     /// Every router's `wan` is left down: see [`Testbed::bring_up_wan`].
     pub fn new(routers: usize, opts: Opts) -> Testbed {
         assert!((1..=9).contains(&routers), "1..=9 routers, not {routers}");
-        assert!(
-            opts.lease_secs >= 120,
-            "dnsmasq raises leases under 120 s to 120 s"
-        );
+        assert!(opts.lease_secs >= 120, "dnsmasq raises leases under 120 s to 120 s");
         cleanup_stale();
-        let prefix = format!(
-            "vw{}n{}",
-            std::process::id(),
-            NEXT_BED.fetch_add(1, Ordering::Relaxed)
-        );
+        let prefix = format!("vw{}n{}", std::process::id(), NEXT_BED.fetch_add(1, Ordering::Relaxed));
         let dir = std::env::temp_dir().join(&prefix);
         fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         let mut bed = Testbed {
@@ -196,10 +186,7 @@ impl Testbed {
 
     /// Every role of this bed: fixed ones, then `r1`..`rk`.
     pub fn roles(&self) -> Vec<String> {
-        let mut roles: Vec<String> = ["isp", "srv", "wsw", "lsw", "cli"]
-            .iter()
-            .map(|r| r.to_string())
-            .collect();
+        let mut roles: Vec<String> = ["isp", "srv", "wsw", "lsw", "cli"].iter().map(|r| r.to_string()).collect();
         roles.extend((1..=self.routers).map(Self::router));
         roles
     }
@@ -226,10 +213,7 @@ impl Testbed {
 
     /// The namespace name of `role`. Panics on a role this bed lacks.
     pub fn ns_name(&self, role: &str) -> String {
-        assert!(
-            self.roles().iter().any(|r| r == role),
-            "no role {role:?} in this bed"
-        );
+        assert!(self.roles().iter().any(|r| r == role), "no role {role:?} in this bed");
         format!("{}-{role}", self.prefix)
     }
 
@@ -239,9 +223,7 @@ impl Testbed {
         S: AsRef<OsStr>,
     {
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec"])
-            .arg(self.ns_name(role))
-            .args(argv);
+        cmd.args(["netns", "exec"]).arg(self.ns_name(role)).args(argv);
         cmd
     }
 
@@ -276,8 +258,7 @@ impl Testbed {
     {
         let cmd = self.ns_command(role, argv);
         let what = format!("{cmd:?}");
-        let out =
-            cmd::output(cmd, &self.dir, EXEC_TIMEOUT).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let out = cmd::output(cmd, &self.dir, EXEC_TIMEOUT).unwrap_or_else(|e| panic!("{what}: {e}"));
         String::from_utf8_lossy(&cmd::check(&what, out).stdout).into_owned()
     }
 
@@ -287,8 +268,7 @@ impl Testbed {
         let mut cmd = Command::new("ip");
         cmd.args(args.split_whitespace());
         let what = format!("{cmd:?}");
-        let out =
-            cmd::output(cmd, &self.dir, EXEC_TIMEOUT).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let out = cmd::output(cmd, &self.dir, EXEC_TIMEOUT).unwrap_or_else(|e| panic!("{what}: {e}"));
         cmd::check(&what, out);
     }
 
@@ -307,12 +287,7 @@ impl Testbed {
         let err = out.try_clone().expect("dup log file");
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         let child = cmd.spawn().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-        self.procs.push(Proc {
-            what: format!("{cmd:?}"),
-            child,
-            exited: None,
-            log,
-        });
+        self.procs.push(Proc { what: format!("{cmd:?}"), child, exited: None, log });
         id
     }
 
@@ -322,11 +297,7 @@ impl Testbed {
 
     /// The process's pid (it is the command itself: `ip netns exec` execs).
     pub fn pid(&self, id: ProcId) -> u32 {
-        self.procs
-            .get(id.0)
-            .expect("ProcId from another bed")
-            .child
-            .id()
+        self.procs.get(id.0).expect("ProcId from another bed").child.id()
     }
 
     /// Everything the process wrote to stdout and stderr so far.
@@ -364,8 +335,7 @@ impl Testbed {
     /// SIGKILLs the process and reaps it; returns how it ended.
     pub fn kill(&mut self, id: ProcId) -> ExitStatus {
         self.signal(id, Signal::SIGKILL);
-        self.wait(id, Duration::from_secs(10))
-            .expect("SIGKILLed process did not exit")
+        self.wait(id, Duration::from_secs(10)).expect("SIGKILLed process did not exit")
     }
 
     /// Sets router n's `wan` up. Until then the router cannot put a frame
@@ -379,9 +349,7 @@ impl Testbed {
     pub fn wan_port_rx_packets(&self, n: usize) -> u64 {
         let path = format!("/sys/class/net/{}/statistics/rx_packets", Self::wan_port(n));
         let text = self.exec_ok("wsw", ["cat", path.as_str()]);
-        text.trim()
-            .parse()
-            .unwrap_or_else(|e| panic!("rx_packets {text:?}: {e}"))
+        text.trim().parse().unwrap_or_else(|e| panic!("rx_packets {text:?}: {e}"))
     }
 
     /// Pulls router n's cables: sets its ports in both switches down, so

@@ -39,8 +39,7 @@ pub fn namespaces() -> Vec<String> {
     let Ok(dir) = fs::read_dir(NETNS_DIR) else {
         return Vec::new();
     };
-    dir.filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .collect()
+    dir.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect()
 }
 
 /// Kills every process living in namespace `name` (each by its pid), then
@@ -56,10 +55,7 @@ pub fn remove_namespace(name: &str) {
     }
     match Command::new("ip").args(["netns", "del", name]).output() {
         Ok(out) if out.status.success() => {}
-        Ok(out) => eprintln!(
-            "testbed: ip netns del {name}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
+        Ok(out) => eprintln!("testbed: ip netns del {name}: {}", String::from_utf8_lossy(&out.stderr).trim()),
         Err(e) => eprintln!("testbed: ip netns del {name}: {e}"),
     }
 }

@@ -13,11 +13,7 @@ pub const UDPSTREAM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/ud
 
 /// Debian's interpreter rather than whatever `python3` is first on PATH.
 fn python() -> &'static str {
-    if std::path::Path::new("/usr/bin/python3").exists() {
-        "/usr/bin/python3"
-    } else {
-        "python3"
-    }
+    if std::path::Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" }
 }
 
 /// A receiver started by [`Testbed::stream_receiver`].
@@ -91,19 +87,9 @@ impl Testbed {
                 &timeout_arg,
             ],
         );
-        let bound = poll_until(Duration::from_secs(10), || {
-            self.proc_log(proc).contains("listening on")
-        });
-        assert!(
-            bound,
-            "udpstream recv did not start: {}",
-            self.proc_log(proc)
-        );
-        StreamRx {
-            proc,
-            report,
-            timeout,
-        }
+        let bound = poll_until(Duration::from_secs(10), || self.proc_log(proc).contains("listening on"));
+        assert!(bound, "udpstream recv did not start: {}", self.proc_log(proc));
+        StreamRx { proc, report, timeout }
     }
 
     /// Starts `udpstream.py send` in `cli` towards `SRV_ADDR:port`, one
@@ -114,17 +100,7 @@ impl Testbed {
         let secs = format!("{}", duration.as_secs_f64());
         self.spawn(
             "cli",
-            [
-                python(),
-                UDPSTREAM,
-                "send",
-                "--to",
-                &to,
-                "--interval-ms",
-                &interval_ms,
-                "--duration",
-                &secs,
-            ],
+            [python(), UDPSTREAM, "send", "--to", &to, "--interval-ms", &interval_ms, "--duration", &secs],
         )
     }
 
@@ -132,33 +108,21 @@ impl Testbed {
     pub fn stream_report(&mut self, rx: StreamRx) -> StreamReport {
         let status = self.wait(rx.proc, rx.timeout + Duration::from_secs(10));
         let log = self.proc_log(rx.proc);
-        assert!(
-            status.is_some_and(|s| s.success()),
-            "udpstream recv failed: {log}"
-        );
-        let text = std::fs::read_to_string(&rx.report)
-            .unwrap_or_else(|e| panic!("{}: {e}; log: {log}", rx.report.display()));
+        assert!(status.is_some_and(|s| s.success()), "udpstream recv failed: {log}");
+        let text =
+            std::fs::read_to_string(&rx.report).unwrap_or_else(|e| panic!("{}: {e}; log: {log}", rx.report.display()));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad report {text}: {e}"))
     }
 
     /// Receiver, sender, wait: streams from `cli` to `srv` for `duration`
     /// and returns the receiver's report. Blocks for about `duration`
     /// (`duration` + 10 s when nothing gets through).
-    pub fn udp_stream(
-        &mut self,
-        port: u16,
-        interval: Duration,
-        duration: Duration,
-    ) -> StreamReport {
+    pub fn udp_stream(&mut self, port: u16, interval: Duration, duration: Duration) -> StreamReport {
         let rx = self.stream_receiver(port, duration + Duration::from_secs(10));
         let tx = self.stream_sender(port, interval, duration);
         let report = self.stream_report(rx);
         let sent = self.wait(tx, Duration::from_secs(10));
-        assert!(
-            sent.is_some_and(|s| s.success()),
-            "udpstream send: {}",
-            self.proc_log(tx)
-        );
+        assert!(sent.is_some_and(|s| s.success()), "udpstream send: {}", self.proc_log(tx));
         report
     }
 }

@@ -12,9 +12,7 @@ impl Testbed {
         for switch in ["wsw", "lsw"] {
             let ns = self.ns_name(switch);
             // A dumb switch: no STP, no snooping, so no frames of its own.
-            self.ip(&format!(
-                "-n {ns} link add br0 type bridge mcast_snooping 0"
-            ));
+            self.ip(&format!("-n {ns} link add br0 type bridge mcast_snooping 0"));
             self.ip(&format!("-n {ns} link set br0 up"));
         }
         self.build_isp();
@@ -31,13 +29,8 @@ impl Testbed {
         self.namespaces.push(ns);
         // Before any interface exists: otherwise links would come up with
         // IPv6 and routers sharing one MAC would share a link-local too.
-        let mut sysctls = vec![
-            "net.ipv6.conf.all.disable_ipv6=1",
-            "net.ipv6.conf.default.disable_ipv6=1",
-        ];
-        let is_router = role
-            .strip_prefix('r')
-            .is_some_and(|n| n.parse::<usize>().is_ok());
+        let mut sysctls = vec!["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"];
+        let is_router = role.strip_prefix('r').is_some_and(|n| n.parse::<usize>().is_ok());
         if role == "isp" || is_router {
             sysctls.push("net.ipv4.ip_forward=1");
         }
@@ -110,13 +103,7 @@ impl Testbed {
     pub(super) fn start_dnsmasq(&mut self) {
         // The log is appended to: wait for this start's banner, not the last.
         let banners = self.dnsmasq_log().matches("DHCP, IP range").count();
-        let path = |name: &str| {
-            self.dir
-                .join(name)
-                .to_str()
-                .expect("utf-8 temp path")
-                .to_string()
-        };
+        let path = |name: &str| self.dir.join(name).to_str().expect("utf-8 temp path").to_string();
         let mut argv = vec![
             "dnsmasq".to_string(),
             "--keep-in-foreground".into(),
@@ -125,10 +112,7 @@ impl Testbed {
             // Stay root: the log and lease files are in our temp dir.
             "--user=root".into(),
             "--interface=cust".into(),
-            format!(
-                "--dhcp-range={WAN_ADDR},{WAN_ADDR},255.255.255.0,{}",
-                self.opts.lease_secs
-            ),
+            format!("--dhcp-range={WAN_ADDR},{WAN_ADDR},255.255.255.0,{}", self.opts.lease_secs),
             format!("--dhcp-option=3,{ISP_ADDR}"),
             format!("--dhcp-option=6,{ISP_ADDR}"),
             format!("--dhcp-leasefile={}", path("dnsmasq.leases")),
@@ -139,14 +123,8 @@ impl Testbed {
         argv.extend(self.opts.dnsmasq_args.iter().cloned());
         let proc = self.spawn("isp", argv);
         self.dnsmasq = Some(proc);
-        let ready = poll_until(Duration::from_secs(10), || {
-            self.dnsmasq_log().matches("DHCP, IP range").count() > banners
-        });
-        assert!(
-            ready,
-            "dnsmasq did not start: {}{}",
-            self.proc_log(proc),
-            self.dnsmasq_log()
-        );
+        let ready =
+            poll_until(Duration::from_secs(10), || self.dnsmasq_log().matches("DHCP, IP range").count() > banners);
+        assert!(ready, "dnsmasq did not start: {}{}", self.proc_log(proc), self.dnsmasq_log());
     }
 }

@@ -114,7 +114,13 @@ impl Arping {
     /// The round's outcome once decided (the round is then over).
     pub fn poll(&mut self, now: Instant) -> Option<bool> {
         let r = self.round.as_ref()?;
-        let outcome = if r.answered { true } else if now >= r.end { false } else { return None };
+        let outcome = if r.answered {
+            true
+        } else if now >= r.end {
+            false
+        } else {
+            return None;
+        };
         if outcome {
             self.error = None;
         }

@@ -69,10 +69,8 @@ impl Echo {
     /// An ICMP message that is an echo reply of the given type.
     fn parse_reply(m: &[u8], reply_type: u8) -> Option<Echo> {
         let h = m.get(..HEADER_LEN)?;
-        (h[0] == reply_type && h[1] == 0).then(|| Echo {
-            ident: u16::from_be_bytes([h[4], h[5]]),
-            seq: u16::from_be_bytes([h[6], h[7]]),
-        })
+        (h[0] == reply_type && h[1] == 0)
+            .then(|| Echo { ident: u16::from_be_bytes([h[4], h[5]]), seq: u16::from_be_bytes([h[6], h[7]]) })
     }
 
     /// What a raw IPv4 socket reads: the IP header, then ICMP. The
@@ -128,11 +126,8 @@ impl EchoSocket {
     /// `device`: send and receive through that device only (the WAN),
     /// whatever the routing table says; `scope` is its interface index.
     pub fn open(v6: bool, device: Option<(&str, u32)>) -> io::Result<EchoSocket> {
-        let (family, proto) = if v6 {
-            (AddressFamily::Inet6, SockProtocol::IcmpV6)
-        } else {
-            (AddressFamily::Inet, SockProtocol::Icmp)
-        };
+        let (family, proto) =
+            if v6 { (AddressFamily::Inet6, SockProtocol::IcmpV6) } else { (AddressFamily::Inet, SockProtocol::Icmp) };
         let fd = socket::socket(family, SockType::Raw, SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC, proto)?;
         if let Some((name, _)) = device {
             socket::setsockopt(&fd, sockopt::BindToDevice, &OsString::from(name))?;
@@ -328,7 +323,9 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         assert_eq!(got, Some(to));
-        assert!(s.send(if v6 { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { IpAddr::V6(Ipv6Addr::LOCALHOST) }, echo).is_err());
+        assert!(
+            s.send(if v6 { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { IpAddr::V6(Ipv6Addr::LOCALHOST) }, echo).is_err()
+        );
     }
 
     #[test]

@@ -124,7 +124,18 @@ const SUB_V6: usize = 1;
 
 impl Ping {
     pub fn new(targets: Vec<IpAddr>, count: u8, reliability: u8, ident: u16) -> Ping {
-        Ping { targets, count, reliability, ident, seq: 0, v4: None, v6: None, round: None, last_answered: None, error: None }
+        Ping {
+            targets,
+            count,
+            reliability,
+            ident,
+            seq: 0,
+            v4: None,
+            v6: None,
+            round: None,
+            last_answered: None,
+            error: None,
+        }
     }
 
     pub fn targets(&self) -> usize {
@@ -134,7 +145,14 @@ impl Ping {
     /// Starts a round; sockets are opened on first use. `device`: the WAN
     /// to bind to, with its index. A socket that cannot be opened leaves
     /// its targets unanswered: the round fails, which is the truth.
-    pub fn begin(&mut self, now: Instant, timeout: Duration, device: Option<(&str, u32)>, reg: &Registry, token: usize) {
+    pub fn begin(
+        &mut self,
+        now: Instant,
+        timeout: Duration,
+        device: Option<(&str, u32)>,
+        reg: &Registry,
+        token: usize,
+    ) {
         for (v6, sub) in [(false, SUB_V4), (true, SUB_V6)] {
             let slot = if v6 { &mut self.v6 } else { &mut self.v4 };
             if slot.is_some() || !self.targets.iter().any(|t| t.is_ipv6() == v6) {
