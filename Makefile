@@ -12,7 +12,7 @@ build:
 # The LuCI browser test (tests/luci.rs) drives Debian's chromium.
 BROWSER_DEPS = chromium fonts-dejavu-core
 
-# Unit tests and spec vectors, codec property tests, the seeded simulation
+# Formatting, unit tests and spec vectors, codec property tests, the seeded simulation
 # (summary printed), then the namespace test bed and end-to-end failover
 # scenarios against real dnsmasq, udhcpc, nftables and AF_PACKET, the
 # trackers (link, ping, arping, script) with their detection times, then
@@ -21,7 +21,9 @@ BROWSER_DEPS = chromium fonts-dejavu-core
 # luci-app-vwrp in headless chromium against a real daemon.
 test:
 	./scripts/deps.sh $(BROWSER_DEPS)
+	$(CARGO) fmt --check
 	$(CARGO) test --lib
+	$(CARGO) test --bin vwrp
 	$(CARGO) test --test codec_props
 	$(CARGO) test --test simulation -- --nocapture --test-threads=2
 	$(CARGO) test --test testbed_smoke

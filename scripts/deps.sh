@@ -15,4 +15,6 @@ if [ -n "$missing" ]; then
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 command -v cargo >/dev/null 2>&1 || { echo "cargo (rustup toolchain) is required" >&2; exit 1; }
+# `make test` checks the formatting first.
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 [ "$(id -u)" = 0 ] || { echo "the end-to-end tests and the demo need root (network namespaces)" >&2; exit 1; }
