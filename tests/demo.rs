@@ -17,7 +17,7 @@ const HELLO_MS: u64 = 100;
 
 fn table(c: &Cluster, title: &str) {
     println!("\n  {title}");
-    println!("  {:<7} {:<13} {:>9} {:<18} {:<34}", "router", "role", "priority", "WAN address", "last transition");
+    println!("  {:<7} {:<13} {:>9} {:<18} last transition", "router", "role", "priority", "WAN address");
     for n in 1..=c.daemons.len() {
         let Some(s) = c.daemons[n - 1].and_then(|_| c.status(n)) else {
             println!("  r{n:<6} {:<13}", "(down)");
@@ -26,7 +26,7 @@ fn table(c: &Cluster, title: &str) {
         let addr = if s["wan_open"] == true { s["lease"]["address"].as_str().unwrap_or("-") } else { "-" };
         let reason = s["transitions"][0]["reason"].as_str().unwrap_or("");
         println!(
-            "  r{n:<6} {:<13} {:>4}/{:<4} {:<18} {:.34}",
+            "  r{n:<6} {:<13} {:>4}/{:<4} {:<18} {}",
             s["state"].as_str().unwrap_or("?"),
             s["priority"],
             s["effective_priority"],
