@@ -346,23 +346,10 @@ impl Group {
                 }
                 for gw in &self.lan {
                     rtnl::add_address(gw.ifindex, gw.address, gw.prefix_len)?;
-                    let (v4, v6): (Vec<_>, Vec<_>) = (
-                        [gw.address]
-                            .iter()
-                            .filter_map(|a| match a {
-                                IpAddr::V4(x) => Some(*x),
-                                _ => None,
-                            })
-                            .collect(),
-                        [gw.address]
-                            .iter()
-                            .filter_map(|a| match a {
-                                IpAddr::V6(x) => Some(*x),
-                                _ => None,
-                            })
-                            .collect(),
-                    );
-                    announce::announce_lan(&gw.sender, gw.mac, &v4, &v6)?;
+                    match gw.address {
+                        IpAddr::V4(a) => announce::announce_lan(&gw.sender, gw.mac, &[a], &[])?,
+                        IpAddr::V6(a) => announce::announce_lan(&gw.sender, gw.mac, &[], &[a])?,
+                    }
                 }
             }
             Action::DropLanGateway => {
