@@ -55,7 +55,7 @@ fn cold_start_one_active_client_reaches_isp_standbys_silent_on_wan() {
     assert!(text.contains("STANDBY") && text.contains("peer 0x1 active"), "{text}");
     // A second daemon on a router refuses to start and leaves the first alone.
     let conf = c.config_path(2);
-    let second = c.bed.exec("r2", [support::VWRP_BIN, "daemon", "-c", conf.to_str().unwrap()]);
+    let second = c.bed.exec("r2", [support::vwrp_bin(), "daemon", "-c", conf.to_str().unwrap()]);
     assert!(!second.status.success());
     assert!(String::from_utf8_lossy(&second.stderr).contains("another vwrp daemon is running"));
     assert_eq!(c.state(2), "standby");

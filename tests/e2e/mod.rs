@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use vwrp::control::{self, Request};
 
-use crate::support::{ProcId, SHARED_MAC, Testbed, VWRP_BIN, poll_until};
+use crate::support::{ProcId, SHARED_MAC, Testbed, poll_until, vwrp_bin};
 
 pub const KEY: &str = "1:e2e-test-key";
 
@@ -130,7 +130,7 @@ impl Cluster {
         let _ = std::fs::remove_file(self.socket(n));
         let mut argv = vec!["env".to_string(), format!("VWRP_SHARE_DIR={share}")];
         argv.extend(self.confs[n - 1].env.iter().map(|(k, v)| format!("{k}={v}")));
-        argv.extend([VWRP_BIN.to_string(), "daemon".into(), "-c".into(), conf.to_string_lossy().into_owned()]);
+        argv.extend([vwrp_bin().to_string(), "daemon".into(), "-c".into(), conf.to_string_lossy().into_owned()]);
         let id = self.bed.spawn(&Testbed::router(n), argv);
         self.daemons[n - 1] = Some(id);
     }
@@ -192,7 +192,7 @@ impl Cluster {
     /// Runs the vwrp CLI against router n's daemon, as an operator would.
     pub fn cli(&self, n: usize, args: &[&str]) -> std::process::Output {
         let sock = self.socket(n);
-        let mut argv = vec![VWRP_BIN, "-s", sock.to_str().unwrap()];
+        let mut argv = vec![vwrp_bin(), "-s", sock.to_str().unwrap()];
         argv.extend_from_slice(args);
         self.bed.exec(&Testbed::router(n), argv)
     }
