@@ -108,11 +108,11 @@ pub fn vwrp_bin() -> &'static str {
 }
 
 /// The target triple of a scripts/cross.sh binary, from its path
-/// (`.../<triple>/min/vwrp`).
+/// (`.../<triple>/router/vwrp`).
 fn router_triple(bin: &Path) -> Option<String> {
-    let profile = bin.parent()?;
-    let triple = profile.parent()?.file_name()?.to_str()?;
-    (profile.file_name()? == "min" && triple.contains("-linux-musl")).then(|| triple.to_string())
+    let dir = bin.parent()?;
+    let triple = dir.parent()?.file_name()?.to_str()?;
+    (dir.file_name()? == "router" && triple.contains("-linux-musl")).then(|| triple.to_string())
 }
 
 /// The WAN MAC all routers share.
