@@ -111,7 +111,9 @@ esac
 if [ "$mode" = build ]; then
 	# Panics already abort (profile min); immediate-abort also drops the
 	# panic messages and formatting from std, and with nothing to unwind the
-	# unwind tables go too. The daemon must not panic anyway.
+	# unwind tables go too. A panic is then a trap instruction, and
+	# src/trap.rs prints its address: std's message and file:line would
+	# cost over 100 KB on mips (docs/SIZE.md). The daemon must not panic.
 	flags="$flags -Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no"
 fi
 RUSTFLAGS="$flags ${RUSTFLAGS:-}"

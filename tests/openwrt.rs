@@ -267,6 +267,42 @@ fn the_shipped_config_is_valid_and_has_its_group_disabled() {
     assert_eq!(ns.fence(), None);
 }
 
+/// A panic leaves one line on stderr, which procd hands to logd. The one
+/// panic anybody can cause: printing to a pipe whose reader is gone, as in
+/// `vwrp check-config | head -c 0`. The router build traps and prints the
+/// address, which its unstripped binary maps to std's print function; the
+/// native build prints std's panic message.
+#[test]
+fn a_panic_leaves_a_line_on_stderr() {
+    let (reader, writer) = nix::unistd::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(vwrp_bin())
+        .arg("check-config")
+        .arg(repo("files/etc/config/vwrp"))
+        .stdout(Stdio::from(writer))
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    let Some(unstripped) = support::vwrp_unstripped() else {
+        assert!(err.contains("panicked at") && err.contains("failed printing to stdout"), "{err}");
+        return;
+    };
+    use std::os::unix::process::ExitStatusExt;
+    assert!(matches!(out.status.signal(), Some(nix::libc::SIGILL | nix::libc::SIGTRAP)), "{:?}", out.status);
+    let line = err.lines().find(|l| l.starts_with("vwrp: panicked: SIG")).unwrap_or_else(|| panic!("no line: {err:?}"));
+    let addr = line.split(" at ").nth(1).and_then(|a| a.split(' ').next()).unwrap();
+    let found = run(
+        {
+            let mut c = Command::new(repo("scripts/where.sh"));
+            c.arg(&unstripped).arg(addr);
+            c
+        },
+        "",
+    );
+    let function = text(&found.stdout);
+    assert!(function.contains("std::io::stdio::") && function.contains("print"), "{line} -> {function:?}");
+}
+
 /// A fake router root for the init script: the binary, a config and the
 /// procd stand-in's files.
 struct InitRoot {

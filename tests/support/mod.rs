@@ -107,6 +107,18 @@ pub fn vwrp_bin() -> &'static str {
     })
 }
 
+/// For a router build under test, the unstripped binary scripts/cross.sh
+/// links first and leaves beside it (`<triple>/min/vwrp`, checked to
+/// exist): its symbols map a trap address to a function. `None` for any
+/// other binary.
+pub fn vwrp_unstripped() -> Option<PathBuf> {
+    let bin = Path::new(vwrp_bin());
+    router_triple(bin)?;
+    let unstripped = bin.parent()?.parent()?.join("min/vwrp");
+    assert!(unstripped.is_file(), "router build {} without {}", bin.display(), unstripped.display());
+    Some(unstripped)
+}
+
 /// The target triple of a scripts/cross.sh binary, from its path
 /// (`.../<triple>/router/vwrp`).
 fn router_triple(bin: &Path) -> Option<String> {
