@@ -12,13 +12,25 @@ build:
 # The LuCI browser test (tests/luci.rs) drives Debian's chromium.
 BROWSER_DEPS = chromium fonts-dejavu-core
 
+# The vwrp binary the end-to-end suites, the demo and the bench run: by
+# default the x86_64 router build, made by scripts/cross.sh with the same
+# flags as the mips one (static musl, profile min, stripped): the binary
+# users install. `VWRP_BIN=/path/to/vwrp` runs another, `VWRP_BIN=native`
+# Cargo's own build. Each test binary prints which one it ran.
+VWRP_BIN ?= router
+# Prefix of a recipe line: sets and exports VWRP_BIN, or fails the line.
+with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86_64),$(filter-out native,$(VWRP_BIN))) \
+	&& export VWRP_BIN &&
+
 # Formatting, unit tests and spec vectors, codec property tests, the seeded simulation
-# (summary printed), then the namespace test bed and end-to-end failover
-# scenarios against real dnsmasq, udhcpc, nftables and AF_PACKET, the
-# trackers (link, ping, arping, script) with their detection times, then
-# the OpenWrt package (scripts under busybox ash and shellcheck, procd and
-# ubus stand-ins, the rpcd plugin, the netifd hand-off, the .ipk), and
-# luci-app-vwrp in headless chromium against a real daemon.
+# (summary printed), all native; then, against VWRP_BIN (the router
+# build): the namespace test bed and end-to-end failover scenarios against
+# real dnsmasq, udhcpc, nftables and AF_PACKET, the trackers (link, ping,
+# arping, script) with their detection times, the OpenWrt package (scripts
+# under busybox ash and shellcheck, procd and ubus stand-ins, the rpcd
+# plugin, the netifd hand-off, the .ipk), luci-app-vwrp in headless
+# chromium against a real daemon, and the demo's scenario; then the unit
+# tests on big-endian mips under qemu-user.
 test:
 	./scripts/deps.sh $(BROWSER_DEPS)
 	$(CARGO) fmt --check
@@ -27,10 +39,11 @@ test:
 	$(CARGO) test --test codec_props
 	$(CARGO) test --test simulation -- --nocapture --test-threads=2
 	$(CARGO) test --test testbed_smoke
-	$(CARGO) test --test failover -- --nocapture --test-threads=1
-	$(CARGO) test --test trackers -- --nocapture --test-threads=1
-	$(CARGO) test --test openwrt
-	$(CARGO) test --test luci -- --nocapture
+	$(with_vwrp) $(CARGO) test --test failover -- --nocapture --test-threads=1
+	$(with_vwrp) $(CARGO) test --test trackers -- --nocapture --test-threads=1
+	$(with_vwrp) $(CARGO) test --test openwrt
+	$(with_vwrp) $(CARGO) test --test luci -- --nocapture
+	$(with_vwrp) $(CARGO) test --test demo
 	$(MAKE) test-cross-mips_24kc
 
 # Per-scenario summary of the simulation: runs, worst time against its
@@ -42,7 +55,7 @@ sim:
 # failover and a graceful handover, with the client's outage for each.
 demo:
 	./scripts/deps.sh
-	$(CARGO) test --release --test demo
+	$(with_vwrp) $(CARGO) test --release --test demo
 
 ARCH ?= x86_64
 
@@ -87,7 +100,7 @@ endif
 # writes bench/results.json; see docs/BENCH.md. Not part of `make test`.
 bench:
 	./scripts/deps.sh keepalived
-	$(CARGO) test --release --test bench
+	$(with_vwrp) $(CARGO) test --release --test bench
 
 clean:
 	$(CARGO) clean

@@ -3,7 +3,8 @@
 # tests for that arch under qemu-user. Installs what it needs itself.
 #
 #   scripts/cross.sh ARCH                 build profile `min`; the last stdout
-#                                         line is the path of the binary
+#                                         line is the path of the stripped
+#                                         binary, <target>/<triple>/router/vwrp
 #   scripts/cross.sh ARCH test [ARGS...]  `cargo test ARGS` run under qemu
 #
 # ARCH: mips_24kc mipsel_24kc aarch64_cortex-a53 arm_cortex-a7_neon-vfpv4
@@ -74,10 +75,11 @@ if [ ! -f "$sysroot/lib/rustlib/src/rust/library/Cargo.lock" ]; then
 	rustup component add rust-src >&2
 fi
 
-# llvm-strip: the linker's --strip-all keeps mips' .pdr (88 KiB of
-# procedure descriptors nothing reads at run time); OpenWrt strips it too.
+# llvm-nm checks the linked binary's symbols. llvm-strip then strips it:
+# the linker's --strip-all would keep mips' .pdr (88 KiB of procedure
+# descriptors nothing reads at run time); OpenWrt strips it too.
 llvm_bin=$sysroot/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin
-if [ "$mode" = build ] && [ ! -x "$llvm_bin/llvm-strip" ]; then
+if [ "$mode" = build ] && { [ ! -x "$llvm_bin/llvm-strip" ] || [ ! -x "$llvm_bin/llvm-nm" ]; }; then
 	echo "cross: rustup component add llvm-tools" >&2
 	rustup component add llvm-tools >&2
 fi
@@ -109,7 +111,9 @@ esac
 if [ "$mode" = build ]; then
 	# Panics already abort (profile min); immediate-abort also drops the
 	# panic messages and formatting from std, and with nothing to unwind the
-	# unwind tables go too. The daemon must not panic anyway.
+	# unwind tables go too. A panic is then a trap instruction, and
+	# src/trap.rs prints its address: std's message and file:line would
+	# cost over 100 KB on mips (docs/SIZE.md). The daemon must not panic.
 	flags="$flags -Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no"
 fi
 RUSTFLAGS="$flags ${RUSTFLAGS:-}"
@@ -124,7 +128,12 @@ fi
 
 cargo zigbuild --profile min --target "$triple" --bin vwrp \
 	-Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size >&2
-bin=$target_dir/$triple/min/vwrp
-[ -x "$bin" ] || { echo "cross: no binary at $bin" >&2; exit 1; }
-"$llvm_bin/llvm-strip" --strip-all "$bin"
+built=$target_dir/$triple/min/vwrp
+[ -x "$built" ] || { echo "cross: no binary at $built" >&2; exit 1; }
+# Before stripping, while the symbols are there: no weak undefined symbol
+# a call could reach address 0 through (issue 12).
+NM=$llvm_bin/llvm-nm ./scripts/check-weak-symbols.sh "$built"
+bin=$target_dir/$triple/router/vwrp
+mkdir -p "${bin%/*}"
+"$llvm_bin/llvm-strip" --strip-all -o "$bin" "$built"
 echo "$bin"

@@ -14,4 +14,5 @@ pub mod rpcd;
 pub mod system;
 pub mod time;
 pub mod tracker;
+pub mod trap;
 pub mod wire;

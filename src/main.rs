@@ -76,6 +76,7 @@ fn call_within(o: &Opts, req: &Request, timeout: Duration) -> Result<Reply, Stri
 }
 
 fn main() -> ExitCode {
+    vwrp::trap::report_traps();
     let o = match parse_args() {
         Ok(o) => o,
         Err(e) => {

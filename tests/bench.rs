@@ -26,7 +26,7 @@ use contenders::{Contender, Kind, PRIORITIES, Vwrp};
 use keepalived::Keepalived;
 use report::{Outcome, Resources, RouterCost, Series};
 use serde_json::json;
-use support::VWRP_BIN;
+use support::vwrp_bin;
 
 /// Hello / advert intervals: 10 ms is keepalived's shortest (VRRPv3
 /// counts centiseconds), 100 ms is vwrp's default, 1 s keepalived's.
@@ -279,5 +279,5 @@ fn measure(v: &Vwrp, k: &Keepalived) -> (Resources, Resources) {
         let (binary_bytes, libs, lib_bytes) = procstat::binary_size(binary);
         Resources { window_s: window, routers, binary: binary.to_string(), binary_bytes, libs, lib_bytes }
     };
-    (one(v, &vp, &v0, &v1, VWRP_BIN), one(k, &kp, &k0, &k1, keepalived::BIN))
+    (one(v, &vp, &v0, &v1, vwrp_bin()), one(k, &kp, &k0, &k1, keepalived::BIN))
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use e2e::{Cluster, RouterConf, prio};
 use nix::sys::signal::Signal;
-use support::{WAN_ADDR, interleaved, poll_until};
+use support::{Opts, WAN_ADDR, interleaved, poll_until};
 
 const HELLO_MS: u64 = 100;
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -55,7 +55,7 @@ fn cold_start_one_active_client_reaches_isp_standbys_silent_on_wan() {
     assert!(text.contains("STANDBY") && text.contains("peer 0x1 active"), "{text}");
     // A second daemon on a router refuses to start and leaves the first alone.
     let conf = c.config_path(2);
-    let second = c.bed.exec("r2", [support::VWRP_BIN, "daemon", "-c", conf.to_str().unwrap()]);
+    let second = c.bed.exec("r2", [support::vwrp_bin(), "daemon", "-c", conf.to_str().unwrap()]);
     assert!(!second.status.success());
     assert!(String::from_utf8_lossy(&second.stderr).contains("another vwrp daemon is running"));
     assert_eq!(c.state(2), "standby");
@@ -213,4 +213,55 @@ fn reload_refuses_a_broken_config_and_applies_a_good_one_without_transition() {
     let after = c.status(2).unwrap();
     assert_eq!(after["counters"]["transitions"], before["counters"]["transitions"], "reload caused a transition");
     assert_eq!(c.actives(), vec![1]);
+}
+
+fn acks(c: &Cluster) -> usize {
+    c.bed.dnsmasq_log().matches("DHCPACK").count()
+}
+
+/// A standby the operator steps up while another router is active takes
+/// the WAN by handover, runs its hook (a child process) and confirms the
+/// lease with the server at once. The router build once died on exactly
+/// this (a call through a null `getrandom`, issue 12).
+#[test]
+fn step_up_takes_over_from_the_active_runs_its_hook_and_renews() {
+    let mut c = three_up(&prio(&[200, 150]));
+    let before = acks(&c);
+    let out = c.cli(2, &["step-up"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let done = poll_until(SECS(5), || !c.running(2) || (c.actives() == vec![2] && acks(&c) > before));
+    c.assert_running(2);
+    assert!(done, "r2 did not take over and renew: {:?}\n{}", c.states(), c.bed.dnsmasq_log());
+    let hooks = c.hook_log(2);
+    assert!(
+        poll_until(SECS(3), || std::fs::read_to_string(&hooks).is_ok_and(|l| l.lines().last() == Some("active"))),
+        "r2's hook did not run for active: {:?}",
+        std::fs::read_to_string(&hooks)
+    );
+    std::thread::sleep(SECS(1));
+    c.assert_running(2);
+    c.assert_running(1);
+    assert_eq!(c.states(), vec!["standby", "active"]);
+    assert_eq!(c.bed.dnsmasq_leases().lines().count(), 1, "dnsmasq must see one client");
+}
+
+/// The active renews its lease at T1, again at every T1 the server grants
+/// (3 s here, dnsmasq's shortest, instead of half the lease), and keeps
+/// running. The router
+/// build once died on its first renewal (issue 12).
+#[test]
+fn the_active_renews_at_t1_and_keeps_running() {
+    let opts = Opts { dnsmasq_args: vec!["--dhcp-option=option:T1,3".into()], ..Opts::default() };
+    let mut c = Cluster::start_with(&prio(&[200, 150]), HELLO_MS, opts);
+    assert_eq!(c.wait_one_active(SECS(15)), 1);
+    c.wait_lease(1, SECS(20));
+    let before = acks(&c);
+    let renewed = poll_until(SECS(10), || !c.running(1) || acks(&c) >= before + 2);
+    c.assert_running(1);
+    assert!(renewed, "r1 did not renew twice in 10 s with T1 = 3 s:\n{}", c.bed.dnsmasq_log());
+    let log = c.bed.dnsmasq_log();
+    let discovers = log.split_once("DHCPACK").map_or(0, |(_, rest)| rest.matches("DHCPDISCOVER").count());
+    assert_eq!(discovers, 0, "a renewal is a REQUEST, never a DISCOVER:\n{log}");
+    assert_eq!(c.actives(), vec![1]);
+    assert_eq!(c.bed.dnsmasq_leases().lines().count(), 1, "dnsmasq must see one client");
 }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use e2e::{Cluster, RouterConf};
 use nix::sys::signal::Signal;
-use support::{VWRP_BIN, WAN_ADDR};
+use support::{WAN_ADDR, vwrp_bin};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -84,7 +84,7 @@ fn start_harness(uci_dir: &Path, socket: &Path) -> (Guard, u16) {
         .arg("--uci-dir")
         .arg(uci_dir)
         .arg("--env")
-        .arg(format!("VWRP_BIN={VWRP_BIN}"))
+        .arg(format!("VWRP_BIN={}", vwrp_bin()))
         .arg("--env")
         .arg(format!("VWRP_SOCKET={}", socket.display()))
         .stdin(Stdio::null())
@@ -137,7 +137,7 @@ fn luci_pages_show_the_daemon_step_it_and_save_settings() {
             .env("SHOT_DIR", &shots)
             .env("LEASE_ADDR", WAN_ADDR)
             .env("UCI_FILE", &uci_file)
-            .env("VWRP_BIN", VWRP_BIN)
+            .env("VWRP_BIN", vwrp_bin())
             .env("SCHEMA", schema().to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

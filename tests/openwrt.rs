@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use e2e::{Cluster, RouterConf, prio};
 use serde_json::{Value, json};
-use support::{ISP_ADDR, VWRP_BIN, WAN_ADDR, poll_until};
+use support::{ISP_ADDR, WAN_ADDR, poll_until, vwrp_bin};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -252,7 +252,7 @@ fn the_shipped_config_is_valid_and_has_its_group_disabled() {
     let conf = repo("files/etc/config/vwrp");
     let out = run(
         {
-            let mut c = Command::new(VWRP_BIN);
+            let mut c = Command::new(vwrp_bin());
             c.arg("check-config").arg(&conf);
             c
         },
@@ -262,9 +262,45 @@ fn the_shipped_config_is_valid_and_has_its_group_disabled() {
     assert!(text(&out.stdout).contains("ok (0 group(s) enabled)"), "{}", text(&out.stdout));
     // Nothing to fence: `fence` says so with 3 and touches nothing.
     let ns = Netns::new();
-    let out = ns.exec(&[VWRP_BIN, "fence", "-c", conf.to_str().unwrap()], &[]);
+    let out = ns.exec(&[vwrp_bin(), "fence", "-c", conf.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert_eq!(ns.fence(), None);
+}
+
+/// A panic leaves one line on stderr, which procd hands to logd. The one
+/// panic anybody can cause: printing to a pipe whose reader is gone, as in
+/// `vwrp check-config | head -c 0`. The router build traps and prints the
+/// address, which its unstripped binary maps to std's print function; the
+/// native build prints std's panic message.
+#[test]
+fn a_panic_leaves_a_line_on_stderr() {
+    let (reader, writer) = nix::unistd::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(vwrp_bin())
+        .arg("check-config")
+        .arg(repo("files/etc/config/vwrp"))
+        .stdout(Stdio::from(writer))
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    let Some(unstripped) = support::vwrp_unstripped() else {
+        assert!(err.contains("panicked at") && err.contains("failed printing to stdout"), "{err}");
+        return;
+    };
+    use std::os::unix::process::ExitStatusExt;
+    assert!(matches!(out.status.signal(), Some(nix::libc::SIGILL | nix::libc::SIGTRAP)), "{:?}", out.status);
+    let line = err.lines().find(|l| l.starts_with("vwrp: panicked: SIG")).unwrap_or_else(|| panic!("no line: {err:?}"));
+    let addr = line.split(" at ").nth(1).and_then(|a| a.split(' ').next()).unwrap();
+    let found = run(
+        {
+            let mut c = Command::new(repo("scripts/where.sh"));
+            c.arg(&unstripped).arg(addr);
+            c
+        },
+        "",
+    );
+    let function = text(&found.stdout);
+    assert!(function.contains("std::io::stdio::") && function.contains("print"), "{line} -> {function:?}");
 }
 
 /// A fake router root for the init script: the binary, a config and the
@@ -277,7 +313,7 @@ impl InitRoot {
     fn new(config: &str) -> InitRoot {
         let dir = TempDir::new("init");
         std::fs::create_dir_all(dir.join("usr/sbin")).unwrap();
-        std::os::unix::fs::symlink(VWRP_BIN, dir.join("usr/sbin/vwrp")).unwrap();
+        std::os::unix::fs::symlink(vwrp_bin(), dir.join("usr/sbin/vwrp")).unwrap();
         let config = config.replace("@DIR@", dir.0.to_str().unwrap());
         write(&dir.join("etc/config/vwrp"), &config, 0o600);
         InitRoot { dir }
@@ -499,7 +535,7 @@ fn proc_is_zombie(pid: u32) -> bool {
 fn plugin(args: &[&str], stdin: &str, socket: &Path) -> Value {
     let p = repo("files/usr/libexec/rpcd/vwrp");
     let mut cmd = Command::new("busybox");
-    cmd.arg("ash").arg(&p).args(args).env("VWRP_BIN", VWRP_BIN).env("VWRP_SOCKET", socket);
+    cmd.arg("ash").arg(&p).args(args).env("VWRP_BIN", vwrp_bin()).env("VWRP_SOCKET", socket);
     let out = run(cmd, stdin);
     let s = text(&out.stdout);
     assert_eq!(s.lines().count(), 1, "plugin {args:?}: not one line: {s:?} {}", text(&out.stderr));
@@ -632,7 +668,7 @@ fn dhcp_hooks_pass_bound_renew_and_update_events_and_never_hold_the_client_up() 
     let sock_s = sock.to_str().unwrap().to_string();
     let daemon = FakeDaemon::new(&sock);
     let v4 = [
-        ("VWRP_BIN", VWRP_BIN),
+        ("VWRP_BIN", vwrp_bin()),
         ("VWRP_SOCKET", sock_s.as_str()),
         ("interface", "wan"),
         ("INTERFACE", "wan"),
@@ -670,7 +706,7 @@ fn dhcp_hooks_pass_bound_renew_and_update_events_and_never_hold_the_client_up() 
         });
     }
     let v6 = [
-        ("VWRP_BIN", VWRP_BIN),
+        ("VWRP_BIN", vwrp_bin()),
         ("VWRP_SOCKET", sock_s.as_str()),
         ("INTERFACE", "wan6"),
         ("ADDRESSES", "2001:db8::10/128,3600,7200,1800,2880"),
@@ -824,7 +860,7 @@ fn netifd_hand_off_follows_the_active_role() {
         .map(|n| {
             let vwrp = stand_ins.join(&format!("vwrp-r{n}"));
             // The router's binary, reading the router's config file.
-            write(&vwrp, &format!("#!/bin/sh\nexec {VWRP_BIN} -c {} \"$@\"\n", c.config_path(n).display()), 0o755);
+            write(&vwrp, &format!("#!/bin/sh\nexec {} -c {} \"$@\"\n", vwrp_bin(), c.config_path(n).display()), 0o755);
             NetifdRouter { ubus_log: stand_ins.join(&format!("r{n}-ubus.log")), vwrp }
         })
         .collect();
@@ -934,7 +970,7 @@ fn mode_bits(s: &str) -> u32 {
 
 fn build_ipk(out: &Path) -> PathBuf {
     let mut cmd = Command::new(repo("scripts/ipk.sh"));
-    cmd.args(["x86_64", VWRP_BIN]).arg(out).env("SOURCE_DATE_EPOCH", "1700000000");
+    cmd.args(["x86_64", vwrp_bin()]).arg(out).env("SOURCE_DATE_EPOCH", "1700000000");
     let o = run(cmd, "");
     assert!(o.status.success(), "ipk.sh: {}", text(&o.stderr));
     PathBuf::from(text(&o.stdout).trim())
@@ -1027,7 +1063,7 @@ fn ipk_is_an_opkg_package_whose_contents_match_files() {
         let want_mode = if mode.starts_with('d') || rel == "usr/sbin/vwrp" { 0o755 } else { install_mode(rel) };
         assert_eq!(mode_bits(mode), want_mode, "{name}");
         if mode.starts_with('-') {
-            let src = if rel == "usr/sbin/vwrp" { PathBuf::from(VWRP_BIN) } else { repo(&format!("files/{rel}")) };
+            let src = if rel == "usr/sbin/vwrp" { PathBuf::from(vwrp_bin()) } else { repo(&format!("files/{rel}")) };
             assert!(
                 std::fs::read(dx.join(rel)).unwrap() == std::fs::read(&src).unwrap(),
                 "{name} differs from {}",

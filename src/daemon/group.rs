@@ -18,7 +18,7 @@ use crate::system::dhcp::{RenewOutcome, Renewer};
 use crate::system::hooks::{Hooks, Job};
 use crate::system::nft::Fence;
 use crate::system::packet::{PacketSocket, PacketType};
-use crate::system::{netifd, rtnl, wan};
+use crate::system::{netifd, random, rtnl, wan};
 use crate::time::Instant;
 use crate::wire::{Key, Keyring, Lease4, MULTICAST_MAC, Mac};
 
@@ -124,17 +124,6 @@ fn open_link(name: &str, ethertype: u16) -> io::Result<Link> {
     Ok(Link { name: name.to_string(), ifindex, mac, sock })
 }
 
-fn random_u32() -> u32 {
-    use std::io::Read;
-    let mut b = [0u8; 4];
-    if std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).is_err() {
-        // No urandom: time-derived, still different per boot.
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        return t.subsec_nanos() ^ (t.as_secs() as u32);
-    }
-    u32::from_ne_bytes(b)
-}
-
 impl Group {
     pub fn open(
         cfg: &config::Group,
@@ -164,7 +153,7 @@ impl Group {
                 cfg.name
             );
         }
-        let engine = Engine::new(s, random_u32(), now);
+        let engine = Engine::new(s, random::u32(), now);
         Ok(Group {
             cfg: cfg.clone(),
             engine,

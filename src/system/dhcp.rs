@@ -385,19 +385,6 @@ pub struct Renewer {
     lease: Lease4,
 }
 
-fn random_xid() -> u32 {
-    let mut b = [0u8; 4];
-    // SAFETY: `b` is a valid writable buffer of 4 bytes.
-    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), libc::GRND_NONBLOCK) };
-    if n != 4 {
-        // The pool is not ready this early after boot: any varying value
-        // will do, the xid only has to differ from other clients'.
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        return t.subsec_nanos() ^ std::process::id();
-    }
-    u32::from_ne_bytes(b)
-}
-
 impl Renewer {
     /// Sends the first DHCPREQUEST for `lease`, which must already be
     /// configured on `ifname`. RENEWING unicasts to the lease's server;
@@ -410,7 +397,7 @@ impl Renewer {
     /// address never sees it. SO_REUSEADDR lets a DHCP client holding the
     /// same port coexist.
     pub fn start(ifname: &str, mac: Mac, lease: &Lease4, client_id: &[u8], rebinding: bool) -> io::Result<Renewer> {
-        let xid = random_xid();
+        let xid = super::random::u32();
         let request = build_request(xid, mac, lease.address, client_id)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "client id longer than 255 bytes"))?;
         let broadcast = rebinding || lease.server_id.is_unspecified();

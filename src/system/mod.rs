@@ -1,7 +1,7 @@
 //! The kernel-facing side of the daemon: netlink, the nftables fence,
 //! addresses and routes, AF_PACKET sockets, announcements, the DHCP
 //! renewal client, the lease on the WAN (and its hand-off to netifd),
-//! DHCPv6 state from odhcp6c, and transition hooks.
+//! DHCPv6 state from odhcp6c, transition hooks, and random numbers.
 
 pub mod announce;
 pub mod dhcp;
@@ -11,6 +11,7 @@ pub mod netifd;
 pub mod netlink;
 pub mod nft;
 pub mod packet;
+pub mod random;
 pub mod rtnl;
 #[cfg(test)]
 mod testnet;

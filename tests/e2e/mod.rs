@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use vwrp::control::{self, Request};
 
-use crate::support::{ProcId, SHARED_MAC, Testbed, VWRP_BIN, poll_until};
+use crate::support::{Opts, ProcId, SHARED_MAC, Testbed, poll_until, vwrp_bin};
 
 pub const KEY: &str = "1:e2e-test-key";
 
@@ -49,8 +49,13 @@ impl Cluster {
     /// A bed with one router per entry; daemons started, and each WAN
     /// brought up only after its daemon installed the fence.
     pub fn start(confs: &[RouterConf], hello_ms: u64) -> Cluster {
+        Cluster::start_with(confs, hello_ms, Opts::default())
+    }
+
+    /// [`Cluster::start`] on a bed with other options (dnsmasq's).
+    pub fn start_with(confs: &[RouterConf], hello_ms: u64, opts: Opts) -> Cluster {
         let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-        let bed = Testbed::new(confs.len(), crate::support::Opts::default());
+        let bed = Testbed::new(confs.len(), opts);
         let mut c = Cluster { daemons: vec![None; confs.len()], hello_ms, bed, confs: confs.to_vec(), _serial: serial };
         for (i, rc) in confs.iter().enumerate() {
             c.write_config(i + 1, rc);
@@ -130,7 +135,7 @@ impl Cluster {
         let _ = std::fs::remove_file(self.socket(n));
         let mut argv = vec!["env".to_string(), format!("VWRP_SHARE_DIR={share}")];
         argv.extend(self.confs[n - 1].env.iter().map(|(k, v)| format!("{k}={v}")));
-        argv.extend([VWRP_BIN.to_string(), "daemon".into(), "-c".into(), conf.to_string_lossy().into_owned()]);
+        argv.extend([vwrp_bin().to_string(), "daemon".into(), "-c".into(), conf.to_string_lossy().into_owned()]);
         let id = self.bed.spawn(&Testbed::router(n), argv);
         self.daemons[n - 1] = Some(id);
     }
@@ -146,6 +151,20 @@ impl Cluster {
 
     pub fn daemon(&self, n: usize) -> ProcId {
         self.daemons[n - 1].expect("daemon running")
+    }
+
+    /// Whether router n's daemon is still running.
+    pub fn running(&mut self, n: usize) -> bool {
+        let d = self.daemon(n);
+        self.bed.running(d)
+    }
+
+    /// Panics, saying how it ended, unless router n's daemon still runs.
+    pub fn assert_running(&mut self, n: usize) {
+        let d = self.daemon(n);
+        if let Some(status) = self.bed.wait(d, Duration::ZERO) {
+            panic!("r{n}'s daemon is gone ({status})\n{}", self.logs());
+        }
     }
 
     pub fn log(&self, n: usize) -> String {
@@ -192,7 +211,7 @@ impl Cluster {
     /// Runs the vwrp CLI against router n's daemon, as an operator would.
     pub fn cli(&self, n: usize, args: &[&str]) -> std::process::Output {
         let sock = self.socket(n);
-        let mut argv = vec![VWRP_BIN, "-s", sock.to_str().unwrap()];
+        let mut argv = vec![vwrp_bin(), "-s", sock.to_str().unwrap()];
         argv.extend_from_slice(args);
         self.bed.exec(&Testbed::router(n), argv)
     }

@@ -35,7 +35,7 @@
 //!
 //! ```ignore
 //! let mut tb = Testbed::new(2, Opts::default());
-//! let d1 = tb.spawn("r1", [VWRP_BIN, "--config", "..."]);  // fences wan
+//! let d1 = tb.spawn("r1", [vwrp_bin(), "--config", "..."]);  // fences wan
 //! tb.bring_up_wan(1);                                       // then link-up
 //! tb.start_mac_watch();
 //! let rx = tb.stream_receiver(40000, Duration::from_secs(20));
@@ -71,8 +71,10 @@ mod topology;
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -84,8 +86,46 @@ pub use macwatch::interleaved;
 pub use stale::{cleanup_stale, namespaces};
 pub use stream::{Gap, StreamReport, StreamRx, UDPSTREAM};
 
-/// The vwrp binary Cargo built for these tests.
-pub const VWRP_BIN: &str = env!("CARGO_BIN_EXE_vwrp");
+/// The vwrp binary the tests run: `$VWRP_BIN` when set (`make test` sets
+/// the x86_64 router build of scripts/cross.sh, the binary users install),
+/// else the native build Cargo made for these tests. The first call says
+/// which one on stderr, past the test harness's capture, so every run's
+/// output shows what it tested.
+pub fn vwrp_bin() -> &'static str {
+    static BIN: OnceLock<String> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let (bin, what) = match std::env::var("VWRP_BIN") {
+            Ok(p) if !p.is_empty() => {
+                let bin = fs::canonicalize(&p).unwrap_or_else(|e| panic!("VWRP_BIN={p}: {e}"));
+                let what = router_triple(&bin).map_or("from VWRP_BIN".to_string(), |t| format!("router build {t}"));
+                (bin.to_string_lossy().into_owned(), what)
+            }
+            _ => (env!("CARGO_BIN_EXE_vwrp").to_string(), "native build".to_string()),
+        };
+        let _ = writeln!(std::io::stderr(), "vwrp under test: {bin} ({what})");
+        bin
+    })
+}
+
+/// For a router build under test, the unstripped binary scripts/cross.sh
+/// links first and leaves beside it (`<triple>/min/vwrp`, checked to
+/// exist): its symbols map a trap address to a function. `None` for any
+/// other binary.
+pub fn vwrp_unstripped() -> Option<PathBuf> {
+    let bin = Path::new(vwrp_bin());
+    router_triple(bin)?;
+    let unstripped = bin.parent()?.parent()?.join("min/vwrp");
+    assert!(unstripped.is_file(), "router build {} without {}", bin.display(), unstripped.display());
+    Some(unstripped)
+}
+
+/// The target triple of a scripts/cross.sh binary, from its path
+/// (`.../<triple>/router/vwrp`).
+fn router_triple(bin: &Path) -> Option<String> {
+    let dir = bin.parent()?;
+    let triple = dir.parent()?.file_name()?.to_str()?;
+    (dir.file_name()? == "router" && triple.contains("-linux-musl")).then(|| triple.to_string())
+}
 
 /// The WAN MAC all routers share.
 pub const SHARED_MAC: &str = "02:76:77:72:70:01";
