@@ -12,8 +12,10 @@ build:
 # The LuCI browser test (tests/luci.rs) drives Debian's chromium.
 BROWSER_DEPS = chromium fonts-dejavu-core
 
-# Formatting, unit tests and spec vectors, codec property tests, the seeded simulation
-# (summary printed), then the namespace test bed and end-to-end failover
+# Formatting, unit tests and spec vectors, the same unit tests built with
+# the oldest Rust Cargo.toml allows (rust-version, what the OpenWrt feeds
+# ship), codec property tests, the seeded simulation (summary printed),
+# then the namespace test bed and end-to-end failover
 # scenarios against real dnsmasq, udhcpc, nftables and AF_PACKET, the
 # trackers (link, ping, arping, script) with their detection times, then
 # the OpenWrt package (scripts under busybox ash and shellcheck, procd and
@@ -24,6 +26,7 @@ test:
 	$(CARGO) fmt --check
 	$(CARGO) test --lib
 	$(CARGO) test --bin vwrp
+	./scripts/msrv.sh
 	$(CARGO) test --test codec_props
 	$(CARGO) test --test simulation -- --nocapture --test-threads=2
 	$(CARGO) test --test testbed_smoke
