@@ -357,6 +357,7 @@ fn init_script_fences_the_wan_then_registers_the_daemon_with_procd() {
             "set_param",
             "set_param",
             "set_param",
+            "set_param",
             "close_instance",
             "add_reload_trigger",
             "close_service"
@@ -369,6 +370,8 @@ fn init_script_fences_the_wan_then_registers_the_daemon_with_procd() {
     let params: BTreeMap<&str, &[String]> =
         calls(&log, "set_param").into_iter().map(|p| (p[0].as_str(), &p[1..])).collect();
     assert_eq!(params["command"], [root.prog(), "daemon".into(), "-c".into(), root.conf()]);
+    // An upgraded binary restarts the daemon when the package runs start again.
+    assert_eq!(params["file"], [root.prog()]);
     assert_eq!(params["respawn"], ["3600", "5", "0"]);
     assert_eq!(params["stderr"], ["1"]);
     assert!(params.contains_key("term_timeout"));
