@@ -15,12 +15,13 @@ BROWSER_DEPS = chromium fonts-dejavu-core
 # Formatting, unit tests and spec vectors, the same unit tests built with
 # the oldest Rust Cargo.toml allows (rust-version, what the OpenWrt feeds
 # ship), codec property tests, the seeded simulation (summary printed),
-# then the namespace test bed and end-to-end failover
-# scenarios against real dnsmasq, udhcpc, nftables and AF_PACKET, the
-# trackers (link, ping, arping, script) with their detection times, then
-# the OpenWrt package (scripts under busybox ash and shellcheck, procd and
-# ubus stand-ins, the rpcd plugin, the netifd hand-off, the .ipk), and
-# luci-app-vwrp in headless chromium against a real daemon.
+# then the namespace test bed and end-to-end failover scenarios against
+# real dnsmasq, udhcpc, nftables and AF_PACKET, the trackers (link, ping,
+# arping, script) with their detection times, then the OpenWrt package
+# (scripts under busybox ash and shellcheck, procd and ubus stand-ins, the
+# rpcd plugin, the netifd hand-off, the .ipk), the feed's recipes built
+# against stand-ins of OpenWrt's make machinery, and luci-app-vwrp in
+# headless chromium against a real daemon.
 test:
 	./scripts/deps.sh $(BROWSER_DEPS)
 	$(CARGO) fmt --check
@@ -33,6 +34,7 @@ test:
 	$(CARGO) test --test failover -- --nocapture --test-threads=1
 	$(CARGO) test --test trackers -- --nocapture --test-threads=1
 	$(CARGO) test --test openwrt
+	$(CARGO) test --test feed
 	$(CARGO) test --test luci -- --nocapture
 	$(MAKE) test-cross-mips_24kc
 
@@ -75,6 +77,8 @@ size:
 # it>]`, e.g. ARCH=x86_64 or mips_24kc. Without BIN, the static musl
 # binary `make cross` builds for ARCH is packed.
 # luci-app-vwrp is packed beside it, as luci-app-vwrp_<version>_all.ipk.
+# The feed's recipes are openwrt/vwrp/Makefile and luci-app-vwrp/Makefile
+# (docs/OPENWRT.md).
 IPK_DIR ?= $(or $(CARGO_TARGET_DIR),target)/ipk
 
 ipk:
