@@ -22,26 +22,31 @@ VWRP_BIN ?= router
 with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86_64),$(filter-out native,$(VWRP_BIN))) \
 	&& export VWRP_BIN &&
 
-# Formatting, unit tests and spec vectors, codec property tests, the seeded simulation
-# (summary printed), all native; then, against VWRP_BIN (the router
-# build): the namespace test bed and end-to-end failover scenarios against
-# real dnsmasq, udhcpc, nftables and AF_PACKET, the trackers (link, ping,
-# arping, script) with their detection times, the OpenWrt package (scripts
-# under busybox ash and shellcheck, procd and ubus stand-ins, the rpcd
-# plugin, the netifd hand-off, the .ipk), luci-app-vwrp in headless
-# chromium against a real daemon, and the demo's scenario; then the unit
-# tests on big-endian mips under qemu-user.
+# Formatting, unit tests and spec vectors, the same unit tests built with
+# the oldest Rust Cargo.toml allows (rust-version, what the OpenWrt feeds
+# ship), codec property tests, the seeded simulation (summary printed), all
+# native; then, against VWRP_BIN (the router build): the namespace test
+# bed and end-to-end failover scenarios against real dnsmasq, udhcpc,
+# nftables and AF_PACKET, the trackers (link, ping, arping, script) with
+# their detection times, the OpenWrt package (scripts under busybox ash and
+# shellcheck, procd and ubus stand-ins, the rpcd plugin, the netifd
+# hand-off, the .ipk), the feed's recipes built against stand-ins of
+# OpenWrt's make machinery, luci-app-vwrp in headless chromium against a
+# real daemon, and the demo's scenario; then the unit tests on big-endian
+# mips under qemu-user.
 test:
 	./scripts/deps.sh $(BROWSER_DEPS)
 	$(CARGO) fmt --check
 	$(CARGO) test --lib
 	$(CARGO) test --bin vwrp
+	./scripts/msrv.sh
 	$(CARGO) test --test codec_props
 	$(CARGO) test --test simulation -- --nocapture --test-threads=2
 	$(CARGO) test --test testbed_smoke
 	$(with_vwrp) $(CARGO) test --test failover -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test trackers -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test openwrt
+	$(CARGO) test --test feed
 	$(with_vwrp) $(CARGO) test --test luci -- --nocapture
 	$(with_vwrp) $(CARGO) test --test demo
 	$(MAKE) test-cross-mips_24kc
@@ -76,7 +81,8 @@ test-cross: $(addprefix test-cross-,$(CROSS_TEST_ARCHS))
 test-cross-%:
 	./scripts/cross.sh $* test $(CROSS_TESTS) -- $(CROSS_SKIP)
 
-# Stripped size of each arch's binary (budget: 450 KiB on mips_24kc) and
+# Stripped size of each arch's binary, static (budget: 450 KiB on
+# mips_24kc) and as OpenWrt's packages feed builds it (budget: 1 MiB), and
 # the daemon's peak RSS, one group idle for 10 s (static musl x86_64).
 size:
 	./scripts/size.sh
@@ -85,6 +91,8 @@ size:
 # it>]`, e.g. ARCH=x86_64 or mips_24kc. Without BIN, the static musl
 # binary `make cross` builds for ARCH is packed.
 # luci-app-vwrp is packed beside it, as luci-app-vwrp_<version>_all.ipk.
+# The feed's recipes are openwrt/vwrp/Makefile and luci-app-vwrp/Makefile
+# (docs/OPENWRT.md).
 IPK_DIR ?= $(or $(CARGO_TARGET_DIR),target)/ipk
 
 ipk:

@@ -6,6 +6,9 @@
 #                                         line is the path of the stripped
 #                                         binary, <target>/<triple>/router/vwrp
 #   scripts/cross.sh ARCH test [ARGS...]  `cargo test ARGS` run under qemu
+#   scripts/cross.sh ARCH feed            the binary as OpenWrt's packages
+#                                         feed builds it (docs/SIZE.md); the
+#                                         last stdout line is its path
 #
 # ARCH: mips_24kc mipsel_24kc aarch64_cortex-a53 arm_cortex-a7_neon-vfpv4
 # x86_64 (or a rust triple). Everything but the final path goes to stderr.
@@ -20,13 +23,17 @@ set -eu
 ZIG_VERSION=0.15.2          # 0.17 swaps musl's malloc for zig's own; see docs/SIZE.md
 ZIGBUILD_VERSION=0.24.0
 
-usage() { echo "usage: $0 ARCH [test [cargo test args...]]" >&2; exit 2; }
+usage() { echo "usage: $0 ARCH [test [cargo test args...] | feed]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 arch=$1; shift
 mode=build
 if [ $# -ge 1 ]; then
-	[ "$1" = test ] || usage
-	mode="test"; shift
+	case $1 in
+	test) mode="test" ;;
+	feed) [ $# -eq 1 ] || usage; mode=feed ;;
+	*) usage ;;
+	esac
+	shift
 fi
 
 case $arch in
@@ -79,7 +86,7 @@ fi
 # the linker's --strip-all would keep mips' .pdr (88 KiB of procedure
 # descriptors nothing reads at run time); OpenWrt strips it too.
 llvm_bin=$sysroot/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin
-if [ "$mode" = build ] && { [ ! -x "$llvm_bin/llvm-strip" ] || [ ! -x "$llvm_bin/llvm-nm" ]; }; then
+if [ "$mode" != test ] && { [ ! -x "$llvm_bin/llvm-strip" ] || [ ! -x "$llvm_bin/llvm-nm" ]; }; then
 	echo "cross: rustup component add llvm-tools" >&2
 	rustup component add llvm-tools >&2
 fi
@@ -92,9 +99,65 @@ if [ "$mode" = test ] && [ -n "$qemu" ] && ! command -v "qemu-$qemu-static" >/de
 	fi
 fi
 
+target_dir=${VWRP_CROSS_TARGET_DIR:-${CARGO_TARGET_DIR:-$repo/target}/cross}
+unset CARGO_ENCODED_RUSTFLAGS
+
+# --- the feed's build -------------------------------------------------------
+# What openwrt/vwrp/Makefile gets from the packages feed: `cargo install
+# --profile release --locked` with rust-values.mk's forced profile settings
+# in the environment (they override Cargo.toml's [profile.release]) and
+# RUSTFLAGS=-Ctarget-feature=-crt-static, so the binary is linked against
+# the router's shared musl; and the feed's own rust-std for the target, a
+# normal one (panic unwind, backtraces, no size features), which lang/rust
+# builds from source with x.py. Where rustup ships that std (tier 2) it is
+# used as it is. For mips (tier 3, none to download), or when the download
+# fails, std is built here the way x.py builds it: opt-level 3, no
+# overflow checks, unwinding (on x86_64 that gives 2 % more than rustup's). zig links
+# a static executable unless told -dynamic; OpenWrt's gcc links dynamically
+# by itself. The unwinder comes from zig's libunwind, linked in, where the
+# feed's binary uses libgcc_s.so: about 20 KB more here (x86_64).
+if [ "$mode" = feed ]; then
+	export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_DEBUG=false \
+		CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=false CARGO_PROFILE_RELEASE_LTO=true \
+		CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true \
+		CARGO_PROFILE_RELEASE_PANIC=unwind CARGO_PROFILE_RELEASE_RPATH=false
+	export RUSTFLAGS="-Ctarget-feature=-crt-static -Clink-arg=-dynamic"
+	set --
+	prebuilt=no
+	case $triple in
+	mips*) ;;
+	*)
+		if rustup target list --installed | grep -qx "$triple"; then
+			prebuilt=yes
+		else
+			echo "cross: rustup target add $triple" >&2
+			RUST_BACKTRACE=0 rustup target add "$triple" >&2 && prebuilt=yes
+		fi ;;
+	esac
+	if [ "$prebuilt" = yes ]; then
+		echo "cross: feed build for $triple with rustup's std" >&2
+		export CARGO_TARGET_DIR="$target_dir/feed"
+	else
+		echo "cross: feed build for $triple with std built as x.py does" >&2
+		export RUSTC_BOOTSTRAP=1
+		export CARGO_TARGET_DIR="$target_dir/feed-build-std"
+		for c in core alloc std compiler_builtins panic_unwind unwind hashbrown foldhash \
+			rustc-demangle addr2line gimli object miniz_oxide adler2 std_detect; do
+			set -- "$@" --config "profile.release.package.$c.opt-level=3" \
+				--config "profile.release.package.$c.overflow-checks=false"
+		done
+		set -- "$@" -Zbuild-std=std,panic_unwind
+	fi
+	cargo zigbuild --release --locked --target "$triple" --bin vwrp "$@" >&2
+	bin=$CARGO_TARGET_DIR/$triple/release/vwrp
+	[ -x "$bin" ] || { echo "cross: no binary at $bin" >&2; exit 1; }
+	"$llvm_bin/llvm-strip" --strip-all "$bin"
+	echo "$bin"
+	exit 0
+fi
+
 # --- build -----------------------------------------------------------------
 export RUSTC_BOOTSTRAP=1
-target_dir=${VWRP_CROSS_TARGET_DIR:-${CARGO_TARGET_DIR:-$repo/target}/cross}
 export CARGO_TARGET_DIR="$target_dir"
 
 # RUSTFLAGS from the environment would replace .cargo/config.toml's target
@@ -118,7 +181,6 @@ if [ "$mode" = build ]; then
 fi
 RUSTFLAGS="$flags ${RUSTFLAGS:-}"
 export RUSTFLAGS
-unset CARGO_ENCODED_RUSTFLAGS
 
 if [ "$mode" = test ]; then
 	# Tests need the unwinding std (should_panic, one failing test must not

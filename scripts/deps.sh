@@ -1,8 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages vwrp's tests and demo use, if missing.
 # Real parts, not mocks: iproute2, nftables, dnsmasq, busybox udhcpc.
+# make and gettext (xgettext): the feed's recipes and the LuCI translation
+# template (tests/feed.rs).
 set -eu
-want="iproute2 nftables dnsmasq-base busybox tcpdump python3 iputils-ping iputils-arping shellcheck conntrack qemu-user-static $*"
+want="iproute2 nftables dnsmasq-base busybox tcpdump python3 iputils-ping iputils-arping shellcheck conntrack qemu-user-static make gettext $*"
 missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

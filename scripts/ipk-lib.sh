@@ -8,11 +8,13 @@
 # $work, $full_version, $epoch and $installed_size.
 # shellcheck disable=SC2154,SC2034
 
-# Version (24.10's spelling PKG_VERSION-rPKG_RELEASE), epoch, work dirs.
-ipk_begin() {
-	version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$top/Cargo.toml" | head -n 1)
+# Version (24.10's spelling PKG_VERSION-rPKG_RELEASE, or the version alone
+# when RELEASE is empty; the version is Cargo.toml's), epoch, work dirs.
+ipk_begin() { # RELEASE
+	version=$(sed -n '/^\[package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' "$top/Cargo.toml")
 	[ -n "$version" ] || { echo "$0: no version in Cargo.toml" >&2; exit 1; }
-	full_version="$version-r1"
+	case "$1" in *[!0-9]*) echo "$0: bad PKG_RELEASE '$1'" >&2; exit 1 ;; esac
+	full_version="$version${1:+-r$1}"
 	epoch=${SOURCE_DATE_EPOCH:-$(git -C "$top" log -1 --format=%ct 2>/dev/null || echo 0)}
 	case "$epoch" in "" | *[!0-9]*) echo "$0: bad SOURCE_DATE_EPOCH '$epoch'" >&2; exit 2 ;; esac
 	work=$(mktemp -d)

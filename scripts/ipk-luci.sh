@@ -17,7 +17,9 @@ app="$top/luci-app-vwrp"
 pkg=luci-app-vwrp
 # shellcheck source=scripts/ipk-lib.sh
 . "$top/scripts/ipk-lib.sh"
-ipk_begin
+# The version is Cargo.toml's, as luci-app-vwrp/Makefile sets it; luci.mk
+# uses it without the release.
+ipk_begin ""
 mkdir -p "$work/data/www"
 
 cp -R "$app/htdocs/." "$work/data/www/"
@@ -30,28 +32,25 @@ ipk_data
 cat > "$work/control/control" <<EOF
 Package: $pkg
 Version: $full_version
-Depends: vwrp, luci-base
-Source: feeds/luci/applications/luci-app-vwrp
+Depends: libc, luci-base, vwrp
+Source: feeds/vwrp/luci-app-vwrp
 SourceName: $pkg
 License: GPL-2.0-only
 Section: luci
 SourceDateEpoch: $epoch
-URL: https://example.invalid/vwrp
-Maintainer: vwrp developers <vwrp@example.invalid>
+Maintainer: vwrp developers
 Architecture: all
 Installed-Size: $installed_size
-Description:  LuCI support for vwrp (shared WAN redundancy): a status page with
- step up and step down, and a settings form for /etc/config/vwrp.
+Description:  A status page for vwrp with step up and step down, and a settings form for /etc/config/vwrp.
 EOF
 ipk_default_scripts
 # luci.mk's own postinst: drop LuCI's caches, make rpcd re-read the ACLs.
 cat > "$work/control/postinst-pkg" <<'EOF'
-#!/bin/sh
 [ -n "${IPKG_INSTROOT}" ] || {
 	rm -f /tmp/luci-indexcache.*
 	rm -rf /tmp/luci-modulecache/
 	killall -HUP rpcd 2>/dev/null
+	exit 0
 }
-exit 0
 EOF
 ipk_finish all "$out"

@@ -30,7 +30,8 @@ fi
 pkg=vwrp
 # shellcheck source=scripts/ipk-lib.sh
 . "$top/scripts/ipk-lib.sh"
-ipk_begin
+# PKG_RELEASE as the feed recipe sets it; the version is Cargo.toml's.
+ipk_begin "$(sed -n 's/^PKG_RELEASE:=//p' "$top/openwrt/vwrp/Makefile")"
 
 # data: files/ with the modes OpenWrt's INSTALL_* give (INSTALL_BIN 0755
 # for what is executable in the tree, INSTALL_DATA 0644, INSTALL_CONF 0600
@@ -47,19 +48,21 @@ ipk_data
 cat > "$work/control/control" <<EOF
 Package: $pkg
 Version: $full_version
-Depends: libc, kmod-nft-netdev, nftables-json
-Source: feeds/vwrp/openwrt
+Depends: libc, kmod-nft-netdev, nftables
+Source: feeds/vwrp/openwrt/vwrp
 SourceName: $pkg
 License: GPL-2.0-only
+LicenseFiles: LICENSE
 Section: net
 SourceDateEpoch: $epoch
-URL: https://example.invalid/vwrp
-Maintainer: vwrp developers <vwrp@example.invalid>
+Maintainer: vwrp developers
 Architecture: $arch
 Installed-Size: $installed_size
-Description:  Virtual WAN Redundancy Protocol: several routers share one WAN
- MAC address and one DHCP-leased public IPv4 address. Exactly one forwards;
- the others stand by, fenced off the WAN, and one takes over when it fails.
+Description:  Several routers share one WAN MAC address and one DHCP-leased public
+ IPv4 address. Exactly one forwards; the others stand by, fenced off the
+ WAN by nftables, and one of them takes over with the same address when
+ it fails. procd service, UCI configuration, ubus object "vwrp" (rpcd),
+ netifd protocol "vwrp" for the WAN interface.
 EOF
 echo /etc/config/vwrp > "$work/control/conffiles"
 ipk_default_scripts

@@ -23,7 +23,7 @@ const USAGE: &str = "usage: vwrp <command>
   lease-event               called by the udhcpc hook with its environment
   lease6-event DEVICE       called by the odhcp6c hook with its environment
   netifd-setup IFACE DEVICE called by netifd's proto vwrp handler
-options: -c FILE (config), -s SOCKET (control socket)";
+options: -c FILE (config), -s SOCKET (control socket), -h/--help, -V/--version";
 
 /// What a DHCP client's or netifd's hook may wait for the daemon: they
 /// must never be held up, also when the daemon is not running.
@@ -33,18 +33,28 @@ struct Opts {
     config: PathBuf,
     socket: Option<PathBuf>,
     json: bool,
+    help: bool,
+    version: bool,
     args: Vec<String>,
 }
 
 fn parse_args() -> Result<Opts, String> {
-    let mut o = Opts { config: config::DEFAULT_PATH.into(), socket: None, json: false, args: Vec::new() };
+    let mut o = Opts {
+        config: config::DEFAULT_PATH.into(),
+        socket: None,
+        json: false,
+        help: false,
+        version: false,
+        args: Vec::new(),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "-c" => o.config = it.next().ok_or("-c needs a file")?.into(),
             "-s" => o.socket = Some(it.next().ok_or("-s needs a path")?.into()),
             "--json" | "-j" => o.json = true,
-            "-h" | "--help" => return Err(String::new()),
+            "-h" | "--help" => o.help = true,
+            "-V" | "--version" => o.version = true,
             _ => o.args.push(a),
         }
     }
@@ -80,13 +90,24 @@ fn main() -> ExitCode {
     let o = match parse_args() {
         Ok(o) => o,
         Err(e) => {
-            if !e.is_empty() {
-                eprintln!("vwrp: {e}");
-            }
-            eprintln!("{USAGE}");
+            eprintln!("vwrp: {e}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
+    // Asked for, the usage goes to stdout; a bare `vwrp` is a usage error.
+    if o.help {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    if o.version {
+        // The package's version: Cargo.toml is its one source (openwrt/vwrp/Makefile reads it).
+        println!("vwrp {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    if o.args.is_empty() {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    }
     match o.args.first().map(String::as_str) {
         Some("fence") => return fence(&o),
         Some("rpcd") => return rpcd(&o),

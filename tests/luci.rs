@@ -216,7 +216,9 @@ fn make_ipk_packs_the_app_for_opkg_as_arch_all() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ipk = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     let name = ipk.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-    assert!(name.starts_with("luci-app-vwrp_") && name.ends_with("-r1_all.ipk"), "{name}");
+    // luci.mk gives the app its PKG_VERSION without the release.
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(name, format!("luci-app-vwrp_{version}_all.ipk"));
 
     // opkg reads a gzip'd tar, in this order.
     let members = tar(&["-tzf", ipk.to_str().unwrap()], &tmp.0);

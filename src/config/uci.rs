@@ -430,9 +430,7 @@ impl Builder {
             let existing = self.sections.iter().position(|s| s.name.as_deref() == Some(name.text.as_str()));
             if let Some(index) = existing {
                 // libuci reopens the section and merges the new options in.
-                if let Some(prior) = self.sections.get(index)
-                    && prior.section_type != section_type.text
-                {
+                if let Some(prior) = self.sections.get(index).filter(|p| p.section_type != section_type.text) {
                     return Err(Located::new(
                         command.line,
                         format!(

@@ -243,15 +243,11 @@ impl Group {
 
     /// Children of this group (udhcpc, conntrack commit) that finished.
     pub fn reap(&mut self, now: Instant) {
-        if let Some(c) = &mut self.prepare
-            && !matches!(c.try_wait(), Ok(None))
-        {
+        if self.prepare.as_mut().is_some_and(|c| !matches!(c.try_wait(), Ok(None))) {
             self.prepare = None;
             self.engine.handle_prepared(now);
         }
-        if let Some(c) = &mut self.udhcpc
-            && !matches!(c.try_wait(), Ok(None))
-        {
+        if self.udhcpc.as_mut().is_some_and(|c| !matches!(c.try_wait(), Ok(None))) {
             self.udhcpc = None;
         }
     }

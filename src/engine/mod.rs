@@ -408,10 +408,7 @@ impl Engine {
             }
             self.peers[idx].lease_seen = m.lease4.is_some();
         }
-        if holder
-            && let Some(t) = m.trackers
-            && t.hold_left > 0
-        {
+        if let Some(t) = m.trackers.filter(|t| holder && t.hold_left > 0) {
             let until = now.plus(Duration::from_secs(u64::from(t.hold_left)));
             self.hold_until = Some(self.hold_until.map_or(until, |h| h.max(until)));
         }
@@ -450,12 +447,8 @@ impl Engine {
             return;
         }
         // The offerer stopped holding the WAN: its DONE may have been lost.
-        if self.state == State::TakingOver
-            && let Some(r) = self.run
-            && r.peer == pid
-            && !pstate.holds_wan()
-            && self.preparing.is_none()
-        {
+        let settled = self.state == State::TakingOver && !pstate.holds_wan() && self.preparing.is_none();
+        if let Some(r) = self.run.filter(|r| settled && r.peer == pid) {
             self.become_active(now, format!("router {pid:#x} handed over ({})", r.reason.as_str()), true);
         }
     }
@@ -531,10 +524,8 @@ impl Engine {
             self.next_hello = now.plus(self.s.hello_interval);
             self.hello_tick(now);
         }
-        if self.state.holds_wan()
-            && let Some(iv) = self.s.wan_hello()
-            && now >= self.next_wan_hello
-        {
+        let wan_hello_due = self.state.holds_wan() && now >= self.next_wan_hello;
+        if let Some(iv) = self.s.wan_hello().filter(|_| wan_hello_due) {
             self.next_wan_hello = now.plus(iv);
             self.send_wan_hello(now);
         }
@@ -777,10 +768,9 @@ impl Engine {
                 }
             }
             State::TakingOver => {
-                if let Some(r) = self.run
-                    && self.preparing.is_none()
-                    && now >= r.started.plus(self.s.handover_timeout())
-                {
+                let timeout = self.s.handover_timeout();
+                let expired = self.run.filter(|r| self.preparing.is_none() && now >= r.started.plus(timeout));
+                if let Some(r) = expired {
                     let offerer_holds = self
                         .peers
                         .iter()
@@ -856,9 +846,7 @@ impl Engine {
             self.offer(now, t, HandoverReason::Operator);
             return;
         }
-        if let Some(n) = self.s.nudge_interval
-            && self.next_nudge.is_some_and(|t| now >= t)
-        {
+        if let Some(n) = self.s.nudge_interval.filter(|_| self.next_nudge.is_some_and(|t| now >= t)) {
             self.next_nudge = Some(now.plus(n));
             self.actions.push_back(Action::Nudge);
         }

@@ -118,10 +118,9 @@ pub fn unsolicited_na(mac: Mac, target: Ipv6Addr, router: bool) -> Vec<u8> {
 fn send_all(sock: &PacketSocket, frames: impl IntoIterator<Item = Vec<u8>>) -> io::Result<()> {
     let mut first = Ok(());
     for f in frames {
-        if let Err(e) = sock.send(&f)
-            && first.is_ok()
-        {
-            first = Err(e);
+        let sent = sock.send(&f);
+        if first.is_ok() {
+            first = sent;
         }
     }
     first

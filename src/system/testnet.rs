@@ -132,9 +132,8 @@ impl PacketSocket {
         let deadline = Instant::now() + Duration::from_millis(300);
         let mut buf = [0u8; 2048];
         while Instant::now() < deadline {
-            if let Ok(n) = recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty())
-                && buf.get(14..n).is_some_and(|p| p.starts_with(MARKER))
-            {
+            let n = recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty());
+            if n.is_ok_and(|n| buf.get(14..n).is_some_and(|p| p.starts_with(MARKER))) {
                 return true;
             }
         }

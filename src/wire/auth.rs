@@ -122,11 +122,11 @@ impl ReplayGuard {
         let idx = match self.senders.iter().position(|s| s.router_id == router_id) {
             Some(i) => i,
             None => {
-                if self.senders.len() >= SENDERS
-                    && let Some(oldest) =
-                        self.senders.iter().enumerate().min_by_key(|(_, s)| s.last_use).map(|(i, _)| i)
-                {
-                    self.senders.swap_remove(oldest);
+                if self.senders.len() >= SENDERS {
+                    let oldest = self.senders.iter().enumerate().min_by_key(|(_, s)| s.last_use).map(|(i, _)| i);
+                    if let Some(oldest) = oldest {
+                        self.senders.swap_remove(oldest);
+                    }
                 }
                 self.senders.push(Sender { router_id, windows: Vec::new(), last_use: now });
                 self.senders.len() - 1
@@ -150,10 +150,11 @@ impl ReplayGuard {
 /// refuses a sequence number seen before or older than the window.
 fn check_windows(windows: &mut Vec<Window>, epoch: u32, seq: u32, now: u64) -> Result<(), Error> {
     let Some(w) = windows.iter_mut().find(|w| w.epoch == epoch) else {
-        if windows.len() >= EPOCHS_PER_SENDER
-            && let Some(oldest) = windows.iter().enumerate().min_by_key(|(_, w)| w.last_use).map(|(i, _)| i)
-        {
-            windows.swap_remove(oldest);
+        if windows.len() >= EPOCHS_PER_SENDER {
+            let oldest = windows.iter().enumerate().min_by_key(|(_, w)| w.last_use).map(|(i, _)| i);
+            if let Some(oldest) = oldest {
+                windows.swap_remove(oldest);
+            }
         }
         windows.push(Window { epoch, highest: seq, seen: 1, last_use: now });
         return Ok(());

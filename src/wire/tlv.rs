@@ -167,7 +167,7 @@ impl Tlvs {
             rest = &rest[2 + len..];
             match t {
                 kind::IPV4_LEASE => {
-                    if v.len() < LEASE4_FIXED || !(v.len() - LEASE4_FIXED).is_multiple_of(4) || v[4] > 32 {
+                    if v.len() < LEASE4_FIXED || (v.len() - LEASE4_FIXED) % 4 != 0 || v[4] > 32 {
                         return Err(Error::BadTlv(t));
                     }
                     let lease = Lease4 {

@@ -79,9 +79,7 @@ impl Arping {
                 }
             }
         }
-        if let Some(s) = &self.sock
-            && let Err(e) = s.send(&arp_request(src.mac, src.address, target))
-        {
+        if let Some(Err(e)) = self.sock.as_ref().map(|s| s.send(&arp_request(src.mac, src.address, target))) {
             log::debug!("arping {target}: {e}");
         }
         self.round = Some(Round { target, end: after(now, timeout), answered: false });
@@ -96,9 +94,8 @@ impl Arping {
             match sock.recv(&mut buf) {
                 Ok(Some((_, PacketType::Outgoing))) => {}
                 Ok(Some((n, _))) => {
-                    if let Some(r) = &mut self.round
-                        && reply_sender(buf.get(..n).unwrap_or(&buf)) == Some(r.target)
-                    {
+                    let sender = reply_sender(buf.get(..n).unwrap_or(&buf));
+                    if let Some(r) = self.round.as_mut().filter(|r| sender == Some(r.target)) {
                         r.answered = true;
                     }
                 }

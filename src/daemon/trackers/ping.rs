@@ -206,9 +206,7 @@ impl Ping {
         let Some(sock) = sock else { return };
         let (ident, targets, round) = (self.ident, &self.targets, &mut self.round);
         let r = sock.drain(|from, echo| {
-            if let Some(round) = round.as_mut()
-                && echo.ident == ident
-            {
+            if let Some(round) = round.as_mut().filter(|_| echo.ident == ident) {
                 round.reply(echo.seq, from, targets);
             }
         });

@@ -89,11 +89,10 @@ impl Script {
                 false
             }
         };
-        if let Some(mut r) = self.run.take()
-            && !outcome
-            && matches!(r.child.try_wait(), Ok(None))
-        {
-            zombies.push(r.child);
+        if let Some(mut r) = self.run.take() {
+            if !outcome && matches!(r.child.try_wait(), Ok(None)) {
+                zombies.push(r.child);
+            }
         }
         Some(outcome)
     }
@@ -104,11 +103,11 @@ impl Script {
 
     /// Kills a run in progress; its result no longer matters.
     pub fn stop(&mut self, zombies: &mut Vec<Child>) {
-        if let Some(mut r) = self.run.take()
-            && matches!(r.child.try_wait(), Ok(None))
-        {
-            kill(&r.child);
-            zombies.push(r.child);
+        if let Some(mut r) = self.run.take() {
+            if matches!(r.child.try_wait(), Ok(None)) {
+                kill(&r.child);
+                zombies.push(r.child);
+            }
         }
     }
 }
