@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: all build test demo sim bench ipk clean cross test-cross size
+.PHONY: all build test demo sim bench ipk clean cross test-cross size test-vm
 
 all: build
 
@@ -80,6 +80,17 @@ CROSS_SKIP = --skip system::nft:: --skip system::packet:: --skip system::rtnl:: 
 test-cross: $(addprefix test-cross-,$(CROSS_TEST_ARCHS))
 test-cross-%:
 	./scripts/cross.sh $* test $(CROSS_TESTS) -- $(CROSS_SKIP)
+
+# The router build on a real kernel of another architecture, in
+# qemu-system: Debian's mipsel Malta kernel (ARCH=mipsel_24kc) or its
+# big-endian s390x kernel (ARCH=s390x); two routers, an ISP (busybox udhcpd)
+# and a LAN client in namespaces inside the VM: cold start, hard failover,
+# graceful handovers. Without ARCH, both legs. See docs/VM.md.
+VM_ARCHS = mipsel_24kc s390x
+test-vm:
+	for a in $(if $(filter file,$(origin ARCH)),$(VM_ARCHS),$(ARCH)); do \
+		./scripts/vm/test-vm.sh $$a || exit 1; \
+	done
 
 # Stripped size of each arch's binary, static (budget: 450 KiB on
 # mips_24kc) and as OpenWrt's packages feed builds it (budget: 1 MiB), and
