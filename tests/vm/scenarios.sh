@@ -255,6 +255,11 @@ say "FIGURE r2 (standby) daemon $(grep VmRSS "/proc/$pid2/status" | tr -s ' \t' 
 hard() {
 	kill -9 "$pid1"
 	cables 1 down
+	killed=$(now_ms)
+	# Polled by the CLI, so late by up to a poll (100 ms) and a CLI call.
+	if until_ok 10 active_is r2; then
+		say "FIGURE hard failover: r2 active with the lease $(($(now_ms) - killed)) ms after the kill"
+	fi
 }
 requests=$(counter request)
 stream "hard failover" 10 6000 3000 hard
