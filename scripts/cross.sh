@@ -9,9 +9,11 @@
 #   scripts/cross.sh ARCH feed            the binary as OpenWrt's packages
 #                                         feed builds it (docs/SIZE.md); the
 #                                         last stdout line is its path
+#   scripts/cross.sh ARCH cc [ARGS...]    zig cc for ARCH, static (test tools)
 #
 # ARCH: mips_24kc mipsel_24kc aarch64_cortex-a53 arm_cortex-a7_neon-vfpv4
-# x86_64 (or a rust triple). Everything but the final path goes to stderr.
+# x86_64, s390x (big-endian, for the test VM: not an OpenWrt arch), or a
+# rust triple. Everything but the final path goes to stderr.
 #
 # How: zig (PyPI `ziglang`, pinned) links through cargo-zigbuild; std is
 # rebuilt from rust-src with -Zbuild-std (mips is tier 3 and has no prebuilt
@@ -23,7 +25,7 @@ set -eu
 ZIG_VERSION=0.15.2          # 0.17 swaps musl's malloc for zig's own; see docs/SIZE.md
 ZIGBUILD_VERSION=0.24.0
 
-usage() { echo "usage: $0 ARCH [test [cargo test args...] | feed]" >&2; exit 2; }
+usage() { echo "usage: $0 ARCH [test [cargo test args...] | feed | cc [args...]]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 arch=$1; shift
 mode=build
@@ -31,6 +33,7 @@ if [ $# -ge 1 ]; then
 	case $1 in
 	test) mode="test" ;;
 	feed) [ $# -eq 1 ] || usage; mode=feed ;;
+	cc) mode=cc ;;
 	*) usage ;;
 	esac
 	shift
@@ -42,10 +45,17 @@ mipsel_24kc)               triple=mipsel-unknown-linux-musl; qemu=mipsel ;;
 aarch64_cortex-a53)        triple=aarch64-unknown-linux-musl; qemu=aarch64 ;;
 arm_cortex-a7_neon-vfpv4)  triple=armv7-unknown-linux-musleabihf; qemu=arm ;;
 x86_64)                    triple=x86_64-unknown-linux-musl; qemu= ;;
+s390x)                     triple=s390x-unknown-linux-musl; qemu=s390x ;;
 *-unknown-linux-musl*)     triple=$arch; qemu=${arch%%-*}; [ "$qemu" = x86_64 ] && qemu= ;;
 *) echo "unknown arch '$arch'" >&2; usage ;;
 esac
 case $qemu in armv7) qemu=arm ;; esac
+# zig's name for the same target (rust's mips musl targets are soft-float).
+case $triple in
+mips*)  zig_target=${triple%%-*}-linux-musleabi ;;
+armv7*) zig_target=arm-linux-musleabihf ;;
+*)      zig_target=${triple%%-*}-linux-musl ;;
+esac
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -75,6 +85,10 @@ fi
 # cargo-zigbuild runs zig as `python3 -m ziglang`: the venv's python first.
 PATH=$venv/bin:$PATH
 export PATH
+
+if [ "$mode" = cc ]; then
+	exec python3 -m ziglang cc -target "$zig_target" -static "$@"
+fi
 
 sysroot=$(rustc --print sysroot)
 if [ ! -f "$sysroot/lib/rustlib/src/rust/library/Cargo.lock" ]; then
