@@ -334,15 +334,33 @@ fn print_status(v: &Value) {
             let paths: Vec<&str> =
                 p.get("paths").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
             println!(
-                "  peer {} {} priority {}/{} heard {} ms ago on {}{}",
+                "  peer {} {} priority {}/{} heard {} ms ago on {}{}{}",
                 s(p, "router_id"),
                 s(p, "state"),
                 n(p, "priority"),
                 n(p, "effective_priority"),
                 n(p, "last_heard_ms"),
                 paths.join(","),
+                p.get("key_id").and_then(Value::as_u64).map(|k| format!(" key {k}")).unwrap_or_default(),
                 if p.get("alive").and_then(Value::as_bool) == Some(true) { "" } else { " (dead)" }
             );
+        }
+        for r in g.get("refused").and_then(Value::as_array).into_iter().flatten() {
+            let why = match s(r, "reason") {
+                "unknown_key" => "a key id this router lacks",
+                "bad_signature" => "another secret",
+                _ => "no signature",
+            };
+            println!(
+                "  REFUSED {} key {}: {why}, {} frames, last {} ms ago",
+                s(r, "router_id"),
+                r.get("key_id").and_then(Value::as_u64).map_or(String::from("none"), |k| k.to_string()),
+                n(r, "frames"),
+                n(r, "last_heard_ms")
+            );
+        }
+        if let Some(u) = g.get("step_up").filter(|u| u.is_object()) {
+            println!("  step up {} {}s ago: {}", s(u, "state"), secs(n(u, "ago_ms")), s(u, "reason"));
         }
         for t in g.get("trackers").and_then(Value::as_array).into_iter().flatten() {
             println!("  tracker {} {} ({})", s(t, "name"), s(t, "state"), tracker_details(t).join(", "));
