@@ -17,6 +17,8 @@ const USAGE: &str = "usage: vwrp <command>
   set-priority N [GROUP]    run-time priority 1..254 (not saved)
   tracker NAME up|down      verdict of an external tracker
   check-config [FILE]       validate a configuration file
+  genkey [ID]               print a fresh random key for 'list key' (ID 0..255,
+                            default 1); put the same line on every router
   fence                     close the WAN of every enabled group and exit
                             (init script, before netifd); exit 3: none enabled
   rpcd list|call METHOD     the rpcd plugin behind ubus object vwrp
@@ -140,6 +142,14 @@ fn run(o: &Opts) -> Result<(), String> {
             let path = o.args.get(1).map_or(o.config.clone(), PathBuf::from);
             let c = config::load(&path).map_err(|e| e.to_string())?;
             println!("{}: ok ({} group(s) enabled)", path.display(), c.groups.len());
+            Ok(())
+        }
+        "genkey" => {
+            let id = match o.args.get(1) {
+                Some(id) => id.parse().map_err(|_| "genkey: the key ID is 0..255")?,
+                None => 1,
+            };
+            println!("{}", vwrp::keygen::generate(id).map_err(|e| e.to_string())?);
             Ok(())
         }
         "status" => {
