@@ -17,6 +17,8 @@ const USAGE: &str = "usage: vwrp <command>
   set-priority N [GROUP]    run-time priority 1..254 (not saved)
   tracker NAME up|down      verdict of an external tracker
   check-config [FILE]       validate a configuration file
+  genkey [ID]               print a fresh random key for 'list key' (ID 0..255,
+                            default 1); put the same line on every router
   fence                     close the WAN of every enabled group and exit
                             (init script, before netifd); exit 3: none enabled
   rpcd list|call METHOD     the rpcd plugin behind ubus object vwrp
@@ -140,6 +142,14 @@ fn run(o: &Opts) -> Result<(), String> {
             let path = o.args.get(1).map_or(o.config.clone(), PathBuf::from);
             let c = config::load(&path).map_err(|e| e.to_string())?;
             println!("{}: ok ({} group(s) enabled)", path.display(), c.groups.len());
+            Ok(())
+        }
+        "genkey" => {
+            let id = match o.args.get(1) {
+                Some(id) => id.parse().map_err(|_| "genkey: the key ID is 0..255")?,
+                None => 1,
+            };
+            println!("{}", vwrp::keygen::generate(id).map_err(|e| e.to_string())?);
             Ok(())
         }
         "status" => {
@@ -334,15 +344,33 @@ fn print_status(v: &Value) {
             let paths: Vec<&str> =
                 p.get("paths").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
             println!(
-                "  peer {} {} priority {}/{} heard {} ms ago on {}{}",
+                "  peer {} {} priority {}/{} heard {} ms ago on {}{}{}",
                 s(p, "router_id"),
                 s(p, "state"),
                 n(p, "priority"),
                 n(p, "effective_priority"),
                 n(p, "last_heard_ms"),
                 paths.join(","),
+                p.get("key_id").and_then(Value::as_u64).map(|k| format!(" key {k}")).unwrap_or_default(),
                 if p.get("alive").and_then(Value::as_bool) == Some(true) { "" } else { " (dead)" }
             );
+        }
+        for r in g.get("refused").and_then(Value::as_array).into_iter().flatten() {
+            let why = match s(r, "reason") {
+                "unknown_key" => "a key id this router lacks",
+                "bad_signature" => "another secret",
+                _ => "no signature",
+            };
+            println!(
+                "  REFUSED {} key {}: {why}, {} frames, last {} ms ago",
+                s(r, "router_id"),
+                r.get("key_id").and_then(Value::as_u64).map_or(String::from("none"), |k| k.to_string()),
+                n(r, "frames"),
+                n(r, "last_heard_ms")
+            );
+        }
+        if let Some(u) = g.get("step_up").filter(|u| u.is_object()) {
+            println!("  step up {} {}s ago: {}", s(u, "state"), secs(n(u, "ago_ms")), s(u, "reason"));
         }
         for t in g.get("trackers").and_then(Value::as_array).into_iter().flatten() {
             println!("  tracker {} {} ({})", s(t, "name"), s(t, "state"), tracker_details(t).join(", "));

@@ -4,20 +4,28 @@
 //! arguments as JSON on stdin; each answer is exactly one JSON object on
 //! stdout (rpcd's plugin.c: an object is UBUS_STATUS_OK, anything else an
 //! error). Failures are objects too, `{"error":"…"}`. Unknown arguments,
-//! such as the `ubus_rpc_session` uhttpd adds, are ignored.
+//! such as the `ubus_rpc_session` uhttpd adds, are ignored. `genkey` is
+//! answered here, without the daemon.
 
 use serde_json::{Map, Value};
 
 use crate::control::{Reply, Request, error_json};
+use crate::json;
 
 /// The static method table: argument name to a sample of its type
 /// (string, bool, or a number: int32). Never asks the daemon.
-pub const LIST: &str = r#"{"status":{},"step_up":{"group":"wan"},"step_down":{"group":"wan"},"set_priority":{"priority":32,"group":"wan"},"tracker":{"name":"name","up":true}}"#;
+pub const LIST: &str = r#"{"status":{},"step_up":{"group":"wan"},"step_down":{"group":"wan"},"set_priority":{"priority":32,"group":"wan"},"tracker":{"name":"name","up":true},"genkey":{"id":32}}"#;
 
 /// Answers `call METHOD` with `input` (stdin) as the arguments, as JSON
 /// text; `send` carries a request to the daemon and returns its reply or
 /// an error.
 pub fn call(method: &str, input: &str, send: impl FnOnce(&Request) -> Result<Reply, String>) -> String {
+    if method == "genkey" {
+        return match arguments(input).and_then(|a| key_id(&a)).and_then(genkey) {
+            Ok(key) => key,
+            Err(e) => error_json(&e),
+        };
+    }
     match request(method, input).and_then(|r| send(&r)) {
         Ok(r) if r.value.is_object() => r.line,
         Ok(_) => error_json("the daemon answered with something other than an object"),
@@ -25,16 +33,20 @@ pub fn call(method: &str, input: &str, send: impl FnOnce(&Request) -> Result<Rep
     }
 }
 
+/// The arguments on stdin: a JSON object, or nothing.
+fn arguments(input: &str) -> Result<Map<String, Value>, String> {
+    if input.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_str(input) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err("arguments must be a JSON object".into()),
+        Err(e) => Err(format!("arguments are not JSON: {e}")),
+    }
+}
+
 fn request(method: &str, input: &str) -> Result<Request, String> {
-    let mut args: Map<String, Value> = if input.trim().is_empty() {
-        Map::new()
-    } else {
-        match serde_json::from_str(input) {
-            Ok(Value::Object(m)) => m,
-            Ok(_) => return Err("arguments must be a JSON object".into()),
-            Err(e) => return Err(format!("arguments are not JSON: {e}")),
-        }
-    };
+    let mut args = arguments(input)?;
     // Looser than the control socket: UCI values are strings, and some
     // callers send 0/1 for a boolean.
     match method {
@@ -54,6 +66,25 @@ fn request(method: &str, input: &str) -> Result<Request, String> {
         _ => return Err(format!("unknown method '{method}'")),
     }
     Request::from_args(method, &args)
+}
+
+/// `{"key":"ID:SECRET"}`, a fresh key (`vwrp genkey`).
+fn genkey(id: u8) -> Result<String, String> {
+    let key = crate::keygen::generate(id).map_err(|e| e.to_string())?;
+    let mut j = json::Writer::new();
+    j.open('{').key("key").str(&key).close('}');
+    Ok(j.finish())
+}
+
+/// genkey's `id`: 0..255, 1 when left out.
+fn key_id(args: &Map<String, Value>) -> Result<u8, String> {
+    let id = match args.get("id") {
+        None | Some(Value::Null) => return Ok(1),
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        Some(_) => None,
+    };
+    id.and_then(|i| u8::try_from(i).ok()).ok_or_else(|| "key id must be 0..255".into())
 }
 
 /// 1..254, as a number or a numeric string (UCI values are strings).
@@ -91,7 +122,8 @@ mod tests {
     #[test]
     fn list_samples_give_rpcd_the_argument_types() {
         let l: Value = serde_json::from_str(LIST).unwrap();
-        assert_eq!(l.as_object().unwrap().len(), 5);
+        assert_eq!(l.as_object().unwrap().len(), 6);
+        assert_eq!(l["genkey"]["id"], 32);
         assert!(l["status"].as_object().unwrap().is_empty());
         assert_eq!(l["set_priority"]["priority"], 32);
         assert!(l["tracker"]["up"].is_boolean());
@@ -148,5 +180,24 @@ mod tests {
         assert_eq!(call("step_up", "{}", |_| reply(json!({"ok": true}))), r#"{"ok":true}"#);
         assert_eq!(answer("status", "{}", |_| Err("no daemon".into())), json!({"error": "no daemon"}));
         assert!(answer("status", "{}", |_| reply(json!([1])))["error"].is_string());
+    }
+
+    #[test]
+    fn genkey_answers_without_the_daemon() {
+        let v = answer("genkey", "{}", |_| panic!("the daemon must not be asked"));
+        let key = v["key"].as_str().unwrap();
+        assert!(key.starts_with("1:") && key.len() == 2 + 64, "{v}");
+        assert_eq!(v.as_object().unwrap().len(), 1);
+        let sid = r#""ubus_rpc_session":"0123456789abcdef0123456789abcdef""#;
+        for (input, id) in
+            [(format!(r#"{{"id":7,{sid}}}"#), "7:"), (r#"{"id":"255"}"#.into(), "255:"), ("".into(), "1:")]
+        {
+            let v = answer("genkey", &input, |_| panic!("no daemon"));
+            assert!(v["key"].as_str().unwrap().starts_with(id), "{input}: {v}");
+        }
+        for bad in [r#"{"id":256}"#, r#"{"id":-1}"#, r#"{"id":"x"}"#, r#"{"id":true}"#, "[1]"] {
+            let v = answer("genkey", bad, |_| panic!("no daemon"));
+            assert!(v["error"].is_string() && v.as_object().unwrap().len() == 1, "{bad}: {v}");
+        }
     }
 }

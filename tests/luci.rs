@@ -1,15 +1,24 @@
 //! luci-app-vwrp in a real browser: Debian's chromium, headless, driven by
 //! playwright-core (tests/luci/browser.mjs), against tests/luci/harness.py,
 //! which serves the app's views on a small stand-in for LuCI's runtime
+//! (faithful to luci-base for logins and permissions: tests/luci/standin)
 //! and answers their ubus calls with the REAL rpcd plugin
 //! (files/usr/libexec/rpcd/vwrp, run as rpcd runs it) talking to a REAL
-//! daemon: router 1 of a two-router namespace test bed.
+//! daemon. The bed has three routers: 1 and 2 share a key; 3 signs with
+//! another key (a rotation half done) that 1 and 2 lack, while it accepts
+//! theirs. Router 1's pages are served on 127.0.0.1, router 3's on
+//! 127.0.0.2 (another host for the browser's cookies).
 //!
 //! What a user would see is asserted: the role, the peers, the lease,
-//! Step down and Step up changing the role, the error shown once the
-//! daemon is stopped, and a settings form that covers docs/CONFIG.md and
-//! saves a file the daemon accepts. Screenshots: target/luci-*.png.
-//! Needs root, chromium (`./scripts/deps.sh chromium`), node and npm.
+//! Step down and Step up changing the role, a Step up that cannot take
+//! effect (router 3's: the active never hears it) with the daemon's
+//! reason, the Status › Overview entry, a login that may only read (its
+//! actions disabled, and a refused change explained in words), the
+//! error shown once the daemon is stopped, and a settings form that covers
+//! docs/CONFIG.md, picks devices from the router's own, makes a key on
+//! the router, shows which routers use the same key, and saves a file the
+//! daemon accepts. Screenshots: target/luci-*.png. Needs root, chromium
+//! (`./scripts/deps.sh chromium`), node and npm.
 
 mod e2e;
 mod support;
@@ -74,9 +83,14 @@ fn npm_ci(dir: &Path) {
     assert!(out.status.success(), "npm ci failed:\n{}", String::from_utf8_lossy(&out.stderr));
 }
 
-fn start_harness(uci_dir: &Path, socket: &Path) -> (Guard, u16) {
+/// The harness for one router: its UCI copy, control socket and netns.
+fn start_harness(address: &str, uci_dir: &Path, socket: &Path, netns: &str) -> (Guard, u16) {
     let mut child = Command::new("python3")
         .arg(Path::new(ROOT).join("tests/luci/harness.py"))
+        .arg("--address")
+        .arg(address)
+        .arg("--netns")
+        .arg(netns)
         .arg("--app")
         .arg(Path::new(ROOT).join("luci-app-vwrp"))
         .arg("--plugin")
@@ -110,30 +124,44 @@ fn luci_pages_show_the_daemon_step_it_and_save_settings() {
     let dir = Path::new(ROOT).join("tests/luci");
     npm_ci(&dir);
 
-    // Two routers, each with a link tracker on its control interface.
+    // Three routers, each with a link tracker on its control interface;
+    // router 3 signs with key 3, which the others lack.
     let tracker = "config tracker 'lan_link'\n\toption group 'wan'\n\toption type 'link'\n\toption device 'lan'\n\
                    \toption interval '100ms'\n\toption rise '1'\n\toption weight '50'\n";
-    let confs: Vec<RouterConf> = [200u8, 150]
+    let confs: Vec<RouterConf> = [(200u8, None), (150, None), (50, Some("3:the next key, not yet everywhere"))]
         .iter()
-        .map(|&priority| RouterConf { priority, extra: tracker.to_string(), ..Default::default() })
+        .map(|&(priority, signing_key)| RouterConf {
+            priority,
+            signing_key,
+            extra: tracker.to_string(),
+            ..Default::default()
+        })
         .collect();
     let mut c = Cluster::start(&confs, 100);
     assert_eq!(c.wait_one_active(Duration::from_secs(15)), 1, "r1 has the best priority");
     c.wait_lease(1, Duration::from_secs(20));
 
     // The settings page edits a copy of the shipped /etc/config/vwrp.
-    let uci_dir = c.dir().join("luci-uci");
-    std::fs::create_dir_all(&uci_dir).expect("uci dir");
-    let uci_file = uci_dir.join("vwrp");
-    std::fs::copy(Path::new(ROOT).join("files/etc/config/vwrp"), &uci_file).expect("shipped config");
-    let (_harness, port) = start_harness(&uci_dir, &c.socket(1));
+    let mut harnesses = Vec::new();
+    let mut urls = Vec::new();
+    for (n, address) in [(1, "127.0.0.1"), (3, "127.0.0.2")] {
+        let uci_dir = c.dir().join(format!("luci-uci-r{n}"));
+        std::fs::create_dir_all(&uci_dir).expect("uci dir");
+        std::fs::copy(Path::new(ROOT).join("files/etc/config/vwrp"), uci_dir.join("vwrp")).expect("shipped config");
+        let netns = c.bed.ns_name(&format!("r{n}"));
+        let (harness, port) = start_harness(address, &uci_dir, &c.socket(n), &netns);
+        harnesses.push(harness);
+        urls.push(format!("http://{address}:{port}"));
+    }
+    let uci_file = c.dir().join("luci-uci-r1/vwrp");
 
     let shots: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").to_path_buf();
     let mut node = Guard(
         Command::new("node")
             .arg(dir.join("browser.mjs"))
             .current_dir(&dir)
-            .env("LUCI_URL", format!("http://127.0.0.1:{port}"))
+            .env("LUCI_URL", &urls[0])
+            .env("LUCI_URL_R3", &urls[1])
             .env("SHOT_DIR", &shots)
             .env("LEASE_ADDR", WAN_ADDR)
             .env("UCI_FILE", &uci_file)
@@ -186,7 +214,15 @@ fn luci_pages_show_the_daemon_step_it_and_save_settings() {
         c.logs()
     );
     assert!(stopped, "the browser never asked to stop the daemon");
-    for shot in ["luci-status.png", "luci-status-stopped.png", "luci-settings.png"] {
+    for shot in [
+        "luci-status.png",
+        "luci-overview.png",
+        "luci-status-stepup.png",
+        "luci-status-readonly.png",
+        "luci-status-stopped.png",
+        "luci-settings.png",
+        "luci-settings-keys.png",
+    ] {
         let size = std::fs::metadata(shots.join(shot)).map(|m| m.len()).unwrap_or(0);
         assert!(size > 10_000, "{shot}: {size} bytes");
         println!("screenshot: {}", shots.join(shot).display());
@@ -231,6 +267,11 @@ fn make_ipk_packs_the_app_for_opkg_as_arch_all() {
     for (installed, source) in [
         ("./www/luci-static/resources/view/vwrp/status.js", "htdocs/luci-static/resources/view/vwrp/status.js"),
         ("./www/luci-static/resources/view/vwrp/settings.js", "htdocs/luci-static/resources/view/vwrp/settings.js"),
+        ("./www/luci-static/resources/vwrp/common.js", "htdocs/luci-static/resources/vwrp/common.js"),
+        (
+            "./www/luci-static/resources/view/status/include/35_vwrp.js",
+            "htdocs/luci-static/resources/view/status/include/35_vwrp.js",
+        ),
         ("./usr/share/luci/menu.d/luci-app-vwrp.json", "root/usr/share/luci/menu.d/luci-app-vwrp.json"),
         ("./usr/share/rpcd/acl.d/luci-app-vwrp.json", "root/usr/share/rpcd/acl.d/luci-app-vwrp.json"),
     ] {
@@ -260,7 +301,11 @@ fn acl_keeps_viewing_apart_from_changing() {
     let group = &acl["luci-app-vwrp"];
     assert_eq!(group["read"]["ubus"]["vwrp"], serde_json::json!(["status"]), "reading grants status only");
     assert_eq!(group["read"]["uci"], serde_json::json!(["vwrp"]));
-    assert_eq!(group["write"]["ubus"]["vwrp"], serde_json::json!(["step_up", "step_down", "set_priority"]));
+    assert_eq!(
+        group["write"]["ubus"]["vwrp"],
+        serde_json::json!(["step_up", "step_down", "set_priority", "genkey"]),
+        "changing grants the actions, and making a key"
+    );
     assert_eq!(group["write"]["uci"], serde_json::json!(["vwrp"]));
     let menu = Path::new(ROOT).join("luci-app-vwrp/root/usr/share/luci/menu.d/luci-app-vwrp.json");
     let menu: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(menu).unwrap()).expect("menu is JSON");

@@ -554,13 +554,14 @@ fn rpcd_plugin_speaks_the_exec_protocol_without_a_daemon() {
     let none = Path::new("/nonexistent/vwrp.sock");
     let l = plugin(&["list"], "", none);
     let methods = l.as_object().unwrap();
-    for m in ["status", "step_up", "step_down", "set_priority", "tracker"] {
+    for m in ["status", "step_up", "step_down", "set_priority", "tracker", "genkey"] {
         assert!(methods[m].is_object(), "{m} missing from {l}");
     }
     assert!(
         l["set_priority"]["priority"].is_number()
             && l["tracker"]["up"].is_boolean()
             && l["step_up"]["group"].is_string()
+            && l["genkey"]["id"].is_number()
     );
     let e = plugin(&["call", "status"], &format!("{{{SESSION}}}"), none);
     assert!(is_error(&e) && e["error"].as_str().unwrap().contains("is the daemon running"), "{e}");
@@ -578,6 +579,33 @@ fn rpcd_plugin_speaks_the_exec_protocol_without_a_daemon() {
     }
     assert!(is_error(&plugin(&["call"], "", none)));
     assert!(is_error(&plugin(&[], "", none)));
+}
+
+#[test]
+fn rpcd_plugin_makes_keys_the_config_takes_without_a_daemon() {
+    let none = Path::new("/nonexistent/vwrp.sock");
+    let k = plugin(&["call", "genkey"], &format!(r#"{{"id":4,{SESSION}}}"#), none);
+    let key = k["key"].as_str().unwrap_or_else(|| panic!("no key: {k}")).to_string();
+    assert!(key.starts_with("4:") && key.len() == 2 + 64, "{key}");
+    assert_ne!(plugin(&["call", "genkey"], "", none)["key"].as_str(), Some(key.as_str()), "a fresh key every time");
+    assert!(is_error(&plugin(&["call", "genkey"], r#"{"id":256}"#, none)));
+    let mut cmd = Command::new(vwrp_bin());
+    cmd.arg("genkey");
+    let cli = run(cmd, "");
+    assert!(cli.status.success() && text(&cli.stdout).trim().starts_with("1:"), "{}", text(&cli.stderr));
+
+    let dir = TempDir::new("genkey");
+    let conf = dir.join("vwrp");
+    let shipped = std::fs::read_to_string(repo("files/etc/config/vwrp")).unwrap();
+    let keyed = shipped
+        .replace("option enabled '0'", "option enabled '1'")
+        .replace("#list key '1:change-this-secret'", &format!("list key '{key}'"));
+    assert!(keyed.contains(&key), "the shipped file has a commented key line");
+    write(&conf, &keyed, 0o644);
+    let mut cmd = Command::new(vwrp_bin());
+    cmd.arg("check-config").arg(&conf);
+    let out = run(cmd, "");
+    assert!(out.status.success(), "check-config refuses a generated key: {}", text(&out.stderr));
 }
 
 #[test]

@@ -32,13 +32,36 @@ pub fn group(
     j.key("preempt").bool(s.preempt);
     j.key("wan_open").bool(s.wan_open);
     j.key("authenticated").bool(s.authenticated);
+    j.key("key_ids").open('[');
+    for id in &s.key_ids {
+        j.num(u64::from(*id));
+    }
+    j.close(']');
     j.key("hold_left_ms").num(s.hold_left_ms);
+    j.key("step_up");
+    match &s.step_up {
+        Some(u) => {
+            j.open('{').key("state").str(u.state).key("ago_ms").num(u.ago_ms);
+            j.key("reason").str(&u.reason).close('}');
+        }
+        None => {
+            j.null();
+        }
+    }
     j.key("peers").open('[');
     for p in &s.peers {
         j.open('{').key("router_id").str(&p.router_id).key("state").str(p.state);
         j.key("priority").num(u64::from(p.priority)).key("effective_priority").num(u64::from(p.effective_priority));
         j.key("last_heard_ms").num(p.last_heard_ms).key("alive").bool(p.alive);
         strings(j.key("paths"), &p.paths);
+        key_id(j, p.key_id);
+        j.close('}');
+    }
+    j.close(']').key("refused").open('[');
+    for r in &s.refused {
+        j.open('{').key("router_id").str(&r.router_id);
+        key_id(j, r.key_id);
+        j.key("reason").str(r.reason).key("frames").num(r.frames).key("last_heard_ms").num(r.last_heard_ms);
         j.close('}');
     }
     j.close(']').key("lease");
@@ -96,6 +119,15 @@ pub fn group(
     j.close(']').close('}');
 }
 
+/// `"key_id"`: the id, or `null` for unsigned frames.
+fn key_id(j: &mut json::Writer, id: Option<u8>) {
+    j.key("key_id");
+    match id {
+        Some(id) => j.num(u64::from(id)),
+        None => j.null(),
+    };
+}
+
 fn strings(j: &mut json::Writer, list: &[String]) {
     j.open('[');
     for s in list {
@@ -108,45 +140,48 @@ fn strings(j: &mut json::Writer, list: &[String]) {
 mod tests {
     use super::*;
 
-    /// The reply as derived `Serialize` wrote it before (the contract).
+    /// The reply, byte for byte: the contract with the CLI, rpcd and LuCI
+    /// (first written by derived `Serialize`; keys are only ever added).
     const BEFORE: &str = concat!(
         r#"{"groups":[{"name":"wan","wan_device":"eth1","control":["lan1","l\"2"],"group":7,"router_id":"0xc000"#,
         r#"0201","state":"active","since_ms":1234,"reason":"said \"hi\"\n\u0001"#,
         "\u{7f}",
         r#"é\\/","priority":100,"configured_priority":101,"effective_priority":90,"preempt":true,"wan_open":tru"#,
-        r#"e,"authenticated":false,"hold_left_ms":0,"peers":[{"router_id":"0x2","state":"standby","priority":5,"#,
-        r#""effective_priority":6,"last_heard_ms":18446744073709551615,"alive":false,"paths":["wan","control0"]"#,
-        r#"},{"router_id":"0x3","state":"fault","priority":255,"effective_priority":0,"last_heard_ms":17,"alive"#,
-        r#"":true,"paths":[]}],"lease":{"address":"203.0.113.10","prefix_len":24,"gateway":"203.0.113.1","serve"#,
-        r#"r_id":"203.0.113.1","dns":["192.0.2.53","192.0.2.54"],"lease_time":3600,"seconds_left":4294967295,"v"#,
-        r#"alid":true},"lease6":{"addresses":[{"address":"2001:db8::1","prefix_len":128,"preferred_left":100,"v"#,
-        r#"alid_left":200}],"prefixes":[{"address":"2001:db8:1::","prefix_len":56,"preferred_left":100,"valid_l"#,
-        r#"eft":200},{"address":"2001:db8:2::","prefix_len":60,"preferred_left":100,"valid_left":200}],"dns":[]"#,
-        r#","gateway":null},"counters":{"rx_ok":1,"rx_truncated":0,"rx_bad_version":0,"rx_malformed":0,"rx_unau"#,
-        r#"thenticated":0,"rx_bad_key":0,"rx_bad_tag":0,"rx_replayed":0,"rx_other":0,"rx_own":0,"rx_path_mismat"#,
-        r#"ch":0,"rx_peer_limit":12,"tx":0,"tx_errors":0,"transitions":0,"takeovers":0,"handovers":0,"handovers"#,
-        r#"_aborted":0,"prepare_timeouts":0,"stalls":18446744073709551615},"transitions":[{"ago_ms":5,"from":"s"#,
-        r#"tandby","to":"active","reason":"peer dead"},{"ago_ms":9,"from":"init","to":"standby","reason":""}],""#,
-        r#"trackers":[{"name":"up","state":"up","weight":"fatal","wan_only":true,"type":"link","running":true,""#,
-        r#"interval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":"ok","last_ago_ms":0,"change":{"to":"down""#,
-        r#","ago_ms":0,"detect_ms":250},"device":"wan\"1","error":null},{"name":"pi\"ng","state":"down","weight"#,
-        r#"":"20","wan_only":false,"type":"ping","running":false,"interval_ms":100,"timeout_ms":50,"rise":1,"fa"#,
-        r#"ll":1,"last":"fail","last_ago_ms":0,"change":null,"answered":0,"targets":1,"error":"no route\tto hos"#,
-        r#"t"},{"name":"ext","state":"unknown","weight":"255","wan_only":false,"type":"external","running":fals"#,
-        r#"e,"interval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":null,"last_ago_ms":null,"change":null,""#,
-        r#"error":null},{"name":"sc","state":"up","weight":"1","wan_only":true,"type":"script","running":false,"#,
-        r#""interval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":null,"last_ago_ms":null,"change":null,"pi"#,
-        r#"d":null,"error":null},{"name":"none","state":"up","weight":"1","wan_only":true},{"name":"arp","state"#,
-        r#"":"down","weight":"fatal","wan_only":false,"type":"arping","running":false,"interval_ms":100,"timeou"#,
-        r#"t_ms":50,"rise":1,"fall":1,"last":null,"last_ago_ms":null,"change":null,"error":null}]},{"name":"w\""#,
-        r#"2","wan_device":"eth2","control":[],"group":8,"router_id":"0x1","state":"init","since_ms":0,"reason""#,
-        r#":"","priority":1,"configured_priority":1,"effective_priority":1,"preempt":false,"wan_open":false,"au"#,
-        r#"thenticated":true,"hold_left_ms":18446744073709551615,"peers":[],"lease":null,"lease6":{"addresses":"#,
-        r#"[],"prefixes":[],"dns":["2001:db8::53"],"gateway":"fe80::1"},"counters":{"rx_ok":0,"rx_truncated":0,"#,
-        r#""rx_bad_version":0,"rx_malformed":0,"rx_unauthenticated":0,"rx_bad_key":0,"rx_bad_tag":0,"rx_replaye"#,
-        r#"d":0,"rx_other":0,"rx_own":0,"rx_path_mismatch":0,"rx_peer_limit":0,"tx":0,"tx_errors":0,"transition"#,
-        r#"s":0,"takeovers":0,"handovers":0,"handovers_aborted":0,"prepare_timeouts":0,"stalls":0},"transitions"#,
-        r#"":[],"trackers":[]}]}"#,
+        r#"e,"authenticated":false,"key_ids":[],"hold_left_ms":0,"step_up":{"state":"failed","ago_ms":3,"reason"#,
+        r#"":"router 0x2 did not hand the WAN over"},"peers":[{"router_id":"0x2","state":"standby","priority":5"#,
+        r#","effective_priority":6,"last_heard_ms":18446744073709551615,"alive":false,"paths":["wan","control0""#,
+        r#"],"key_id":1},{"router_id":"0x3","state":"fault","priority":255,"effective_priority":0,"last_heard_m"#,
+        r#"s":17,"alive":true,"paths":[],"key_id":null}],"refused":[{"router_id":"0x9","key_id":3,"reason":"unk"#,
+        r#"nown_key","frames":4,"last_heard_ms":250}],"lease":{"address":"203.0.113.10","prefix_len":24,"gatewa"#,
+        r#"y":"203.0.113.1","server_id":"203.0.113.1","dns":["192.0.2.53","192.0.2.54"],"lease_time":3600,"seco"#,
+        r#"nds_left":4294967295,"valid":true},"lease6":{"addresses":[{"address":"2001:db8::1","prefix_len":128,"#,
+        r#""preferred_left":100,"valid_left":200}],"prefixes":[{"address":"2001:db8:1::","prefix_len":56,"prefe"#,
+        r#"rred_left":100,"valid_left":200},{"address":"2001:db8:2::","prefix_len":60,"preferred_left":100,"val"#,
+        r#"id_left":200}],"dns":[],"gateway":null},"counters":{"rx_ok":1,"rx_truncated":0,"rx_bad_version":0,"r"#,
+        r#"x_malformed":0,"rx_unauthenticated":0,"rx_bad_key":0,"rx_bad_tag":0,"rx_replayed":0,"rx_other":0,"rx"#,
+        r#"_own":0,"rx_path_mismatch":0,"rx_peer_limit":12,"tx":0,"tx_errors":0,"transitions":0,"takeovers":0,""#,
+        r#"handovers":0,"handovers_aborted":0,"prepare_timeouts":0,"stalls":18446744073709551615},"transitions""#,
+        r#":[{"ago_ms":5,"from":"standby","to":"active","reason":"peer dead"},{"ago_ms":9,"from":"init","to":"s"#,
+        r#"tandby","reason":""}],"trackers":[{"name":"up","state":"up","weight":"fatal","wan_only":true,"type":"#,
+        r#""link","running":true,"interval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":"ok","last_ago_ms":"#,
+        r#"0,"change":{"to":"down","ago_ms":0,"detect_ms":250},"device":"wan\"1","error":null},{"name":"pi\"ng""#,
+        r#","state":"down","weight":"20","wan_only":false,"type":"ping","running":false,"interval_ms":100,"time"#,
+        r#"out_ms":50,"rise":1,"fall":1,"last":"fail","last_ago_ms":0,"change":null,"answered":0,"targets":1,"e"#,
+        r#"rror":"no route\tto host"},{"name":"ext","state":"unknown","weight":"255","wan_only":false,"type":"e"#,
+        r#"xternal","running":false,"interval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":null,"last_ago_m"#,
+        r#"s":null,"change":null,"error":null},{"name":"sc","state":"up","weight":"1","wan_only":true,"type":"s"#,
+        r#"cript","running":false,"interval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":null,"last_ago_ms""#,
+        r#":null,"change":null,"pid":null,"error":null},{"name":"none","state":"up","weight":"1","wan_only":tru"#,
+        r#"e},{"name":"arp","state":"down","weight":"fatal","wan_only":false,"type":"arping","running":false,"i"#,
+        r#"nterval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":null,"last_ago_ms":null,"change":null,"erro"#,
+        r#"r":null}]},{"name":"w\"2","wan_device":"eth2","control":[],"group":8,"router_id":"0x1","state":"init"#,
+        r#"","since_ms":0,"reason":"","priority":1,"configured_priority":1,"effective_priority":1,"preempt":fal"#,
+        r#"se,"wan_open":false,"authenticated":true,"key_ids":[2,1],"hold_left_ms":18446744073709551615,"step_u"#,
+        r#"p":null,"peers":[],"refused":[],"lease":null,"lease6":{"addresses":[],"prefixes":[],"dns":["2001:db8"#,
+        r#"::53"],"gateway":"fe80::1"},"counters":{"rx_ok":0,"rx_truncated":0,"rx_bad_version":0,"rx_malformed""#,
+        r#":0,"rx_unauthenticated":0,"rx_bad_key":0,"rx_bad_tag":0,"rx_replayed":0,"rx_other":0,"rx_own":0,"rx_"#,
+        r#"path_mismatch":0,"rx_peer_limit":0,"tx":0,"tx_errors":0,"transitions":0,"takeovers":0,"handovers":0,"#,
+        r#""handovers_aborted":0,"prepare_timeouts":0,"stalls":0},"transitions":[],"trackers":[]}]}"#,
     );
 
     #[test]

@@ -12,8 +12,9 @@ use core::time::Duration;
 use std::collections::VecDeque;
 
 pub use lease::Lease;
-pub use peer::Peer;
+pub use peer::{Peer, Refusal, Refused};
 pub use settings::{DISCOVERY_INTERVAL, MAX_PEERS, PEER_EXPIRY, Settings, TrackerSpec, Weight};
+use status::ms;
 pub use status::{Counters, Status};
 
 use crate::time::Instant;
@@ -117,6 +118,38 @@ pub struct Transition {
 
 const HISTORY: usize = 16;
 
+/// Routers refused for their key that status remembers; the least
+/// recently heard is forgotten first.
+const MAX_REFUSED: usize = 8;
+
+/// What became of the operator's last step-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepUpOutcome {
+    /// Asked for the WAN, or taking it over: not decided yet.
+    Pending,
+    /// This router became active.
+    Done,
+    /// It did not happen; the reason says why.
+    Failed,
+}
+
+impl StepUpOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepUpOutcome::Pending => "pending",
+            StepUpOutcome::Done => "done",
+            StepUpOutcome::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct StepUp {
+    at: Instant,
+    outcome: StepUpOutcome,
+    reason: String,
+}
+
 pub struct Engine {
     s: Settings,
     state: State,
@@ -125,6 +158,8 @@ pub struct Engine {
     epoch: u32,
     seq: u32,
     peers: Vec<Peer>,
+    /// Routers whose frames fail authentication (for status).
+    refused: Vec<Refused>,
     replay: ReplayGuard,
     trackers: Vec<TrackerState>,
     wan_link_up: bool,
@@ -148,6 +183,8 @@ pub struct Engine {
     preempt_since: Option<Instant>,
     preempt_suppressed: bool,
     want_step_up: Option<Instant>,
+    /// The last step-up and what became of it (for status).
+    step_up: Option<StepUp>,
     hold_until: Option<Instant>,
     next_hello: Instant,
     next_wan_hello: Instant,
@@ -178,6 +215,7 @@ impl Engine {
             epoch,
             seq: 0,
             peers: Vec::new(),
+            refused: Vec::new(),
             replay: ReplayGuard::default(),
             trackers,
             wan_link_up: true,
@@ -196,6 +234,7 @@ impl Engine {
             preempt_since: None,
             preempt_suppressed: false,
             want_step_up: None,
+            step_up: None,
             hold_until: None,
             next_hello: now,
             next_wan_hello: now,
@@ -367,7 +406,8 @@ impl Engine {
             self.counters.rx_other = self.counters.rx_other.saturating_add(1);
             return Ok(None);
         }
-        let msg = Message::parse(&pkt, &self.s.keys)?;
+        let key_id = pkt.trailer().map(|(id, _)| id);
+        let msg = Message::parse(&pkt, &self.s.keys).inspect_err(|e| self.note_refused(now, &pkt, key_id, *e))?;
         if msg.router_id == self.s.router_id {
             self.counters.rx_own = self.counters.rx_own.saturating_add(1);
             return Ok(None);
@@ -390,11 +430,42 @@ impl Engine {
                 self.peers.len() - 1
             }
         };
-        if !self.peers[idx].heard(now, path, eth.src(), &msg) && msg.kind == MessageType::Hello {
+        self.refused.retain(|r| r.router_id != msg.router_id);
+        if !self.peers[idx].heard(now, path, eth.src(), &msg, key_id) && msg.kind == MessageType::Hello {
             // An older hello overtaken by a newer frame: proof of life only.
             return Ok(None);
         }
         Ok(Some((idx, msg)))
+    }
+
+    /// Remembers a router whose frame failed authentication, by the router
+    /// id it claims; other errors are only counted.
+    fn note_refused(&mut self, now: Instant, pkt: &Packet<&[u8]>, key_id: Option<u8>, e: wire::Error) {
+        let why = match e {
+            wire::Error::UnknownKey(_) => Refusal::UnknownKey,
+            wire::Error::BadTag => Refusal::BadTag,
+            wire::Error::Unauthenticated => Refusal::Unsigned,
+            _ => return,
+        };
+        let router_id = pkt.router_id();
+        if router_id == self.s.router_id {
+            return;
+        }
+        let i = match self.refused.iter().position(|r| r.router_id == router_id) {
+            Some(i) => i,
+            None if self.refused.len() < MAX_REFUSED => {
+                self.refused.push(Refused { router_id, key_id, why, frames: 0, last_heard: now });
+                self.refused.len() - 1
+            }
+            None => {
+                let oldest = (0..self.refused.len()).min_by_key(|&i| self.refused[i].last_heard).unwrap_or(0);
+                self.refused[oldest] = Refused { router_id, key_id, why, frames: 0, last_heard: now };
+                oldest
+            }
+        };
+        let r = &mut self.refused[i];
+        (r.key_id, r.why, r.last_heard) = (key_id, why, now);
+        r.frames = r.frames.saturating_add(1);
     }
 
     fn on_message(&mut self, now: Instant, idx: usize, m: &Message) {
@@ -630,25 +701,13 @@ impl Engine {
                 State::HandingOver => Ok(()),
                 _ => {
                     self.preempt_suppressed = true;
-                    self.want_step_up = None;
-                    Ok(())
-                }
-            },
-            Command::StepUp => match self.state {
-                State::Active | State::HandingOver | State::TakingOver => Ok(()),
-                State::Fault => Err("cannot forward: fatal tracker or WAN link down"),
-                State::Init => Err("starting up: still listening for the active router"),
-                State::Standby => {
-                    self.preempt_suppressed = false;
-                    if self.holder_or_pending(now).is_some() {
-                        self.want_step_up = Some(now.plus(self.s.handover_timeout().saturating_mul(2)));
-                        self.send_hellos(now, true);
-                    } else {
-                        self.begin_takeover(now, "operator step-up, no active".into());
+                    if self.want_step_up.take().is_some() {
+                        self.settle_step_up(now, StepUpOutcome::Failed, "cancelled by a step-down".into());
                     }
                     Ok(())
                 }
             },
+            Command::StepUp => self.step_up(now),
             Command::Shutdown => {
                 self.shutting_down = true;
                 match self.state {
@@ -664,6 +723,75 @@ impl Engine {
         };
         self.evaluate(now);
         r
+    }
+
+    /// The operator's step-up; what became of it is kept for status.
+    fn step_up(&mut self, now: Instant) -> Result<(), &'static str> {
+        let (outcome, reason) = match self.state {
+            State::Active => (StepUpOutcome::Done, "already active".to_string()),
+            State::TakingOver => (StepUpOutcome::Pending, "already taking the WAN over".into()),
+            State::HandingOver => {
+                let to = self.run.map_or(0, |r| r.peer);
+                (StepUpOutcome::Failed, format!("handing the WAN over to {to:#x}: step up again once it is done"))
+            }
+            State::Fault | State::Init => {
+                let e = if self.state == State::Fault {
+                    "cannot forward: fatal tracker or WAN link down"
+                } else {
+                    "starting up: still listening for the active router"
+                };
+                self.step_up = Some(StepUp { at: now, outcome: StepUpOutcome::Failed, reason: e.into() });
+                return Err(e);
+            }
+            State::Standby => {
+                self.preempt_suppressed = false;
+                match self.holder_or_pending(now) {
+                    Some(h) => {
+                        let holder = self.peers[h].router_id;
+                        self.want_step_up = Some(now.plus(self.s.handover_timeout().saturating_mul(2)));
+                        self.send_hellos(now, true);
+                        (StepUpOutcome::Pending, format!("asked router {holder:#x} to hand the WAN over"))
+                    }
+                    None => {
+                        self.begin_takeover(now, "operator step-up, no active".into());
+                        (StepUpOutcome::Pending, "no active router: taking the WAN over".into())
+                    }
+                }
+            }
+        };
+        self.step_up = Some(StepUp { at: now, outcome, reason });
+        Ok(())
+    }
+
+    /// Ends a pending step-up.
+    fn settle_step_up(&mut self, now: Instant, outcome: StepUpOutcome, reason: String) {
+        if self.step_up.as_ref().is_some_and(|s| s.outcome == StepUpOutcome::Pending) {
+            self.step_up = Some(StepUp { at: now, outcome, reason });
+        }
+    }
+
+    /// Why a step-up asked of the active router came to nothing.
+    fn step_up_unanswered(&self, now: Instant) -> String {
+        let waited = ms(self.s.handover_timeout().saturating_mul(2));
+        match self.state {
+            State::Fault => "this router cannot forward now: a fatal tracker or the WAN link is down".into(),
+            State::Init => "this router is listening for the active router again".into(),
+            _ => match self.holder_or_pending(now).map(|h| &self.peers[h]) {
+                Some(p) if p.state == State::Active => {
+                    let key = match self.s.keys.signing_key() {
+                        Some(k) => format!("that it has this router's key {}", k.id),
+                        None => "that it has no key either".into(),
+                    };
+                    format!(
+                        "router {:#x} did not hand the WAN over within {waited} ms: it does not seem to hear this \
+                         router. Check {key}, and that the control links connect the two",
+                        p.router_id
+                    )
+                }
+                Some(p) => format!("router {:#x} was busy with another handover", p.router_id),
+                None => "the active router went away; this router takes over if it is the best".into(),
+            },
+        }
     }
 
     /// Applies a new configuration without losing run-time state: peers,
@@ -724,8 +852,13 @@ impl Engine {
         }
         let skew_num = self.skew_num();
         self.peers.retain(|p| p.last_heard().is_some_and(|t| now.since(t) < PEER_EXPIRY));
+        self.refused.retain(|r| now.since(r.last_heard) < PEER_EXPIRY);
         if self.want_step_up.is_some_and(|t| now >= t) {
             self.want_step_up = None;
+            if self.state != State::TakingOver {
+                let why = self.step_up_unanswered(now);
+                self.settle_step_up(now, StepUpOutcome::Failed, why);
+            }
         }
         let eff = self.effective_priority();
         match self.state {
@@ -960,6 +1093,7 @@ impl Engine {
             self.counters.takeovers = self.counters.takeovers.saturating_add(1);
         }
         self.want_step_up = None;
+        self.settle_step_up(now, StepUpOutcome::Done, reason.clone());
         self.set_state(now, State::Active, reason);
         if announce {
             // The old active's last frames may have pulled the switch back.
@@ -990,6 +1124,7 @@ impl Engine {
     }
 
     fn abort_takeover(&mut self, now: Instant, reason: String) {
+        self.settle_step_up(now, StepUpOutcome::Failed, reason.clone());
         self.counters.handovers_aborted = self.counters.handovers_aborted.saturating_add(1);
         self.preparing = None;
         self.step_down(now, reason);

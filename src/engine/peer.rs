@@ -31,6 +31,9 @@ pub struct Peer {
     pub lease6: Lease6,
     /// The peer said goodbye (RELEASE): dead until it speaks again.
     pub released: bool,
+    /// Id of the key its newest frame was signed with; `None`: unsigned
+    /// (accepted because this group has no key).
+    pub key_id: Option<u8>,
     /// (epoch, sequence) of the newest frame whose state we took.
     newest: Option<(u32, u32)>,
 }
@@ -48,6 +51,7 @@ impl Peer {
             lease_seen: false,
             lease6: Lease6::default(),
             released: false,
+            key_id: None,
             newest: None,
         }
     }
@@ -55,7 +59,7 @@ impl Peer {
     /// Records the path a frame arrived on and, if it is the newest frame
     /// from this peer (frames on two paths may cross), its header fields.
     /// Returns whether it was the newest.
-    pub fn heard(&mut self, now: Instant, path: Path, src: Mac, m: &Message) -> bool {
+    pub fn heard(&mut self, now: Instant, path: Path, src: Mac, m: &Message, key_id: Option<u8>) -> bool {
         let newest = match self.newest {
             Some((epoch, seq)) => epoch != m.epoch || m.seq > seq,
             None => true,
@@ -68,6 +72,7 @@ impl Peer {
             self.flags = m.flags;
             self.dead_multiplier = m.dead_multiplier;
             self.released = false;
+            self.key_id = key_id;
         }
         let hello = Duration::from_millis(u64::from(m.hello_interval));
         let c = PathContact { path, last_heard: now, hello, mac: src };
@@ -113,6 +118,40 @@ impl Peer {
     /// Can this peer be chosen to become active?
     pub fn is_candidate(&self) -> bool {
         self.effective_priority > 0 && matches!(self.state, WireState::Init | WireState::Standby)
+    }
+}
+
+/// A router of the group whose frames fail authentication here: another
+/// key, another secret, or none. What it claims (its router id) is not
+/// authenticated; it is shown so an operator can match keys, nothing more.
+#[derive(Clone, Copy, Debug)]
+pub struct Refused {
+    pub router_id: u32,
+    /// The key id its frames carry; `None`: unsigned.
+    pub key_id: Option<u8>,
+    pub why: Refusal,
+    pub frames: u64,
+    pub last_heard: Instant,
+}
+
+/// Why a router's frames fail authentication.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Signed with a key id this router does not have.
+    UnknownKey,
+    /// Signed with a key id this router has, but another secret.
+    BadTag,
+    /// Not signed, while this router has a key.
+    Unsigned,
+}
+
+impl Refusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::UnknownKey => "unknown_key",
+            Refusal::BadTag => "bad_signature",
+            Refusal::Unsigned => "unsigned",
+        }
     }
 }
 

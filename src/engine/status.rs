@@ -105,6 +105,28 @@ pub struct PeerStatus {
     pub alive: bool,
     /// Paths it was heard on ("wan", "control0", …).
     pub paths: Vec<String>,
+    /// The key id its frames are signed with (`None`: unsigned).
+    pub key_id: Option<u8>,
+}
+
+/// A router whose frames fail authentication here.
+#[derive(Clone, Debug)]
+pub struct RefusedStatus {
+    pub router_id: String,
+    pub key_id: Option<u8>,
+    /// `unknown_key`, `bad_signature` or `unsigned`.
+    pub reason: &'static str,
+    pub frames: u64,
+    pub last_heard_ms: u64,
+}
+
+/// The operator's last step-up.
+#[derive(Clone, Debug)]
+pub struct StepUpStatus {
+    /// `pending`, `done` or `failed`.
+    pub state: &'static str,
+    pub ago_ms: u64,
+    pub reason: String,
 }
 
 #[derive(Clone, Debug)]
@@ -166,8 +188,12 @@ pub struct Status {
     pub preempt: bool,
     pub wan_open: bool,
     pub authenticated: bool,
+    /// Ids of this router's keys, the signing one first.
+    pub key_ids: Vec<u8>,
     pub hold_left_ms: u64,
+    pub step_up: Option<StepUpStatus>,
     pub peers: Vec<PeerStatus>,
+    pub refused: Vec<RefusedStatus>,
     pub lease: Option<LeaseStatus>,
     pub lease6: Option<Lease6Status>,
     /// Written by the daemon after the others, each with its tracker's
@@ -177,7 +203,7 @@ pub struct Status {
     pub transitions: Vec<TransitionStatus>,
 }
 
-fn ms(d: core::time::Duration) -> u64 {
+pub(super) fn ms(d: core::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -196,7 +222,13 @@ impl Engine {
             preempt: self.s.preempt && !self.preempt_suppressed,
             wan_open: self.wan_open,
             authenticated: !self.s.keys.is_empty(),
+            key_ids: self.s.keys.ids(),
             hold_left_ms: self.hold_until.map_or(0, |h| ms(h.since(now))),
+            step_up: self.step_up.as_ref().map(|s| StepUpStatus {
+                state: s.outcome.as_str(),
+                ago_ms: ms(now.since(s.at)),
+                reason: s.reason.clone(),
+            }),
             peers: self
                 .peers
                 .iter()
@@ -208,6 +240,18 @@ impl Engine {
                     last_heard_ms: p.last_heard().map_or(u64::MAX, |t| ms(now.since(t))),
                     alive: p.is_alive(now, skew_num),
                     paths: p.contacts.iter().map(|c| c.path.to_string()).collect(),
+                    key_id: p.key_id,
+                })
+                .collect(),
+            refused: self
+                .refused
+                .iter()
+                .map(|r| RefusedStatus {
+                    router_id: format!("{:#x}", r.router_id),
+                    key_id: r.key_id,
+                    reason: r.why.as_str(),
+                    frames: r.frames,
+                    last_heard_ms: ms(now.since(r.last_heard)),
                 })
                 .collect(),
             lease: self.lease.as_ref().map(|l| {
@@ -298,7 +342,13 @@ impl Status {
             preempt: true,
             wan_open: true,
             authenticated: false,
+            key_ids: vec![],
             hold_left_ms: 0,
+            step_up: Some(StepUpStatus {
+                state: "failed",
+                ago_ms: 3,
+                reason: "router 0x2 did not hand the WAN over".into(),
+            }),
             peers: vec![
                 PeerStatus {
                     router_id: "0x2".into(),
@@ -308,6 +358,7 @@ impl Status {
                     last_heard_ms: u64::MAX,
                     alive: false,
                     paths: vec!["wan".into(), "control0".into()],
+                    key_id: Some(1),
                 },
                 PeerStatus {
                     router_id: "0x3".into(),
@@ -317,8 +368,16 @@ impl Status {
                     last_heard_ms: 17,
                     alive: true,
                     paths: vec![],
+                    key_id: None,
                 },
             ],
+            refused: vec![RefusedStatus {
+                router_id: "0x9".into(),
+                key_id: Some(3),
+                reason: "unknown_key",
+                frames: 4,
+                last_heard_ms: 250,
+            }],
             lease: Some(LeaseStatus {
                 address: "203.0.113.10".into(),
                 prefix_len: 24,
@@ -361,8 +420,11 @@ impl Status {
             preempt: false,
             wan_open: false,
             authenticated: true,
+            key_ids: vec![2, 1],
             hold_left_ms: u64::MAX,
+            step_up: None,
             peers: vec![],
+            refused: vec![],
             lease: None,
             lease6: Some(Lease6Status {
                 addresses: vec![],

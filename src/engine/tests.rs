@@ -247,3 +247,157 @@ fn a_sequence_wrap_starts_a_new_epoch_in_the_same_frame() {
     assert_eq!(parse(&frames[0]), (7, u32::MAX));
     assert_eq!(parse(&more.unwrap()), (8, 1), "the first frame after the wrap belongs to the new epoch");
 }
+
+/// The actions of `e` so far, with `Prepare` answered at once.
+fn drain_prepared(e: &mut Engine, now: Instant) -> Vec<Action> {
+    let mut acts = drain(e);
+    if acts.contains(&Action::Prepare) {
+        e.handle_prepared(now);
+        acts.extend(drain(e));
+    }
+    acts
+}
+
+/// Hands the frames among `acts` to `to`, on the path they were sent on.
+fn deliver(to: &mut Engine, now: Instant, acts: &[Action]) {
+    for a in acts {
+        if let Action::Send { path, frame } = a {
+            let path = if *path == Path::Wan { Path::Wan } else { Path::Control(0) };
+            to.handle_frame(now, path, frame);
+        }
+    }
+}
+
+/// Two routers on one link from `from` to `until` ms, in 10 ms steps;
+/// `a_hears_b: false` drops every frame from b to a.
+fn link(a: &mut Engine, b: &mut Engine, from: u64, until: u64, a_hears_b: bool) {
+    for now in (from..until).step_by(10) {
+        a.handle_timeout(t(now));
+        b.handle_timeout(t(now));
+        let (fa, fb) = (drain_prepared(a, t(now)), drain_prepared(b, t(now)));
+        deliver(b, t(now), &fa);
+        if a_hears_b {
+            deliver(a, t(now), &fb);
+        }
+        drain_prepared(a, t(now));
+        drain_prepared(b, t(now));
+    }
+}
+
+/// Router 1 active (priority 200), router 2 standby (100), both started.
+fn active_and_standby(b_settings: Settings) -> (Engine, Engine) {
+    let mut a = Engine::new(settings(1, 200), 7, t(0));
+    run_alone(&mut a, t(1000));
+    let mut b = Engine::new(b_settings, 8, t(1000));
+    link(&mut a, &mut b, 1000, 2000, true);
+    assert_eq!((a.state(), b.state()), (State::Active, State::Standby));
+    (a, b)
+}
+
+#[test]
+fn a_step_up_is_reported_done_once_the_active_hands_over() {
+    let (mut a, mut b) = active_and_standby(settings(2, 100));
+    assert!(b.status(t(2000)).step_up.is_none());
+    assert_eq!(b.handle_command(t(2000), Command::StepUp), Ok(()));
+    let s = b.status(t(2000)).step_up.expect("recorded");
+    assert_eq!((s.state, s.reason.as_str()), ("pending", "asked router 0x1 to hand the WAN over"));
+    link(&mut a, &mut b, 2000, 3000, true);
+    assert_eq!((a.state(), b.state()), (State::Standby, State::Active));
+    let s = b.status(t(3000)).step_up.expect("recorded");
+    assert_eq!(s.state, "done", "{s:?}");
+    assert!(s.reason.contains("0x1") && s.reason.contains("operator"), "{s:?}");
+}
+
+#[test]
+fn a_step_up_the_active_never_hears_fails_with_the_reason() {
+    let (mut a, mut b) = active_and_standby(settings(2, 100));
+    assert_eq!(b.handle_command(t(2000), Command::StepUp), Ok(()));
+    // The active does not hear router 2 (another key, a one-way link).
+    let waited = b.settings().handover_timeout().as_millis() as u64 * 2;
+    link(&mut a, &mut b, 2000, 2000 + waited - 20, false);
+    assert_eq!(b.status(t(2000 + waited - 20)).step_up.expect("recorded").state, "pending");
+    link(&mut a, &mut b, 2000 + waited - 20, 2000 + waited + 200, false);
+    assert_eq!((a.state(), b.state()), (State::Active, State::Standby));
+    let s = b.status(t(2000 + waited + 200)).step_up.expect("recorded");
+    assert_eq!(s.state, "failed");
+    assert_eq!(
+        s.reason,
+        format!(
+            "router 0x1 did not hand the WAN over within {waited} ms: it does not seem to hear this router. \
+             Check that it has this router's key 1, and that the control links connect the two"
+        )
+    );
+    assert!(s.ago_ms <= 200, "settled once the wait ran out: {s:?}");
+}
+
+#[test]
+fn a_step_up_that_cannot_start_is_refused_and_recorded() {
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let e1 = e.handle_command(t(1), Command::StepUp).unwrap_err();
+    let s = e.status(t(1)).step_up.expect("recorded");
+    assert_eq!((s.state, s.reason.as_str()), ("failed", e1));
+    run_alone(&mut e, t(1000));
+    assert_eq!(e.handle_command(t(1000), Command::StepUp), Ok(()));
+    assert_eq!(e.status(t(1000)).step_up.expect("recorded").reason, "already active");
+}
+
+#[test]
+fn peers_show_their_key_id_and_routers_with_other_keys_are_listed_as_refused() {
+    let mut b = settings(2, 100);
+    b.keys = Keyring::new(vec![Key::new(1, b"k"), Key::new(2, b"next")]);
+    let (mut a, _) = active_and_standby(b);
+    let st = a.status(t(2000));
+    assert_eq!(st.key_ids, [1]);
+    assert_eq!((st.peers.len(), st.peers[0].key_id), (1, Some(1)));
+    assert!(st.refused.is_empty());
+
+    // Router 3 signs with a key 1 of another secret, router 4 with a key
+    // id router 1 lacks, router 5 not at all.
+    for (id, keys) in [(3, vec![Key::new(1, b"typo")]), (4, vec![Key::new(3, b"new"), Key::new(1, b"k")]), (5, vec![])]
+    {
+        let mut s = settings(id, 50);
+        s.keys = Keyring::new(keys);
+        let mut other = Engine::new(s, id, t(2000));
+        other.handle_timeout(t(2000));
+        deliver(&mut a, t(2000), &drain(&mut other));
+    }
+    let st = a.status(t(2100));
+    let refused: Vec<_> = st.refused.iter().map(|r| (r.router_id.as_str(), r.key_id, r.reason, r.frames)).collect();
+    assert_eq!(
+        refused,
+        [("0x3", Some(1), "bad_signature", 1), ("0x4", Some(3), "unknown_key", 1), ("0x5", None, "unsigned", 1)]
+    );
+    assert_eq!(st.peers.len(), 1, "refused routers are no peers");
+    assert_eq!(a.counters().rx_bad_tag + a.counters().rx_bad_key + a.counters().rx_unauthenticated, 3);
+
+    // Router 1 learns key 3 (the rotation goes on): router 4's next
+    // frame is accepted, and it leaves the refused list.
+    let mut s = settings(1, 200);
+    s.keys = Keyring::new(vec![Key::new(1, b"k"), Key::new(3, b"new")]);
+    a.reconfigure(t(2100), s);
+    let mut s4 = settings(4, 50);
+    s4.keys = Keyring::new(vec![Key::new(3, b"new"), Key::new(1, b"k")]);
+    let mut r4 = Engine::new(s4, 99, t(2100));
+    r4.handle_timeout(t(2100));
+    deliver(&mut a, t(2100), &drain(&mut r4));
+    let st = a.status(t(2100));
+    assert!(st.refused.iter().all(|r| r.router_id != "0x4"), "{:?}", st.refused);
+    assert!(st.peers.iter().any(|p| p.router_id == "0x4" && p.key_id == Some(3)));
+}
+
+#[test]
+fn refused_routers_are_bounded_and_forgotten() {
+    let mut a = Engine::new(settings(1, 200), 7, t(0));
+    for id in 10..30u32 {
+        let mut s = settings(id, 50);
+        s.keys = Keyring::new(vec![Key::new(9, b"x")]);
+        let mut other = Engine::new(s, id, t(id as u64));
+        other.handle_timeout(t(id as u64));
+        deliver(&mut a, t(id as u64), &drain(&mut other));
+    }
+    let st = a.status(t(100));
+    assert_eq!(st.refused.len(), MAX_REFUSED);
+    assert!(st.refused.iter().any(|r| r.router_id == "0x1d"), "the newest is kept");
+    a.handle_timeout(t(100).plus(PEER_EXPIRY));
+    assert!(a.status(t(100).plus(PEER_EXPIRY)).refused.is_empty());
+}

@@ -1,4 +1,4 @@
-//! Random numbers for the boot epoch and DHCP transaction ids.
+//! Random numbers for the boot epoch, DHCP transaction ids and keys.
 //!
 //! Read from /dev/urandom through std's own File, not from libc's
 //! getrandom(): std declares that symbol weak and checks it for null, and
@@ -11,11 +11,17 @@
 
 use std::io::Read;
 
+/// Fills `buf` from /dev/urandom, or fails: what needs secrecy (a key)
+/// has no weaker fallback.
+pub fn fill(buf: &mut [u8]) -> std::io::Result<()> {
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(buf))
+}
+
 /// Four random bytes. Without /dev/urandom, a value derived from the
 /// clock and the pid: it only has to differ between boots and clients.
 pub fn u32() -> u32 {
     let mut b = [0u8; 4];
-    if std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).is_err() {
+    if fill(&mut b).is_err() {
         let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         return t.subsec_nanos() ^ (t.as_secs() as u32) ^ std::process::id();
     }

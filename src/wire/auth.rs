@@ -77,6 +77,11 @@ impl Keyring {
     pub fn get(&self, id: u8) -> Option<&Key> {
         self.keys.iter().find(|k| k.id == id)
     }
+
+    /// The key ids, the signing one first: never the secrets.
+    pub fn ids(&self) -> Vec<u8> {
+        self.keys.iter().map(|k| k.id).collect()
+    }
 }
 
 /// How many sequence numbers behind the highest one are still accepted

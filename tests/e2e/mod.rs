@@ -33,11 +33,21 @@ pub struct RouterConf {
     pub extra: String,
     /// Extra environment of the daemon, e.g. a PATH with stand-ins.
     pub env: Vec<(String, String)>,
+    /// A key listed before the group's shared one: this router signs
+    /// with it (a key rotation half done) and still accepts the others.
+    pub signing_key: Option<&'static str>,
 }
 
 impl Default for RouterConf {
     fn default() -> Self {
-        RouterConf { priority: 100, preempt: false, preempt_delay: "1s", extra: String::new(), env: Vec::new() }
+        RouterConf {
+            priority: 100,
+            preempt: false,
+            preempt_delay: "1s",
+            extra: String::new(),
+            env: Vec::new(),
+            signing_key: None,
+        }
     }
 }
 
@@ -105,7 +115,7 @@ impl Cluster {
              \toption preempt_delay '{}'\n\
              \toption hello_interval '{}ms'\n\
              \toption dead_multiplier '3'\n\
-             \tlist key '{KEY}'\n\
+             {}\tlist key '{KEY}'\n\
              \tlist lan_gateway '198.51.100.1/24@lan'\n\
              \toption resolv_file '{d}/r{n}/resolv.conf'\n\
              {}",
@@ -113,6 +123,7 @@ impl Cluster {
             u8::from(rc.preempt),
             rc.preempt_delay,
             self.hello_ms,
+            rc.signing_key.map(|k| format!("\tlist key '{k}'\n")).unwrap_or_default(),
             rc.extra,
             d = d.display()
         )

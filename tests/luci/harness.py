@@ -2,29 +2,49 @@
 """A small stand-in for uhttpd + rpcd, for the luci-app-vwrp browser test.
 
 It serves, on 127.0.0.1 only:
-  /cgi-bin/luci/<menu path>   a LuCI-like page for a menu.d entry of the app,
-                              which loads the view the entry names
-  /luci-static/resources/...  the app's htdocs, as the router installs them
+  /cgi-bin/luci/<menu path>   after a login, a LuCI-like page for a menu.d
+                              entry, which loads the view the entry names;
+                              without one, a login form (luci_username,
+                              luci_password, as LuCI's sysauth page posts)
+  /cgi-bin/luci/admin/logout  ends the session
+  /luci-static/resources/...  the app's htdocs, as the router installs them,
+                              then standin/resources (luci-mod-status' view)
   /luci-static/standin/...    the stand-in LuCI runtime (standin/luci.js)
   POST /ubus[/...]            ubus JSON-RPC 2.0 as uhttpd-mod-ubus answers it
 
-and answers ubus calls the way rpcd does:
+Logins, as rpcd's /etc/config/rpcd `config login` sections grant them: root
+(read '*', write '*') and viewer (read '*' only: every ACL group's read part).
+A session holds what its login was granted, the way rpcd's session.c sets
+it up: for each ACL group (acl.d files of the app and of standin/acl.d) whose
+name matches a read pattern, the group's "read" grants; for a write pattern,
+its "write" grants; and "access-group" GROUP read/write, from which the page's
+nodespec is worked out as luci-base's dispatcher does (check_acl_depends:
+no read nor write of a required group: not satisfied; no write: read-only).
+
+ubus calls are checked like rpcd and uhttpd-mod-ubus check them (scope
+"ubus", object, method; unknown session: -32002 Access denied) and answered:
   - object "vwrp" is the REAL exec plugin: `PLUGIN list` once at start (its
     methods; no object if it fails), then `PLUGIN call METHOD` per call with
     the arguments plus "ubus_rpc_session" as JSON on stdin; one JSON object
     on stdout is [0, obj], nothing is [5] (no data), anything else [2];
     a plugin still running after 30 s is killed: [7];
   - object "uci" over a UCI file in --uci-dir: get/add/set/delete are staged
-    (as in rpcd's session delta), apply/commit write the file;
-  - every call is checked against the app's own ACL file (acl.d), as for a
-    login granted only that ACL group; anything else is -32002 Access denied.
+    (as in rpcd's session delta), apply/commit write the file; rpcd's uci
+    plugin also checks scope "uci" (config, read|write);
+  - object "session", method "access": whether the session holds a grant;
+  - object "file", method "list": luci-mod-status' Overview lists its
+    includes this way (scope "file", path, "list");
+  - object "luci-rpc", method "getNetworkDevices": the network devices of
+    --netns (`ip -j link`), as luci-base's rpcd plugin reports the router's.
 
-Usage: harness.py --app DIR --plugin PATH --uci-dir DIR [--env K=V ...]
+Usage: harness.py --app DIR --plugin PATH --uci-dir DIR [--netns NS] [--address 127.x.y.z] [--env K=V ...]
 Prints "PORT <n>" on stdout once it listens.
 """
 
 import argparse
 import fnmatch
+import http.cookies
+import urllib.parse
 import glob
 import html
 import json
@@ -166,32 +186,70 @@ class Uci:
                 s["options"][k] = str(v)
 
 
-# ---- ACL (rpcd session.c semantics for one group) ------------------------
+# ---- ACLs and sessions (rpcd session.c) ----------------------------------
+
+# The stand-in /etc/config/rpcd: login -> (password, read, write) patterns.
+LOGINS = {
+    "root": ("", ["*"], ["*"]),
+    "viewer": ("viewer", ["*"], []),
+}
+
 
 class Acl:
+    """The ACL groups of the acl.d files."""
+
     def __init__(self, files):
-        self.read_ubus, self.write_ubus, self.read_uci, self.write_uci = {}, {}, set(), set()
+        self.groups = {}
         for path in files:
             with open(path) as f:
-                for group in json.load(f).values():
-                    for kind, ubus, ucis in (("read", self.read_ubus, self.read_uci), ("write", self.write_ubus, self.write_uci)):
-                        perms = group.get(kind, {})
-                        for obj, methods in perms.get("ubus", {}).items():
-                            ubus.setdefault(obj, []).extend(methods)
-                        ucis.update(perms.get("uci", []))
+                self.groups.update(json.load(f))
 
-    def ubus(self, obj, method):
-        for table in (self.read_ubus, self.write_ubus):
-            if any(fnmatch.fnmatchcase(method, m) for m in table.get(obj, [])):
-                return True
-        return False
+    def session(self, read_patterns, write_patterns):
+        """The grants of a login: (scope, object, function) triples, and
+        access-group GROUP -> {"read", "write"}."""
+        grants, groups = [], {}
+        for name, group in self.groups.items():
+            for kind, patterns in (("read", read_patterns), ("write", write_patterns)):
+                if not any(fnmatch.fnmatchcase(name, p) for p in patterns):
+                    continue
+                groups.setdefault(name, set()).add(kind)
+                perms = group.get(kind, {})
+                for obj, methods in perms.get("ubus", {}).items():
+                    grants.extend(("ubus", obj, m) for m in methods)
+                grants.extend(("uci", conf, kind) for conf in perms.get("uci", []))
+                for path, ops in perms.get("file", {}).items():
+                    grants.extend(("file", path, op) for op in ops)
+        return Session(grants, groups)
 
-    def uci(self, method, config):
-        if method in ("get", "changes"):
-            return config in self.read_uci or config in self.write_uci
-        if method in ("apply", "confirm"):
-            return bool(self.write_uci)
-        return config in self.write_uci
+
+class Session:
+    def __init__(self, grants, groups):
+        self.grants, self.groups = grants, groups
+
+    def access(self, scope, obj, function):
+        return any(s == scope and fnmatch.fnmatchcase(obj, o) and fnmatch.fnmatchcase(function, f)
+                   for s, o, f in self.grants)
+
+    def nodespec(self, required):
+        """luci-base dispatcher.uc check_acl_depends() for a menu entry."""
+        writable = True
+        if required:
+            writable = False
+            for g in required:
+                kinds = self.groups.get(g, set())
+                if not kinds:
+                    return None
+                writable = writable or "write" in kinds
+        return {"satisfied": True, "readonly": not writable}
+
+
+def uci_allowed(session, method, config):
+    """rpcd's uci plugin: reading needs uci CONFIG read, changing it write."""
+    if method in ("get", "state", "changes"):
+        return session.access("uci", config, "read")
+    if method in ("apply", "confirm", "rollback"):
+        return True
+    return session.access("uci", config, "write")
 
 
 # ---- the exec plugin ------------------------------------------------------
@@ -228,6 +286,39 @@ class Plugin:
         return [UBUS_OK, reply] if isinstance(reply, dict) else [UBUS_INVALID_ARGUMENT]
 
 
+# ---- luci-rpc and file stand-ins ---------------------------------------------
+
+def network_devices(netns):
+    """getNetworkDevices: name -> {name, up, mac, type, flags} (a subset)."""
+    argv = (["ip", "-n", netns] if netns else ["ip"]) + ["-j", "link", "show"]
+    try:
+        links = json.loads(subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                          timeout=5, check=True).stdout)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return {}
+    return {l["ifname"]: {"name": l["ifname"], "up": "UP" in l.get("flags", []),
+                          "mac": l.get("address"), "type": 772 if l.get("link_type") == "loopback" else 1,
+                          "flags": {"up": "UP" in l.get("flags", [])}}
+            for l in links if "ifname" in l}
+
+
+def file_list(roots, path):
+    """rpcd file.list of a /www/luci-static/resources/... directory."""
+    prefix = "/www/luci-static/resources/"
+    if not path.startswith(prefix):
+        return None
+    entries, found = {}, False
+    for root in roots:
+        d = os.path.realpath(os.path.join(root, path[len(prefix):]))
+        if d.startswith(os.path.realpath(root)) and os.path.isdir(d):
+            found = True
+            for name in os.listdir(d):
+                entries[name] = "directory" if os.path.isdir(os.path.join(d, name)) else "file"
+    if not found:
+        return None
+    return [{"name": n, "type": t} for n, t in sorted(entries.items())]
+
+
 # ---- HTTP -------------------------------------------------------------------
 
 PAGE = """<!DOCTYPE html>
@@ -244,6 +335,20 @@ PAGE = """<!DOCTYPE html>
 </body></html>
 """
 
+LOGIN = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Login - LuCI</title>
+<link rel="stylesheet" href="/luci-static/standin/cascade.css"></head><body>
+<header><span class="brand">OpenWrt</span></header>
+<div id="maincontent"><form method="post" class="cbi-section">
+<h2>Authorization Required</h2>%(error)s
+<div class="cbi-value"><label class="cbi-value-title">Username</label>
+<div class="cbi-value-field"><input name="luci_username" id="luci_username" type="text" value="root"></div></div>
+<div class="cbi-value"><label class="cbi-value-title">Password</label>
+<div class="cbi-value-field"><input name="luci_password" id="luci_password" type="password"></div></div>
+<div class="cbi-page-actions"><button class="cbi-button cbi-button-apply" id="luci_login">Log in</button></div>
+</form></div></body></html>
+"""
+
 
 class Harness:
     def __init__(self, opts):
@@ -253,23 +358,41 @@ class Harness:
         env.update(kv.split("=", 1) for kv in opts.env)
         self.plugin = Plugin(opts.plugin, env)
         self.uci = Uci(opts.uci_dir)
-        self.acl = Acl(glob.glob(os.path.join(self.app, "root/usr/share/rpcd/acl.d/*.json")))
+        self.netns = opts.netns
+        self.resources = [os.path.join(self.app, "htdocs/luci-static/resources"),
+                          os.path.join(self.standin, "resources")]
+        self.acl = Acl(glob.glob(os.path.join(self.app, "root/usr/share/rpcd/acl.d/*.json"))
+                       + glob.glob(os.path.join(self.standin, "acl.d/*.json")))
         self.menu = {}
-        for path in sorted(glob.glob(os.path.join(self.app, "root/usr/share/luci/menu.d/*.json"))):
+        for path in sorted(glob.glob(os.path.join(self.app, "root/usr/share/luci/menu.d/*.json"))
+                           + glob.glob(os.path.join(self.standin, "menu.d/*.json"))):
             with open(path) as f:
                 self.menu.update(json.load(f))
-        self.session = secrets.token_hex(16)
+        self.sessions = {}
         self.lock = threading.Lock()
 
-    def page(self, menu_path):
+    def login(self, user, password):
+        if user not in LOGINS or LOGINS[user][0] != password:
+            return None
+        sid = secrets.token_hex(16)
+        self.sessions[sid] = self.acl.session(LOGINS[user][1], LOGINS[user][2])
+        return sid
+
+    def page(self, menu_path, sid):
+        session = self.sessions[sid]
         entry = self.menu.get(menu_path)
         if not entry or entry.get("action", {}).get("type") != "view":
             return None
+        nodespec = session.nodespec(entry.get("depends", {}).get("acl"))
+        if nodespec is None:
+            return None
+        views = [(p, e) for p, e in sorted(self.menu.items()) if e.get("action", {}).get("type") == "view"
+                 and session.nodespec(e.get("depends", {}).get("acl")) is not None]
         nav = " ".join('<a href="/cgi-bin/luci/%s"%s>%s &rsaquo; %s</a>' % (
             html.escape(p), ' class="active"' if p == menu_path else "",
-            html.escape(p.split("/")[1].capitalize()), html.escape(e.get("title", p)))
-            for p, e in sorted(self.menu.items()) if e.get("action", {}).get("type") == "view")
-        env = {"sessionid": self.session, "ubuspath": "/ubus/", "pollinterval": 5,
+            html.escape(p.split("/")[1].capitalize()), html.escape(e.get("title", p))) for p, e in views)
+        nav += ' <a href="/cgi-bin/luci/admin/logout">Log out</a>'
+        env = {"sessionid": sid, "ubuspath": "/ubus/", "pollinterval": 5, "nodespec": nodespec,
                "view": entry["action"]["path"], "requestpath": menu_path.split("/")}
         return PAGE % {"title": html.escape(entry.get("title", "")), "env": json.dumps(env), "nav": nav}
 
@@ -284,19 +407,32 @@ class Harness:
                 or not isinstance(params[3], dict):
             return err(-32602, "Invalid parameters")
         sid, obj, method, args = params
-        if sid != self.session:
+        session = self.sessions.get(sid)
+        known = {"uci", "session", "file", "luci-rpc"} | ({"vwrp"} if self.plugin.methods is not None else set())
+        if obj not in known:
+            return err(-32000, "Object not found")
+        if session is None or not session.access("ubus", obj, method):
             return err(-32002, "Access denied")
         if obj == "uci":
-            if not self.acl.uci(method, args.get("config")):
+            if not uci_allowed(session, method, args.get("config")):
                 return err(-32002, "Access denied")
             with self.lock:
                 result = self.uci.call(method, args)
-        elif obj == "vwrp" and self.plugin.methods is not None:
-            if not self.acl.ubus(obj, method):
-                return err(-32002, "Access denied")
+        elif obj == "vwrp":
             result = self.plugin.call(method, dict(args, ubus_rpc_session=sid))
+        elif obj == "session" and method == "access":
+            granted = session.access(args.get("scope", "ubus"), args.get("object", ""), args.get("function", ""))
+            result = [UBUS_OK, {"access": granted}]
+        elif obj == "file" and method == "list":
+            entries = file_list(self.resources, str(args.get("path", "")))
+            if not session.access("file", str(args.get("path", "")), "list"):
+                result = [6]  # UBUS_STATUS_PERMISSION_DENIED
+            else:
+                result = [UBUS_OK, {"entries": entries}] if entries is not None else [4]
+        elif obj == "luci-rpc" and method == "getNetworkDevices":
+            result = [UBUS_OK, network_devices(self.netns)]
         else:
-            return err(-32000, "Object not found")
+            return err(-32601, "Method not found")
         return {"jsonrpc": "2.0", "id": msg.get("id"), "result": result}
 
 
@@ -323,26 +459,52 @@ def handler(h):
             with open(path, "rb") as f:
                 self.send(200, f.read(), ctype)
 
+        def redirect(self, where, cookie=None):
+            self.send_response(302)
+            self.send_header("Location", where)
+            if cookie is not None:
+                self.send_header("Set-Cookie", "sysauth_http=%s; path=/cgi-bin/luci/; HttpOnly" % cookie)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def session_id(self):
+            jar = http.cookies.SimpleCookie(self.headers.get("Cookie") or "")
+            sid = jar["sysauth_http"].value if "sysauth_http" in jar else None
+            return sid if sid in h.sessions else None
+
         def do_GET(self):
             path = self.path.split("?", 1)[0]
             if path == "/":
-                self.send_response(302)
-                self.send_header("Location", "/cgi-bin/luci/admin/status/vwrp")
-                self.end_headers()
-            elif path.startswith("/cgi-bin/luci/"):
-                page = h.page(path[len("/cgi-bin/luci/"):].strip("/"))
+                return self.redirect("/cgi-bin/luci/admin/status/vwrp")
+            if path.startswith("/cgi-bin/luci"):
+                sid = self.session_id()
+                if path.rstrip("/") == "/cgi-bin/luci/admin/logout":
+                    h.sessions.pop(sid, None)
+                    return self.redirect("/cgi-bin/luci/", cookie="")
+                if sid is None:
+                    return self.send(403, LOGIN % {"error": ""}, "text/html; charset=utf-8")
+                menu_path = path[len("/cgi-bin/luci"):].strip("/") or "admin/status/vwrp"
+                page = h.page(menu_path, sid)
                 if page is None:
-                    self.send(404, "no such menu entry", "text/plain")
-                else:
-                    self.send(200, page, "text/html; charset=utf-8")
-            elif path.startswith("/luci-static/resources/"):
-                self.static(os.path.join(h.app, "htdocs/luci-static/resources"), path[len("/luci-static/resources/"):])
-            elif path.startswith("/luci-static/standin/"):
-                self.static(h.standin, path[len("/luci-static/standin/"):])
-            else:
-                self.send(404, "not found", "text/plain")
+                    return self.send(404, "no such menu entry", "text/plain")
+                return self.send(200, page, "text/html; charset=utf-8")
+            if path.startswith("/luci-static/resources/"):
+                rel = path[len("/luci-static/resources/"):]
+                root = next((r for r in h.resources if os.path.isfile(os.path.join(r, rel))), h.resources[0])
+                return self.static(root, rel)
+            if path.startswith("/luci-static/standin/"):
+                return self.static(h.standin, path[len("/luci-static/standin/"):])
+            self.send(404, "not found", "text/plain")
 
         def do_POST(self):
+            if self.path.startswith("/cgi-bin/luci"):
+                length = int(self.headers.get("Content-Length") or 0)
+                form = urllib.parse.parse_qs(self.rfile.read(min(length, 4096)).decode(errors="replace"))
+                sid = h.login(form.get("luci_username", [""])[0], form.get("luci_password", [""])[0])
+                if sid is None:
+                    return self.send(403, LOGIN % {"error": '<p class="alert-message error">Invalid username and/or password!</p>'},
+                                     "text/html; charset=utf-8")
+                return self.redirect(self.path, cookie=sid)
             if not (self.path == "/ubus" or self.path.startswith("/ubus/")):
                 return self.send(404, "not found", "text/plain")
             length = int(self.headers.get("Content-Length") or 0)
@@ -363,10 +525,14 @@ def main():
     ap.add_argument("--app", required=True)
     ap.add_argument("--plugin", required=True)
     ap.add_argument("--uci-dir", required=True)
+    ap.add_argument("--netns", help="network namespace whose devices the pickers offer")
+    ap.add_argument("--address", default="127.0.0.1", help="a loopback address to listen on")
     ap.add_argument("--env", action="append", default=[], help="K=V for the plugin's environment")
     opts = ap.parse_args()
     h = Harness(opts)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(h))
+    if not opts.address.startswith("127."):
+        sys.exit("harness: listens on loopback only")
+    server = ThreadingHTTPServer((opts.address, 0), handler(h))
     server.daemon_threads = True
     print("PORT %d" % server.server_address[1], flush=True)
     server.serve_forever()

@@ -1,8 +1,8 @@
 /*
  * A STAND-IN for the parts of LuCI's JavaScript runtime that the views of
  * luci-app-vwrp use: L, E, _, String.format, and the modules view, dom,
- * poll, rpc, ui, uci and form. It exists for the browser test only and is
- * never installed.
+ * poll, rpc, ui, uci, form, fs, network and tools.widgets. It exists for
+ * the browser test only and is never installed.
  *
  * Why a stand-in: the real runtime (luci-base's luci.js, rpc.js, form.js,
  * ui.js, uci.js) is served by uhttpd with the ucode LuCI dispatcher and
@@ -10,9 +10,19 @@
  * What matters to the test is kept faithful to upstream LuCI:
  *  - views are loaded the LuCI way: the file is fetched, its leading
  *    'require NAME [as ALIAS]' lines name the modules it gets as
- *    arguments, and the class it returns is instantiated, which loads and
- *    renders it into #view and adds the Save/Reset footer unless the view
- *    sets those handlers to null;
+ *    arguments, and the class it returns is instantiated once (later
+ *    requires get the same instance), which loads and renders it into
+ *    #view and adds the Save/Reset footer unless the view sets those
+ *    handlers to null;
+ *  - permissions as luci-base handles them: L.hasViewPermission() reads
+ *    the page's nodespec (null: not satisfied, false: read-only), a
+ *    form.Map asks rpcd `session access uci CONFIG write` when it loads
+ *    and, without it, renders every field, button and section control
+ *    disabled; the footer's buttons are disabled when every map on the
+ *    page is read-only, or, without maps, when the view is;
+ *  - L.raise() appends the stack to the message as luci.js does (an
+ *    uncaught RPC error reads "RPC call to vwrp/step_up failed with error
+ *    -32002: Access denied" and then "  at ..." lines);
  *  - E()/dom.append() treat a bare string child as HTML and array items as
  *    text, as luci.js does;
  *  - rpc.declare() posts ubus JSON-RPC 2.0 "call" messages with the
@@ -22,9 +32,14 @@
  *  - uci.js keeps changes locally until save(), which sends ubus uci
  *    add/set/delete; ui.changes.apply() sends uci apply and confirm;
  *  - form.Map parses options the way form.js does (validity, depends,
- *    rmempty, Flag defaults, custom cfgvalue/write/remove), then saves.
- * Widgets and styling are reduced to plain inputs; that is where it is
- * smaller than LuCI.
+ *    rmempty, Flag defaults, custom cfgvalue/write/remove), then saves;
+ *    renderWidget(section_id, option_index, cfgvalue) and getUIElement()
+ *    have form.js's signatures;
+ *  - widgets.DeviceSelect lists network.getDevices() (luci-rpc
+ *    getNetworkDevices, loopback left out), keeps configured names that
+ *    are not present, and takes a custom name unless `nocreate`.
+ * Widgets and styling are reduced to plain inputs (a <select> where LuCI
+ * draws its own dropdown); that is where it is smaller than LuCI.
  */
 (function(window, document) {
 'use strict';
@@ -74,10 +89,24 @@ var L = {
 	resolveDefault: function(p, def) { return Promise.resolve(p).catch(function() { return def; }); },
 	url: function() { return '/cgi-bin/luci/' + Array.prototype.join.call(arguments, '/'); },
 	resource: function() { return '/luci-static/resources/' + Array.prototype.join.call(arguments, '/'); },
+	/* As luci.js: the message, then the caller's stack frames. */
 	raise: function(type, fmt) {
 		var e = new Error(String.prototype.format.apply(String(fmt), Array.prototype.slice.call(arguments, 2)));
 		e.name = type || 'Error';
+		var stack = (new Error('stacktrace').stack || '').split(/\n/).map(function(f) { return f.trim() ? '  ' + f.trim() : ''; });
+		while (stack.length && !/^  at /.test(stack[0]))
+			stack.shift();
+		if (stack.length && /\braise\b/.test(stack[0]))
+			stack.shift();
+		if (stack.length)
+			e.message += '\n' + stack.join('\n');
 		throw e;
+	},
+	/* luci.js: null without access to the view, false when read-only. */
+	hasViewPermission: function() {
+		if (!L.isObject(env.nodespec) || !env.nodespec.satisfied)
+			return null;
+		return !env.nodespec.readonly;
 	},
 	/* Runtime errors are shown in the page, as LuCI does, and kept for the test. */
 	error: function(e) {
@@ -448,6 +477,7 @@ function compileType(code) {
 /* ---- uci (uci.js: local changes until save) --------------------------- */
 
 var uciGet = rpc.declare({ object: 'uci', method: 'get', params: [ 'config' ], expect: { values: {} }, reject: true });
+var callSessionAccess = rpc.declare({ object: 'session', method: 'access', params: [ 'scope', 'object', 'function' ], expect: { access: false } });
 var uciAdd = rpc.declare({ object: 'uci', method: 'add', params: [ 'config', 'type', 'name', 'values' ], expect: { section: '' }, reject: true });
 var uciSet = rpc.declare({ object: 'uci', method: 'set', params: [ 'config', 'section', 'values' ], reject: true });
 var uciDelete = rpc.declare({ object: 'uci', method: 'delete', params: [ 'config', 'section', 'options' ], reject: true });
@@ -594,7 +624,16 @@ var CBIMap = Class.extend({
 		this.children.push(s);
 		return s;
 	},
-	load: function() { return uci.load(this.config); },
+	/* form.js: without `uci CONFIG write` in the session, read-only. */
+	load: function() {
+		var self = this;
+		var acl = (this.readonly == null) ? callSessionAccess('uci', this.config, 'write') : true;
+		return Promise.all([ acl, uci.load(this.config) ]).then(function(res) {
+			if (res[0] === false)
+				self.readonly = true;
+			return Promise.all(self.children.map(function(s) { return s.load(); }));
+		});
+	},
 	render: function() {
 		return this.load().then(L.bind(this.renderContents, this));
 	},
@@ -653,6 +692,12 @@ var CBITypedSection = Class.extend({
 	tab: function(name, title) {
 		(this.tabs = this.tabs || []).push({ name: name, title: title });
 	},
+	load: function() {
+		var self = this;
+		return Promise.all(this.cfgsections().map(function(sid) {
+			return Promise.all(self.children.map(function(o) { return o.load(sid); }));
+		}));
+	},
 	option: function(cls, name, title, description) {
 		var o = Object.create(cls.prototype);
 		cls.call(o, this.map, this, name, title, description);
@@ -691,15 +736,17 @@ var CBITypedSection = Class.extend({
 		var self = this, title = this.addbtntitle || _('Add');
 		if (this.anonymous)
 			return E('div', { 'class': 'cbi-section-create' }, [
-				E('button', { 'class': 'cbi-button cbi-button-add', 'click': function() {
+				E('button', { 'class': 'cbi-button cbi-button-add', 'disabled': this.map.readonly || null, 'click': function() {
 					uci.add(self.config, self.sectiontype);
 					return self.map.save(null, true);
 				} }, [ title ])
 			]);
-		var name = E('input', { 'type': 'text', 'class': 'cbi-section-create-name', 'id': 'add-' + this.sectiontype });
+		var name = E('input', { 'type': 'text', 'class': 'cbi-section-create-name', 'id': 'add-' + this.sectiontype,
+			'disabled': this.map.readonly || null });
 		return E('div', { 'class': 'cbi-section-create' }, [
 			name, ' ',
-			E('button', { 'class': 'cbi-button cbi-button-add', 'id': 'add-' + this.sectiontype + '-button', 'click': function() {
+			E('button', { 'class': 'cbi-button cbi-button-add', 'id': 'add-' + this.sectiontype + '-button',
+				'disabled': this.map.readonly || null, 'click': function() {
 				var n = name.value;
 				if (types.uciname(n) !== true || uci.section(self.config, n)) {
 					name.classList.add('cbi-input-invalid');
@@ -737,7 +784,7 @@ var CBITypedSection = Class.extend({
 			'change': function() { self.checkDepends(); } }, [
 			this.anonymous ? E([]) : E('h3', [ sid.toUpperCase() ]),
 			this.addremove ? E('div', { 'class': 'cbi-section-remove right' }, [
-				E('button', { 'class': 'cbi-button cbi-button-remove', 'click': function() {
+				E('button', { 'class': 'cbi-button cbi-button-remove', 'disabled': this.map.readonly || null, 'click': function() {
 					uci.remove(self.config, sid);
 					return self.map.save(null, true);
 				} }, [ _('Delete') ])
@@ -852,11 +899,23 @@ var CBIValue = Class.extend({
 		field.addEventListener('blur', run);
 		return run;
 	},
-	renderWidget: function(section_id, cfgvalue) {
-		var self = this, value = (cfgvalue != null) ? cfgvalue : (this.default != null ? this.default : '');
+	/* form.js: an option or its map may be read-only. */
+	isReadonly: function() {
+		return (this.readonly != null) ? this.readonly : !!this.map.readonly;
+	},
+	/* The widget of a section, with getValue/setValue as ui.js widgets. */
+	getUIElement: function(section_id) {
+		return this.widgets[section_id] || null;
+	},
+	load: function(section_id) {
+		return Promise.resolve();
+	},
+	renderWidget: function(section_id, option_index, cfgvalue) {
+		var value = (cfgvalue != null) ? cfgvalue : (this.default != null ? this.default : '');
 		var id = 'widget.cbid.' + this.config + '.' + section_id + '.' + this.option;
 		var input = E('input', { 'type': this.password ? 'password' : 'text', 'class': 'cbi-input-text', 'id': id,
-			'placeholder': this.placeholder, 'value': String(value), 'autocomplete': this.password ? 'new-password' : null });
+			'placeholder': this.placeholder, 'value': String(value), 'autocomplete': this.password ? 'new-password' : null,
+			'disabled': this.isReadonly() || null });
 		var nodes = [ input ];
 		if (this.keylist.length) {
 			var dl = E('datalist', { 'id': id + '.choices' }, this.keylist.map(function(k) { return E('option', { 'value': k }); }));
@@ -869,7 +928,11 @@ var CBIValue = Class.extend({
 				input.type = (input.type == 'password') ? 'text' : 'password';
 			} }, [ '∗' ]));
 		var validate = this.bindField(input, this.checker(section_id));
-		this.widgets[section_id] = { getValue: function() { return input.value; }, validate: validate };
+		this.widgets[section_id] = {
+			getValue: function() { return input.value; },
+			setValue: function(v) { input.value = v; validate(); },
+			validate: validate
+		};
 		return E('div', {}, nodes);
 	},
 	render: function(section_id) {
@@ -877,7 +940,7 @@ var CBIValue = Class.extend({
 		return E('div', { 'class': 'cbi-value', 'id': 'cbi-' + this.config + '-' + section_id + '-' + this.option, 'data-name': this.option }, [
 			E('label', { 'class': 'cbi-value-title', 'for': 'widget.cbid.' + this.config + '.' + section_id + '.' + this.option }, [ this.title ]),
 			E('div', { 'class': 'cbi-value-field' }, [
-				this.renderWidget(section_id, cfg),
+				this.renderWidget(section_id, 0, cfg),
 				this.description ? E('div', { 'class': 'cbi-value-description' }, [ this.description ]) : E([])
 			])
 		]);
@@ -891,12 +954,14 @@ var CBIFlagValue = CBIValue.extend({
 		this.disabled = '0';
 		this.default = this.disabled;
 	},
-	renderWidget: function(section_id, cfgvalue) {
+	renderWidget: function(section_id, option_index, cfgvalue) {
 		var self = this, value = (cfgvalue != null) ? cfgvalue : this.default;
-		var box = E('input', { 'type': 'checkbox', 'id': 'widget.cbid.' + this.config + '.' + section_id + '.' + this.option });
+		var box = E('input', { 'type': 'checkbox', 'id': 'widget.cbid.' + this.config + '.' + section_id + '.' + this.option,
+			'disabled': this.isReadonly() || null });
 		box.checked = [ '1', 'yes', 'on', 'true', 'enabled' ].indexOf(String(value)) >= 0;
 		this.widgets[section_id] = {
 			getValue: function() { return box.checked ? self.enabled : self.disabled; },
+			setValue: function(v) { box.checked = (v == self.enabled); },
 			validate: function() { return true; }
 		};
 		return E('div', {}, [ box ]);
@@ -912,31 +977,85 @@ var CBIFlagValue = CBIValue.extend({
 	}
 });
 
+/* A <select> of choices [value, label]; several values with `multiple`;
+ * an empty choice when `empty` (ui.Select's `optional`); with `create`, a
+ * text field that adds a value of the user's own. */
+function selectWidget(opt, section_id, choices, value, create, empty) {
+	var id = 'widget.cbid.' + opt.config + '.' + section_id + '.' + opt.option;
+	var values = L.toArray(value);
+	var sel = E('select', { 'class': 'cbi-input-select', 'id': id, 'multiple': opt.multiple ? '' : null,
+		'size': opt.multiple ? String(Math.min(Math.max(choices.length + 1, 2), 6)) : null,
+		'disabled': opt.isReadonly() || null });
+	var addChoice = function(v, label) {
+		if (!Array.prototype.some.call(sel.options, function(o) { return o.value == v; }))
+			sel.appendChild(E('option', { 'value': v }, [ label != null ? label : v ]));
+	};
+	if (!opt.multiple && empty)
+		addChoice('', opt.placeholder ? opt.placeholder : _('-- Please choose --'));
+	choices.forEach(function(c) { addChoice(c[0], c[1]); });
+	values.forEach(function(v) { addChoice(v); });
+	Array.prototype.forEach.call(sel.options, function(o) { o.selected = values.indexOf(o.value) >= 0; });
+	if (!opt.multiple && sel.selectedIndex < 0 && sel.options.length)
+		sel.selectedIndex = 0;
+	var check = opt.checker(section_id);
+	var read = function() {
+		var picked = Array.prototype.filter.call(sel.options, function(o) { return o.selected; }).map(function(o) { return o.value; });
+		return opt.multiple ? picked : (picked[0] != null ? picked[0] : '');
+	};
+	var validate = function() {
+		var bad = L.toArray(read()).map(check).filter(function(r) { return r !== true; })[0];
+		sel.classList.toggle('cbi-input-invalid', bad != null);
+		return bad == null;
+	};
+	sel.addEventListener('change', validate);
+	var nodes = [ sel ];
+	if (create) {
+		var custom = E('input', { 'type': 'text', 'class': 'cbi-input-text create-item-input', 'id': id + '.custom',
+			'placeholder': _('-- custom --'), 'disabled': opt.isReadonly() || null });
+		custom.addEventListener('change', function() {
+			var v = custom.value.trim();
+			if (v === '' || check(v) !== true)
+				return custom.classList.toggle('cbi-input-invalid', v !== '');
+			custom.classList.remove('cbi-input-invalid');
+			addChoice(v);
+			Array.prototype.forEach.call(sel.options, function(o) { if (o.value == v) o.selected = true; else if (!opt.multiple) o.selected = false; });
+			custom.value = '';
+			sel.dispatchEvent(new Event('change', { bubbles: true }));
+		});
+		nodes.push(' ', custom);
+	}
+	opt.widgets[section_id] = {
+		getValue: read,
+		setValue: function(v) {
+			L.toArray(v).forEach(function(x) { addChoice(x); });
+			Array.prototype.forEach.call(sel.options, function(o) { o.selected = L.toArray(v).indexOf(o.value) >= 0; });
+			validate();
+		},
+		validate: validate
+	};
+	return E('div', {}, nodes);
+}
+
 var CBIListValue = CBIValue.extend({
-	renderWidget: function(section_id, cfgvalue) {
+	renderWidget: function(section_id, option_index, cfgvalue) {
 		var value = (cfgvalue != null) ? cfgvalue : (this.default != null ? this.default : '');
-		var keys = this.keylist.slice(), vals = this.vallist.slice();
-		if (value !== '' && keys.indexOf(String(value)) < 0) { keys.push(String(value)); vals.push(String(value)); }
-		var sel = E('select', { 'class': 'cbi-input-select', 'id': 'widget.cbid.' + this.config + '.' + section_id + '.' + this.option },
-			keys.map(function(k, i) { return E('option', { 'value': k }, [ vals[i] ]); }));
-		sel.value = String(value);
-		if (sel.selectedIndex < 0 && keys.length) sel.selectedIndex = 0;
-		var validate = this.bindField(sel, this.checker(section_id));
-		this.widgets[section_id] = { getValue: function() { return sel.value; }, validate: validate };
-		return E('div', {}, [ sel ]);
+		var vals = this.vallist;
+		var choices = this.keylist.map(function(k, i) { return [ k, vals[i] ]; });
+		return selectWidget(this, section_id, choices, value, false, this.optional);
 	}
 });
 
 var CBIDynamicList = CBIValue.extend({
-	renderWidget: function(section_id, cfgvalue) {
+	renderWidget: function(section_id, option_index, cfgvalue) {
 		var values = L.toArray(cfgvalue != null ? cfgvalue : this.default);
 		var id = 'widget.cbid.' + this.config + '.' + section_id + '.' + this.option;
+		var ro = this.isReadonly() || null;
 		var list = E('div', { 'class': 'cbi-dynlist', 'id': id + '.list' });
 		var check = this.checker(section_id);
 		var addItem = function(v) {
 			var item = E('div', { 'class': 'item', 'data-value': v }, [
 				E('span', [ v ]), ' ',
-				E('button', { 'class': 'cbi-button cbi-button-remove', 'click': function(ev) {
+				E('button', { 'class': 'cbi-button cbi-button-remove', 'disabled': ro, 'click': function(ev) {
 					ev.preventDefault();
 					item.remove();
 					list.dispatchEvent(new Event('change', { bubbles: true }));
@@ -945,7 +1064,7 @@ var CBIDynamicList = CBIValue.extend({
 			list.appendChild(item);
 		};
 		values.forEach(addItem);
-		var input = E('input', { 'type': 'text', 'class': 'cbi-input-text', 'id': id, 'placeholder': this.placeholder });
+		var input = E('input', { 'type': 'text', 'class': 'cbi-input-text', 'id': id, 'placeholder': this.placeholder, 'disabled': ro });
 		var validate = this.bindField(input, function(v) { return v === '' ? true : check(v); });
 		var add = function(ev) {
 			if (ev) ev.preventDefault();
@@ -960,12 +1079,28 @@ var CBIDynamicList = CBIValue.extend({
 			getValue: function() {
 				return Array.prototype.map.call(list.querySelectorAll('.item'), function(i) { return i.getAttribute('data-value'); });
 			},
+			setValue: function(v) {
+				list.querySelectorAll('.item').forEach(function(i) { i.remove(); });
+				L.toArray(v).forEach(addItem);
+			},
 			validate: function() { return input.value === '' || validate(); }
 		};
 		return E('div', {}, [ list, E('div', { 'class': 'add-item' }, [
-			input, ' ', E('button', { 'class': 'cbi-button cbi-button-add', 'id': id + '.add', 'click': add }, [ '+' ])
+			input, ' ', E('button', { 'class': 'cbi-button cbi-button-add', 'id': id + '.add', 'disabled': ro, 'click': add }, [ '+' ])
 		]) ]);
 	}
+});
+
+/* form.js: shows its cfgvalue (a node, or HTML with rawhtml), saves nothing. */
+var CBIDummyValue = CBIValue.extend({
+	renderWidget: function(section_id, option_index, cfgvalue) {
+		var value = (cfgvalue != null) ? cfgvalue : this.default;
+		var out = E('div', { 'id': 'cbid.' + this.config + '.' + section_id + '.' + this.option });
+		dom.append(out, this.rawhtml ? value : [ value ]);
+		return out;
+	},
+	write: function() {},
+	remove: function() {}
 });
 
 var form = {
@@ -974,8 +1109,56 @@ var form = {
 	Value: CBIValue,
 	Flag: CBIFlagValue,
 	ListValue: CBIListValue,
-	DynamicList: CBIDynamicList
+	DynamicList: CBIDynamicList,
+	DummyValue: CBIDummyValue
 };
+
+/* ---- fs, network (reduced to what the views ask) --------------------------- */
+
+var callFileList = rpc.declare({ object: 'file', method: 'list', params: [ 'path' ], expect: { entries: [] } });
+var fs = {
+	/* fs.js: rejects on a ubus error, like the real one. */
+	list: function(path) {
+		return callFileList(path).then(function(res) {
+			if (typeof(res) == 'number')
+				L.raise('Error', 'ubus code %d', res);
+			return res;
+		});
+	}
+};
+
+var callNetworkDevices = rpc.declare({ object: 'luci-rpc', method: 'getNetworkDevices', expect: { '': {} } });
+var network = {
+	/* network.js leaves loopback, tunnels and wireless masters out. */
+	getDevices: function() {
+		return callNetworkDevices().then(function(devs) {
+			return Object.keys(L.isObject(devs) ? devs : {}).filter(function(n) { return !/^(lo|sit\d+|gre\d+|ifb\d+|wmaster\d+)$/.test(n); })
+				.sort().map(function(n) {
+					var d = devs[n];
+					return { getName: function() { return n; }, isUp: function() { return !!d.up; }, getMAC: function() { return d.mac; } };
+				});
+		});
+	}
+};
+
+/* ---- tools.widgets ------------------------------------------------------- */
+
+var DeviceSelect = CBIValue.extend({
+	load: function(section_id) {
+		var self = this;
+		return network.getDevices().then(function(devices) { self.devices = devices; });
+	},
+	renderWidget: function(section_id, option_index, cfgvalue) {
+		var self = this;
+		var value = (cfgvalue != null) ? cfgvalue : (this.default != null ? this.default : '');
+		var choices = (this.devices || []).filter(function(d) {
+			return typeof(self.filter) != 'function' || self.filter(section_id, d.getName(), d) !== false;
+		}).map(function(d) { return [ d.getName(), d.getName() + (d.isUp() ? '' : ' (' + _('down') + ')') ]; });
+		return selectWidget(this, section_id, choices, value, !this.nocreate, this.optional || this.rmempty);
+	}
+});
+
+var widgets = { DeviceSelect: DeviceSelect };
 
 /* ---- view --------------------------------------------------------------- */
 
@@ -1010,16 +1193,21 @@ var View = Class.extend({
 		});
 		return Promise.all(tasks);
 	},
+	/* luci.js: disabled when every map is read-only, or, on a page
+	 * without maps, when the view is. */
 	addFooter: function() {
 		var footer = E('div', { 'class': 'cbi-page-actions' });
+		var maps = Array.prototype.map.call(document.getElementById('view').querySelectorAll('.cbi-map'),
+			function(m) { return dom.findClassInstance(m); }).filter(function(m) { return m != null; });
+		var readonly = maps.length ? maps.every(function(m) { return m.readonly; }) : !L.hasViewPermission();
 		if (this.handleSaveApply)
-			footer.appendChild(E('button', { 'class': 'cbi-button cbi-button-apply', 'id': 'save-apply',
+			footer.appendChild(E('button', { 'class': 'cbi-button cbi-button-apply', 'id': 'save-apply', 'disabled': readonly || null,
 				'click': ui.createHandlerFn(this, 'handleSaveApply') }, [ _('Save & Apply') ]));
 		if (this.handleSave)
-			footer.appendChild(E('button', { 'class': 'cbi-button cbi-button-save',
+			footer.appendChild(E('button', { 'class': 'cbi-button cbi-button-save', 'disabled': readonly || null,
 				'click': ui.createHandlerFn(this, 'handleSave') }, [ _('Save') ]));
 		if (this.handleReset)
-			footer.appendChild(E('button', { 'class': 'cbi-button cbi-button-reset',
+			footer.appendChild(E('button', { 'class': 'cbi-button cbi-button-reset', 'disabled': readonly || null,
 				'click': ui.createHandlerFn(this, 'handleReset') }, [ _('Reset') ]));
 		return footer;
 	}
@@ -1028,13 +1216,17 @@ View.extend = function(p) { return extend(View, p); };
 
 /* ---- require ------------------------------------------------------------ */
 
-var builtins = { view: View, dom: dom, poll: poll, rpc: rpc, ui: ui, uci: uci, form: form, baseclass: Class };
+var builtins = { view: View, dom: dom, poll: poll, rpc: rpc, ui: ui, uci: uci, form: form, baseclass: Class,
+                 fs: fs, network: network, 'tools.widgets': widgets };
+var classes = {};
 
 L.require = function(name) {
 	if (builtins.hasOwnProperty(name))
 		return Promise.resolve(builtins[name]);
+	if (classes[name])
+		return classes[name];
 	var url = L.resource(name.replace(/\./g, '/') + '.js');
-	return fetch(url).then(function(res) {
+	return (classes[name] = fetch(url).then(function(res) {
 		if (!res.ok)
 			L.raise('NetworkError', 'HTTP error %d while loading class file "%s"', res.status, url);
 		return res.text();
@@ -1049,7 +1241,7 @@ L.require = function(name) {
 			var m = re.exec(l);
 			if (!m)
 				break;
-			names.push(m[2] || m[1]);
+			names.push(m[2] || m[1].replace(/[^a-zA-Z0-9_]/g, '_'));
 			deps.push(L.require(m[1]));
 		}
 		return Promise.all(deps).then(function(instances) {
@@ -1059,7 +1251,7 @@ L.require = function(name) {
 				L.raise('TypeError', 'Class file "%s" did not return a class', url);
 			return new cls();
 		});
-	});
+	}));
 };
 
 /* Boot: the page names its view (menu.d action path), as LuCI's dispatcher does. */

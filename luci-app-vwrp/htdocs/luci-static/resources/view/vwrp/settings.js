@@ -1,7 +1,12 @@
 'use strict';
 'require view';
+'require dom';
 'require form';
+'require poll';
 'require uci';
+'require ui';
+'require tools.widgets as widgets';
+'require vwrp.common as common';
 
 /*
  * Settings of vwrp: /etc/config/vwrp, every option of docs/CONFIG.md.
@@ -9,7 +14,11 @@
  * form accepts is one the daemon accepts; the daemon still checks the
  * whole file on reload and names the line of any mistake. Saving is
  * LuCI's usual save & apply, whose config.change event makes procd
- * reload vwrp.
+ * reload vwrp. Devices are picked from the router's own (LuCI's device
+ * picker); keys can be generated on the router (`vwrp genkey` through
+ * ubus), and the Security tab shows which routers of the group the
+ * running daemon hears with the same key. A login that may only read
+ * vwrp gets every field disabled (form.js does that).
  */
 
 var MS = { 'ms': 1, 's': 1000, 'm': 60000, 'h': 3600000, 'd': 86400000 };
@@ -195,13 +204,53 @@ function validateScript(section_id, value) {
 	return true;
 }
 
+/* The id of ID:SECRET, or null. */
+function keyId(value) {
+	var m = /^(\d{1,3}):/.exec(value || '');
+	return (m && +m[1] <= 255) ? +m[1] : null;
+}
+
 /* The keys of a group: `list key 'ID:SECRET'`, the first one signs. Two
  * password fields cover the rotation of CONFIG.md (new key second, then
- * first, then the old one removed); any further keys are kept as they are. */
+ * first, then the old one removed); any further keys are kept as they are.
+ * Generate fills the field with a fresh key made by the router. */
 function keyOption(s, index, title, description) {
 	var o = s.taboption('security', form.Value, '_key' + index, title, description);
 	o.password = true;
 	o.validate = validateKey;
+	o.renderWidget = function(section_id, option_index, cfgvalue) {
+		var node = form.Value.prototype.renderWidget.apply(this, arguments);
+		var readonly = (this.readonly != null) ? this.readonly : this.map.readonly;
+		var note = E('div', { 'class': 'cbi-value-description', 'id': 'vwrp-genkey-note-' + section_id + '-' + index });
+		node.appendChild(E('button', {
+			'class': 'cbi-button cbi-button-action', 'id': 'vwrp-genkey-' + section_id + '-' + index,
+			'title': _('Make a new random key on the router'), 'disabled': readonly || null,
+			'click': ui.createHandlerFn(this, 'generate', section_id, node, note)
+		}, [ _('Generate') ]));
+		node.appendChild(note);
+		return node;
+	};
+	/* A new key keeps the field's id, unless the other key has it. */
+	o.generate = function(section_id, node, note) {
+		var here = this.formvalue(section_id);
+		var other = keyId(this.section.formvalue(section_id, '_key' + (1 - index)));
+		var id = keyId(here);
+		if (id == null || id == other)
+			for (id = 1; id == other; id++);
+		return common.genkey(id).then(L.bind(function(res) {
+			if (res.error != null) {
+				dom.content(note, E('strong', [ _('No key was made: %s').format(res.error) ]));
+				return;
+			}
+			this.getUIElement(section_id).setValue(res.key);
+			var input = node.querySelector('input');
+			if (input)
+				input.type = 'text';
+			dom.content(note, (index == 0 && here)
+				? _('A new signing key. Routers refuse each other until all of them have it: safer is to generate it as the second key, Save & Apply that on every router, then swap the two keys.')
+				: _('A new key. Copy the whole line (ID, colon and secret) into this field on every router of group %s, then Save & Apply on each.').format(section_id));
+		}, this));
+	};
 	o.cfgvalue = function(section_id) {
 		return L.toArray(uci.get('vwrp', section_id, 'key'))[index];
 	};
@@ -226,11 +275,34 @@ function trackerTypes(o, types) {
 
 return view.extend({
 	load: function() {
-		return uci.load('vwrp');
+		return Promise.all([ uci.load('vwrp'), common.statusOrError() ]);
 	},
 
-	render: function() {
+	/* The key table of one group, from the last status. */
+	fillHeard: function(box) {
+		var st = this.status || {};
+		var name = box.getAttribute('data-group');
+		var g = (Array.isArray(st.groups) ? st.groups : []).filter(function(g) { return g.name == name; })[0];
+		if (st.error != null)
+			dom.content(box, E('em', [ _('Not known: %s').format(st.error) ]));
+		else if (!g)
+			dom.content(box, E('em', [ _('This group does not run on this router (disabled, or not applied yet).') ]));
+		else
+			dom.content(box, common.keyTable(g));
+	},
+
+	refreshHeard: function() {
+		return common.statusOrError().then(L.bind(function(st) {
+			this.status = st;
+			document.querySelectorAll('.vwrp-heard').forEach(L.bind(this.fillHeard, this));
+		}, this));
+	},
+
+	render: function(data) {
 		var m, s, o;
+
+		this.status = data[1];
+		poll.add(L.bind(this.refreshHeard, this), 5);
 
 		m = new form.Map('vwrp', _('WAN Redundancy'),
 			_('Several routers share one WAN MAC address and one DHCP lease; exactly one of them uses the WAN. Options marked "same everywhere" must be identical on every router of a group.'));
@@ -290,9 +362,10 @@ return view.extend({
 			_('A disabled group is ignored, with its trackers, but still checked for mistakes.'));
 		o.default = '1';
 
-		o = s.taboption('general', form.Value, 'wan_device', _('WAN device'),
+		o = s.taboption('general', widgets.DeviceSelect, 'wan_device', _('WAN device'),
 			_('The Linux device facing the modem or ONT, e.g. wan or eth1.'));
 		o.datatype = 'netdevname';
+		o.noaliases = true;
 		o.rmempty = false;
 
 		o = s.taboption('general', form.Value, 'shared_mac', _('Shared MAC address'),
@@ -301,10 +374,10 @@ return view.extend({
 		o.placeholder = '02:00:00:00:00:01';
 		o.rmempty = false;
 
-		o = s.taboption('general', form.DynamicList, 'control', _('Control interfaces'),
-			_('Where the routers exchange hellos: the LAN bridge, a dedicated cable, or both. Default: br-lan.'));
-		o.datatype = 'netdevname';
-		o.placeholder = 'br-lan';
+		o = s.taboption('general', widgets.DeviceSelect, 'control', _('Control interfaces'),
+			_('Where the routers exchange hellos: the LAN bridge, a dedicated cable, or both. None chosen: br-lan.'));
+		o.noaliases = true;
+		o.multiple = true;
 
 		o = s.taboption('general', form.Value, 'priority', _('Priority'),
 			_('The healthy router with the highest priority (minus the penalties of failed trackers) is active. 1 to 254.'));
@@ -368,6 +441,15 @@ return view.extend({
 		keyOption(s, 1, _('Second key'),
 			_('Also accepted, for rotating keys: add the new key here on all routers, then swap the two, then remove the old one.'));
 
+		o = s.taboption('security', form.DummyValue, '_heard', _('Routers heard'),
+			_('The routers of this group the running daemon hears, and whether they use the same key. Keys saved here count once applied.'));
+		o.rawhtml = true;
+		o.cfgvalue = L.bind(function(section_id) {
+			var box = E('div', { 'class': 'vwrp-heard', 'data-group': section_id });
+			this.fillHeard(box);
+			return box;
+		}, this);
+
 		o = s.taboption('security', form.Value, 'ethertype', _('EtherType'),
 			_('Of vwrp frames, and the only one a standby router\'s WAN lets through. Same everywhere. 0x0600 to 0xffff.'));
 		o.placeholder = '0x88b5';
@@ -378,10 +460,10 @@ return view.extend({
 		o.validate = validateLanGateway;
 
 		o = s.taboption('dhcp', form.ListValue, 'dhcp', _('DHCP'),
-			_('How the WAN lease is obtained and who owns it.'));
-		o.value('udhcpc', _('udhcpc: vwrp renews the lease, runs udhcpc when it has none, and sets the address'));
-		o.value('netifd', _('netifd: the same, and the WAN interface (proto vwrp) shows the lease to fw4, ddns, mwan3'));
-		o.value('none', _('none: leases only from a DHCP client hook or from peers'));
+			_('How the WAN lease is obtained and who owns it. udhcpc: vwrp renews the lease, runs udhcpc when it has none, and sets the address. netifd: the same, and the WAN interface (proto vwrp) shows the lease to fw4, ddns and mwan3. none: leases only from a DHCP client hook or from peers.'));
+		o.value('udhcpc', 'udhcpc');
+		o.value('netifd', 'netifd');
+		o.value('none', _('none'));
 		o.default = 'udhcpc';
 
 		o = s.taboption('dhcp', form.Value, 'dhcp_client_id', _('DHCP client ID'),
@@ -404,16 +486,18 @@ return view.extend({
 		uci.sections('vwrp', 'group').forEach(function(g) { o.value(g['.name']); });
 		o.rmempty = false;
 
-		o = s.option(form.ListValue, 'type', _('Type'));
-		o.value('link', _('link: carrier of a device'));
-		o.value('ping', _('ping: ICMP echo from the WAN'));
-		o.value('arping', _('arping: ARP request on the WAN'));
-		o.value('script', _('script: exit status of a program'));
-		o.value('external', _('external: set through ubus or the vwrp command'));
+		o = s.option(form.ListValue, 'type', _('Type'),
+			_('link: the carrier of a device. ping: ICMP echo requests from the WAN. arping: an ARP request on the WAN. script: the exit status of a program. external: set through ubus or the vwrp command.'));
+		o.value('link', _('link'));
+		o.value('ping', _('ping'));
+		o.value('arping', _('arping'));
+		o.value('script', _('script'));
+		o.value('external', _('external'));
 		o.rmempty = false;
 
-		o = s.option(form.Value, 'device', _('Device'), _('Whose carrier is watched.'));
+		o = s.option(widgets.DeviceSelect, 'device', _('Device'), _('Whose carrier is watched.'));
 		o.datatype = 'netdevname';
+		o.noaliases = true;
 		o.rmempty = false;
 		o.depends('type', 'link');
 
@@ -488,8 +572,8 @@ return view.extend({
 		o.validate = validateWeight;
 
 		o = s.option(form.ListValue, 'wan_only', _('Only on the active router'),
-			_('The check only means something on the active router, which alone may send on the WAN.'));
-		o.value('', _('default (yes for ping and arping)'));
+			_('The check only means something on the active router, which alone may send on the WAN. Default: yes for ping and arping, no for the others.'));
+		o.value('', _('default'));
 		o.value('1', _('yes'));
 		o.value('0', _('no'));
 

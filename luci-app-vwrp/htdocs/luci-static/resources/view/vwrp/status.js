@@ -4,31 +4,23 @@
 'require poll';
 'require rpc';
 'require ui';
+'require vwrp.common as common';
 
 /*
  * Status of vwrp: this router's role in each redundancy group, its peers,
  * the shared DHCP lease, trackers, counters and recent transitions, with
  * Step up / Step down. Everything comes from ubus object "vwrp" (the rpcd
  * exec plugin /usr/libexec/rpcd/vwrp, which asks the daemon over its
- * control socket; docs/CONTROL.md has the reply's shape).
+ * control socket; docs/CONTROL.md has the reply's shape). A login that
+ * may only read vwrp sees the actions disabled.
  */
 
-var callStatus = rpc.declare({ object: 'vwrp', method: 'status' });
 var callStepUp = rpc.declare({ object: 'vwrp', method: 'step_up', params: [ 'group' ] });
 var callStepDown = rpc.declare({ object: 'vwrp', method: 'step_down', params: [ 'group' ] });
 var callSetPriority = rpc.declare({ object: 'vwrp', method: 'set_priority', params: [ 'priority', 'group' ] });
 
 /* A handover takes well under a second; a short interval shows it. */
 var POLL_SECONDS = 2;
-
-var STATES = {
-	'init':         [ _('Starting'),     '#777' ],
-	'standby':      [ _('Standby'),      '#3a6fb0' ],
-	'taking-over':  [ _('Taking over'),  '#c47f00' ],
-	'active':       [ _('Active'),       '#2e8b3a' ],
-	'handing-over': [ _('Handing over'), '#c47f00' ],
-	'fault':        [ _('Fault'),        '#b52a2a' ]
-};
 
 var COUNTERS = [
 	[ 'tx',                 _('Hellos sent') ],
@@ -53,45 +45,14 @@ var COUNTERS = [
 	[ 'rx_own',             _('Own hellos heard back') ]
 ];
 
-/* The plugin answers with one object: the status, or {"error": "..."}.
- * A numeric ubus status or a failed HTTP call becomes an error too. */
-function asReply(res) {
-	if (typeof(res) == 'number')
-		return { error: _('ubus call failed: %s').format(rpc.getStatusText(res)) };
-	if (!L.isObject(res))
-		return { error: _('unexpected reply from ubus object vwrp') };
-	return res;
-}
-
-function invoke(fn /*, args... */) {
-	var args = Array.prototype.slice.call(arguments, 1);
-	return fn.apply(null, args).then(asReply, function(err) {
-		return { error: String((err && err.message) || err) };
-	});
-}
-
-function fmtMs(ms) {
-	if (typeof(ms) != 'number' || ms < 0)
-		return '-';
-	if (ms < 1000)
-		return _('%d ms').format(ms);
-	if (ms < 60000)
-		return _('%.1f s').format(ms / 1000);
-	return '%t'.format(Math.floor(ms / 1000));
-}
+var STEP_UP = {
+	'pending': _('waiting: %s'),
+	'done':    _('done: %s'),
+	'failed':  _('did not take effect: %s')
+};
 
 function yesNo(b) {
 	return b ? _('yes') : _('no');
-}
-
-function badge(state, id) {
-	var s = STATES[state] || [ state || '?', '#777' ];
-	return E('span', {
-		'id': id,
-		'class': 'vwrp-state',
-		'data-state': state,
-		'style': 'color:#fff;background:' + s[1] + ';padding:.1em .6em;border-radius:.3em;font-weight:bold'
-	}, [ s[0] ]);
 }
 
 /* controlN is the N-th control interface of the group. */
@@ -139,7 +100,7 @@ function priorityText(g) {
 
 function renderSummary(g) {
 	var rows = [
-		[ _('Role'), [ badge(g.state, 'vwrp-role-' + g.name), ' ', _('for %s').format(fmtMs(g.since_ms)) ] ],
+		[ _('Role'), [ common.badge(g.state, 'vwrp-role-' + g.name), ' ', _('for'), ' ', common.dur(g.since_ms) ] ],
 		[ _('Reason of the last change'), String(g.reason || '-') ],
 		[ _('This router'), String(g.router_id) ],
 		[ _('Priority'), priorityText(g) ],
@@ -149,23 +110,28 @@ function renderSummary(g) {
 		[ _('Hellos authenticated'), g.authenticated ? _('yes') : E('strong', [ _('no: set a key in the settings') ]) ]
 	];
 	if (g.hold_left_ms > 0)
-		rows.push([ _('Anti-flap hold'), _('%s left').format(fmtMs(g.hold_left_ms)) ]);
+		rows.push([ _('Anti-flap hold'), [ common.dur(g.hold_left_ms), ' ', _('left') ] ]);
+	if (L.isObject(g.step_up))
+		rows.push([ _('Last step up'), E('span', { 'id': 'vwrp-last-step-up-' + g.name }, [
+			(STEP_UP[g.step_up.state] || '%s').format(g.step_up.reason), ' (', common.ago(g.step_up.ago_ms), ')'
+		]) ]);
 	return kvTable(rows);
 }
 
 function renderPeers(g) {
 	var peers = Array.isArray(g.peers) ? g.peers : [];
 	return gridTable('vwrp-peers-' + g.name,
-		[ _('Router ID'), _('State'), _('Priority'), _('Last heard'), _('Path') ],
+		[ _('Router ID'), _('State'), _('Priority'), _('Last heard'), _('Path'), _('Key') ],
 		peers.map(function(p) {
 			var prio = (p.effective_priority != p.priority)
 				? _('%d (configured %d)').format(p.effective_priority, p.priority) : String(p.priority);
 			return [
 				String(p.router_id),
-				badge(p.state),
+				common.badge(p.state),
 				prio,
-				p.alive ? _('%s ago').format(fmtMs(p.last_heard_ms)) : E('strong', [ _('lost (%s ago)').format(fmtMs(p.last_heard_ms)) ]),
-				(Array.isArray(p.paths) ? p.paths : []).map(function(x) { return pathName(g, x); }).join(', ') || '-'
+				p.alive ? common.ago(p.last_heard_ms) : E('strong', [ _('lost'), ' (', common.ago(p.last_heard_ms), ')' ]),
+				(Array.isArray(p.paths) ? p.paths : []).map(function(x) { return pathName(g, x); }).join(', ') || '-',
+				p.key_id == null ? _('none') : String(p.key_id)
 			];
 		}),
 		_('No other router of this group is heard.'));
@@ -175,15 +141,13 @@ function renderLease(g) {
 	var l = g.lease;
 	if (!L.isObject(l))
 		return E('p', { 'id': 'vwrp-lease-' + g.name }, [ E('em', [ _('No DHCP lease yet.') ]) ]);
-	var left = '%t'.format(Math.max(0, l.seconds_left || 0));
-	if (!l.valid)
-		left = _('expired');
+	var left = l.valid ? common.dur(Math.max(0, l.seconds_left || 0) * 1000) : _('expired');
 	var t = kvTable([
 		[ _('Address'), '%s/%d'.format(l.address, l.prefix_len) ],
 		[ _('Gateway'), String(l.gateway || '-') ],
 		[ _('DNS servers'), (Array.isArray(l.dns) ? l.dns : []).join(', ') || '-' ],
 		[ _('DHCP server'), String(l.server_id || '-') ],
-		[ _('Time left'), _('%s of %s').format(left, '%t'.format(l.lease_time || 0)) ]
+		[ _('Time left'), [ left, ' ', _('of'), ' ', common.dur((l.lease_time || 0) * 1000) ] ]
 	]);
 	t.setAttribute('id', 'vwrp-lease-' + g.name);
 	return t;
@@ -194,9 +158,10 @@ function renderLease6(g) {
 	if (!L.isObject(l))
 		return E([]);
 	var ia = function(list) {
-		return (Array.isArray(list) ? list : []).map(function(a) {
-			return _('%s/%d (valid %s)').format(a.address, a.prefix_len, '%t'.format(a.valid_left || 0));
-		}).join(', ') || '-';
+		var items = (Array.isArray(list) ? list : []).map(function(a) {
+			return E('div', [ '%s/%d'.format(a.address, a.prefix_len), ' (', _('valid'), ' ', common.dur((a.valid_left || 0) * 1000), ')' ]);
+		});
+		return items.length ? items : '-';
 	};
 	return E('div', [
 		E('h4', [ _('DHCPv6') ]),
@@ -256,14 +221,22 @@ function renderTransitions(g) {
 	return gridTable('vwrp-transitions-' + g.name,
 		[ _('When'), _('From'), _('To'), _('Reason') ],
 		list.map(function(t) {
-			return [ _('%s ago').format(fmtMs(t.ago_ms)), badge(t.from), badge(t.to), String(t.reason || '') ];
+			return [ common.ago(t.ago_ms), common.badge(t.from), common.badge(t.to), String(t.reason || '') ];
 		}),
 		_('No role changes yet.'));
 }
 
 function renderDetails(g) {
+	var keys = E('div');
+	if (Array.isArray(g.refused) && g.refused.length)
+		dom.append(keys, [
+			E('h4', [ _('Keys of the routers heard') ]),
+			E('p', [ _('Hellos signed with another key are refused: this router does not count those routers. Give every router of the group the same key (Services › WAN Redundancy, Security).') ]),
+			common.keyTable(g)
+		]);
 	return E('div', [
 		E('h4', [ _('Peers') ]), renderPeers(g),
+		keys,
 		E('h4', [ _('Shared DHCP lease') ]), renderLease(g),
 		renderLease6(g),
 		E('h4', [ _('Trackers') ]), renderTrackers(g),
@@ -274,12 +247,15 @@ function renderDetails(g) {
 
 return view.extend({
 	load: function() {
-		return invoke(callStatus);
+		return common.statusOrError();
 	},
 
 	render: function(status) {
+		/* luci.js: false when the login may only read this page. */
+		this.writable = (L.hasViewPermission() !== false);
 		this.root = E('div', { 'id': 'vwrp-status' });
 		this.groups = null;
+		this.watch = {};
 		this.update(status);
 		poll.add(L.bind(this.refresh, this), POLL_SECONDS);
 
@@ -293,7 +269,7 @@ return view.extend({
 	},
 
 	refresh: function() {
-		return invoke(callStatus).then(L.bind(this.update, this));
+		return common.statusOrError().then(L.bind(this.update, this));
 	},
 
 	update: function(status) {
@@ -301,7 +277,9 @@ return view.extend({
 
 		if (status.error != null || !groups) {
 			this.groups = null;
-			dom.content(this.root, E('div', { 'class': 'alert-message warning', 'id': 'vwrp-error' }, [
+			dom.content(this.root, E('div', { 'class': 'alert-message warning', 'id': 'vwrp-error' }, status.denied ? [
+				E('p', [ String(status.error) ])
+			] : [
 				E('h4', [ _('The vwrp daemon is not running or does not answer.') ]),
 				E('p', [ String(status.error != null ? status.error : _('The reply holds no groups.')) ]),
 				E('p', [ _('Check that at least one group is enabled in the settings and that the service runs (System > Startup); the system log says why it stopped.') ])
@@ -317,8 +295,24 @@ return view.extend({
 			var parts = this.groups[g.name];
 			dom.content(parts.summary, renderSummary(g));
 			dom.content(parts.details, renderDetails(g));
-			parts.stepUp.disabled = (g.state == 'active');
+			parts.stepUp.disabled = !this.writable || (g.state == 'active');
+			this.reportStepUp(g);
 		}, this));
+	},
+
+	/* After a confirmed Step up, says how it ended, with the daemon's
+	 * reason: the request is answered at once, the handover follows. */
+	reportStepUp: function(g) {
+		var since = this.watch[g.name];
+		var s = g.step_up;
+		if (since == null || !L.isObject(s) || s.state == 'pending' || s.ago_ms > Date.now() - since + 1000)
+			return;
+		delete this.watch[g.name];
+		var done = (s.state == 'done');
+		ui.addNotification(null, E('p', { 'id': 'vwrp-step-up-note-' + g.name }, [
+			done ? _('Step up in group %s: this router is now the active router (%s).').format(g.name, s.reason)
+			     : _('Step up in group %s did not take effect: %s.').format(g.name, s.reason)
+		]), done ? 'info' : 'warning');
 	},
 
 	/* The buttons and the priority field are built once per group, so a
@@ -331,21 +325,23 @@ return view.extend({
 		if (!groups.length)
 			dom.append(this.root, E('p', { 'id': 'vwrp-error' }, [ E('em', [ _('No group is enabled in the settings.') ]) ]));
 
+		var ro = this.writable ? null : true;
+		var why = this.writable ? null : _('You are not allowed to change vwrp: your login may only view it.');
 		groups.forEach(L.bind(function(g) {
 			var prio = E('input', {
-				'type': 'number', 'min': '1', 'max': '254', 'class': 'cbi-input-text',
+				'type': 'number', 'min': '1', 'max': '254', 'class': 'cbi-input-text', 'disabled': ro,
 				'id': 'vwrp-priority-' + g.name, 'style': 'width:6em;min-width:0', 'value': String(g.priority)
 			});
 			var parts = {
 				summary: E('div'),
 				details: E('div'),
 				stepUp: E('button', {
-					'class': 'cbi-button cbi-button-apply',
+					'class': 'cbi-button cbi-button-apply', 'title': why,
 					'id': 'vwrp-step-up-' + g.name,
 					'click': ui.createHandlerFn(this, 'handleStep', g.name, 'up')
 				}, [ _('Step up') ]),
 				stepDown: E('button', {
-					'class': 'cbi-button cbi-button-negative',
+					'class': 'cbi-button cbi-button-negative', 'disabled': ro, 'title': why,
 					'id': 'vwrp-step-down-' + g.name,
 					'click': ui.createHandlerFn(this, 'handleStep', g.name, 'down')
 				}, [ _('Step down') ])
@@ -359,10 +355,11 @@ return view.extend({
 					parts.stepUp, ' ', parts.stepDown, ' \u00a0 ',
 					E('label', { 'for': 'vwrp-priority-' + g.name }, [ _('Run-time priority') ]), ' ', prio, ' ',
 					E('button', {
-						'class': 'cbi-button cbi-button-action',
+						'class': 'cbi-button cbi-button-action', 'disabled': ro, 'title': why,
 						'id': 'vwrp-set-priority-' + g.name,
 						'click': ui.createHandlerFn(this, 'handleSetPriority', g.name, prio)
-					}, [ _('Set') ])
+					}, [ _('Set') ]),
+					this.writable ? E([]) : E('div', { 'class': 'cbi-value-description', 'id': 'vwrp-readonly-' + g.name }, [ why ])
 				]),
 				parts.details
 			]));
@@ -387,10 +384,16 @@ return view.extend({
 	},
 
 	doStep: function(group, dir) {
-		return invoke(dir == 'up' ? callStepUp : callStepDown, group).then(L.bind(function(res) {
+		var up = (dir == 'up');
+		var asked = Date.now();
+		return common.call(up ? 'step_up' : 'step_down', up ? callStepUp : callStepDown, group).then(L.bind(function(res) {
 			ui.hideModal();
 			if (res.error != null)
-				ui.addNotification(null, E('p', [ _('Could not step %s: %s').format(dir, String(res.error)) ]), 'error');
+				ui.addNotification(null, E('p', { 'class': 'vwrp-note' }, [
+					(up ? _('Could not step up: %s') : _('Could not step down: %s')).format(String(res.error))
+				]), 'error');
+			else if (up)
+				this.watch[group] = asked;
 			return this.refresh();
 		}, this));
 	},
@@ -401,9 +404,9 @@ return view.extend({
 			ui.addNotification(null, E('p', [ _('The priority must be a whole number from 1 to 254.') ]), 'error');
 			return;
 		}
-		return invoke(callSetPriority, +v, group).then(L.bind(function(res) {
+		return common.call('set_priority', callSetPriority, +v, group).then(L.bind(function(res) {
 			if (res.error != null)
-				ui.addNotification(null, E('p', [ _('Could not set the priority: %s').format(String(res.error)) ]), 'error');
+				ui.addNotification(null, E('p', { 'class': 'vwrp-note' }, [ _('Could not set the priority: %s').format(String(res.error)) ]), 'error');
 			else
 				ui.addNotification(null, E('p', [ _('Run-time priority of group %s set to %d. It lasts until the daemon restarts; the settings keep the configured one.').format(group, +v) ]), 'info');
 			return this.refresh();
