@@ -27,15 +27,16 @@ with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86
 # ship), codec property tests, the seeded simulation (summary printed), all
 # native; then, against VWRP_BIN (the router build): the namespace test
 # bed and end-to-end failover scenarios against real dnsmasq, udhcpc,
-# nftables and AF_PACKET, the trackers (link, ping, arping, script) with
-# their detection times, the OpenWrt package (scripts under busybox ash and
-# shellcheck, procd and ubus stand-ins, the rpcd plugin, the netifd
-# hand-off, the .ipk), the feed's recipes built against stand-ins of
-# OpenWrt's make machinery, luci-app-vwrp in headless chromium against a
-# real daemon, and the demo's scenario; then the unit tests on big-endian
-# mips under qemu-user.
+# nftables and AF_PACKET, the Wireshark dissector under tshark (spec
+# vectors, malformed frames, a capture of the bed), the trackers (link,
+# ping, arping, script) with their detection times, the OpenWrt package
+# (scripts under busybox ash and shellcheck, procd and ubus stand-ins, the
+# rpcd plugin, the netifd hand-off, the .ipk), the feed's recipes built
+# against stand-ins of OpenWrt's make machinery, luci-app-vwrp in headless
+# chromium against a real daemon, and the demo's scenario; then the unit
+# tests on big-endian mips under qemu-user.
 test:
-	./scripts/deps.sh $(BROWSER_DEPS)
+	./scripts/deps.sh $(BROWSER_DEPS) tshark
 	$(CARGO) fmt --check
 	$(CARGO) test --lib
 	$(CARGO) test --bin vwrp
@@ -44,6 +45,7 @@ test:
 	$(CARGO) test --test simulation -- --nocapture --test-threads=2
 	$(CARGO) test --test testbed_smoke
 	$(with_vwrp) $(CARGO) test --test failover -- --nocapture --test-threads=1
+	$(with_vwrp) $(CARGO) test --test wireshark
 	$(with_vwrp) $(CARGO) test --test trackers -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test openwrt
 	$(CARGO) test --test feed
