@@ -9,8 +9,16 @@ all: build
 build:
 	$(CARGO) build --release
 
-# The LuCI browser test (tests/luci.rs) drives Debian's chromium.
-BROWSER_DEPS = chromium fonts-dejavu-core
+# What `make test` installs beyond the test bed's packages (scripts/deps.sh):
+# the ping and arping trackers' tools, shellcheck for the OpenWrt scripts,
+# make and gettext (xgettext) for the feed's recipes and the LuCI
+# translation template (tests/feed.rs), tshark for the Wireshark
+# dissector, and for the LuCI browser test (tests/luci.rs) Debian's
+# chromium driven from node. scripts/cross.sh installs zig, rust-src and
+# llvm-tools for the router build itself, and qemu-user-static for the
+# mips leg; scripts/msrv.sh the oldest Rust toolchain Cargo.toml allows.
+TEST_DEPS = rustfmt iputils-ping iputils-arping shellcheck make gettext tshark chromium fonts-dejavu-core \
+	nodejs npm
 
 # The vwrp binary the end-to-end suites, the demo and the bench run: by
 # default the x86_64 router build, made by scripts/cross.sh with the same
@@ -34,9 +42,9 @@ with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86
 # rpcd plugin, the netifd hand-off, the .ipk), the feed's recipes built
 # against stand-ins of OpenWrt's make machinery, luci-app-vwrp in headless
 # chromium against a real daemon, and the demo's scenario; then the unit
-# tests on big-endian mips under qemu-user.
+# tests, codec properties and simulation on big-endian mips under qemu-user.
 test:
-	./scripts/deps.sh $(BROWSER_DEPS) tshark
+	./scripts/deps.sh $(TEST_DEPS)
 	$(CARGO) fmt --check
 	$(CARGO) test --lib
 	$(CARGO) test --bin vwrp
@@ -59,7 +67,8 @@ sim:
 	$(CARGO) test --release --test simulation -- --nocapture --test-threads=2
 
 # Three routers, an ISP and a LAN client in namespaces: a live hard
-# failover and a graceful handover, with the client's outage for each.
+# failover and a graceful handover, with the client's outage for each and
+# what the ISP saw. Leaves a capture of both switches in target/demo/.
 demo:
 	./scripts/deps.sh
 	$(with_vwrp) $(CARGO) test --release --test demo
