@@ -9,8 +9,16 @@ all: build
 build:
 	$(CARGO) build --release
 
-# The LuCI browser test (tests/luci.rs) drives Debian's chromium.
-BROWSER_DEPS = chromium fonts-dejavu-core
+# What `make test` installs beyond the test bed's packages (scripts/deps.sh):
+# the ping and arping trackers' tools, shellcheck for the OpenWrt scripts,
+# make and gettext (xgettext) for the feed's recipes and the LuCI
+# translation template (tests/feed.rs), tshark for the Wireshark
+# dissector, and for the LuCI browser test (tests/luci.rs) Debian's
+# chromium driven from node. scripts/cross.sh installs zig, rust-src and
+# llvm-tools for the router build itself, and qemu-user-static for the
+# mips leg; scripts/msrv.sh the oldest Rust toolchain Cargo.toml allows.
+TEST_DEPS = rustfmt iputils-ping iputils-arping shellcheck make gettext tshark chromium fonts-dejavu-core \
+	nodejs npm
 
 # The vwrp binary the end-to-end suites, the demo and the bench run: by
 # default the x86_64 router build, made by scripts/cross.sh with the same
@@ -27,17 +35,18 @@ with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86
 # ship), codec property tests, the seeded simulation (summary printed), all
 # native; then, against VWRP_BIN (the router build): the namespace test
 # bed and end-to-end failover scenarios against real dnsmasq, udhcpc,
-# nftables and AF_PACKET, the trackers (link, ping, arping, script) with
-# their detection times, the OpenWrt package (scripts under busybox ash and
-# shellcheck, procd and ubus stand-ins, the rpcd plugin, the netifd
-# hand-off, the .ipk), the feed's recipes built against stand-ins of
-# OpenWrt's make machinery, luci-app-vwrp in headless chromium against a
-# real daemon, and the demo's scenario; then the unit tests on big-endian
-# mips under qemu-user, and the mipsel router build on Debian's mipsel
-# kernel in qemu-system (docs/VM.md; about 4 min from a clean clone, 40 s
-# once built).
+# nftables and AF_PACKET, the Wireshark dissector under tshark (spec
+# vectors, malformed frames, a capture of the bed), the trackers (link,
+# ping, arping, script) with their detection times, the OpenWrt package
+# (scripts under busybox ash and shellcheck, procd and ubus stand-ins, the
+# rpcd plugin, the netifd hand-off, the .ipk), the feed's recipes built
+# against stand-ins of OpenWrt's make machinery, luci-app-vwrp in headless
+# chromium against a real daemon, and the demo's scenario; then the unit
+# tests, codec properties and simulation on big-endian mips under
+# qemu-user, and the mipsel router build on Debian's mipsel kernel in
+# qemu-system (docs/VM.md; about 4 min from a clean clone, 40 s once built).
 test:
-	./scripts/deps.sh $(BROWSER_DEPS)
+	./scripts/deps.sh $(TEST_DEPS)
 	$(CARGO) fmt --check
 	$(CARGO) test --lib
 	$(CARGO) test --bin vwrp
@@ -46,6 +55,7 @@ test:
 	$(CARGO) test --test simulation -- --nocapture --test-threads=2
 	$(CARGO) test --test testbed_smoke
 	$(with_vwrp) $(CARGO) test --test failover -- --nocapture --test-threads=1
+	$(with_vwrp) $(CARGO) test --test wireshark
 	$(with_vwrp) $(CARGO) test --test trackers -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test openwrt
 	$(CARGO) test --test feed
@@ -60,7 +70,8 @@ sim:
 	$(CARGO) test --release --test simulation -- --nocapture --test-threads=2
 
 # Three routers, an ISP and a LAN client in namespaces: a live hard
-# failover and a graceful handover, with the client's outage for each.
+# failover and a graceful handover, with the client's outage for each and
+# what the ISP saw. Leaves a capture of both switches in target/demo/.
 demo:
 	./scripts/deps.sh
 	$(with_vwrp) $(CARGO) test --release --test demo

@@ -63,6 +63,7 @@
 // Each test crate uses a different part of this module.
 #![allow(dead_code, unused_imports)]
 
+mod capture;
 mod cmd;
 mod macwatch;
 mod stale;
@@ -81,6 +82,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+pub use capture::{Capture, DISSECTOR, tshark_command};
 pub use cmd::EXEC_TIMEOUT;
 pub use macwatch::interleaved;
 pub use stale::{cleanup_stale, namespaces};
