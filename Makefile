@@ -35,7 +35,9 @@ with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86
 # ship), codec property tests, the seeded simulation (summary printed), all
 # native; then, against VWRP_BIN (the router build): the namespace test
 # bed and end-to-end failover scenarios against real dnsmasq, udhcpc,
-# nftables and AF_PACKET, the Wireshark dissector under tshark (spec
+# nftables and AF_PACKET, the event loop under pressure (a stuck child,
+# control clients; its stall test runs Cargo's build with the test-only
+# feature test-stall), the Wireshark dissector under tshark (spec
 # vectors, malformed frames, a capture of the bed), the trackers (link,
 # ping, arping, script) with their detection times, the OpenWrt package
 # (scripts under busybox ash and shellcheck, procd and ubus stand-ins, the
@@ -55,6 +57,7 @@ test:
 	$(CARGO) test --test simulation -- --nocapture --test-threads=2
 	$(CARGO) test --test testbed_smoke
 	$(with_vwrp) $(CARGO) test --test failover -- --nocapture --test-threads=1
+	$(with_vwrp) $(CARGO) test --features test-stall --test event_loop -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test wireshark
 	$(with_vwrp) $(CARGO) test --test trackers -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test openwrt
