@@ -179,7 +179,7 @@ fn pester(path: std::path::PathBuf, n: usize, stop: Arc<AtomicBool>) -> std::thr
             for s in idle.iter_mut().chain(std::iter::once(&mut slow)) {
                 let mut b = [0u8; 256];
                 // Closed by the daemon (or refused): come back.
-                if matches!(s.read(&mut b), Ok(_)) {
+                if s.read(&mut b).is_ok() {
                     *s = connect();
                     reconnects += 1;
                 }
