@@ -392,23 +392,25 @@ impl Daemon {
     }
 
     /// SIGTERM: hand over if active, say goodbye, run the hooks, then
-    /// exit; within (multiplier + 1) × hello + 1 s whatever happens. DHCP
-    /// clients are stopped, not waited for.
+    /// exit; whatever happens, at the latest when the longest handover may
+    /// end: (multiplier + 1) × hello + prepare_timeout (1 s by default).
+    /// DHCP clients are stopped, not waited for.
     fn shutdown(&mut self) {
         if self.shutdown_deadline.is_some() {
             return;
         }
         log::info!("terminating: handing over");
         let now = self.clock.now();
+        let mut longest = Duration::ZERO;
         for gi in 0..self.groups.len() {
             let g = &mut self.groups[gi];
+            longest = longest.max(g.engine.settings().handover_timeout());
             let _ = g.engine.handle_command(now, Command::Shutdown);
             g.stop_children();
             self.execute(gi);
         }
         self.trackers.stop_all(self.poll.registry());
-        let bound = dead_bound(&self.config) + Duration::from_secs(1);
-        self.shutdown_deadline = Some(std::time::Instant::now() + bound);
+        self.shutdown_deadline = Some(std::time::Instant::now() + longest);
     }
 
     /// SIGHUP: a bad file is refused and the running configuration kept;
