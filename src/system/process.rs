@@ -30,7 +30,6 @@ pub const STOP_GRACE: Duration = Duration::from_secs(1);
 
 /// A running program, leader of its own process group. Dropping it stops
 /// it ([`Child::stop`]).
-#[derive(Debug)]
 pub struct Child {
     /// `None` once handed over to be stopped.
     inner: Option<std::process::Child>,
