@@ -2,7 +2,7 @@
 //! Root only (mode 0600). The CLI, the rpcd plugin, the DHCP hooks and the
 //! netifd protocol handler all speak it; docs/CONTROL.md describes it.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
@@ -166,17 +166,36 @@ pub fn call(socket: &Path, req: &Request, timeout: Duration) -> io::Result<Value
 
 /// `call`, keeping the reply's line too (to pass it on as it came).
 pub fn exchange(socket: &Path, req: &Request, timeout: Duration) -> io::Result<Reply> {
-    let mut s = UnixStream::connect(socket)?;
+    let s = UnixStream::connect(socket)?;
     s.set_read_timeout(Some(timeout))?;
     s.set_write_timeout(Some(timeout))?;
     let mut line = req.to_json();
     line.push('\n');
-    s.write_all(line.as_bytes())?;
+    // A daemon that refused us (too many clients) may have closed first:
+    // its reason is still there to read, and no SIGPIPE ends us.
+    let sent = send_all(&s, line.as_bytes());
     let mut reply = String::new();
-    BufReader::new(s).take(MAX_REQUEST as u64 * 16).read_line(&mut reply)?;
+    let read = BufReader::new(&s).take(MAX_REQUEST as u64 * 16).read_line(&mut reply);
+    if reply.is_empty() {
+        sent?;
+    }
+    read?;
     let value = serde_json::from_str(&reply).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     reply.truncate(reply.trim_end().len());
     Ok(Reply { line: reply, value })
+}
+
+fn send_all(s: &UnixStream, mut bytes: &[u8]) -> io::Result<()> {
+    use nix::sys::socket::{MsgFlags, send};
+    use std::os::fd::AsRawFd;
+    while !bytes.is_empty() {
+        match send(s.as_raw_fd(), bytes, MsgFlags::MSG_NOSIGNAL) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// `{"error":msg}`, the refusal of the daemon and of the rpcd plugin.

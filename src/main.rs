@@ -96,6 +96,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if o.args.first().is_none_or(|c| c != "daemon") {
+        default_sigpipe();
+    }
     // Asked for, the usage goes to stdout; a bare `vwrp` is a usage error.
     if o.help {
         println!("{USAGE}");
@@ -122,6 +125,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A command whose reader went away ends quietly, as `cat` would
+/// (`vwrp status | head -1`), instead of a panic on a broken pipe. Rust
+/// ignores SIGPIPE; the daemon keeps it so (a client may vanish).
+fn default_sigpipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: the default action, no handler; no thread runs yet.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
 fn group_arg(o: &Opts, i: usize) -> Option<String> {

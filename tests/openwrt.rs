@@ -268,18 +268,18 @@ fn the_shipped_config_is_valid_and_has_its_group_disabled() {
 }
 
 /// A panic leaves one line on stderr, which procd hands to logd. The one
-/// panic anybody can cause: printing to a pipe whose reader is gone, as in
-/// `vwrp check-config | head -c 0`. The router build traps and prints the
-/// address, which its unstripped binary maps to std's print function; the
-/// native build prints std's panic message.
+/// panic anybody can cause: printing to a full device, as in `vwrp
+/// check-config > /dev/full` (a pipe whose reader is gone ends the CLI
+/// quietly, by SIGPIPE). The router build traps and prints the address,
+/// which its unstripped binary maps to std's print function; the native
+/// build prints std's panic message.
 #[test]
 fn a_panic_leaves_a_line_on_stderr() {
-    let (reader, writer) = nix::unistd::pipe().unwrap();
-    drop(reader);
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
     let out = Command::new(vwrp_bin())
         .arg("check-config")
         .arg(repo("files/etc/config/vwrp"))
-        .stdout(Stdio::from(writer))
+        .stdout(Stdio::from(full))
         .output()
         .unwrap();
     let err = text(&out.stderr);

@@ -4,7 +4,7 @@
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use mio::unix::SourceFd;
@@ -18,6 +18,7 @@ use crate::system::dhcp::{RenewOutcome, Renewer};
 use crate::system::hooks::{Hooks, Job};
 use crate::system::nft::Fence;
 use crate::system::packet::{PacketSocket, PacketType};
+use crate::system::process::{self, Child};
 use crate::system::{netifd, random, rtnl, wan};
 use crate::time::Instant;
 use crate::wire::{Key, Keyring, Lease4, MULTICAST_MAC, Mac};
@@ -293,7 +294,7 @@ impl Group {
             Action::Prepare => {
                 if self.cfg.conntrack_sync {
                     // Commit the external cache: open connections survive.
-                    let child = Command::new("conntrackd").arg("-c").stdin(Stdio::null()).stdout(Stdio::null()).spawn();
+                    let child = process::spawn(Command::new("conntrackd").arg("-c").stdout(Stdio::null()));
                     match child {
                         Ok(c) => self.prepare = Some(c),
                         Err(e) => {
@@ -367,11 +368,9 @@ impl Group {
             }
             Action::StopDhcp => {
                 self.renewer = None;
-                if let Some(mut c) = self.udhcpc.take() {
+                if let Some(c) = self.udhcpc.take() {
                     // udhcpc runs without -R: SIGTERM never releases.
-                    let _ =
-                        nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::SIGTERM);
-                    let _ = c.wait();
+                    c.stop();
                 }
             }
             Action::RunHooks(state) => {
@@ -406,14 +405,14 @@ impl Group {
             cmd.env("VWRP_BIN", exe);
         }
         cmd.env("VWRP_SOCKET", socket);
-        cmd.stdin(Stdio::null()).stdout(Stdio::null());
+        cmd.stdout(Stdio::null());
         log::info!("group {}: no valid lease: starting udhcpc on {}", self.cfg.name, self.wan.name);
-        cmd.spawn().or_else(|_| {
+        process::spawn(&mut cmd).or_else(|_| {
             // Debian ships udhcpc as a busybox applet only.
             let mut b = Command::new("busybox");
             b.arg("udhcpc").args(cmd.get_args());
             b.envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
-            b.stdin(Stdio::null()).stdout(Stdio::null()).spawn()
+            process::spawn(b.stdout(Stdio::null()))
         })
     }
 
@@ -486,11 +485,14 @@ impl Group {
         env
     }
 
-    /// Stops DHCP activity without releasing anything (daemon exit).
+    /// Stops DHCP activity without releasing anything, and a conntrack
+    /// commit (daemon exit). Never waits: `system::process` finishes them.
     pub fn stop_children(&mut self) {
-        if let Some(mut c) = self.udhcpc.take() {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::SIGTERM);
-            let _ = c.wait();
+        if let Some(c) = self.udhcpc.take() {
+            c.stop();
+        }
+        if let Some(c) = self.prepare.take() {
+            c.stop();
         }
     }
 

@@ -1,12 +1,16 @@
-//! The event loop: one thread, mio. Sockets, signals, the control socket
-//! and child processes in; the engines decide; `group` carries it out.
-//! Idle means asleep until the next engine deadline.
+//! The event loop: one thread, mio. Sockets, signals, control clients and
+//! child processes in; the engines decide; `group` carries it out. Idle
+//! means asleep until the next deadline, at most a second. Nothing on the
+//! loop waits for long (docs/ARCHITECTURE.md, "What may block"), and a
+//! watchdog ends the process if the loop ever stops turning.
 
+mod clients;
 mod group;
 mod status;
 mod trackers;
+mod watchdog;
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -19,17 +23,21 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::config::{self, Config};
-use crate::control::{self, MAX_REQUEST, Request};
+use crate::control::{self, Request};
 use crate::engine::Command;
 use crate::json;
 use crate::system::hooks::Hooks;
 use crate::system::nft::{self, Fence, FenceWatch};
+use crate::system::process::{self, Child};
 use crate::system::rtnl::LinkMonitor;
 use crate::system::{dhcp, dhcp6, netifd};
 use crate::time::Instant;
+use clients::Clients;
 pub use group::share_dir;
 use group::{Group, RENEWER, TOKENS_PER_GROUP};
 use trackers::Trackers;
+pub use watchdog::EXIT_STALLED;
+use watchdog::Watchdog;
 
 const SIGNALS: Token = Token(0);
 const CONTROL: Token = Token(1);
@@ -61,11 +69,16 @@ pub struct Daemon {
     links: LinkMonitor,
     trackers: Trackers,
     listener: UnixListener,
+    clients: Clients,
     signals: SignalFd,
     hooks: Hooks,
     fence_watch: FenceWatch,
     next_fence_check: std::time::Instant,
+    /// nft putting a vanished fence back, and when it must have finished.
+    fence_restore: Option<(Child, std::time::Instant)>,
     shutdown_deadline: Option<std::time::Instant>,
+    /// Armed while the loop runs.
+    watchdog: Option<Watchdog>,
 }
 
 /// Holds the signals the daemon handles for its signalfd. Call it first
@@ -87,6 +100,18 @@ fn install_fence(c: &Config) -> io::Result<()> {
     let devs = wan_devices(c);
     let refs: Vec<(&str, u16)> = devs.iter().map(|(d, e)| (d.as_str(), *e)).collect();
     nft::install(&refs)
+}
+
+/// Milliseconds as u64 for log lines: u128's Display costs 2 KB on a router.
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The longest dead interval of any group, its skew included (the skew is
+/// under a hello): (multiplier + 1) × hello.
+fn dead_bound(c: &Config) -> Duration {
+    let bound = |g: &config::Group| g.hello_interval.saturating_mul(u32::from(g.dead_multiplier) + 1);
+    c.groups.iter().map(bound).max().unwrap_or_default()
 }
 
 impl Daemon {
@@ -135,20 +160,38 @@ impl Daemon {
             links,
             trackers,
             listener,
+            clients: Clients::default(),
             signals,
             hooks,
             fence_watch,
             next_fence_check: std::time::Instant::now(),
+            fence_restore: None,
             shutdown_deadline: None,
+            watchdog: None,
         })
     }
 
+    /// Runs until SIGTERM has been carried out, then ends every child
+    /// still running and removes the control socket.
     pub fn run(&mut self) -> io::Result<()> {
-        let mut events = Events::with_capacity(64);
         for g in &self.config.groups {
             log::info!("group {}: started on WAN {} (fence installed, WAN closed)", g.name, g.wan_device);
         }
+        let r = Watchdog::start(dead_bound(&self.config)).and_then(|w| {
+            log::info!("stall watchdog: {} ms", ms(w.bound()));
+            self.watchdog = Some(w);
+            self.turn()
+        });
+        self.finish();
+        r
+    }
+
+    fn turn(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(64);
         loop {
+            if let Some(w) = &self.watchdog {
+                w.feed();
+            }
             let timeout = self.next_deadline().map(|t| t.saturating_duration_since(std::time::Instant::now()));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -161,9 +204,10 @@ impl Daemon {
             for ev in events.iter() {
                 match ev.token() {
                     SIGNALS => self.on_signals(),
-                    CONTROL => self.accept_control(),
+                    CONTROL => self.clients.accept(&self.listener, self.poll.registry(), std::time::Instant::now()),
                     LINKS => self.on_links(),
                     NFT_EVENTS if self.fence_watch.deletions() => self.check_fence(),
+                    Token(t) if t >= clients::TOKEN_BASE => self.on_client(t),
                     Token(t) if t >= trackers::TOKEN_BASE => self.trackers.readable(t),
                     Token(t) if t >= GROUP_BASE => {
                         let gi = (t - GROUP_BASE) / TOKENS_PER_GROUP;
@@ -183,18 +227,41 @@ impl Daemon {
             }
             self.on_timers();
             self.run_trackers();
-            if self.groups.iter().all(|g| g.exited) {
+            let handed_over = self.groups.iter().all(|g| g.exited);
+            if handed_over && self.hooks.idle() {
                 log::info!("all groups handed over or released: exiting");
                 return Ok(());
             }
             if self.shutdown_deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-                log::warn!("shutdown did not complete in time: exiting with the WAN closed");
-                for g in 0..self.groups.len() {
-                    let ifindex = self.groups[g].wan.ifindex;
-                    let _ = self.fence.close(ifindex);
+                if !handed_over {
+                    log::warn!("shutdown did not complete in time: exiting with the WAN closed");
+                    for g in 0..self.groups.len() {
+                        let ifindex = self.groups[g].wan.ifindex;
+                        let _ = self.fence.close(ifindex);
+                    }
                 }
                 return Ok(());
             }
+        }
+    }
+
+    /// On the way out: hooks not run yet are dropped, every child still
+    /// running is ended (its process group killed), the control socket
+    /// file removed.
+    fn finish(&mut self) {
+        self.hooks.stop();
+        for g in &mut self.groups {
+            g.stop_children();
+        }
+        self.trackers.stop_all(self.poll.registry());
+        self.fence_restore = None;
+        self.watchdog = None;
+        let killed = process::kill_all();
+        if killed > 0 {
+            log::warn!("exiting: {killed} child process group(s) killed");
+        }
+        if let Err(e) = std::fs::remove_file(&self.config.globals.control_socket) {
+            log::warn!("{}: {e}", self.config.globals.control_socket.display());
         }
     }
 
@@ -225,6 +292,9 @@ impl Daemon {
         consider(self.hooks.deadline());
         consider(self.trackers.deadline());
         consider(self.shutdown_deadline);
+        consider(self.clients.deadline());
+        consider(process::deadline());
+        consider(self.fence_restore.as_ref().map(|r| r.1));
         t
     }
 
@@ -239,32 +309,69 @@ impl Daemon {
             self.execute(gi);
         }
         self.hooks.poll();
-        if std::time::Instant::now() >= self.next_fence_check {
+        let wall = std::time::Instant::now();
+        self.clients.expire(wall, self.poll.registry());
+        process::reap(wall);
+        self.poll_fence_restore();
+        if wall >= self.next_fence_check {
             self.check_fence();
         }
     }
 
     /// `nft flush ruleset` or `fw4 flush` removed our table: put it back
-    /// (closed), and let an active router refresh its permission at once.
-    /// Called when nftables announces a deletion, and once a second in
-    /// case an announcement was lost.
+    /// (closed), and let an active router refresh its permission as soon
+    /// as it is back. Called when nftables announces a deletion, and once a
+    /// second in case an announcement was lost. nft runs beside the loop.
     fn check_fence(&mut self) {
         self.next_fence_check = std::time::Instant::now() + FENCE_RECHECK;
+        if self.fence_restore.is_some() {
+            return;
+        }
         match self.fence.table_present() {
             Ok(true) => {}
             Ok(false) => {
                 log::warn!("nftables table netdev vwrp disappeared: restoring it");
-                if let Err(e) = install_fence(&self.config) {
-                    log::error!("restoring the fence: {e}");
-                    return;
-                }
-                let now = self.clock.now();
-                for gi in 0..self.groups.len() {
-                    self.groups[gi].engine.handle_fence_restored(now);
-                    self.execute(gi);
+                let devs = wan_devices(&self.config);
+                let refs: Vec<(&str, u16)> = devs.iter().map(|(d, e)| (d.as_str(), *e)).collect();
+                match nft::start_install(&refs) {
+                    Ok(c) => self.fence_restore = Some((c, std::time::Instant::now() + nft::NFT_LIMIT)),
+                    Err(e) => log::error!("restoring the fence: {e}"),
                 }
             }
             Err(e) => log::warn!("checking the fence: {e}"),
+        }
+    }
+
+    /// The restoring nft ended (or overran): on success an open WAN gets
+    /// its permission back.
+    fn poll_fence_restore(&mut self) {
+        let Some((c, deadline)) = &mut self.fence_restore else { return };
+        let done = match c.try_wait() {
+            Ok(Some(status)) if status.success() => true,
+            Ok(Some(status)) => {
+                log::error!("restoring the fence: nft failed ({status}); trying again");
+                false
+            }
+            Ok(None) if std::time::Instant::now() < *deadline => return,
+            Ok(None) => {
+                log::error!("restoring the fence: nft overran {} ms: killed", ms(nft::NFT_LIMIT));
+                false
+            }
+            Err(e) => {
+                log::error!("restoring the fence: {e}");
+                false
+            }
+        };
+        if let Some((c, _)) = self.fence_restore.take() {
+            c.kill();
+        }
+        if done {
+            log::info!("nftables table netdev vwrp restored");
+            let now = self.clock.now();
+            for gi in 0..self.groups.len() {
+                self.groups[gi].engine.handle_fence_restored(now);
+                self.execute(gi);
+            }
         }
     }
 
@@ -280,14 +387,19 @@ impl Daemon {
                         self.execute(gi);
                     }
                     self.hooks.poll();
-                    self.trackers.reap();
+                    self.poll_fence_restore();
+                    // Script trackers are read by `run_trackers`.
+                    process::reap(std::time::Instant::now());
                 }
                 _ => {}
             }
         }
     }
 
-    /// SIGTERM: hand over if active, say goodbye, then exit.
+    /// SIGTERM: hand over if active, say goodbye, run the hooks, then
+    /// exit; whatever happens, at the latest when the longest handover may
+    /// end: (multiplier + 1) × hello + prepare_timeout (1 s by default).
+    /// DHCP clients are stopped, not waited for.
     fn shutdown(&mut self) {
         if self.shutdown_deadline.is_some() {
             return;
@@ -303,7 +415,7 @@ impl Daemon {
             self.execute(gi);
         }
         self.trackers.stop_all(self.poll.registry());
-        self.shutdown_deadline = Some(std::time::Instant::now() + longest + Duration::from_secs(1));
+        self.shutdown_deadline = Some(std::time::Instant::now() + longest);
     }
 
     /// SIGHUP: a bad file is refused and the running configuration kept;
@@ -332,6 +444,9 @@ impl Daemon {
         }
         self.hooks.set(&new.globals.hook_dir, new.globals.hook_timeout);
         self.trackers.reconfigure(&new, self.poll.registry());
+        if let Some(w) = &mut self.watchdog {
+            w.set_bound(dead_bound(&new));
+        }
         self.config = new;
         let _ = self.links.dump();
         log::info!("configuration reloaded");
@@ -360,39 +475,23 @@ impl Daemon {
         }
     }
 
-    fn accept_control(&mut self) {
-        loop {
-            match self.listener.accept() {
-                Ok((stream, _)) => {
-                    // A client gets a short, bounded exchange; the loop
-                    // never waits on it for long.
-                    let std: std::os::unix::net::UnixStream = stream.into();
-                    let _ = std.set_nonblocking(false);
-                    let _ = std.set_read_timeout(Some(Duration::from_millis(200)));
-                    let _ = std.set_write_timeout(Some(Duration::from_millis(200)));
-                    let mut line = self.serve(&std);
-                    line.push(b'\n');
-                    let _ = (&std).write_all(&line);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) => {
-                    log::warn!("control socket: {e}");
-                    return;
-                }
-            }
+    /// A control client's event: a complete request is answered.
+    fn on_client(&mut self, t: usize) {
+        if let Some((slot, request)) = self.clients.ready(t, self.poll.registry()) {
+            let reply = self.serve(&String::from_utf8_lossy(&request));
+            self.clients.reply(slot, reply, self.poll.registry());
         }
     }
 
-    /// The reply to one client, as JSON.
-    fn serve(&mut self, s: &std::os::unix::net::UnixStream) -> Vec<u8> {
-        let mut line = String::new();
-        let r = match BufReader::new(s).take(MAX_REQUEST as u64).read_line(&mut line) {
-            Ok(_) => Request::parse(&line).map_err(|e| format!("bad request: {e}")),
-            Err(e) => Err(format!("reading request: {e}")),
-        };
-        let req = match r {
+    /// The reply to one request line, as JSON.
+    fn serve(&mut self, line: &str) -> Vec<u8> {
+        #[cfg(feature = "test-stall")]
+        if test_stall(line) {
+            return br#"{"ok":true}"#.to_vec();
+        }
+        let req = match Request::parse(line) {
             Ok(r) => r,
-            Err(e) => return control::error_json(&e).into_bytes(),
+            Err(e) => return control::error_json(&format!("bad request: {e}")).into_bytes(),
         };
         let now = self.clock.now();
         let r = match req {
@@ -513,6 +612,22 @@ impl Daemon {
     }
 }
 
+/// Test builds only (`cargo test --features test-stall`; the release and
+/// router builds never have it): `{"cmd":"test_stall","ms":N}` holds the
+/// loop for N ms, as a system call that hangs would, so that a test can
+/// see the stall watchdog act.
+#[cfg(feature = "test-stall")]
+fn test_stall(line: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { return false };
+    if v["cmd"] != "test_stall" {
+        return false;
+    }
+    let ms = v["ms"].as_u64().unwrap_or(0);
+    log::warn!("test_stall: holding the event loop for {ms} ms");
+    std::thread::sleep(Duration::from_millis(ms));
+    true
+}
+
 /// The control socket, root only: mode 0600 in a 0700 directory.
 fn open_control(path: &Path) -> io::Result<UnixListener> {
     if let Some(dir) = path.parent() {
@@ -520,8 +635,10 @@ fn open_control(path: &Path) -> io::Result<UnixListener> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
     // A socket that answers belongs to a running daemon: two daemons on
-    // one router would fight over the fence.
-    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+    // one router would fight over the fence. Connecting does not wait: a
+    // full backlog (a daemon that does not accept) says "running" too.
+    let probe = mio::net::UnixStream::connect(path);
+    if probe.is_ok() || probe.is_err_and(|e| e.kind() == io::ErrorKind::WouldBlock) {
         return Err(io::Error::new(
             io::ErrorKind::AddrInUse,
             format!("{}: another vwrp daemon is running", path.display()),

@@ -1,7 +1,7 @@
 //! Trackers at run time: every kind's probes inside the one event loop,
 //! with no thread and no blocking call. Sockets sit on the daemon's mio
 //! poll (tokens from `TOKEN_BASE`), deadlines join the loop's, scripts
-//! are reaped when SIGCHLD wakes it.
+//! are read when SIGCHLD wakes it (`system::process`).
 //!
 //! Each probe result goes through the tracker's rise/fall counter and only
 //! a change of state reaches the engine (`poll_verdict`). An external
@@ -19,7 +19,6 @@ mod script;
 
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use mio::Registry;
@@ -119,8 +118,6 @@ struct Shared {
     /// Carrier of every link, from rtnetlink events.
     carriers: Carriers,
     verdicts: VecDeque<Verdict>,
-    /// Killed scripts not reaped yet.
-    zombies: Vec<Child>,
 }
 
 pub struct Trackers {
@@ -184,21 +181,21 @@ impl Runtime {
     }
 
     /// Stops probing but keeps the counts (a reload).
-    fn suspend(&mut self, reg: &Registry, zombies: &mut Vec<Child>) {
+    fn suspend(&mut self, reg: &Registry) {
         self.running = false;
         self.next = None;
         self.in_round = None;
         match &mut self.probe {
             Probe::Ping(p) => p.stop(reg),
             Probe::Arping(a) => a.stop(reg),
-            Probe::Script(s) => s.stop(zombies),
+            Probe::Script(s) => s.stop(),
             Probe::Link { .. } | Probe::External => {}
         }
     }
 
     /// Stops probing and forgets: the next verdict needs a full run.
-    fn stop(&mut self, reg: &Registry, zombies: &mut Vec<Child>) {
-        self.suspend(reg, zombies);
+    fn stop(&mut self, reg: &Registry) {
+        self.suspend(reg);
         self.rise_fall.reset();
         self.disagree_since = None;
     }
@@ -209,7 +206,7 @@ impl Runtime {
         let outcome = match &mut self.probe {
             Probe::Ping(p) => p.poll(now),
             Probe::Arping(a) => a.poll(now),
-            Probe::Script(s) => s.poll(now, &mut shared.zombies),
+            Probe::Script(s) => s.poll(now),
             Probe::Link { .. } | Probe::External => None,
         };
         if let Some(ok) = outcome {
@@ -387,7 +384,7 @@ impl Trackers {
                 let rt = match kept {
                     // Its tokens change with its place: sockets reopen.
                     Some(mut o) => {
-                        o.suspend(reg, &mut self.shared.zombies);
+                        o.suspend(reg);
                         o.group = gi;
                         o.index = ti;
                         o
@@ -398,7 +395,7 @@ impl Trackers {
             }
         }
         for mut o in old {
-            o.stop(reg, &mut self.shared.zombies);
+            o.stop(reg);
         }
     }
 
@@ -414,7 +411,7 @@ impl Trackers {
                 rt.start(now);
             } else if !want && rt.running {
                 log::debug!("tracker {}: paused, the WAN is not ours", rt.cfg.name);
-                rt.stop(reg, &mut self.shared.zombies);
+                rt.stop(reg);
             }
         }
     }
@@ -456,11 +453,6 @@ impl Trackers {
         }
     }
 
-    /// SIGCHLD: reap killed scripts (finished ones are read by `advance`).
-    pub fn reap(&mut self) {
-        script::reap(&mut self.shared.zombies);
-    }
-
     /// An external tracker's verdict, passed on as it is.
     pub fn external(&mut self, name: &str, up: bool, now: Instant) -> Result<(), String> {
         let rt = self.list.iter_mut().find(|t| t.cfg.name == name).ok_or_else(|| format!("no tracker {name}"))?;
@@ -485,7 +477,7 @@ impl Trackers {
     pub fn stop_all(&mut self, reg: &Registry) {
         self.stopped = true;
         for rt in &mut self.list {
-            rt.stop(reg, &mut self.shared.zombies);
+            rt.stop(reg);
         }
     }
 

@@ -2,15 +2,17 @@
 //! hand-off (`ubus call network.interface notify_proto`), the ubus event
 //! `vwrp.state`, then every file in the hook directory in name order. One
 //! program at a time, each awaited up to a timeout and killed if it
-//! overruns, so they happen in the order the transitions did. Children are
-//! polled from the event loop; nothing blocks it.
+//! overruns, so they happen in the order the transitions did. Programs
+//! start and end through `system::process`; nothing blocks the loop.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::process::{self, Child};
 
 /// The ubus event every state change is announced as.
 pub const EVENT: &str = "vwrp.state";
@@ -104,9 +106,9 @@ impl Hooks {
             let Some(task) = self.pending.pop_front() else { return };
             let Some((program, args)) = task.argv.split_first() else { continue };
             let mut cmd = Command::new(program);
-            cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null());
+            cmd.args(args).stdout(Stdio::null());
             cmd.envs(task.env.iter().map(|(k, v)| (k, v)));
-            match cmd.spawn() {
+            match process::spawn(&mut cmd) {
                 Ok(child) => {
                     self.running = Some(Running { child, name: task.name(), deadline: Instant::now() + self.timeout })
                 }
@@ -115,8 +117,9 @@ impl Hooks {
         }
     }
 
-    /// Reaps a finished program or kills one past its deadline, then
-    /// starts the next. Call on SIGCHLD and at `deadline()`.
+    /// Reaps a finished program or kills one past its deadline (with its
+    /// process group), then starts the next. Call on SIGCHLD and at
+    /// `deadline()`.
     pub fn poll(&mut self) {
         if let Some(r) = &mut self.running {
             match r.child.try_wait() {
@@ -130,9 +133,9 @@ impl Hooks {
                     // Milliseconds as u64: Duration's Debug costs ~2 KB on a router.
                     let ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
                     log::warn!("hook {} overran {ms} ms: killed", r.name);
-                    let _ = r.child.kill();
-                    let _ = r.child.wait();
-                    self.running = None;
+                    if let Some(r) = self.running.take() {
+                        r.child.kill();
+                    }
                 }
                 Ok(None) => {}
                 Err(e) => {
@@ -142,6 +145,23 @@ impl Hooks {
             }
         }
         self.start_next();
+    }
+
+    /// Nothing running, nothing queued.
+    pub fn idle(&self) -> bool {
+        self.running.is_none() && self.pending.is_empty()
+    }
+
+    /// Daemon exit: what is queued is dropped (and said), what runs is
+    /// stopped.
+    pub fn stop(&mut self) {
+        for t in self.pending.drain(..) {
+            log::warn!("exiting: hook {} not run", t.name());
+        }
+        if let Some(r) = self.running.take() {
+            log::warn!("exiting: hook {} stopped", r.name);
+            r.child.stop();
+        }
     }
 
     pub fn deadline(&self) -> Option<Instant> {

@@ -1,7 +1,8 @@
 //! The kernel-facing side of the daemon: netlink, the nftables fence,
 //! addresses and routes, AF_PACKET sockets, announcements, the DHCP
 //! renewal client, the lease on the WAN (and its hand-off to netifd),
-//! DHCPv6 state from odhcp6c, transition hooks, and random numbers.
+//! DHCPv6 state from odhcp6c, transition hooks, random numbers, and the
+//! child processes all of them start.
 
 pub mod announce;
 pub mod dhcp;
@@ -11,6 +12,7 @@ pub mod netifd;
 pub mod netlink;
 pub mod nft;
 pub mod packet;
+pub mod process;
 pub mod random;
 pub mod rtnl;
 #[cfg(test)]

@@ -12,12 +12,14 @@
 //! }
 //! ```
 //!
-//! The table is installed through `nft -f -` (start-up, reload, restore
-//! only). The permission, renewed every hello, is an element of `open` with
-//! a timeout, written over nfnetlink without spawning anything.
+//! The table is installed by the `nft` program, the ruleset as its argument
+//! (start-up and restore only; a restore runs beside the event loop, see
+//! [`start_install`]). The permission, renewed every hello, is an element
+//! of `open` with a timeout, written over nfnetlink without spawning
+//! anything.
 
 use std::fmt::Write as _;
-use std::io::{self, Write as _};
+use std::io;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -25,6 +27,7 @@ use nix::errno::Errno;
 use nix::libc;
 
 use super::netlink::{F_ACK, F_CREATE, F_REQUEST, Protocol, Request, Socket, is_errno};
+use super::process::{self, Child};
 
 /// The table's name, in family `netdev`.
 pub const TABLE: &str = "vwrp";
@@ -66,9 +69,21 @@ const NETDEV: u8 = libc::NFPROTO_NETDEV as u8;
 /// hellos use, replacing any previous version in one transaction. Every
 /// device starts closed: the set `open` is empty afterwards, so an active
 /// router must refresh its permission right after a reinstall.
+/// Waits for nft (at most [`NFT_LIMIT`]): for start-up and the CLI.
 pub fn install(devs: &[(&str, u16)]) -> io::Result<()> {
     nft_script(&ruleset(devs)?)
 }
+
+/// [`install`] without waiting, for the event loop: the caller reaps the
+/// child when SIGCHLD comes; nft's complaints go to the daemon's stderr.
+pub fn start_install(devs: &[(&str, u16)]) -> io::Result<Child> {
+    let mut cmd = Command::new("nft");
+    cmd.arg(ruleset(devs)?).stdout(Stdio::null()).stderr(Stdio::inherit());
+    process::spawn(&mut cmd)
+}
+
+/// Longest an nft run may take; it needs milliseconds.
+pub const NFT_LIMIT: Duration = Duration::from_secs(5);
 
 /// Removes the table, if present. For tests and tooling: the daemon leaves
 /// it in place when it stops, so that a dead daemon fails closed.
@@ -122,26 +137,11 @@ fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 
+/// One nft run with the ruleset text as its argument (nft reads it as it
+/// would a file), so stdin stays /dev/null.
 fn nft_script(script: &str) -> io::Result<()> {
-    let mut child = Command::new("nft")
-        .args(["-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(script.as_bytes())?;
-    }
-    let out = child.wait_with_output()?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(io::Error::other(format!(
-            "nft -f - failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
-    }
+    let (status, err) = process::run(Command::new("nft").arg(script), NFT_LIMIT)?;
+    if status.success() { Ok(()) } else { Err(io::Error::other(format!("nft failed ({status}): {}", err.trim()))) }
 }
 
 /// An nfnetlink socket for the per-hello work on the table.

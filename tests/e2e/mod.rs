@@ -36,6 +36,9 @@ pub struct RouterConf {
     /// A key listed before the group's shared one: this router signs
     /// with it (a key rotation half done) and still accepts the others.
     pub signing_key: Option<&'static str>,
+    /// Another vwrp binary than [`vwrp_bin`], e.g. one built with a test
+    /// feature.
+    pub daemon_bin: Option<String>,
 }
 
 impl Default for RouterConf {
@@ -47,6 +50,7 @@ impl Default for RouterConf {
             extra: String::new(),
             env: Vec::new(),
             signing_key: None,
+            daemon_bin: None,
         }
     }
 }
@@ -64,12 +68,7 @@ impl Cluster {
 
     /// [`Cluster::start`] on a bed with other options (dnsmasq's).
     pub fn start_with(confs: &[RouterConf], hello_ms: u64, opts: Opts) -> Cluster {
-        let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-        let bed = Testbed::new(confs.len(), opts);
-        let mut c = Cluster { daemons: vec![None; confs.len()], hello_ms, bed, confs: confs.to_vec(), _serial: serial };
-        for (i, rc) in confs.iter().enumerate() {
-            c.write_config(i + 1, rc);
-        }
+        let mut c = Cluster::with_daemons_down(confs, hello_ms, opts);
         for n in 1..=confs.len() {
             c.start_daemon(n);
         }
@@ -78,6 +77,26 @@ impl Cluster {
             c.bed.bring_up_wan(n);
         }
         c
+    }
+
+    /// The bed and the configuration files; no daemon runs yet (see
+    /// [`Cluster::boot`]).
+    pub fn with_daemons_down(confs: &[RouterConf], hello_ms: u64, opts: Opts) -> Cluster {
+        let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let bed = Testbed::new(confs.len(), opts);
+        let c = Cluster { daemons: vec![None; confs.len()], hello_ms, bed, confs: confs.to_vec(), _serial: serial };
+        for (i, rc) in confs.iter().enumerate() {
+            c.write_config(i + 1, rc);
+        }
+        c
+    }
+
+    /// Starts router n's daemon and, once it fenced the WAN, brings the
+    /// WAN up.
+    pub fn boot(&mut self, n: usize) {
+        self.start_daemon(n);
+        self.wait_socket(n);
+        self.bed.bring_up_wan(n);
     }
 
     pub fn dir(&self) -> PathBuf {
@@ -146,7 +165,8 @@ impl Cluster {
         let _ = std::fs::remove_file(self.socket(n));
         let mut argv = vec!["env".to_string(), format!("VWRP_SHARE_DIR={share}")];
         argv.extend(self.confs[n - 1].env.iter().map(|(k, v)| format!("{k}={v}")));
-        argv.extend([vwrp_bin().to_string(), "daemon".into(), "-c".into(), conf.to_string_lossy().into_owned()]);
+        let bin = self.confs[n - 1].daemon_bin.clone().unwrap_or_else(|| vwrp_bin().to_string());
+        argv.extend([bin, "daemon".into(), "-c".into(), conf.to_string_lossy().into_owned()]);
         let id = self.bed.spawn(&Testbed::router(n), argv);
         self.daemons[n - 1] = Some(id);
     }

@@ -1,19 +1,15 @@
 //! Script trackers: run a program, judge its exit status. A run that
-//! overruns its timeout is killed and counts as a failure.
+//! overruns its timeout is killed, with every process it started (its
+//! process group), and counts as a failure.
 //!
-//! Each run gets its own process group, so a shell script's children die
-//! with it. Finished runs are reaped with `try_wait` when SIGCHLD wakes
-//! the loop; nothing ever waits.
+//! Runs start and end through `system::process`: a finished run is read
+//! with `try_wait` when SIGCHLD wakes the loop; nothing ever waits.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use std::os::unix::process::CommandExt;
-
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
-
 use super::ping::after;
+use crate::system::process::{self, Child};
 
 struct Run {
     child: Child,
@@ -24,16 +20,6 @@ pub struct Script {
     argv: Vec<String>,
     run: Option<Run>,
     pub error: Option<String>,
-}
-
-/// Kills a run's whole process group (its id is the run's PID).
-fn kill(child: &Child) {
-    let Ok(pid) = i32::try_from(child.id()) else { return };
-    if let Err(e) = killpg(Pid::from_raw(pid), Signal::SIGKILL) {
-        // Through io::Error: musl's strerror is linked anyway, nix's own
-        // errno texts would add 4 KB.
-        log::debug!("kill script {pid}: {}", std::io::Error::from(e));
-    }
 }
 
 impl Script {
@@ -51,9 +37,8 @@ impl Script {
         let mut cmd = Command::new(program);
         cmd.args(args).envs(env.iter().copied());
         // Its complaints go to the daemon's log; its output nowhere.
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit());
-        cmd.process_group(0);
-        match cmd.spawn() {
+        cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
+        match process::spawn(&mut cmd) {
             Ok(child) => {
                 self.run = Some(Run { child, deadline: after(now, timeout) });
                 None
@@ -69,9 +54,8 @@ impl Script {
         }
     }
 
-    /// The run's outcome once it exited or overran (the run is then
-    /// over). A killed run goes to `zombies`, to be reaped on SIGCHLD.
-    pub fn poll(&mut self, now: Instant, zombies: &mut Vec<Child>) -> Option<bool> {
+    /// The run's outcome once it exited or overran (the run is then over).
+    pub fn poll(&mut self, now: Instant) -> Option<bool> {
         let run = self.run.as_mut()?;
         let outcome = match run.child.try_wait() {
             Ok(Some(status)) => {
@@ -80,7 +64,6 @@ impl Script {
             }
             Ok(None) if now < run.deadline => return None,
             Ok(None) => {
-                kill(&run.child);
                 self.error = Some(format!("killed after its timeout (pid {})", run.child.id()));
                 false
             }
@@ -89,10 +72,9 @@ impl Script {
                 false
             }
         };
-        if let Some(mut r) = self.run.take() {
-            if !outcome && matches!(r.child.try_wait(), Ok(None)) {
-                zombies.push(r.child);
-            }
+        if let Some(r) = self.run.take() {
+            // Ended: nothing to kill; else its group dies now.
+            r.child.kill();
         }
         Some(outcome)
     }
@@ -102,19 +84,11 @@ impl Script {
     }
 
     /// Kills a run in progress; its result no longer matters.
-    pub fn stop(&mut self, zombies: &mut Vec<Child>) {
-        if let Some(mut r) = self.run.take() {
-            if matches!(r.child.try_wait(), Ok(None)) {
-                kill(&r.child);
-                zombies.push(r.child);
-            }
+    pub fn stop(&mut self) {
+        if let Some(r) = self.run.take() {
+            r.child.kill();
         }
     }
-}
-
-/// Reaps killed runs that have died.
-pub fn reap(zombies: &mut Vec<Child>) {
-    zombies.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
 }
 
 #[cfg(test)]
@@ -126,9 +100,9 @@ mod tests {
     }
 
     /// Polls like the loop would until the run is decided.
-    fn outcome(s: &mut Script, zombies: &mut Vec<Child>) -> bool {
+    fn outcome(s: &mut Script) -> bool {
         for _ in 0..500 {
-            if let Some(ok) = s.poll(Instant::now(), zombies) {
+            if let Some(ok) = s.poll(Instant::now()) {
                 return ok;
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -142,18 +116,16 @@ mod tests {
 
     #[test]
     fn exit_status_is_the_verdict_and_environment_is_passed() {
-        let mut z = Vec::new();
         let mut ok = Script::new(argv("/bin/true"));
         assert_eq!(ok.begin(Instant::now(), Duration::from_secs(5), &[]), None);
-        assert!(outcome(&mut ok, &mut z));
+        assert!(outcome(&mut ok));
         let mut bad = Script::new(argv("/bin/false"));
         bad.begin(Instant::now(), Duration::from_secs(5), &[]);
-        assert!(!outcome(&mut bad, &mut z));
+        assert!(!outcome(&mut bad));
         assert!(bad.error.as_deref().is_some_and(|e| e.contains("exited")));
         let mut env = Script::new(vec!["/bin/sh".into(), "-c".into(), "test \"$TRACKER\" = up1".into()]);
         env.begin(Instant::now(), Duration::from_secs(5), &[("TRACKER", "up1")]);
-        assert!(outcome(&mut env, &mut z));
-        assert!(z.is_empty());
+        assert!(outcome(&mut env));
     }
 
     #[test]
@@ -166,26 +138,24 @@ mod tests {
 
     #[test]
     fn an_overrunning_run_and_its_children_are_killed_at_the_timeout() {
-        let mut z = Vec::new();
         // The shell forks sleep: the whole process group must die.
         let mut s = Script::new(vec!["/bin/sh".into(), "-c".into(), "sleep 30; true".into()]);
         let t0 = Instant::now();
         assert_eq!(s.begin(t0, Duration::from_millis(200), &[]), None);
         let pid = s.pid().expect("running");
         assert_eq!(s.deadline(), Some(t0 + Duration::from_millis(200)));
-        assert!(!outcome(&mut s, &mut z), "killed counts as a failure");
+        assert!(!outcome(&mut s), "killed counts as a failure");
         let took = t0.elapsed();
         assert!(took >= Duration::from_millis(200) && took < Duration::from_secs(2), "{took:?}");
         assert_eq!(s.pid(), None);
         for _ in 0..200 {
-            reap(&mut z);
-            if z.is_empty() {
+            process::reap(Instant::now());
+            if !alive(pid) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert!(z.is_empty(), "the killed run was reaped");
-        assert!(!alive(pid), "pid {pid} still exists");
+        assert!(!alive(pid), "pid {pid} still exists: the killed run was not reaped");
         // Fields after the command: state, parent, process group. A
         // zombie is dead, waiting for its new parent to reap it.
         let group_left = std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()).any(|e| {
@@ -198,17 +168,15 @@ mod tests {
 
     #[test]
     fn stop_kills_a_run_in_progress() {
-        let mut z = Vec::new();
         let mut s = Script::new(argv("/bin/sleep 30"));
         s.begin(Instant::now(), Duration::from_secs(60), &[]);
         let pid = s.pid().unwrap();
-        s.stop(&mut z);
+        s.stop();
         assert_eq!(s.pid(), None);
-        assert_eq!(z.len(), 1);
         let mut gone = false;
         for _ in 0..200 {
-            reap(&mut z);
-            if z.is_empty() && !alive(pid) {
+            process::reap(Instant::now());
+            if !alive(pid) {
                 gone = true;
                 break;
             }
