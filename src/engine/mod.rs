@@ -20,7 +20,7 @@ pub use status::{Counters, Status};
 use crate::time::Instant;
 use crate::wire::{
     self, EthernetFrame, Flags, Handover, HandoverReason, Lease4, Lease6, MULTICAST_MAC, Mac, Message, MessageType,
-    Packet, ReplayGuard, TrackerSummary,
+    Packet, ReplayGuard, Tlvs, TrackerSummary,
 };
 use lease::age6;
 use peer::skew;
@@ -471,24 +471,24 @@ impl Engine {
     fn on_message(&mut self, now: Instant, idx: usize, m: &Message) {
         let holder = m.state.holds_wan();
         if holder && !self.state.holds_wan() {
-            if let Some(l) = &m.lease4 {
-                self.lease = Some(Lease { wire: l.clone(), client_id: m.client_id.clone(), learned: now });
+            if let Some(l) = &m.tlvs.lease4 {
+                self.lease = Some(Lease { wire: l.clone(), client_id: m.tlvs.client_id.clone(), learned: now });
             }
-            if !m.lease6.is_empty() {
-                self.lease6 = Some((m.lease6.clone(), now));
+            if !m.tlvs.lease6.is_empty() {
+                self.lease6 = Some((m.tlvs.lease6.clone(), now));
             }
-            self.peers[idx].lease_seen = m.lease4.is_some();
+            self.peers[idx].lease_seen = m.tlvs.lease4.is_some();
         }
-        if let Some(t) = m.trackers.filter(|t| holder && t.hold_left > 0) {
+        if let Some(t) = m.tlvs.trackers.filter(|t| holder && t.hold_left > 0) {
             let until = now.plus(Duration::from_secs(u64::from(t.hold_left)));
             self.hold_until = Some(self.hold_until.map_or(until, |h| h.max(until)));
         }
         let from = m.router_id;
         match m.kind {
             MessageType::Hello => self.on_hello(now, idx),
-            MessageType::Offer => self.on_offer(now, from, m.handover),
-            MessageType::Ready => self.on_ready(now, from, m.handover),
-            MessageType::Done => self.on_done(now, from, m.handover),
+            MessageType::Offer => self.on_offer(now, from, m.tlvs.handover),
+            MessageType::Ready => self.on_ready(now, from, m.tlvs.handover),
+            MessageType::Done => self.on_done(now, from, m.tlvs.handover),
             MessageType::Release => {
                 self.peers[idx].released = true;
                 if holder && self.state == State::Standby {
@@ -1250,14 +1250,16 @@ impl Engine {
             hello_interval: Settings::wire_ms(hello),
             epoch: self.epoch,
             seq: 0,
-            lease4: lease.map(|l| l.at(now)),
-            client_id: lease.map(|_| self.client_id()),
-            lease6: match (&self.lease6, holder) {
-                (Some((l6, t)), true) => age6(l6, *t, now),
-                _ => Lease6::default(),
+            tlvs: Tlvs {
+                lease4: lease.map(|l| l.at(now)),
+                client_id: lease.map(|_| self.client_id()),
+                lease6: match (&self.lease6, holder) {
+                    (Some((l6, t)), true) => age6(l6, *t, now),
+                    _ => Lease6::default(),
+                },
+                trackers: (summary.total > 0 || summary.hold_left > 0).then_some(summary),
+                handover,
             },
-            trackers: (summary.total > 0 || summary.hold_left > 0).then_some(summary),
-            handover,
         }
     }
 

@@ -187,7 +187,7 @@ fn leases_travel_as_seconds_left_and_are_renewed_not_rediscovered() {
         .expect("a WAN hello");
     let p = crate::wire::Packet::new_checked(&frame[14..]).unwrap();
     let m = Message::parse(&p, &e.settings().keys).unwrap();
-    assert_eq!(m.lease4.unwrap().valid_left, 589);
+    assert_eq!(m.tlvs.lease4.unwrap().valid_left, 589);
 }
 
 fn lease_addr() -> Ipv4Addr {

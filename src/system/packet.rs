@@ -287,19 +287,14 @@ pub(crate) mod testns {
 mod tests {
     use super::testns::{Netns, veth};
     use super::*;
-    use crate::wire::MULTICAST_MAC;
+    use crate::wire::{EthernetRepr, MULTICAST_MAC};
     use std::time::{Duration, Instant};
 
     const A_MAC: Mac = Mac([0x02, 0, 0x5e, 0, 0x53, 0x0a]);
     const B_MAC: Mac = Mac([0x02, 0, 0x5e, 0, 0x53, 0x0b]);
 
     fn frame(dst: Mac, src: Mac, ethertype: u16, fill: u8) -> Vec<u8> {
-        let mut f = Vec::new();
-        f.extend_from_slice(&dst.0);
-        f.extend_from_slice(&src.0);
-        f.extend_from_slice(&ethertype.to_be_bytes());
-        f.resize(60, fill);
-        f
+        EthernetRepr { dst, src, ethertype }.frame(|f| f.resize(60, fill))
     }
 
     /// Polls a non-blocking socket for up to one second.

@@ -11,22 +11,13 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use super::ping::{after, deregister};
-use crate::system::announce::arp_request;
 use crate::system::packet::{PacketSocket, PacketType};
-use crate::wire::{ETHERNET_HEADER_LEN, Mac};
-
-const ETH_P_ARP: u16 = 0x0806;
+use crate::wire::arp::{self, Operation};
+use crate::wire::{Mac, ethertype};
 
 /// The sender's IPv4 address of an Ethernet/IPv4 ARP reply.
-pub fn reply_sender(frame: &[u8]) -> Option<Ipv4Addr> {
-    if frame.get(12..14)? != ETH_P_ARP.to_be_bytes() {
-        return None;
-    }
-    // ARP for IPv4 over Ethernet (RFC 826): htype 1, ptype 0x0800,
-    // hlen 6, plen 4, op 2 (reply); the sender's address at 14..18.
-    let arp = frame.get(ETHERNET_HEADER_LEN..ETHERNET_HEADER_LEN + 28)?;
-    let ethernet_ipv4 = arp[0..2] == [0, 1] && arp[2..4] == [0x08, 0x00] && arp[4] == 6 && arp[5] == 4;
-    (ethernet_ipv4 && arp[6..8] == [0, 2]).then(|| Ipv4Addr::new(arp[14], arp[15], arp[16], arp[17]))
+fn reply_sender(frame: &[u8]) -> Option<Ipv4Addr> {
+    arp::Repr::from_frame(frame).filter(|r| r.operation == Operation::Reply).map(|r| r.sender_ip)
 }
 
 /// What the WAN offers an arping round.
@@ -64,7 +55,7 @@ impl Arping {
     pub fn begin(&mut self, now: Instant, timeout: Duration, src: &Source, reg: &Registry, token: usize) -> bool {
         let Some(target) = self.target.or(src.gateway) else { return false };
         if self.sock.is_none() {
-            let opened = PacketSocket::open(src.ifindex, ETH_P_ARP).and_then(|s| {
+            let opened = PacketSocket::open(src.ifindex, ethertype::ARP).and_then(|s| {
                 reg.register(&mut SourceFd(&s.as_raw_fd()), Token(token), Interest::READABLE)?;
                 Ok(s)
             });
@@ -79,7 +70,8 @@ impl Arping {
                 }
             }
         }
-        if let Some(Err(e)) = self.sock.as_ref().map(|s| s.send(&arp_request(src.mac, src.address, target))) {
+        let request = arp::Repr::request(src.mac, src.address, target).frame();
+        if let Some(Err(e)) = self.sock.as_ref().map(|s| s.send(&request)) {
             log::debug!("arping {target}: {e}");
         }
         self.round = Some(Round { target, end: after(now, timeout), answered: false });
@@ -146,21 +138,10 @@ mod tests {
     const ME: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
 
     #[test]
-    fn a_reply_names_its_sender() {
-        let mut f = arp_request(Mac([2, 0, 0, 0, 0, 1]), GW, ME);
-        assert_eq!(reply_sender(&f), None, "a request is no answer");
-        f[ETHERNET_HEADER_LEN + 7] = 2;
-        assert_eq!(reply_sender(&f), Some(GW));
-        for n in 0..ETHERNET_HEADER_LEN + 28 {
-            assert_eq!(reply_sender(&f[..n]), None, "truncated to {n}");
-        }
-        let mut other = f.clone();
-        other[12] = 0x08;
-        other[13] = 0x00;
-        assert_eq!(reply_sender(&other), None, "not ARP");
-        let mut v6 = f.clone();
-        v6[ETHERNET_HEADER_LEN + 2] = 0x86;
-        v6[ETHERNET_HEADER_LEN + 3] = 0xdd;
-        assert_eq!(reply_sender(&v6), None, "not IPv4 over Ethernet");
+    fn only_a_reply_names_its_sender() {
+        let request = arp::Repr::request(Mac([2, 0, 0, 0, 0, 1]), GW, ME);
+        assert_eq!(reply_sender(&request.frame()), None, "a request is no answer");
+        let reply = arp::Repr { operation: Operation::Reply, target_mac: Mac([2, 0, 0, 0, 0, 9]), ..request };
+        assert_eq!(reply_sender(&reply.frame()), Some(GW));
     }
 }

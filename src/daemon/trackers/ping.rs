@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-use super::icmp::{Echo, EchoSocket};
+use super::icmp::EchoSocket;
+use crate::wire::icmp::Echo;
 
 /// `t + d`, or `t` in the impossible case that overflows the clock.
 pub fn after(t: Instant, d: Duration) -> Instant {
