@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 
 use super::*;
 use crate::time::ms;
-use crate::wire::{Key, Keyring, Lease4};
+use crate::wire::{Key, Keyring, Lease4, Mac};
 
 fn settings(id: u32, prio: u8) -> Settings {
     Settings {
