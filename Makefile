@@ -99,7 +99,7 @@ cross:
 CROSS_TEST_ARCHS = mips_24kc aarch64_cortex-a53
 CROSS_TESTS = --lib --test simulation $(if $(wildcard tests/codec_props.rs),--test codec_props)
 CROSS_SKIP = --skip system::nft:: --skip system::packet:: --skip system::rtnl:: \
-	--skip system::dhcp::netns_tests:: --skip system::announce::tests::announcements_ \
+	--skip system::renewer::netns_tests:: --skip system::announce::tests::announcements_ \
 	--skip system::process::tests::a_child_starts_with_no_blocked_or_ignored_signal
 test-cross: $(addprefix test-cross-,$(CROSS_TEST_ARCHS))
 test-cross-%:

@@ -30,7 +30,7 @@ use crate::system::hooks::Hooks;
 use crate::system::nft::{self, Fence, FenceWatch};
 use crate::system::process::{self, Child};
 use crate::system::rtnl::LinkMonitor;
-use crate::system::{dhcp, dhcp6, netifd};
+use crate::system::{dhcp6, netifd, udhcpc};
 use crate::time::Instant;
 use clients::Clients;
 pub use group::share_dir;
@@ -539,7 +539,7 @@ impl Daemon {
             .position(|g| g.cfg.wan_device == device)
             .ok_or_else(|| format!("no group on {device}"))?;
         let (lease, client_id) =
-            dhcp::lease_from_udhcpc_env(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))?;
+            udhcpc::lease_from_udhcpc_env(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))?;
         log::info!("group {}: DHCP bound {} for {} s", self.groups[gi].cfg.name, lease.address, lease.valid_left);
         self.groups[gi].engine.handle_lease(now, lease, client_id);
         self.execute(gi);

@@ -65,8 +65,8 @@ pub fn announce_lan(sock: &PacketSocket, lan_mac: Mac, v4: &[Ipv4Addr], v6: &[Ip
 #[cfg(test)]
 mod tests {
     use super::super::packet::PacketType;
-    use super::super::packet::testns::{Netns, veth};
     use super::*;
+    use crate::system::testnet::{Netns, veth};
     use std::time::{Duration, Instant};
 
     const MAC: Mac = Mac([0x02, 0x00, 0x5e, 0x00, 0x53, 0x01]);
@@ -92,7 +92,7 @@ mod tests {
     }
 
     fn neigh(ns: &Netns, addr: &str) -> String {
-        String::from_utf8_lossy(&ns.exec(&["ip", "neigh", "show", addr]).stdout).into_owned()
+        String::from_utf8_lossy(&ns.exec(["ip", "neigh", "show", addr]).stdout).into_owned()
     }
 
     fn wait_for(mut ok: impl FnMut() -> bool) -> bool {
@@ -113,12 +113,12 @@ mod tests {
         let r = Netns::new("ar");
         let c = Netns::new("ac");
         veth(&r, "lan0", &c, "eth0");
-        r.exec(&["ip", "link", "set", "lan0", "address", &MAC.to_string()]);
-        c.exec(&["ip", "addr", "add", "192.0.2.2/24", "dev", "eth0"]);
-        c.exec(&["ip", "addr", "add", "2001:db8::2/64", "dev", "eth0", "nodad"]);
+        r.exec(["ip", "link", "set", "lan0", "address", &MAC.to_string()]);
+        c.exec(["ip", "addr", "add", "192.0.2.2/24", "dev", "eth0"]);
+        c.exec(["ip", "addr", "add", "2001:db8::2/64", "dev", "eth0", "nodad"]);
         let old = "02:00:5e:00:53:99";
         for a in ["192.0.2.1", "2001:db8::1"] {
-            c.exec(&["ip", "neigh", "replace", a, "lladdr", old, "dev", "eth0", "nud", "stale"]);
+            c.exec(["ip", "neigh", "replace", a, "lladdr", old, "dev", "eth0", "nud", "stale"]);
             assert!(neigh(&c, a).contains(old));
         }
         let (ri, ci) = (r.ifindex("lan0"), c.ifindex("eth0"));

@@ -1,6 +1,6 @@
 //! DHCPv4 (RFC 2131, options RFC 2132): the messages a renewing client
 //! sends and reads. vwrp never runs a whole DHCP client: busybox udhcpc
-//! obtains leases; this is what `system::dhcp::Renewer` needs to confirm
+//! obtains leases; this is what `system::renewer::Renewer` needs to confirm
 //! one in place (RENEWING and REBINDING, RFC 2131 §4.4.5).
 
 use std::net::Ipv4Addr;
