@@ -49,21 +49,167 @@ pub enum Request {
     },
 }
 
+/// Who may call a method over ubus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// rpcd's `vwrp-read` ACL group: viewing.
+    Read,
+    /// `vwrp-write`: changing what the routers do.
+    Write,
+    /// Not on ubus: only the router's own DHCP hooks and netifd handler
+    /// call it, over the socket.
+    Local,
+}
+
+/// One request the control socket knows. `METHODS` lists them all: the
+/// socket's parser, rpcd's `list` and the operator's CLI commands are read
+/// from it, and the ACL files are tested against it.
+pub struct Method {
+    /// `cmd` on the socket, and the ubus method name.
+    pub name: &'static str,
+    pub access: Access,
+    /// The CLI command of a Read or Write method (`vwrp step-up`).
+    pub cli: &'static str,
+    /// What rpcd's `list` declares: each argument with a sample of its
+    /// type (string, bool, or a number: int32), as the inside of a JSON
+    /// object.
+    pub list_args: &'static str,
+    /// The request from the fields of a JSON object.
+    from_args: fn(&Map<String, Value>) -> Result<Request, String>,
+    /// The request from the CLI's words after the command.
+    from_cli: fn(&[String]) -> Result<Request, String>,
+}
+
+pub const METHODS: [Method; 9] = [
+    Method {
+        name: "status",
+        access: Access::Read,
+        cli: "status",
+        list_args: "",
+        from_args: |_| Ok(Request::Status),
+        from_cli: |_| Ok(Request::Status),
+    },
+    Method {
+        name: "step_up",
+        access: Access::Write,
+        cli: "step-up",
+        list_args: r#""group":"wan""#,
+        from_args: |a| Ok(Request::StepUp { group: opt_string(a, "group")? }),
+        from_cli: |w| Ok(Request::StepUp { group: w.first().cloned() }),
+    },
+    Method {
+        name: "step_down",
+        access: Access::Write,
+        cli: "step-down",
+        list_args: r#""group":"wan""#,
+        from_args: |a| Ok(Request::StepDown { group: opt_string(a, "group")? }),
+        from_cli: |w| Ok(Request::StepDown { group: w.first().cloned() }),
+    },
+    Method {
+        name: "set_priority",
+        access: Access::Write,
+        cli: "set-priority",
+        list_args: r#""priority":32,"group":"wan""#,
+        from_args: |a| {
+            let p = a.get("priority").ok_or_else(|| missing("priority"))?;
+            let priority = p.as_u64().and_then(|p| u8::try_from(p).ok()).ok_or("'priority' must be a number 0..255")?;
+            Ok(Request::SetPriority { priority, group: opt_string(a, "group")? })
+        },
+        from_cli: |w| {
+            let p = w.first().ok_or("set-priority needs a number")?;
+            let priority: u8 = p.parse().ok().filter(|p| (1..=254).contains(p)).ok_or("priority must be 1..254")?;
+            Ok(Request::SetPriority { priority, group: w.get(1).cloned() })
+        },
+    },
+    Method {
+        name: "tracker",
+        access: Access::Write,
+        cli: "tracker",
+        list_args: r#""name":"name","up":true"#,
+        from_args: |a| {
+            let name = string(a, "name")?;
+            let up = a.get("up").ok_or_else(|| missing("up"))?.as_bool().ok_or("'up' must be true or false")?;
+            Ok(Request::Tracker { name, up })
+        },
+        from_cli: |w| {
+            let name = w.first().ok_or("tracker needs a name")?.clone();
+            let up = match w.get(1).map(String::as_str) {
+                Some("up") => true,
+                Some("down") => false,
+                _ => return Err("tracker NAME up|down".into()),
+            };
+            Ok(Request::Tracker { name, up })
+        },
+    },
+    Method {
+        name: "lease",
+        access: Access::Local,
+        cli: "",
+        list_args: "",
+        from_args: |a| Ok(Request::Lease { device: string(a, "device")?, env: env(a)? }),
+        from_cli: |_| Err(LOCAL.into()),
+    },
+    Method {
+        name: "lease6",
+        access: Access::Local,
+        cli: "",
+        list_args: "",
+        from_args: |a| Ok(Request::Lease6 { device: string(a, "device")?, env: env(a)? }),
+        from_cli: |_| Err(LOCAL.into()),
+    },
+    Method {
+        name: "netifd",
+        access: Access::Local,
+        cli: "",
+        list_args: "",
+        from_args: |a| Ok(Request::Netifd { device: string(a, "device")?, interface: string(a, "interface")? }),
+        from_cli: |_| Err(LOCAL.into()),
+    },
+    // Answered by rpcd's plugin and the CLI themselves, never the daemon.
+    Method {
+        name: "genkey",
+        access: Access::Write,
+        cli: "genkey",
+        list_args: r#""id":32"#,
+        from_args: |_| Err("unknown cmd 'genkey'".into()),
+        from_cli: |_| Err("genkey is answered without the daemon".into()),
+    },
+];
+
+const LOCAL: &str = "called by the router's own hooks, not from the command line";
+
+impl Method {
+    /// The request of this method's CLI command, from the words after it.
+    pub fn from_cli(&self, words: &[String]) -> Result<Request, String> {
+        (self.from_cli)(words)
+    }
+}
+
+/// The method called `name` on the socket and on ubus.
+pub fn method(name: &str) -> Option<&'static Method> {
+    METHODS.iter().find(|m| m.name == name)
+}
+
 impl Request {
+    /// This request's entry in `METHODS`.
+    pub fn method(&self) -> &'static Method {
+        let i = match self {
+            Request::Status => 0,
+            Request::StepUp { .. } => 1,
+            Request::StepDown { .. } => 2,
+            Request::SetPriority { .. } => 3,
+            Request::Tracker { .. } => 4,
+            Request::Lease { .. } => 5,
+            Request::Lease6 { .. } => 6,
+            Request::Netifd { .. } => 7,
+        };
+        &METHODS[i]
+    }
+
     /// The request as one JSON object, `cmd` first (docs/CONTROL.md).
     pub fn to_json(&self) -> String {
-        let cmd = match self {
-            Request::Status => "status",
-            Request::StepUp { .. } => "step_up",
-            Request::StepDown { .. } => "step_down",
-            Request::SetPriority { .. } => "set_priority",
-            Request::Lease { .. } => "lease",
-            Request::Lease6 { .. } => "lease6",
-            Request::Netifd { .. } => "netifd",
-            Request::Tracker { .. } => "tracker",
-        };
         let mut j = json::Writer::new();
-        j.open('{').key("cmd").str(cmd);
+        j.open('{').key("cmd").str(self.method().name);
         match self {
             Request::Status => {}
             Request::StepUp { group } | Request::StepDown { group } => {
@@ -102,28 +248,14 @@ impl Request {
     /// Command `cmd` with the fields of `a`; unknown fields are ignored,
     /// `null` is a left-out optional field. rpcd's arguments come here too.
     pub fn from_args(cmd: &str, a: &Map<String, Value>) -> Result<Request, String> {
-        let group = || opt_string(a, "group");
-        let string = |k| opt_string(a, k)?.ok_or_else(|| missing(k));
-        Ok(match cmd {
-            "status" => Request::Status,
-            "step_up" => Request::StepUp { group: group()? },
-            "step_down" => Request::StepDown { group: group()? },
-            "set_priority" => {
-                let p = a.get("priority").ok_or_else(|| missing("priority"))?;
-                let priority =
-                    p.as_u64().and_then(|p| u8::try_from(p).ok()).ok_or("'priority' must be a number 0..255")?;
-                Request::SetPriority { priority, group: group()? }
-            }
-            "lease" => Request::Lease { device: string("device")?, env: env(a)? },
-            "lease6" => Request::Lease6 { device: string("device")?, env: env(a)? },
-            "netifd" => Request::Netifd { device: string("device")?, interface: string("interface")? },
-            "tracker" => Request::Tracker {
-                name: string("name")?,
-                up: a.get("up").ok_or_else(|| missing("up"))?.as_bool().ok_or("'up' must be true or false")?,
-            },
-            _ => return Err(format!("unknown cmd '{cmd}'")),
-        })
+        let m = method(cmd).ok_or_else(|| format!("unknown cmd '{cmd}'"))?;
+        (m.from_args)(a)
     }
+}
+
+/// A required string field.
+fn string(a: &Map<String, Value>, key: &str) -> Result<String, String> {
+    opt_string(a, key)?.ok_or_else(|| missing(key))
 }
 
 fn missing(key: &str) -> String {
@@ -216,6 +348,75 @@ mod tests {
 
     fn parse(line: &str) -> Result<Request, String> {
         Request::parse(line)
+    }
+
+    fn names(access: Access) -> Vec<&'static str> {
+        METHODS.iter().filter(|m| m.access == access).map(|m| m.name).collect()
+    }
+
+    fn strings(v: &Value) -> Vec<&str> {
+        v.as_array().map_or(Vec::new(), |a| a.iter().filter_map(Value::as_str).collect())
+    }
+
+    /// rpcd's ACL groups grant each ubus method in the group of its
+    /// access, and nothing else; the hooks' own methods are on neither.
+    #[test]
+    fn the_rpcd_acl_grants_each_method_in_the_group_of_its_access() {
+        let acl: Value = serde_json::from_str(include_str!("../files/usr/share/rpcd/acl.d/vwrp.json")).unwrap();
+        assert_eq!(strings(&acl["vwrp-read"]["read"]["ubus"]["vwrp"]), names(Access::Read));
+        assert_eq!(strings(&acl["vwrp-write"]["write"]["ubus"]["vwrp"]), names(Access::Write));
+        assert!(acl["vwrp-read"].get("write").is_none() && acl["vwrp-write"].get("read").is_none());
+        assert_eq!(acl.as_object().map(|o| o.len()), Some(2));
+    }
+
+    /// LuCI's ACL grants exactly the methods its views call, each in the
+    /// group of its access.
+    #[test]
+    fn luci_acl_grants_what_its_views_call_in_the_group_of_its_access() {
+        let views = [
+            include_str!("../luci-app-vwrp/htdocs/luci-static/resources/vwrp/common.js"),
+            include_str!("../luci-app-vwrp/htdocs/luci-static/resources/view/vwrp/status.js"),
+            include_str!("../luci-app-vwrp/htdocs/luci-static/resources/view/vwrp/settings.js"),
+        ];
+        let called: Vec<&str> = views
+            .iter()
+            .flat_map(|v| v.split("object: 'vwrp', method: '").skip(1))
+            .filter_map(|rest| rest.split('\'').next())
+            .collect();
+        assert!(called.contains(&"status"), "no ubus call found in the views");
+        for c in &called {
+            assert!(
+                method(c).is_some_and(|m| m.access != Access::Local),
+                "the views call '{c}', which ubus does not have"
+            );
+        }
+        let acl: Value =
+            serde_json::from_str(include_str!("../luci-app-vwrp/root/usr/share/rpcd/acl.d/luci-app-vwrp.json"))
+                .unwrap();
+        let app = &acl["luci-app-vwrp"];
+        for (access, group) in [(Access::Read, "read"), (Access::Write, "write")] {
+            let want: Vec<&str> = names(access).into_iter().filter(|n| called.contains(n)).collect();
+            assert_eq!(strings(&app[group]["ubus"]["vwrp"]), want, "LuCI's {group} group");
+        }
+    }
+
+    /// Each request knows its entry in the table: the name it is sent
+    /// under is the one it is parsed back from.
+    #[test]
+    fn every_method_has_its_request() {
+        for (i, m) in METHODS.iter().enumerate() {
+            assert!(
+                METHODS[..i].iter().all(|o| o.name != m.name && (o.cli != m.cli || m.cli.is_empty())),
+                "{}",
+                m.name
+            );
+            assert_eq!(
+                m.cli.is_empty(),
+                m.access == Access::Local,
+                "{}: a CLI command exactly for ubus methods",
+                m.name
+            );
+        }
     }
 
     #[test]
