@@ -12,6 +12,7 @@
 //! option names the line of its section.
 
 mod reader;
+mod tracker;
 pub mod uci;
 mod values;
 
@@ -22,10 +23,11 @@ use std::time::Duration;
 
 use log::LevelFilter;
 use reader::Reader;
+use tracker::read_tracker;
+pub use tracker::{KINDS, TrackerKindInfo};
 use values::{
-    DAY, HOUR, MINUTE, SECOND, absolute_path, arping_target, boolean, client_id, command_line, dhcp_mode, duration_in,
-    duration_or_off, ethertype, format_duration, ifname, key, lan_gateway, log_level, router_id, shared_mac,
-    socket_path, tracker_type, u8_in, unicast_ip, weight,
+    DAY, HOUR, MINUTE, SECOND, absolute_path, boolean, client_id, dhcp_mode, duration_in, duration_or_off, ethertype,
+    ifname, key, lan_gateway, log_level, router_id, shared_mac, socket_path, u8_in,
 };
 
 /// Where OpenWrt keeps the file.
@@ -433,92 +435,6 @@ fn read_group(r: &mut Reader) -> Result<ParsedGroup, ConfigError> {
     let parsed =
         ParsedGroup { group, enabled, group_id_line: r.line_of("group_id"), wan_device_line: r.line_of("wan_device") };
     r.finish(parsed)
-}
-
-const TRACKER_OPTIONS: &[&str] = &[
-    "group",
-    "type",
-    "device",
-    "target",
-    "count",
-    "reliability",
-    "script",
-    "interval",
-    "timeout",
-    "rise",
-    "fall",
-    "weight",
-    "wan_only",
-];
-
-/// Options that only some tracker types have.
-const TYPE_OPTIONS: &[&str] = &["device", "target", "count", "reliability", "script"];
-
-/// The tracker, the group it names and the line that names it.
-fn read_tracker(r: &mut Reader) -> Result<(String, usize, Tracker), ConfigError> {
-    r.check_known(TRACKER_OPTIONS);
-    let name = r.name();
-    let group: String = r.require("group", &|s| Ok(s.to_string()));
-    // "" (unset or wrong) reads as external, which has no own options.
-    let kind_name = r.require("type", &tracker_type);
-    let own: &[&str] = match kind_name {
-        "link" => &["device"],
-        "ping" => &["target", "count", "reliability"],
-        "arping" => &["target"],
-        "script" => &["script"],
-        _ => &[],
-    };
-    let section = r.section;
-    if let Some(o) =
-        section.options.iter().find(|o| TYPE_OPTIONS.contains(&o.name.as_str()) && !own.contains(&o.name.as_str()))
-    {
-        r.fail(o.line(), &o.name, format!("not used by trackers of type '{kind_name}'"));
-    }
-
-    let kind = match kind_name {
-        "link" => TrackerKind::Link { device: r.require("device", &ifname) },
-        "ping" => {
-            let targets: Vec<IpAddr> = r.get_list("target", &unicast_ip).into_iter().map(|(t, _)| t).collect();
-            if targets.is_empty() {
-                r.missing("target");
-            }
-            let most = u8::try_from(targets.len()).unwrap_or(u8::MAX);
-            let reliability =
-                r.get_or("reliability", 1, &|s| u8_in(1, most)(s).map_err(|m| format!("{m} (the number of targets)")));
-            TrackerKind::Ping { targets, count: r.get_or("count", 1, &u8_in(1, 20)), reliability }
-        }
-        "arping" => {
-            let targets = r.get_list("target", &arping_target);
-            if let Some((_, line)) = targets.get(1) {
-                let message = "an arping tracker takes at most one target";
-                r.fail(*line, "target", message.to_string());
-            }
-            TrackerKind::Arping { target: targets.first().map(|(t, _)| *t) }
-        }
-        "script" => TrackerKind::Script { argv: r.require("script", &command_line) },
-        _ => TrackerKind::External,
-    };
-
-    let probes = matches!(kind, TrackerKind::Ping { .. } | TrackerKind::Arping { .. });
-    let interval = r.get_or("interval", Duration::from_secs(1), &duration_in(10, HOUR));
-    let timeout = r.get_or("timeout", interval.min(Duration::from_secs(1)), &duration_in(10, HOUR));
-    if probes && timeout > interval {
-        let message =
-            format!("{} is longer than the interval ({})", format_duration(timeout), format_duration(interval));
-        r.fail(r.line_of("timeout"), "timeout", message);
-    }
-    let tracker = Tracker {
-        name,
-        kind,
-        interval,
-        timeout,
-        rise: r.get_or("rise", 3, &u8_in(1, 255)),
-        fall: r.get_or("fall", 3, &u8_in(1, 255)),
-        weight: r.get_or("weight", Weight::Penalty(50), &weight),
-        wan_only: r.get_or("wan_only", probes, &boolean),
-    };
-    let group_line = r.line_of("group");
-    r.finish((group, group_line, tracker))
 }
 
 #[cfg(test)]

@@ -68,8 +68,13 @@ impl<'a> Reader<'a> {
 
     /// Refuses options this kind of section does not have: typos.
     pub(super) fn check_known(&mut self, known: &[&str]) {
+        self.check_known_by(&|name| known.contains(&name));
+    }
+
+    /// `check_known` with the options given by a test.
+    pub(super) fn check_known_by(&mut self, known: &dyn Fn(&str) -> bool) {
         let section = self.section;
-        if let Some(o) = section.options.iter().find(|o| !known.contains(&o.name.as_str())) {
+        if let Some(o) = section.options.iter().find(|o| !known(&o.name)) {
             let message = format!("unknown option in {}", self.label);
             self.fail(o.line(), &o.name, message);
         }

@@ -1,6 +1,7 @@
 //! The schema, option by option: defaults, ranges, and the message each mistake gets.
 
-use super::values::duration;
+use super::tracker::COMMON_OPTIONS;
+use super::values::{duration, format_duration};
 use super::*;
 use proptest::prelude::*;
 
@@ -44,6 +45,11 @@ fn tracker(kind: &str, extra: &str) -> Tracker {
 
 fn tracker_err(kind: &str, extra: &str) -> String {
     err(&with_tracker(kind, extra))
+}
+
+/// Every option a tracker section may have.
+fn tracker_options() -> Vec<&'static str> {
+    COMMON_OPTIONS.iter().copied().chain(KINDS.iter().flat_map(|k| k.options.iter().copied())).collect()
 }
 
 fn opt(name: &str, value: &str) -> String {
@@ -1047,8 +1053,8 @@ proptest! {
     #[test]
     fn never_panics_on_any_value(
         name in proptest::sample::select(GROUP_OPTIONS),
-        tname in proptest::sample::select(TRACKER_OPTIONS),
-        kind in proptest::sample::select(&["link", "ping", "arping", "script", "external"][..]),
+        tname in proptest::sample::select(tracker_options()),
+        kind in proptest::sample::select(KINDS.iter().map(|k| k.name).collect::<Vec<_>>()),
         value in "[ -~]{0,24}",
         value2 in "[0-9a-fx.:/@ms-]{0,24}",
     ) {

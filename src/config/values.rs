@@ -289,13 +289,6 @@ pub(super) fn client_id(s: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-pub(super) fn tracker_type(s: &str) -> Result<&'static str, String> {
-    ["link", "ping", "arping", "script", "external"]
-        .into_iter()
-        .find(|t| *t == s)
-        .ok_or_else(|| quoted(s, "is not one of link, ping, arping, script, external"))
-}
-
 /// A command line split on whitespace; the program by absolute path.
 pub(super) fn command_line(s: &str) -> Result<Vec<String>, String> {
     let argv: Vec<String> = s.split_whitespace().map(str::to_string).collect();

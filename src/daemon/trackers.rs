@@ -132,16 +132,6 @@ fn wan_ready(g: &Group) -> bool {
     g.engine.state().holds_wan() && (g.cfg.dhcp == DhcpMode::None || g.applied.is_some())
 }
 
-fn kind_name(k: &TrackerKind) -> &'static str {
-    match k {
-        TrackerKind::Link { .. } => "link",
-        TrackerKind::Ping { .. } => "ping",
-        TrackerKind::Arping { .. } => "arping",
-        TrackerKind::Script { .. } => "script",
-        TrackerKind::External => "external",
-    }
-}
-
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -296,7 +286,7 @@ impl Runtime {
             log::info!(
                 "tracker {} ({}): {} after {} {} in a row, {} ms",
                 self.cfg.name,
-                kind_name(&self.cfg.kind),
+                self.cfg.kind.info().name,
                 if up { "up" } else { "down" },
                 if up { self.cfg.rise } else { self.cfg.fall },
                 if up { "successes" } else { "failures" },
@@ -327,7 +317,7 @@ impl Runtime {
     /// runs); the others have none of them.
     fn status(&self, now: Instant, j: &mut json::Writer) {
         let ago = |t: Instant| ms(now.saturating_duration_since(t));
-        j.key("type").str(kind_name(&self.cfg.kind)).key("running").bool(self.running);
+        j.key("type").str(self.cfg.kind.info().name).key("running").bool(self.running);
         j.key("interval_ms").num(ms(self.cfg.interval)).key("timeout_ms").num(ms(self.cfg.timeout));
         j.key("rise").num(u64::from(self.cfg.rise)).key("fall").num(u64::from(self.cfg.fall));
         j.key("last").opt_str(self.last.map(|(ok, _)| if ok { "ok" } else { "fail" }));
