@@ -1,7 +1,9 @@
 //! Trackers at run time: every kind's probes inside the one event loop,
 //! with no thread and no blocking call. Sockets sit on the daemon's mio
 //! poll (tokens from `TOKEN_BASE`), deadlines join the loop's, scripts
-//! are read when SIGCHLD wakes it (`system::process`).
+//! are read when SIGCHLD wakes it (`system::process`). Each kind is a
+//! `Probe`, in a file of its own (link, ping, arping, script, external);
+//! what every kind shares (rounds, rise/fall, verdicts, status) is here.
 //!
 //! Each probe result goes through the tracker's rise/fall counter and only
 //! a change of state reaches the engine (`poll_verdict`). An external
@@ -13,12 +15,13 @@
 //! they stop and forget their counts, as the engine forgets their state.
 
 mod arping;
+mod external;
 mod icmp;
+mod link;
 mod ping;
 mod script;
 
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use mio::Registry;
@@ -26,9 +29,10 @@ use mio::Registry;
 use super::group::Group;
 use crate::config::{self, Config, DhcpMode, TrackerKind};
 use crate::json;
-use crate::system::rtnl;
 use crate::tracker::RiseFall;
 use arping::Arping;
+use external::External;
+use link::Link;
 use ping::{Ping, after};
 use script::Script;
 
@@ -63,12 +67,55 @@ enum Begun {
     Skipped,
 }
 
-enum Probe {
-    Link { device: String },
-    Ping(Ping),
-    Arping(Arping),
-    Script(Script),
-    External,
+/// What a round may need to know of its tracker and its group.
+struct Context<'a> {
+    tracker: &'a str,
+    group_name: &'a str,
+    wan_only: bool,
+    group: &'a Group,
+}
+
+/// One kind of tracker's way of checking, inside the event loop: its
+/// sockets and children, never a wait. Rounds, rise/fall and verdicts are
+/// the `Runtime`'s, the same for every kind. A kind is one file beside this
+/// one (link, ping, arping, script, external) and its line in
+/// `Runtime::new`.
+trait Probe {
+    /// Starts a round.
+    fn begin(&mut self, now: Instant, timeout: Duration, ctx: &Context, run: &mut RunCtx) -> Begun;
+    /// The outcome of the round in flight once it is decided; the round is
+    /// then over.
+    fn poll(&mut self, _now: Instant, _shared: &mut Shared) -> Option<bool> {
+        None
+    }
+    /// When `poll` is due again while a round is in flight.
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+    /// Its socket number `sub` is readable.
+    fn readable(&mut self, _sub: usize) {}
+    /// Ends the round in flight and closes what it holds.
+    fn stop(&mut self, _reg: &Registry, _shared: &mut Shared) {}
+    /// Rounds can wait for an event now: `state` is what rise/fall made
+    /// of the results so far.
+    fn settled(&self, _state: Option<bool>, _shared: &Shared) -> bool {
+        false
+    }
+    /// The carrier of `device` changed: a round is due now.
+    fn watches(&self, _device: &str) -> bool {
+        false
+    }
+    /// Adds its own keys to its status entry; returns its last error.
+    fn status(&self, _j: &mut json::Writer) -> Option<&str> {
+        None
+    }
+}
+
+/// What starting a round may use of the loop.
+struct RunCtx<'a> {
+    reg: &'a Registry,
+    token: usize,
+    shared: &'a mut Shared,
 }
 
 struct Runtime {
@@ -79,7 +126,7 @@ struct Runtime {
     cfg: config::Tracker,
     rise_fall: RiseFall,
     running: bool,
-    probe: Probe,
+    probe: Box<dyn Probe>,
     /// When the next round starts; `None` for none planned.
     next: Option<Instant>,
     /// Start of the round in flight.
@@ -93,15 +140,15 @@ struct Runtime {
 /// Carrier by link name. A router has a few dozen links at most: a list
 /// costs less code than a hash map.
 #[derive(Default)]
-struct Carriers(Vec<(String, bool)>);
+pub(super) struct Carriers(Vec<(String, bool)>);
 
 impl Carriers {
-    fn get(&self, device: &str) -> Option<bool> {
+    pub(super) fn get(&self, device: &str) -> Option<bool> {
         self.0.iter().find(|(d, _)| d == device).map(|&(_, c)| c)
     }
 
     /// Records a carrier; returns the one known before.
-    fn insert(&mut self, device: &str, carrier: bool) -> Option<bool> {
+    pub(super) fn insert(&mut self, device: &str, carrier: bool) -> Option<bool> {
         match self.0.iter_mut().find(|(d, _)| d == device) {
             Some((_, c)) => Some(std::mem::replace(c, carrier)),
             None => {
@@ -114,9 +161,9 @@ impl Carriers {
 
 /// What every tracker shares with the others.
 #[derive(Default)]
-struct Shared {
+pub(super) struct Shared {
     /// Carrier of every link, from rtnetlink events.
-    carriers: Carriers,
+    pub(super) carriers: Carriers,
     verdicts: VecDeque<Verdict>,
 }
 
@@ -140,14 +187,14 @@ impl Runtime {
     fn new(group: usize, index: usize, group_name: &str, cfg: &config::Tracker) -> Runtime {
         // Distinct per tracker and per daemon: our replies, not others'.
         let ident = (std::process::id() as u16) ^ (index as u16).rotate_left(8) ^ (group as u16);
-        let probe = match &cfg.kind {
-            TrackerKind::Link { device } => Probe::Link { device: device.clone() },
+        let probe: Box<dyn Probe> = match &cfg.kind {
+            TrackerKind::Link { device } => Box::new(Link::new(device)),
             TrackerKind::Ping { targets, count, reliability } => {
-                Probe::Ping(Ping::new(targets.clone(), *count, *reliability, ident))
+                Box::new(Ping::new(targets.clone(), *count, *reliability, ident))
             }
-            TrackerKind::Arping { target } => Probe::Arping(Arping::new(*target)),
-            TrackerKind::Script { argv } => Probe::Script(Script::new(argv.clone())),
-            TrackerKind::External => Probe::External,
+            TrackerKind::Arping { target } => Box::new(Arping::new(*target)),
+            TrackerKind::Script { argv } => Box::new(Script::new(argv.clone())),
+            TrackerKind::External => Box::new(External),
         };
         Runtime {
             group,
@@ -167,25 +214,20 @@ impl Runtime {
 
     fn start(&mut self, now: Instant) {
         self.running = true;
-        self.next = (!matches!(self.probe, Probe::External)).then_some(now);
+        self.next = self.cfg.kind.info().polls.then_some(now);
     }
 
     /// Stops probing but keeps the counts (a reload).
-    fn suspend(&mut self, reg: &Registry) {
+    fn suspend(&mut self, reg: &Registry, shared: &mut Shared) {
         self.running = false;
         self.next = None;
         self.in_round = None;
-        match &mut self.probe {
-            Probe::Ping(p) => p.stop(reg),
-            Probe::Arping(a) => a.stop(reg),
-            Probe::Script(s) => s.stop(),
-            Probe::Link { .. } | Probe::External => {}
-        }
+        self.probe.stop(reg, shared);
     }
 
     /// Stops probing and forgets: the next verdict needs a full run.
-    fn stop(&mut self, reg: &Registry) {
-        self.suspend(reg);
+    fn stop(&mut self, reg: &Registry, shared: &mut Shared) {
+        self.suspend(reg, shared);
         self.rise_fall.reset();
         self.disagree_since = None;
     }
@@ -193,13 +235,7 @@ impl Runtime {
     /// Ends the round in flight if it is decided.
     fn poll_round(&mut self, now: Instant, shared: &mut Shared) {
         let Some(started) = self.in_round else { return };
-        let outcome = match &mut self.probe {
-            Probe::Ping(p) => p.poll(now),
-            Probe::Arping(a) => a.poll(now),
-            Probe::Script(s) => s.poll(now),
-            Probe::Link { .. } | Probe::External => None,
-        };
-        if let Some(ok) = outcome {
+        if let Some(ok) = self.probe.poll(now, shared) {
             self.in_round = None;
             self.result(ok, started, now, &mut shared.verdicts);
         }
@@ -219,41 +255,9 @@ impl Runtime {
             let n = after(t, self.cfg.interval);
             if n <= now { after(now, self.cfg.interval) } else { n }
         });
-        let timeout = self.cfg.timeout;
-        let begun = match &mut self.probe {
-            Probe::Link { device } => {
-                // Not in the link dump: the device does not exist (yet).
-                let absent = || rtnl::ifindex(device).is_err_and(|e| e.raw_os_error() == Some(nix::libc::ENODEV));
-                if shared.carriers.get(device).is_none() && absent() {
-                    shared.carriers.insert(device, false);
-                }
-                shared.carriers.get(device).map_or(Begun::Skipped, Begun::Decided)
-            }
-            Probe::Ping(p) => {
-                let device = self.cfg.wan_only.then_some((g.wan.name.as_str(), g.wan.ifindex));
-                p.begin(now, timeout, device, reg, token);
-                Begun::Started
-            }
-            Probe::Arping(a) => {
-                let lease = g.applied.as_ref();
-                let src = arping::Source {
-                    ifindex: g.wan.ifindex,
-                    mac: g.engine.settings().shared_mac,
-                    address: lease.map_or(Ipv4Addr::UNSPECIFIED, |l| l.address),
-                    gateway: lease.map(|l| l.gateway).filter(|a| !a.is_unspecified()),
-                };
-                if a.begin(now, timeout, &src, reg, token) { Begun::Started } else { Begun::Skipped }
-            }
-            Probe::Script(s) => {
-                let env = [
-                    ("TRACKER", self.cfg.name.as_str()),
-                    ("GROUP", self.group_name.as_str()),
-                    ("WAN_DEVICE", g.wan.name.as_str()),
-                ];
-                s.begin(now, timeout, &env).map_or(Begun::Started, Begun::Decided)
-            }
-            Probe::External => Begun::Skipped,
-        };
+        let ctx =
+            Context { tracker: &self.cfg.name, group_name: &self.group_name, wan_only: self.cfg.wan_only, group: g };
+        let begun = self.probe.begin(now, self.cfg.timeout, &ctx, &mut RunCtx { reg, token, shared });
         match begun {
             Begun::Started => self.in_round = Some(now),
             Begun::Decided(ok) => self.result(ok, now, now, &mut shared.verdicts),
@@ -261,12 +265,7 @@ impl Runtime {
         }
         // A link is sampled only until the state agrees with its carrier;
         // the next change comes as an event.
-        let settled = match &self.probe {
-            Probe::Link { device } => shared.carriers.get(device).is_none_or(|c| self.rise_fall.state() == Some(c)),
-            Probe::External => true,
-            _ => false,
-        };
-        if settled {
+        if self.probe.settled(self.rise_fall.state(), shared) {
             self.next = None;
         }
         // A round may be decided at once (a wave to send, nobody to ask).
@@ -304,12 +303,7 @@ impl Runtime {
         if self.in_round.is_none() {
             return self.next;
         }
-        match &self.probe {
-            Probe::Ping(p) => p.deadline(),
-            Probe::Arping(a) => a.deadline(),
-            Probe::Script(s) => s.deadline(),
-            Probe::Link { .. } | Probe::External => None,
-        }
+        self.probe.deadline()
     }
 
     /// The run time in status: keys by kind are `device` (link),
@@ -332,23 +326,7 @@ impl Runtime {
                 j.null();
             }
         }
-        let error = match &self.probe {
-            Probe::Link { device } => {
-                j.key("device").str(device);
-                None
-            }
-            Probe::Ping(p) => {
-                j.key("answered").opt_num(p.last_answered.map(|n| n as u64));
-                j.key("targets").num(p.targets() as u64);
-                p.error.as_deref()
-            }
-            Probe::Arping(a) => a.error.as_deref(),
-            Probe::Script(s) => {
-                j.key("pid").opt_num(s.pid().map(u64::from));
-                s.error.as_deref()
-            }
-            Probe::External => None,
-        };
+        let error = self.probe.status(j);
         j.key("error").opt_str(error);
     }
 }
@@ -374,7 +352,7 @@ impl Trackers {
                 let rt = match kept {
                     // Its tokens change with its place: sockets reopen.
                     Some(mut o) => {
-                        o.suspend(reg);
+                        o.suspend(reg, &mut self.shared);
                         o.group = gi;
                         o.index = ti;
                         o
@@ -385,7 +363,7 @@ impl Trackers {
             }
         }
         for mut o in old {
-            o.stop(reg);
+            o.stop(reg, &mut self.shared);
         }
     }
 
@@ -401,7 +379,7 @@ impl Trackers {
                 rt.start(now);
             } else if !want && rt.running {
                 log::debug!("tracker {}: paused, the WAN is not ours", rt.cfg.name);
-                rt.stop(reg);
+                rt.stop(reg, &mut self.shared);
             }
         }
     }
@@ -423,11 +401,7 @@ impl Trackers {
     pub fn readable(&mut self, token: usize) {
         let Some(rel) = token.checked_sub(TOKEN_BASE) else { return };
         let Some(rt) = self.list.get_mut(rel / TOKENS_PER_TRACKER) else { return };
-        match &mut rt.probe {
-            Probe::Ping(p) => p.readable(rel % TOKENS_PER_TRACKER),
-            Probe::Arping(a) => a.readable(),
-            _ => {}
-        }
+        rt.probe.readable(rel % TOKENS_PER_TRACKER);
     }
 
     /// A link event: a carrier change is a probe result at once; until the
@@ -437,7 +411,7 @@ impl Trackers {
             return;
         }
         for rt in &mut self.list {
-            if rt.running && matches!(&rt.probe, Probe::Link { device: d } if d == device) {
+            if rt.running && rt.probe.watches(device) {
                 rt.next = Some(now);
             }
         }
@@ -446,7 +420,7 @@ impl Trackers {
     /// An external tracker's verdict, passed on as it is.
     pub fn external(&mut self, name: &str, up: bool, now: Instant) -> Result<(), String> {
         let rt = self.list.iter_mut().find(|t| t.cfg.name == name).ok_or_else(|| format!("no tracker {name}"))?;
-        if !matches!(rt.probe, Probe::External) {
+        if rt.cfg.kind != TrackerKind::External {
             return Err(format!("tracker {name} is not external"));
         }
         if rt.last.map(|l| l.0) != Some(up) {
@@ -467,7 +441,7 @@ impl Trackers {
     pub fn stop_all(&mut self, reg: &Registry) {
         self.stopped = true;
         for rt in &mut self.list {
-            rt.stop(reg);
+            rt.stop(reg, &mut self.shared);
         }
     }
 
@@ -487,7 +461,7 @@ fn token(i: usize) -> usize {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use std::net::IpAddr;
+    use std::net::{IpAddr, Ipv4Addr};
 
     fn cfg(kind: TrackerKind, rise: u8, fall: u8) -> config::Tracker {
         config::Tracker {
@@ -515,10 +489,10 @@ pub(super) mod tests {
             TrackerKind::Ping { targets: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))], count: 1, reliability: 1 };
         let mut ping = Runtime::new(0, 1, "wan", &cfg(ping, 1, 1));
         ping.last = Some((false, now));
-        if let Probe::Ping(p) = &mut ping.probe {
-            p.last_answered = Some(0);
-            p.error = Some("no route\tto host".into());
-        }
+        let mut p = Ping::new(vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))], 1, 1, 7);
+        p.last_answered = Some(0);
+        p.error = Some("no route\tto host".into());
+        ping.probe = Box::new(p);
         t.list.push(ping);
         t.list.push(Runtime::new(0, 2, "wan", &cfg(TrackerKind::External, 1, 1)));
         t.list.push(Runtime::new(0, 3, "wan", &cfg(TrackerKind::Script { argv: vec!["/bin/true".into()] }, 1, 1)));

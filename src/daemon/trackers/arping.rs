@@ -11,23 +11,15 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use super::ping::{after, deregister};
+use super::{Begun, Context, Probe, RunCtx, Shared};
+use crate::json;
 use crate::system::packet::{PacketSocket, PacketType};
 use crate::wire::arp::{self, Operation};
-use crate::wire::{Mac, ethertype};
+use crate::wire::ethertype;
 
 /// The sender's IPv4 address of an Ethernet/IPv4 ARP reply.
 fn reply_sender(frame: &[u8]) -> Option<Ipv4Addr> {
     arp::Repr::from_frame(frame).filter(|r| r.operation == Operation::Reply).map(|r| r.sender_ip)
-}
-
-/// What the WAN offers an arping round.
-pub struct Source {
-    pub ifindex: u32,
-    pub mac: Mac,
-    /// Our leased address, or 0.0.0.0 (an RFC 5227 probe) without one.
-    pub address: Ipv4Addr,
-    /// The lease's gateway, the default target.
-    pub gateway: Option<Ipv4Addr>,
 }
 
 struct Round {
@@ -49,14 +41,20 @@ impl Arping {
     pub fn new(target: Option<Ipv4Addr>) -> Arping {
         Arping { target, sock: None, round: None, error: None }
     }
+}
 
-    /// Sends the round's request. False when there is nobody to ask (no
-    /// target configured and no lease): the round is skipped.
-    pub fn begin(&mut self, now: Instant, timeout: Duration, src: &Source, reg: &Registry, token: usize) -> bool {
-        let Some(target) = self.target.or(src.gateway) else { return false };
+impl Probe for Arping {
+    /// Sends the round's request on the WAN, from the shared MAC and the
+    /// leased address (0.0.0.0, an RFC 5227 probe, without one). Skipped
+    /// when there is nobody to ask: no target configured and no lease.
+    fn begin(&mut self, now: Instant, timeout: Duration, ctx: &Context, run: &mut RunCtx) -> Begun {
+        let g = ctx.group;
+        let lease = g.applied.as_ref();
+        let gateway = lease.map(|l| l.gateway).filter(|a| !a.is_unspecified());
+        let Some(target) = self.target.or(gateway) else { return Begun::Skipped };
         if self.sock.is_none() {
-            let opened = PacketSocket::open(src.ifindex, ethertype::ARP).and_then(|s| {
-                reg.register(&mut SourceFd(&s.as_raw_fd()), Token(token), Interest::READABLE)?;
+            let opened = PacketSocket::open(g.wan.ifindex, ethertype::ARP).and_then(|s| {
+                run.reg.register(&mut SourceFd(&s.as_raw_fd()), Token(run.token), Interest::READABLE)?;
                 Ok(s)
             });
             match opened {
@@ -70,16 +68,17 @@ impl Arping {
                 }
             }
         }
-        let request = arp::Repr::request(src.mac, src.address, target).frame();
+        let address = lease.map_or(Ipv4Addr::UNSPECIFIED, |l| l.address);
+        let request = arp::Repr::request(g.engine.settings().shared_mac, address, target).frame();
         if let Some(Err(e)) = self.sock.as_ref().map(|s| s.send(&request)) {
             log::debug!("arping {target}: {e}");
         }
         self.round = Some(Round { target, end: after(now, timeout), answered: false });
-        true
+        Begun::Started
     }
 
     /// Reads the ARP frames waiting.
-    pub fn readable(&mut self) {
+    fn readable(&mut self, _sub: usize) {
         let Some(sock) = &self.sock else { return };
         let mut buf = [0u8; 128];
         loop {
@@ -100,8 +99,8 @@ impl Arping {
         }
     }
 
-    /// The round's outcome once decided (the round is then over).
-    pub fn poll(&mut self, now: Instant) -> Option<bool> {
+    /// The round's outcome once decided.
+    fn poll(&mut self, now: Instant, _shared: &mut Shared) -> Option<bool> {
         let r = self.round.as_ref()?;
         let outcome = if r.answered {
             true
@@ -117,22 +116,28 @@ impl Arping {
         Some(outcome)
     }
 
-    pub fn deadline(&self) -> Option<Instant> {
+    fn deadline(&self) -> Option<Instant> {
         self.round.as_ref().map(|r| r.end)
     }
 
     /// Closes the socket: a standby's tracker must not read the WAN.
-    pub fn stop(&mut self, reg: &Registry) {
+    fn stop(&mut self, reg: &Registry, _shared: &mut Shared) {
         if let Some(s) = self.sock.take() {
             deregister(reg, &s);
         }
         self.round = None;
+    }
+
+    fn status(&self, _j: &mut json::Writer) -> Option<&str> {
+        self.error.as_deref()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::wire::Mac;
 
     const GW: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 1);
     const ME: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);

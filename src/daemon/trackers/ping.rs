@@ -13,6 +13,8 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use super::icmp::EchoSocket;
+use super::{Begun, Context, Probe, RunCtx, Shared};
+use crate::json;
 use crate::wire::icmp::Echo;
 
 /// `t + d`, or `t` in the impossible case that overflows the clock.
@@ -138,29 +140,22 @@ impl Ping {
             error: None,
         }
     }
+}
 
-    pub fn targets(&self) -> usize {
-        self.targets.len()
-    }
-
-    /// Starts a round; sockets are opened on first use. `device`: the WAN
-    /// to bind to, with its index. A socket that cannot be opened leaves
-    /// its targets unanswered: the round fails, which is the truth.
-    pub fn begin(
-        &mut self,
-        now: Instant,
-        timeout: Duration,
-        device: Option<(&str, u32)>,
-        reg: &Registry,
-        token: usize,
-    ) {
+impl Probe for Ping {
+    /// Sockets are opened on first use, bound to the WAN if the tracker is
+    /// `wan_only`. A socket that cannot be opened leaves its targets
+    /// unanswered: the round fails, which is the truth.
+    fn begin(&mut self, now: Instant, timeout: Duration, ctx: &Context, run: &mut RunCtx) -> Begun {
+        let g = ctx.group;
+        let device = ctx.wan_only.then_some((g.wan.name.as_str(), g.wan.ifindex));
         for (v6, sub) in [(false, SUB_V4), (true, SUB_V6)] {
             let slot = if v6 { &mut self.v6 } else { &mut self.v4 };
             if slot.is_some() || !self.targets.iter().any(|t| t.is_ipv6() == v6) {
                 continue;
             }
             let opened = EchoSocket::open(v6, device).and_then(|s| {
-                reg.register(&mut SourceFd(&s.as_raw_fd()), Token(token + sub), Interest::READABLE)?;
+                run.reg.register(&mut SourceFd(&s.as_raw_fd()), Token(run.token + sub), Interest::READABLE)?;
                 Ok(s)
             });
             match opened {
@@ -175,11 +170,12 @@ impl Ping {
             }
         }
         self.round = Some(Round::new(now, self.targets.len(), self.count, self.reliability, timeout));
+        Begun::Started
     }
 
     /// Sends the wave of requests that is due; the round's outcome when
-    /// it is decided (the round is then over).
-    pub fn poll(&mut self, now: Instant) -> Option<bool> {
+    /// it is decided.
+    fn poll(&mut self, now: Instant, _shared: &mut Shared) -> Option<bool> {
         let round = self.round.as_mut()?;
         for t in round.due(now) {
             let Some(&to) = self.targets.get(t) else { continue };
@@ -202,7 +198,7 @@ impl Ping {
     }
 
     /// Reads the replies waiting on socket `sub`.
-    pub fn readable(&mut self, sub: usize) {
+    fn readable(&mut self, sub: usize) {
         let sock = if sub == SUB_V6 { &self.v6 } else { &self.v4 };
         let Some(sock) = sock else { return };
         let (ident, targets, round) = (self.ident, &self.targets, &mut self.round);
@@ -216,16 +212,23 @@ impl Ping {
         }
     }
 
-    pub fn deadline(&self) -> Option<Instant> {
+    fn deadline(&self) -> Option<Instant> {
         self.round.as_ref().map(Round::deadline)
     }
 
     /// Closes the sockets and forgets the round.
-    pub fn stop(&mut self, reg: &Registry) {
+    fn stop(&mut self, reg: &Registry, _shared: &mut Shared) {
         for s in [self.v4.take(), self.v6.take()].into_iter().flatten() {
             deregister(reg, &s);
         }
         self.round = None;
+    }
+
+    /// `answered` (targets that answered in the last round) and `targets`.
+    fn status(&self, j: &mut json::Writer) -> Option<&str> {
+        j.key("answered").opt_num(self.last_answered.map(|n| n as u64));
+        j.key("targets").num(self.targets.len() as u64);
+        self.error.as_deref()
     }
 }
 

@@ -8,7 +8,11 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use mio::Registry;
+
 use super::ping::after;
+use super::{Begun, Context, Probe, RunCtx, Shared};
+use crate::json;
 use crate::system::process::{self, Child};
 
 struct Run {
@@ -88,6 +92,35 @@ impl Script {
         if let Some(r) = self.run.take() {
             r.child.kill();
         }
+    }
+}
+
+/// The trait's methods call the ones above (inherent methods come first
+/// in `Script::…` paths).
+impl Probe for Script {
+    /// The variables `TRACKER`, `GROUP` and `WAN_DEVICE` are set; a program
+    /// that cannot start is a failure at once.
+    fn begin(&mut self, now: Instant, timeout: Duration, ctx: &Context, _run: &mut RunCtx) -> Begun {
+        let env = [("TRACKER", ctx.tracker), ("GROUP", ctx.group_name), ("WAN_DEVICE", ctx.group.wan.name.as_str())];
+        Script::begin(self, now, timeout, &env).map_or(Begun::Started, Begun::Decided)
+    }
+
+    fn poll(&mut self, now: Instant, _shared: &mut Shared) -> Option<bool> {
+        Script::poll(self, now)
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        Script::deadline(self)
+    }
+
+    fn stop(&mut self, _reg: &Registry, _shared: &mut Shared) {
+        Script::stop(self);
+    }
+
+    /// `pid`: of the run in progress, null between runs.
+    fn status(&self, j: &mut json::Writer) -> Option<&str> {
+        j.key("pid").opt_num(self.pid().map(u64::from));
+        self.error.as_deref()
     }
 }
 
