@@ -47,6 +47,11 @@ pub enum Request {
         name: String,
         up: bool,
     },
+    /// A fresh key for `list key`, with key id `id`: made by rpcd's plugin
+    /// or the CLI, never sent to the daemon.
+    Genkey {
+        id: u8,
+    },
 }
 
 /// Who may call a method over ubus.
@@ -61,127 +66,118 @@ pub enum Access {
     Local,
 }
 
-/// One request the control socket knows. `METHODS` lists them all: the
-/// socket's parser, rpcd's `list` and the operator's CLI commands are read
-/// from it, and the ACL files are tested against it.
+/// Which request a method is; `METHODS` is in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmd {
+    Status,
+    StepUp,
+    StepDown,
+    SetPriority,
+    Tracker,
+    Lease,
+    Lease6,
+    Netifd,
+    Genkey,
+}
+
+/// One request of the control socket or ubus. `METHODS` lists them all:
+/// the socket's parser, rpcd's `list` and the operator's CLI commands are
+/// read from it, and the ACL files are tested against it.
 pub struct Method {
+    pub cmd: Cmd,
     /// `cmd` on the socket, and the ubus method name.
     pub name: &'static str,
     pub access: Access,
+    /// The daemon answers it; otherwise rpcd's plugin and the CLI do,
+    /// without the daemon, and the socket does not know it.
+    pub daemon: bool,
     /// The CLI command of a Read or Write method (`vwrp step-up`).
     pub cli: &'static str,
     /// What rpcd's `list` declares: each argument with a sample of its
     /// type (string, bool, or a number: int32), as the inside of a JSON
     /// object.
     pub list_args: &'static str,
-    /// The request from the fields of a JSON object.
-    from_args: fn(&Map<String, Value>) -> Result<Request, String>,
-    /// The request from the CLI's words after the command.
-    from_cli: fn(&[String]) -> Result<Request, String>,
 }
 
 pub const METHODS: [Method; 9] = [
+    Method { cmd: Cmd::Status, name: "status", access: Access::Read, daemon: true, cli: "status", list_args: "" },
     Method {
-        name: "status",
-        access: Access::Read,
-        cli: "status",
-        list_args: "",
-        from_args: |_| Ok(Request::Status),
-        from_cli: |_| Ok(Request::Status),
-    },
-    Method {
+        cmd: Cmd::StepUp,
         name: "step_up",
         access: Access::Write,
+        daemon: true,
         cli: "step-up",
         list_args: r#""group":"wan""#,
-        from_args: |a| Ok(Request::StepUp { group: opt_string(a, "group")? }),
-        from_cli: |w| Ok(Request::StepUp { group: w.first().cloned() }),
     },
     Method {
+        cmd: Cmd::StepDown,
         name: "step_down",
         access: Access::Write,
+        daemon: true,
         cli: "step-down",
         list_args: r#""group":"wan""#,
-        from_args: |a| Ok(Request::StepDown { group: opt_string(a, "group")? }),
-        from_cli: |w| Ok(Request::StepDown { group: w.first().cloned() }),
     },
     Method {
+        cmd: Cmd::SetPriority,
         name: "set_priority",
         access: Access::Write,
+        daemon: true,
         cli: "set-priority",
         list_args: r#""priority":32,"group":"wan""#,
-        from_args: |a| {
-            let p = a.get("priority").ok_or_else(|| missing("priority"))?;
-            let priority = p.as_u64().and_then(|p| u8::try_from(p).ok()).ok_or("'priority' must be a number 0..255")?;
-            Ok(Request::SetPriority { priority, group: opt_string(a, "group")? })
-        },
-        from_cli: |w| {
-            let p = w.first().ok_or("set-priority needs a number")?;
-            let priority: u8 = p.parse().ok().filter(|p| (1..=254).contains(p)).ok_or("priority must be 1..254")?;
-            Ok(Request::SetPriority { priority, group: w.get(1).cloned() })
-        },
     },
     Method {
+        cmd: Cmd::Tracker,
         name: "tracker",
         access: Access::Write,
+        daemon: true,
         cli: "tracker",
         list_args: r#""name":"name","up":true"#,
-        from_args: |a| {
-            let name = string(a, "name")?;
-            let up = a.get("up").ok_or_else(|| missing("up"))?.as_bool().ok_or("'up' must be true or false")?;
-            Ok(Request::Tracker { name, up })
-        },
-        from_cli: |w| {
-            let name = w.first().ok_or("tracker needs a name")?.clone();
-            let up = match w.get(1).map(String::as_str) {
-                Some("up") => true,
-                Some("down") => false,
-                _ => return Err("tracker NAME up|down".into()),
-            };
-            Ok(Request::Tracker { name, up })
-        },
     },
+    Method { cmd: Cmd::Lease, name: "lease", access: Access::Local, daemon: true, cli: "", list_args: "" },
+    Method { cmd: Cmd::Lease6, name: "lease6", access: Access::Local, daemon: true, cli: "", list_args: "" },
+    Method { cmd: Cmd::Netifd, name: "netifd", access: Access::Local, daemon: true, cli: "", list_args: "" },
     Method {
-        name: "lease",
-        access: Access::Local,
-        cli: "",
-        list_args: "",
-        from_args: |a| Ok(Request::Lease { device: string(a, "device")?, env: env(a)? }),
-        from_cli: |_| Err(LOCAL.into()),
-    },
-    Method {
-        name: "lease6",
-        access: Access::Local,
-        cli: "",
-        list_args: "",
-        from_args: |a| Ok(Request::Lease6 { device: string(a, "device")?, env: env(a)? }),
-        from_cli: |_| Err(LOCAL.into()),
-    },
-    Method {
-        name: "netifd",
-        access: Access::Local,
-        cli: "",
-        list_args: "",
-        from_args: |a| Ok(Request::Netifd { device: string(a, "device")?, interface: string(a, "interface")? }),
-        from_cli: |_| Err(LOCAL.into()),
-    },
-    // Answered by rpcd's plugin and the CLI themselves, never the daemon.
-    Method {
+        cmd: Cmd::Genkey,
         name: "genkey",
         access: Access::Write,
+        daemon: false,
         cli: "genkey",
         list_args: r#""id":32"#,
-        from_args: |_| Err("unknown cmd 'genkey'".into()),
-        from_cli: |_| Err("genkey is answered without the daemon".into()),
     },
 ];
 
-const LOCAL: &str = "called by the router's own hooks, not from the command line";
-
 impl Method {
     /// The request of this method's CLI command, from the words after it.
-    pub fn from_cli(&self, words: &[String]) -> Result<Request, String> {
-        (self.from_cli)(words)
+    pub fn from_cli(&self, w: &[String]) -> Result<Request, String> {
+        Ok(match self.cmd {
+            Cmd::Status => Request::Status,
+            Cmd::StepUp => Request::StepUp { group: w.first().cloned() },
+            Cmd::StepDown => Request::StepDown { group: w.first().cloned() },
+            Cmd::SetPriority => {
+                let p = w.first().ok_or("set-priority needs a number")?;
+                let priority: u8 = p.parse().ok().filter(|p| (1..=254).contains(p)).ok_or("priority must be 1..254")?;
+                Request::SetPriority { priority, group: w.get(1).cloned() }
+            }
+            Cmd::Tracker => {
+                let name = w.first().ok_or("tracker needs a name")?.clone();
+                let up = match w.get(1).map(String::as_str) {
+                    Some("up") => true,
+                    Some("down") => false,
+                    _ => return Err("tracker NAME up|down".into()),
+                };
+                Request::Tracker { name, up }
+            }
+            Cmd::Genkey => {
+                let id = match w.first() {
+                    Some(id) => id.parse().map_err(|_| "genkey: the key ID is 0..255")?,
+                    None => 1,
+                };
+                Request::Genkey { id }
+            }
+            Cmd::Lease | Cmd::Lease6 | Cmd::Netifd => {
+                return Err("called by the router's own hooks, not from the command line".into());
+            }
+        })
     }
 }
 
@@ -191,19 +187,23 @@ pub fn method(name: &str) -> Option<&'static Method> {
 }
 
 impl Request {
+    pub fn cmd(&self) -> Cmd {
+        match self {
+            Request::Status => Cmd::Status,
+            Request::StepUp { .. } => Cmd::StepUp,
+            Request::StepDown { .. } => Cmd::StepDown,
+            Request::SetPriority { .. } => Cmd::SetPriority,
+            Request::Tracker { .. } => Cmd::Tracker,
+            Request::Lease { .. } => Cmd::Lease,
+            Request::Lease6 { .. } => Cmd::Lease6,
+            Request::Netifd { .. } => Cmd::Netifd,
+            Request::Genkey { .. } => Cmd::Genkey,
+        }
+    }
+
     /// This request's entry in `METHODS`.
     pub fn method(&self) -> &'static Method {
-        let i = match self {
-            Request::Status => 0,
-            Request::StepUp { .. } => 1,
-            Request::StepDown { .. } => 2,
-            Request::SetPriority { .. } => 3,
-            Request::Tracker { .. } => 4,
-            Request::Lease { .. } => 5,
-            Request::Lease6 { .. } => 6,
-            Request::Netifd { .. } => 7,
-        };
-        &METHODS[i]
+        &METHODS[self.cmd() as usize]
     }
 
     /// The request as one JSON object, `cmd` first (docs/CONTROL.md).
@@ -231,6 +231,9 @@ impl Request {
             Request::Tracker { name, up } => {
                 j.key("name").str(name).key("up").bool(*up);
             }
+            Request::Genkey { id } => {
+                j.key("id").num(u64::from(*id));
+            }
         }
         j.close('}');
         j.finish()
@@ -242,20 +245,46 @@ impl Request {
         let v: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
         let o = v.as_object().ok_or("a request is a JSON object")?;
         let cmd = o.get("cmd").ok_or("missing 'cmd'")?;
-        Request::from_args(cmd.as_str().ok_or("'cmd' must be a string")?, o)
+        let cmd = cmd.as_str().ok_or("'cmd' must be a string")?;
+        // The daemon's socket knows only what the daemon answers.
+        if method(cmd).is_some_and(|m| !m.daemon) {
+            return Err(format!("unknown cmd '{cmd}'"));
+        }
+        Request::from_args(cmd, o)
     }
 
     /// Command `cmd` with the fields of `a`; unknown fields are ignored,
     /// `null` is a left-out optional field. rpcd's arguments come here too.
     pub fn from_args(cmd: &str, a: &Map<String, Value>) -> Result<Request, String> {
         let m = method(cmd).ok_or_else(|| format!("unknown cmd '{cmd}'"))?;
-        (m.from_args)(a)
+        let group = || opt_string(a, "group");
+        let string = |k| opt_string(a, k)?.ok_or_else(|| missing(k));
+        Ok(match m.cmd {
+            Cmd::Status => Request::Status,
+            Cmd::StepUp => Request::StepUp { group: group()? },
+            Cmd::StepDown => Request::StepDown { group: group()? },
+            Cmd::SetPriority => {
+                let p = a.get("priority").ok_or_else(|| missing("priority"))?;
+                let priority =
+                    p.as_u64().and_then(|p| u8::try_from(p).ok()).ok_or("'priority' must be a number 0..255")?;
+                Request::SetPriority { priority, group: group()? }
+            }
+            Cmd::Lease => Request::Lease { device: string("device")?, env: env(a)? },
+            Cmd::Lease6 => Request::Lease6 { device: string("device")?, env: env(a)? },
+            Cmd::Netifd => Request::Netifd { device: string("device")?, interface: string("interface")? },
+            Cmd::Genkey => {
+                let id = match a.get("id") {
+                    None | Some(Value::Null) => 1,
+                    Some(v) => v.as_u64().and_then(|i| u8::try_from(i).ok()).ok_or("'id' must be a number 0..255")?,
+                };
+                Request::Genkey { id }
+            }
+            Cmd::Tracker => Request::Tracker {
+                name: string("name")?,
+                up: a.get("up").ok_or_else(|| missing("up"))?.as_bool().ok_or("'up' must be true or false")?,
+            },
+        })
     }
-}
-
-/// A required string field.
-fn string(a: &Map<String, Value>, key: &str) -> Result<String, String> {
-    opt_string(a, key)?.ok_or_else(|| missing(key))
 }
 
 fn missing(key: &str) -> String {
@@ -400,11 +429,12 @@ mod tests {
         }
     }
 
-    /// Each request knows its entry in the table: the name it is sent
-    /// under is the one it is parsed back from.
+    /// The table is in `Cmd` order, each name and command once, a CLI
+    /// command exactly for the methods on ubus.
     #[test]
     fn every_method_has_its_request() {
         for (i, m) in METHODS.iter().enumerate() {
+            assert_eq!(m.cmd as usize, i, "{} out of order", m.name);
             assert!(
                 METHODS[..i].iter().all(|o| o.name != m.name && (o.cli != m.cli || m.cli.is_empty())),
                 "{}",

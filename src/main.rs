@@ -138,10 +138,14 @@ fn default_sigpipe() {
 
 fn run(o: &Opts) -> Result<(), String> {
     let cmd = o.args.first().map(String::as_str).unwrap_or("");
-    // The operator's commands are the methods of the control socket
-    // (genkey, answered here, is below).
-    if let Some(m) = control::METHODS.iter().find(|m| m.access != Access::Local && m.cli == cmd && cmd != "genkey") {
+    // The operator's commands are the methods of the control socket and
+    // ubus; what the daemon does not answer (genkey) is answered here.
+    if let Some(m) = control::METHODS.iter().find(|m| m.access != Access::Local && m.cli == cmd) {
         let req = m.from_cli(o.args.get(1..).unwrap_or_default())?;
+        if let Request::Genkey { id } = req {
+            println!("{}", vwrp::keygen::generate(id).map_err(|e| e.to_string())?);
+            return Ok(());
+        }
         let r = call(o, &req)?;
         if req == Request::Status {
             if o.json {
@@ -164,14 +168,6 @@ fn run(o: &Opts) -> Result<(), String> {
             let path = o.args.get(1).map_or(o.config.clone(), PathBuf::from);
             let c = config::load(&path).map_err(|e| e.to_string())?;
             println!("{}: ok ({} group(s) enabled)", path.display(), c.groups.len());
-            Ok(())
-        }
-        "genkey" => {
-            let id = match o.args.get(1) {
-                Some(id) => id.parse().map_err(|_| "genkey: the key ID is 0..255")?,
-                None => 1,
-            };
-            println!("{}", vwrp::keygen::generate(id).map_err(|e| e.to_string())?);
             Ok(())
         }
         "lease-event" => lease_event(o),

@@ -33,19 +33,18 @@ pub fn list() -> String {
 
 /// Answers `call METHOD` with `input` (stdin) as the arguments, as JSON
 /// text; `send` carries a request to the daemon and returns its reply or
-/// an error.
+/// an error. What the daemon does not answer (`genkey`) is answered here.
 pub fn call(method: &str, input: &str, send: impl FnOnce(&Request) -> Result<Reply, String>) -> String {
-    if method == "genkey" {
-        return match arguments(input).and_then(|a| key_id(&a)).and_then(genkey) {
-            Ok(key) => key,
-            Err(e) => error_json(&e),
-        };
-    }
-    match request(method, input).and_then(|r| send(&r)) {
-        Ok(r) if r.value.is_object() => r.line,
-        Ok(_) => error_json("the daemon answered with something other than an object"),
-        Err(e) => error_json(&e),
-    }
+    let answer = match request(method, input) {
+        Ok(Request::Genkey { id }) => genkey(id),
+        Ok(r) => match send(&r) {
+            Ok(r) if r.value.is_object() => Ok(r.line),
+            Ok(_) => Err("the daemon answered with something other than an object".into()),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    answer.unwrap_or_else(|e| error_json(&e))
 }
 
 /// The arguments on stdin: a JSON object, or nothing.
@@ -79,6 +78,10 @@ fn request(name: &str, input: &str) -> Result<Request, String> {
                 _ => return Err("tracker needs 'up': true or false".into()),
             };
             args.insert("up".into(), up.into());
+        }
+        "genkey" => {
+            let id = key_id(&args)?;
+            args.insert("id".into(), id.into());
         }
         _ => {}
     }

@@ -92,8 +92,14 @@ pub(super) const COMMON_OPTIONS: &[&str] =
 
 fn tracker_type(s: &str) -> Result<&'static TrackerKindInfo, String> {
     KINDS.iter().find(|k| k.name == s).ok_or_else(|| {
-        let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
-        quoted(s, &format!("is not one of {}", names.join(", ")))
+        let mut names = String::from("is not one of ");
+        for (i, k) in KINDS.iter().enumerate() {
+            if i > 0 {
+                names.push_str(", ");
+            }
+            names.push_str(k.name);
+        }
+        quoted(s, &names)
     })
 }
 

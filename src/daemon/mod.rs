@@ -505,6 +505,8 @@ impl Daemon {
             Request::Lease6 { device, env } => self.lease6_event(&device, &env, now),
             Request::Netifd { device, interface } => self.netifd_setup(&device, &interface),
             Request::Tracker { name, up } => self.external_tracker(&name, up),
+            // The socket's parser refuses it: rpcd's plugin and the CLI make keys.
+            Request::Genkey { .. } => Err("bad request: unknown cmd 'genkey'".into()),
         };
         match r {
             Ok(()) => br#"{"ok":true}"#.to_vec(),

@@ -420,7 +420,7 @@ impl Trackers {
     /// An external tracker's verdict, passed on as it is.
     pub fn external(&mut self, name: &str, up: bool, now: Instant) -> Result<(), String> {
         let rt = self.list.iter_mut().find(|t| t.cfg.name == name).ok_or_else(|| format!("no tracker {name}"))?;
-        if rt.cfg.kind != TrackerKind::External {
+        if !matches!(rt.cfg.kind, TrackerKind::External) {
             return Err(format!("tracker {name} is not external"));
         }
         if rt.last.map(|l| l.0) != Some(up) {

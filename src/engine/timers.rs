@@ -33,45 +33,64 @@ pub(super) enum Timer {
 
 const COUNT: usize = Timer::Renew as usize + 1;
 
-/// A deadline per `Timer`, or none.
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Timers([Option<Instant>; COUNT]);
+/// No deadline: the end of time, which no `now` reaches.
+const UNSET: Instant = Instant::from_micros(u64::MAX);
+
+/// A deadline per `Timer`, or none (`UNSET`, so that a check is one
+/// comparison).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Timers([Instant; COUNT]);
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers([UNSET; COUNT])
+    }
+}
 
 impl Timers {
     pub fn get(&self, t: Timer) -> Option<Instant> {
-        self.0[t as usize]
+        let at = self.0[t as usize];
+        (at != UNSET).then_some(at)
     }
 
     pub fn set(&mut self, t: Timer, at: Instant) {
-        self.0[t as usize] = Some(at);
+        self.0[t as usize] = at;
     }
 
     pub fn set_to(&mut self, t: Timer, at: Option<Instant>) {
-        self.0[t as usize] = at;
+        self.0[t as usize] = at.unwrap_or(UNSET);
+    }
+
+    pub fn stop(&mut self, t: Timer) {
+        self.0[t as usize] = UNSET;
     }
 
     /// The deadline, which is then unset.
     pub fn take(&mut self, t: Timer) -> Option<Instant> {
-        self.0[t as usize].take()
-    }
-
-    pub fn stop(&mut self, t: Timer) {
-        self.0[t as usize] = None;
+        let at = self.get(t);
+        self.stop(t);
+        at
     }
 
     /// Set, and reached at `now`.
     pub fn is_due(&self, t: Timer, now: Instant) -> bool {
-        self.get(t).is_some_and(|at| now >= at)
+        let at = self.0[t as usize];
+        at != UNSET && now >= at
     }
 
     /// Set, and not reached at `now`: a window still open.
     pub fn is_pending(&self, t: Timer, now: Instant) -> bool {
-        self.get(t).is_some_and(|at| now < at)
+        let at = self.0[t as usize];
+        at != UNSET && now < at
     }
 
     /// The deadline, set to `now` first if there was none.
     pub fn get_or_set(&mut self, t: Timer, now: Instant) -> Instant {
-        *self.0[t as usize].get_or_insert(now)
+        let at = &mut self.0[t as usize];
+        if *at == UNSET {
+            *at = now;
+        }
+        *at
     }
 }
 
