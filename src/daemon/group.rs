@@ -5,7 +5,6 @@ use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
@@ -54,7 +53,8 @@ pub struct Group {
     lan: Vec<LanGateway>,
     /// The lease configured on the WAN, if any.
     pub applied: Option<Lease4>,
-    pub renewer: Option<(Renewer, std::time::Instant, u8)>,
+    /// The renewal in flight; the engine times its retransmissions.
+    renewer: Option<Renewer>,
     udhcpc: Option<Child>,
     prepare: Option<Child>,
     prepared_now: bool,
@@ -211,7 +211,7 @@ impl Group {
 
     /// A DHCP answer to our renewal.
     pub fn renewer_readable(&mut self, now: Instant) {
-        let Some((r, _, _)) = &mut self.renewer else { return };
+        let Some(r) = &mut self.renewer else { return };
         match r.on_readable() {
             Some(RenewOutcome::Ack(lease)) => {
                 log::info!("group {}: lease {} renewed, {} s", self.cfg.name, lease.address, lease.valid_left);
@@ -225,21 +225,6 @@ impl Group {
             }
             None => {}
         }
-    }
-
-    /// Retransmits an unanswered renewal (every 2 s, three times).
-    pub fn renewer_timeout(&mut self) {
-        let Some((r, at, tries)) = &mut self.renewer else { return };
-        if std::time::Instant::now() < *at {
-            return;
-        }
-        if *tries >= 3 {
-            self.renewer = None;
-            return;
-        }
-        let _ = r.retransmit();
-        *tries += 1;
-        *at = std::time::Instant::now() + Duration::from_secs(2);
     }
 
     /// Children of this group (udhcpc, conntrack commit) that finished.
@@ -306,7 +291,7 @@ impl Group {
                     self.prepared_now = true;
                 }
             }
-            Action::ApplyLease { lease, .. } => {
+            Action::ApplyLease { lease } => {
                 // At once, whoever owns the address later: forwarding
                 // never waits for netifd.
                 wan::apply(self.wan.ifindex, &lease, self.applied.as_ref(), &self.cfg.resolv_file)?;
@@ -358,9 +343,15 @@ impl Group {
                         rebinding,
                     )?;
                     reg.register(&mut SourceFd(&r.as_raw_fd()), Token(base + RENEWER), Interest::READABLE)?;
-                    self.renewer = Some((r, std::time::Instant::now() + Duration::from_secs(2), 0));
+                    self.renewer = Some(r);
                 }
             }
+            Action::RetransmitRenewal => {
+                if let Some(Err(e)) = self.renewer.as_ref().map(Renewer::retransmit) {
+                    log::debug!("group {name}: renewal: {e}");
+                }
+            }
+            Action::AbandonRenewal => self.renewer = None,
             Action::AcquireLease { requested, client_id } => {
                 if self.runs_dhcp() && self.udhcpc.is_none() {
                     self.udhcpc = Some(self.spawn_udhcpc(requested, &client_id, &self.socket)?);

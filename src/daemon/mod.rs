@@ -287,7 +287,6 @@ impl Daemon {
         };
         for g in &self.groups {
             consider(g.engine.poll_timeout().map(|i| self.clock.to_std(i)));
-            consider(g.renewer.as_ref().map(|r| r.1));
         }
         consider(self.hooks.deadline());
         consider(self.trackers.deadline());
@@ -305,7 +304,6 @@ impl Daemon {
             if g.engine.poll_timeout().is_some_and(|t| t <= now) {
                 g.engine.handle_timeout(now);
             }
-            g.renewer_timeout();
             self.execute(gi);
         }
         self.hooks.poll();

@@ -4,7 +4,7 @@
 use core::time::Duration;
 
 use super::timers::Timer;
-use super::{Action, Engine, State};
+use super::{Action, Engine, RETRANSMIT_INTERVAL, RETRANSMITS, State};
 use crate::time::Instant;
 use crate::wire::{Ia6, Lease4, Lease6};
 
@@ -85,6 +85,7 @@ pub fn age6(l: &Lease6, learned: Instant, now: Instant) -> Lease6 {
 impl Engine {
     /// Renewal, rebinding and expiry while active; stale addresses on a standby.
     pub(super) fn evaluate_lease(&mut self, now: Instant) {
+        self.retransmit_renewal(now);
         let Some(l) = &self.lease else { return };
         let (valid, address, expires, rebind_at) = (l.is_valid(now), l.wire.address, l.expires(), l.rebind_at());
         if self.state == State::Active {
@@ -98,6 +99,8 @@ impl Engine {
                 let lease = l.at(now);
                 let client_id = self.client_id();
                 self.actions.push_back(Action::RenewLease { lease, client_id, rebinding: now >= rebind_at });
+                self.timers.set(Timer::Retransmit, now.plus(RETRANSMIT_INTERVAL));
+                self.retransmits = 0;
             }
         } else if !self.state.holds_wan()
             && self.state != State::TakingOver
@@ -107,13 +110,25 @@ impl Engine {
         }
     }
 
+    /// An unanswered renewal: its request again, or at last given up.
+    fn retransmit_renewal(&mut self, now: Instant) {
+        if !self.timers.is_due(Timer::Retransmit, now) {
+            return;
+        }
+        if self.retransmits >= RETRANSMITS {
+            self.timers.stop(Timer::Retransmit);
+            self.actions.push_back(Action::AbandonRenewal);
+        } else {
+            self.retransmits += 1;
+            self.timers.set(Timer::Retransmit, now.plus(RETRANSMIT_INTERVAL));
+            self.actions.push_back(Action::RetransmitRenewal);
+        }
+    }
+
     pub(super) fn apply_lease(&mut self, now: Instant) {
         let Some(l) = &self.lease else { return };
-        let lease6 = self.lease6.as_ref().map(|(l6, t)| age6(l6, *t, now)).unwrap_or_default();
         self.applied = Some(l.wire.address);
-        let lease = l.at(now);
-        let client_id = self.client_id();
-        self.actions.push_back(Action::ApplyLease { lease, client_id, lease6 });
+        self.actions.push_back(Action::ApplyLease { lease: l.at(now) });
     }
 
     pub(super) fn withdraw_lease(&mut self) {

@@ -17,7 +17,9 @@ use std::collections::VecDeque;
 
 pub use lease::Lease;
 pub use peer::{Peer, Refusal, Refused};
-pub use settings::{DISCOVERY_INTERVAL, MAX_PEERS, PEER_EXPIRY, Settings, TrackerSpec, Weight};
+pub use settings::{
+    DISCOVERY_INTERVAL, MAX_PEERS, PEER_EXPIRY, RETRANSMIT_INTERVAL, RETRANSMITS, Settings, TrackerSpec, Weight,
+};
 pub use status::{Counters, Status};
 
 use crate::time::Instant;
@@ -58,7 +60,8 @@ pub enum Action {
     /// then call `Engine::handle_prepared`.
     Prepare,
     /// Configure the WAN address, default route and DNS from this lease.
-    ApplyLease { lease: Lease4, client_id: Vec<u8>, lease6: Lease6 },
+    /// (IPv6 will be applied by an action of its own.)
+    ApplyLease { lease: Lease4 },
     /// Remove a lease that is no longer ours to use.
     WithdrawLease,
     /// Gratuitous ARP from the shared MAC and ARP request to the ISP
@@ -68,8 +71,13 @@ pub enum Action {
     DropLanGateway,
     /// ARP request to the ISP gateway, so it keeps pointing at us.
     Nudge,
-    /// Confirm the lease with the DHCP server (REQUEST, never DISCOVER).
+    /// Confirm the lease with the DHCP server (REQUEST, never DISCOVER):
+    /// a new transaction, replacing one still unanswered.
     RenewLease { lease: Lease4, client_id: Vec<u8>, rebinding: bool },
+    /// Send the renewal's request again, in the same transaction.
+    RetransmitRenewal,
+    /// No answer came to the renewal: stop waiting for one.
+    AbandonRenewal,
     /// No valid lease: obtain one, asking for `requested` if known.
     AcquireLease { requested: Option<std::net::Ipv4Addr>, client_id: Vec<u8> },
     /// Stop any DHCP client activity (never with a release).
@@ -182,6 +190,8 @@ pub struct Engine {
     timers: Timers,
     /// The last step-up and what became of it (for status).
     step_up: Option<StepUp>,
+    /// Copies of the renewal's request sent again so far.
+    retransmits: u8,
     shutting_down: bool,
     exited: bool,
     actions: VecDeque<Action>,
@@ -221,6 +231,7 @@ impl Engine {
             preempt_suppressed: false,
             timers: Timers::default(),
             step_up: None,
+            retransmits: 0,
             shutting_down: false,
             exited: false,
             actions: VecDeque::new(),
@@ -303,6 +314,7 @@ impl Engine {
         }
         consider(self.timers.get(Timer::Takeover));
         consider(self.timers.get(Timer::Prepare));
+        consider(self.timers.get(Timer::Retransmit));
         consider(self.run.map(|r| r.started.plus(self.s.handover_timeout())));
         consider(self.preempt_since.map(|p| p.plus(self.s.preempt_delay)));
         for p in &self.peers {
@@ -474,6 +486,8 @@ impl Engine {
         let client_id = client_id.or_else(|| self.lease.as_ref().and_then(|l| l.client_id.clone()));
         let lease = Lease { wire, client_id, learned: now };
         self.timers.set(Timer::Renew, lease.renew_at());
+        // A renewal's answer, or a fresh lease that makes it moot.
+        self.timers.stop(Timer::Retransmit);
         self.lease = Some(lease);
         if self.state.holds_wan() && (changed || self.applied.is_none()) {
             self.apply_lease(now);
@@ -490,6 +504,7 @@ impl Engine {
 
     /// The server refused the lease (NAK): stop using it.
     pub fn handle_lease_lost(&mut self, now: Instant) {
+        self.timers.stop(Timer::Retransmit);
         if let Some(l) = &mut self.lease {
             l.wire.valid_left = 0;
             l.learned = now;

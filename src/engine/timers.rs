@@ -29,9 +29,11 @@ pub(super) enum Timer {
     Nudge,
     /// The next lease renewal (active).
     Renew,
+    /// The renewal's request goes out again, or is given up.
+    Retransmit,
 }
 
-const COUNT: usize = Timer::Renew as usize + 1;
+const COUNT: usize = Timer::Retransmit as usize + 1;
 
 /// No deadline: the end of time, which no `now` reaches.
 const UNSET: Instant = Instant::from_micros(u64::MAX);
@@ -110,6 +112,6 @@ mod tests {
         assert_eq!(t.get_or_set(Timer::Takeover, Instant::from_millis(200)), at, "kept");
         t.stop(Timer::Hold);
         assert_eq!(t.get(Timer::Hold), None);
-        assert_eq!(t.get(Timer::Renew), None, "the last timer has its slot");
+        assert_eq!(t.get(Timer::Retransmit), None, "the last timer has its slot");
     }
 }

@@ -335,6 +335,7 @@ impl Engine {
             self.actions.push_back(Action::DropLanGateway);
             self.actions.push_back(Action::StopDhcp);
         }
+        self.timers.stop(Timer::Retransmit);
         self.wan_open = false;
     }
 

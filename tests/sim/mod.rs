@@ -379,7 +379,7 @@ impl World {
                     let d = Duration::from_micros(self.rng.below(self.p.prepare_max.as_micros() as u64 + 1));
                     self.push(now.plus(d), Ev::Prepared { to: i });
                 }
-                Action::ApplyLease { lease, .. } => {
+                Action::ApplyLease { lease } => {
                     if lease.valid_left == 0 {
                         self.violate(format!("r{i} applied an expired lease"));
                     }
@@ -419,7 +419,13 @@ impl World {
                     r.next_wake = None;
                     self.log(format!("r{i} exits"));
                 }
-                Action::Announce | Action::DropLanGateway | Action::Nudge | Action::StopDhcp | Action::RunHooks(_) => {}
+                Action::Announce
+                | Action::DropLanGateway
+                | Action::Nudge
+                | Action::StopDhcp
+                | Action::RetransmitRenewal
+                | Action::AbandonRenewal
+                | Action::RunHooks(_) => {}
             }
         }
         if self.routers[i].proc == Proc::Down {
