@@ -5,8 +5,10 @@
 //! `Probe`, in a file of its own (link, ping, arping, script, external);
 //! what every kind shares (rounds, rise/fall, verdicts, status) is here.
 //!
-//! Each probe result goes through the tracker's rise/fall counter and only
-//! a change of state reaches the engine (`poll_verdict`). An external
+//! Time is the engine's (`crate::time::Instant`, from the daemon's one
+//! clock). Each tracker's rounds and rise/fall are a `tracker::Schedule`,
+//! the pure part the simulator runs too; only a change of state reaches
+//! the engine (`poll_verdict`). An external
 //! tracker's verdict is final: it was already judged by whoever sent it,
 //! so it goes to the engine as it comes, without rise/fall.
 //!
@@ -22,18 +24,19 @@ mod ping;
 mod script;
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mio::Registry;
 
 use super::group::Group;
 use crate::config::{self, Config, DhcpMode, TrackerKind};
 use crate::json;
-use crate::tracker::RiseFall;
+use crate::time::Instant;
+use crate::tracker::Schedule;
 use arping::Arping;
 use external::External;
 use link::Link;
-use ping::{Ping, after};
+use ping::Ping;
 use script::Script;
 
 /// The first mio token of trackers; tracker `i` owns `TOKENS_PER_TRACKER`
@@ -48,14 +51,6 @@ pub struct Verdict {
     pub group: usize,
     pub index: usize,
     pub up: bool,
-}
-
-/// The last change of state, for status.
-struct Change {
-    up: bool,
-    at: Instant,
-    /// From the start of the first probe of the run that decided it.
-    detect: Duration,
 }
 
 /// How starting a round went.
@@ -124,17 +119,8 @@ struct Runtime {
     index: usize,
     group_name: String,
     cfg: config::Tracker,
-    rise_fall: RiseFall,
-    running: bool,
+    schedule: Schedule,
     probe: Box<dyn Probe>,
-    /// When the next round starts; `None` for none planned.
-    next: Option<Instant>,
-    /// Start of the round in flight.
-    in_round: Option<Instant>,
-    last: Option<(bool, Instant)>,
-    /// Start of the first result of the current run against the state.
-    disagree_since: Option<Instant>,
-    change: Option<Change>,
 }
 
 /// Carrier by link name. A router has a few dozen links at most: a list
@@ -201,123 +187,99 @@ impl Runtime {
             index,
             group_name: group_name.to_string(),
             cfg: cfg.clone(),
-            rise_fall: RiseFall::new(cfg.rise, cfg.fall),
-            running: false,
+            schedule: Schedule::new(cfg.interval, cfg.rise, cfg.fall),
             probe,
-            next: None,
-            in_round: None,
-            last: None,
-            disagree_since: None,
-            change: None,
         }
     }
 
     fn start(&mut self, now: Instant) {
-        self.running = true;
-        self.next = self.cfg.kind.info().polls.then_some(now);
+        self.schedule.start(now, self.cfg.kind.info().polls);
     }
 
     /// Stops probing but keeps the counts (a reload).
     fn suspend(&mut self, reg: &Registry, shared: &mut Shared) {
-        self.running = false;
-        self.next = None;
-        self.in_round = None;
+        self.schedule.suspend();
         self.probe.stop(reg, shared);
     }
 
     /// Stops probing and forgets: the next verdict needs a full run.
     fn stop(&mut self, reg: &Registry, shared: &mut Shared) {
-        self.suspend(reg, shared);
-        self.rise_fall.reset();
-        self.disagree_since = None;
+        self.schedule.stop();
+        self.probe.stop(reg, shared);
     }
 
     /// Ends the round in flight if it is decided.
     fn poll_round(&mut self, now: Instant, shared: &mut Shared) {
-        let Some(started) = self.in_round else { return };
+        if !self.schedule.in_round() {
+            return;
+        }
         if let Some(ok) = self.probe.poll(now, shared) {
-            self.in_round = None;
-            self.result(ok, started, now, &mut shared.verdicts);
+            let change = self.schedule.round_ended(ok, now);
+            self.changed(change, &mut shared.verdicts);
         }
     }
 
     /// Finishes a decided round, then starts the next one if it is due.
     fn advance(&mut self, now: Instant, g: &Group, reg: &Registry, token: usize, shared: &mut Shared) {
-        if !self.running {
+        if !self.schedule.is_running() {
             return;
         }
         self.poll_round(now, shared);
-        if self.in_round.is_some() || self.next.is_none_or(|t| now < t) {
+        if !self.schedule.round_due(now) {
             return;
         }
-        // Rounds keep their rhythm; a late loop skips, never bunches them.
-        self.next = self.next.map(|t| {
-            let n = after(t, self.cfg.interval);
-            if n <= now { after(now, self.cfg.interval) } else { n }
-        });
         let ctx =
             Context { tracker: &self.cfg.name, group_name: &self.group_name, wan_only: self.cfg.wan_only, group: g };
         let begun = self.probe.begin(now, self.cfg.timeout, &ctx, &mut RunCtx { reg, token, shared });
         match begun {
-            Begun::Started => self.in_round = Some(now),
-            Begun::Decided(ok) => self.result(ok, now, now, &mut shared.verdicts),
+            Begun::Started => self.schedule.round_begun(now),
+            Begun::Decided(ok) => {
+                let change = self.schedule.result(ok, now, now);
+                self.changed(change, &mut shared.verdicts);
+            }
             Begun::Skipped => {}
         }
         // A link is sampled only until the state agrees with its carrier;
         // the next change comes as an event.
-        if self.probe.settled(self.rise_fall.state(), shared) {
-            self.next = None;
+        if self.probe.settled(self.schedule.state(), shared) {
+            self.schedule.wait();
         }
         // A round may be decided at once (a wave to send, nobody to ask).
         self.poll_round(now, shared);
     }
 
-    /// One probe result, begun at `started`, through rise/fall.
-    fn result(&mut self, ok: bool, started: Instant, now: Instant, verdicts: &mut VecDeque<Verdict>) {
-        if self.rise_fall.state() == Some(ok) {
-            self.disagree_since = None;
-        } else if self.last.map(|l| l.0) != Some(ok) || self.disagree_since.is_none() {
-            self.disagree_since = Some(started);
-        }
-        self.last = Some((ok, now));
-        if let Some(up) = self.rise_fall.probe(ok) {
-            let detect = now.saturating_duration_since(self.disagree_since.take().unwrap_or(started));
-            log::info!(
-                "tracker {} ({}): {} after {} {} in a row, {} ms",
-                self.cfg.name,
-                self.cfg.kind.info().name,
-                if up { "up" } else { "down" },
-                if up { self.cfg.rise } else { self.cfg.fall },
-                if up { "successes" } else { "failures" },
-                ms(detect)
-            );
-            self.change = Some(Change { up, at: now, detect });
-            verdicts.push_back(Verdict { group: self.group, index: self.index, up });
-        }
+    /// Logs a change of state and passes it on to the engine.
+    fn changed(&self, up: Option<bool>, verdicts: &mut VecDeque<Verdict>) {
+        let (Some(up), Some(change)) = (up, self.schedule.change()) else { return };
+        log::info!(
+            "tracker {} ({}): {} after {} {} in a row, {} ms",
+            self.cfg.name,
+            self.cfg.kind.info().name,
+            if up { "up" } else { "down" },
+            if up { self.cfg.rise } else { self.cfg.fall },
+            if up { "successes" } else { "failures" },
+            ms(change.detect)
+        );
+        verdicts.push_back(Verdict { group: self.group, index: self.index, up });
     }
 
     fn deadline(&self) -> Option<Instant> {
-        if !self.running {
-            return None;
-        }
-        if self.in_round.is_none() {
-            return self.next;
-        }
-        self.probe.deadline()
+        if self.schedule.in_round() { self.probe.deadline() } else { self.schedule.poll_timeout() }
     }
 
     /// The run time in status: keys by kind are `device` (link),
     /// `answered` and `targets` (ping), `pid` (script, null between
     /// runs); the others have none of them.
     fn status(&self, now: Instant, j: &mut json::Writer) {
-        let ago = |t: Instant| ms(now.saturating_duration_since(t));
-        j.key("type").str(self.cfg.kind.info().name).key("running").bool(self.running);
+        let ago = |t: Instant| ms(now.since(t));
+        let (last, change) = (self.schedule.last(), self.schedule.change());
+        j.key("type").str(self.cfg.kind.info().name).key("running").bool(self.schedule.is_running());
         j.key("interval_ms").num(ms(self.cfg.interval)).key("timeout_ms").num(ms(self.cfg.timeout));
         j.key("rise").num(u64::from(self.cfg.rise)).key("fall").num(u64::from(self.cfg.fall));
-        j.key("last").opt_str(self.last.map(|(ok, _)| if ok { "ok" } else { "fail" }));
-        j.key("last_ago_ms").opt_num(self.last.map(|(_, t)| ago(t)));
+        j.key("last").opt_str(last.map(|(ok, _)| if ok { "ok" } else { "fail" }));
+        j.key("last_ago_ms").opt_num(last.map(|(_, t)| ago(t)));
         j.key("change");
-        match &self.change {
+        match change {
             Some(c) => {
                 j.open('{').key("to").str(if c.up { "up" } else { "down" });
                 j.key("ago_ms").num(ago(c.at)).key("detect_ms").num(ms(c.detect)).close('}');
@@ -374,10 +336,11 @@ impl Trackers {
         }
         for rt in &mut self.list {
             let want = groups.get(rt.group).is_some_and(|g| !rt.cfg.wan_only || wan_ready(g));
-            if want && !rt.running {
+            let running = rt.schedule.is_running();
+            if want && !running {
                 log::debug!("tracker {}: running", rt.cfg.name);
                 rt.start(now);
-            } else if !want && rt.running {
+            } else if !want && running {
                 log::debug!("tracker {}: paused, the WAN is not ours", rt.cfg.name);
                 rt.stop(reg, &mut self.shared);
             }
@@ -411,8 +374,8 @@ impl Trackers {
             return;
         }
         for rt in &mut self.list {
-            if rt.running && rt.probe.watches(device) {
-                rt.next = Some(now);
+            if rt.probe.watches(device) {
+                rt.schedule.wake(now);
             }
         }
     }
@@ -423,11 +386,10 @@ impl Trackers {
         if !matches!(rt.cfg.kind, TrackerKind::External) {
             return Err(format!("tracker {name} is not external"));
         }
-        if rt.last.map(|l| l.0) != Some(up) {
+        if rt.schedule.last().map(|l| l.0) != Some(up) {
             log::info!("tracker {name} (external): {}", if up { "up" } else { "down" });
-            rt.change = Some(Change { up, at: now, detect: Duration::ZERO });
         }
-        rt.last = Some((up, now));
+        rt.schedule.verdict(up, now);
         self.shared.verdicts.push_back(Verdict { group: rt.group, index: rt.index, up });
         Ok(())
     }
@@ -479,16 +441,20 @@ pub(super) mod tests {
     /// Every kind of value the status reply holds, escapes included.
     pub(in crate::daemon) fn sample_status() -> (Trackers, Vec<crate::engine::Status>, Instant) {
         let mut t = Trackers { list: Vec::new(), shared: Shared::default(), stopped: false };
-        let now = Instant::now();
+        let now = Instant::from_millis(5_000);
         let mut link = Runtime::new(0, 0, "wan", &cfg(TrackerKind::Link { device: "wan\"1".into() }, 1, 1));
+        // Down 250 ms after the failing run began; then one success of two.
+        link.schedule = Schedule::new(Duration::from_millis(100), 2, 1);
         link.start(now);
-        link.last = Some((true, now));
-        link.change = Some(Change { up: false, at: now, detect: Duration::from_millis(250) });
+        link.schedule.result(false, Instant::from_millis(4_750), now);
+        link.schedule.result(true, now, now);
         t.list.push(link);
         let ping =
             TrackerKind::Ping { targets: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))], count: 1, reliability: 1 };
         let mut ping = Runtime::new(0, 1, "wan", &cfg(ping, 1, 1));
-        ping.last = Some((false, now));
+        // One failure of two: no change yet.
+        ping.schedule = Schedule::new(Duration::from_millis(100), 1, 2);
+        ping.schedule.result(false, now, now);
         let mut p = Ping::new(vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))], 1, 1, 7);
         p.last_answered = Some(0);
         p.error = Some("no route\tto host".into());
@@ -501,40 +467,15 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn only_changes_reach_the_engine_with_detection_time() {
+    fn only_changes_reach_the_engine() {
         let mut rt = Runtime::new(0, 2, "wan", &cfg(TrackerKind::External, 2, 3));
         let mut v = VecDeque::new();
-        let t0 = Instant::now();
-        let at = |n: u64| t0 + Duration::from_millis(100 * n);
-        rt.result(true, at(0), at(0), &mut v);
-        rt.result(true, at(1), at(1), &mut v);
-        assert_eq!(v.pop_front(), Some(Verdict { group: 0, index: 2, up: true }));
-        rt.result(true, at(2), at(2), &mut v);
-        rt.result(false, at(3), at(3) + Duration::from_millis(50), &mut v);
-        rt.result(false, at(4), at(4) + Duration::from_millis(50), &mut v);
-        assert!(v.is_empty(), "two failures of three");
-        rt.result(false, at(5), at(5) + Duration::from_millis(50), &mut v);
-        assert_eq!(v.pop_front(), Some(Verdict { group: 0, index: 2, up: false }));
-        let c = rt.change.as_ref().unwrap();
-        assert!(!c.up);
-        assert_eq!(c.detect, Duration::from_millis(250), "from the first failing round's start to the verdict");
-        rt.result(false, at(6), at(6), &mut v);
-        assert!(v.is_empty(), "no change, nothing to say");
-    }
-
-    #[test]
-    fn a_broken_run_restarts_the_detection_clock() {
-        let mut rt = Runtime::new(0, 0, "wan", &cfg(TrackerKind::External, 1, 2));
-        let mut v = VecDeque::new();
-        let t0 = Instant::now();
-        let at = |n: u64| t0 + Duration::from_millis(100 * n);
-        rt.result(true, at(0), at(0), &mut v);
-        rt.result(false, at(1), at(1), &mut v);
-        rt.result(true, at(2), at(2), &mut v);
-        rt.result(false, at(3), at(3), &mut v);
-        rt.result(false, at(4), at(4), &mut v);
-        assert_eq!(v.len(), 2, "up, then down");
-        assert_eq!(rt.change.as_ref().unwrap().detect, Duration::from_millis(100));
+        let at = |n: u64| Instant::from_millis(100 * n);
+        for (n, ok) in [(0, true), (1, true), (2, true), (3, false), (4, false), (5, false), (6, false)] {
+            let change = rt.schedule.result(ok, at(n), at(n));
+            rt.changed(change, &mut v);
+        }
+        assert_eq!(Vec::from(v), [Verdict { group: 0, index: 2, up: true }, Verdict { group: 0, index: 2, up: false }]);
     }
 
     #[test]
@@ -552,19 +493,19 @@ pub(super) mod tests {
         let ping =
             TrackerKind::Ping { targets: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))], count: 1, reliability: 1 };
         t.list.push(Runtime::new(0, 1, "wan", &cfg(ping, 1, 1)));
-        let now = Instant::now();
+        let now = Instant::from_millis(1_000);
         for rt in &mut t.list {
             rt.start(now);
-            rt.next = None;
+            rt.schedule.wait();
         }
         t.on_link("lan", false, now);
-        assert!(t.list[0].next.is_none());
+        assert_eq!(t.list[0].schedule.poll_timeout(), None);
         t.on_link("wan", true, now);
-        assert_eq!(t.list[0].next, Some(now));
-        assert!(t.list[1].next.is_none());
-        t.list[0].next = None;
+        assert_eq!(t.list[0].schedule.poll_timeout(), Some(now));
+        assert_eq!(t.list[1].schedule.poll_timeout(), None);
+        t.list[0].schedule.wait();
         t.on_link("wan", true, now);
-        assert!(t.list[0].next.is_none(), "the same carrier again is no change");
+        assert_eq!(t.list[0].schedule.poll_timeout(), None, "the same carrier again is no change");
         assert_eq!(t.deadline(), None);
     }
 
@@ -575,7 +516,7 @@ pub(super) mod tests {
         e.name = "mwan".into();
         t.list.push(Runtime::new(0, 0, "wan", &cfg(TrackerKind::Link { device: "wan".into() }, 1, 1)));
         t.list.push(Runtime::new(0, 1, "wan", &e));
-        let now = Instant::now();
+        let now = Instant::from_millis(1_000);
         assert_eq!(t.external("mwan", false, now), Ok(()));
         assert_eq!(t.poll_verdict(), Some(Verdict { group: 0, index: 1, up: false }), "no rise/fall: at once");
         assert_eq!(t.external("mwan", false, now), Ok(()));

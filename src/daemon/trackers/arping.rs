@@ -5,15 +5,16 @@
 
 use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-use super::ping::{after, deregister};
+use super::ping::deregister;
 use super::{Begun, Context, Probe, RunCtx, Shared};
 use crate::json;
 use crate::system::packet::{PacketSocket, PacketType};
+use crate::time::Instant;
 use crate::wire::arp::{self, Operation};
 use crate::wire::ethertype;
 
@@ -73,7 +74,7 @@ impl Probe for Arping {
         if let Some(Err(e)) = self.sock.as_ref().map(|s| s.send(&request)) {
             log::debug!("arping {target}: {e}");
         }
-        self.round = Some(Round { target, end: after(now, timeout), answered: false });
+        self.round = Some(Round { target, end: now.plus(timeout), answered: false });
         Begun::Started
     }
 

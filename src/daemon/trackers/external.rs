@@ -2,9 +2,10 @@
 //! tracker NAME up|down`, or ubus). They never probe: `Trackers::external`
 //! passes each verdict on as it comes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{Begun, Context, Probe, RunCtx, Shared};
+use crate::time::Instant;
 
 pub struct External;
 

@@ -2,11 +2,12 @@
 //! carrier change counts as a result at once; until the tracker's state
 //! follows it, the carrier is counted again every interval.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{Begun, Context, Probe, RunCtx, Shared};
 use crate::json;
 use crate::system::rtnl;
+use crate::time::Instant;
 
 pub struct Link {
     device: String,

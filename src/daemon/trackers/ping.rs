@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
@@ -15,12 +15,8 @@ use mio::{Interest, Registry, Token};
 use super::icmp::EchoSocket;
 use super::{Begun, Context, Probe, RunCtx, Shared};
 use crate::json;
+use crate::time::Instant;
 use crate::wire::icmp::Echo;
-
-/// `t + d`, or `t` in the impossible case that overflows the clock.
-pub fn after(t: Instant, d: Duration) -> Instant {
-    t.checked_add(d).unwrap_or(t)
-}
 
 /// One round's bookkeeping, pure: no socket, no clock.
 #[derive(Clone, Debug)]
@@ -52,7 +48,7 @@ impl Round {
     /// When the next wave of requests is due, if one remains.
     pub fn next_wave(&self) -> Option<Instant> {
         let step = self.timeout.checked_div(u32::from(self.count))?;
-        (self.waves < self.count).then(|| after(self.started, step.saturating_mul(u32::from(self.waves))))
+        (self.waves < self.count).then(|| self.started.plus(step.saturating_mul(u32::from(self.waves))))
     }
 
     /// The targets to ask now, if a wave is due: those that have not
@@ -84,7 +80,7 @@ impl Round {
     }
 
     fn end(&self) -> Instant {
-        after(self.started, self.timeout)
+        self.started.plus(self.timeout)
     }
 
     /// `Some(true)` once enough targets answered, `Some(false)` once the
@@ -262,35 +258,35 @@ mod tests {
 
     #[test]
     fn succeeds_once_reliability_targets_answered() {
-        let t0 = Instant::now();
+        let t0 = Instant::from_millis(1_000);
         let ts = targets(3);
         let mut r = Round::new(t0, 3, 1, 2, MS(500));
         let mut seq = 0;
         let sent = send(&mut r, t0, &mut seq);
         assert_eq!(sent.len(), 3, "one request to each target");
         r.reply(sent[0].0, ts[0], &ts);
-        assert_eq!(r.outcome(t0 + MS(10)), None, "one of two needed");
+        assert_eq!(r.outcome(t0.plus(MS(10))), None, "one of two needed");
         r.reply(sent[0].0, ts[0], &ts);
-        assert_eq!(r.outcome(t0 + MS(10)), None, "the same target twice is still one");
+        assert_eq!(r.outcome(t0.plus(MS(10))), None, "the same target twice is still one");
         r.reply(sent[2].0, ts[2], &ts);
-        assert_eq!(r.outcome(t0 + MS(20)), Some(true), "decided early, before the timeout");
+        assert_eq!(r.outcome(t0.plus(MS(20))), Some(true), "decided early, before the timeout");
     }
 
     #[test]
     fn fails_at_the_timeout_when_too_few_answered() {
-        let t0 = Instant::now();
+        let t0 = Instant::from_millis(1_000);
         let ts = targets(3);
         let mut r = Round::new(t0, 3, 1, 2, MS(500));
         let sent = send(&mut r, t0, &mut 0);
         r.reply(sent[1].0, ts[1], &ts);
-        assert_eq!(r.outcome(t0 + MS(499)), None);
-        assert_eq!(r.outcome(t0 + MS(500)), Some(false));
+        assert_eq!(r.outcome(t0.plus(MS(499))), None);
+        assert_eq!(r.outcome(t0.plus(MS(500))), Some(false));
         assert_eq!(r.answered(), 1);
     }
 
     #[test]
     fn replies_count_only_from_the_target_asked_with_that_sequence() {
-        let t0 = Instant::now();
+        let t0 = Instant::from_millis(1_000);
         let ts = targets(2);
         let mut r = Round::new(t0, 2, 1, 1, MS(500));
         let sent = send(&mut r, t0, &mut 100);
@@ -298,45 +294,45 @@ mod tests {
         r.reply(999, ts[0], &ts);
         r.reply(sent[0].0, IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1)), &ts);
         assert_eq!(r.answered(), 0, "wrong source, unknown sequence, stranger");
-        assert_eq!(r.outcome(t0 + MS(500)), Some(false));
+        assert_eq!(r.outcome(t0.plus(MS(500))), Some(false));
     }
 
     #[test]
     fn count_spreads_waves_over_the_timeout_and_stops_asking_who_answered() {
-        let t0 = Instant::now();
+        let t0 = Instant::from_millis(1_000);
         let ts = targets(2);
         let mut r = Round::new(t0, 2, 3, 2, MS(300));
         let mut seq = 0;
         assert_eq!(send(&mut r, t0, &mut seq).len(), 2);
-        assert_eq!(r.next_wave(), Some(t0 + MS(100)));
-        assert_eq!(r.deadline(), t0 + MS(100));
-        assert!(send(&mut r, t0 + MS(99), &mut seq).is_empty(), "not yet due");
+        assert_eq!(r.next_wave(), Some(t0.plus(MS(100))));
+        assert_eq!(r.deadline(), t0.plus(MS(100)));
+        assert!(send(&mut r, t0.plus(MS(99)), &mut seq).is_empty(), "not yet due");
         r.reply(1, ts[0], &ts);
-        let second = send(&mut r, t0 + MS(100), &mut seq);
+        let second = send(&mut r, t0.plus(MS(100)), &mut seq);
         assert_eq!(second, vec![(3, 1)], "only the silent target is asked again");
-        assert_eq!(send(&mut r, t0 + MS(200), &mut seq), vec![(4, 1)]);
+        assert_eq!(send(&mut r, t0.plus(MS(200)), &mut seq), vec![(4, 1)]);
         assert_eq!(r.next_wave(), None, "three waves sent");
-        assert_eq!(r.deadline(), t0 + MS(300));
+        assert_eq!(r.deadline(), t0.plus(MS(300)));
         r.reply(4, ts[1], &ts);
-        assert_eq!(r.outcome(t0 + MS(250)), Some(true), "the last wave's reply counts");
+        assert_eq!(r.outcome(t0.plus(MS(250))), Some(true), "the last wave's reply counts");
     }
 
     #[test]
     fn a_decided_round_sends_nothing_more() {
-        let t0 = Instant::now();
+        let t0 = Instant::from_millis(1_000);
         let ts = targets(1);
         let mut r = Round::new(t0, 1, 2, 1, MS(200));
         send(&mut r, t0, &mut 0);
         r.reply(1, ts[0], &ts);
-        assert!(send(&mut r, t0 + MS(100), &mut 1).is_empty());
+        assert!(send(&mut r, t0.plus(MS(100)), &mut 1).is_empty());
         let mut late = Round::new(t0, 1, 2, 1, MS(200));
         send(&mut late, t0, &mut 0);
-        assert!(send(&mut late, t0 + MS(250), &mut 1).is_empty(), "past the timeout");
+        assert!(send(&mut late, t0.plus(MS(250)), &mut 1).is_empty(), "past the timeout");
     }
 
     #[test]
     fn degenerate_parameters_do_not_panic() {
-        let t0 = Instant::now();
+        let t0 = Instant::from_millis(1_000);
         let mut r = Round::new(t0, 0, 0, 0, Duration::ZERO);
         assert!(send(&mut r, t0, &mut 0).is_empty());
         assert_eq!(r.outcome(t0), Some(false), "no target can answer");
