@@ -242,7 +242,7 @@ impl Group {
     pub fn execute(&mut self, now: Instant, fence: &mut Fence, hooks: &mut Hooks, reg: &Registry, base: usize) {
         loop {
             while let Some(a) = self.engine.poll_action() {
-                if let Err(e) = self.act(a, fence, hooks, reg, base) {
+                if let Err(e) = self.act(a, now, fence, hooks, reg, base) {
                     log::warn!("group {}: {e}", self.cfg.name);
                 }
             }
@@ -253,7 +253,15 @@ impl Group {
         }
     }
 
-    fn act(&mut self, a: Action, fence: &mut Fence, hooks: &mut Hooks, reg: &Registry, base: usize) -> io::Result<()> {
+    fn act(
+        &mut self,
+        a: Action,
+        now: Instant,
+        fence: &mut Fence,
+        hooks: &mut Hooks,
+        reg: &Registry,
+        base: usize,
+    ) -> io::Result<()> {
         let name = &self.cfg.name;
         match a {
             Action::Send { path, frame } => {
@@ -303,13 +311,13 @@ impl Group {
                     lease.valid_left
                 );
                 self.applied = Some(lease);
-                self.netifd_sync(hooks);
+                self.netifd_sync(hooks, now);
             }
             Action::WithdrawLease => {
                 if let Some(l) = self.applied.take() {
                     wan::withdraw(self.wan.ifindex, &l)?;
                 }
-                self.netifd_sync(hooks);
+                self.netifd_sync(hooks, now);
             }
             Action::Announce => {
                 if let Some(l) = &self.applied {
@@ -366,9 +374,9 @@ impl Group {
             }
             Action::RunHooks(state) => {
                 if state != State::Active {
-                    self.netifd_sync(hooks);
+                    self.netifd_sync(hooks, now);
                 }
-                hooks.enqueue(Job { env: self.hook_env(state), event: self.hook_event(state) });
+                hooks.enqueue(Job { env: self.hook_env(state), event: self.hook_event(state) }, now);
             }
             Action::Transition { from, to, reason } => {
                 log::info!("group {name}: {} -> {}: {reason}", from.as_str(), to.as_str());
@@ -414,18 +422,18 @@ impl Group {
 
     /// netifd's `proto vwrp` handler named the interface that serves this
     /// WAN: from now on it gets the lease while we hold the WAN.
-    pub fn netifd_setup(&mut self, interface: &str, hooks: &mut Hooks) -> Result<(), String> {
+    pub fn netifd_setup(&mut self, interface: &str, hooks: &mut Hooks, now: Instant) -> Result<(), String> {
         if self.cfg.dhcp != config::DhcpMode::Netifd {
             return Err(format!("group {} does not use dhcp 'netifd'", self.cfg.name));
         }
         self.netifd = Some(interface.to_string());
-        self.netifd_sync(hooks);
+        self.netifd_sync(hooks, now);
         Ok(())
     }
 
     /// Tells netifd the truth: the lease while we hold the WAN and use a
     /// lease, else no link (netifd removes the address and waits).
-    fn netifd_sync(&mut self, hooks: &mut Hooks) {
+    fn netifd_sync(&mut self, hooks: &mut Hooks, now: Instant) {
         if self.cfg.dhcp != config::DhcpMode::Netifd {
             return;
         }
@@ -441,7 +449,7 @@ impl Group {
             }
             _ => netifd::down_args(iface),
         };
-        if !hooks.enqueue_ubus(&args) {
+        if !hooks.enqueue_ubus(&args, now) {
             log::warn!("group {}: dhcp 'netifd' but no ubus CLI: netifd does not learn the lease", self.cfg.name);
         }
     }

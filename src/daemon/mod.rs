@@ -48,8 +48,9 @@ const FENCE_RECHECK: Duration = Duration::from_secs(1);
 const GROUP_BASE: usize = 16;
 
 /// The daemon's one clock: the system's monotonic clock as the engine's
-/// instants. Everything with a deadline (the engines, the trackers) is
-/// handed `now` from here; nothing else reads a clock.
+/// instants. Everything with a deadline (the engines, the trackers, the
+/// hooks, the loop's own rechecks) is handed `now` from here; nothing else
+/// reads a clock (src/time.rs tests that).
 pub(crate) struct Clock(std::time::Instant);
 
 impl Clock {
@@ -60,7 +61,7 @@ impl Clock {
     pub(crate) fn now(&self) -> Instant {
         Instant::from_micros(u64::try_from(self.0.elapsed().as_micros()).unwrap_or(u64::MAX))
     }
-    /// A deadline of std's clock (the hooks', `system::process`'s) on this one.
+    /// A deadline of std's clock (`system::process`'s) on this one.
     fn of_std(&self, t: std::time::Instant) -> Instant {
         Instant::from_micros(u64::try_from(t.saturating_duration_since(self.0).as_micros()).unwrap_or(u64::MAX))
     }
@@ -300,7 +301,7 @@ impl Daemon {
         for g in &self.groups {
             consider(g.engine.poll_timeout());
         }
-        consider(self.hooks.deadline().map(|d| self.clock.of_std(d)));
+        consider(self.hooks.deadline());
         consider(self.trackers.deadline());
         consider(self.shutdown_deadline);
         consider(self.clients.deadline());
@@ -318,7 +319,7 @@ impl Daemon {
             }
             self.execute(gi);
         }
-        self.hooks.poll();
+        self.hooks.poll(now);
         let now = self.clock.now();
         self.clients.expire(now, self.poll.registry());
         process::reap(self.clock.to_std(now));
@@ -396,10 +397,10 @@ impl Daemon {
                         self.groups[gi].reap(now);
                         self.execute(gi);
                     }
-                    self.hooks.poll();
+                    self.hooks.poll(now);
                     self.poll_fence_restore();
                     // Script trackers are read by `run_trackers`.
-                    process::reap(self.clock.to_std(self.clock.now()));
+                    process::reap(self.clock.to_std(now));
                 }
                 _ => {}
             }
@@ -578,7 +579,8 @@ impl Daemon {
         }
         let gi = self.group_on(device)?;
         log::info!("group {}: netifd interface {interface} serves {device}", self.groups[gi].cfg.name);
-        self.groups[gi].netifd_setup(interface, &mut self.hooks)
+        let now = self.clock.now();
+        self.groups[gi].netifd_setup(interface, &mut self.hooks, now)
     }
 
     fn group_on(&self, device: &str) -> Result<usize, String> {
