@@ -53,50 +53,6 @@ pub const fn ms(n: u64) -> Duration {
 mod tests {
     use super::*;
 
-    /// One clock: outside tests, only the daemon's `Clock` reads the
-    /// system's monotonic clock (and `system::process`, below); every
-    /// protocol deadline is on these instants.
-    #[test]
-    fn only_the_daemons_clock_reads_the_system_clock() {
-        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-            for e in std::fs::read_dir(dir).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else if p.extension().is_some_and(|x| x == "rs") {
-                    out.push(p);
-                }
-            }
-        }
-        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut files = Vec::new();
-        walk(&src, &mut files);
-        let mut readers = Vec::new();
-        for f in files {
-            let text = std::fs::read_to_string(&f).unwrap();
-            let lines: Vec<&str> = text.lines().collect();
-            // Inline test modules sit at the end of a file and may read real time.
-            let end = (0..lines.len())
-                .find(|&i| {
-                    lines[i] == "#[cfg(test)]"
-                        && lines.get(i + 1).is_some_and(|l| l.contains("mod ") && l.ends_with('{'))
-                })
-                .unwrap_or(lines.len());
-            for (n, line) in lines[..end].iter().enumerate() {
-                if line.contains("std::time::Instant") || line.contains("Instant::now") {
-                    readers.push(format!("{}:{}", f.strip_prefix(&src).unwrap().display(), n + 1));
-                }
-            }
-        }
-        // The Clock (its field, its start, its two mappings to and from
-        // std's instants) and system::process, whose SIGKILL grace and
-        // run limit end a child process: no protocol timing, and the loop
-        // reads its deadline through the Clock.
-        let (clock, rest): (Vec<_>, Vec<_>) = readers.iter().partition(|r| r.starts_with("daemon/mod.rs:"));
-        assert!(rest.iter().all(|r| r.starts_with("system/process.rs:")), "{readers:?}");
-        assert_eq!(clock.len(), 4, "{readers:?}");
-    }
-
     #[test]
     fn arithmetic_saturates() {
         let t = Instant::from_micros(u64::MAX - 1);
