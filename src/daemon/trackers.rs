@@ -80,7 +80,7 @@ trait Probe {
     fn begin(&mut self, now: Instant, timeout: Duration, ctx: &Context, run: &mut RunCtx) -> Begun;
     /// The outcome of the round in flight once it is decided; the round is
     /// then over.
-    fn poll(&mut self, _now: Instant, _shared: &mut Shared) -> Option<bool> {
+    fn poll(&mut self, _now: Instant) -> Option<bool> {
         None
     }
     /// When `poll` is due again while a round is in flight.
@@ -90,7 +90,7 @@ trait Probe {
     /// Its socket number `sub` is readable.
     fn readable(&mut self, _sub: usize) {}
     /// Ends the round in flight and closes what it holds.
-    fn stop(&mut self, _reg: &Registry, _shared: &mut Shared) {}
+    fn stop(&mut self, _reg: &Registry) {}
     /// Rounds can wait for an event now: `state` is what rise/fall made
     /// of the results so far.
     fn settled(&self, _state: Option<bool>, _shared: &Shared) -> bool {
@@ -197,15 +197,15 @@ impl Runtime {
     }
 
     /// Stops probing but keeps the counts (a reload).
-    fn suspend(&mut self, reg: &Registry, shared: &mut Shared) {
+    fn suspend(&mut self, reg: &Registry) {
         self.schedule.suspend();
-        self.probe.stop(reg, shared);
+        self.probe.stop(reg);
     }
 
     /// Stops probing and forgets: the next verdict needs a full run.
-    fn stop(&mut self, reg: &Registry, shared: &mut Shared) {
+    fn stop(&mut self, reg: &Registry) {
         self.schedule.stop();
-        self.probe.stop(reg, shared);
+        self.probe.stop(reg);
     }
 
     /// Ends the round in flight if it is decided.
@@ -213,7 +213,7 @@ impl Runtime {
         if !self.schedule.in_round() {
             return;
         }
-        if let Some(ok) = self.probe.poll(now, shared) {
+        if let Some(ok) = self.probe.poll(now) {
             let change = self.schedule.round_ended(ok, now);
             self.changed(change, &mut shared.verdicts);
         }
@@ -314,7 +314,7 @@ impl Trackers {
                 let rt = match kept {
                     // Its tokens change with its place: sockets reopen.
                     Some(mut o) => {
-                        o.suspend(reg, &mut self.shared);
+                        o.suspend(reg);
                         o.group = gi;
                         o.index = ti;
                         o
@@ -325,7 +325,7 @@ impl Trackers {
             }
         }
         for mut o in old {
-            o.stop(reg, &mut self.shared);
+            o.stop(reg);
         }
     }
 
@@ -342,7 +342,7 @@ impl Trackers {
                 rt.start(now);
             } else if !want && running {
                 log::debug!("tracker {}: paused, the WAN is not ours", rt.cfg.name);
-                rt.stop(reg, &mut self.shared);
+                rt.stop(reg);
             }
         }
     }
@@ -403,7 +403,7 @@ impl Trackers {
     pub fn stop_all(&mut self, reg: &Registry) {
         self.stopped = true;
         for rt in &mut self.list {
-            rt.stop(reg, &mut self.shared);
+            rt.stop(reg);
         }
     }
 

@@ -11,7 +11,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use super::ping::deregister;
-use super::{Begun, Context, Probe, RunCtx, Shared};
+use super::{Begun, Context, Probe, RunCtx};
 use crate::json;
 use crate::system::packet::{PacketSocket, PacketType};
 use crate::time::Instant;
@@ -101,7 +101,7 @@ impl Probe for Arping {
     }
 
     /// The round's outcome once decided.
-    fn poll(&mut self, now: Instant, _shared: &mut Shared) -> Option<bool> {
+    fn poll(&mut self, now: Instant) -> Option<bool> {
         let r = self.round.as_ref()?;
         let outcome = if r.answered {
             true
@@ -122,7 +122,7 @@ impl Probe for Arping {
     }
 
     /// Closes the socket: a standby's tracker must not read the WAN.
-    fn stop(&mut self, reg: &Registry, _shared: &mut Shared) {
+    fn stop(&mut self, reg: &Registry) {
         if let Some(s) = self.sock.take() {
             deregister(reg, &s);
         }

@@ -13,7 +13,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use super::icmp::EchoSocket;
-use super::{Begun, Context, Probe, RunCtx, Shared};
+use super::{Begun, Context, Probe, RunCtx};
 use crate::json;
 use crate::time::Instant;
 use crate::wire::icmp::Echo;
@@ -171,7 +171,7 @@ impl Probe for Ping {
 
     /// Sends the wave of requests that is due; the round's outcome when
     /// it is decided.
-    fn poll(&mut self, now: Instant, _shared: &mut Shared) -> Option<bool> {
+    fn poll(&mut self, now: Instant) -> Option<bool> {
         let round = self.round.as_mut()?;
         for t in round.due(now) {
             let Some(&to) = self.targets.get(t) else { continue };
@@ -213,7 +213,7 @@ impl Probe for Ping {
     }
 
     /// Closes the sockets and forgets the round.
-    fn stop(&mut self, reg: &Registry, _shared: &mut Shared) {
+    fn stop(&mut self, reg: &Registry) {
         for s in [self.v4.take(), self.v6.take()].into_iter().flatten() {
             deregister(reg, &s);
         }

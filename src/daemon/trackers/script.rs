@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use mio::Registry;
 
-use super::{Begun, Context, Probe, RunCtx, Shared};
+use super::{Begun, Context, Probe, RunCtx};
 use crate::json;
 use crate::system::process::{self, Child};
 use crate::time::Instant;
@@ -105,7 +105,7 @@ impl Probe for Script {
         Script::begin(self, now, timeout, &env).map_or(Begun::Started, Begun::Decided)
     }
 
-    fn poll(&mut self, now: Instant, _shared: &mut Shared) -> Option<bool> {
+    fn poll(&mut self, now: Instant) -> Option<bool> {
         Script::poll(self, now)
     }
 
@@ -113,7 +113,7 @@ impl Probe for Script {
         Script::deadline(self)
     }
 
-    fn stop(&mut self, _reg: &Registry, _shared: &mut Shared) {
+    fn stop(&mut self, _reg: &Registry) {
         Script::stop(self);
     }
 
