@@ -10,6 +10,7 @@ build:
 	$(CARGO) build --release
 
 # What `make test` installs beyond the test bed's packages (scripts/deps.sh):
+# the rustup components it checks the tree with (rustfmt, clippy),
 # the ping and arping trackers' tools, shellcheck for the OpenWrt scripts,
 # make and gettext (xgettext) for the feed's recipes and the LuCI
 # translation template (tests/feed.rs), tshark for the Wireshark
@@ -17,7 +18,7 @@ build:
 # chromium driven from node. scripts/cross.sh installs zig, rust-src and
 # llvm-tools for the router build itself, and qemu-user-static for the
 # mips leg; scripts/msrv.sh the oldest Rust toolchain Cargo.toml allows.
-TEST_DEPS = rustfmt iputils-ping iputils-arping shellcheck make gettext tshark chromium fonts-dejavu-core \
+TEST_DEPS = rustfmt clippy iputils-ping iputils-arping shellcheck make gettext tshark chromium fonts-dejavu-core \
 	nodejs npm
 
 # The vwrp binary the end-to-end suites, the demo and the bench run: by
@@ -30,7 +31,9 @@ VWRP_BIN ?= router
 with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86_64),$(filter-out native,$(VWRP_BIN))) \
 	&& export VWRP_BIN &&
 
-# Formatting, unit tests and spec vectors, the same unit tests built with
+# Formatting, clippy with warnings as errors (every target; the demo and
+# bench programs are named, --all-targets leaves out test = false), unit
+# tests and spec vectors, the same unit tests built with
 # the oldest Rust Cargo.toml allows (rust-version, what the OpenWrt feeds
 # ship), codec property tests, the seeded simulation (summary printed), all
 # native; then, against VWRP_BIN (the router build): the namespace test
@@ -50,6 +53,8 @@ with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86
 test:
 	./scripts/deps.sh $(TEST_DEPS)
 	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --test demo --test bench -- -D warnings
 	$(CARGO) test --lib
 	$(CARGO) test --bin vwrp
 	./scripts/msrv.sh
@@ -94,7 +99,7 @@ cross:
 CROSS_TEST_ARCHS = mips_24kc aarch64_cortex-a53
 CROSS_TESTS = --lib --test simulation $(if $(wildcard tests/codec_props.rs),--test codec_props)
 CROSS_SKIP = --skip system::nft:: --skip system::packet:: --skip system::rtnl:: \
-	--skip system::dhcp::netns_tests:: --skip system::announce::tests::announcements_ \
+	--skip system::renewer::netns_tests:: --skip system::announce::tests::announcements_ \
 	--skip system::process::tests::a_child_starts_with_no_blocked_or_ignored_signal
 test-cross: $(addprefix test-cross-,$(CROSS_TEST_ARCHS))
 test-cross-%:

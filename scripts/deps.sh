@@ -6,7 +6,8 @@
 # Always the namespace test bed's Debian packages (real parts, not mocks:
 # iproute2, nftables, dnsmasq, busybox udhcpc, tcpdump, python3), and the
 # packages named. `make demo` names none; `make test` and `make bench` name
-# theirs (see the Makefile). `rustfmt` is the rustup component.
+# theirs (see the Makefile). `rustfmt` and `clippy` are the rustup
+# components.
 #
 # What is already there counts, whatever its source: busybox-static is a
 # busybox (the two conflict: installing busybox would remove it), and node
@@ -24,6 +25,7 @@ have() {
 	nodejs) command -v node >/dev/null 2>&1 ;;
 	npm) command -v npm >/dev/null 2>&1 ;;
 	rustfmt) cargo fmt --version >/dev/null 2>&1 ;;
+	clippy) cargo clippy --version >/dev/null 2>&1 ;;
 	*) installed "$1" ;;
 	esac
 }
@@ -37,7 +39,7 @@ done
 apt_missing=""
 for p in $missing; do
 	case $p in
-	rustfmt) rustup component add rustfmt ;;
+	rustfmt | clippy) rustup component add "$p" ;;
 	*) apt_missing="$apt_missing $p" ;;
 	esac
 done

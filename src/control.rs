@@ -47,23 +47,169 @@ pub enum Request {
         name: String,
         up: bool,
     },
+    /// A fresh key for `list key`, with key id `id`: made by rpcd's plugin
+    /// or the CLI, never sent to the daemon.
+    Genkey {
+        id: u8,
+    },
+}
+
+/// Who may call a method over ubus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// rpcd's `vwrp-read` ACL group: viewing.
+    Read,
+    /// `vwrp-write`: changing what the routers do.
+    Write,
+    /// Not on ubus: only the router's own DHCP hooks and netifd handler
+    /// call it, over the socket.
+    Local,
+}
+
+/// Which request a method is; `METHODS` is in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmd {
+    Status,
+    StepUp,
+    StepDown,
+    SetPriority,
+    Tracker,
+    Lease,
+    Lease6,
+    Netifd,
+    Genkey,
+}
+
+/// One request of the control socket or ubus. `METHODS` lists them all:
+/// the socket's parser, rpcd's `list` and the operator's CLI commands are
+/// read from it, and the ACL files are tested against it.
+pub struct Method {
+    pub cmd: Cmd,
+    /// `cmd` on the socket, and the ubus method name.
+    pub name: &'static str,
+    pub access: Access,
+    /// The daemon answers it; otherwise rpcd's plugin and the CLI do,
+    /// without the daemon, and the socket does not know it.
+    pub daemon: bool,
+    /// The CLI command of a Read or Write method (`vwrp step-up`).
+    pub cli: &'static str,
+    /// What rpcd's `list` declares: each argument with a sample of its
+    /// type (string, bool, or a number: int32), as the inside of a JSON
+    /// object.
+    pub list_args: &'static str,
+}
+
+pub const METHODS: [Method; 9] = [
+    Method { cmd: Cmd::Status, name: "status", access: Access::Read, daemon: true, cli: "status", list_args: "" },
+    Method {
+        cmd: Cmd::StepUp,
+        name: "step_up",
+        access: Access::Write,
+        daemon: true,
+        cli: "step-up",
+        list_args: r#""group":"wan""#,
+    },
+    Method {
+        cmd: Cmd::StepDown,
+        name: "step_down",
+        access: Access::Write,
+        daemon: true,
+        cli: "step-down",
+        list_args: r#""group":"wan""#,
+    },
+    Method {
+        cmd: Cmd::SetPriority,
+        name: "set_priority",
+        access: Access::Write,
+        daemon: true,
+        cli: "set-priority",
+        list_args: r#""priority":32,"group":"wan""#,
+    },
+    Method {
+        cmd: Cmd::Tracker,
+        name: "tracker",
+        access: Access::Write,
+        daemon: true,
+        cli: "tracker",
+        list_args: r#""name":"name","up":true"#,
+    },
+    Method { cmd: Cmd::Lease, name: "lease", access: Access::Local, daemon: true, cli: "", list_args: "" },
+    Method { cmd: Cmd::Lease6, name: "lease6", access: Access::Local, daemon: true, cli: "", list_args: "" },
+    Method { cmd: Cmd::Netifd, name: "netifd", access: Access::Local, daemon: true, cli: "", list_args: "" },
+    Method {
+        cmd: Cmd::Genkey,
+        name: "genkey",
+        access: Access::Write,
+        daemon: false,
+        cli: "genkey",
+        list_args: r#""id":32"#,
+    },
+];
+
+impl Method {
+    /// The request of this method's CLI command, from the words after it.
+    pub fn from_cli(&self, w: &[String]) -> Result<Request, String> {
+        Ok(match self.cmd {
+            Cmd::Status => Request::Status,
+            Cmd::StepUp => Request::StepUp { group: w.first().cloned() },
+            Cmd::StepDown => Request::StepDown { group: w.first().cloned() },
+            Cmd::SetPriority => {
+                let p = w.first().ok_or("set-priority needs a number")?;
+                let priority: u8 = p.parse().ok().filter(|p| (1..=254).contains(p)).ok_or("priority must be 1..254")?;
+                Request::SetPriority { priority, group: w.get(1).cloned() }
+            }
+            Cmd::Tracker => {
+                let name = w.first().ok_or("tracker needs a name")?.clone();
+                let up = match w.get(1).map(String::as_str) {
+                    Some("up") => true,
+                    Some("down") => false,
+                    _ => return Err("tracker NAME up|down".into()),
+                };
+                Request::Tracker { name, up }
+            }
+            Cmd::Genkey => {
+                let id = match w.first() {
+                    Some(id) => id.parse().map_err(|_| "genkey: the key ID is 0..255")?,
+                    None => 1,
+                };
+                Request::Genkey { id }
+            }
+            Cmd::Lease | Cmd::Lease6 | Cmd::Netifd => {
+                return Err("called by the router's own hooks, not from the command line".into());
+            }
+        })
+    }
+}
+
+/// The method called `name` on the socket and on ubus.
+pub fn method(name: &str) -> Option<&'static Method> {
+    METHODS.iter().find(|m| m.name == name)
 }
 
 impl Request {
+    pub fn cmd(&self) -> Cmd {
+        match self {
+            Request::Status => Cmd::Status,
+            Request::StepUp { .. } => Cmd::StepUp,
+            Request::StepDown { .. } => Cmd::StepDown,
+            Request::SetPriority { .. } => Cmd::SetPriority,
+            Request::Tracker { .. } => Cmd::Tracker,
+            Request::Lease { .. } => Cmd::Lease,
+            Request::Lease6 { .. } => Cmd::Lease6,
+            Request::Netifd { .. } => Cmd::Netifd,
+            Request::Genkey { .. } => Cmd::Genkey,
+        }
+    }
+
+    /// This request's entry in `METHODS`.
+    pub fn method(&self) -> &'static Method {
+        &METHODS[self.cmd() as usize]
+    }
+
     /// The request as one JSON object, `cmd` first (docs/CONTROL.md).
     pub fn to_json(&self) -> String {
-        let cmd = match self {
-            Request::Status => "status",
-            Request::StepUp { .. } => "step_up",
-            Request::StepDown { .. } => "step_down",
-            Request::SetPriority { .. } => "set_priority",
-            Request::Lease { .. } => "lease",
-            Request::Lease6 { .. } => "lease6",
-            Request::Netifd { .. } => "netifd",
-            Request::Tracker { .. } => "tracker",
-        };
         let mut j = json::Writer::new();
-        j.open('{').key("cmd").str(cmd);
+        j.open('{').key("cmd").str(self.method().name);
         match self {
             Request::Status => {}
             Request::StepUp { group } | Request::StepDown { group } => {
@@ -85,6 +231,9 @@ impl Request {
             Request::Tracker { name, up } => {
                 j.key("name").str(name).key("up").bool(*up);
             }
+            Request::Genkey { id } => {
+                j.key("id").num(u64::from(*id));
+            }
         }
         j.close('}');
         j.finish()
@@ -96,32 +245,44 @@ impl Request {
         let v: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
         let o = v.as_object().ok_or("a request is a JSON object")?;
         let cmd = o.get("cmd").ok_or("missing 'cmd'")?;
-        Request::from_args(cmd.as_str().ok_or("'cmd' must be a string")?, o)
+        let cmd = cmd.as_str().ok_or("'cmd' must be a string")?;
+        // The daemon's socket knows only what the daemon answers.
+        if method(cmd).is_some_and(|m| !m.daemon) {
+            return Err(format!("unknown cmd '{cmd}'"));
+        }
+        Request::from_args(cmd, o)
     }
 
     /// Command `cmd` with the fields of `a`; unknown fields are ignored,
     /// `null` is a left-out optional field. rpcd's arguments come here too.
     pub fn from_args(cmd: &str, a: &Map<String, Value>) -> Result<Request, String> {
+        let m = method(cmd).ok_or_else(|| format!("unknown cmd '{cmd}'"))?;
         let group = || opt_string(a, "group");
         let string = |k| opt_string(a, k)?.ok_or_else(|| missing(k));
-        Ok(match cmd {
-            "status" => Request::Status,
-            "step_up" => Request::StepUp { group: group()? },
-            "step_down" => Request::StepDown { group: group()? },
-            "set_priority" => {
+        Ok(match m.cmd {
+            Cmd::Status => Request::Status,
+            Cmd::StepUp => Request::StepUp { group: group()? },
+            Cmd::StepDown => Request::StepDown { group: group()? },
+            Cmd::SetPriority => {
                 let p = a.get("priority").ok_or_else(|| missing("priority"))?;
                 let priority =
                     p.as_u64().and_then(|p| u8::try_from(p).ok()).ok_or("'priority' must be a number 0..255")?;
                 Request::SetPriority { priority, group: group()? }
             }
-            "lease" => Request::Lease { device: string("device")?, env: env(a)? },
-            "lease6" => Request::Lease6 { device: string("device")?, env: env(a)? },
-            "netifd" => Request::Netifd { device: string("device")?, interface: string("interface")? },
-            "tracker" => Request::Tracker {
+            Cmd::Lease => Request::Lease { device: string("device")?, env: env(a)? },
+            Cmd::Lease6 => Request::Lease6 { device: string("device")?, env: env(a)? },
+            Cmd::Netifd => Request::Netifd { device: string("device")?, interface: string("interface")? },
+            Cmd::Genkey => {
+                let id = match a.get("id") {
+                    None | Some(Value::Null) => 1,
+                    Some(v) => v.as_u64().and_then(|i| u8::try_from(i).ok()).ok_or("'id' must be a number 0..255")?,
+                };
+                Request::Genkey { id }
+            }
+            Cmd::Tracker => Request::Tracker {
                 name: string("name")?,
                 up: a.get("up").ok_or_else(|| missing("up"))?.as_bool().ok_or("'up' must be true or false")?,
             },
-            _ => return Err(format!("unknown cmd '{cmd}'")),
         })
     }
 }
@@ -216,6 +377,76 @@ mod tests {
 
     fn parse(line: &str) -> Result<Request, String> {
         Request::parse(line)
+    }
+
+    fn names(access: Access) -> Vec<&'static str> {
+        METHODS.iter().filter(|m| m.access == access).map(|m| m.name).collect()
+    }
+
+    fn strings(v: &Value) -> Vec<&str> {
+        v.as_array().map_or(Vec::new(), |a| a.iter().filter_map(Value::as_str).collect())
+    }
+
+    /// rpcd's ACL groups grant each ubus method in the group of its
+    /// access, and nothing else; the hooks' own methods are on neither.
+    #[test]
+    fn the_rpcd_acl_grants_each_method_in_the_group_of_its_access() {
+        let acl: Value = serde_json::from_str(include_str!("../files/usr/share/rpcd/acl.d/vwrp.json")).unwrap();
+        assert_eq!(strings(&acl["vwrp-read"]["read"]["ubus"]["vwrp"]), names(Access::Read));
+        assert_eq!(strings(&acl["vwrp-write"]["write"]["ubus"]["vwrp"]), names(Access::Write));
+        assert!(acl["vwrp-read"].get("write").is_none() && acl["vwrp-write"].get("read").is_none());
+        assert_eq!(acl.as_object().map(|o| o.len()), Some(2));
+    }
+
+    /// LuCI's ACL grants exactly the methods its views call, each in the
+    /// group of its access.
+    #[test]
+    fn luci_acl_grants_what_its_views_call_in_the_group_of_its_access() {
+        let views = [
+            include_str!("../luci-app-vwrp/htdocs/luci-static/resources/vwrp/common.js"),
+            include_str!("../luci-app-vwrp/htdocs/luci-static/resources/view/vwrp/status.js"),
+            include_str!("../luci-app-vwrp/htdocs/luci-static/resources/view/vwrp/settings.js"),
+        ];
+        let called: Vec<&str> = views
+            .iter()
+            .flat_map(|v| v.split("object: 'vwrp', method: '").skip(1))
+            .filter_map(|rest| rest.split('\'').next())
+            .collect();
+        assert!(called.contains(&"status"), "no ubus call found in the views");
+        for c in &called {
+            assert!(
+                method(c).is_some_and(|m| m.access != Access::Local),
+                "the views call '{c}', which ubus does not have"
+            );
+        }
+        let acl: Value =
+            serde_json::from_str(include_str!("../luci-app-vwrp/root/usr/share/rpcd/acl.d/luci-app-vwrp.json"))
+                .unwrap();
+        let app = &acl["luci-app-vwrp"];
+        for (access, group) in [(Access::Read, "read"), (Access::Write, "write")] {
+            let want: Vec<&str> = names(access).into_iter().filter(|n| called.contains(n)).collect();
+            assert_eq!(strings(&app[group]["ubus"]["vwrp"]), want, "LuCI's {group} group");
+        }
+    }
+
+    /// The table is in `Cmd` order, each name and command once, a CLI
+    /// command exactly for the methods on ubus.
+    #[test]
+    fn every_method_has_its_request() {
+        for (i, m) in METHODS.iter().enumerate() {
+            assert_eq!(m.cmd as usize, i, "{} out of order", m.name);
+            assert!(
+                METHODS[..i].iter().all(|o| o.name != m.name && (o.cli != m.cli || m.cli.is_empty())),
+                "{}",
+                m.name
+            );
+            assert_eq!(
+                m.cli.is_empty(),
+                m.access == Access::Local,
+                "{}: a CLI command exactly for ubus methods",
+                m.name
+            );
+        }
     }
 
     #[test]

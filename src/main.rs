@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use vwrp::config;
-use vwrp::control::{self, Reply, Request};
+use vwrp::control::{self, Access, Reply, Request};
 
 const USAGE: &str = "usage: vwrp <command>
   daemon [-c FILE]          run in the foreground (default /etc/config/vwrp)
@@ -136,12 +136,26 @@ fn default_sigpipe() {
     let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
-fn group_arg(o: &Opts, i: usize) -> Option<String> {
-    o.args.get(i).cloned()
-}
-
 fn run(o: &Opts) -> Result<(), String> {
     let cmd = o.args.first().map(String::as_str).unwrap_or("");
+    // The operator's commands are the methods of the control socket and
+    // ubus; what the daemon does not answer (genkey) is answered here.
+    if let Some(m) = control::METHODS.iter().find(|m| m.access != Access::Local && m.cli == cmd) {
+        let req = m.from_cli(o.args.get(1..).unwrap_or_default())?;
+        if let Request::Genkey { id } = req {
+            println!("{}", vwrp::keygen::generate(id).map_err(|e| e.to_string())?);
+            return Ok(());
+        }
+        let r = call(o, &req)?;
+        if req == Request::Status {
+            if o.json {
+                println!("{}", r.line);
+            } else {
+                print_status(&r.value);
+            }
+        }
+        return Ok(());
+    }
     match cmd {
         "daemon" => {
             vwrp::daemon::block_signals().map_err(|e| format!("blocking signals: {e}"))?;
@@ -155,39 +169,6 @@ fn run(o: &Opts) -> Result<(), String> {
             let c = config::load(&path).map_err(|e| e.to_string())?;
             println!("{}: ok ({} group(s) enabled)", path.display(), c.groups.len());
             Ok(())
-        }
-        "genkey" => {
-            let id = match o.args.get(1) {
-                Some(id) => id.parse().map_err(|_| "genkey: the key ID is 0..255")?,
-                None => 1,
-            };
-            println!("{}", vwrp::keygen::generate(id).map_err(|e| e.to_string())?);
-            Ok(())
-        }
-        "status" => {
-            let r = call(o, &Request::Status)?;
-            if o.json {
-                println!("{}", r.line);
-            } else {
-                print_status(&r.value);
-            }
-            Ok(())
-        }
-        "step-up" => call(o, &Request::StepUp { group: group_arg(o, 1) }).map(drop),
-        "step-down" => call(o, &Request::StepDown { group: group_arg(o, 1) }).map(drop),
-        "set-priority" => {
-            let p = o.args.get(1).ok_or("set-priority needs a number")?;
-            let priority: u8 = p.parse().ok().filter(|p| (1..=254).contains(p)).ok_or("priority must be 1..254")?;
-            call(o, &Request::SetPriority { priority, group: group_arg(o, 2) }).map(drop)
-        }
-        "tracker" => {
-            let name = o.args.get(1).ok_or("tracker needs a name")?.clone();
-            let up = match o.args.get(2).map(String::as_str) {
-                Some("up") => true,
-                Some("down") => false,
-                _ => return Err("tracker NAME up|down".into()),
-            };
-            call(o, &Request::Tracker { name, up }).map(drop)
         }
         "lease-event" => lease_event(o),
         "lease6-event" => {
@@ -258,7 +239,7 @@ fn fence(o: &Opts) -> ExitCode {
 /// rpcd's exec plugin protocol: always exactly one JSON object on stdout.
 fn rpcd(o: &Opts) -> ExitCode {
     let out = match (o.args.get(1).map(String::as_str), o.args.get(2)) {
-        (Some("list"), _) => vwrp::rpcd::LIST.to_string(),
+        (Some("list"), _) => vwrp::rpcd::list(),
         (Some("call"), Some(method)) => {
             let mut input = String::new();
             let _ = std::io::stdin().take(control::MAX_REQUEST as u64).read_to_string(&mut input);
@@ -404,7 +385,16 @@ fn print_status(v: &Value) {
 
 #[cfg(test)]
 mod tests {
-    use super::secs;
+    use super::{Access, USAGE, control, secs};
+
+    /// Every operator method has its command, and its line in the usage.
+    #[test]
+    fn usage_names_every_method_of_the_cli() {
+        for m in control::METHODS.iter().filter(|m| m.access != Access::Local) {
+            assert!(!m.cli.is_empty(), "{} has no CLI command", m.name);
+            assert!(USAGE.lines().any(|l| l.trim_start().starts_with(m.cli)), "{} is not in the usage", m.cli);
+        }
+    }
 
     #[test]
     fn seconds_have_one_rounded_decimal() {

@@ -9,28 +9,42 @@
 
 use serde_json::{Map, Value};
 
-use crate::control::{Reply, Request, error_json};
+use crate::control::{Access, METHODS, Reply, Request, error_json, method};
 use crate::json;
 
-/// The static method table: argument name to a sample of its type
-/// (string, bool, or a number: int32). Never asks the daemon.
-pub const LIST: &str = r#"{"status":{},"step_up":{"group":"wan"},"step_down":{"group":"wan"},"set_priority":{"priority":32,"group":"wan"},"tracker":{"name":"name","up":true},"genkey":{"id":32}}"#;
+/// The answer to `list`: every method on ubus (not the hooks' own), each
+/// argument with a sample of its type (string, bool, or a number: int32),
+/// from `control::METHODS`. Never asks the daemon.
+pub fn list() -> String {
+    let mut out = String::from("{");
+    for m in METHODS.iter().filter(|m| m.access != Access::Local) {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(m.name);
+        out.push_str("\":{");
+        out.push_str(m.list_args);
+        out.push('}');
+    }
+    out.push('}');
+    out
+}
 
 /// Answers `call METHOD` with `input` (stdin) as the arguments, as JSON
 /// text; `send` carries a request to the daemon and returns its reply or
-/// an error.
+/// an error. What the daemon does not answer (`genkey`) is answered here.
 pub fn call(method: &str, input: &str, send: impl FnOnce(&Request) -> Result<Reply, String>) -> String {
-    if method == "genkey" {
-        return match arguments(input).and_then(|a| key_id(&a)).and_then(genkey) {
-            Ok(key) => key,
-            Err(e) => error_json(&e),
-        };
-    }
-    match request(method, input).and_then(|r| send(&r)) {
-        Ok(r) if r.value.is_object() => r.line,
-        Ok(_) => error_json("the daemon answered with something other than an object"),
-        Err(e) => error_json(&e),
-    }
+    let answer = match request(method, input) {
+        Ok(Request::Genkey { id }) => genkey(id),
+        Ok(r) => match send(&r) {
+            Ok(r) if r.value.is_object() => Ok(r.line),
+            Ok(_) => Err("the daemon answered with something other than an object".into()),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    answer.unwrap_or_else(|e| error_json(&e))
 }
 
 /// The arguments on stdin: a JSON object, or nothing.
@@ -45,12 +59,14 @@ fn arguments(input: &str) -> Result<Map<String, Value>, String> {
     }
 }
 
-fn request(method: &str, input: &str) -> Result<Request, String> {
+fn request(name: &str, input: &str) -> Result<Request, String> {
     let mut args = arguments(input)?;
+    if method(name).is_none_or(|m| m.access == Access::Local) {
+        return Err(format!("unknown method '{name}'"));
+    }
     // Looser than the control socket: UCI values are strings, and some
     // callers send 0/1 for a boolean.
-    match method {
-        "status" | "step_up" | "step_down" => {}
+    match name {
         "set_priority" => {
             let p = priority(&args)?;
             args.insert("priority".into(), p.into());
@@ -63,9 +79,13 @@ fn request(method: &str, input: &str) -> Result<Request, String> {
             };
             args.insert("up".into(), up.into());
         }
-        _ => return Err(format!("unknown method '{method}'")),
+        "genkey" => {
+            let id = key_id(&args)?;
+            args.insert("id".into(), id.into());
+        }
+        _ => {}
     }
-    Request::from_args(method, &args)
+    Request::from_args(name, &args)
 }
 
 /// `{"key":"ID:SECRET"}`, a fresh key (`vwrp genkey`).
@@ -121,7 +141,11 @@ mod tests {
 
     #[test]
     fn list_samples_give_rpcd_the_argument_types() {
-        let l: Value = serde_json::from_str(LIST).unwrap();
+        assert_eq!(
+            list(),
+            r#"{"status":{},"step_up":{"group":"wan"},"step_down":{"group":"wan"},"set_priority":{"priority":32,"group":"wan"},"tracker":{"name":"name","up":true},"genkey":{"id":32}}"#
+        );
+        let l: Value = serde_json::from_str(&list()).unwrap();
         assert_eq!(l.as_object().unwrap().len(), 6);
         assert_eq!(l["genkey"]["id"], 32);
         assert!(l["status"].as_object().unwrap().is_empty());

@@ -10,7 +10,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use vwrp::wire::{
     self, EthernetFrame, Flags, Handover, HandoverReason, Ia6, Key, Keyring, Lease4, Lease6, Mac, Message, MessageType,
-    Packet, ReplayGuard, TrackerSummary, WireState,
+    Packet, ReplayGuard, Tlvs, TrackerSummary, WireState,
 };
 
 fn kind() -> impl Strategy<Value = MessageType> {
@@ -139,11 +139,7 @@ fn message() -> impl Strategy<Value = Message> {
             hello_interval,
             epoch,
             seq,
-            lease4,
-            client_id,
-            lease6,
-            trackers,
-            handover,
+            tlvs: Tlvs { lease4, client_id, lease6, trackers, handover },
         },
     )
 }
@@ -250,9 +246,9 @@ proptest! {
     ) {
         let mut m = m;
         match which {
-            0 => m.client_id = Some(vec![0x01; 255 + extra]),
+            0 => m.tlvs.client_id = Some(vec![0x01; 255 + extra]),
             1 => {
-                let mut l = m.lease4.take().unwrap_or(Lease4 {
+                let mut l = m.tlvs.lease4.take().unwrap_or(Lease4 {
                     address: Ipv4Addr::new(203, 0, 113, 10),
                     prefix_len: 24,
                     gateway: Ipv4Addr::new(203, 0, 113, 1),
@@ -264,10 +260,10 @@ proptest! {
                     dns: vec![],
                 });
                 l.dns = vec![Ipv4Addr::new(198, 51, 100, 53); 56 + extra];
-                m.lease4 = Some(l);
+                m.tlvs.lease4 = Some(l);
             }
-            2 => m.lease6.dns = vec![Ipv6Addr::LOCALHOST; 15 + extra],
-            _ => m.lease6.duid = Some((1, vec![0; 251 + extra])),
+            2 => m.tlvs.lease6.dns = vec![Ipv6Addr::LOCALHOST; 15 + extra],
+            _ => m.tlvs.lease6.duid = Some((1, vec![0; 251 + extra])),
         }
         let mut out = prefix.clone();
         prop_assert!(m.emit(&ring(&keys), &mut out).is_err());

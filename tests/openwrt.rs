@@ -16,12 +16,13 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use e2e::{Cluster, RouterConf, prio};
 use serde_json::{Value, json};
+use support::netns::Netns;
 use support::{ISP_ADDR, WAN_ADDR, poll_until, vwrp_bin};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -99,77 +100,29 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// A network namespace of this test with veths `wan` and `lan` in it,
-/// deleted on drop, after the processes the test started in it.
-struct Netns {
-    name: String,
-    children: Vec<Child>,
+/// A namespace of this test with veths `wan` and `lan` in it, deleted on
+/// drop after the processes the test started in it.
+fn router_ns() -> Netns {
+    let ns = Netns::new("ow");
+    for (dev, peer) in [("wan", "wanp"), ("lan", "lanp")] {
+        ns.exec(["ip", "link", "add", dev, "type", "veth", "peer", "name", peer]);
+        ns.exec(["ip", "link", "set", dev, "up"]);
+        ns.exec(["ip", "link", "set", peer, "up"]);
+    }
+    ns
 }
 
-impl Netns {
-    fn new() -> Netns {
-        // The test bed's naming, so a killed run's namespace is cleaned up
-        // by the next bed; sequence numbers far from the bed's own.
-        let name = format!("vw{}n{}-ow", std::process::id(), 900 + NEXT.fetch_add(1, Ordering::Relaxed));
-        let ns = Netns { name, children: Vec::new() };
-        ns.ip(&format!("netns add {}", ns.name));
-        for (dev, peer) in [("wan", "wanp"), ("lan", "lanp")] {
-            ns.ip(&format!("-n {} link add {dev} type veth peer name {peer}", ns.name));
-            ns.ip(&format!("-n {} link set {dev} up", ns.name));
-            ns.ip(&format!("-n {} link set {peer} up", ns.name));
-        }
-        ns
-    }
-
-    fn ip(&self, args: &str) {
-        let out = run(
-            {
-                let mut c = Command::new("ip");
-                c.args(args.split_whitespace());
-                c
-            },
-            "",
-        );
-        assert!(out.status.success(), "ip {args}: {}", text(&out.stderr));
-    }
-
-    fn command(&self, argv: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name]).args(argv);
-        c
-    }
-
-    fn exec(&self, argv: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut c = self.command(argv);
-        c.envs(env.iter().copied());
-        run(c, "")
-    }
-
-    fn spawn(&mut self, argv: &[&str], log: &Path) -> u32 {
-        let f = std::fs::File::create(log).unwrap();
-        let mut c = self.command(argv);
-        c.stdin(Stdio::null()).stdout(f.try_clone().unwrap()).stderr(f);
-        let child = c.spawn().unwrap();
-        let pid = child.id();
-        self.children.push(child);
-        pid
-    }
-
-    /// `nft -a list table netdev vwrp`, or None without the table.
-    fn fence(&self) -> Option<String> {
-        let out = self.exec(&["nft", "-a", "list", "table", "netdev", "vwrp"], &[]);
-        out.status.success().then(|| text(&out.stdout))
-    }
+/// `argv` with `env` in `ns`, whatever its exit status.
+fn exec_in(ns: &Netns, argv: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = ns.command(argv);
+    c.envs(env.iter().copied());
+    run(c, "")
 }
 
-impl Drop for Netns {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
-    }
+/// `nft -a list table netdev vwrp` in `ns`, or None without the table.
+fn fence(ns: &Netns) -> Option<String> {
+    let out = exec_in(ns, &["nft", "-a", "list", "table", "netdev", "vwrp"], &[]);
+    out.status.success().then(|| text(&out.stdout))
 }
 
 /// Every file under files/, relative to it, sorted.
@@ -261,10 +214,10 @@ fn the_shipped_config_is_valid_and_has_its_group_disabled() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("ok (0 group(s) enabled)"), "{}", text(&out.stdout));
     // Nothing to fence: `fence` says so with 3 and touches nothing.
-    let ns = Netns::new();
-    let out = ns.exec(&[vwrp_bin(), "fence", "-c", conf.to_str().unwrap()], &[]);
+    let ns = router_ns();
+    let out = exec_in(&ns, &[vwrp_bin(), "fence", "-c", conf.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
-    assert_eq!(ns.fence(), None);
+    assert_eq!(fence(&ns), None);
 }
 
 /// A panic leaves one line on stderr, which procd hands to logd. The one
@@ -336,7 +289,7 @@ impl InitRoot {
         let script = repo("files/etc/init.d/vwrp");
         let env = self.env();
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        ns.exec(&["busybox", "ash", rc.to_str().unwrap(), script.to_str().unwrap(), action], &env)
+        exec_in(ns, &["busybox", "ash", rc.to_str().unwrap(), script.to_str().unwrap(), action], &env)
     }
 
     /// The recorded procd calls, each split at '|', and forgotten.
@@ -377,8 +330,8 @@ fn calls<'a>(log: &'a [Vec<String>], name: &str) -> Vec<&'a [String]> {
 #[test]
 fn init_script_fences_the_wan_then_registers_the_daemon_with_procd() {
     let root = InitRoot::new(ENABLED_CONFIG);
-    let ns = Netns::new();
-    assert_eq!(ns.fence(), None);
+    let ns = router_ns();
+    assert_eq!(fence(&ns), None);
     let out = root.init(&ns, "start");
     assert!(out.status.success(), "start: {}{}", text(&out.stdout), text(&out.stderr));
     let log = root.take_log();
@@ -413,7 +366,7 @@ fn init_script_fences_the_wan_then_registers_the_daemon_with_procd() {
     assert!(params.contains_key("term_timeout"));
     assert_eq!(calls(&log, "add_reload_trigger"), [&["vwrp".to_string()][..]]);
     assert_eq!(calls(&log, "close_service"), [&["set".to_string()][..]]);
-    let fence = ns.fence().expect("fence installed");
+    let fence = fence(&ns).expect("fence installed");
     assert!(fence.contains("hook ingress device \"wan\"") && fence.contains("hook egress device \"wan\""), "{fence}");
     // The script says what the stand-in moved under the fake root.
     let script = std::fs::read_to_string(repo("files/etc/init.d/vwrp")).unwrap();
@@ -426,7 +379,7 @@ fn init_script_fences_the_wan_then_registers_the_daemon_with_procd() {
 #[test]
 fn init_script_starts_before_the_network_and_stops_early() {
     let root = InitRoot::new(ENABLED_CONFIG);
-    let ns = Netns::new();
+    let ns = router_ns();
     assert!(root.init(&ns, "enable").status.success());
     let rcd: Vec<String> = std::fs::read_dir(root.dir.join("etc/rc.d"))
         .unwrap()
@@ -446,19 +399,19 @@ fn init_script_starts_before_the_network_and_stops_early() {
 fn init_script_with_the_shipped_config_runs_nothing_but_keeps_its_reload_trigger() {
     let shipped = std::fs::read_to_string(repo("files/etc/config/vwrp")).unwrap();
     let root = InitRoot::new(&shipped);
-    let ns = Netns::new();
+    let ns = router_ns();
     let out = root.init(&ns, "start");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let log = root.take_log();
     let names: Vec<&str> = log.iter().map(|c| c[0].as_str()).collect();
     assert_eq!(names, ["open_service", "add_reload_trigger", "close_service"], "{log:?}");
-    assert_eq!(ns.fence(), None, "a disabled group must not close the WAN");
+    assert_eq!(fence(&ns), None, "a disabled group must not close the WAN");
 }
 
 #[test]
 fn init_script_reload_keeps_the_daemon_and_its_state_status_reports_it_stop_leaves_the_wan_closed() {
     let root = InitRoot::new(ENABLED_CONFIG);
-    let mut ns = Netns::new();
+    let mut ns = router_ns();
     let out = root.init(&ns, "start");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let log = root.take_log();
@@ -483,7 +436,7 @@ fn init_script_reload_keeps_the_daemon_and_its_state_status_reports_it_stop_leav
     );
     let before = status().unwrap();
     let handle = |f: &str| f.lines().next().unwrap_or("").to_string();
-    let fence_before = handle(&ns.fence().unwrap());
+    let fence_before = handle(&fence(&ns).unwrap());
 
     let out = root.init(&ns, "status");
     let shown = text(&out.stdout);
@@ -509,7 +462,7 @@ fn init_script_reload_keeps_the_daemon_and_its_state_status_reports_it_stop_leav
     };
     assert_eq!(history(&after), history(&before), "reload changed the state");
     assert!(after["since_ms"].as_u64() > before["since_ms"].as_u64());
-    assert_eq!(handle(&ns.fence().unwrap()), fence_before, "start during reload replaced the running fence");
+    assert_eq!(handle(&fence(&ns).unwrap()), fence_before, "start during reload replaced the running fence");
 
     std::fs::write(root.dir.join("procd.state"), "stopped").unwrap();
     let out = root.init(&ns, "status");
@@ -524,7 +477,7 @@ fn init_script_reload_keeps_the_daemon_and_its_state_status_reports_it_stop_leav
         poll_until(SECS(5), || !Path::new(&format!("/proc/{pid}")).exists() || proc_is_zombie(pid)),
         "daemon still running"
     );
-    let fence = ns.fence().expect("the fence stays after the daemon exits");
+    let fence = fence(&ns).expect("the fence stays after the daemon exits");
     assert!(!fence.contains("elements"), "the WAN was left open: {fence}");
 }
 

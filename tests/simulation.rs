@@ -10,7 +10,7 @@ mod sim;
 
 use std::time::Duration;
 
-use sim::{Link, Params, Rng, World};
+use sim::{Dhcp, DhcpSent, LEASE_ADDR, Link, Params, Rng, World};
 use vwrp::engine::{Command, State};
 
 /// What one run measured: (name, measured, bound) in simulated time.
@@ -21,6 +21,7 @@ struct Outcome {
 
 fn params(rng: &mut Rng) -> Params {
     let hello = Duration::from_millis(*rng.pick(&[10, 20, 50, 100, 200]));
+    let tracker_interval = hello * (1 + rng.below(3) as u32);
     Params {
         hello,
         wan_hello: match rng.below(10) {
@@ -35,6 +36,12 @@ fn params(rng: &mut Rng) -> Params {
         hold: hello * 60,
         keyed: rng.chance(0.5),
         prepare_max: hello / 5,
+        tracker_interval,
+        // At most the interval, as for every upstream tracker.
+        tracker_timeout: tracker_interval.mul_f64((1 + rng.below(4)) as f64 / 4.0),
+        rise: 1 + rng.below(3) as u8,
+        fall: 1 + rng.below(4) as u8,
+        lease_secs: 120,
     }
 }
 
@@ -283,18 +290,32 @@ fn sc_loss(w: &mut World, out: &mut Outcome) {
     settle(w, out, "loss ended");
 }
 
+/// The active's upstream dies: its tracker sees it within `fall`
+/// intervals and a timeout, and it hands over gracefully to a standby.
 fn sc_tracker(w: &mut World, out: &mut Outcome) {
     let n = 2 + w.rng.below(4) as usize;
     boot(w, out, n);
-    w.run_for(w.p.hello * 10);
+    // Preemption over, the active's tracker up.
+    w.run_for(w.p.preempt_delay + w.p.hello * 20 + w.p.tracker_interval * u32::from(w.p.rise + 1));
     let a = the_active(w);
+    let phase = w.p.tracker_interval.mul_f64(w.rng.below(100) as f64 / 100.0);
+    w.run_for(phase);
     w.routers[a].upstream_dead = true;
     let t0 = w.now;
-    // Detection: `fall` probes (3) of one probe interval, plus one.
-    let bound = w.p.hello * 4 + w.p.hello * 3 + w.p.prepare_max + max_delay(w) * 6;
+    let seen = w.tracker_verdicts.len();
+    let detect = w.tracker_detection_bound();
+    let bound = detect + w.p.hello * 3 + w.p.prepare_max + max_delay(w) * 6;
     match w.run_until_pred(bound * 3, |w| w.converged() && w.actives()[0] != a) {
         Some(t) => out.timings.push(("tracker handover", t.since(t0), bound)),
         None => panic_msg(w, "no handover after the active's upstream died"),
+    }
+    match w.tracker_verdicts[seen..].iter().find(|(_, r, up)| *r == a && !up) {
+        Some((t, _, _)) => out.timings.push(("tracker detection", t.since(t0), detect)),
+        None => panic_msg(w, "the handover came without the tracker going down"),
+    }
+    let activation = w.activations.last().map(|x| x.2.clone()).unwrap_or_default();
+    if !activation.contains("(tracker)") {
+        panic_msg(w, &format!("the new active took over by '{activation}', not by a tracker handover"));
     }
     w.routers[a].upstream_dead = false;
 }
@@ -324,6 +345,121 @@ fn sc_dead_upstream(w: &mut World, out: &mut Outcome) {
         r.upstream_dead = false;
     }
     settle(w, out, "upstream back");
+}
+
+/// The lease's end as the DHCP server and the routers know it.
+fn lease_end(w: &World, a: usize) -> vwrp::time::Instant {
+    w.routers[a].engine.as_ref().and_then(|e| e.lease()).map_or(w.now, |l| l.expires())
+}
+
+/// DISCOVERs sent since `since`.
+fn discovers(w: &World, since: vwrp::time::Instant) -> Vec<(vwrp::time::Instant, usize, Option<std::net::Ipv4Addr>)> {
+    w.dhcp_log
+        .iter()
+        .filter(|(t, _, _)| *t >= since)
+        .filter_map(|&(t, r, d)| match d {
+            DhcpSent::Discover { requested } => Some((t, r, requested)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The DHCP server stops answering, or refuses, while a router forwards
+/// with the group's lease. Every run checks (g): a renewal's request is
+/// sent again 2 s after the last copy, at most three times, then given up;
+/// and the lease invariants (never a DISCOVER while a valid lease is
+/// known, never an expired lease kept applied).
+fn sc_dhcp(w: &mut World, out: &mut Outcome) {
+    w.p.lease_secs = 8 + w.rng.below(23) as u32;
+    let n = 2 + w.rng.below(2) as usize;
+    boot(w, out, n);
+    w.run_for(w.p.preempt_delay + w.p.hello * 20);
+    let a = the_active(w);
+    if w.routers[a].applied != Some(LEASE_ADDR) {
+        panic_msg(w, "the active has no lease applied");
+    }
+    let t0 = w.now;
+    let end = lease_end(w, a);
+    let left = end.since(t0);
+    let seen = w.activations.len();
+    match w.rng.below(4) {
+        // Silent until the lease runs out: the active keeps forwarding with
+        // it to the end, then drops it and asks for the same address.
+        0 => {
+            w.set_dhcp(Dhcp::Silent);
+            w.run_until(vwrp::time::Instant::from_micros(end.as_micros() - 1));
+            if !(w.routers[a].gate_open(w.now) && w.routers[a].applied.is_some() && w.activations.len() == seen) {
+                panic_msg(w, "DHCP silence moved the active role or closed the WAN");
+            }
+            w.run_for(Duration::from_secs(1));
+            match discovers(w, t0).first() {
+                Some(&(t, r, requested)) if r == a && requested == Some(LEASE_ADDR) => {
+                    out.timings.push(("discover after expiry", t.since(end), w.p.hello));
+                }
+                d => panic_msg(w, &format!("after the lease ran out: {d:?}")),
+            }
+            if w.routers[a].applied.is_some() {
+                panic_msg(w, "the expired lease is still applied");
+            }
+            w.set_dhcp(Dhcp::Answering);
+            let back = w.now;
+            match w.run_until_pred(Duration::from_secs(1), |w| w.routers[a].applied == Some(LEASE_ADDR)) {
+                Some(t) => out.timings.push(("lease again", t.since(back), Duration::from_millis(50))),
+                None => panic_msg(w, "no lease after the server came back"),
+            }
+        }
+        // Silent for a while, back before the end: renewed in time, no
+        // DISCOVER, nothing else changes.
+        1 => {
+            let quiet = left.saturating_sub(Duration::from_secs(2)).mul_f64(w.rng.below(100) as f64 / 100.0);
+            w.set_dhcp(Dhcp::Silent);
+            w.run_for(quiet);
+            w.set_dhcp(Dhcp::Answering);
+            let back = w.now;
+            match w.run_until_pred(end.since(back), |w| lease_end(w, a) > end) {
+                Some(t) => out.timings.push(("renewed after silence", t.since(back), end.since(back))),
+                None => panic_msg(w, "the lease was not renewed before its end"),
+            }
+            if !discovers(w, t0).is_empty() || w.activations.len() != seen {
+                panic_msg(w, "a DISCOVER or a change of the active during a brief silence");
+            }
+        }
+        // A NAK: the lease is dropped at once and the same address asked
+        // for; the server grants it again.
+        2 => {
+            w.set_dhcp(Dhcp::Refusing);
+            match w.run_until_pred(left, |w| !discovers(w, t0).is_empty()) {
+                Some(_) => {}
+                None => panic_msg(w, "no NAK, or no DISCOVER after it"),
+            }
+            let (t, r, requested) = discovers(w, t0)[0];
+            if r != a || requested != Some(LEASE_ADDR) || w.routers[a].applied.is_some() {
+                panic_msg(w, "after a NAK the lease must be dropped and the same address asked for");
+            }
+            match w.run_until_pred(Duration::from_secs(1), |w| w.routers[a].applied == Some(LEASE_ADDR)) {
+                Some(back) => out.timings.push(("lease again after NAK", back.since(t), Duration::from_millis(50))),
+                None => panic_msg(w, "no lease after the NAK"),
+            }
+        }
+        // Silent across a failover: the new active applies the lease it
+        // heard and renews it; the server comes back before the end.
+        _ => {
+            w.set_dhcp(Dhcp::Silent);
+            w.crash(a);
+            let b = w.run_until_pred(left / 2, |w| w.converged() && w.actives()[0] != a).map(|_| w.actives()[0]);
+            let Some(b) = b else { panic_msg(w, "no failover") };
+            if w.routers[b].applied != Some(LEASE_ADDR) || !discovers(w, t0).is_empty() {
+                panic_msg(w, "the new active did not take the lease over as it was");
+            }
+            w.set_dhcp(Dhcp::Answering);
+            w.run_until(end);
+            if lease_end(w, b) <= end || !discovers(w, t0).is_empty() {
+                panic_msg(w, "the new active did not renew the lease in time");
+            }
+            w.start(a);
+        }
+    }
+    settle(w, out, "DHCP");
 }
 
 /// Random faults, then everything healed and restarted.
@@ -385,6 +521,7 @@ const SCENARIOS: &[(&str, Scenario, u64)] = &[
     ("tracker", sc_tracker, 600),
     ("dead-upstream", sc_dead_upstream, 400),
     ("chaos", sc_chaos, 1000),
+    ("dhcp", sc_dhcp, 400),
 ];
 
 /// Scenarios that cut a control link while the WAN still joins the
@@ -489,6 +626,7 @@ scenario_tests! {
     sim_tracker => 7,
     sim_dead_upstream => 8,
     sim_chaos => 9,
+    sim_dhcp => 10,
 }
 
 #[test]

@@ -222,7 +222,7 @@ fn expected_fields(frame: &[u8], m: &Message) -> Vec<(&'static str, String)> {
         ("vwrp.epoch", format!("{:#010x}", m.epoch)),
         ("vwrp.sequence", m.seq.to_string()),
     ];
-    if let Some(l) = &m.lease4 {
+    if let Some(l) = &m.tlvs.lease4 {
         f.extend([
             ("vwrp.ipv4_lease.address", l.address.to_string()),
             ("vwrp.ipv4_lease.prefix_len", l.prefix_len.to_string()),
@@ -235,10 +235,10 @@ fn expected_fields(frame: &[u8], m: &Message) -> Vec<(&'static str, String)> {
         ]);
         f.extend(l.dns.iter().map(|a| ("vwrp.ipv4_lease.dns", a.to_string())));
     }
-    if let Some(id) = &m.client_id {
+    if let Some(id) = &m.tlvs.client_id {
         f.push(("vwrp.client_id.value", hex_colon(id)));
     }
-    for (name, ias) in [("ipv6_address", &m.lease6.addresses), ("ipv6_prefix", &m.lease6.prefixes)] {
+    for (name, ias) in [("ipv6_address", &m.tlvs.lease6.addresses), ("ipv6_prefix", &m.tlvs.lease6.prefixes)] {
         for ia in ias {
             let field = |what: &str| -> &'static str { format!("vwrp.{name}.{what}").leak() };
             f.extend([
@@ -249,14 +249,14 @@ fn expected_fields(frame: &[u8], m: &Message) -> Vec<(&'static str, String)> {
             ]);
         }
     }
-    f.extend(m.lease6.dns.iter().map(|a| ("vwrp.ipv6_dns.server", a.to_string())));
-    if let Some(gw) = m.lease6.gateway {
+    f.extend(m.tlvs.lease6.dns.iter().map(|a| ("vwrp.ipv6_dns.server", a.to_string())));
+    if let Some(gw) = m.tlvs.lease6.gateway {
         f.push(("vwrp.ipv6_gateway.address", gw.to_string()));
     }
-    if let Some((iaid, duid)) = &m.lease6.duid {
+    if let Some((iaid, duid)) = &m.tlvs.lease6.duid {
         f.extend([("vwrp.dhcpv6_duid.iaid", iaid.to_string()), ("vwrp.dhcpv6_duid.duid", hex_colon(duid))]);
     }
-    if let Some(t) = &m.trackers {
+    if let Some(t) = &m.tlvs.trackers {
         f.extend([
             ("vwrp.trackers.total", t.total.to_string()),
             ("vwrp.trackers.up", t.up.to_string()),
@@ -267,7 +267,7 @@ fn expected_fields(frame: &[u8], m: &Message) -> Vec<(&'static str, String)> {
             ("vwrp.trackers.hold_left", t.hold_left.to_string()),
         ]);
     }
-    if let Some(h) = &m.handover {
+    if let Some(h) = &m.tlvs.handover {
         f.extend([
             ("vwrp.handover.target", format!("{:#010x}", h.target)),
             ("vwrp.handover.id", format!("{:#010x}", h.id)),

@@ -5,12 +5,13 @@
 //! (docs/CONTROL.md). No client, however slow or silent, holds the loop.
 
 use std::io::{self, Read, Write};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mio::net::{UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
 
 use crate::control::{self, MAX_REQUEST};
+use crate::time::Instant;
 
 /// Connections served at once; a local tool needs one, a busy LuCI a few.
 pub const MAX_CLIENTS: usize = 64;
@@ -72,7 +73,7 @@ impl Clients {
                 request: Vec::new(),
                 reply: Vec::new(),
                 written: 0,
-                deadline: now + DEADLINE,
+                deadline: now.plus(DEADLINE),
                 answered: false,
             });
         }
@@ -199,7 +200,7 @@ mod tests {
         /// One loop turn's worth: accept, then serve every ready client
         /// with `reply`; returns the requests seen.
         fn turn(&mut self, reply: &str) -> Vec<String> {
-            self.clients.accept(&self.listener, self.poll.registry(), Instant::now());
+            self.clients.accept(&self.listener, self.poll.registry(), Instant::ZERO);
             let mut events = Events::with_capacity(128);
             self.poll.poll(&mut events, Some(Duration::from_millis(50))).unwrap();
             let mut seen = Vec::new();
@@ -282,7 +283,7 @@ mod tests {
         let c = bed.connect();
         bed.turn("{}");
         let d = bed.clients.deadline().expect("connected");
-        bed.clients.expire(d - Duration::from_millis(1), bed.poll.registry());
+        bed.clients.expire(Instant::from_micros(d.as_micros() - 1), bed.poll.registry());
         assert!(bed.clients.deadline().is_some());
         bed.clients.expire(d, bed.poll.registry());
         assert_eq!(bed.clients.deadline(), None);

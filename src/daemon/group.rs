@@ -5,7 +5,6 @@ use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
@@ -14,11 +13,11 @@ use crate::config;
 use crate::engine::{Action, Engine, Path, Settings, State, TrackerSpec, Weight};
 use crate::json;
 use crate::system::announce;
-use crate::system::dhcp::{RenewOutcome, Renewer};
 use crate::system::hooks::{Hooks, Job};
 use crate::system::nft::Fence;
 use crate::system::packet::{PacketSocket, PacketType};
 use crate::system::process::{self, Child};
+use crate::system::renewer::{RenewOutcome, Renewer};
 use crate::system::{netifd, random, rtnl, wan};
 use crate::time::Instant;
 use crate::wire::{Key, Keyring, Lease4, MULTICAST_MAC, Mac};
@@ -54,7 +53,8 @@ pub struct Group {
     lan: Vec<LanGateway>,
     /// The lease configured on the WAN, if any.
     pub applied: Option<Lease4>,
-    pub renewer: Option<(Renewer, std::time::Instant, u8)>,
+    /// The renewal in flight; the engine times its retransmissions.
+    renewer: Option<Renewer>,
     udhcpc: Option<Child>,
     prepare: Option<Child>,
     prepared_now: bool,
@@ -211,7 +211,7 @@ impl Group {
 
     /// A DHCP answer to our renewal.
     pub fn renewer_readable(&mut self, now: Instant) {
-        let Some((r, _, _)) = &mut self.renewer else { return };
+        let Some(r) = &mut self.renewer else { return };
         match r.on_readable() {
             Some(RenewOutcome::Ack(lease)) => {
                 log::info!("group {}: lease {} renewed, {} s", self.cfg.name, lease.address, lease.valid_left);
@@ -225,21 +225,6 @@ impl Group {
             }
             None => {}
         }
-    }
-
-    /// Retransmits an unanswered renewal (every 2 s, three times).
-    pub fn renewer_timeout(&mut self) {
-        let Some((r, at, tries)) = &mut self.renewer else { return };
-        if std::time::Instant::now() < *at {
-            return;
-        }
-        if *tries >= 3 {
-            self.renewer = None;
-            return;
-        }
-        let _ = r.retransmit();
-        *tries += 1;
-        *at = std::time::Instant::now() + Duration::from_secs(2);
     }
 
     /// Children of this group (udhcpc, conntrack commit) that finished.
@@ -257,7 +242,7 @@ impl Group {
     pub fn execute(&mut self, now: Instant, fence: &mut Fence, hooks: &mut Hooks, reg: &Registry, base: usize) {
         loop {
             while let Some(a) = self.engine.poll_action() {
-                if let Err(e) = self.act(a, fence, hooks, reg, base) {
+                if let Err(e) = self.act(a, now, fence, hooks, reg, base) {
                     log::warn!("group {}: {e}", self.cfg.name);
                 }
             }
@@ -268,7 +253,15 @@ impl Group {
         }
     }
 
-    fn act(&mut self, a: Action, fence: &mut Fence, hooks: &mut Hooks, reg: &Registry, base: usize) -> io::Result<()> {
+    fn act(
+        &mut self,
+        a: Action,
+        now: Instant,
+        fence: &mut Fence,
+        hooks: &mut Hooks,
+        reg: &Registry,
+        base: usize,
+    ) -> io::Result<()> {
         let name = &self.cfg.name;
         match a {
             Action::Send { path, frame } => {
@@ -306,7 +299,7 @@ impl Group {
                     self.prepared_now = true;
                 }
             }
-            Action::ApplyLease { lease, .. } => {
+            Action::ApplyLease { lease } => {
                 // At once, whoever owns the address later: forwarding
                 // never waits for netifd.
                 wan::apply(self.wan.ifindex, &lease, self.applied.as_ref(), &self.cfg.resolv_file)?;
@@ -318,13 +311,13 @@ impl Group {
                     lease.valid_left
                 );
                 self.applied = Some(lease);
-                self.netifd_sync(hooks);
+                self.netifd_sync(hooks, now);
             }
             Action::WithdrawLease => {
                 if let Some(l) = self.applied.take() {
                     wan::withdraw(self.wan.ifindex, &l)?;
                 }
-                self.netifd_sync(hooks);
+                self.netifd_sync(hooks, now);
             }
             Action::Announce => {
                 if let Some(l) = &self.applied {
@@ -358,9 +351,15 @@ impl Group {
                         rebinding,
                     )?;
                     reg.register(&mut SourceFd(&r.as_raw_fd()), Token(base + RENEWER), Interest::READABLE)?;
-                    self.renewer = Some((r, std::time::Instant::now() + Duration::from_secs(2), 0));
+                    self.renewer = Some(r);
                 }
             }
+            Action::RetransmitRenewal => {
+                if let Some(Err(e)) = self.renewer.as_ref().map(Renewer::retransmit) {
+                    log::debug!("group {name}: renewal: {e}");
+                }
+            }
+            Action::AbandonRenewal => self.renewer = None,
             Action::AcquireLease { requested, client_id } => {
                 if self.runs_dhcp() && self.udhcpc.is_none() {
                     self.udhcpc = Some(self.spawn_udhcpc(requested, &client_id, &self.socket)?);
@@ -375,9 +374,9 @@ impl Group {
             }
             Action::RunHooks(state) => {
                 if state != State::Active {
-                    self.netifd_sync(hooks);
+                    self.netifd_sync(hooks, now);
                 }
-                hooks.enqueue(Job { env: self.hook_env(state), event: self.hook_event(state) });
+                hooks.enqueue(Job { env: self.hook_env(state), event: self.hook_event(state) }, now);
             }
             Action::Transition { from, to, reason } => {
                 log::info!("group {name}: {} -> {}: {reason}", from.as_str(), to.as_str());
@@ -423,18 +422,18 @@ impl Group {
 
     /// netifd's `proto vwrp` handler named the interface that serves this
     /// WAN: from now on it gets the lease while we hold the WAN.
-    pub fn netifd_setup(&mut self, interface: &str, hooks: &mut Hooks) -> Result<(), String> {
+    pub fn netifd_setup(&mut self, interface: &str, hooks: &mut Hooks, now: Instant) -> Result<(), String> {
         if self.cfg.dhcp != config::DhcpMode::Netifd {
             return Err(format!("group {} does not use dhcp 'netifd'", self.cfg.name));
         }
         self.netifd = Some(interface.to_string());
-        self.netifd_sync(hooks);
+        self.netifd_sync(hooks, now);
         Ok(())
     }
 
     /// Tells netifd the truth: the lease while we hold the WAN and use a
     /// lease, else no link (netifd removes the address and waits).
-    fn netifd_sync(&mut self, hooks: &mut Hooks) {
+    fn netifd_sync(&mut self, hooks: &mut Hooks, now: Instant) {
         if self.cfg.dhcp != config::DhcpMode::Netifd {
             return;
         }
@@ -450,7 +449,7 @@ impl Group {
             }
             _ => netifd::down_args(iface),
         };
-        if !hooks.enqueue_ubus(&args) {
+        if !hooks.enqueue_ubus(&args, now) {
             log::warn!("group {}: dhcp 'netifd' but no ubus CLI: netifd does not learn the lease", self.cfg.name);
         }
     }

@@ -30,7 +30,7 @@ use crate::system::hooks::Hooks;
 use crate::system::nft::{self, Fence, FenceWatch};
 use crate::system::process::{self, Child};
 use crate::system::rtnl::LinkMonitor;
-use crate::system::{dhcp, dhcp6, netifd};
+use crate::system::{dhcp6, netifd, udhcpc};
 use crate::time::Instant;
 use clients::Clients;
 pub use group::share_dir;
@@ -47,13 +47,26 @@ const NFT_EVENTS: Token = Token(3);
 const FENCE_RECHECK: Duration = Duration::from_secs(1);
 const GROUP_BASE: usize = 16;
 
-/// Maps the system's monotonic clock onto the engine's instants.
-struct Clock(std::time::Instant);
+/// The daemon's one clock: the system's monotonic clock as the engine's
+/// instants. Everything with a deadline (the engines, the trackers, the
+/// hooks, the loop's own rechecks) is handed `now` from here; nothing else
+/// reads a clock (src/time.rs tests that).
+pub(crate) struct Clock(std::time::Instant);
 
 impl Clock {
-    fn now(&self) -> Instant {
+    pub(crate) fn start() -> Clock {
+        Clock(std::time::Instant::now())
+    }
+
+    pub(crate) fn now(&self) -> Instant {
         Instant::from_micros(u64::try_from(self.0.elapsed().as_micros()).unwrap_or(u64::MAX))
     }
+    /// A deadline of std's clock (`system::process`'s) on this one.
+    fn of_std(&self, t: std::time::Instant) -> Instant {
+        Instant::from_micros(u64::try_from(t.saturating_duration_since(self.0).as_micros()).unwrap_or(u64::MAX))
+    }
+
+    /// One of this clock's instants on std's, for `system::process`.
     fn to_std(&self, t: Instant) -> std::time::Instant {
         self.0 + Duration::from_micros(t.as_micros())
     }
@@ -73,10 +86,10 @@ pub struct Daemon {
     signals: SignalFd,
     hooks: Hooks,
     fence_watch: FenceWatch,
-    next_fence_check: std::time::Instant,
+    next_fence_check: Instant,
     /// nft putting a vanished fence back, and when it must have finished.
-    fence_restore: Option<(Child, std::time::Instant)>,
-    shutdown_deadline: Option<std::time::Instant>,
+    fence_restore: Option<(Child, Instant)>,
+    shutdown_deadline: Option<Instant>,
     /// Armed while the loop runs.
     watchdog: Option<Watchdog>,
 }
@@ -129,7 +142,7 @@ impl Daemon {
     }
 
     fn open(path: &Path, config: Config, mask: &SigSet) -> io::Result<Daemon> {
-        let clock = Clock(std::time::Instant::now());
+        let clock = Clock::start();
         let poll = Poll::new()?;
         let now = clock.now();
         let mut groups = Vec::new();
@@ -164,7 +177,7 @@ impl Daemon {
             signals,
             hooks,
             fence_watch,
-            next_fence_check: std::time::Instant::now(),
+            next_fence_check: now,
             fence_restore: None,
             shutdown_deadline: None,
             watchdog: None,
@@ -192,7 +205,7 @@ impl Daemon {
             if let Some(w) = &self.watchdog {
                 w.feed();
             }
-            let timeout = self.next_deadline().map(|t| t.saturating_duration_since(std::time::Instant::now()));
+            let timeout = self.next_deadline().map(|t| t.since(self.clock.now()));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -204,7 +217,7 @@ impl Daemon {
             for ev in events.iter() {
                 match ev.token() {
                     SIGNALS => self.on_signals(),
-                    CONTROL => self.clients.accept(&self.listener, self.poll.registry(), std::time::Instant::now()),
+                    CONTROL => self.clients.accept(&self.listener, self.poll.registry(), self.clock.now()),
                     LINKS => self.on_links(),
                     NFT_EVENTS if self.fence_watch.deletions() => self.check_fence(),
                     Token(t) if t >= clients::TOKEN_BASE => self.on_client(t),
@@ -232,7 +245,7 @@ impl Daemon {
                 log::info!("all groups handed over or released: exiting");
                 return Ok(());
             }
-            if self.shutdown_deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            if self.shutdown_deadline.is_some_and(|d| self.clock.now() >= d) {
                 if !handed_over {
                     log::warn!("shutdown did not complete in time: exiting with the WAN closed");
                     for g in 0..self.groups.len() {
@@ -272,28 +285,27 @@ impl Daemon {
             g.execute(now, &mut self.fence, &mut self.hooks, reg, GROUP_BASE + gi * TOKENS_PER_GROUP);
             if std::mem::take(&mut g.fence_lost) {
                 // A refresh found the table gone: restore it now.
-                self.next_fence_check = std::time::Instant::now();
+                self.next_fence_check = self.clock.now();
                 self.check_fence();
             }
         }
     }
 
-    fn next_deadline(&self) -> Option<std::time::Instant> {
+    fn next_deadline(&self) -> Option<Instant> {
         let mut t = Some(self.next_fence_check);
-        let mut consider = |x: Option<std::time::Instant>| {
+        let mut consider = |x: Option<Instant>| {
             if let Some(x) = x {
                 t = Some(t.map_or(x, |t| t.min(x)));
             }
         };
         for g in &self.groups {
-            consider(g.engine.poll_timeout().map(|i| self.clock.to_std(i)));
-            consider(g.renewer.as_ref().map(|r| r.1));
+            consider(g.engine.poll_timeout());
         }
         consider(self.hooks.deadline());
         consider(self.trackers.deadline());
         consider(self.shutdown_deadline);
         consider(self.clients.deadline());
-        consider(process::deadline());
+        consider(process::deadline().map(|d| self.clock.of_std(d)));
         consider(self.fence_restore.as_ref().map(|r| r.1));
         t
     }
@@ -305,15 +317,14 @@ impl Daemon {
             if g.engine.poll_timeout().is_some_and(|t| t <= now) {
                 g.engine.handle_timeout(now);
             }
-            g.renewer_timeout();
             self.execute(gi);
         }
-        self.hooks.poll();
-        let wall = std::time::Instant::now();
-        self.clients.expire(wall, self.poll.registry());
-        process::reap(wall);
+        self.hooks.poll(now);
+        let now = self.clock.now();
+        self.clients.expire(now, self.poll.registry());
+        process::reap(self.clock.to_std(now));
         self.poll_fence_restore();
-        if wall >= self.next_fence_check {
+        if now >= self.next_fence_check {
             self.check_fence();
         }
     }
@@ -323,7 +334,7 @@ impl Daemon {
     /// as it is back. Called when nftables announces a deletion, and once a
     /// second in case an announcement was lost. nft runs beside the loop.
     fn check_fence(&mut self) {
-        self.next_fence_check = std::time::Instant::now() + FENCE_RECHECK;
+        self.next_fence_check = self.clock.now().plus(FENCE_RECHECK);
         if self.fence_restore.is_some() {
             return;
         }
@@ -334,7 +345,7 @@ impl Daemon {
                 let devs = wan_devices(&self.config);
                 let refs: Vec<(&str, u16)> = devs.iter().map(|(d, e)| (d.as_str(), *e)).collect();
                 match nft::start_install(&refs) {
-                    Ok(c) => self.fence_restore = Some((c, std::time::Instant::now() + nft::NFT_LIMIT)),
+                    Ok(c) => self.fence_restore = Some((c, self.clock.now().plus(nft::NFT_LIMIT))),
                     Err(e) => log::error!("restoring the fence: {e}"),
                 }
             }
@@ -352,7 +363,7 @@ impl Daemon {
                 log::error!("restoring the fence: nft failed ({status}); trying again");
                 false
             }
-            Ok(None) if std::time::Instant::now() < *deadline => return,
+            Ok(None) if self.clock.now() < *deadline => return,
             Ok(None) => {
                 log::error!("restoring the fence: nft overran {} ms: killed", ms(nft::NFT_LIMIT));
                 false
@@ -386,10 +397,10 @@ impl Daemon {
                         self.groups[gi].reap(now);
                         self.execute(gi);
                     }
-                    self.hooks.poll();
+                    self.hooks.poll(now);
                     self.poll_fence_restore();
                     // Script trackers are read by `run_trackers`.
-                    process::reap(std::time::Instant::now());
+                    process::reap(self.clock.to_std(now));
                 }
                 _ => {}
             }
@@ -415,7 +426,7 @@ impl Daemon {
             self.execute(gi);
         }
         self.trackers.stop_all(self.poll.registry());
-        self.shutdown_deadline = Some(std::time::Instant::now() + longest);
+        self.shutdown_deadline = Some(self.clock.now().plus(longest));
     }
 
     /// SIGHUP: a bad file is refused and the running configuration kept;
@@ -468,7 +479,7 @@ impl Daemon {
                     self.execute(gi);
                 }
             }
-            self.trackers.on_link(&ev.name, ev.carrier, std::time::Instant::now());
+            self.trackers.on_link(&ev.name, ev.carrier, now);
         }
         for gi in 0..self.groups.len() {
             self.execute(gi);
@@ -505,6 +516,8 @@ impl Daemon {
             Request::Lease6 { device, env } => self.lease6_event(&device, &env, now),
             Request::Netifd { device, interface } => self.netifd_setup(&device, &interface),
             Request::Tracker { name, up } => self.external_tracker(&name, up),
+            // The socket's parser refuses it: rpcd's plugin and the CLI make keys.
+            Request::Genkey { .. } => Err("bad request: unknown cmd 'genkey'".into()),
         };
         match r {
             Ok(()) => br#"{"ok":true}"#.to_vec(),
@@ -539,7 +552,7 @@ impl Daemon {
             .position(|g| g.cfg.wan_device == device)
             .ok_or_else(|| format!("no group on {device}"))?;
         let (lease, client_id) =
-            dhcp::lease_from_udhcpc_env(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))?;
+            udhcpc::lease_from_udhcpc_env(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))?;
         log::info!("group {}: DHCP bound {} for {} s", self.groups[gi].cfg.name, lease.address, lease.valid_left);
         self.groups[gi].engine.handle_lease(now, lease, client_id);
         self.execute(gi);
@@ -566,7 +579,8 @@ impl Daemon {
         }
         let gi = self.group_on(device)?;
         log::info!("group {}: netifd interface {interface} serves {device}", self.groups[gi].cfg.name);
-        self.groups[gi].netifd_setup(interface, &mut self.hooks)
+        let now = self.clock.now();
+        self.groups[gi].netifd_setup(interface, &mut self.hooks, now)
     }
 
     fn group_on(&self, device: &str) -> Result<usize, String> {
@@ -574,7 +588,7 @@ impl Daemon {
     }
 
     fn external_tracker(&mut self, name: &str, up: bool) -> Result<(), String> {
-        self.trackers.external(name, up, std::time::Instant::now())?;
+        self.trackers.external(name, up, self.clock.now())?;
         self.apply_verdicts();
         Ok(())
     }
@@ -582,7 +596,7 @@ impl Daemon {
     /// Trackers' turn: finish and start rounds, give changes to the
     /// engines, then start or stop WAN-only trackers as the WAN moved.
     fn run_trackers(&mut self) {
-        let now = std::time::Instant::now();
+        let now = self.clock.now();
         self.trackers.advance(now, &self.groups, self.poll.registry());
         self.apply_verdicts();
         self.trackers.sync(now, &self.groups, self.poll.registry());
@@ -599,12 +613,11 @@ impl Daemon {
     }
 
     fn status(&self, now: Instant) -> Vec<u8> {
-        let wall = std::time::Instant::now();
         let mut j = json::Writer::new();
         j.open('{').key("groups").open('[');
         for (gi, g) in self.groups.iter().enumerate() {
             let control: Vec<&str> = g.control.iter().map(|c| c.name.as_str()).collect();
-            let mut run = |i, j: &mut json::Writer| self.trackers.status(gi, i, wall, j);
+            let mut run = |i, j: &mut json::Writer| self.trackers.status(gi, i, now, j);
             status::group(&mut j, &g.cfg.name, &g.wan.name, &control, &g.engine.status(now), &mut run);
         }
         j.close(']').close('}');

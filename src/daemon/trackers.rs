@@ -1,10 +1,14 @@
 //! Trackers at run time: every kind's probes inside the one event loop,
 //! with no thread and no blocking call. Sockets sit on the daemon's mio
 //! poll (tokens from `TOKEN_BASE`), deadlines join the loop's, scripts
-//! are read when SIGCHLD wakes it (`system::process`).
+//! are read when SIGCHLD wakes it (`system::process`). Each kind is a
+//! `Probe`, in a file of its own (link, ping, arping, script, external);
+//! what every kind shares (rounds, rise/fall, verdicts, status) is here.
 //!
-//! Each probe result goes through the tracker's rise/fall counter and only
-//! a change of state reaches the engine (`poll_verdict`). An external
+//! Time is the engine's (`crate::time::Instant`, from the daemon's one
+//! clock). Each tracker's rounds and rise/fall are a `tracker::Schedule`,
+//! the pure part the simulator runs too; only a change of state reaches
+//! the engine (`poll_verdict`). An external
 //! tracker's verdict is final: it was already judged by whoever sent it,
 //! so it goes to the engine as it comes, without rise/fall.
 //!
@@ -13,23 +17,26 @@
 //! they stop and forget their counts, as the engine forgets their state.
 
 mod arping;
+mod external;
 mod icmp;
+mod link;
 mod ping;
 mod script;
 
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mio::Registry;
 
 use super::group::Group;
 use crate::config::{self, Config, DhcpMode, TrackerKind};
 use crate::json;
-use crate::system::rtnl;
-use crate::tracker::RiseFall;
+use crate::time::Instant;
+use crate::tracker::Schedule;
 use arping::Arping;
-use ping::{Ping, after};
+use external::External;
+use link::Link;
+use ping::Ping;
 use script::Script;
 
 /// The first mio token of trackers; tracker `i` owns `TOKENS_PER_TRACKER`
@@ -46,14 +53,6 @@ pub struct Verdict {
     pub up: bool,
 }
 
-/// The last change of state, for status.
-struct Change {
-    up: bool,
-    at: Instant,
-    /// From the start of the first probe of the run that decided it.
-    detect: Duration,
-}
-
 /// How starting a round went.
 enum Begun {
     Started,
@@ -63,12 +62,55 @@ enum Begun {
     Skipped,
 }
 
-enum Probe {
-    Link { device: String },
-    Ping(Ping),
-    Arping(Arping),
-    Script(Script),
-    External,
+/// What a round may need to know of its tracker and its group.
+struct Context<'a> {
+    tracker: &'a str,
+    group_name: &'a str,
+    wan_only: bool,
+    group: &'a Group,
+}
+
+/// One kind of tracker's way of checking, inside the event loop: its
+/// sockets and children, never a wait. Rounds, rise/fall and verdicts are
+/// the `Runtime`'s, the same for every kind. A kind is one file beside this
+/// one (link, ping, arping, script, external) and its line in
+/// `Runtime::new`.
+trait Probe {
+    /// Starts a round.
+    fn begin(&mut self, now: Instant, timeout: Duration, ctx: &Context, run: &mut RunCtx) -> Begun;
+    /// The outcome of the round in flight once it is decided; the round is
+    /// then over.
+    fn poll(&mut self, _now: Instant) -> Option<bool> {
+        None
+    }
+    /// When `poll` is due again while a round is in flight.
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+    /// Its socket number `sub` is readable.
+    fn readable(&mut self, _sub: usize) {}
+    /// Ends the round in flight and closes what it holds.
+    fn stop(&mut self, _reg: &Registry) {}
+    /// Rounds can wait for an event now: `state` is what rise/fall made
+    /// of the results so far.
+    fn settled(&self, _state: Option<bool>, _shared: &Shared) -> bool {
+        false
+    }
+    /// The carrier of `device` changed: a round is due now.
+    fn watches(&self, _device: &str) -> bool {
+        false
+    }
+    /// Adds its own keys to its status entry; returns its last error.
+    fn status(&self, _j: &mut json::Writer) -> Option<&str> {
+        None
+    }
+}
+
+/// What starting a round may use of the loop.
+struct RunCtx<'a> {
+    reg: &'a Registry,
+    token: usize,
+    shared: &'a mut Shared,
 }
 
 struct Runtime {
@@ -77,31 +119,22 @@ struct Runtime {
     index: usize,
     group_name: String,
     cfg: config::Tracker,
-    rise_fall: RiseFall,
-    running: bool,
-    probe: Probe,
-    /// When the next round starts; `None` for none planned.
-    next: Option<Instant>,
-    /// Start of the round in flight.
-    in_round: Option<Instant>,
-    last: Option<(bool, Instant)>,
-    /// Start of the first result of the current run against the state.
-    disagree_since: Option<Instant>,
-    change: Option<Change>,
+    schedule: Schedule,
+    probe: Box<dyn Probe>,
 }
 
 /// Carrier by link name. A router has a few dozen links at most: a list
 /// costs less code than a hash map.
 #[derive(Default)]
-struct Carriers(Vec<(String, bool)>);
+pub(super) struct Carriers(Vec<(String, bool)>);
 
 impl Carriers {
-    fn get(&self, device: &str) -> Option<bool> {
+    pub(super) fn get(&self, device: &str) -> Option<bool> {
         self.0.iter().find(|(d, _)| d == device).map(|&(_, c)| c)
     }
 
     /// Records a carrier; returns the one known before.
-    fn insert(&mut self, device: &str, carrier: bool) -> Option<bool> {
+    pub(super) fn insert(&mut self, device: &str, carrier: bool) -> Option<bool> {
         match self.0.iter_mut().find(|(d, _)| d == device) {
             Some((_, c)) => Some(std::mem::replace(c, carrier)),
             None => {
@@ -114,9 +147,9 @@ impl Carriers {
 
 /// What every tracker shares with the others.
 #[derive(Default)]
-struct Shared {
+pub(super) struct Shared {
     /// Carrier of every link, from rtnetlink events.
-    carriers: Carriers,
+    pub(super) carriers: Carriers,
     verdicts: VecDeque<Verdict>,
 }
 
@@ -132,16 +165,6 @@ fn wan_ready(g: &Group) -> bool {
     g.engine.state().holds_wan() && (g.cfg.dhcp == DhcpMode::None || g.applied.is_some())
 }
 
-fn kind_name(k: &TrackerKind) -> &'static str {
-    match k {
-        TrackerKind::Link { .. } => "link",
-        TrackerKind::Ping { .. } => "ping",
-        TrackerKind::Arping { .. } => "arping",
-        TrackerKind::Script { .. } => "script",
-        TrackerKind::External => "external",
-    }
-}
-
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -150,190 +173,113 @@ impl Runtime {
     fn new(group: usize, index: usize, group_name: &str, cfg: &config::Tracker) -> Runtime {
         // Distinct per tracker and per daemon: our replies, not others'.
         let ident = (std::process::id() as u16) ^ (index as u16).rotate_left(8) ^ (group as u16);
-        let probe = match &cfg.kind {
-            TrackerKind::Link { device } => Probe::Link { device: device.clone() },
+        let probe: Box<dyn Probe> = match &cfg.kind {
+            TrackerKind::Link { device } => Box::new(Link::new(device)),
             TrackerKind::Ping { targets, count, reliability } => {
-                Probe::Ping(Ping::new(targets.clone(), *count, *reliability, ident))
+                Box::new(Ping::new(targets.clone(), *count, *reliability, ident))
             }
-            TrackerKind::Arping { target } => Probe::Arping(Arping::new(*target)),
-            TrackerKind::Script { argv } => Probe::Script(Script::new(argv.clone())),
-            TrackerKind::External => Probe::External,
+            TrackerKind::Arping { target } => Box::new(Arping::new(*target)),
+            TrackerKind::Script { argv } => Box::new(Script::new(argv.clone())),
+            TrackerKind::External => Box::new(External),
         };
         Runtime {
             group,
             index,
             group_name: group_name.to_string(),
             cfg: cfg.clone(),
-            rise_fall: RiseFall::new(cfg.rise, cfg.fall),
-            running: false,
+            schedule: Schedule::new(cfg.interval, cfg.rise, cfg.fall),
             probe,
-            next: None,
-            in_round: None,
-            last: None,
-            disagree_since: None,
-            change: None,
         }
     }
 
     fn start(&mut self, now: Instant) {
-        self.running = true;
-        self.next = (!matches!(self.probe, Probe::External)).then_some(now);
+        self.schedule.start(now, self.cfg.kind.info().polls);
     }
 
     /// Stops probing but keeps the counts (a reload).
     fn suspend(&mut self, reg: &Registry) {
-        self.running = false;
-        self.next = None;
-        self.in_round = None;
-        match &mut self.probe {
-            Probe::Ping(p) => p.stop(reg),
-            Probe::Arping(a) => a.stop(reg),
-            Probe::Script(s) => s.stop(),
-            Probe::Link { .. } | Probe::External => {}
-        }
+        self.schedule.suspend();
+        self.probe.stop(reg);
     }
 
     /// Stops probing and forgets: the next verdict needs a full run.
     fn stop(&mut self, reg: &Registry) {
-        self.suspend(reg);
-        self.rise_fall.reset();
-        self.disagree_since = None;
+        self.schedule.stop();
+        self.probe.stop(reg);
     }
 
     /// Ends the round in flight if it is decided.
     fn poll_round(&mut self, now: Instant, shared: &mut Shared) {
-        let Some(started) = self.in_round else { return };
-        let outcome = match &mut self.probe {
-            Probe::Ping(p) => p.poll(now),
-            Probe::Arping(a) => a.poll(now),
-            Probe::Script(s) => s.poll(now),
-            Probe::Link { .. } | Probe::External => None,
-        };
-        if let Some(ok) = outcome {
-            self.in_round = None;
-            self.result(ok, started, now, &mut shared.verdicts);
+        if !self.schedule.in_round() {
+            return;
+        }
+        if let Some(ok) = self.probe.poll(now) {
+            let change = self.schedule.round_ended(ok, now);
+            self.changed(change, &mut shared.verdicts);
         }
     }
 
     /// Finishes a decided round, then starts the next one if it is due.
     fn advance(&mut self, now: Instant, g: &Group, reg: &Registry, token: usize, shared: &mut Shared) {
-        if !self.running {
+        if !self.schedule.is_running() {
             return;
         }
         self.poll_round(now, shared);
-        if self.in_round.is_some() || self.next.is_none_or(|t| now < t) {
+        if !self.schedule.round_due(now) {
             return;
         }
-        // Rounds keep their rhythm; a late loop skips, never bunches them.
-        self.next = self.next.map(|t| {
-            let n = after(t, self.cfg.interval);
-            if n <= now { after(now, self.cfg.interval) } else { n }
-        });
-        let timeout = self.cfg.timeout;
-        let begun = match &mut self.probe {
-            Probe::Link { device } => {
-                // Not in the link dump: the device does not exist (yet).
-                let absent = || rtnl::ifindex(device).is_err_and(|e| e.raw_os_error() == Some(nix::libc::ENODEV));
-                if shared.carriers.get(device).is_none() && absent() {
-                    shared.carriers.insert(device, false);
-                }
-                shared.carriers.get(device).map_or(Begun::Skipped, Begun::Decided)
-            }
-            Probe::Ping(p) => {
-                let device = self.cfg.wan_only.then_some((g.wan.name.as_str(), g.wan.ifindex));
-                p.begin(now, timeout, device, reg, token);
-                Begun::Started
-            }
-            Probe::Arping(a) => {
-                let lease = g.applied.as_ref();
-                let src = arping::Source {
-                    ifindex: g.wan.ifindex,
-                    mac: g.engine.settings().shared_mac,
-                    address: lease.map_or(Ipv4Addr::UNSPECIFIED, |l| l.address),
-                    gateway: lease.map(|l| l.gateway).filter(|a| !a.is_unspecified()),
-                };
-                if a.begin(now, timeout, &src, reg, token) { Begun::Started } else { Begun::Skipped }
-            }
-            Probe::Script(s) => {
-                let env = [
-                    ("TRACKER", self.cfg.name.as_str()),
-                    ("GROUP", self.group_name.as_str()),
-                    ("WAN_DEVICE", g.wan.name.as_str()),
-                ];
-                s.begin(now, timeout, &env).map_or(Begun::Started, Begun::Decided)
-            }
-            Probe::External => Begun::Skipped,
-        };
+        let ctx =
+            Context { tracker: &self.cfg.name, group_name: &self.group_name, wan_only: self.cfg.wan_only, group: g };
+        let begun = self.probe.begin(now, self.cfg.timeout, &ctx, &mut RunCtx { reg, token, shared });
         match begun {
-            Begun::Started => self.in_round = Some(now),
-            Begun::Decided(ok) => self.result(ok, now, now, &mut shared.verdicts),
+            Begun::Started => self.schedule.round_begun(now),
+            Begun::Decided(ok) => {
+                let change = self.schedule.result(ok, now, now);
+                self.changed(change, &mut shared.verdicts);
+            }
             Begun::Skipped => {}
         }
         // A link is sampled only until the state agrees with its carrier;
         // the next change comes as an event.
-        let settled = match &self.probe {
-            Probe::Link { device } => shared.carriers.get(device).is_none_or(|c| self.rise_fall.state() == Some(c)),
-            Probe::External => true,
-            _ => false,
-        };
-        if settled {
-            self.next = None;
+        if self.probe.settled(self.schedule.state(), shared) {
+            self.schedule.wait();
         }
         // A round may be decided at once (a wave to send, nobody to ask).
         self.poll_round(now, shared);
     }
 
-    /// One probe result, begun at `started`, through rise/fall.
-    fn result(&mut self, ok: bool, started: Instant, now: Instant, verdicts: &mut VecDeque<Verdict>) {
-        if self.rise_fall.state() == Some(ok) {
-            self.disagree_since = None;
-        } else if self.last.map(|l| l.0) != Some(ok) || self.disagree_since.is_none() {
-            self.disagree_since = Some(started);
-        }
-        self.last = Some((ok, now));
-        if let Some(up) = self.rise_fall.probe(ok) {
-            let detect = now.saturating_duration_since(self.disagree_since.take().unwrap_or(started));
-            log::info!(
-                "tracker {} ({}): {} after {} {} in a row, {} ms",
-                self.cfg.name,
-                kind_name(&self.cfg.kind),
-                if up { "up" } else { "down" },
-                if up { self.cfg.rise } else { self.cfg.fall },
-                if up { "successes" } else { "failures" },
-                ms(detect)
-            );
-            self.change = Some(Change { up, at: now, detect });
-            verdicts.push_back(Verdict { group: self.group, index: self.index, up });
-        }
+    /// Logs a change of state and passes it on to the engine.
+    fn changed(&self, up: Option<bool>, verdicts: &mut VecDeque<Verdict>) {
+        let (Some(up), Some(change)) = (up, self.schedule.change()) else { return };
+        log::info!(
+            "tracker {} ({}): {} after {} {} in a row, {} ms",
+            self.cfg.name,
+            self.cfg.kind.info().name,
+            if up { "up" } else { "down" },
+            if up { self.cfg.rise } else { self.cfg.fall },
+            if up { "successes" } else { "failures" },
+            ms(change.detect)
+        );
+        verdicts.push_back(Verdict { group: self.group, index: self.index, up });
     }
 
     fn deadline(&self) -> Option<Instant> {
-        if !self.running {
-            return None;
-        }
-        if self.in_round.is_none() {
-            return self.next;
-        }
-        match &self.probe {
-            Probe::Ping(p) => p.deadline(),
-            Probe::Arping(a) => a.deadline(),
-            Probe::Script(s) => s.deadline(),
-            Probe::Link { .. } | Probe::External => None,
-        }
+        if self.schedule.in_round() { self.probe.deadline() } else { self.schedule.poll_timeout() }
     }
 
     /// The run time in status: keys by kind are `device` (link),
     /// `answered` and `targets` (ping), `pid` (script, null between
     /// runs); the others have none of them.
     fn status(&self, now: Instant, j: &mut json::Writer) {
-        let ago = |t: Instant| ms(now.saturating_duration_since(t));
-        j.key("type").str(kind_name(&self.cfg.kind)).key("running").bool(self.running);
+        let ago = |t: Instant| ms(now.since(t));
+        let (last, change) = (self.schedule.last(), self.schedule.change());
+        j.key("type").str(self.cfg.kind.info().name).key("running").bool(self.schedule.is_running());
         j.key("interval_ms").num(ms(self.cfg.interval)).key("timeout_ms").num(ms(self.cfg.timeout));
         j.key("rise").num(u64::from(self.cfg.rise)).key("fall").num(u64::from(self.cfg.fall));
-        j.key("last").opt_str(self.last.map(|(ok, _)| if ok { "ok" } else { "fail" }));
-        j.key("last_ago_ms").opt_num(self.last.map(|(_, t)| ago(t)));
+        j.key("last").opt_str(last.map(|(ok, _)| if ok { "ok" } else { "fail" }));
+        j.key("last_ago_ms").opt_num(last.map(|(_, t)| ago(t)));
         j.key("change");
-        match &self.change {
+        match change {
             Some(c) => {
                 j.open('{').key("to").str(if c.up { "up" } else { "down" });
                 j.key("ago_ms").num(ago(c.at)).key("detect_ms").num(ms(c.detect)).close('}');
@@ -342,23 +288,7 @@ impl Runtime {
                 j.null();
             }
         }
-        let error = match &self.probe {
-            Probe::Link { device } => {
-                j.key("device").str(device);
-                None
-            }
-            Probe::Ping(p) => {
-                j.key("answered").opt_num(p.last_answered.map(|n| n as u64));
-                j.key("targets").num(p.targets() as u64);
-                p.error.as_deref()
-            }
-            Probe::Arping(a) => a.error.as_deref(),
-            Probe::Script(s) => {
-                j.key("pid").opt_num(s.pid().map(u64::from));
-                s.error.as_deref()
-            }
-            Probe::External => None,
-        };
+        let error = self.probe.status(j);
         j.key("error").opt_str(error);
     }
 }
@@ -406,10 +336,11 @@ impl Trackers {
         }
         for rt in &mut self.list {
             let want = groups.get(rt.group).is_some_and(|g| !rt.cfg.wan_only || wan_ready(g));
-            if want && !rt.running {
+            let running = rt.schedule.is_running();
+            if want && !running {
                 log::debug!("tracker {}: running", rt.cfg.name);
                 rt.start(now);
-            } else if !want && rt.running {
+            } else if !want && running {
                 log::debug!("tracker {}: paused, the WAN is not ours", rt.cfg.name);
                 rt.stop(reg);
             }
@@ -433,11 +364,7 @@ impl Trackers {
     pub fn readable(&mut self, token: usize) {
         let Some(rel) = token.checked_sub(TOKEN_BASE) else { return };
         let Some(rt) = self.list.get_mut(rel / TOKENS_PER_TRACKER) else { return };
-        match &mut rt.probe {
-            Probe::Ping(p) => p.readable(rel % TOKENS_PER_TRACKER),
-            Probe::Arping(a) => a.readable(),
-            _ => {}
-        }
+        rt.probe.readable(rel % TOKENS_PER_TRACKER);
     }
 
     /// A link event: a carrier change is a probe result at once; until the
@@ -447,8 +374,8 @@ impl Trackers {
             return;
         }
         for rt in &mut self.list {
-            if rt.running && matches!(&rt.probe, Probe::Link { device: d } if d == device) {
-                rt.next = Some(now);
+            if rt.probe.watches(device) {
+                rt.schedule.wake(now);
             }
         }
     }
@@ -456,14 +383,13 @@ impl Trackers {
     /// An external tracker's verdict, passed on as it is.
     pub fn external(&mut self, name: &str, up: bool, now: Instant) -> Result<(), String> {
         let rt = self.list.iter_mut().find(|t| t.cfg.name == name).ok_or_else(|| format!("no tracker {name}"))?;
-        if !matches!(rt.probe, Probe::External) {
+        if !matches!(rt.cfg.kind, TrackerKind::External) {
             return Err(format!("tracker {name} is not external"));
         }
-        if rt.last.map(|l| l.0) != Some(up) {
+        if rt.schedule.last().map(|l| l.0) != Some(up) {
             log::info!("tracker {name} (external): {}", if up { "up" } else { "down" });
-            rt.change = Some(Change { up, at: now, detect: Duration::ZERO });
         }
-        rt.last = Some((up, now));
+        rt.schedule.verdict(up, now);
         self.shared.verdicts.push_back(Verdict { group: rt.group, index: rt.index, up });
         Ok(())
     }
@@ -497,7 +423,7 @@ fn token(i: usize) -> usize {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use std::net::IpAddr;
+    use std::net::{IpAddr, Ipv4Addr};
 
     fn cfg(kind: TrackerKind, rise: u8, fall: u8) -> config::Tracker {
         config::Tracker {
@@ -515,20 +441,24 @@ pub(super) mod tests {
     /// Every kind of value the status reply holds, escapes included.
     pub(in crate::daemon) fn sample_status() -> (Trackers, Vec<crate::engine::Status>, Instant) {
         let mut t = Trackers { list: Vec::new(), shared: Shared::default(), stopped: false };
-        let now = Instant::now();
+        let now = Instant::from_millis(5_000);
         let mut link = Runtime::new(0, 0, "wan", &cfg(TrackerKind::Link { device: "wan\"1".into() }, 1, 1));
+        // Down 250 ms after the failing run began; then one success of two.
+        link.schedule = Schedule::new(Duration::from_millis(100), 2, 1);
         link.start(now);
-        link.last = Some((true, now));
-        link.change = Some(Change { up: false, at: now, detect: Duration::from_millis(250) });
+        link.schedule.result(false, Instant::from_millis(4_750), now);
+        link.schedule.result(true, now, now);
         t.list.push(link);
         let ping =
             TrackerKind::Ping { targets: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))], count: 1, reliability: 1 };
         let mut ping = Runtime::new(0, 1, "wan", &cfg(ping, 1, 1));
-        ping.last = Some((false, now));
-        if let Probe::Ping(p) = &mut ping.probe {
-            p.last_answered = Some(0);
-            p.error = Some("no route\tto host".into());
-        }
+        // One failure of two: no change yet.
+        ping.schedule = Schedule::new(Duration::from_millis(100), 1, 2);
+        ping.schedule.result(false, now, now);
+        let mut p = Ping::new(vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))], 1, 1, 7);
+        p.last_answered = Some(0);
+        p.error = Some("no route\tto host".into());
+        ping.probe = Box::new(p);
         t.list.push(ping);
         t.list.push(Runtime::new(0, 2, "wan", &cfg(TrackerKind::External, 1, 1)));
         t.list.push(Runtime::new(0, 3, "wan", &cfg(TrackerKind::Script { argv: vec!["/bin/true".into()] }, 1, 1)));
@@ -537,40 +467,15 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn only_changes_reach_the_engine_with_detection_time() {
+    fn only_changes_reach_the_engine() {
         let mut rt = Runtime::new(0, 2, "wan", &cfg(TrackerKind::External, 2, 3));
         let mut v = VecDeque::new();
-        let t0 = Instant::now();
-        let at = |n: u64| t0 + Duration::from_millis(100 * n);
-        rt.result(true, at(0), at(0), &mut v);
-        rt.result(true, at(1), at(1), &mut v);
-        assert_eq!(v.pop_front(), Some(Verdict { group: 0, index: 2, up: true }));
-        rt.result(true, at(2), at(2), &mut v);
-        rt.result(false, at(3), at(3) + Duration::from_millis(50), &mut v);
-        rt.result(false, at(4), at(4) + Duration::from_millis(50), &mut v);
-        assert!(v.is_empty(), "two failures of three");
-        rt.result(false, at(5), at(5) + Duration::from_millis(50), &mut v);
-        assert_eq!(v.pop_front(), Some(Verdict { group: 0, index: 2, up: false }));
-        let c = rt.change.as_ref().unwrap();
-        assert!(!c.up);
-        assert_eq!(c.detect, Duration::from_millis(250), "from the first failing round's start to the verdict");
-        rt.result(false, at(6), at(6), &mut v);
-        assert!(v.is_empty(), "no change, nothing to say");
-    }
-
-    #[test]
-    fn a_broken_run_restarts_the_detection_clock() {
-        let mut rt = Runtime::new(0, 0, "wan", &cfg(TrackerKind::External, 1, 2));
-        let mut v = VecDeque::new();
-        let t0 = Instant::now();
-        let at = |n: u64| t0 + Duration::from_millis(100 * n);
-        rt.result(true, at(0), at(0), &mut v);
-        rt.result(false, at(1), at(1), &mut v);
-        rt.result(true, at(2), at(2), &mut v);
-        rt.result(false, at(3), at(3), &mut v);
-        rt.result(false, at(4), at(4), &mut v);
-        assert_eq!(v.len(), 2, "up, then down");
-        assert_eq!(rt.change.as_ref().unwrap().detect, Duration::from_millis(100));
+        let at = |n: u64| Instant::from_millis(100 * n);
+        for (n, ok) in [(0, true), (1, true), (2, true), (3, false), (4, false), (5, false), (6, false)] {
+            let change = rt.schedule.result(ok, at(n), at(n));
+            rt.changed(change, &mut v);
+        }
+        assert_eq!(Vec::from(v), [Verdict { group: 0, index: 2, up: true }, Verdict { group: 0, index: 2, up: false }]);
     }
 
     #[test]
@@ -588,19 +493,19 @@ pub(super) mod tests {
         let ping =
             TrackerKind::Ping { targets: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))], count: 1, reliability: 1 };
         t.list.push(Runtime::new(0, 1, "wan", &cfg(ping, 1, 1)));
-        let now = Instant::now();
+        let now = Instant::from_millis(1_000);
         for rt in &mut t.list {
             rt.start(now);
-            rt.next = None;
+            rt.schedule.wait();
         }
         t.on_link("lan", false, now);
-        assert!(t.list[0].next.is_none());
+        assert_eq!(t.list[0].schedule.poll_timeout(), None);
         t.on_link("wan", true, now);
-        assert_eq!(t.list[0].next, Some(now));
-        assert!(t.list[1].next.is_none());
-        t.list[0].next = None;
+        assert_eq!(t.list[0].schedule.poll_timeout(), Some(now));
+        assert_eq!(t.list[1].schedule.poll_timeout(), None);
+        t.list[0].schedule.wait();
         t.on_link("wan", true, now);
-        assert!(t.list[0].next.is_none(), "the same carrier again is no change");
+        assert_eq!(t.list[0].schedule.poll_timeout(), None, "the same carrier again is no change");
         assert_eq!(t.deadline(), None);
     }
 
@@ -611,7 +516,7 @@ pub(super) mod tests {
         e.name = "mwan".into();
         t.list.push(Runtime::new(0, 0, "wan", &cfg(TrackerKind::Link { device: "wan".into() }, 1, 1)));
         t.list.push(Runtime::new(0, 1, "wan", &e));
-        let now = Instant::now();
+        let now = Instant::from_millis(1_000);
         assert_eq!(t.external("mwan", false, now), Ok(()));
         assert_eq!(t.poll_verdict(), Some(Verdict { group: 0, index: 1, up: false }), "no rise/fall: at once");
         assert_eq!(t.external("mwan", false, now), Ok(()));

@@ -3,6 +3,8 @@
 
 use core::time::Duration;
 
+use super::timers::Timer;
+use super::{Action, Engine, RETRANSMIT_INTERVAL, RETRANSMITS, State};
 use crate::time::Instant;
 use crate::wire::{Ia6, Lease4, Lease6};
 
@@ -75,6 +77,74 @@ pub fn age6(l: &Lease6, learned: Instant, now: Instant) -> Lease6 {
         addresses: l.addresses.iter().map(age).filter(|i| i.valid_left > 0).collect(),
         prefixes: l.prefixes.iter().map(age).filter(|i| i.valid_left > 0).collect(),
         ..l.clone()
+    }
+}
+
+// ---- what the engine does with the lease -------------------------------
+
+impl Engine {
+    /// Renewal, rebinding and expiry while active; stale addresses on a standby.
+    pub(super) fn evaluate_lease(&mut self, now: Instant) {
+        self.retransmit_renewal(now);
+        let Some(l) = &self.lease else { return };
+        let (valid, address, expires, rebind_at) = (l.is_valid(now), l.wire.address, l.expires(), l.rebind_at());
+        if self.state == State::Active {
+            if !valid && self.applied.is_some() {
+                self.withdraw_lease();
+                self.acquire();
+            } else if valid && self.timers.is_due(Timer::Renew, now) {
+                let left = expires.since(now);
+                let next = now.plus((left / 2).clamp(Duration::from_secs(1), Duration::from_secs(60)));
+                self.timers.set(Timer::Renew, next);
+                let lease = l.at(now);
+                let client_id = self.client_id();
+                self.actions.push_back(Action::RenewLease { lease, client_id, rebinding: now >= rebind_at });
+                self.timers.set(Timer::Retransmit, now.plus(RETRANSMIT_INTERVAL));
+                self.retransmits = 0;
+            }
+        } else if !self.state.holds_wan()
+            && self.state != State::TakingOver
+            && self.applied.is_some_and(|a| !valid || a != address)
+        {
+            self.withdraw_lease();
+        }
+    }
+
+    /// An unanswered renewal: its request again, or at last given up.
+    fn retransmit_renewal(&mut self, now: Instant) {
+        if !self.timers.is_due(Timer::Retransmit, now) {
+            return;
+        }
+        if self.retransmits >= RETRANSMITS {
+            self.timers.stop(Timer::Retransmit);
+            self.actions.push_back(Action::AbandonRenewal);
+        } else {
+            self.retransmits += 1;
+            self.timers.set(Timer::Retransmit, now.plus(RETRANSMIT_INTERVAL));
+            self.actions.push_back(Action::RetransmitRenewal);
+        }
+    }
+
+    pub(super) fn apply_lease(&mut self, now: Instant) {
+        let Some(l) = &self.lease else { return };
+        self.applied = Some(l.wire.address);
+        self.actions.push_back(Action::ApplyLease { lease: l.at(now) });
+    }
+
+    pub(super) fn withdraw_lease(&mut self) {
+        if self.applied.take().is_some() {
+            self.actions.push_back(Action::WithdrawLease);
+        }
+    }
+
+    pub(super) fn acquire(&mut self) {
+        let requested = self.lease.as_ref().map(|l| l.wire.address);
+        let client_id = self.client_id();
+        self.actions.push_back(Action::AcquireLease { requested, client_id });
+    }
+
+    pub(super) fn client_id(&self) -> Vec<u8> {
+        self.lease.as_ref().and_then(|l| l.client_id.clone()).unwrap_or_else(|| self.s.client_id.clone())
     }
 }
 

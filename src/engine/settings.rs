@@ -57,6 +57,13 @@ pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(1);
 /// Peers silent for this long are forgotten (status shows them until then).
 pub const PEER_EXPIRY: Duration = Duration::from_secs(60);
 
+/// An unanswered renewal's request goes out again this long after the
+/// last copy (the same transaction, so a late answer still counts)...
+pub const RETRANSMIT_INTERVAL: Duration = Duration::from_secs(2);
+/// ...this many times; after one more interval the renewal is given up
+/// (the next one comes at the next renewal time).
+pub const RETRANSMITS: u8 = 3;
+
 /// Most peers a router keeps: a flood of made-up router ids (possible only
 /// without a key) cannot grow its memory or its unicast hellos.
 pub const MAX_PEERS: usize = 32;

@@ -223,7 +223,7 @@ impl Engine {
             wan_open: self.wan_open,
             authenticated: !self.s.keys.is_empty(),
             key_ids: self.s.keys.ids(),
-            hold_left_ms: self.hold_until.map_or(0, |h| ms(h.since(now))),
+            hold_left_ms: self.timers.get(super::timers::Timer::Hold).map_or(0, |h| ms(h.since(now))),
             step_up: self.step_up.as_ref().map(|s| StepUpStatus {
                 state: s.outcome.as_str(),
                 ago_ms: ms(now.since(s.at)),

@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 
 use super::*;
 use crate::time::ms;
-use crate::wire::{Key, Keyring, Lease4};
+use crate::wire::{Key, Keyring, Lease4, Mac};
 
 fn settings(id: u32, prio: u8) -> Settings {
     Settings {
@@ -187,7 +187,75 @@ fn leases_travel_as_seconds_left_and_are_renewed_not_rediscovered() {
         .expect("a WAN hello");
     let p = crate::wire::Packet::new_checked(&frame[14..]).unwrap();
     let m = Message::parse(&p, &e.settings().keys).unwrap();
-    assert_eq!(m.lease4.unwrap().valid_left, 589);
+    assert_eq!(m.tlvs.lease4.unwrap().valid_left, 589);
+}
+
+/// `run_alone`, with the instant of each action.
+fn run_alone_timed(e: &mut Engine, until: Instant) -> Vec<(Instant, Action)> {
+    let mut all = Vec::new();
+    while let Some(next) = e.poll_timeout().filter(|&n| n <= until) {
+        e.handle_timeout(next);
+        let acts = drain(e);
+        if acts.contains(&Action::Prepare) {
+            e.handle_prepared(next);
+            all.extend(drain(e).into_iter().map(|a| (next, a)));
+        }
+        all.extend(acts.into_iter().map(|a| (next, a)));
+    }
+    all
+}
+
+fn renewal_steps(acts: &[(Instant, Action)]) -> Vec<(Instant, &'static str)> {
+    acts.iter()
+        .filter_map(|(t, a)| match a {
+            Action::RenewLease { .. } => Some((*t, "renew")),
+            Action::RetransmitRenewal => Some((*t, "again")),
+            Action::AbandonRenewal => Some((*t, "abandon")),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_unanswered_renewal_is_sent_again_three_times_two_seconds_apart_then_given_up() {
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    e.handle_lease(t(0), lease(), None);
+    let steps = renewal_steps(&run_alone_timed(&mut e, t(20_000)));
+    let start = steps[0].0;
+    let at = |s: u64| start.plus(Duration::from_secs(s));
+    assert_eq!(steps, [(start, "renew"), (at(2), "again"), (at(4), "again"), (at(6), "again"), (at(8), "abandon")]);
+    // The next renewal comes at half the time left (at most 60 s later).
+    let steps = renewal_steps(&run_alone_timed(&mut e, start.plus(Duration::from_secs(61))));
+    assert_eq!(steps.first(), Some(&(at(60), "renew")));
+}
+
+#[test]
+fn an_answer_or_a_closed_wan_ends_the_retransmissions() {
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    e.handle_lease(t(0), lease(), None);
+    let steps = renewal_steps(&run_alone_timed(&mut e, t(3_000)));
+    assert_eq!(steps.iter().map(|s| s.1).collect::<Vec<_>>(), ["renew", "again"]);
+    // ACK: renewed, nothing more until T1.
+    e.handle_lease(t(3_000), lease(), None);
+    assert!(renewal_steps(&run_alone_timed(&mut e, t(20_000))).is_empty());
+    // NAK during a renewal: dropped, a new lease asked for.
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    e.handle_lease(t(0), lease(), None);
+    run_alone_timed(&mut e, t(1_000));
+    e.handle_lease_lost(t(1_000));
+    let acts: Vec<(Instant, Action)> = drain(&mut e).into_iter().map(|a| (t(1_000), a)).collect();
+    assert!(acts.iter().any(|(_, a)| matches!(a, Action::AcquireLease { requested: Some(_), .. })));
+    assert!(renewal_steps(&run_alone_timed(&mut e, t(20_000))).is_empty());
+    // A stall closes the WAN: the renewal in flight ends with it, and the
+    // next active term starts a new one.
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    e.handle_lease(t(0), lease(), None);
+    run_alone_timed(&mut e, t(1_000));
+    e.handle_timeout(t(1_500));
+    assert_eq!(e.state(), State::Init);
+    let steps = renewal_steps(&run_alone_timed(&mut e, t(20_000)));
+    assert_eq!(steps.first().map(|s| s.1), Some("renew"), "{steps:?}");
+    assert_eq!(steps[1], (steps[0].0.plus(Duration::from_secs(2)), "again"), "no copy of the old one: {steps:?}");
 }
 
 fn lease_addr() -> Ipv4Addr {

@@ -3,16 +3,18 @@
 //! `vwrp.state`, then every file in the hook directory in name order. One
 //! program at a time, each awaited up to a timeout and killed if it
 //! overruns, so they happen in the order the transitions did. Programs
-//! start and end through `system::process`; nothing blocks the loop.
+//! start and end through `system::process`; nothing blocks the loop. Time
+//! is the engine's: the daemon hands each call its `now`.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::process::{self, Child};
+use crate::time::Instant;
 
 /// The ubus event every state change is announced as.
 pub const EVENT: &str = "vwrp.state";
@@ -65,7 +67,7 @@ impl Hooks {
     /// and every hook script for `job`, in name order. Scripts follow
     /// OpenWrt's hotplug.d habit: a file without the execute bit is run by
     /// /bin/sh; dot files are skipped.
-    pub fn enqueue(&mut self, job: Job) {
+    pub fn enqueue(&mut self, job: Job, now: Instant) {
         if let Some(ubus) = find_program("ubus") {
             self.push(vec![ubus.into(), "send".into(), EVENT.into(), job.event.into()], Vec::new());
         }
@@ -83,17 +85,17 @@ impl Hooks {
             let argv = if is_executable(&s) { vec![s.into()] } else { vec!["/bin/sh".into(), s.into()] };
             self.push(argv, job.env.clone());
         }
-        self.start_next();
+        self.start_next(now);
     }
 
     /// Queues `ubus ARGS…` in turn with the hooks; false (nothing queued)
     /// where there is no ubus CLI.
-    pub fn enqueue_ubus(&mut self, args: &[String]) -> bool {
+    pub fn enqueue_ubus(&mut self, args: &[String], now: Instant) -> bool {
         let Some(ubus) = find_program("ubus") else { return false };
         let mut argv: Vec<OsString> = vec![ubus.into()];
         argv.extend(args.iter().map(OsString::from));
         self.push(argv, Vec::new());
-        self.start_next();
+        self.start_next(now);
         true
     }
 
@@ -101,7 +103,7 @@ impl Hooks {
         self.pending.push_back(Task { argv, env });
     }
 
-    fn start_next(&mut self) {
+    fn start_next(&mut self, now: Instant) {
         while self.running.is_none() {
             let Some(task) = self.pending.pop_front() else { return };
             let Some((program, args)) = task.argv.split_first() else { continue };
@@ -110,7 +112,7 @@ impl Hooks {
             cmd.envs(task.env.iter().map(|(k, v)| (k, v)));
             match process::spawn(&mut cmd) {
                 Ok(child) => {
-                    self.running = Some(Running { child, name: task.name(), deadline: Instant::now() + self.timeout })
+                    self.running = Some(Running { child, name: task.name(), deadline: now.plus(self.timeout) })
                 }
                 Err(e) => log::warn!("hook {}: {e}", task.name()),
             }
@@ -120,7 +122,7 @@ impl Hooks {
     /// Reaps a finished program or kills one past its deadline (with its
     /// process group), then starts the next. Call on SIGCHLD and at
     /// `deadline()`.
-    pub fn poll(&mut self) {
+    pub fn poll(&mut self, now: Instant) {
         if let Some(r) = &mut self.running {
             match r.child.try_wait() {
                 Ok(Some(status)) => {
@@ -129,7 +131,7 @@ impl Hooks {
                     }
                     self.running = None;
                 }
-                Ok(None) if Instant::now() >= r.deadline => {
+                Ok(None) if now >= r.deadline => {
                     // Milliseconds as u64: Duration's Debug costs ~2 KB on a router.
                     let ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
                     log::warn!("hook {} overran {ms} ms: killed", r.name);
@@ -144,7 +146,7 @@ impl Hooks {
                 }
             }
         }
-        self.start_next();
+        self.start_next(now);
     }
 
     /// Nothing running, nothing queued.
@@ -182,12 +184,20 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::OnceLock;
+
+    /// Real time on the engine's clock, as the daemon hands it out.
+    fn now() -> Instant {
+        static START: OnceLock<std::time::Instant> = OnceLock::new();
+        let elapsed = START.get_or_init(std::time::Instant::now).elapsed();
+        Instant::from_micros(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX))
+    }
 
     fn drain(h: &mut Hooks) {
-        let end = Instant::now() + Duration::from_secs(10);
-        while (h.running.is_some() || !h.pending.is_empty()) && Instant::now() < end {
+        let end = now().plus(Duration::from_secs(10));
+        while (h.running.is_some() || !h.pending.is_empty()) && now() < end {
             std::thread::sleep(Duration::from_millis(5));
-            h.poll();
+            h.poll(now());
         }
     }
 
@@ -208,8 +218,8 @@ mod tests {
         std::fs::set_permissions(dir.join("10-exec"), std::fs::Permissions::from_mode(0o755)).unwrap();
         write(".hidden", 0o755);
         let mut h = Hooks::new(&dir, Duration::from_secs(5));
-        h.enqueue(Job { env: vec![("ACTION".into(), "active".into())], event: "{}".into() });
-        h.enqueue(Job { env: vec![("ACTION".into(), "standby".into())], event: "{}".into() });
+        h.enqueue(Job { env: vec![("ACTION".into(), "active".into())], event: "{}".into() }, now());
+        h.enqueue(Job { env: vec![("ACTION".into(), "standby".into())], event: "{}".into() }, now());
         drain(&mut h);
         let got = std::fs::read_to_string(&log).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
@@ -225,12 +235,12 @@ mod tests {
         std::fs::write(dir.join("10-slow"), "sleep 30\n").unwrap();
         std::fs::write(dir.join("20-next"), format!("echo next >> {}\n", log.display())).unwrap();
         let mut h = Hooks::new(&dir, Duration::from_millis(200));
-        let t = Instant::now();
-        h.enqueue(Job { env: Vec::new(), event: "{}".into() });
+        let t = now();
+        h.enqueue(Job { env: Vec::new(), event: "{}".into() }, t);
         drain(&mut h);
         let got = std::fs::read_to_string(&log).unwrap_or_default();
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(got, "next\n");
-        assert!(t.elapsed() < Duration::from_secs(5), "waited {:?}", t.elapsed());
+        assert!(now().since(t) < Duration::from_secs(5), "waited {:?}", now().since(t));
     }
 }

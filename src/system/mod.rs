@@ -1,11 +1,11 @@
 //! The kernel-facing side of the daemon: netlink, the nftables fence,
-//! addresses and routes, AF_PACKET sockets, announcements, the DHCP
-//! renewal client, the lease on the WAN (and its hand-off to netifd),
-//! DHCPv6 state from odhcp6c, transition hooks, random numbers, and the
-//! child processes all of them start.
+//! addresses and routes, AF_PACKET sockets, announcements, the lease
+//! udhcpc obtained and the DHCP renewal of a lease taken over, the lease on
+//! the WAN (and its hand-off to netifd), DHCPv6 state from odhcp6c,
+//! transition hooks, random numbers, and the child processes all of them
+//! start.
 
 pub mod announce;
-pub mod dhcp;
 pub mod dhcp6;
 pub mod hooks;
 pub mod netifd;
@@ -14,7 +14,10 @@ pub mod nft;
 pub mod packet;
 pub mod process;
 pub mod random;
+pub mod renewer;
 pub mod rtnl;
 #[cfg(test)]
-mod testnet;
+#[path = "../../tests/support/netns.rs"]
+pub(crate) mod testnet;
+pub mod udhcpc;
 pub mod wan;

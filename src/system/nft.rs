@@ -292,8 +292,10 @@ fn element(req: &mut Request, kind: u16, flags: u16, ifindex: u32, timeout_ms: O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::system::testnet::{Netns, PacketSocket, ping, veth};
-    use std::time::Instant;
+    use crate::system::packet::PacketSocket;
+    use crate::system::testnet::{Netns, veth};
+    use crate::wire::{EthernetRepr, Mac};
+    use std::time::{Duration, Instant};
 
     #[test]
     fn ruleset_text() {
@@ -329,17 +331,21 @@ mod tests {
 
     const VWRP: u16 = 0x88b5;
     const OTHER: u16 = 0x88b6;
+    const MARKER: &[u8] = b"vwrp fence test frame";
 
     fn bed(tag: &str) -> Bed {
         let fenced = Netns::new(&format!("{tag}f"));
         let peer = Netns::new(&format!("{tag}p"));
-        let (wa, wb) = veth(&fenced, "wa", "192.0.2.1/24", &peer, "wb", "192.0.2.2/24");
-        fenced.run_in(|| install(&[("wa", VWRP)])).unwrap();
+        veth(&fenced, "wa", &peer, "wb");
+        fenced.ok("ip addr add 192.0.2.1/24 dev wa");
+        peer.ok("ip addr add 192.0.2.2/24 dev wb");
+        let (wa, wb) = (fenced.ifindex("wa"), peer.ifindex("wb"));
+        fenced.enter(|| install(&[("wa", VWRP)])).unwrap();
         Bed { fenced, peer, wa, wb }
     }
 
     fn can_ping(bed: &Bed) -> bool {
-        ping(&bed.peer, "192.0.2.1")
+        bed.peer.ping("192.0.2.1")
     }
 
     /// Whether a frame of `ethertype` sent from `from` reaches a socket
@@ -347,16 +353,30 @@ mod tests {
     fn frame_passes(bed: &Bed, ethertype: u16, outbound: bool) -> bool {
         let (tx_ns, tx_if, rx_ns, rx_if) =
             if outbound { (&bed.fenced, bed.wa, &bed.peer, bed.wb) } else { (&bed.peer, bed.wb, &bed.fenced, bed.wa) };
-        let rx = rx_ns.run_in(|| PacketSocket::bind(rx_if, ethertype));
-        let tx = tx_ns.run_in(|| PacketSocket::bind(tx_if, ethertype));
+        let rx = rx_ns.enter(|| PacketSocket::open(rx_if, ethertype)).unwrap();
+        let tx = tx_ns.enter(|| PacketSocket::open(tx_if, ethertype)).unwrap();
+        let marker = EthernetRepr { dst: Mac::BROADCAST, src: Mac([2, 0, 0, 0, 0, 1]), ethertype }
+            .frame(|out| out.extend_from_slice(MARKER));
         // A fenced sender may be refused outright (ENOBUFS): not passed.
-        tx.send_test_frame(ethertype).is_ok() && rx.received_test_frame()
+        if tx.send(&marker).is_err() {
+            return false;
+        }
+        let deadline = Instant::now() + Duration::from_millis(300);
+        let mut buf = [0u8; 2048];
+        while Instant::now() < deadline {
+            match rx.recv(&mut buf) {
+                Ok(Some((n, _))) if buf[..n.min(buf.len())] == marker[..] => return true,
+                Ok(Some(_)) => {}
+                _ => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+        false
     }
 
     #[test]
     fn closed_fence_passes_only_vwrp_frames() {
         let bed = bed("fc");
-        assert!(bed.fenced.run_in(|| Fence::open()?.table_present()).unwrap());
+        assert!(bed.fenced.enter(|| Fence::open()?.table_present()).unwrap());
         assert!(!can_ping(&bed), "ping crossed a closed fence");
         assert!(frame_passes(&bed, VWRP, false), "vwrp frame blocked inbound");
         assert!(frame_passes(&bed, VWRP, true), "vwrp frame blocked outbound");
@@ -364,7 +384,7 @@ mod tests {
         assert!(!frame_passes(&bed, OTHER, true), "other EtherType passed outbound");
 
         // Open: everything passes, so the checks above could have failed.
-        let mut fence = bed.fenced.run_in(Fence::open).unwrap();
+        let mut fence = bed.fenced.enter(Fence::open).unwrap();
         fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
         assert!(frame_passes(&bed, OTHER, false) && frame_passes(&bed, OTHER, true));
         assert!(can_ping(&bed));
@@ -373,7 +393,7 @@ mod tests {
     #[test]
     fn permission_expires_by_itself_and_closes_at_once() {
         let bed = bed("ex");
-        let mut fence = bed.fenced.run_in(Fence::open).unwrap();
+        let mut fence = bed.fenced.enter(Fence::open).unwrap();
         fence.refresh(bed.wa, Duration::from_millis(300)).unwrap();
         assert!(can_ping(&bed), "ping blocked right after refresh");
         std::thread::sleep(Duration::from_millis(400));
@@ -389,7 +409,7 @@ mod tests {
     #[test]
     fn refresh_restarts_the_timeout() {
         let bed = bed("rf");
-        let mut fence = bed.fenced.run_in(Fence::open).unwrap();
+        let mut fence = bed.fenced.enter(Fence::open).unwrap();
         let timeout = Duration::from_millis(400);
         fence.refresh(bed.wa, timeout).unwrap();
         std::thread::sleep(Duration::from_millis(300));
@@ -407,7 +427,7 @@ mod tests {
     #[test]
     fn flush_is_noticed_and_install_restores() {
         let bed = bed("fl");
-        let mut fence = bed.fenced.run_in(Fence::open).unwrap();
+        let mut fence = bed.fenced.enter(Fence::open).unwrap();
         assert!(fence.table_present().unwrap());
         bed.fenced.ok("nft flush ruleset");
         assert!(!fence.table_present().unwrap());
@@ -416,23 +436,23 @@ mod tests {
         assert!(is_errno(&err, Errno::ENOENT), "{err}");
         fence.close(bed.wa).unwrap();
 
-        bed.fenced.run_in(|| install(&[("wa", VWRP)])).unwrap();
+        bed.fenced.enter(|| install(&[("wa", VWRP)])).unwrap();
         assert!(fence.table_present().unwrap());
         assert!(!can_ping(&bed));
         // Installing again over a live table is fine and empties `open`.
         fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
-        bed.fenced.run_in(|| install(&[("wa", VWRP)])).unwrap();
+        bed.fenced.enter(|| install(&[("wa", VWRP)])).unwrap();
         assert!(!can_ping(&bed));
 
-        bed.fenced.run_in(uninstall).unwrap();
+        bed.fenced.enter(uninstall).unwrap();
         assert!(!fence.table_present().unwrap());
-        bed.fenced.run_in(uninstall).unwrap();
+        bed.fenced.enter(uninstall).unwrap();
     }
 
     #[test]
     fn refresh_cost_versus_nft_command() {
         let bed = bed("co");
-        let mut fence = bed.fenced.run_in(Fence::open).unwrap();
+        let mut fence = bed.fenced.enter(Fence::open).unwrap();
         const N: u32 = 2000;
         let start = Instant::now();
         for _ in 0..N {
@@ -441,7 +461,7 @@ mod tests {
         let netlink = start.elapsed() / N;
 
         const M: u32 = 20;
-        let spawned = bed.fenced.run_in(|| {
+        let spawned = bed.fenced.enter(|| {
             let start = Instant::now();
             for _ in 0..M {
                 let ok = Command::new("nft")

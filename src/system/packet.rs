@@ -208,98 +208,18 @@ impl AsFd for PacketSocket {
     }
 }
 
-/// Network namespaces for tests that touch the real kernel.
-#[cfg(test)]
-pub(crate) mod testns {
-    use std::fs::File;
-    use std::os::fd::AsRawFd;
-    use std::process::{Command, Output, Stdio};
-
-    use nix::libc;
-
-    /// A namespace named `vw-<tag>-<pid>`, deleted on drop.
-    pub struct Netns {
-        pub name: String,
-    }
-
-    impl Netns {
-        pub fn new(tag: &str) -> Netns {
-            let name = format!("vw-{tag}-{}", std::process::id());
-            // A leftover from a crashed run of the same pid is stale.
-            let _ = Command::new("ip").args(["netns", "del", &name]).stderr(Stdio::null()).status();
-            run(&["ip", "netns", "add", &name]);
-            let ns = Netns { name };
-            ns.exec(&["ip", "link", "set", "lo", "up"]);
-            ns
-        }
-
-        /// Runs a command inside the namespace; panics when it fails.
-        pub fn exec(&self, args: &[&str]) -> Output {
-            let mut all = vec!["ip", "netns", "exec", &self.name];
-            all.extend_from_slice(args);
-            run(&all)
-        }
-
-        /// Runs `f` on a thread that has entered the namespace. Sockets
-        /// created there stay in the namespace after the thread ends.
-        pub fn enter<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-            let path = format!("/var/run/netns/{}", self.name);
-            std::thread::scope(|s| {
-                s.spawn(|| {
-                    let ns = File::open(&path).expect("open netns");
-                    // SAFETY: setns on this thread only, with a valid fd.
-                    let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
-                    assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-                    f()
-                })
-                .join()
-                .expect("thread in netns panicked")
-            })
-        }
-
-        pub fn ifindex(&self, ifname: &str) -> u32 {
-            self.enter(|| nix::net::if_::if_nametoindex(ifname).expect("if_nametoindex"))
-        }
-    }
-
-    impl Drop for Netns {
-        fn drop(&mut self) {
-            // Deleting the namespace also deletes the veths in it.
-            let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
-        }
-    }
-
-    /// Joins `a:a_if` and `b:b_if` with a veth pair and brings both up.
-    pub fn veth(a: &Netns, a_if: &str, b: &Netns, b_if: &str) {
-        run(&["ip", "-n", &a.name, "link", "add", a_if, "type", "veth", "peer", "name", b_if, "netns", &b.name]);
-        a.exec(&["ip", "link", "set", a_if, "up"]);
-        b.exec(&["ip", "link", "set", b_if, "up"]);
-    }
-
-    pub fn run(args: &[&str]) -> Output {
-        let out = Command::new(args[0]).args(&args[1..]).output().expect("spawn");
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::testns::{Netns, veth};
     use super::*;
-    use crate::wire::MULTICAST_MAC;
+    use crate::system::testnet::{Netns, veth};
+    use crate::wire::{EthernetRepr, MULTICAST_MAC};
     use std::time::{Duration, Instant};
 
     const A_MAC: Mac = Mac([0x02, 0, 0x5e, 0, 0x53, 0x0a]);
     const B_MAC: Mac = Mac([0x02, 0, 0x5e, 0, 0x53, 0x0b]);
 
     fn frame(dst: Mac, src: Mac, ethertype: u16, fill: u8) -> Vec<u8> {
-        let mut f = Vec::new();
-        f.extend_from_slice(&dst.0);
-        f.extend_from_slice(&src.0);
-        f.extend_from_slice(&ethertype.to_be_bytes());
-        f.resize(60, fill);
-        f
+        EthernetRepr { dst, src, ethertype }.frame(|f| f.resize(60, fill))
     }
 
     /// Polls a non-blocking socket for up to one second.
@@ -327,12 +247,12 @@ mod tests {
         veth(&a, "a0", &b, "b0");
         // A second link in b: frames on it must not reach the b0 socket.
         veth(&a, "a1", &b, "b1");
-        b.exec(&["ip", "link", "set", "b0", "address", &B_MAC.to_string()]);
+        b.exec(["ip", "link", "set", "b0", "address", &B_MAC.to_string()]);
         let (ai, ai1, bi) = (a.ifindex("a0"), a.ifindex("a1"), b.ifindex("b0"));
 
         let rx = b.enter(|| PacketSocket::open(bi, 0x88b5).unwrap());
         rx.join_multicast(MULTICAST_MAC).unwrap();
-        let maddr = b.exec(&["ip", "maddr", "show", "dev", "b0"]);
+        let maddr = b.exec(["ip", "maddr", "show", "dev", "b0"]);
         assert!(String::from_utf8_lossy(&maddr.stdout).contains("link  03:56:57:52:50:00"), "membership missing");
 
         let tx = a.enter(|| PacketSocket::open(ai, 0x88b5).unwrap());
@@ -365,7 +285,7 @@ mod tests {
         assert_eq!(tx.send(&[0u8; 13]).unwrap_err().kind(), io::ErrorKind::InvalidInput);
 
         drop(rx);
-        let maddr = b.exec(&["ip", "maddr", "show", "dev", "b0"]);
+        let maddr = b.exec(["ip", "maddr", "show", "dev", "b0"]);
         assert!(!String::from_utf8_lossy(&maddr.stdout).contains("03:56:57:52:50:00"), "membership outlived socket");
     }
 }

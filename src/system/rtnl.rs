@@ -332,7 +332,10 @@ mod tests {
     fn pair(tag: &str) -> (Netns, Netns, u32) {
         let a = Netns::new(&format!("{tag}a"));
         let b = Netns::new(&format!("{tag}b"));
-        let (wa, _) = veth(&a, "wa", "198.51.100.1/24", &b, "wb", "198.51.100.2/24");
+        veth(&a, "wa", &b, "wb");
+        a.ok("ip addr add 198.51.100.1/24 dev wa");
+        b.ok("ip addr add 198.51.100.2/24 dev wb");
+        let wa = a.ifindex("wa");
         (a, b, wa)
     }
 
@@ -341,7 +344,7 @@ mod tests {
         let (a, _b, wa) = pair("lk");
         let out = a.ok("ip -o link show dev wa");
         let mac_text = out.split("link/ether ").nth(1).unwrap().split(' ').next().unwrap();
-        a.run_in(|| {
+        a.enter(|| {
             assert_eq!(ifindex("wa").unwrap(), wa);
             assert!(is_errno(&ifindex("nosuch0").unwrap_err(), Errno::ENODEV));
             assert_eq!(ifindex("waaaaaaaaaaaaaaa").unwrap_err().kind(), io::ErrorKind::InvalidInput);
@@ -360,7 +363,7 @@ mod tests {
         let v6: IpAddr = "2001:db8:5::7".parse().unwrap();
         // An address with a lifetime, as a DHCP client would leave it.
         a.ok("ip addr add 192.0.2.8/24 brd + dev wa valid_lft 100 preferred_lft 100");
-        a.run_in(|| {
+        a.enter(|| {
             add_address(wa, v4, 24).unwrap();
             add_address(wa, leased, 24).unwrap();
             add_address(wa, v6, 64).unwrap();
@@ -376,7 +379,7 @@ mod tests {
         assert!(v6_line.contains("scope global nodad"), "{v6_out}");
         assert!(!v6_line.contains("tentative"), "{v6_out}");
 
-        a.run_in(|| {
+        a.enter(|| {
             for (addr, len) in [(v4, 24), (leased, 24), (v6, 64)] {
                 del_address(wa, addr, len).unwrap();
                 del_address(wa, addr, len).unwrap(); // gone already: fine
@@ -395,19 +398,19 @@ mod tests {
     fn replaces_and_deletes_default_route() {
         let (a, _b, wa) = pair("rt");
         let default = || a.ok("ip -4 route show default");
-        a.run_in(|| replace_default_route(wa, "198.51.100.2".parse().unwrap())).unwrap();
+        a.enter(|| replace_default_route(wa, "198.51.100.2".parse().unwrap())).unwrap();
         assert!(default().contains("default via 198.51.100.2 dev wa proto static onlink"), "{}", default());
-        a.run_in(|| replace_default_route(wa, "198.51.100.3".parse().unwrap())).unwrap();
+        a.enter(|| replace_default_route(wa, "198.51.100.3".parse().unwrap())).unwrap();
         assert_eq!(default().lines().count(), 1, "{}", default());
         assert!(default().contains("default via 198.51.100.3 dev wa"));
         // A gateway outside the subnet works too.
-        a.run_in(|| replace_default_route(wa, "192.0.2.1".parse().unwrap())).unwrap();
+        a.enter(|| replace_default_route(wa, "192.0.2.1".parse().unwrap())).unwrap();
         assert!(default().contains("default via 192.0.2.1 dev wa"));
 
         a.ok("ip route add default via 198.51.100.9 dev wa metric 50");
-        a.run_in(|| del_default_route(wa)).unwrap();
+        a.enter(|| del_default_route(wa)).unwrap();
         assert_eq!(default(), "");
-        a.run_in(|| del_default_route(wa)).unwrap();
+        a.enter(|| del_default_route(wa)).unwrap();
     }
 
     /// Reads monitor events until one for `index` with this carrier shows up.
@@ -432,7 +435,7 @@ mod tests {
     #[test]
     fn monitor_reports_carrier() {
         let (a, b, wa) = pair("mo");
-        let mut monitor = a.run_in(LinkMonitor::open).unwrap();
+        let mut monitor = a.enter(LinkMonitor::open).unwrap();
         let mut poll = Poll::new().unwrap();
         let fd = monitor.as_raw_fd();
         poll.registry().register(&mut SourceFd(&fd), Token(0), Interest::READABLE).unwrap();

@@ -1,4 +1,5 @@
-//! Ethernet II header: the only framing vwrp uses.
+//! Ethernet II: the only framing vwrp uses, for its own frames and for
+//! the ARP and neighbour advertisements it sends.
 
 use core::fmt;
 
@@ -6,11 +7,30 @@ use super::{Error, be16};
 
 pub const ETHERNET_HEADER_LEN: usize = 14;
 
+/// Ethernet's minimum frame size without FCS; shorter frames are padded.
+pub const MIN_FRAME_LEN: usize = 60;
+
+/// The EtherTypes vwrp builds frames of, besides its own (configurable).
+pub mod ethertype {
+    pub const IPV4: u16 = 0x0800;
+    pub const ARP: u16 = 0x0806;
+    pub const IPV6: u16 = 0x86dd;
+}
+
+mod field {
+    use core::ops::Range;
+    pub const DST: Range<usize> = 0..6;
+    pub const SRC: Range<usize> = 6..12;
+    pub const ETHERTYPE: Range<usize> = 12..14;
+}
+
 /// A 48-bit MAC address.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Mac(pub [u8; 6]);
 
 impl Mac {
+    pub const BROADCAST: Mac = Mac([0xff; 6]);
+
     pub fn is_multicast(&self) -> bool {
         self.0[0] & 1 == 1
     }
@@ -50,28 +70,65 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
         Ok(EthernetFrame { buffer })
     }
 
-    fn mac_at(&self, at: usize) -> Mac {
+    fn mac_at(&self, at: core::ops::Range<usize>) -> Mac {
         let mut m = [0u8; 6];
-        if let Some(s) = self.buffer.as_ref().get(at..at + 6) {
+        if let Some(s) = self.buffer.as_ref().get(at) {
             m.copy_from_slice(s);
         }
         Mac(m)
     }
 
     pub fn dst(&self) -> Mac {
-        self.mac_at(0)
+        self.mac_at(field::DST)
     }
 
     pub fn src(&self) -> Mac {
-        self.mac_at(6)
+        self.mac_at(field::SRC)
     }
 
     pub fn ethertype(&self) -> u16 {
-        be16(self.buffer.as_ref(), 12)
+        be16(self.buffer.as_ref(), field::ETHERTYPE.start)
     }
 
     pub fn payload(&self) -> &[u8] {
         self.buffer.as_ref().get(ETHERNET_HEADER_LEN..).unwrap_or(&[])
+    }
+}
+
+/// An Ethernet II header, to build frames with: every frame vwrp sends
+/// goes through `emit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EthernetRepr {
+    pub dst: Mac,
+    pub src: Mac,
+    pub ethertype: u16,
+}
+
+impl EthernetRepr {
+    /// The whole frame: this header, the payload `payload` appends, and
+    /// zero padding up to the Ethernet minimum. The payload's error, if
+    /// any, is the result.
+    pub fn emit<E>(&self, payload: impl FnOnce(&mut Vec<u8>) -> Result<(), E>) -> Result<Vec<u8>, E> {
+        let mut out = Vec::with_capacity(128);
+        out.extend_from_slice(&self.dst.0);
+        out.extend_from_slice(&self.src.0);
+        out.extend_from_slice(&self.ethertype.to_be_bytes());
+        payload(&mut out)?;
+        if out.len() < MIN_FRAME_LEN {
+            out.resize(MIN_FRAME_LEN, 0);
+        }
+        Ok(out)
+    }
+
+    /// `emit` for a payload that cannot fail.
+    pub fn frame(&self, payload: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+        let built: Result<Vec<u8>, core::convert::Infallible> = self.emit(|out| {
+            payload(out);
+            Ok(())
+        });
+        match built {
+            Ok(f) => f,
+        }
     }
 }
 
@@ -95,6 +152,20 @@ mod tests {
         assert!(Mac::parse("02:00:5e:10:20:f").is_none());
         assert!(!m.is_multicast());
         assert!(super::super::MULTICAST_MAC.is_multicast());
+    }
+
+    #[test]
+    fn emit_pads_to_the_minimum_and_parses_back() {
+        let h = EthernetRepr { dst: Mac::BROADCAST, src: Mac([2, 0, 0, 0, 0, 1]), ethertype: ethertype::ARP };
+        let f = h.frame(|out| out.extend_from_slice(&[0xaa; 3]));
+        assert_eq!(f.len(), MIN_FRAME_LEN);
+        assert_eq!(f[..17], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06, 0xaa, 0xaa, 0xaa]);
+        assert!(f[17..].iter().all(|&b| b == 0));
+        let v = EthernetFrame::new_checked(&f[..]).unwrap();
+        assert_eq!((v.dst(), v.src(), v.ethertype()), (h.dst, h.src, h.ethertype));
+        let long = h.frame(|out| out.extend_from_slice(&[1; 100]));
+        assert_eq!(long.len(), ETHERNET_HEADER_LEN + 100, "no padding past the minimum");
+        assert_eq!(h.emit(|_| Err("refused")), Err("refused"));
     }
 
     #[test]

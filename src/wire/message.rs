@@ -3,10 +3,7 @@
 use core::fmt;
 
 use super::tlv::Tlvs;
-use super::{
-    ETHERNET_HEADER_LEN, Error, Handover, Keyring, Lease4, Lease6, MIN_FRAME_LEN, Mac, TAG_LEN, TRAILER_LEN,
-    TrackerSummary, be16, be32,
-};
+use super::{Error, EthernetRepr, Keyring, Mac, TAG_LEN, TRAILER_LEN, be16, be32};
 
 pub const VERSION: u8 = 1;
 pub const HEADER_LEN: usize = 24;
@@ -215,11 +212,7 @@ pub struct Message {
     pub hello_interval: u16,
     pub epoch: u32,
     pub seq: u32,
-    pub lease4: Option<Lease4>,
-    pub client_id: Option<Vec<u8>>,
-    pub lease6: Lease6,
-    pub trackers: Option<TrackerSummary>,
-    pub handover: Option<Handover>,
+    pub tlvs: Tlvs,
 }
 
 impl Message {
@@ -250,7 +243,6 @@ impl Message {
         if p.dead_multiplier() == 0 {
             return Err(Error::BadField("dead multiplier"));
         }
-        let tlvs = Tlvs::parse(p.tlvs())?;
         Ok(Message {
             kind,
             group: p.group(),
@@ -263,11 +255,7 @@ impl Message {
             hello_interval: p.hello_interval(),
             epoch: p.epoch(),
             seq: p.seq(),
-            lease4: tlvs.lease4,
-            client_id: tlvs.client_id,
-            lease6: tlvs.lease6,
-            trackers: tlvs.trackers,
-            handover: tlvs.handover,
+            tlvs: Tlvs::parse(p.tlvs())?,
         })
     }
 
@@ -287,22 +275,23 @@ impl Message {
         let start = out.len();
         let key = keys.signing_key();
         let flags = (self.flags.0 & Flags::KNOWN & !Flags::AUTH) | if key.is_some() { Flags::AUTH } else { 0 };
-        out.extend_from_slice(&[VERSION, self.kind as u8, self.group, self.state as u8]);
-        out.extend_from_slice(&self.router_id.to_be_bytes());
-        out.extend_from_slice(&[self.priority, self.effective_priority, flags, self.dead_multiplier]);
-        out.extend_from_slice(&self.hello_interval.to_be_bytes());
-        out.extend_from_slice(&[0, 0]); // TLV length, filled in below
-        out.extend_from_slice(&self.epoch.to_be_bytes());
-        out.extend_from_slice(&self.seq.to_be_bytes());
-        let tlvs = Tlvs {
-            lease4: self.lease4.clone(),
-            client_id: self.client_id.clone(),
-            lease6: self.lease6.clone(),
-            trackers: self.trackers,
-            handover: self.handover,
-        };
+        out.resize(start + HEADER_LEN, 0);
+        let h = &mut out[start..];
+        h[field::VERSION] = VERSION;
+        h[field::TYPE] = self.kind as u8;
+        h[field::GROUP] = self.group;
+        h[field::STATE] = self.state as u8;
+        h[field::ROUTER_ID].copy_from_slice(&self.router_id.to_be_bytes());
+        h[field::PRIORITY] = self.priority;
+        h[field::EFFECTIVE] = self.effective_priority;
+        h[field::FLAGS] = flags;
+        h[field::MULTIPLIER] = self.dead_multiplier;
+        h[field::HELLO].copy_from_slice(&self.hello_interval.to_be_bytes());
+        // TLV_LEN is filled in once the TLVs are written.
+        h[field::EPOCH].copy_from_slice(&self.epoch.to_be_bytes());
+        h[field::SEQ].copy_from_slice(&self.seq.to_be_bytes());
         let tlv_start = out.len();
-        if let Err(e) = tlvs.emit(out) {
+        if let Err(e) = self.tlvs.emit(out) {
             out.truncate(start);
             return Err(e);
         }
@@ -310,7 +299,7 @@ impl Message {
             out.truncate(start);
             return Err(Error::BadField("TLV length"));
         };
-        out[start + 14..start + 16].copy_from_slice(&tlv_len.to_be_bytes());
+        out[start + field::TLV_LEN.start..start + field::TLV_LEN.end].copy_from_slice(&tlv_len.to_be_bytes());
         if let Some(k) = key {
             let tag = k.tag(&out[start..]);
             out.push(k.id);
@@ -337,10 +326,10 @@ impl fmt::Display for Message {
             self.epoch,
             self.seq
         )?;
-        if let Some(h) = &self.handover {
+        if let Some(h) = &self.tlvs.handover {
             write!(f, " handover {:#x}->{:#x} ({})", h.id, h.target, h.reason.as_str())?;
         }
-        if let Some(l) = &self.lease4 {
+        if let Some(l) = &self.tlvs.lease4 {
             write!(f, " lease {}/{} {}s left", l.address, l.prefix_len, l.valid_left)?;
         }
         Ok(())
@@ -349,16 +338,7 @@ impl fmt::Display for Message {
 
 /// Builds a whole Ethernet frame: header, PDU, zero padding to 60 bytes.
 pub fn frame(dst: Mac, src: Mac, ethertype: u16, msg: &Message, keys: &Keyring) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::with_capacity(128);
-    out.extend_from_slice(&dst.0);
-    out.extend_from_slice(&src.0);
-    out.extend_from_slice(&ethertype.to_be_bytes());
-    msg.emit(keys, &mut out)?;
-    if out.len() < MIN_FRAME_LEN {
-        out.resize(MIN_FRAME_LEN, 0);
-    }
-    debug_assert!(out.len() >= ETHERNET_HEADER_LEN);
-    Ok(out)
+    EthernetRepr { dst, src, ethertype }.emit(|out| msg.emit(keys, out))
 }
 
 #[cfg(test)]
@@ -378,11 +358,7 @@ mod tests {
             hello_interval: 100,
             epoch: 1,
             seq: 1,
-            lease4: None,
-            client_id: None,
-            lease6: Lease6::default(),
-            trackers: None,
-            handover: None,
+            tlvs: Tlvs::default(),
         }
     }
 
@@ -401,7 +377,7 @@ mod tests {
             assert_eq!(out, [0xaa, 0xbb]);
         }
         let mut out = vec![0xaa];
-        let bad = Message { client_id: Some(vec![]), ..hello() };
+        let bad = Message { tlvs: Tlvs { client_id: Some(vec![]), ..Tlvs::default() }, ..hello() };
         assert_eq!(bad.emit(&Keyring::default(), &mut out), Err(Error::BadTlv(2)));
         assert_eq!(out, [0xaa]);
         assert!(hello().emit(&Keyring::default(), &mut out).is_ok());

@@ -1,20 +1,28 @@
-//! The vwrp wire format, specified byte by byte in docs/PROTOCOL.md.
+//! Every packet format vwrp reads or writes, one file each: its own PDU
+//! (`message`, `tlv`, `auth`; specified byte by byte in docs/PROTOCOL.md),
+//! and the standard ones it speaks: `ethernet`, `arp`, `icmp` (echo,
+//! neighbour advertisement), `dhcpv4`, with one internet `checksum`.
 //!
 //! Two layers per format, in the style of smoltcp: a checked zero-copy view
 //! over a byte buffer, and a plain parsed representation with `parse` and
-//! `emit`. Nothing in here panics or reads out of bounds on any input.
+//! `emit`; every field is a named byte range. Nothing in here panics or
+//! reads out of bounds on any input, and nothing does I/O.
 
+pub mod arp;
 mod auth;
+pub mod checksum;
+pub mod dhcpv4;
 mod ethernet;
+pub mod icmp;
 mod message;
 mod tlv;
 #[cfg(test)]
 mod vectors;
 
 pub use auth::{Key, Keyring, ReplayGuard, TAG_LEN, TRAILER_LEN};
-pub use ethernet::{ETHERNET_HEADER_LEN, EthernetFrame, Mac};
+pub use ethernet::{ETHERNET_HEADER_LEN, EthernetFrame, EthernetRepr, MIN_FRAME_LEN, Mac, ethertype};
 pub use message::{Flags, HEADER_LEN, Message, MessageType, Packet, VERSION, WireState, frame};
-pub use tlv::{Handover, HandoverReason, Ia6, Lease4, Lease6, TrackerSummary};
+pub use tlv::{Handover, HandoverReason, Ia6, Lease4, Lease6, Tlvs, TrackerSummary};
 
 use core::fmt;
 
@@ -24,9 +32,6 @@ pub const DEFAULT_ETHERTYPE: u16 = 0x88B5;
 /// Destination of multicast hellos: locally administered, group bit set,
 /// ASCII "VWRP" in the middle. Bridges flood it; nobody else owns it.
 pub const MULTICAST_MAC: Mac = Mac([0x03, 0x56, 0x57, 0x52, 0x50, 0x00]);
-
-/// Ethernet's minimum frame size without FCS; shorter frames are padded.
-pub const MIN_FRAME_LEN: usize = 60;
 
 /// Why a frame was refused. Every variant is counted by the engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,25 +1,16 @@
 //! TLVs: type (1 byte), length (1 byte), value. Unknown types are skipped.
+//!
+//! Each TLV type is one module below: its type number, the layout of its
+//! value (named byte ranges) and its parse and emit, side by side. `CODECS`
+//! lists them in type order, which is the order they are sent in; `Tlvs`
+//! holds what they decode. Adding a TLV is a change to this file: a module,
+//! its line in `CODECS` and its field in `Tlvs` (then docs/PROTOCOL.md and a
+//! test vector in `vectors`).
 
+use core::ops::Range;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::{Error, be16, be32};
-
-pub(crate) mod kind {
-    pub const IPV4_LEASE: u8 = 1;
-    pub const CLIENT_ID: u8 = 2;
-    pub const IPV6_ADDRESS: u8 = 3;
-    pub const IPV6_PREFIX: u8 = 4;
-    pub const IPV6_DNS: u8 = 5;
-    pub const IPV6_GATEWAY: u8 = 6;
-    pub const DHCPV6_DUID: u8 = 7;
-    pub const TRACKERS: u8 = 8;
-    pub const HANDOVER: u8 = 9;
-}
-
-const LEASE4_FIXED: usize = 30;
-const IA6_LEN: usize = 26;
-const TRACKERS_LEN: usize = 8;
-const HANDOVER_LEN: usize = 9;
 
 /// The active router's DHCPv4 lease. Times are seconds left at the moment
 /// the frame was built, so no clock synchronisation is needed.
@@ -125,32 +116,25 @@ pub struct Tlvs {
     pub handover: Option<Handover>,
 }
 
-fn ip4(b: &[u8], at: usize) -> Ipv4Addr {
-    Ipv4Addr::from(be32(b, at))
-}
+/// Reads a value into its place in `Tlvs`; `Err` for a malformed or
+/// repeated one.
+type Parse = fn(&[u8], &mut Tlvs) -> Result<(), Error>;
+/// Appends whole TLVs (type, length, value) for what `Tlvs` holds of this
+/// type, or nothing.
+type Emit = fn(&Tlvs, &mut Vec<u8>) -> Result<(), Error>;
 
-fn ip6(b: &[u8], at: usize) -> Ipv6Addr {
-    let mut a = [0u8; 16];
-    if let Some(s) = b.get(at..at + 16) {
-        a.copy_from_slice(s);
-    }
-    Ipv6Addr::from(a)
-}
-
-fn set_once<T>(slot: &mut Option<T>, value: T, t: u8) -> Result<(), Error> {
-    if slot.is_some() {
-        return Err(Error::DuplicateTlv(t));
-    }
-    *slot = Some(value);
-    Ok(())
-}
-
-fn parse_ia6(v: &[u8], t: u8) -> Result<Ia6, Error> {
-    if v.len() != IA6_LEN || v[16] > 128 {
-        return Err(Error::BadTlv(t));
-    }
-    Ok(Ia6 { address: ip6(v, 0), prefix_len: v[16], preferred_left: be32(v, 18), valid_left: be32(v, 22) })
-}
+/// Every TLV type this implementation knows, in type order.
+const CODECS: [(u8, Parse, Emit); 9] = [
+    (lease4::KIND, lease4::parse, lease4::emit),
+    (client_id::KIND, client_id::parse, client_id::emit),
+    (ipv6_address::KIND, ipv6_address::parse, ipv6_address::emit),
+    (ipv6_prefix::KIND, ipv6_prefix::parse, ipv6_prefix::emit),
+    (ipv6_dns::KIND, ipv6_dns::parse, ipv6_dns::emit),
+    (ipv6_gateway::KIND, ipv6_gateway::parse, ipv6_gateway::emit),
+    (dhcpv6_duid::KIND, dhcpv6_duid::parse, dhcpv6_duid::emit),
+    (trackers::KIND, trackers::parse, trackers::emit),
+    (handover::KIND, handover::parse, handover::emit),
+];
 
 impl Tlvs {
     /// Decodes a TLV area. `area` is exactly the TLV bytes of the message.
@@ -165,76 +149,9 @@ impl Tlvs {
             };
             let v = rest.get(2..2 + len).ok_or(Error::BadTlv(t))?;
             rest = &rest[2 + len..];
-            match t {
-                kind::IPV4_LEASE => {
-                    if v.len() < LEASE4_FIXED || (v.len() - LEASE4_FIXED) % 4 != 0 || v[4] > 32 {
-                        return Err(Error::BadTlv(t));
-                    }
-                    let lease = Lease4 {
-                        address: ip4(v, 0),
-                        prefix_len: v[4],
-                        gateway: ip4(v, 6),
-                        server_id: ip4(v, 10),
-                        lease_time: be32(v, 14),
-                        valid_left: be32(v, 18),
-                        renew_left: be32(v, 22),
-                        rebind_left: be32(v, 26),
-                        dns: v[LEASE4_FIXED..].chunks_exact(4).map(|c| ip4(c, 0)).collect(),
-                    };
-                    set_once(&mut out.lease4, lease, t)?;
-                }
-                kind::CLIENT_ID => {
-                    if v.is_empty() {
-                        return Err(Error::BadTlv(t));
-                    }
-                    set_once(&mut out.client_id, v.to_vec(), t)?;
-                }
-                kind::IPV6_ADDRESS => out.lease6.addresses.push(parse_ia6(v, t)?),
-                kind::IPV6_PREFIX => out.lease6.prefixes.push(parse_ia6(v, t)?),
-                kind::IPV6_DNS => {
-                    if v.is_empty() || v.len() % 16 != 0 || !out.lease6.dns.is_empty() {
-                        return Err(if out.lease6.dns.is_empty() { Error::BadTlv(t) } else { Error::DuplicateTlv(t) });
-                    }
-                    out.lease6.dns = v.chunks_exact(16).map(|c| ip6(c, 0)).collect();
-                }
-                kind::IPV6_GATEWAY => {
-                    if v.len() != 16 {
-                        return Err(Error::BadTlv(t));
-                    }
-                    set_once(&mut out.lease6.gateway, ip6(v, 0), t)?;
-                }
-                kind::DHCPV6_DUID => {
-                    if v.len() < 5 {
-                        return Err(Error::BadTlv(t));
-                    }
-                    set_once(&mut out.lease6.duid, (be32(v, 0), v[4..].to_vec()), t)?;
-                }
-                kind::TRACKERS => {
-                    // Flag bits other than "fatal" are ignored: room to grow.
-                    if v.len() != TRACKERS_LEN {
-                        return Err(Error::BadTlv(t));
-                    }
-                    let s = TrackerSummary {
-                        total: v[0],
-                        up: v[1],
-                        down: v[2],
-                        unknown: v[3],
-                        penalty: v[4],
-                        fatal: v[5] & 1 == 1,
-                        hold_left: be16(v, 6),
-                    };
-                    set_once(&mut out.trackers, s, t)?;
-                }
-                kind::HANDOVER => {
-                    if v.len() != HANDOVER_LEN {
-                        return Err(Error::BadTlv(t));
-                    }
-                    let reason = HandoverReason::from_u8(v[8]).ok_or(Error::BadTlv(t))?;
-                    let h = Handover { target: be32(v, 0), id: be32(v, 4), reason };
-                    set_once(&mut out.handover, h, t)?;
-                }
-                // Unknown TLVs are skipped: that is how the protocol grows.
-                _ => {}
+            // Unknown TLVs are skipped: that is how the protocol grows.
+            if let Some((_, parse, _)) = CODECS.iter().find(|(kind, _, _)| *kind == t) {
+                parse(v, &mut out)?;
             }
         }
         Ok(out)
@@ -245,81 +162,367 @@ impl Tlvs {
     /// refuses (empty client id or DUID, prefix length out of range); `out`
     /// may then hold part of the TLVs.
     pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), Error> {
-        fn put(out: &mut Vec<u8>, t: u8, value: &[u8]) -> Result<(), Error> {
-            let len = u8::try_from(value.len()).map_err(|_| Error::BadTlv(t))?;
-            out.push(t);
-            out.push(len);
-            out.extend_from_slice(value);
-            Ok(())
+        CODECS.iter().try_for_each(|(_, _, emit)| emit(self, out))
+    }
+}
+
+// ---- helpers shared by the codecs ------------------------------------------
+
+fn ip4(v: &[u8], r: Range<usize>) -> Ipv4Addr {
+    Ipv4Addr::from(be32(v, r.start))
+}
+
+fn ip6(v: &[u8], r: Range<usize>) -> Ipv6Addr {
+    let mut a = [0u8; 16];
+    if let Some(s) = v.get(r) {
+        a.copy_from_slice(s);
+    }
+    Ipv6Addr::from(a)
+}
+
+fn set_once<T>(slot: &mut Option<T>, value: T, t: u8) -> Result<(), Error> {
+    if slot.is_some() {
+        return Err(Error::DuplicateTlv(t));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// Appends one TLV of type `t`: what `value` writes, under its length.
+fn put(out: &mut Vec<u8>, t: u8, value: impl FnOnce(&mut Vec<u8>)) -> Result<(), Error> {
+    let start = out.len();
+    out.extend_from_slice(&[t, 0]);
+    value(out);
+    let len = u8::try_from(out.len() - start - 2).map_err(|_| Error::BadTlv(t))?;
+    out[start + 1] = len;
+    Ok(())
+}
+
+/// Appends `len` zero bytes to `out` and returns them, to be filled in by
+/// field.
+fn fixed(out: &mut Vec<u8>, len: usize) -> &mut [u8] {
+    let start = out.len();
+    out.resize(start + len, 0);
+    &mut out[start..]
+}
+
+// ---- the TLV types ---------------------------------------------------------
+
+/// 1: the active's DHCPv4 lease, DNS servers after the fixed part.
+mod lease4 {
+    use super::*;
+
+    pub const KIND: u8 = 1;
+    mod field {
+        use core::ops::Range;
+        pub const ADDRESS: Range<usize> = 0..4;
+        pub const PREFIX_LEN: usize = 4;
+        pub const GATEWAY: Range<usize> = 6..10;
+        pub const SERVER_ID: Range<usize> = 10..14;
+        pub const LEASE_TIME: Range<usize> = 14..18;
+        pub const VALID_LEFT: Range<usize> = 18..22;
+        pub const RENEW_LEFT: Range<usize> = 22..26;
+        pub const REBIND_LEFT: Range<usize> = 26..30;
+        /// Four bytes per server from here to the end.
+        pub const DNS: usize = 30;
+    }
+
+    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+        if v.len() < field::DNS || (v.len() - field::DNS) % 4 != 0 || v[field::PREFIX_LEN] > 32 {
+            return Err(Error::BadTlv(KIND));
         }
-        fn ia6(i: &Ia6) -> Vec<u8> {
-            let mut v = Vec::with_capacity(IA6_LEN);
-            v.extend_from_slice(&i.address.octets());
-            v.push(i.prefix_len);
-            v.push(0);
-            v.extend_from_slice(&i.preferred_left.to_be_bytes());
-            v.extend_from_slice(&i.valid_left.to_be_bytes());
-            v
+        let lease = Lease4 {
+            address: ip4(v, field::ADDRESS),
+            prefix_len: v[field::PREFIX_LEN],
+            gateway: ip4(v, field::GATEWAY),
+            server_id: ip4(v, field::SERVER_ID),
+            lease_time: be32(v, field::LEASE_TIME.start),
+            valid_left: be32(v, field::VALID_LEFT.start),
+            renew_left: be32(v, field::RENEW_LEFT.start),
+            rebind_left: be32(v, field::REBIND_LEFT.start),
+            dns: v[field::DNS..].chunks_exact(4).map(|c| ip4(c, 0..4)).collect(),
+        };
+        set_once(&mut t.lease4, lease, KIND)
+    }
+
+    pub fn emit(t: &Tlvs, out: &mut Vec<u8>) -> Result<(), Error> {
+        let Some(l) = &t.lease4 else { return Ok(()) };
+        if l.prefix_len > 32 {
+            return Err(Error::BadTlv(KIND));
         }
-        if let Some(l) = &self.lease4 {
-            if l.prefix_len > 32 {
-                return Err(Error::BadTlv(kind::IPV4_LEASE));
-            }
-            let mut v = Vec::with_capacity(LEASE4_FIXED + 4 * l.dns.len());
-            v.extend_from_slice(&l.address.octets());
-            v.push(l.prefix_len);
-            v.push(0);
-            v.extend_from_slice(&l.gateway.octets());
-            v.extend_from_slice(&l.server_id.octets());
-            for x in [l.lease_time, l.valid_left, l.renew_left, l.rebind_left] {
-                v.extend_from_slice(&x.to_be_bytes());
-            }
+        put(out, KIND, |out| {
+            let v = fixed(out, field::DNS);
+            v[field::ADDRESS].copy_from_slice(&l.address.octets());
+            v[field::PREFIX_LEN] = l.prefix_len;
+            v[field::GATEWAY].copy_from_slice(&l.gateway.octets());
+            v[field::SERVER_ID].copy_from_slice(&l.server_id.octets());
+            v[field::LEASE_TIME].copy_from_slice(&l.lease_time.to_be_bytes());
+            v[field::VALID_LEFT].copy_from_slice(&l.valid_left.to_be_bytes());
+            v[field::RENEW_LEFT].copy_from_slice(&l.renew_left.to_be_bytes());
+            v[field::REBIND_LEFT].copy_from_slice(&l.rebind_left.to_be_bytes());
             for d in &l.dns {
-                v.extend_from_slice(&d.octets());
+                out.extend_from_slice(&d.octets());
             }
-            put(out, kind::IPV4_LEASE, &v)?;
+        })
+    }
+}
+
+/// 2: the DHCPv4 client id (option 61) the group uses, as bytes.
+mod client_id {
+    use super::*;
+
+    pub const KIND: u8 = 2;
+
+    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+        if v.is_empty() {
+            return Err(Error::BadTlv(KIND));
         }
-        if let Some(c) = &self.client_id {
-            if c.is_empty() {
-                return Err(Error::BadTlv(kind::CLIENT_ID));
+        set_once(&mut t.client_id, v.to_vec(), KIND)
+    }
+
+    pub fn emit(t: &Tlvs, out: &mut Vec<u8>) -> Result<(), Error> {
+        let Some(c) = &t.client_id else { return Ok(()) };
+        if c.is_empty() {
+            return Err(Error::BadTlv(KIND));
+        }
+        put(out, KIND, |out| out.extend_from_slice(c))
+    }
+}
+
+/// The layout both IPv6 address (3) and prefix (4) TLVs share; each may
+/// be repeated.
+mod ia6 {
+    use super::*;
+
+    mod field {
+        use core::ops::Range;
+        pub const ADDRESS: Range<usize> = 0..16;
+        pub const PREFIX_LEN: usize = 16;
+        pub const PREFERRED_LEFT: Range<usize> = 18..22;
+        pub const VALID_LEFT: Range<usize> = 22..26;
+        pub const LEN: usize = 26;
+    }
+
+    pub fn parse(v: &[u8], kind: u8) -> Result<Ia6, Error> {
+        if v.len() != field::LEN || v[field::PREFIX_LEN] > 128 {
+            return Err(Error::BadTlv(kind));
+        }
+        Ok(Ia6 {
+            address: ip6(v, field::ADDRESS),
+            prefix_len: v[field::PREFIX_LEN],
+            preferred_left: be32(v, field::PREFERRED_LEFT.start),
+            valid_left: be32(v, field::VALID_LEFT.start),
+        })
+    }
+
+    pub fn emit(list: &[Ia6], kind: u8, out: &mut Vec<u8>) -> Result<(), Error> {
+        for i in list {
+            if i.prefix_len > 128 {
+                return Err(Error::BadTlv(kind));
             }
-            put(out, kind::CLIENT_ID, c)?;
-        }
-        for (t, list) in [(kind::IPV6_ADDRESS, &self.lease6.addresses), (kind::IPV6_PREFIX, &self.lease6.prefixes)] {
-            for i in list {
-                if i.prefix_len > 128 {
-                    return Err(Error::BadTlv(t));
-                }
-                put(out, t, &ia6(i))?;
-            }
-        }
-        if !self.lease6.dns.is_empty() {
-            let v: Vec<u8> = self.lease6.dns.iter().flat_map(|d| d.octets()).collect();
-            put(out, kind::IPV6_DNS, &v)?;
-        }
-        if let Some(g) = &self.lease6.gateway {
-            put(out, kind::IPV6_GATEWAY, &g.octets())?;
-        }
-        if let Some((iaid, duid)) = &self.lease6.duid {
-            if duid.is_empty() {
-                return Err(Error::BadTlv(kind::DHCPV6_DUID));
-            }
-            let mut v = iaid.to_be_bytes().to_vec();
-            v.extend_from_slice(duid);
-            put(out, kind::DHCPV6_DUID, &v)?;
-        }
-        if let Some(s) = &self.trackers {
-            let mut v = vec![s.total, s.up, s.down, s.unknown, s.penalty, u8::from(s.fatal)];
-            v.extend_from_slice(&s.hold_left.to_be_bytes());
-            put(out, kind::TRACKERS, &v)?;
-        }
-        if let Some(h) = &self.handover {
-            let mut v = h.target.to_be_bytes().to_vec();
-            v.extend_from_slice(&h.id.to_be_bytes());
-            v.push(h.reason as u8);
-            put(out, kind::HANDOVER, &v)?;
+            put(out, kind, |out| {
+                let v = fixed(out, field::LEN);
+                v[field::ADDRESS].copy_from_slice(&i.address.octets());
+                v[field::PREFIX_LEN] = i.prefix_len;
+                v[field::PREFERRED_LEFT].copy_from_slice(&i.preferred_left.to_be_bytes());
+                v[field::VALID_LEFT].copy_from_slice(&i.valid_left.to_be_bytes());
+            })?;
         }
         Ok(())
+    }
+}
+
+/// 3: one IA_NA address.
+mod ipv6_address {
+    use super::*;
+
+    pub const KIND: u8 = 3;
+
+    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+        t.lease6.addresses.push(ia6::parse(v, KIND)?);
+        Ok(())
+    }
+
+    pub fn emit(t: &Tlvs, out: &mut Vec<u8>) -> Result<(), Error> {
+        ia6::emit(&t.lease6.addresses, KIND, out)
+    }
+}
+
+/// 4: one delegated prefix (IA_PD).
+mod ipv6_prefix {
+    use super::*;
+
+    pub const KIND: u8 = 4;
+
+    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+        t.lease6.prefixes.push(ia6::parse(v, KIND)?);
+        Ok(())
+    }
+
+    pub fn emit(t: &Tlvs, out: &mut Vec<u8>) -> Result<(), Error> {
+        ia6::emit(&t.lease6.prefixes, KIND, out)
+    }
+}
+
+/// 5: the IPv6 DNS servers, 16 bytes each.
+mod ipv6_dns {
+    use super::*;
+
+    pub const KIND: u8 = 5;
+
+    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+        if !t.lease6.dns.is_empty() {
+            return Err(Error::DuplicateTlv(KIND));
+        }
+        if v.is_empty() || v.len() % 16 != 0 {
+            return Err(Error::BadTlv(KIND));
+        }
+        t.lease6.dns = v.chunks_exact(16).map(|c| ip6(c, 0..16)).collect();
+        Ok(())
+    }
+
+    pub fn emit(t: &Tlvs, out: &mut Vec<u8>) -> Result<(), Error> {
+        if t.lease6.dns.is_empty() {
+            return Ok(());
+        }
+        put(out, KIND, |out| {
+            for d in &t.lease6.dns {
+                out.extend_from_slice(&d.octets());
+            }
+        })
+    }
+}
+
+/// 6: the IPv6 default gateway.
+mod ipv6_gateway {
+    use super::*;
+
+    pub const KIND: u8 = 6;
+
+    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+        if v.len() != 16 {
+            return Err(Error::BadTlv(KIND));
+        }
+        set_once(&mut t.lease6.gateway, ip6(v, 0..16), KIND)
+    }
+
+    pub fn emit(t: &Tlvs, out: &mut Vec<u8>) -> Result<(), Error> {
+        let Some(g) = &t.lease6.gateway else { return Ok(()) };
+        put(out, KIND, |out| out.extend_from_slice(&g.octets()))
+    }
+}
+
+/// 7: the DHCPv6 IAID, then the DUID.
+mod dhcpv6_duid {
+    use super::*;
+
+    pub const KIND: u8 = 7;
+    mod field {
+        use core::ops::Range;
+        pub const IAID: Range<usize> = 0..4;
+        /// The DUID from here to the end, at least one byte.
+        pub const DUID: usize = 4;
+    }
+
+    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+        if v.len() <= field::DUID {
+            return Err(Error::BadTlv(KIND));
+        }
+        set_once(&mut t.lease6.duid, (be32(v, field::IAID.start), v[field::DUID..].to_vec()), KIND)
+    }
+
+    pub fn emit(t: &Tlvs, out: &mut Vec<u8>) -> Result<(), Error> {
+        let Some((iaid, duid)) = &t.lease6.duid else { return Ok(()) };
+        if duid.is_empty() {
+            return Err(Error::BadTlv(KIND));
+        }
+        put(out, KIND, |out| {
+            fixed(out, field::DUID)[field::IAID].copy_from_slice(&iaid.to_be_bytes());
+            out.extend_from_slice(duid);
+        })
+    }
+}
+
+/// 8: the sender's trackers, summed up.
+mod trackers {
+    use super::*;
+
+    pub const KIND: u8 = 8;
+    mod field {
+        use core::ops::Range;
+        pub const TOTAL: usize = 0;
+        pub const UP: usize = 1;
+        pub const DOWN: usize = 2;
+        pub const UNKNOWN: usize = 3;
+        pub const PENALTY: usize = 4;
+        /// Bit 0: a fatal tracker is down. Other bits are ignored: room to grow.
+        pub const FLAGS: usize = 5;
+        pub const HOLD_LEFT: Range<usize> = 6..8;
+        pub const LEN: usize = 8;
+    }
+    const FATAL: u8 = 1;
+
+    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+        if v.len() != field::LEN {
+            return Err(Error::BadTlv(KIND));
+        }
+        let s = TrackerSummary {
+            total: v[field::TOTAL],
+            up: v[field::UP],
+            down: v[field::DOWN],
+            unknown: v[field::UNKNOWN],
+            penalty: v[field::PENALTY],
+            fatal: v[field::FLAGS] & FATAL == FATAL,
+            hold_left: be16(v, field::HOLD_LEFT.start),
+        };
+        set_once(&mut t.trackers, s, KIND)
+    }
+
+    pub fn emit(t: &Tlvs, out: &mut Vec<u8>) -> Result<(), Error> {
+        let Some(s) = &t.trackers else { return Ok(()) };
+        put(out, KIND, |out| {
+            let v = fixed(out, field::LEN);
+            v[field::TOTAL] = s.total;
+            v[field::UP] = s.up;
+            v[field::DOWN] = s.down;
+            v[field::UNKNOWN] = s.unknown;
+            v[field::PENALTY] = s.penalty;
+            v[field::FLAGS] = if s.fatal { FATAL } else { 0 };
+            v[field::HOLD_LEFT].copy_from_slice(&s.hold_left.to_be_bytes());
+        })
+    }
+}
+
+/// 9: the two ends of a handover and why it happens.
+mod handover {
+    use super::*;
+
+    pub const KIND: u8 = 9;
+    mod field {
+        use core::ops::Range;
+        pub const TARGET: Range<usize> = 0..4;
+        pub const ID: Range<usize> = 4..8;
+        pub const REASON: usize = 8;
+        pub const LEN: usize = 9;
+    }
+
+    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+        if v.len() != field::LEN {
+            return Err(Error::BadTlv(KIND));
+        }
+        let reason = HandoverReason::from_u8(v[field::REASON]).ok_or(Error::BadTlv(KIND))?;
+        let h = Handover { target: be32(v, field::TARGET.start), id: be32(v, field::ID.start), reason };
+        set_once(&mut t.handover, h, KIND)
+    }
+
+    pub fn emit(t: &Tlvs, out: &mut Vec<u8>) -> Result<(), Error> {
+        let Some(h) = &t.handover else { return Ok(()) };
+        put(out, KIND, |out| {
+            let v = fixed(out, field::LEN);
+            v[field::TARGET].copy_from_slice(&h.target.to_be_bytes());
+            v[field::ID].copy_from_slice(&h.id.to_be_bytes());
+            v[field::REASON] = h.reason as u8;
+        })
     }
 }
 
@@ -327,39 +530,46 @@ impl Tlvs {
 mod tests {
     use super::*;
 
+    /// Emitting walks `CODECS`: its order is the order on the wire, and
+    /// each type is parsed by exactly one codec.
+    #[test]
+    fn codecs_in_type_order_once_each() {
+        assert!(CODECS.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
     #[test]
     fn unknown_tlv_is_skipped() {
-        let area = [200, 3, 1, 2, 3, kind::CLIENT_ID, 2, 0xab, 0xcd];
+        let area = [200, 3, 1, 2, 3, client_id::KIND, 2, 0xab, 0xcd];
         let t = Tlvs::parse(&area).unwrap();
         assert_eq!(t.client_id, Some(vec![0xab, 0xcd]));
     }
 
     #[test]
     fn truncated_tlv_is_an_error() {
-        assert_eq!(Tlvs::parse(&[kind::CLIENT_ID, 5, 1, 2]), Err(Error::BadTlv(kind::CLIENT_ID)));
+        assert_eq!(Tlvs::parse(&[client_id::KIND, 5, 1, 2]), Err(Error::BadTlv(client_id::KIND)));
         assert_eq!(Tlvs::parse(&[77]), Err(Error::BadTlv(77)));
     }
 
     #[test]
     fn duplicate_single_tlv_is_an_error() {
-        let area = [kind::CLIENT_ID, 1, 1, kind::CLIENT_ID, 1, 2];
-        assert_eq!(Tlvs::parse(&area), Err(Error::DuplicateTlv(kind::CLIENT_ID)));
+        let area = [client_id::KIND, 1, 1, client_id::KIND, 1, 2];
+        assert_eq!(Tlvs::parse(&area), Err(Error::DuplicateTlv(client_id::KIND)));
     }
 
     #[test]
     fn wrong_sizes_are_errors() {
-        assert_eq!(Tlvs::parse(&[kind::HANDOVER, 1, 0]), Err(Error::BadTlv(kind::HANDOVER)));
-        let mut h = vec![kind::HANDOVER, 9, 0, 0, 0, 1, 0, 0, 0, 1, 9];
-        assert_eq!(Tlvs::parse(&h), Err(Error::BadTlv(kind::HANDOVER)));
+        assert_eq!(Tlvs::parse(&[handover::KIND, 1, 0]), Err(Error::BadTlv(handover::KIND)));
+        let mut h = vec![handover::KIND, 9, 0, 0, 0, 1, 0, 0, 0, 1, 9];
+        assert_eq!(Tlvs::parse(&h), Err(Error::BadTlv(handover::KIND)));
         h[10] = 1;
         assert!(Tlvs::parse(&h).is_ok());
-        assert_eq!(Tlvs::parse(&[kind::IPV4_LEASE, 31]).unwrap_err(), Error::BadTlv(kind::IPV4_LEASE));
+        assert_eq!(Tlvs::parse(&[lease4::KIND, 31]).unwrap_err(), Error::BadTlv(lease4::KIND));
     }
 
     #[test]
     fn oversized_client_id_refused_on_emit() {
         let t = Tlvs { client_id: Some(vec![0; 256]), ..Default::default() };
-        assert_eq!(t.emit(&mut Vec::new()), Err(Error::BadTlv(kind::CLIENT_ID)));
+        assert_eq!(t.emit(&mut Vec::new()), Err(Error::BadTlv(client_id::KIND)));
     }
 
     /// A sender must not build what every receiver refuses.
@@ -378,19 +588,19 @@ mod tests {
             dns: vec![],
         };
         let cases = [
-            (Tlvs { client_id: Some(vec![]), ..Default::default() }, kind::CLIENT_ID),
-            (Tlvs { lease4: Some(lease4), ..Default::default() }, kind::IPV4_LEASE),
+            (Tlvs { client_id: Some(vec![]), ..Default::default() }, client_id::KIND),
+            (Tlvs { lease4: Some(lease4), ..Default::default() }, lease4::KIND),
             (
                 Tlvs { lease6: Lease6 { addresses: vec![ia], ..Default::default() }, ..Default::default() },
-                kind::IPV6_ADDRESS,
+                ipv6_address::KIND,
             ),
             (
                 Tlvs { lease6: Lease6 { prefixes: vec![ia], ..Default::default() }, ..Default::default() },
-                kind::IPV6_PREFIX,
+                ipv6_prefix::KIND,
             ),
             (
                 Tlvs { lease6: Lease6 { duid: Some((1, vec![])), ..Default::default() }, ..Default::default() },
-                kind::DHCPV6_DUID,
+                dhcpv6_duid::KIND,
             ),
         ];
         for (t, k) in cases {

@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::{
     DEFAULT_ETHERTYPE, ETHERNET_HEADER_LEN, Error, EthernetFrame, Flags, HEADER_LEN, Handover, HandoverReason, Ia6,
-    Key, Keyring, Lease4, Lease6, MIN_FRAME_LEN, MULTICAST_MAC, Mac, Message, MessageType, Packet, ReplayGuard,
+    Key, Keyring, Lease4, Lease6, MIN_FRAME_LEN, MULTICAST_MAC, Mac, Message, MessageType, Packet, ReplayGuard, Tlvs,
     TrackerSummary, WireState, frame,
 };
 
@@ -58,16 +58,12 @@ fn base(kind: MessageType, state: WireState, router_id: u32, priority: u8, epoch
         hello_interval: 100,
         epoch,
         seq,
-        lease4: None,
-        client_id: None,
-        lease6: Lease6::default(),
-        trackers: None,
-        handover: None,
+        tlvs: Tlvs::default(),
     }
 }
 
-fn handover() -> Option<Handover> {
-    Some(Handover { target: B, id: RUN_ID, reason: HandoverReason::Preempt })
+fn handover() -> Tlvs {
+    Tlvs { handover: Some(Handover { target: B, id: RUN_ID, reason: HandoverReason::Preempt }), ..Tlvs::default() }
 }
 
 /// The vectors, in the document's order (vector N is element N-1).
@@ -77,49 +73,54 @@ fn vectors() -> Vec<Vector> {
     let v2 = Message {
         flags: Flags(Flags::WAN),
         hello_interval: 1000,
-        lease4: Some(Lease4 {
-            address: Ipv4Addr::new(203, 0, 113, 10),
-            prefix_len: 24,
-            gateway: Ipv4Addr::new(203, 0, 113, 1),
-            server_id: Ipv4Addr::new(203, 0, 113, 1),
-            lease_time: 3600,
-            valid_left: 2999,
-            renew_left: 1199,
-            rebind_left: 2549,
-            dns: vec![Ipv4Addr::new(203, 0, 113, 53), Ipv4Addr::new(198, 51, 100, 53)],
-        }),
-        client_id: Some(vec![0x01, 0x02, 0x76, 0x77, 0x72, 0x70, 0x01]),
+        tlvs: Tlvs {
+            lease4: Some(Lease4 {
+                address: Ipv4Addr::new(203, 0, 113, 10),
+                prefix_len: 24,
+                gateway: Ipv4Addr::new(203, 0, 113, 1),
+                server_id: Ipv4Addr::new(203, 0, 113, 1),
+                lease_time: 3600,
+                valid_left: 2999,
+                renew_left: 1199,
+                rebind_left: 2549,
+                dns: vec![Ipv4Addr::new(203, 0, 113, 53), Ipv4Addr::new(198, 51, 100, 53)],
+            }),
+            client_id: Some(vec![0x01, 0x02, 0x76, 0x77, 0x72, 0x70, 0x01]),
+            ..Tlvs::default()
+        },
         ..base(MessageType::Hello, WireState::Active, A, 200, A_EPOCH, 1000)
     };
     let v3 = Message {
         flags: Flags(Flags::WANT_PREEMPT),
         ..base(MessageType::Hello, WireState::Standby, B, 250, B_EPOCH, 77)
     };
-    let v4 =
-        Message { handover: handover(), ..base(MessageType::Offer, WireState::HandingOver, A, 200, A_EPOCH, 1001) };
-    let v5 = Message { handover: handover(), ..base(MessageType::Ready, WireState::TakingOver, B, 250, B_EPOCH, 78) };
-    let v6 = Message { handover: handover(), ..base(MessageType::Done, WireState::Standby, A, 200, A_EPOCH, 1002) };
+    let v4 = Message { tlvs: handover(), ..base(MessageType::Offer, WireState::HandingOver, A, 200, A_EPOCH, 1001) };
+    let v5 = Message { tlvs: handover(), ..base(MessageType::Ready, WireState::TakingOver, B, 250, B_EPOCH, 78) };
+    let v6 = Message { tlvs: handover(), ..base(MessageType::Done, WireState::Standby, A, 200, A_EPOCH, 1002) };
     let v7 = base(MessageType::Release, WireState::Standby, A, 200, A_EPOCH, 1003);
     let ia = |address: Ipv6Addr, prefix_len: u8| Ia6 { address, prefix_len, preferred_left: 1800, valid_left: 3600 };
     let v8 = Message {
         effective_priority: 180,
-        lease6: Lease6 {
-            addresses: vec![ia(Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, 0x10), 128)],
-            prefixes: vec![ia(Ipv6Addr::new(0x2001, 0xdb8, 0x100, 0, 0, 0, 0, 0), 56)],
-            dns: vec![Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x53)],
-            gateway: Some(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
-            // DUID-LL (type 3, hardware type 1) of the shared MAC.
-            duid: Some((1, vec![0x00, 0x03, 0x00, 0x01, 0x02, 0x76, 0x77, 0x72, 0x70, 0x01])),
+        tlvs: Tlvs {
+            lease6: Lease6 {
+                addresses: vec![ia(Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, 0x10), 128)],
+                prefixes: vec![ia(Ipv6Addr::new(0x2001, 0xdb8, 0x100, 0, 0, 0, 0, 0), 56)],
+                dns: vec![Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x53)],
+                gateway: Some(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
+                // DUID-LL (type 3, hardware type 1) of the shared MAC.
+                duid: Some((1, vec![0x00, 0x03, 0x00, 0x01, 0x02, 0x76, 0x77, 0x72, 0x70, 0x01])),
+            },
+            trackers: Some(TrackerSummary {
+                total: 3,
+                up: 2,
+                down: 1,
+                unknown: 0,
+                penalty: 20,
+                fatal: false,
+                hold_left: 45,
+            }),
+            ..Tlvs::default()
         },
-        trackers: Some(TrackerSummary {
-            total: 3,
-            up: 2,
-            down: 1,
-            unknown: 0,
-            penalty: 20,
-            fatal: false,
-            hold_left: 45,
-        }),
         ..base(MessageType::Hello, WireState::Active, A, 200, A_EPOCH, 4242)
     };
     // IA_NA 28 + IA_PD 28 + DNS 18 + gateway 18 + DUID 16 bytes precede
@@ -304,7 +305,7 @@ fn a_tlv_running_past_the_area_is_refused() {
 fn the_unknown_tlv_is_skipped_and_its_neighbours_kept() {
     let v = &vectors()[7];
     let m = parse(&build(v), &Keyring::default()).expect("vector 8 parses");
-    assert!(m.trackers.is_some() && m.lease6.duid.is_some());
+    assert!(m.tlvs.trackers.is_some() && m.tlvs.lease6.duid.is_some());
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! A deterministic multi-router simulator for the engine: virtual clock,
 //! simulated WAN and control links (loss, delay, partition), crash, hang
-//! and restart of routers, a DHCP server, upstream probes. Invariants are
-//! checked after every event; any breach is recorded with the time.
+//! and restart of routers, a DHCP server that answers, stays silent or
+//! refuses, and an upstream tracker per router run by the daemon's own
+//! `tracker::Schedule` (its probes answered, or timed out when the
+//! upstream is dead). Invariants are checked after every event; any breach
+//! is recorded with the time.
 
 #![allow(dead_code)]
 
@@ -10,14 +13,15 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use vwrp::engine::{Action, Command, Engine, Path, Settings, State, TrackerSpec, Weight};
+use vwrp::engine::{
+    Action, Command, Engine, Path, RETRANSMIT_INTERVAL, RETRANSMITS, Settings, State, TrackerSpec, Weight,
+};
 use vwrp::time::Instant;
-use vwrp::tracker::RiseFall;
+use vwrp::tracker::Schedule;
 use vwrp::wire::{Key, Keyring, Lease4, Mac};
 
 pub const SHARED_MAC: Mac = Mac([0x02, 0x76, 0x77, 0x72, 0x70, 0x01]);
 pub const LEASE_ADDR: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
-const LEASE_SECS: u32 = 120;
 
 /// splitmix64: small, fast, and the same everywhere.
 #[derive(Clone)]
@@ -65,7 +69,15 @@ pub struct Router {
     next_wake: Option<Instant>,
     inbox: VecDeque<(Path, Vec<u8>)>,
     pub upstream_dead: bool,
-    tracker: RiseFall,
+    /// The upstream (wan_only) tracker, as the daemon runs it.
+    pub tracker: Schedule,
+    tracker_wake: Option<Instant>,
+    /// Numbers the tracker's rounds: a result of an older one is stale.
+    round: u64,
+    /// A round's result that came while the process was stopped.
+    held_result: Option<(u64, bool)>,
+    /// The DHCP renewal in flight: (started, last copy sent, copies again).
+    renewal: Option<(Instant, Instant, u8)>,
     /// Cut off from the WAN segment / the control link.
     pub isolated: [bool; 2],
 }
@@ -84,11 +96,31 @@ impl Router {
 
 #[derive(Debug)]
 enum Ev {
-    Deliver { to: usize, path: Path, frame: Vec<u8> },
-    Wake { to: usize },
-    Prepared { to: usize },
-    LeaseReply { to: usize },
-    Probe,
+    Deliver {
+        to: usize,
+        path: Path,
+        frame: Vec<u8>,
+    },
+    Wake {
+        to: usize,
+    },
+    Prepared {
+        to: usize,
+    },
+    /// The DHCP server's answer: a lease (`ack`) or a refusal.
+    LeaseReply {
+        to: usize,
+        ack: bool,
+    },
+    TrackerWake {
+        to: usize,
+    },
+    /// The result of tracker round `round`.
+    ProbeResult {
+        to: usize,
+        round: u64,
+        ok: bool,
+    },
 }
 
 struct Item {
@@ -132,6 +164,25 @@ pub struct Params {
     pub hold: Duration,
     pub keyed: bool,
     pub prepare_max: Duration,
+    /// The upstream tracker: a round every `interval`, a dead upstream
+    /// seen at `timeout`, `rise`/`fall` results in a row change its state.
+    pub tracker_interval: Duration,
+    pub tracker_timeout: Duration,
+    pub rise: u8,
+    pub fall: u8,
+    /// Seconds of the leases the DHCP server grants.
+    pub lease_secs: u32,
+}
+
+/// How the DHCP server treats requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dhcp {
+    Answering,
+    /// Answers nothing: no ACK, no NAK, no lease for a DISCOVER.
+    Silent,
+    /// Refuses renewals (NAK), as a server that lost its lease database;
+    /// a DISCOVER gets a lease again, and then it answers as before.
+    Refusing,
 }
 
 pub struct World {
@@ -155,6 +206,22 @@ pub struct World {
     pub tracker_handovers: Vec<Instant>,
     pub activations: Vec<(Instant, usize, String)>,
     pub wan_frames_by_standby: u64,
+    pub dhcp: Dhcp,
+    /// Routers whose DISCOVER a silent server has not answered yet.
+    discovering: Vec<usize>,
+    /// Every tracker verdict: (when, router, up).
+    pub tracker_verdicts: Vec<(Instant, usize, bool)>,
+    /// Every DHCP request the routers sent: (when, router, what).
+    pub dhcp_log: Vec<(Instant, usize, DhcpSent)>,
+}
+
+/// A DHCP request a router sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DhcpSent {
+    Renew,
+    Retransmit,
+    Abandon,
+    Discover { requested: Option<Ipv4Addr> },
 }
 
 fn link_idx(p: Path) -> usize {
@@ -170,7 +237,7 @@ pub fn control_mac(i: usize) -> Mac {
 
 impl World {
     pub fn new(seed: u64, p: Params) -> World {
-        let mut w = World {
+        World {
             now: Instant::from_millis(1000),
             rng: Rng::new(seed),
             routers: Vec::new(),
@@ -189,14 +256,18 @@ impl World {
             tracker_handovers: Vec::new(),
             activations: Vec::new(),
             wan_frames_by_standby: 0,
-        };
-        let t = w.now.plus(w.probe_interval());
-        w.push(t, Ev::Probe);
-        w
+            dhcp: Dhcp::Answering,
+            discovering: Vec::new(),
+            tracker_verdicts: Vec::new(),
+            dhcp_log: Vec::new(),
+        }
     }
 
-    pub fn probe_interval(&self) -> Duration {
-        self.p.hello
+    /// How long the upstream tracker takes at most to see a dead upstream:
+    /// the round in flight may still be answered, then `fall` rounds fail,
+    /// the last at its timeout (docs/CONFIG.md).
+    pub fn tracker_detection_bound(&self) -> Duration {
+        self.p.tracker_interval * u32::from(self.p.fall) + self.p.tracker_timeout
     }
 
     pub fn dead_interval(&self) -> Duration {
@@ -268,7 +339,11 @@ impl World {
             next_wake: None,
             inbox: VecDeque::new(),
             upstream_dead: false,
-            tracker: RiseFall::new(2, 3),
+            tracker: Schedule::new(self.p.tracker_interval, self.p.rise, self.p.fall),
+            tracker_wake: None,
+            round: 0,
+            held_result: None,
+            renewal: None,
             isolated: [false; 2],
         });
         self.start(i);
@@ -285,7 +360,9 @@ impl World {
         r.proc = Proc::Running;
         r.permit_until = r.permit_until.min(now);
         r.inbox.clear();
-        r.tracker.reset();
+        r.tracker.stop();
+        r.held_result = None;
+        r.renewal = None;
         self.log(format!("r{i} starts (epoch {epoch:#x})"));
         self.drain(i);
     }
@@ -297,6 +374,9 @@ impl World {
         r.engine = None;
         r.proc = Proc::Down;
         r.next_wake = None;
+        r.tracker.stop();
+        r.tracker_wake = None;
+        r.round += 1;
         self.log(format!("r{i} crashes"));
     }
 
@@ -321,6 +401,11 @@ impl World {
             e.handle_timeout(now);
         }
         self.drain(i);
+        // The tracker's probe socket was read too; its timers run late.
+        if let Some((round, ok)) = self.routers[i].held_result.take() {
+            self.tracker_result(i, round, ok);
+        }
+        self.tracker_turn(i);
     }
 
     pub fn command(&mut self, i: usize, c: Command) -> Result<(), &'static str> {
@@ -379,26 +464,53 @@ impl World {
                     let d = Duration::from_micros(self.rng.below(self.p.prepare_max.as_micros() as u64 + 1));
                     self.push(now.plus(d), Ev::Prepared { to: i });
                 }
-                Action::ApplyLease { lease, .. } => {
+                Action::ApplyLease { lease } => {
                     if lease.valid_left == 0 {
                         self.violate(format!("r{i} applied an expired lease"));
                     }
                     self.routers[i].applied = Some(lease.address);
                 }
                 Action::WithdrawLease => self.routers[i].applied = None,
-                Action::AcquireLease { .. } => {
+                Action::AcquireLease { requested, .. } => {
                     if self.routers[i].engine.as_ref().and_then(|e| e.lease()).is_some_and(|l| l.is_valid(now)) {
                         self.violate(format!("r{i} sent DISCOVER while it knew a valid lease"));
                     }
-                    let t = now.plus(Duration::from_millis(20));
-                    self.push(t, Ev::LeaseReply { to: i });
+                    self.dhcp_log.push((now, i, DhcpSent::Discover { requested }));
+                    if self.dhcp == Dhcp::Silent {
+                        self.discovering.push(i);
+                    } else {
+                        // A refusing server learns the lease again.
+                        self.dhcp = Dhcp::Answering;
+                        let t = now.plus(Duration::from_millis(20));
+                        self.push(t, Ev::LeaseReply { to: i, ack: true });
+                    }
                 }
                 Action::RenewLease { lease, .. } => {
                     if lease.address != LEASE_ADDR {
                         self.violate(format!("r{i} renewed a foreign address"));
                     }
-                    let t = now.plus(Duration::from_millis(2));
-                    self.push(t, Ev::LeaseReply { to: i });
+                    self.dhcp_log.push((now, i, DhcpSent::Renew));
+                    // A new transaction replaces one still unanswered.
+                    self.routers[i].renewal = Some((now, now, 0));
+                    self.answer_renewal(i);
+                }
+                Action::RetransmitRenewal => {
+                    self.dhcp_log.push((now, i, DhcpSent::Retransmit));
+                    // (g) the same request again, 2 s after the last copy, at most 3 times.
+                    match self.routers[i].renewal {
+                        Some((start, last, n)) if n < RETRANSMITS && now == last.plus(RETRANSMIT_INTERVAL) => {
+                            self.routers[i].renewal = Some((start, now, n + 1));
+                        }
+                        r => self.violate(format!("(g) r{i} retransmitted a renewal out of turn: {r:?}")),
+                    }
+                    self.answer_renewal(i);
+                }
+                Action::AbandonRenewal => {
+                    self.dhcp_log.push((now, i, DhcpSent::Abandon));
+                    match self.routers[i].renewal.take() {
+                        Some((_, last, n)) if n == RETRANSMITS && now == last.plus(RETRANSMIT_INTERVAL) => {}
+                        r => self.violate(format!("(g) r{i} gave a renewal up out of turn: {r:?}")),
+                    }
                 }
                 Action::Transition { from, to, reason } => {
                     self.log(format!("r{i} {} -> {}: {reason}", from.as_str(), to.as_str()));
@@ -408,9 +520,6 @@ impl World {
                         }
                         self.activations.push((now, i, reason));
                     }
-                    if from.holds_wan() && !to.holds_wan() {
-                        self.routers[i].tracker.reset();
-                    }
                 }
                 Action::Exit => {
                     let r = &mut self.routers[i];
@@ -419,13 +528,18 @@ impl World {
                     r.next_wake = None;
                     self.log(format!("r{i} exits"));
                 }
-                Action::Announce | Action::DropLanGateway | Action::Nudge | Action::StopDhcp | Action::RunHooks(_) => {}
+                Action::StopDhcp => {
+                    self.routers[i].renewal = None;
+                    self.discovering.retain(|&r| r != i);
+                }
+                Action::Announce | Action::DropLanGateway | Action::Nudge | Action::RunHooks(_) => {}
             }
         }
         if self.routers[i].proc == Proc::Down {
             self.routers[i].engine = None;
             return;
         }
+        self.tracker_turn(i);
         let t = self.routers[i].engine.as_ref().and_then(|e| e.poll_timeout());
         if let Some(t) = t {
             let t = t.max(self.now);
@@ -490,47 +604,134 @@ impl World {
                     self.drain(to);
                 }
             }
-            Ev::LeaseReply { to } => {
+            Ev::LeaseReply { to, ack } => {
                 let r = &self.routers[to];
                 // The server answers only a router that is on the WAN
                 // segment with its WAN open.
-                if r.running() && !r.isolated[0] && r.gate_open(now) {
-                    self.isp_lease_until = now.plus(Duration::from_secs(u64::from(LEASE_SECS)));
-                    let lease = Lease4 {
-                        address: LEASE_ADDR,
-                        prefix_len: 24,
-                        gateway: Ipv4Addr::new(203, 0, 113, 1),
-                        server_id: Ipv4Addr::new(203, 0, 113, 1),
-                        lease_time: LEASE_SECS,
-                        valid_left: LEASE_SECS,
-                        renew_left: LEASE_SECS / 2,
-                        rebind_left: LEASE_SECS / 8 * 7,
-                        dns: vec![Ipv4Addr::new(203, 0, 113, 1)],
-                    };
+                if !(r.running() && !r.isolated[0] && r.gate_open(now)) {
+                    return;
+                }
+                self.routers[to].renewal = None;
+                if !ack {
+                    self.log(format!("r{to} DHCPNAK"));
                     if let Some(e) = self.routers[to].engine.as_mut() {
-                        e.handle_lease(now, lease, None);
+                        e.handle_lease_lost(now);
                     }
                     self.drain(to);
+                    return;
+                }
+                let secs = self.p.lease_secs;
+                self.isp_lease_until = now.plus(Duration::from_secs(u64::from(secs)));
+                let lease = Lease4 {
+                    address: LEASE_ADDR,
+                    prefix_len: 24,
+                    gateway: Ipv4Addr::new(203, 0, 113, 1),
+                    server_id: Ipv4Addr::new(203, 0, 113, 1),
+                    lease_time: secs,
+                    valid_left: secs,
+                    renew_left: secs / 2,
+                    rebind_left: secs / 8 * 7,
+                    dns: vec![Ipv4Addr::new(203, 0, 113, 1)],
+                };
+                if let Some(e) = self.routers[to].engine.as_mut() {
+                    e.handle_lease(now, lease, None);
+                }
+                self.drain(to);
+            }
+            Ev::TrackerWake { to } => {
+                if self.routers[to].tracker_wake == Some(now) {
+                    self.routers[to].tracker_wake = None;
+                    if self.routers[to].running() {
+                        self.tracker_turn(to);
+                    }
                 }
             }
-            Ev::Probe => {
-                let t = now.plus(self.probe_interval());
-                self.push(t, Ev::Probe);
-                for i in 0..self.routers.len() {
-                    let r = &mut self.routers[i];
-                    if !r.running() || !r.state().holds_wan() || !r.gate_open(now) {
-                        continue;
-                    }
-                    let ok = !r.upstream_dead && !r.isolated[0];
-                    if let Some(up) = r.tracker.probe(ok) {
-                        if let Some(e) = r.engine.as_mut() {
-                            e.handle_tracker(now, 0, up);
-                        }
-                        self.log(format!("r{i} tracker ping {}", if up { "up" } else { "down" }));
-                        self.drain(i);
-                    }
-                }
+            Ev::ProbeResult { to, round, ok } => match self.routers[to].proc {
+                Proc::Running => self.tracker_result(to, round, ok),
+                Proc::Hung => self.routers[to].held_result = Some((round, ok)),
+                Proc::Down => {}
+            },
+        }
+    }
+
+    /// The DHCP server's answer to a renewal's request, if it gives one.
+    fn answer_renewal(&mut self, i: usize) {
+        let ack = match self.dhcp {
+            Dhcp::Answering => true,
+            Dhcp::Refusing => false,
+            Dhcp::Silent => return,
+        };
+        let t = self.now.plus(Duration::from_millis(2));
+        self.push(t, Ev::LeaseReply { to: i, ack });
+    }
+
+    /// Sets the DHCP server's behaviour. Back to answering, it answers the
+    /// DISCOVERs it ignored (udhcpc keeps asking).
+    pub fn set_dhcp(&mut self, d: Dhcp) {
+        self.log(format!("DHCP server {d:?}"));
+        self.dhcp = d;
+        if d != Dhcp::Silent {
+            let t = self.now.plus(Duration::from_millis(20));
+            for i in std::mem::take(&mut self.discovering) {
+                self.push(t, Ev::LeaseReply { to: i, ack: true });
             }
+        }
+    }
+
+    /// The tracker's turn, as the daemon's loop gives it: it runs while the
+    /// router holds the WAN with its gate open (wan_only), stops (and
+    /// forgets) otherwise; a due round begins, its result scheduled.
+    fn tracker_turn(&mut self, i: usize) {
+        let now = self.now;
+        let r = &mut self.routers[i];
+        if !r.running() {
+            return;
+        }
+        let want = r.state().holds_wan() && r.gate_open(now);
+        if want && !r.tracker.is_running() {
+            r.tracker.start(now, true);
+        } else if !want && r.tracker.is_running() {
+            r.tracker.stop();
+            r.round += 1;
+        }
+        if r.tracker.round_due(now) {
+            r.tracker.round_begun(now);
+            r.round += 1;
+            // An answer comes within half the timeout; a dead upstream's
+            // round fails at the timeout.
+            let ok = !r.upstream_dead && !r.isolated[0];
+            let timeout = self.p.tracker_timeout;
+            let after =
+                if ok { Duration::from_micros(self.rng.below(timeout.as_micros() as u64 / 2 + 1)) } else { timeout };
+            let (round, t) = (self.routers[i].round, now.plus(after));
+            self.push(t, Ev::ProbeResult { to: i, round, ok });
+        }
+        let r = &mut self.routers[i];
+        match r.tracker.poll_timeout() {
+            Some(t) if r.tracker_wake != Some(t) => {
+                r.tracker_wake = Some(t);
+                self.push(t, Ev::TrackerWake { to: i });
+            }
+            _ => {}
+        }
+    }
+
+    /// A round's result: through rise/fall, a change goes to the engine.
+    fn tracker_result(&mut self, i: usize, round: u64, ok: bool) {
+        let now = self.now;
+        let r = &mut self.routers[i];
+        if round != r.round || !r.tracker.in_round() {
+            return;
+        }
+        if let Some(up) = r.tracker.round_ended(ok, now) {
+            if let Some(e) = r.engine.as_mut() {
+                e.handle_tracker(now, 0, up);
+            }
+            self.tracker_verdicts.push((now, i, up));
+            self.log(format!("r{i} tracker {}", if up { "up" } else { "down" }));
+            self.drain(i);
+        } else {
+            self.tracker_turn(i);
         }
     }
 
@@ -640,7 +841,8 @@ impl World {
         if self.graceful_only && self.had_active && open.is_empty() {
             self.violate("(e) WAN closed on every router".into());
         }
-        // DHCP continuity: whoever forwards uses the group's lease.
+        // DHCP continuity: whoever forwards uses the group's lease, and
+        // nobody keeps an expired one applied.
         for i in 0..self.routers.len() {
             let r = &self.routers[i];
             if r.running() && r.state() == State::Active && r.gate_open(now) {
@@ -649,6 +851,11 @@ impl World {
                 if known.is_some() && r.applied != known {
                     self.violate(format!("r{i} forwards without the lease applied"));
                 }
+            }
+            let r = &self.routers[i];
+            let expired = r.engine.as_ref().and_then(|e| e.lease()).is_some_and(|l| now > l.expires());
+            if r.running() && r.state() == State::Active && r.applied.is_some() && expired {
+                self.violate(format!("r{i} keeps an expired lease applied"));
             }
         }
     }

@@ -66,6 +66,7 @@
 mod capture;
 mod cmd;
 mod macwatch;
+pub mod netns;
 mod stale;
 mod stream;
 mod topology;
@@ -144,8 +145,6 @@ pub const LAN_GATEWAY: &str = "198.51.100.1";
 /// The LAN client.
 pub const CLI_ADDR: &str = "198.51.100.100";
 
-static NEXT_BED: AtomicU32 = AtomicU32::new(0);
-
 /// Test bed options.
 #[derive(Clone, Debug)]
 pub struct Opts {
@@ -181,7 +180,7 @@ pub struct Testbed {
     routers: usize,
     dir: PathBuf,
     /// Namespaces created so far, so a half-built bed is cleaned up too.
-    namespaces: Vec<String>,
+    namespaces: Vec<netns::Netns>,
     procs: Vec<Proc>,
     mac_watch: Option<macwatch::MacWatch>,
     opts: Opts,
@@ -195,7 +194,7 @@ impl Testbed {
         assert!((1..=9).contains(&routers), "1..=9 routers, not {routers}");
         assert!(opts.lease_secs >= 120, "dnsmasq raises leases under 120 s to 120 s");
         cleanup_stale();
-        let prefix = format!("vw{}n{}", std::process::id(), NEXT_BED.fetch_add(1, Ordering::Relaxed));
+        let prefix = netns::next_prefix();
         let dir = std::env::temp_dir().join(&prefix);
         fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         let mut bed = Testbed {
@@ -264,9 +263,9 @@ impl Testbed {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec"]).arg(self.ns_name(role)).args(argv);
-        cmd
+        let name = self.ns_name(role);
+        let ns = self.namespaces.iter().find(|n| n.name == name).unwrap_or_else(|| panic!("no namespace {name}"));
+        ns.command(argv)
     }
 
     /// Runs `argv` in `role`'s namespace to completion and returns its
@@ -484,9 +483,8 @@ impl Drop for Testbed {
                 let _ = proc.child.wait();
             }
         }
-        for ns in self.namespaces.iter().rev() {
-            stale::remove_namespace(ns);
-        }
+        // Each kills what is left inside and deletes itself.
+        while self.namespaces.pop().is_some() {}
         if let Err(e) = fs::remove_dir_all(&self.dir) {
             eprintln!("testbed: {}: {e}", self.dir.display());
         }

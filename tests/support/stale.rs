@@ -6,13 +6,8 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
-
-/// Where `ip netns add` puts the namespace handles.
-const NETNS_DIR: &str = "/run/netns";
+use super::netns::{NETNS_DIR, remove};
 
 /// The pid in a bed name `vw<pid>n<seq>`, or in a namespace name that
 /// starts with one followed by `-`. Anything else is not ours.
@@ -42,24 +37,6 @@ pub fn namespaces() -> Vec<String> {
     dir.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect()
 }
 
-/// Kills every process living in namespace `name` (each by its pid), then
-/// deletes the namespace. Errors are reported, not raised: this runs from
-/// `Drop`.
-pub fn remove_namespace(name: &str) {
-    if let Ok(out) = Command::new("ip").args(["netns", "pids", name]).output() {
-        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-            if let Ok(pid) = pid.parse::<i32>() {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
-        }
-    }
-    match Command::new("ip").args(["netns", "del", name]).output() {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => eprintln!("testbed: ip netns del {name}: {}", String::from_utf8_lossy(&out.stderr).trim()),
-        Err(e) => eprintln!("testbed: ip netns del {name}: {e}"),
-    }
-}
-
 /// Removes namespaces (with the processes inside them) and temp dirs left
 /// by earlier test beds whose process no longer exists. Returns the names
 /// removed. Beds of live processes, and names not in the `vw<pid>n<seq>`
@@ -68,7 +45,7 @@ pub fn cleanup_stale() -> Vec<String> {
     let mut removed = Vec::new();
     for name in namespaces() {
         if owner_pid(&name).is_some_and(|pid| !alive(pid)) {
-            remove_namespace(&name);
+            remove(&name);
             removed.push(name);
         }
     }

@@ -24,8 +24,7 @@ impl Testbed {
     }
 
     fn add_namespace(&mut self, role: &str) {
-        let ns = self.ns_name(role);
-        self.ip(&format!("netns add {ns}"));
+        let ns = super::netns::Netns::named(self.ns_name(role));
         self.namespaces.push(ns);
         // Before any interface exists: otherwise links would come up with
         // IPv6 and routers sharing one MAC would share a link-local too.
@@ -37,7 +36,6 @@ impl Testbed {
         let mut argv = vec!["sysctl", "-q", "-w"];
         argv.extend(sysctls);
         self.exec_ok(role, argv);
-        self.exec_ok(role, ["ip", "link", "set", "lo", "up"]);
     }
 
     /// A veth pair from `a_role`'s `a_if` to `b_role`'s `b_if`, created

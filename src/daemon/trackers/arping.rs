@@ -5,38 +5,22 @@
 
 use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-use super::ping::{after, deregister};
-use crate::system::announce::arp_request;
+use super::ping::deregister;
+use super::{Begun, Context, Probe, RunCtx};
+use crate::json;
 use crate::system::packet::{PacketSocket, PacketType};
-use crate::wire::{ETHERNET_HEADER_LEN, Mac};
-
-const ETH_P_ARP: u16 = 0x0806;
+use crate::time::Instant;
+use crate::wire::arp::{self, Operation};
+use crate::wire::ethertype;
 
 /// The sender's IPv4 address of an Ethernet/IPv4 ARP reply.
-pub fn reply_sender(frame: &[u8]) -> Option<Ipv4Addr> {
-    if frame.get(12..14)? != ETH_P_ARP.to_be_bytes() {
-        return None;
-    }
-    // ARP for IPv4 over Ethernet (RFC 826): htype 1, ptype 0x0800,
-    // hlen 6, plen 4, op 2 (reply); the sender's address at 14..18.
-    let arp = frame.get(ETHERNET_HEADER_LEN..ETHERNET_HEADER_LEN + 28)?;
-    let ethernet_ipv4 = arp[0..2] == [0, 1] && arp[2..4] == [0x08, 0x00] && arp[4] == 6 && arp[5] == 4;
-    (ethernet_ipv4 && arp[6..8] == [0, 2]).then(|| Ipv4Addr::new(arp[14], arp[15], arp[16], arp[17]))
-}
-
-/// What the WAN offers an arping round.
-pub struct Source {
-    pub ifindex: u32,
-    pub mac: Mac,
-    /// Our leased address, or 0.0.0.0 (an RFC 5227 probe) without one.
-    pub address: Ipv4Addr,
-    /// The lease's gateway, the default target.
-    pub gateway: Option<Ipv4Addr>,
+fn reply_sender(frame: &[u8]) -> Option<Ipv4Addr> {
+    arp::Repr::from_frame(frame).filter(|r| r.operation == Operation::Reply).map(|r| r.sender_ip)
 }
 
 struct Round {
@@ -58,14 +42,20 @@ impl Arping {
     pub fn new(target: Option<Ipv4Addr>) -> Arping {
         Arping { target, sock: None, round: None, error: None }
     }
+}
 
-    /// Sends the round's request. False when there is nobody to ask (no
-    /// target configured and no lease): the round is skipped.
-    pub fn begin(&mut self, now: Instant, timeout: Duration, src: &Source, reg: &Registry, token: usize) -> bool {
-        let Some(target) = self.target.or(src.gateway) else { return false };
+impl Probe for Arping {
+    /// Sends the round's request on the WAN, from the shared MAC and the
+    /// leased address (0.0.0.0, an RFC 5227 probe, without one). Skipped
+    /// when there is nobody to ask: no target configured and no lease.
+    fn begin(&mut self, now: Instant, timeout: Duration, ctx: &Context, run: &mut RunCtx) -> Begun {
+        let g = ctx.group;
+        let lease = g.applied.as_ref();
+        let gateway = lease.map(|l| l.gateway).filter(|a| !a.is_unspecified());
+        let Some(target) = self.target.or(gateway) else { return Begun::Skipped };
         if self.sock.is_none() {
-            let opened = PacketSocket::open(src.ifindex, ETH_P_ARP).and_then(|s| {
-                reg.register(&mut SourceFd(&s.as_raw_fd()), Token(token), Interest::READABLE)?;
+            let opened = PacketSocket::open(g.wan.ifindex, ethertype::ARP).and_then(|s| {
+                run.reg.register(&mut SourceFd(&s.as_raw_fd()), Token(run.token), Interest::READABLE)?;
                 Ok(s)
             });
             match opened {
@@ -79,15 +69,17 @@ impl Arping {
                 }
             }
         }
-        if let Some(Err(e)) = self.sock.as_ref().map(|s| s.send(&arp_request(src.mac, src.address, target))) {
+        let address = lease.map_or(Ipv4Addr::UNSPECIFIED, |l| l.address);
+        let request = arp::Repr::request(g.engine.settings().shared_mac, address, target).frame();
+        if let Some(Err(e)) = self.sock.as_ref().map(|s| s.send(&request)) {
             log::debug!("arping {target}: {e}");
         }
-        self.round = Some(Round { target, end: after(now, timeout), answered: false });
-        true
+        self.round = Some(Round { target, end: now.plus(timeout), answered: false });
+        Begun::Started
     }
 
     /// Reads the ARP frames waiting.
-    pub fn readable(&mut self) {
+    fn readable(&mut self, _sub: usize) {
         let Some(sock) = &self.sock else { return };
         let mut buf = [0u8; 128];
         loop {
@@ -108,8 +100,8 @@ impl Arping {
         }
     }
 
-    /// The round's outcome once decided (the round is then over).
-    pub fn poll(&mut self, now: Instant) -> Option<bool> {
+    /// The round's outcome once decided.
+    fn poll(&mut self, now: Instant) -> Option<bool> {
         let r = self.round.as_ref()?;
         let outcome = if r.answered {
             true
@@ -125,16 +117,20 @@ impl Arping {
         Some(outcome)
     }
 
-    pub fn deadline(&self) -> Option<Instant> {
+    fn deadline(&self) -> Option<Instant> {
         self.round.as_ref().map(|r| r.end)
     }
 
     /// Closes the socket: a standby's tracker must not read the WAN.
-    pub fn stop(&mut self, reg: &Registry) {
+    fn stop(&mut self, reg: &Registry) {
         if let Some(s) = self.sock.take() {
             deregister(reg, &s);
         }
         self.round = None;
+    }
+
+    fn status(&self, _j: &mut json::Writer) -> Option<&str> {
+        self.error.as_deref()
     }
 }
 
@@ -142,25 +138,16 @@ impl Arping {
 mod tests {
     use super::*;
 
+    use crate::wire::Mac;
+
     const GW: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 1);
     const ME: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
 
     #[test]
-    fn a_reply_names_its_sender() {
-        let mut f = arp_request(Mac([2, 0, 0, 0, 0, 1]), GW, ME);
-        assert_eq!(reply_sender(&f), None, "a request is no answer");
-        f[ETHERNET_HEADER_LEN + 7] = 2;
-        assert_eq!(reply_sender(&f), Some(GW));
-        for n in 0..ETHERNET_HEADER_LEN + 28 {
-            assert_eq!(reply_sender(&f[..n]), None, "truncated to {n}");
-        }
-        let mut other = f.clone();
-        other[12] = 0x08;
-        other[13] = 0x00;
-        assert_eq!(reply_sender(&other), None, "not ARP");
-        let mut v6 = f.clone();
-        v6[ETHERNET_HEADER_LEN + 2] = 0x86;
-        v6[ETHERNET_HEADER_LEN + 3] = 0xdd;
-        assert_eq!(reply_sender(&v6), None, "not IPv4 over Ethernet");
+    fn only_a_reply_names_its_sender() {
+        let request = arp::Repr::request(Mac([2, 0, 0, 0, 0, 1]), GW, ME);
+        assert_eq!(reply_sender(&request.frame()), None, "a request is no answer");
+        let reply = arp::Repr { operation: Operation::Reply, target_mac: Mac([2, 0, 0, 0, 0, 9]), ..request };
+        assert_eq!(reply_sender(&reply.frame()), Some(GW));
     }
 }

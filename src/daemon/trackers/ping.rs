@@ -7,17 +7,16 @@
 
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-use super::icmp::{Echo, EchoSocket};
-
-/// `t + d`, or `t` in the impossible case that overflows the clock.
-pub fn after(t: Instant, d: Duration) -> Instant {
-    t.checked_add(d).unwrap_or(t)
-}
+use super::icmp::EchoSocket;
+use super::{Begun, Context, Probe, RunCtx};
+use crate::json;
+use crate::time::Instant;
+use crate::wire::icmp::Echo;
 
 /// One round's bookkeeping, pure: no socket, no clock.
 #[derive(Clone, Debug)]
@@ -49,7 +48,7 @@ impl Round {
     /// When the next wave of requests is due, if one remains.
     pub fn next_wave(&self) -> Option<Instant> {
         let step = self.timeout.checked_div(u32::from(self.count))?;
-        (self.waves < self.count).then(|| after(self.started, step.saturating_mul(u32::from(self.waves))))
+        (self.waves < self.count).then(|| self.started.plus(step.saturating_mul(u32::from(self.waves))))
     }
 
     /// The targets to ask now, if a wave is due: those that have not
@@ -81,7 +80,7 @@ impl Round {
     }
 
     fn end(&self) -> Instant {
-        after(self.started, self.timeout)
+        self.started.plus(self.timeout)
     }
 
     /// `Some(true)` once enough targets answered, `Some(false)` once the
@@ -137,29 +136,22 @@ impl Ping {
             error: None,
         }
     }
+}
 
-    pub fn targets(&self) -> usize {
-        self.targets.len()
-    }
-
-    /// Starts a round; sockets are opened on first use. `device`: the WAN
-    /// to bind to, with its index. A socket that cannot be opened leaves
-    /// its targets unanswered: the round fails, which is the truth.
-    pub fn begin(
-        &mut self,
-        now: Instant,
-        timeout: Duration,
-        device: Option<(&str, u32)>,
-        reg: &Registry,
-        token: usize,
-    ) {
+impl Probe for Ping {
+    /// Sockets are opened on first use, bound to the WAN if the tracker is
+    /// `wan_only`. A socket that cannot be opened leaves its targets
+    /// unanswered: the round fails, which is the truth.
+    fn begin(&mut self, now: Instant, timeout: Duration, ctx: &Context, run: &mut RunCtx) -> Begun {
+        let g = ctx.group;
+        let device = ctx.wan_only.then_some((g.wan.name.as_str(), g.wan.ifindex));
         for (v6, sub) in [(false, SUB_V4), (true, SUB_V6)] {
             let slot = if v6 { &mut self.v6 } else { &mut self.v4 };
             if slot.is_some() || !self.targets.iter().any(|t| t.is_ipv6() == v6) {
                 continue;
             }
             let opened = EchoSocket::open(v6, device).and_then(|s| {
-                reg.register(&mut SourceFd(&s.as_raw_fd()), Token(token + sub), Interest::READABLE)?;
+                run.reg.register(&mut SourceFd(&s.as_raw_fd()), Token(run.token + sub), Interest::READABLE)?;
                 Ok(s)
             });
             match opened {
@@ -174,11 +166,12 @@ impl Ping {
             }
         }
         self.round = Some(Round::new(now, self.targets.len(), self.count, self.reliability, timeout));
+        Begun::Started
     }
 
     /// Sends the wave of requests that is due; the round's outcome when
-    /// it is decided (the round is then over).
-    pub fn poll(&mut self, now: Instant) -> Option<bool> {
+    /// it is decided.
+    fn poll(&mut self, now: Instant) -> Option<bool> {
         let round = self.round.as_mut()?;
         for t in round.due(now) {
             let Some(&to) = self.targets.get(t) else { continue };
@@ -201,7 +194,7 @@ impl Ping {
     }
 
     /// Reads the replies waiting on socket `sub`.
-    pub fn readable(&mut self, sub: usize) {
+    fn readable(&mut self, sub: usize) {
         let sock = if sub == SUB_V6 { &self.v6 } else { &self.v4 };
         let Some(sock) = sock else { return };
         let (ident, targets, round) = (self.ident, &self.targets, &mut self.round);
@@ -215,16 +208,23 @@ impl Ping {
         }
     }
 
-    pub fn deadline(&self) -> Option<Instant> {
+    fn deadline(&self) -> Option<Instant> {
         self.round.as_ref().map(Round::deadline)
     }
 
     /// Closes the sockets and forgets the round.
-    pub fn stop(&mut self, reg: &Registry) {
+    fn stop(&mut self, reg: &Registry) {
         for s in [self.v4.take(), self.v6.take()].into_iter().flatten() {
             deregister(reg, &s);
         }
         self.round = None;
+    }
+
+    /// `answered` (targets that answered in the last round) and `targets`.
+    fn status(&self, j: &mut json::Writer) -> Option<&str> {
+        j.key("answered").opt_num(self.last_answered.map(|n| n as u64));
+        j.key("targets").num(self.targets.len() as u64);
+        self.error.as_deref()
     }
 }
 
@@ -258,35 +258,35 @@ mod tests {
 
     #[test]
     fn succeeds_once_reliability_targets_answered() {
-        let t0 = Instant::now();
+        let t0 = Instant::from_millis(1_000);
         let ts = targets(3);
         let mut r = Round::new(t0, 3, 1, 2, MS(500));
         let mut seq = 0;
         let sent = send(&mut r, t0, &mut seq);
         assert_eq!(sent.len(), 3, "one request to each target");
         r.reply(sent[0].0, ts[0], &ts);
-        assert_eq!(r.outcome(t0 + MS(10)), None, "one of two needed");
+        assert_eq!(r.outcome(t0.plus(MS(10))), None, "one of two needed");
         r.reply(sent[0].0, ts[0], &ts);
-        assert_eq!(r.outcome(t0 + MS(10)), None, "the same target twice is still one");
+        assert_eq!(r.outcome(t0.plus(MS(10))), None, "the same target twice is still one");
         r.reply(sent[2].0, ts[2], &ts);
-        assert_eq!(r.outcome(t0 + MS(20)), Some(true), "decided early, before the timeout");
+        assert_eq!(r.outcome(t0.plus(MS(20))), Some(true), "decided early, before the timeout");
     }
 
     #[test]
     fn fails_at_the_timeout_when_too_few_answered() {
-        let t0 = Instant::now();
+        let t0 = Instant::from_millis(1_000);
         let ts = targets(3);
         let mut r = Round::new(t0, 3, 1, 2, MS(500));
         let sent = send(&mut r, t0, &mut 0);
         r.reply(sent[1].0, ts[1], &ts);
-        assert_eq!(r.outcome(t0 + MS(499)), None);
-        assert_eq!(r.outcome(t0 + MS(500)), Some(false));
+        assert_eq!(r.outcome(t0.plus(MS(499))), None);
+        assert_eq!(r.outcome(t0.plus(MS(500))), Some(false));
         assert_eq!(r.answered(), 1);
     }
 
     #[test]
     fn replies_count_only_from_the_target_asked_with_that_sequence() {
-        let t0 = Instant::now();
+        let t0 = Instant::from_millis(1_000);
         let ts = targets(2);
         let mut r = Round::new(t0, 2, 1, 1, MS(500));
         let sent = send(&mut r, t0, &mut 100);
@@ -294,45 +294,45 @@ mod tests {
         r.reply(999, ts[0], &ts);
         r.reply(sent[0].0, IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1)), &ts);
         assert_eq!(r.answered(), 0, "wrong source, unknown sequence, stranger");
-        assert_eq!(r.outcome(t0 + MS(500)), Some(false));
+        assert_eq!(r.outcome(t0.plus(MS(500))), Some(false));
     }
 
     #[test]
     fn count_spreads_waves_over_the_timeout_and_stops_asking_who_answered() {
-        let t0 = Instant::now();
+        let t0 = Instant::from_millis(1_000);
         let ts = targets(2);
         let mut r = Round::new(t0, 2, 3, 2, MS(300));
         let mut seq = 0;
         assert_eq!(send(&mut r, t0, &mut seq).len(), 2);
-        assert_eq!(r.next_wave(), Some(t0 + MS(100)));
-        assert_eq!(r.deadline(), t0 + MS(100));
-        assert!(send(&mut r, t0 + MS(99), &mut seq).is_empty(), "not yet due");
+        assert_eq!(r.next_wave(), Some(t0.plus(MS(100))));
+        assert_eq!(r.deadline(), t0.plus(MS(100)));
+        assert!(send(&mut r, t0.plus(MS(99)), &mut seq).is_empty(), "not yet due");
         r.reply(1, ts[0], &ts);
-        let second = send(&mut r, t0 + MS(100), &mut seq);
+        let second = send(&mut r, t0.plus(MS(100)), &mut seq);
         assert_eq!(second, vec![(3, 1)], "only the silent target is asked again");
-        assert_eq!(send(&mut r, t0 + MS(200), &mut seq), vec![(4, 1)]);
+        assert_eq!(send(&mut r, t0.plus(MS(200)), &mut seq), vec![(4, 1)]);
         assert_eq!(r.next_wave(), None, "three waves sent");
-        assert_eq!(r.deadline(), t0 + MS(300));
+        assert_eq!(r.deadline(), t0.plus(MS(300)));
         r.reply(4, ts[1], &ts);
-        assert_eq!(r.outcome(t0 + MS(250)), Some(true), "the last wave's reply counts");
+        assert_eq!(r.outcome(t0.plus(MS(250))), Some(true), "the last wave's reply counts");
     }
 
     #[test]
     fn a_decided_round_sends_nothing_more() {
-        let t0 = Instant::now();
+        let t0 = Instant::from_millis(1_000);
         let ts = targets(1);
         let mut r = Round::new(t0, 1, 2, 1, MS(200));
         send(&mut r, t0, &mut 0);
         r.reply(1, ts[0], &ts);
-        assert!(send(&mut r, t0 + MS(100), &mut 1).is_empty());
+        assert!(send(&mut r, t0.plus(MS(100)), &mut 1).is_empty());
         let mut late = Round::new(t0, 1, 2, 1, MS(200));
         send(&mut late, t0, &mut 0);
-        assert!(send(&mut late, t0 + MS(250), &mut 1).is_empty(), "past the timeout");
+        assert!(send(&mut late, t0.plus(MS(250)), &mut 1).is_empty(), "past the timeout");
     }
 
     #[test]
     fn degenerate_parameters_do_not_panic() {
-        let t0 = Instant::now();
+        let t0 = Instant::from_millis(1_000);
         let mut r = Round::new(t0, 0, 0, 0, Duration::ZERO);
         assert!(send(&mut r, t0, &mut 0).is_empty());
         assert_eq!(r.outcome(t0), Some(false), "no target can answer");

@@ -6,10 +6,14 @@
 //! with `try_wait` when SIGCHLD wakes the loop; nothing ever waits.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::ping::after;
+use mio::Registry;
+
+use super::{Begun, Context, Probe, RunCtx};
+use crate::json;
 use crate::system::process::{self, Child};
+use crate::time::Instant;
 
 struct Run {
     child: Child,
@@ -40,7 +44,7 @@ impl Script {
         cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
         match process::spawn(&mut cmd) {
             Ok(child) => {
-                self.run = Some(Run { child, deadline: after(now, timeout) });
+                self.run = Some(Run { child, deadline: now.plus(timeout) });
                 None
             }
             Err(e) => {
@@ -91,9 +95,48 @@ impl Script {
     }
 }
 
+/// The trait's methods call the ones above (inherent methods come first
+/// in `Script::…` paths).
+impl Probe for Script {
+    /// The variables `TRACKER`, `GROUP` and `WAN_DEVICE` are set; a program
+    /// that cannot start is a failure at once.
+    fn begin(&mut self, now: Instant, timeout: Duration, ctx: &Context, _run: &mut RunCtx) -> Begun {
+        let env = [("TRACKER", ctx.tracker), ("GROUP", ctx.group_name), ("WAN_DEVICE", ctx.group.wan.name.as_str())];
+        Script::begin(self, now, timeout, &env).map_or(Begun::Started, Begun::Decided)
+    }
+
+    fn poll(&mut self, now: Instant) -> Option<bool> {
+        Script::poll(self, now)
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        Script::deadline(self)
+    }
+
+    fn stop(&mut self, _reg: &Registry) {
+        Script::stop(self);
+    }
+
+    /// `pid`: of the run in progress, null between runs.
+    fn status(&self, j: &mut json::Writer) -> Option<&str> {
+        j.key("pid").opt_num(self.pid().map(u64::from));
+        self.error.as_deref()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon::Clock;
+
+    thread_local! {
+        static CLOCK: Clock = Clock::start();
+    }
+
+    /// Real time, as the daemon hands it to the trackers.
+    fn now() -> Instant {
+        CLOCK.with(Clock::now)
+    }
 
     fn argv(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()
@@ -102,7 +145,7 @@ mod tests {
     /// Polls like the loop would until the run is decided.
     fn outcome(s: &mut Script) -> bool {
         for _ in 0..500 {
-            if let Some(ok) = s.poll(Instant::now()) {
+            if let Some(ok) = s.poll(now()) {
                 return ok;
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -117,39 +160,39 @@ mod tests {
     #[test]
     fn exit_status_is_the_verdict_and_environment_is_passed() {
         let mut ok = Script::new(argv("/bin/true"));
-        assert_eq!(ok.begin(Instant::now(), Duration::from_secs(5), &[]), None);
+        assert_eq!(ok.begin(now(), Duration::from_secs(5), &[]), None);
         assert!(outcome(&mut ok));
         let mut bad = Script::new(argv("/bin/false"));
-        bad.begin(Instant::now(), Duration::from_secs(5), &[]);
+        bad.begin(now(), Duration::from_secs(5), &[]);
         assert!(!outcome(&mut bad));
         assert!(bad.error.as_deref().is_some_and(|e| e.contains("exited")));
         let mut env = Script::new(vec!["/bin/sh".into(), "-c".into(), "test \"$TRACKER\" = up1".into()]);
-        env.begin(Instant::now(), Duration::from_secs(5), &[("TRACKER", "up1")]);
+        env.begin(now(), Duration::from_secs(5), &[("TRACKER", "up1")]);
         assert!(outcome(&mut env));
     }
 
     #[test]
     fn a_missing_program_fails_at_once() {
         let mut s = Script::new(argv("/nonexistent/vwrp-check"));
-        assert_eq!(s.begin(Instant::now(), Duration::from_secs(1), &[]), Some(false));
+        assert_eq!(s.begin(now(), Duration::from_secs(1), &[]), Some(false));
         assert!(s.error.is_some());
-        assert_eq!(Script::new(Vec::new()).begin(Instant::now(), Duration::from_secs(1), &[]), Some(false));
+        assert_eq!(Script::new(Vec::new()).begin(now(), Duration::from_secs(1), &[]), Some(false));
     }
 
     #[test]
     fn an_overrunning_run_and_its_children_are_killed_at_the_timeout() {
         // The shell forks sleep: the whole process group must die.
         let mut s = Script::new(vec!["/bin/sh".into(), "-c".into(), "sleep 30; true".into()]);
-        let t0 = Instant::now();
+        let t0 = now();
         assert_eq!(s.begin(t0, Duration::from_millis(200), &[]), None);
         let pid = s.pid().expect("running");
-        assert_eq!(s.deadline(), Some(t0 + Duration::from_millis(200)));
+        assert_eq!(s.deadline(), Some(t0.plus(Duration::from_millis(200))));
         assert!(!outcome(&mut s), "killed counts as a failure");
-        let took = t0.elapsed();
+        let took = now().since(t0);
         assert!(took >= Duration::from_millis(200) && took < Duration::from_secs(2), "{took:?}");
         assert_eq!(s.pid(), None);
         for _ in 0..200 {
-            process::reap(Instant::now());
+            process::reap(std::time::Instant::now());
             if !alive(pid) {
                 break;
             }
@@ -169,13 +212,13 @@ mod tests {
     #[test]
     fn stop_kills_a_run_in_progress() {
         let mut s = Script::new(argv("/bin/sleep 30"));
-        s.begin(Instant::now(), Duration::from_secs(60), &[]);
+        s.begin(now(), Duration::from_secs(60), &[]);
         let pid = s.pid().unwrap();
         s.stop();
         assert_eq!(s.pid(), None);
         let mut gone = false;
         for _ in 0..200 {
-            process::reap(Instant::now());
+            process::reap(std::time::Instant::now());
             if !alive(pid) {
                 gone = true;
                 break;
