@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: all build test demo sim bench ipk clean cross test-cross size test-vm
+.PHONY: all build test demo sim bench bench-profile ipk clean cross test-cross size test-vm
 
 all: build
 
@@ -144,6 +144,13 @@ endif
 bench:
 	./scripts/deps.sh keepalived
 	$(with_vwrp) $(CARGO) test --release --test bench
+
+# Where a hello's cost goes: perf stat and strace -c on an active and a
+# standby of each implementation (VWRP_BENCH_PROFILE_HELLO ms, default
+# 10; VWRP_BENCH_PROFILE_SECS per window, default 60). See docs/BENCH.md.
+bench-profile:
+	./scripts/deps.sh keepalived linux-perf strace
+	$(with_vwrp) $(CARGO) test --release --test bench -- --profile
 
 clean:
 	$(CARGO) clean

@@ -17,6 +17,8 @@ mod contenders;
 mod keepalived;
 #[path = "bench/procstat.rs"]
 mod procstat;
+#[path = "bench/profile.rs"]
+mod profile;
 #[path = "bench/report.rs"]
 mod report;
 
@@ -40,6 +42,12 @@ const CPU_WINDOW: Duration = Duration::from_secs(60);
 const PRE_ROLL: Duration = Duration::from_secs(1);
 
 fn main() {
+    if std::env::args().any(|a| a == "--profile") {
+        let secs = std::env::var("VWRP_BENCH_PROFILE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
+        let hello = std::env::var("VWRP_BENCH_PROFILE_HELLO").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+        println!("{}", profile::run(hello, Duration::from_secs(secs)));
+        return;
+    }
     let started = Instant::now();
     let runs: usize = std::env::var("VWRP_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5).max(1);
     if !std::path::Path::new(keepalived::BIN).exists() {
