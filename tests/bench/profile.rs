@@ -118,7 +118,8 @@ pub fn run(hello_ms: u64, window: Duration) -> String {
     eprintln!("== profile: hello / advert_int {hello_ms} ms, two windows of {} s", window.as_secs());
     let v = Vwrp::start(hello_ms);
     let k = Keepalived::start(&PRIORITIES, hello_ms).unwrap_or_else(|e| panic!("{e}"));
-    std::thread::sleep(Duration::from_secs(3));
+    // keepalived's first election may still move the master for a while.
+    std::thread::sleep(Duration::from_secs(10));
     let va = v.active(Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}"));
     let vs = (1..=PRIORITIES.len()).find(|&n| n != va).expect("a standby");
     let ka = k.active(Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}"));
@@ -148,7 +149,8 @@ pub fn run(hello_ms: u64, window: Duration) -> String {
     let roles = |v: &Vwrp, k: &Keepalived| {
         [va, vs].map(|n| v.role(n)).join(" ") + " / " + &[ka, ks].map(|n| k.role(n)).join(" ")
     };
-    eprintln!("   roles after perf: {}", roles(&v, &k));
+    let after_perf = roles(&v, &k);
+    eprintln!("   roles after perf: {after_perf}");
     eprintln!("   strace -c over {} s", window.as_secs());
     let dir = v.c.bed.dir().to_path_buf();
     let outs: Vec<_> = (0..subjects.len()).map(|i| dir.join(format!("strace-{i}.txt"))).collect();
@@ -158,6 +160,11 @@ pub fn run(hello_ms: u64, window: Duration) -> String {
     }
     for (o, f) in outs.iter().zip(&mut figures) {
         read_strace(o, f);
+    }
+    if let Ok(keep) = std::env::var("VWRP_BENCH_PROFILE_KEEP") {
+        for (i, o) in outs.iter().enumerate() {
+            let _ = std::fs::copy(o, format!("{keep}/strace-{i}.txt"));
+        }
     }
     // A traced daemon is slow: at 10 ms it may have lost its role.
     let after = roles(&v, &k);
@@ -172,7 +179,10 @@ pub fn run(hello_ms: u64, window: Duration) -> String {
          strace -c over {} s\n",
         window.as_secs()
     );
-    let _ = writeln!(md, "Roles after the strace window: {after}.\n");
+    let _ = writeln!(
+        md,
+        "Roles of the four columns after the perf window: {after_perf}; after the strace window: {after}.\n"
+    );
     let _ = write!(md, "| per hello | ");
     for s in &subjects {
         let _ = write!(md, "{} | ", s.label);
