@@ -149,12 +149,14 @@ fn nft_script(script: &str) -> io::Result<()> {
 #[derive(Debug)]
 pub struct Fence {
     socket: Socket,
+    /// Reused by every request: no allocation per permit refresh.
+    req: Request,
 }
 
 impl Fence {
     /// Opens the socket, in the caller's network namespace.
     pub fn open() -> io::Result<Fence> {
-        Ok(Fence { socket: Socket::open(Protocol::Netfilter, 0)? })
+        Ok(Fence { socket: Socket::open(Protocol::Netfilter, 0)?, req: Request::new() })
     }
 
     /// Lets `ifindex` forward for `timeout` from now, whether or not it
@@ -168,13 +170,14 @@ impl Fence {
     pub fn refresh(&mut self, ifindex: u32, timeout: Duration) -> io::Result<()> {
         // A zero timeout would mean "the set's default", i.e. never expire.
         let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1);
-        let mut req = Request::new();
-        batch_begin(&mut req);
-        element(&mut req, MSG_NEWSETELEM, F_CREATE, ifindex, Some(ms));
-        element(&mut req, MSG_DELSETELEM, 0, ifindex, None);
-        element(&mut req, MSG_NEWSETELEM, F_CREATE, ifindex, Some(ms));
-        batch_end(&mut req);
-        self.socket.request_ack(&mut req)
+        let req = &mut self.req;
+        req.clear();
+        batch_begin(req);
+        element(req, MSG_NEWSETELEM, F_CREATE, ifindex, Some(ms));
+        element(req, MSG_DELSETELEM, 0, ifindex, None);
+        element(req, MSG_NEWSETELEM, F_CREATE, ifindex, Some(ms));
+        batch_end(req);
+        self.socket.request_ack(req)
     }
 
     /// Withdraws the permission of `ifindex` at once. Absent already is fine.
