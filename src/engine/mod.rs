@@ -50,7 +50,8 @@ impl core::fmt::Display for Path {
 /// What the system layer must do, in the order given.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// Transmit a whole Ethernet frame on a path.
+    /// Transmit a whole Ethernet frame on a path; then hand the buffer
+    /// back with `Engine::recycle`, so the next frame needs no allocation.
     Send { path: Path, frame: Vec<u8> },
     /// Open the WAN (if closed) and extend the forwarding permission.
     RefreshPermit { timeout: Duration },
