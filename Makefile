@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: all build test demo sim bench ipk clean cross test-cross size test-vm
+.PHONY: all build test demo sim bench bench-profile ipk clean cross test-cross size test-vm
 
 all: build
 
@@ -35,7 +35,8 @@ with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86
 # bench programs are named, --all-targets leaves out test = false), unit
 # tests and spec vectors, the same unit tests built with
 # the oldest Rust Cargo.toml allows (rust-version, what the OpenWrt feeds
-# ship), codec property tests, the seeded simulation (summary printed), all
+# ship), codec property tests, no allocation on the hello path (a counting
+# allocator), the seeded simulation (summary printed), all
 # native; then, against VWRP_BIN (the router build): the namespace test
 # bed and end-to-end failover scenarios against real dnsmasq, udhcpc,
 # nftables and AF_PACKET, the event loop under pressure (a stuck child,
@@ -59,6 +60,7 @@ test:
 	$(CARGO) test --bin vwrp
 	./scripts/msrv.sh
 	$(CARGO) test --test codec_props
+	$(CARGO) test --test hello_alloc
 	$(CARGO) test --test simulation -- --nocapture --test-threads=2
 	$(CARGO) test --test testbed_smoke
 	$(with_vwrp) $(CARGO) test --test failover -- --nocapture --test-threads=1
@@ -144,6 +146,13 @@ endif
 bench:
 	./scripts/deps.sh keepalived
 	$(with_vwrp) $(CARGO) test --release --test bench
+
+# Where a hello's cost goes: perf stat and strace -c on an active and a
+# standby of each implementation (VWRP_BENCH_PROFILE_HELLO ms, default
+# 10; VWRP_BENCH_PROFILE_SECS per window, default 60). See docs/BENCH.md.
+bench-profile:
+	./scripts/deps.sh keepalived linux-perf strace
+	$(with_vwrp) $(CARGO) test --release --test bench -- --profile
 
 clean:
 	$(CARGO) clean

@@ -17,8 +17,12 @@ mod contenders;
 mod keepalived;
 #[path = "bench/procstat.rs"]
 mod procstat;
+#[path = "bench/profile.rs"]
+mod profile;
 #[path = "bench/report.rs"]
 mod report;
+#[path = "bench/scaling.rs"]
+mod scaling;
 
 use std::time::{Duration, Instant};
 
@@ -40,6 +44,18 @@ const CPU_WINDOW: Duration = Duration::from_secs(60);
 const PRE_ROLL: Duration = Duration::from_secs(1);
 
 fn main() {
+    if std::env::args().any(|a| a == "--profile") {
+        let secs = std::env::var("VWRP_BENCH_PROFILE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
+        let hello = std::env::var("VWRP_BENCH_PROFILE_HELLO").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+        println!("{}", profile::run(hello, Duration::from_secs(secs)));
+        return;
+    }
+    let scaling_window =
+        Duration::from_secs(std::env::var("VWRP_BENCH_SCALING_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(20));
+    if std::env::args().any(|a| a == "--scaling") {
+        println!("{}", scaling::markdown(&scaling::run(scaling_window), scaling_window));
+        return;
+    }
     let started = Instant::now();
     let runs: usize = std::env::var("VWRP_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5).max(1);
     if !std::path::Path::new(keepalived::BIN).exists() {
@@ -124,6 +140,9 @@ fn main() {
         }
     }
 
+    eprintln!("\n== scaling: 2, 4 and 8 routers, each bed alone");
+    let scale = scaling::run(scaling_window);
+
     let header = format!(
         "## vwrp vs keepalived\n\n{ka_version} (Debian, VRRPv3) and vwrp {}, 3 routers (priority 200, 150, 100, no preemption), \
          dead interval 3 × hello + skew for both; every run: r1 (200) active, r2 (150) takes over.\nvwrp moves the LAN gateway, the WAN address (one shared MAC and DHCP lease) and fences \
@@ -138,6 +157,7 @@ fn main() {
     );
     let table = report::markdown(&series, resources.as_ref(), runs, &header);
     println!("{table}");
+    println!("{}", scaling::markdown(&scale, scaling_window));
     let elapsed = started.elapsed().as_secs_f64();
     println!("benchmark took {elapsed:.0} s");
     let meta = json!({
@@ -156,7 +176,9 @@ fn main() {
         "elapsed_s": elapsed,
     });
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results.json");
-    let text = serde_json::to_string_pretty(&report::json(&series, resources.as_ref(), meta)).expect("JSON");
+    let mut results = report::json(&series, resources.as_ref(), meta);
+    results["scaling"] = scaling::json(&scale);
+    let text = serde_json::to_string_pretty(&results).expect("JSON");
     std::fs::create_dir_all(out.parent().expect("bench dir")).expect("create bench/");
     std::fs::write(&out, text + "\n").unwrap_or_else(|e| panic!("{}: {e}", out.display()));
     println!("results: {}", out.display());

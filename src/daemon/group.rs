@@ -276,6 +276,7 @@ impl Group {
                 if let Err(e) = sock.send(&frame) {
                     log::debug!("group {name}: send on {path}: {e}");
                 }
+                self.engine.recycle(frame);
             }
             Action::RefreshPermit { timeout } => {
                 if let Err(e) = fence.refresh(self.wan.ifindex, timeout) {

@@ -190,7 +190,7 @@ impl Daemon {
         for g in &self.config.groups {
             log::info!("group {}: started on WAN {} (fence installed, WAN closed)", g.name, g.wan_device);
         }
-        let r = Watchdog::start(dead_bound(&self.config)).and_then(|w| {
+        let r = Watchdog::start(dead_bound(&self.config), self.clock.now()).and_then(|w| {
             log::info!("stall watchdog: {} ms", ms(w.bound()));
             self.watchdog = Some(w);
             self.turn()
@@ -202,8 +202,8 @@ impl Daemon {
     fn turn(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(64);
         loop {
-            if let Some(w) = &self.watchdog {
-                w.feed();
+            if let Some(w) = &mut self.watchdog {
+                w.feed(self.clock.now());
             }
             let timeout = self.next_deadline().map(|t| t.since(self.clock.now()));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
@@ -456,7 +456,7 @@ impl Daemon {
         self.hooks.set(&new.globals.hook_dir, new.globals.hook_timeout);
         self.trackers.reconfigure(&new, self.poll.registry());
         if let Some(w) = &mut self.watchdog {
-            w.set_bound(dead_bound(&new));
+            w.set_bound(dead_bound(&new), self.clock.now());
         }
         self.config = new;
         let _ = self.links.dump();

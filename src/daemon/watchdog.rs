@@ -2,7 +2,11 @@
 //! bound, the process ends itself, so procd starts it afresh (`respawn`).
 //!
 //! The loop re-arms a one-shot real-time interval timer (`setitimer`,
-//! ITIMER_REAL) at the top of every turn. The kernel counts it down on its
+//! ITIMER_REAL) for 5/4 of the bound at the top of a turn, once a quarter
+//! of the bound has passed since it last did (a system call every turn
+//! was a tenth of an idle router's calls at a 10 ms hello): a stall shorter
+//! than the bound never fires it, one longer than 5/4 of it always does.
+//! The kernel counts it down on its
 //! own; when it expires, the kernel delivers SIGALRM, whose handler writes
 //! one line to stderr (logd) and calls `_exit`. It needs nothing from the
 //! loop: it fires whether the loop is stuck in a system call or spinning.
@@ -19,6 +23,8 @@ use std::io;
 use std::time::Duration;
 
 use nix::libc;
+
+use crate::time::Instant;
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
 /// The exit status of a process the watchdog ended.
@@ -28,6 +34,8 @@ pub const MIN_BOUND: Duration = Duration::from_secs(2);
 
 pub struct Watchdog {
     bound: Duration,
+    /// When the timer was last armed (on the daemon's clock).
+    armed: Option<Instant>,
 }
 
 extern "C" fn on_alarm(_: libc::c_int) {
@@ -56,12 +64,12 @@ fn set_timer(d: Duration) -> io::Result<()> {
 impl Watchdog {
     /// Installs the handler and arms the timer for `bound` (at least
     /// [`MIN_BOUND`]).
-    pub fn start(bound: Duration) -> io::Result<Watchdog> {
+    pub fn start(bound: Duration, now: Instant) -> io::Result<Watchdog> {
         let act = SigAction::new(SigHandler::Handler(on_alarm), SaFlags::empty(), SigSet::all());
         // SAFETY: the handler only makes async-signal-safe calls.
         unsafe { sigaction(Signal::SIGALRM, &act) }?;
-        let w = Watchdog { bound: bound.max(MIN_BOUND) };
-        w.feed();
+        let mut w = Watchdog { bound: bound.max(MIN_BOUND), armed: None };
+        w.feed(now);
         Ok(w)
     }
 
@@ -70,14 +78,21 @@ impl Watchdog {
     }
 
     /// A reload changed the timers.
-    pub fn set_bound(&mut self, bound: Duration) {
+    pub fn set_bound(&mut self, bound: Duration, now: Instant) {
         self.bound = bound.max(MIN_BOUND);
-        self.feed();
+        self.armed = None;
+        self.feed(now);
     }
 
-    /// The loop turned: the bound starts again from now.
-    pub fn feed(&self) {
-        if let Err(e) = set_timer(self.bound) {
+    /// The loop turned at `now`: the bound starts again, at the latest a
+    /// quarter of it from now.
+    pub fn feed(&mut self, now: Instant) {
+        let quarter = self.bound / 4;
+        if self.armed.is_some_and(|a| now < a.plus(quarter)) {
+            return;
+        }
+        self.armed = Some(now);
+        if let Err(e) = set_timer(self.bound + quarter) {
             log::error!("stall watchdog: {e}");
         }
     }

@@ -6,7 +6,7 @@ use core::time::Duration;
 use super::timers::Timer;
 use super::{Action, Engine, RETRANSMIT_INTERVAL, RETRANSMITS, State};
 use crate::time::Instant;
-use crate::wire::{Ia6, Lease4, Lease6};
+use crate::wire::{Ia6, Lease4, Lease6, Message};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
@@ -26,13 +26,18 @@ fn elapsed_secs(learned: Instant, now: Instant) -> u32 {
 impl Lease {
     /// The lease as it stands at `now`, ready to be sent or applied.
     pub fn at(&self, now: Instant) -> Lease4 {
+        let mut out = Lease4 { dns: Vec::new(), ..self.wire };
+        self.at_into(now, &mut out);
+        out
+    }
+
+    /// `at` into `out`, reusing its DNS list: what a hello carries.
+    pub fn at_into(&self, now: Instant, out: &mut Lease4) {
+        assign4(out, &self.wire);
         let e = elapsed_secs(self.learned, now);
-        Lease4 {
-            valid_left: self.wire.valid_left.saturating_sub(e),
-            renew_left: self.wire.renew_left.saturating_sub(e),
-            rebind_left: self.wire.rebind_left.saturating_sub(e),
-            ..self.wire.clone()
-        }
+        out.valid_left = self.wire.valid_left.saturating_sub(e);
+        out.renew_left = self.wire.renew_left.saturating_sub(e);
+        out.rebind_left = self.wire.rebind_left.saturating_sub(e);
     }
 
     fn deadline(&self, secs: u32) -> Instant {
@@ -144,8 +149,34 @@ impl Engine {
     }
 
     pub(super) fn client_id(&self) -> Vec<u8> {
-        self.lease.as_ref().and_then(|l| l.client_id.clone()).unwrap_or_else(|| self.s.client_id.clone())
+        self.client_id_ref().to_vec()
     }
+
+    pub(super) fn client_id_ref(&self) -> &[u8] {
+        self.lease.as_ref().and_then(|l| l.client_id.as_deref()).unwrap_or(&self.s.client_id)
+    }
+
+    /// The lease the holder's message `m` carries, learned by a router
+    /// that does not hold the WAN. In place: every hello brings it again.
+    pub(super) fn learn_lease(&mut self, now: Instant, m: &Message) {
+        let Some(w) = &m.tlvs.lease4 else { return };
+        match &mut self.lease {
+            Some(l) => {
+                assign4(&mut l.wire, w);
+                l.client_id.clone_from(&m.tlvs.client_id);
+                l.learned = now;
+            }
+            None => self.lease = Some(Lease { wire: w.clone(), client_id: m.tlvs.client_id.clone(), learned: now }),
+        }
+    }
+}
+
+/// `*dst = src.clone()`, but in `dst`'s DNS list (a derived `clone_from`
+/// would allocate a new one).
+fn assign4(dst: &mut Lease4, src: &Lease4) {
+    let mut dns = core::mem::take(&mut dst.dns);
+    dns.clone_from(&src.dns);
+    *dst = Lease4 { dns, ..*src };
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ pub use status::{Counters, Status};
 
 use crate::time::Instant;
 use crate::wire::{
-    self, EthernetFrame, Flags, HandoverReason, Lease4, Lease6, Message, MessageType, Packet, ReplayGuard,
+    self, EthernetFrame, Flags, HandoverReason, Lease4, Lease6, Message, MessageType, Packet, ReplayGuard, Tlvs,
 };
 use timers::{Timer, Timers};
 
@@ -50,7 +50,8 @@ impl core::fmt::Display for Path {
 /// What the system layer must do, in the order given.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// Transmit a whole Ethernet frame on a path.
+    /// Transmit a whole Ethernet frame on a path; then hand the buffer
+    /// back with `Engine::recycle`, so the next frame needs no allocation.
     Send { path: Path, frame: Vec<u8> },
     /// Open the WAN (if closed) and extend the forwarding permission.
     RefreshPermit { timeout: Duration },
@@ -195,6 +196,12 @@ pub struct Engine {
     shutting_down: bool,
     exited: bool,
     actions: VecDeque<Action>,
+    /// Buffers of sent frames, handed back by `recycle`.
+    spare: Vec<Vec<u8>>,
+    /// The last message sent, whose buffers the next one reuses.
+    tx: Option<Message>,
+    /// The TLVs of the last message received, refilled by the next one.
+    rx: Option<Tlvs>,
     counters: Counters,
     history: VecDeque<Transition>,
     /// The latest instant handed in; deadlines at or before it are handled.
@@ -235,6 +242,9 @@ impl Engine {
             shutting_down: false,
             exited: false,
             actions: VecDeque::new(),
+            spare: Vec::new(),
+            tx: None,
+            rx: None,
             counters: Counters::default(),
             history: VecDeque::new(),
             now,
@@ -340,6 +350,7 @@ impl Engine {
             Ok(Some((idx, msg))) => {
                 self.counters.rx_ok = self.counters.rx_ok.saturating_add(1);
                 self.on_message(now, idx, &msg);
+                self.rx = Some(msg.tlvs);
             }
             Ok(None) => {}
             Err(e) => self.counters.count_error(e),
@@ -362,7 +373,9 @@ impl Engine {
             return Ok(None);
         }
         let key_id = pkt.trailer().map(|(id, _)| id);
-        let msg = Message::parse(&pkt, &self.s.keys).inspect_err(|e| self.note_refused(now, &pkt, key_id, *e))?;
+        let old = self.rx.take().unwrap_or_default();
+        let msg = Message::parse_reusing(&pkt, &self.s.keys, old)
+            .inspect_err(|e| self.note_refused(now, &pkt, key_id, *e))?;
         if msg.router_id == self.s.router_id {
             self.counters.rx_own = self.counters.rx_own.saturating_add(1);
             return Ok(None);

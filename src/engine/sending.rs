@@ -8,6 +8,10 @@ use super::{Action, DISCOVERY_INTERVAL, Engine, Path, Settings, State, TrackerSt
 use crate::time::Instant;
 use crate::wire::{self, Flags, Handover, Lease6, MULTICAST_MAC, Mac, Message, MessageType, Tlvs, TrackerSummary};
 
+/// Frame buffers kept for reuse: a hello round's copies and a handover
+/// message or two.
+const SPARE_FRAMES: usize = 2 * super::MAX_PEERS + 4;
+
 impl Engine {
     pub(super) fn hello_tick(&mut self, now: Instant) {
         if self.wan_open {
@@ -31,7 +35,16 @@ impl Engine {
         }
     }
 
-    pub(super) fn message(&self, now: Instant, kind: MessageType, wan: bool, handover: Option<Handover>) -> Message {
+    /// The message to send, in the buffer the last one used (its lease's
+    /// DNS list and client id are reused, not allocated anew); give it back
+    /// with `self.tx = Some(msg)` once emitted.
+    pub(super) fn message(
+        &mut self,
+        now: Instant,
+        kind: MessageType,
+        wan: bool,
+        handover: Option<Handover>,
+    ) -> Message {
         let mut flags = 0;
         if wan {
             flags |= Flags::WAN;
@@ -43,32 +56,47 @@ impl Engine {
             flags |= Flags::WANT_STEP_UP;
         }
         let hello = if wan { self.s.wan_hello().unwrap_or(self.s.hello_interval) } else { self.s.hello_interval };
-        let holder = self.state.holds_wan();
-        let lease = self.lease.as_ref().filter(|l| holder && l.is_valid(now));
-        let summary = self.tracker_summary(now);
-        Message {
+        let mut m = self.tx.take().unwrap_or_else(|| Message {
             kind,
-            group: self.s.group,
+            group: 0,
             state: self.state,
-            router_id: self.s.router_id,
-            priority: self.priority(),
-            effective_priority: self.effective_priority(),
-            flags: Flags(flags),
-            dead_multiplier: self.s.dead_multiplier,
-            hello_interval: Settings::wire_ms(hello),
-            epoch: self.epoch,
+            router_id: 0,
+            priority: 0,
+            effective_priority: 0,
+            flags: Flags(0),
+            dead_multiplier: 0,
+            hello_interval: 0,
+            epoch: 0,
             seq: 0,
-            tlvs: Tlvs {
-                lease4: lease.map(|l| l.at(now)),
-                client_id: lease.map(|_| self.client_id()),
-                lease6: match (&self.lease6, holder) {
-                    (Some((l6, t)), true) => age6(l6, *t, now),
-                    _ => Lease6::default(),
-                },
-                trackers: (summary.total > 0 || summary.hold_left > 0).then_some(summary),
-                handover,
-            },
+            tlvs: Tlvs::default(),
+        });
+        (m.kind, m.group, m.state, m.router_id) = (kind, self.s.group, self.state, self.s.router_id);
+        (m.priority, m.effective_priority, m.flags) = (self.priority(), self.effective_priority(), Flags(flags));
+        (m.dead_multiplier, m.hello_interval) = (self.s.dead_multiplier, Settings::wire_ms(hello));
+        (m.epoch, m.seq) = (self.epoch, 0);
+        let holder = self.state.holds_wan();
+        let t = &mut m.tlvs;
+        match (self.lease.as_ref().filter(|l| holder && l.is_valid(now)), &mut t.lease4) {
+            (Some(l), Some(out)) => l.at_into(now, out),
+            (Some(l), slot) => *slot = Some(l.at(now)),
+            (None, slot) => *slot = None,
         }
+        match (&t.lease4, &mut t.client_id) {
+            (Some(_), Some(c)) => {
+                c.clear();
+                c.extend_from_slice(self.client_id_ref());
+            }
+            (Some(_), slot) => *slot = Some(self.client_id()),
+            (None, slot) => *slot = None,
+        }
+        t.lease6 = match (&self.lease6, holder) {
+            (Some((l6, at)), true) => age6(l6, *at, now),
+            _ => Lease6::default(),
+        };
+        let summary = self.tracker_summary(now);
+        t.trackers = (summary.total > 0 || summary.hold_left > 0).then_some(summary);
+        t.handover = handover;
+        m
     }
 
     pub(super) fn tracker_summary(&self, now: Instant) -> TrackerSummary {
@@ -108,6 +136,7 @@ impl Engine {
     pub(super) fn send(&mut self, now: Instant, path: Path, dst: Mac, kind: MessageType, handover: Option<Handover>) {
         let mut msg = self.message(now, kind, path == Path::Wan, handover);
         self.emit(path, dst, &mut msg);
+        self.tx = Some(msg);
     }
 
     /// Frames `msg` for one destination. Each frame gets its own sequence
@@ -123,12 +152,17 @@ impl Engine {
         };
         msg.seq = self.next_seq();
         msg.epoch = self.epoch;
-        match wire::frame(dst, src, self.s.ethertype, msg, &self.s.keys) {
-            Ok(frame) => {
+        // Room for a hello with a lease and its signature, so it rarely grows.
+        let mut frame = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(256));
+        match wire::frame_into(&mut frame, dst, src, self.s.ethertype, msg, &self.s.keys) {
+            Ok(()) => {
                 self.counters.tx = self.counters.tx.saturating_add(1);
                 self.actions.push_back(Action::Send { path, frame });
             }
-            Err(_) => self.counters.tx_errors = self.counters.tx_errors.saturating_add(1),
+            Err(_) => {
+                self.counters.tx_errors = self.counters.tx_errors.saturating_add(1);
+                self.recycle(frame);
+            }
         }
     }
 
@@ -136,6 +170,14 @@ impl Engine {
     /// second, for a dead interval after start-up or becoming active, or
     /// when `announce` asks for it), unicast to each known peer otherwise,
     /// so Wi-Fi in a LAN bridge is not flooded.
+    /// Takes back the buffer of a frame `Action::Send` carried, once sent,
+    /// for a later frame: the hello path then allocates nothing.
+    pub fn recycle(&mut self, frame: Vec<u8>) {
+        if self.spare.len() < SPARE_FRAMES {
+            self.spare.push(frame);
+        }
+    }
+
     pub(super) fn send_hellos(&mut self, now: Instant, announce: bool) {
         let multicast =
             announce || self.timers.is_due(Timer::Discovery, now) || self.timers.is_pending(Timer::Burst, now);
@@ -149,12 +191,15 @@ impl Engine {
             if multicast {
                 self.emit(path, MULTICAST_MAC, &mut hello);
             } else {
-                let macs: Vec<Mac> = self.peers.iter().filter(|p| !p.released).filter_map(|p| p.mac_on(path)).collect();
-                for mac in macs {
-                    self.emit(path, mac, &mut hello);
+                // By index: emit needs `self` while the peers stay as they are.
+                for p in 0..self.peers.len() {
+                    if let Some(mac) = self.peers[p].mac_on(path).filter(|_| !self.peers[p].released) {
+                        self.emit(path, mac, &mut hello);
+                    }
                 }
             }
         }
+        self.tx = Some(hello);
         if announce && self.state == State::Active && self.s.wan_hello().is_some() {
             self.send_wan_hello(now);
         }
@@ -190,5 +235,6 @@ impl Engine {
                 .unwrap_or(MULTICAST_MAC);
             self.emit(path, dst, &mut msg);
         }
+        self.tx = Some(msg);
     }
 }

@@ -7,7 +7,7 @@ use core::time::Duration;
 
 use super::status::ms;
 use super::timers::Timer;
-use super::{Action, Engine, HISTORY, Lease, Path, Run, State, StepUp, StepUpOutcome, TrackerState, Transition};
+use super::{Action, Engine, HISTORY, Path, Run, State, StepUp, StepUpOutcome, TrackerState, Transition};
 use crate::time::Instant;
 use crate::wire::{Handover, HandoverReason, MULTICAST_MAC, Message, MessageType};
 
@@ -15,9 +15,7 @@ impl Engine {
     pub(super) fn on_message(&mut self, now: Instant, idx: usize, m: &Message) {
         let holder = m.state.holds_wan();
         if holder && !self.state.holds_wan() {
-            if let Some(l) = &m.tlvs.lease4 {
-                self.lease = Some(Lease { wire: l.clone(), client_id: m.tlvs.client_id.clone(), learned: now });
-            }
+            self.learn_lease(now, m);
             if !m.tlvs.lease6.is_empty() {
                 self.lease6 = Some((m.tlvs.lease6.clone(), now));
             }

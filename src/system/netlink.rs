@@ -236,6 +236,15 @@ impl Request {
         Request::default()
     }
 
+    /// Empties the request and keeps its buffers, for the next one: a
+    /// permit refresh every hello then allocates nothing.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.starts.clear();
+        self.nests.clear();
+        self.too_long = false;
+    }
+
     /// Starts a new message (closing the previous one).
     pub fn message(&mut self, kind: u16, flags: u16) -> &mut Self {
         self.close_message();
@@ -277,10 +286,16 @@ impl Request {
     /// A NUL-terminated string, as the kernel's `NLA_STRING`/`NLA_NUL_STRING`
     /// policies both accept.
     pub fn attr_str(&mut self, kind: u16, value: &str) -> &mut Self {
-        let mut bytes = Vec::with_capacity(value.len().saturating_add(1));
-        bytes.extend_from_slice(value.as_bytes());
-        bytes.push(0);
-        self.attr(kind, &bytes)
+        let Some(len) = value.len().checked_add(ATTR_HEADER_LEN + 1).and_then(|n| u16::try_from(n).ok()) else {
+            self.too_long = true;
+            return self;
+        };
+        self.buf.extend_from_slice(&len.to_ne_bytes());
+        self.buf.extend_from_slice(&kind.to_ne_bytes());
+        self.buf.extend_from_slice(value.as_bytes());
+        self.buf.push(0);
+        self.pad();
+        self
     }
 
     /// Opens a nested attribute; close it with [`Request::end_nest`].
@@ -321,9 +336,10 @@ impl Request {
         Ok(&self.buf)
     }
 
-    /// Sequence offsets of the messages that asked for an ack.
-    fn acked(&self) -> Vec<u32> {
-        let mut offsets = Vec::new();
+    /// Sequence offsets of the messages that asked for an ack, into
+    /// `offsets` (emptied first).
+    fn acked(&self, offsets: &mut Vec<u32>) {
+        offsets.clear();
         for (i, &start) in self.starts.iter().enumerate() {
             let flags = self
                 .buf
@@ -335,7 +351,6 @@ impl Request {
                 offsets.push(u32::try_from(i).unwrap_or(u32::MAX));
             }
         }
-        offsets
     }
 
     fn pad(&mut self) {
@@ -377,6 +392,8 @@ pub struct Socket {
     fd: OwnedFd,
     seq: u32,
     buf: Vec<u8>,
+    /// The acks a request still waits for, kept between requests.
+    pending: Vec<u32>,
 }
 
 impl Socket {
@@ -397,6 +414,7 @@ impl Socket {
             // Sequence numbers need only be unique on this socket.
             seq: 1,
             buf: vec![0; RECV_BUFFER_LEN],
+            pending: Vec::new(),
         })
     }
 
@@ -458,10 +476,25 @@ impl Socket {
     pub fn request(
         &mut self,
         req: &mut Request,
+        on_reply: impl FnMut(&Message<'_>) -> Result<(), Malformed>,
+    ) -> io::Result<()> {
+        // The list lives on the socket between requests, so a request
+        // allocates nothing once the socket has served one.
+        let mut pending = core::mem::take(&mut self.pending);
+        req.acked(&mut pending);
+        let result = self.exchange(req, &mut pending, on_reply);
+        self.pending = pending;
+        result
+    }
+
+    /// `request`, waiting for the acks in `pending`.
+    fn exchange(
+        &mut self,
+        req: &mut Request,
+        pending: &mut Vec<u32>,
         mut on_reply: impl FnMut(&Message<'_>) -> Result<(), Malformed>,
     ) -> io::Result<()> {
         let count = u32::try_from(req.len()).unwrap_or(u32::MAX);
-        let mut pending = req.acked();
         let first = self.send(req)?;
         while !pending.is_empty() {
             let messages = match self.receive() {
@@ -564,10 +597,29 @@ mod tests {
     fn batch_numbers_messages_and_lists_acks() {
         let mut req = Request::new();
         req.message(16, F_REQUEST).message(17, F_REQUEST | F_ACK).message(18, F_REQUEST);
-        assert_eq!(req.acked(), vec![1]);
+        let mut acked = vec![7, 8];
+        req.acked(&mut acked);
+        assert_eq!(acked, vec![1]);
         let bytes = req.finish(u32::MAX).unwrap().to_vec();
         let seqs: Vec<u32> = Messages::new(&bytes).map(|m| m.unwrap().seq).collect();
         assert_eq!(seqs, vec![u32::MAX, 0, 1]);
+    }
+
+    /// A cleared request builds the same bytes as a new one, in the
+    /// buffer it already has.
+    #[test]
+    fn a_cleared_request_starts_afresh() {
+        let build = |req: &mut Request| {
+            req.message(16, F_REQUEST | F_ACK).header(&[1, 2]).attr_str(3, "vwrp").nest(4).attr(5, &[9]).end_nest();
+            req.finish(1).unwrap().to_vec()
+        };
+        let fresh = build(&mut Request::new());
+        let mut reused = Request::new();
+        reused.message(20, 0).nest(1).attr(2, &[0; 300]);
+        reused.clear();
+        let capacity = reused.buf.capacity();
+        assert_eq!(build(&mut reused), fresh);
+        assert_eq!(reused.buf.capacity(), capacity, "the buffer was not kept");
     }
 
     #[test]

@@ -20,6 +20,7 @@
 
 use std::fmt::Write as _;
 use std::io;
+use std::os::fd::AsRawFd as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -148,12 +149,14 @@ fn nft_script(script: &str) -> io::Result<()> {
 #[derive(Debug)]
 pub struct Fence {
     socket: Socket,
+    /// Reused by every request: no allocation per permit refresh.
+    req: Request,
 }
 
 impl Fence {
     /// Opens the socket, in the caller's network namespace.
     pub fn open() -> io::Result<Fence> {
-        Ok(Fence { socket: Socket::open(Protocol::Netfilter, 0)? })
+        Ok(Fence { socket: Socket::open(Protocol::Netfilter, 0)?, req: Request::new() })
     }
 
     /// Lets `ifindex` forward for `timeout` from now, whether or not it
@@ -167,13 +170,14 @@ impl Fence {
     pub fn refresh(&mut self, ifindex: u32, timeout: Duration) -> io::Result<()> {
         // A zero timeout would mean "the set's default", i.e. never expire.
         let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1);
-        let mut req = Request::new();
-        batch_begin(&mut req);
-        element(&mut req, MSG_NEWSETELEM, F_CREATE, ifindex, Some(ms));
-        element(&mut req, MSG_DELSETELEM, 0, ifindex, None);
-        element(&mut req, MSG_NEWSETELEM, F_CREATE, ifindex, Some(ms));
-        batch_end(&mut req);
-        self.socket.request_ack(&mut req)
+        let req = &mut self.req;
+        req.clear();
+        batch_begin(req);
+        element(req, MSG_NEWSETELEM, F_CREATE, ifindex, Some(ms));
+        element(req, MSG_DELSETELEM, 0, ifindex, None);
+        element(req, MSG_NEWSETELEM, F_CREATE, ifindex, Some(ms));
+        batch_end(req);
+        self.socket.request_ack(req)
     }
 
     /// Withdraws the permission of `ifindex` at once. Absent already is fine.
@@ -210,6 +214,44 @@ impl std::os::fd::AsRawFd for Fence {
 /// nf_tables multicast group: every ruleset change is announced there.
 const NFNLGRP_NFTABLES: u32 = 7;
 
+/// A socket filter that drops, in the kernel, the notifications of set
+/// elements and of each new generation: every permit refresh (each hello
+/// of the active) sends both, and each would wake the loop for nothing.
+/// The kernel sends a transaction's notifications in as few datagrams as
+/// it can, so one that starts with an element belongs to a transaction of
+/// element changes; a deletion of anything else comes through, and the
+/// once-a-second fence check covers any other case.
+fn drop_element_news(socket: &Socket) -> io::Result<()> {
+    // `ldh` reads big-endian; nlmsg_type is in host order.
+    let kind = |msg: i32| u32::from(u16::from_be_bytes((SUBSYS | msg as u16).to_ne_bytes()));
+    let op = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter { code: code as u16, jt, jf, k };
+    let jeq = libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K;
+    let prog = [
+        // The type of the datagram's first message (nlmsghdr offset 4).
+        op(libc::BPF_LD | libc::BPF_H | libc::BPF_ABS, 0, 0, 4),
+        op(jeq, 3, 0, kind(libc::NFT_MSG_NEWSETELEM)),
+        op(jeq, 2, 0, kind(libc::NFT_MSG_DELSETELEM)),
+        op(jeq, 1, 0, kind(libc::NFT_MSG_NEWGEN)),
+        op(libc::BPF_RET | libc::BPF_K, 0, 0, u32::MAX),
+        op(libc::BPF_RET | libc::BPF_K, 0, 0, 0),
+    ];
+    let fprog = libc::sock_fprog { len: prog.len() as u16, filter: prog.as_ptr().cast_mut() };
+    // SAFETY: `fprog` points at `prog`, alive for the call; the kernel copies it.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Notifications of nftables changes, so the daemon learns at once that
 /// `nft flush ruleset` or `fw4 flush` removed something instead of
 /// polling for it every hello.
@@ -221,6 +263,7 @@ impl FenceWatch {
     pub fn open() -> io::Result<FenceWatch> {
         let socket = Socket::open(Protocol::Netfilter, 1 << (NFNLGRP_NFTABLES - 1))?;
         socket.set_nonblocking(true)?;
+        drop_element_news(&socket)?;
         Ok(FenceWatch { socket })
     }
 
@@ -295,6 +338,8 @@ mod tests {
     use crate::system::packet::PacketSocket;
     use crate::system::testnet::{Netns, veth};
     use crate::wire::{EthernetRepr, Mac};
+    use nix::sys::socket::MsgFlags;
+    use std::os::fd::AsRawFd;
     use std::time::{Duration, Instant};
 
     #[test]
@@ -447,6 +492,32 @@ mod tests {
         bed.fenced.enter(uninstall).unwrap();
         assert!(!fence.table_present().unwrap());
         bed.fenced.enter(uninstall).unwrap();
+    }
+
+    /// Whether a datagram waits on the watch's socket.
+    fn queued(w: &FenceWatch) -> bool {
+        let mut b = [0u8; 1];
+        let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
+        nix::sys::socket::recv(w.as_raw_fd(), &mut b, flags).is_ok()
+    }
+
+    #[test]
+    fn the_watch_hears_deletions_and_not_refreshes() {
+        let bed = bed("wa");
+        let mut watch = bed.fenced.enter(FenceWatch::open).unwrap();
+        let mut fence = bed.fenced.enter(Fence::open).unwrap();
+        for _ in 0..3 {
+            fence.refresh(bed.wa, Duration::from_secs(1)).unwrap();
+        }
+        fence.close(bed.wa).unwrap();
+        assert!(!queued(&watch), "woken by permit refreshes");
+        // A rule added is heard but is no deletion.
+        bed.fenced.ok("nft add chain netdev vwrp extra");
+        assert!(queued(&watch));
+        assert!(!watch.deletions());
+        bed.fenced.ok("nft flush ruleset");
+        assert!(watch.deletions());
+        assert!(!queued(&watch));
     }
 
     #[test]

@@ -110,14 +110,26 @@ impl EthernetRepr {
     /// any, is the result.
     pub fn emit<E>(&self, payload: impl FnOnce(&mut Vec<u8>) -> Result<(), E>) -> Result<Vec<u8>, E> {
         let mut out = Vec::with_capacity(128);
+        self.emit_into(&mut out, payload)?;
+        Ok(out)
+    }
+
+    /// `emit` into `out` (emptied first), so a buffer can serve frame after
+    /// frame without an allocation each.
+    pub fn emit_into<E>(
+        &self,
+        out: &mut Vec<u8>,
+        payload: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        out.clear();
         out.extend_from_slice(&self.dst.0);
         out.extend_from_slice(&self.src.0);
         out.extend_from_slice(&self.ethertype.to_be_bytes());
-        payload(&mut out)?;
+        payload(out)?;
         if out.len() < MIN_FRAME_LEN {
             out.resize(MIN_FRAME_LEN, 0);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// `emit` for a payload that cannot fail.

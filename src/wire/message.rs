@@ -219,6 +219,11 @@ impl Message {
     /// Checks version, trailer and tag (against `keys`) and decodes. Replay
     /// is checked afterwards by the receiver's `ReplayGuard`.
     pub fn parse<T: AsRef<[u8]>>(p: &Packet<T>, keys: &Keyring) -> Result<Message, Error> {
+        Message::parse_reusing(p, keys, Tlvs::default())
+    }
+
+    /// `parse`, refilling the lists of `old` (see `Tlvs::parse_reusing`).
+    pub fn parse_reusing<T: AsRef<[u8]>>(p: &Packet<T>, keys: &Keyring, old: Tlvs) -> Result<Message, Error> {
         if p.version() != VERSION {
             return Err(Error::UnknownVersion(p.version()));
         }
@@ -255,7 +260,7 @@ impl Message {
             hello_interval: p.hello_interval(),
             epoch: p.epoch(),
             seq: p.seq(),
-            tlvs: Tlvs::parse(p.tlvs())?,
+            tlvs: Tlvs::parse_reusing(p.tlvs(), old)?,
         })
     }
 
@@ -339,6 +344,18 @@ impl fmt::Display for Message {
 /// Builds a whole Ethernet frame: header, PDU, zero padding to 60 bytes.
 pub fn frame(dst: Mac, src: Mac, ethertype: u16, msg: &Message, keys: &Keyring) -> Result<Vec<u8>, Error> {
     EthernetRepr { dst, src, ethertype }.emit(|out| msg.emit(keys, out))
+}
+
+/// `frame` into `out`, which it empties first.
+pub fn frame_into(
+    out: &mut Vec<u8>,
+    dst: Mac,
+    src: Mac,
+    ethertype: u16,
+    msg: &Message,
+    keys: &Keyring,
+) -> Result<(), Error> {
+    EthernetRepr { dst, src, ethertype }.emit_into(out, |out| msg.emit(keys, out))
 }
 
 #[cfg(test)]

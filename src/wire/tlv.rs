@@ -139,6 +139,15 @@ const CODECS: [(u8, Parse, Emit); 9] = [
 impl Tlvs {
     /// Decodes a TLV area. `area` is exactly the TLV bytes of the message.
     pub fn parse(area: &[u8]) -> Result<Tlvs, Error> {
+        Tlvs::parse_reusing(area, Tlvs::default())
+    }
+
+    /// `parse`, refilling the IPv4 lease's DNS list and the client id of
+    /// `old`, a decoded area no longer needed, rather than allocating new
+    /// ones: what a standby does with every hello of the active.
+    pub fn parse_reusing(area: &[u8], old: Tlvs) -> Result<Tlvs, Error> {
+        let mut dns = old.lease4.map(|l| l.dns).unwrap_or_default();
+        let mut id = old.client_id.unwrap_or_default();
         let mut out = Tlvs::default();
         let mut rest = area;
         while !rest.is_empty() {
@@ -150,8 +159,14 @@ impl Tlvs {
             let v = rest.get(2..2 + len).ok_or(Error::BadTlv(t))?;
             rest = &rest[2 + len..];
             // Unknown TLVs are skipped: that is how the protocol grows.
-            if let Some((_, parse, _)) = CODECS.iter().find(|(kind, _, _)| *kind == t) {
-                parse(v, &mut out)?;
+            match t {
+                lease4::KIND => lease4::parse_into(v, &mut out, core::mem::take(&mut dns))?,
+                client_id::KIND => client_id::parse_into(v, &mut out, core::mem::take(&mut id))?,
+                _ => {
+                    if let Some((_, parse, _)) = CODECS.iter().find(|(kind, _, _)| *kind == t) {
+                        parse(v, &mut out)?;
+                    }
+                }
             }
         }
         Ok(out)
@@ -228,9 +243,16 @@ mod lease4 {
     }
 
     pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+        parse_into(v, t, Vec::new())
+    }
+
+    /// `parse` with `dns` (emptied first) as the DNS list.
+    pub fn parse_into(v: &[u8], t: &mut Tlvs, mut dns: Vec<Ipv4Addr>) -> Result<(), Error> {
         if v.len() < field::DNS || (v.len() - field::DNS) % 4 != 0 || v[field::PREFIX_LEN] > 32 {
             return Err(Error::BadTlv(KIND));
         }
+        dns.clear();
+        dns.extend(v[field::DNS..].chunks_exact(4).map(|c| ip4(c, 0..4)));
         let lease = Lease4 {
             address: ip4(v, field::ADDRESS),
             prefix_len: v[field::PREFIX_LEN],
@@ -240,7 +262,7 @@ mod lease4 {
             valid_left: be32(v, field::VALID_LEFT.start),
             renew_left: be32(v, field::RENEW_LEFT.start),
             rebind_left: be32(v, field::REBIND_LEFT.start),
-            dns: v[field::DNS..].chunks_exact(4).map(|c| ip4(c, 0..4)).collect(),
+            dns,
         };
         set_once(&mut t.lease4, lease, KIND)
     }
@@ -274,10 +296,17 @@ mod client_id {
     pub const KIND: u8 = 2;
 
     pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+        parse_into(v, t, Vec::new())
+    }
+
+    /// `parse` into `id` (emptied first).
+    pub fn parse_into(v: &[u8], t: &mut Tlvs, mut id: Vec<u8>) -> Result<(), Error> {
         if v.is_empty() {
             return Err(Error::BadTlv(KIND));
         }
-        set_once(&mut t.client_id, v.to_vec(), KIND)
+        id.clear();
+        id.extend_from_slice(v);
+        set_once(&mut t.client_id, id, KIND)
     }
 
     pub fn emit(t: &Tlvs, out: &mut Vec<u8>) -> Result<(), Error> {

@@ -64,11 +64,16 @@ pub struct Vwrp {
 
 impl Vwrp {
     pub fn start(hello_ms: u64) -> Vwrp {
-        let c = Cluster::start(&prio(&PRIORITIES), hello_ms);
+        Vwrp::start_with(&PRIORITIES, hello_ms)
+    }
+
+    /// A bed of `priorities.len()` routers.
+    pub fn start_with(priorities: &[u8], hello_ms: u64) -> Vwrp {
+        let c = Cluster::start(&prio(priorities), hello_ms);
         let a = c.wait_one_active(Duration::from_secs(30));
         c.wait_lease(a, Duration::from_secs(30));
         let v = Vwrp { c };
-        for n in (1..=PRIORITIES.len()).filter(|&n| n != a) {
+        for n in (1..=priorities.len()).filter(|&n| n != a) {
             v.wait_standby(n).unwrap_or_else(|e| panic!("{e}"));
         }
         v

@@ -1,0 +1,180 @@
+//! No allocation on the steady-state hello path (issue 21): on a 580 MHz
+//! router the hello is the daemon's whole budget, and the allocator is
+//! a measurable part of it. Two engines, an active holding a lease and a
+//! standby, exchange hellos at 10 ms on a virtual clock; after they have
+//! settled, a counting global allocator (this test binary's only) counts
+//! what each one allocates over 1,000 of its hello intervals: the hellos it
+//! builds and frames, the ones it receives, parses and checks, the permit
+//! refreshes. The frames' buffers go back to the engine once "sent", as the
+//! daemon hands them back.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use vwrp::engine::{Action, Engine, Path, Settings, State};
+use vwrp::time::{Instant, ms};
+use vwrp::wire::{Key, Keyring, Lease4, Mac};
+
+struct Counting;
+
+thread_local! {
+    /// Allocations (and reallocations) made by this thread so far.
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count() {
+    // try_with: a thread being torn down has no thread-locals left.
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+const HELLO: Duration = ms(10);
+
+fn settings(id: u32, priority: u8) -> Settings {
+    Settings {
+        group: 1,
+        router_id: id,
+        priority,
+        preempt: false,
+        preempt_delay: ms(0),
+        hello_interval: HELLO,
+        wan_hello_interval: Some(HELLO),
+        dead_multiplier: 3,
+        ethertype: 0x88b5,
+        shared_mac: Mac([2, 0, 0, 0, 0, 1]),
+        control_macs: vec![Mac([2, 0, 0, 0, 1, id as u8])],
+        keys: Keyring::new(vec![Key::new(1, b"a shared secret")]),
+        hold_period: Duration::from_secs(60),
+        nudge_interval: None,
+        prepare_timeout: ms(500),
+        client_id: vec![1, 2, 0, 0, 0, 0, 1],
+        trackers: vec![],
+    }
+}
+
+fn lease() -> Lease4 {
+    Lease4 {
+        address: Ipv4Addr::new(203, 0, 113, 10),
+        prefix_len: 24,
+        gateway: Ipv4Addr::new(203, 0, 113, 1),
+        server_id: Ipv4Addr::new(203, 0, 113, 1),
+        lease_time: 86_400,
+        valid_left: 86_400,
+        renew_left: 43_200,
+        rebind_left: 75_600,
+        dns: vec![Ipv4Addr::new(203, 0, 113, 53), Ipv4Addr::new(203, 0, 113, 54)],
+    }
+}
+
+/// Two routers on one control link and one WAN segment.
+struct Pair {
+    r: [Engine; 2],
+    now: Instant,
+    /// Allocations made inside each engine's calls.
+    allocs: [u64; 2],
+    /// Hello frames each one sent on the control link.
+    hellos: [u64; 2],
+}
+
+impl Pair {
+    /// Carries out `from`'s actions: frames go to the other router, their
+    /// buffers come back to the sender; Prepare is done at once.
+    fn deliver(&mut self, from: usize) {
+        let to = 1 - from;
+        while let Some(a) = self.call(from, |e, _| e.poll_action()) {
+            match a {
+                Action::Send { path, frame } => {
+                    if path != Path::Wan {
+                        self.hellos[from] += 1;
+                    }
+                    self.call(to, |e, now| e.handle_frame(now, path, &frame));
+                    self.call(from, |e, _| e.recycle(frame));
+                }
+                Action::Prepare => self.call(from, |e, now| e.handle_prepared(now)),
+                _ => {}
+            }
+        }
+    }
+
+    /// Runs `f` on router `i`, counting what it allocates.
+    fn call<T>(&mut self, i: usize, f: impl FnOnce(&mut Engine, Instant) -> T) -> T {
+        let before = allocations();
+        let out = f(&mut self.r[i], self.now);
+        self.allocs[i] += allocations() - before;
+        out
+    }
+
+    /// Advances the clock to each deadline in turn, up to `until`.
+    fn run_until(&mut self, until: Instant) {
+        loop {
+            let next = self.r.iter().filter_map(Engine::poll_timeout).min().expect("engines have deadlines");
+            if next > until {
+                self.now = until;
+                return;
+            }
+            self.now = next;
+            for i in 0..2 {
+                if self.r[i].poll_timeout().is_some_and(|t| t <= next) {
+                    self.call(i, |e, now| e.handle_timeout(now));
+                }
+                self.deliver(i);
+                self.deliver(1 - i);
+            }
+        }
+    }
+}
+
+#[test]
+fn steady_state_hellos_allocate_nothing() {
+    let start = Instant::from_millis(0);
+    let mut p = Pair {
+        r: [Engine::new(settings(1, 200), 11, start), Engine::new(settings(2, 100), 22, start)],
+        now: start,
+        allocs: [0; 2],
+        hellos: [0; 2],
+    };
+    p.run_until(start.plus(Duration::from_secs(1)));
+    assert_eq!((p.r[0].state(), p.r[1].state()), (State::Active, State::Standby));
+    let now = p.now;
+    p.call(0, |e, now| e.handle_lease(now, lease(), Some(vec![1, 2, 0, 0, 0, 0, 1])));
+    p.deliver(0);
+    // Past the discovery burst and the first lease announcements.
+    p.run_until(now.plus(Duration::from_secs(3)));
+
+    (p.allocs, p.hellos) = ([0; 2], [0; 2]);
+    p.run_until(p.now.plus(HELLO * 1000));
+    assert_eq!((p.r[0].state(), p.r[1].state()), (State::Active, State::Standby), "still settled");
+    assert!(p.hellos.iter().all(|&h| h >= 1000), "1,000 hellos each: {:?}", p.hellos);
+    assert_eq!(
+        p.allocs,
+        [0, 0],
+        "allocations over {:?} hellos sent (and as many received) by the active and the standby",
+        p.hellos
+    );
+}
