@@ -17,6 +17,7 @@ pub mod uci;
 mod values;
 
 use core::fmt;
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -154,7 +155,7 @@ impl fmt::Debug for Hex<'_> {
 }
 
 /// An address vwrp holds on a LAN device while active.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LanGateway {
     pub address: IpAddr,
     pub prefix_len: u8,
@@ -290,9 +291,10 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
             message: "no 'group' section: nothing to do".to_string(),
         });
     }
+    let by_name: HashMap<String, usize> = groups.iter().enumerate().map(|(i, g)| (g.group.name.clone(), i)).collect();
     for mut reader in trackers {
         let (group_name, group_line, tracker) = read_tracker(&mut reader)?;
-        match groups.iter_mut().find(|g| g.group.name == group_name) {
+        match by_name.get(&group_name).and_then(|&i| groups.get_mut(i)) {
             Some(g) => g.group.trackers.push(tracker),
             None => {
                 return Err(reader.error(
@@ -310,29 +312,26 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     })
 }
 
-/// What two enabled groups must not share.
+/// What two enabled groups must not share; each looked up in a map, so
+/// many groups cost linear time.
 fn check_groups_apart(file: &str, groups: &[ParsedGroup]) -> Result<(), ConfigError> {
-    let enabled: Vec<&ParsedGroup> = groups.iter().filter(|g| g.enabled).collect();
-    for (i, g) in enabled.iter().enumerate() {
-        for earlier in enabled.iter().take(i) {
-            let clash = if earlier.group.group_id == g.group.group_id {
-                Some((
-                    "group_id",
-                    g.group_id_line,
-                    format!("{} is already used by group '{}'", g.group.group_id, earlier.group.name),
-                ))
-            } else if earlier.group.wan_device == g.group.wan_device {
-                Some((
+    let mut ids: HashMap<u8, &str> = HashMap::new();
+    let mut devices: HashMap<&str, &str> = HashMap::new();
+    for g in groups.iter().filter(|g| g.enabled) {
+        let name = g.group.name.as_str();
+        let clash = if let Some(earlier) = ids.insert(g.group.group_id, name) {
+            Some(("group_id", g.group_id_line, format!("{} is already used by group '{earlier}'", g.group.group_id)))
+        } else {
+            devices.insert(&g.group.wan_device, name).map(|earlier| {
+                (
                     "wan_device",
                     g.wan_device_line,
-                    format!("'{}' is already used by group '{}'", g.group.wan_device, earlier.group.name),
-                ))
-            } else {
-                None
-            };
-            if let Some((option, line, message)) = clash {
-                return Err(ConfigError { file: file.to_string(), line, option: Some(option.to_string()), message });
-            }
+                    format!("'{}' is already used by group '{earlier}'", g.group.wan_device),
+                )
+            })
+        };
+        if let Some((option, line, message)) = clash {
+            return Err(ConfigError { file: file.to_string(), line, option: Some(option.to_string()), message });
         }
     }
     Ok(())

@@ -334,11 +334,76 @@ fn group_required_options_name_the_section_line() {
         err("config group 'wan'\n\toption wan_device 'wan'\n"),
         format!("{FILE}:1: option 'shared_mac': required in group 'wan'")
     );
-    // An empty value deletes the option in UCI: it is missing.
+    // An empty value set from a file changes nothing in libuci: the
+    // earlier value stays, and an option never set is still missing.
+    assert_eq!(group(&opt("wan_device", "")).wan_device, "wan");
     assert_eq!(
-        err(&format!("{BASE}\toption wan_device ''\n")),
+        err("config group 'wan'\n\toption wan_device ''\n\toption shared_mac '02:00:00:00:00:01'\n"),
         format!("{FILE}:1: option 'wan_device': required in group 'wan'")
     );
+}
+
+/// After `option priority '120'`, `option priority ''` leaves 120 for uci,
+/// LuCI and config_get (libuci's uci_set), and so for vwrp.
+#[test]
+fn an_empty_value_keeps_the_earlier_one() {
+    let g = group(&format!("{}{}", opt("priority", "120"), opt("priority", "")));
+    assert_eq!(g.priority, 120);
+    let g = group("\tlist control 'lan1'\n\tlist control 'lan2'\n\toption control ''\n");
+    assert_eq!(g.control, ["lan1", "lan2"]);
+}
+
+/// A list given after an option of the same name is one list, the option's
+/// value first (uci_add_list); an option after a list replaces it.
+#[test]
+fn list_and_option_of_the_same_name_read_as_libuci_reads_them() {
+    let g = group("\toption control 'lan1'\n\tlist control 'lan2'\n");
+    assert_eq!(g.control, ["lan1", "lan2"]);
+    let g = group(&format!("\tlist priority '7'\n{}", opt("priority", "9")));
+    assert_eq!(g.priority, 9);
+    // The same item twice is libuci's to keep and vwrp's schema to refuse.
+    assert_eq!(
+        group_err("\tlist control 'lan1'\n\tlist control 'lan1'\n"),
+        format!("{FILE}:5: option 'control': 'lan1' is listed twice (first on line 4)")
+    );
+}
+
+/// The whole check, not only the syntax, grows with the file: 10 × the
+/// lines take about 10 × the time (the bound leaves room for a busy
+/// machine). Prints the figure for 100,000 lines.
+#[test]
+fn checking_time_is_linear() {
+    // Each shape: lines per item, and the item.
+    type Item<'a> = &'a dyn Fn(usize) -> String;
+    let shapes: [(&str, usize, Item); 4] = [
+        ("list control", 1, &|i| format!("\tlist control 'e{i}'\n")),
+        ("list lan_gateway", 1, &|i| {
+            format!("\tlist lan_gateway '10.{}.{}.{}/8@lan'\n", i >> 16, (i >> 8) & 255, i & 255)
+        }),
+        ("groups", 4, &|i| {
+            format!(
+                "config group 'g{i}'\n\toption enabled 0\n\toption wan_device 'w{i}'\n\toption shared_mac '02:00:00:00:00:01'\n"
+            )
+        }),
+        ("trackers", 3, &|i| format!("config tracker 't{i}'\n\toption group 'wan'\n\toption type 'external'\n")),
+    ];
+    for (what, per_item, item) in shapes {
+        let time = |lines: usize| {
+            let mut t = String::from(BASE);
+            (0..lines / per_item).for_each(|i| t.push_str(&item(i)));
+            (0..3)
+                .map(|_| {
+                    let start = std::time::Instant::now();
+                    let _ = parse(&t, FILE);
+                    start.elapsed()
+                })
+                .min()
+                .unwrap_or_default()
+        };
+        let (small, large) = (time(10_000), time(100_000));
+        eprintln!("config check, {what}: 10,000 lines {small:?}, 100,000 lines {large:?}");
+        assert!(large < small * 30, "{what}: 10 x the lines took {large:?} against {small:?}");
+    }
 }
 
 #[test]
