@@ -390,10 +390,22 @@ fn read_group(r: &mut Reader) -> Result<ParsedGroup, ConfigError> {
     let enabled = r.get_or("enabled", true, &boolean);
     let hello_interval = r.get_or("hello_interval", Duration::from_millis(100), &duration_in(10, MINUTE));
 
-    let mut control: Vec<String> = r.get_list("control", &ifname).into_iter().map(|(c, _)| c).collect();
+    let mut control = r.get_list("control", &ifname);
     if control.is_empty() {
-        control.push("br-lan".to_string());
+        control.push(("br-lan".to_string(), r.section.line));
     }
+    let wan_device: String = r.require("wan_device", &ifname);
+    // Hellos from a standby on the WAN would move the shared MAC's port on
+    // the WAN switch at every hello. A bridge, port or VLAN of the WAN is
+    // refused at start-up, where the devices are known (daemon::links).
+    if let Some((c, line)) = control.iter().find(|(c, _)| *c == wan_device) {
+        let line = if r.section.option("control").is_some() { *line } else { r.line_of("wan_device") };
+        let message = format!(
+            "'{c}' is the WAN device: a control link carries a standby's hellos, which must never reach the WAN"
+        );
+        r.fail(line, "control", message);
+    }
+    let control: Vec<String> = control.into_iter().map(|(c, _)| c).collect();
     // Not get_list(): its duplicate message would quote the secret.
     let mut keys: Vec<(u8, Vec<u8>)> = Vec::new();
     for v in r.list("key") {
@@ -410,7 +422,7 @@ fn read_group(r: &mut Reader) -> Result<ParsedGroup, ConfigError> {
         name,
         group_id: r.get_or("group_id", 1, &u8_in(1, 255)),
         router_id: r.get("router_id", &router_id),
-        wan_device: r.require("wan_device", &ifname),
+        wan_device,
         shared_mac: r.require("shared_mac", &shared_mac),
         control,
         priority: r.get_or("priority", 100, &u8_in(1, 254)),
