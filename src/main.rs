@@ -79,11 +79,20 @@ fn call(o: &Opts, req: &Request) -> Result<Reply, String> {
 /// the read (connecting to a socket nobody listens on fails at once).
 fn call_within(o: &Opts, req: &Request, timeout: Duration) -> Result<Reply, String> {
     let s = socket(o);
-    let r =
-        control::exchange(&s, req, timeout).map_err(|e| format!("{}: {e} (is the daemon running?)", s.display()))?;
+    let r = control::exchange(&s, req, timeout).map_err(|e| format!("{}: {e}{}", s.display(), hint(&e)))?;
     match control::error_of(&r.value) {
         Some(e) => Err(e.to_string()),
         None => Ok(r),
+    }
+}
+
+/// What a failed exchange with the daemon suggests: nobody listens, or
+/// the socket is root's.
+fn hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => " (is the daemon running?)",
+        std::io::ErrorKind::PermissionDenied => " (the control socket is root's only)",
+        _ => "",
     }
 }
 
@@ -242,8 +251,14 @@ fn rpcd(o: &Opts) -> ExitCode {
         (Some("list"), _) => vwrp::rpcd::list(),
         (Some("call"), Some(method)) => {
             let mut input = String::new();
-            let _ = std::io::stdin().take(control::MAX_REQUEST as u64).read_to_string(&mut input);
-            vwrp::rpcd::call(method, &input, |r| call(o, r))
+            // One byte past the limit tells a request too long from one
+            // that fits, which would otherwise be cut into bad JSON.
+            let read = std::io::stdin().take(control::MAX_REQUEST as u64 + 1).read_to_string(&mut input);
+            if read.is_ok_and(|n| n > control::MAX_REQUEST) {
+                control::error_json(&control::too_long())
+            } else {
+                vwrp::rpcd::call(method, &input, |r| call(o, r))
+            }
         }
         _ => control::error_json("usage: vwrp rpcd list | vwrp rpcd call METHOD"),
     };
@@ -394,6 +409,17 @@ mod tests {
             assert!(!m.cli.is_empty(), "{} has no CLI command", m.name);
             assert!(USAGE.lines().any(|l| l.trim_start().starts_with(m.cli)), "{} is not in the usage", m.cli);
         }
+    }
+
+    /// "Is the daemon running?" only where it may not be: a socket root
+    /// alone may use is another matter.
+    #[test]
+    fn a_failed_exchange_hints_only_at_its_cause() {
+        use std::io::{Error, ErrorKind};
+        assert_eq!(super::hint(&Error::from(ErrorKind::NotFound)), " (is the daemon running?)");
+        assert_eq!(super::hint(&Error::from(ErrorKind::ConnectionRefused)), " (is the daemon running?)");
+        assert_eq!(super::hint(&Error::from(ErrorKind::PermissionDenied)), " (the control socket is root's only)");
+        assert_eq!(super::hint(&Error::from(ErrorKind::TimedOut)), "");
     }
 
     #[test]

@@ -221,16 +221,35 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
+        write_escaped(f, &self.file)?;
         if self.line > 0 {
             write!(f, ":{}", self.line)?;
         }
         if let Some(option) = &self.option {
             write!(f, ": option '{option}'")?;
         }
-        write!(f, ": {}", self.message)
+        f.write_str(": ")?;
+        write_escaped(f, &self.message)
     }
 }
+
+/// `text` with its control characters escaped (`\u{1b}`, `\n`): a
+/// message quotes the file, and a crafted file must not put terminal
+/// escapes on the admin's screen or break a log line in two.
+pub(crate) fn write_escaped(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    for c in text.chars() {
+        if c.is_control() {
+            write!(f, "{}", c.escape_default())?;
+        } else {
+            write!(f, "{c}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The largest configuration file read: the schema has some 50 options,
+/// and a file that large is a mistake, or an attack on the memory.
+pub const MAX_FILE: u64 = 1024 * 1024;
 
 impl std::error::Error for ConfigError {}
 
@@ -240,11 +259,38 @@ impl From<uci::ParseError> for ConfigError {
     }
 }
 
-/// Reads and checks the file at `path`.
+/// Reads and checks the file at `path`: a regular file of at most
+/// [`MAX_FILE`] bytes. Opening never waits (a FIFO with no writer would
+/// hold it), and reading stops past the limit (`/dev/zero` never ends).
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let file = path.display().to_string();
     let whole_file = |message: String| ConfigError { file: file.clone(), line: 0, option: None, message };
-    let bytes = std::fs::read(path).map_err(|e| whole_file(format!("cannot read: {e}")))?;
+    let cannot = |e: std::io::Error| whole_file(format!("cannot read: {e}"));
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+        .open(path)
+        .map_err(cannot)?;
+    let kind = f.metadata().map_err(cannot)?.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "a device"
+        };
+        return Err(whole_file(format!("is {what}, not a regular file")));
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_FILE + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(whole_file(format!("larger than {MAX_FILE} bytes (1 MiB), the most a configuration file may be")));
+    }
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {

@@ -178,6 +178,59 @@ fn load_reads_the_file() {
     assert!(e.to_string().starts_with(&format!("{}: cannot read: ", dir.join("absent").display())), "{e}");
 }
 
+/// Only a regular file of at most 1 MiB is read: a FIFO would hang the
+/// reader, /dev/zero would fill the memory.
+#[test]
+fn load_reads_only_a_regular_file_of_at_most_a_mebibyte() {
+    let dir = std::env::temp_dir().join(format!("vwrp-config-kinds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let big = dir.join("big");
+    let mut text = String::from(BASE);
+    text.push_str(&"#".repeat(MAX_FILE as usize - BASE.len() - 1));
+    text.push('\n');
+    std::fs::write(&big, &text).unwrap();
+    let at_limit = load(&big);
+    text.push('\n');
+    std::fs::write(&big, &text).unwrap();
+    let over = load(&big);
+    let results = [load(&fifo), load(Path::new("/dev/zero")), load(&dir), load(Path::new("/dev/null"))];
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    assert_eq!(at_limit.unwrap().groups.len(), 1);
+    let over = over.unwrap_err().to_string();
+    assert_eq!(
+        over,
+        format!("{}: larger than 1048576 bytes (1 MiB), the most a configuration file may be", big.display())
+    );
+    let [fifo_e, zero, dir_e, null] = results.map(|r| r.unwrap_err().to_string());
+    assert_eq!(fifo_e, format!("{}: is a FIFO, not a regular file", fifo.display()));
+    assert_eq!(zero, "/dev/zero: is a device, not a regular file");
+    assert_eq!(null, "/dev/null: is a device, not a regular file");
+    assert_eq!(dir_e, format!("{}: is a directory, not a regular file", dir.display()));
+}
+
+/// Messages quote the file; its control characters are escaped, so a
+/// crafted file cannot put terminal escapes on the admin's screen.
+#[test]
+fn messages_escape_control_characters() {
+    let e = err("config group 'wan'\n\toption \"\x1b[2J\x07x\" 1\n");
+    assert_eq!(e, format!("{FILE}:2: invalid option name '\\u{{1b}}[2J\\u{{7}}x': use only letters, digits and _"));
+    let e = group_err(&opt("dhcp", "\x1b]0;owned\x07\u{9b}31m"));
+    assert_eq!(
+        e,
+        format!("{FILE}:4: option 'dhcp': '\\u{{1b}}]0;owned\\u{{7}}\\u{{9b}}31m' is not one of udhcpc, netifd, none")
+    );
+    let e = err("\x1b[31mconfig group 'wan'\n");
+    assert!(e.starts_with(&format!("{FILE}:1: invalid command '\\u{{1b}}[31mconfig'")), "{e}");
+    // Multi-line quoted values stay on one line of the message.
+    let e = group_err(&opt("dhcp", "a\nb"));
+    assert_eq!(e, format!("{FILE}:4: option 'dhcp': 'a\\nb' is not one of udhcpc, netifd, none"));
+    assert!(!e.chars().any(char::is_control), "{e}");
+}
+
 // ---- globals ----
 
 #[test]

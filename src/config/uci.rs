@@ -85,7 +85,9 @@ pub struct ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+        super::write_escaped(f, &self.file)?;
+        write!(f, ":{}: ", self.line)?;
+        super::write_escaped(f, &self.message)
     }
 }
 
