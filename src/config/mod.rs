@@ -233,6 +233,32 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// Displays a text with its control characters escaped (a file name in a
+/// message, say).
+pub struct Escaped<'a>(pub &'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_escaped(f, self.0)
+    }
+}
+
+/// What is allowed but unsafe in a checked configuration, one line each:
+/// `vwrp check-config` prints them, the daemon logs them at start-up.
+pub fn warnings(c: &Config) -> Vec<String> {
+    c.groups
+        .iter()
+        .filter(|g| g.keys.is_empty())
+        .map(|g| {
+            format!(
+                "group '{}' has no key: hellos are not authenticated, so anyone on its control links can take \
+                 the WAN; make one with `vwrp genkey` and put the same 'list key' line on every router",
+                g.name
+            )
+        })
+        .collect()
+}
+
 /// `text` with its control characters escaped (`\u{1b}`, `\n`): a
 /// message quotes the file, and a crafted file must not put terminal
 /// escapes on the admin's screen or break a log line in two.

@@ -231,6 +231,23 @@ fn messages_escape_control_characters() {
     assert!(!e.chars().any(char::is_control), "{e}");
 }
 
+/// An enabled group without a key is allowed, and warned about; a
+/// disabled one is nobody's concern.
+#[test]
+fn a_group_without_a_key_is_warned_about() {
+    let w = warnings(&ok(BASE));
+    assert_eq!(
+        w,
+        ["group 'wan' has no key: hellos are not authenticated, so anyone on its control links can take the WAN; \
+          make one with `vwrp genkey` and put the same 'list key' line on every router"]
+    );
+    assert!(warnings(&ok(&format!("{BASE}\tlist key '1:sixteen-bytes-ok'\n"))).is_empty());
+    let disabled = format!(
+        "{BASE}config group 'b'\n\toption enabled 0\n\toption wan_device 'b'\n\toption shared_mac '02:00:00:00:00:01'\n"
+    );
+    assert_eq!(warnings(&ok(&disabled)).len(), 1);
+}
+
 // ---- globals ----
 
 #[test]

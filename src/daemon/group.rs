@@ -148,12 +148,6 @@ impl Group {
             });
         }
         let s = settings(cfg, control.iter().map(|l| l.mac).collect());
-        if s.keys.is_empty() {
-            log::warn!(
-                "group {}: NO KEY CONFIGURED: hellos are not authenticated; anyone on the LAN can take the WAN",
-                cfg.name
-            );
-        }
         let engine = Engine::new(s, random::u32(), now);
         Ok(Group {
             cfg: cfg.clone(),

@@ -190,6 +190,9 @@ impl Daemon {
         for g in &self.config.groups {
             log::info!("group {}: started on WAN {} (fence installed, WAN closed)", g.name, g.wan_device);
         }
+        for w in config::warnings(&self.config) {
+            log::warn!("{w}");
+        }
         let r = Watchdog::start(dead_bound(&self.config), self.clock.now()).and_then(|w| {
             log::info!("stall watchdog: {} ms", ms(w.bound()));
             self.watchdog = Some(w);
