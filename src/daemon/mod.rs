@@ -6,13 +6,13 @@
 
 mod clients;
 mod group;
+mod listener;
 mod status;
 mod trackers;
 mod watchdog;
 
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -154,7 +154,7 @@ impl Daemon {
         }
         let signals = SignalFd::with_flags(mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
         poll.registry().register(&mut SourceFd(&signals.as_raw_fd()), SIGNALS, Interest::READABLE)?;
-        let mut listener = open_control(&config.globals.control_socket)?;
+        let mut listener = listener::open(&config.globals.control_socket)?;
         poll.registry().register(&mut listener, CONTROL, Interest::READABLE)?;
         let mut links = LinkMonitor::open()?;
         links.dump()?;
@@ -276,9 +276,7 @@ impl Daemon {
         if killed > 0 {
             log::warn!("exiting: {killed} child process group(s) killed");
         }
-        if let Err(e) = std::fs::remove_file(&self.config.globals.control_socket) {
-            log::warn!("{}: {e}", self.config.globals.control_socket.display());
-        }
+        listener::remove(&self.config.globals.control_socket);
     }
 
     fn execute(&mut self, gi: usize) {
@@ -642,29 +640,4 @@ fn test_stall(line: &str) -> bool {
     log::warn!("test_stall: holding the event loop for {ms} ms");
     std::thread::sleep(Duration::from_millis(ms));
     true
-}
-
-/// The control socket, root only: mode 0600 in a 0700 directory.
-fn open_control(path: &Path) -> io::Result<UnixListener> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    // A socket that answers belongs to a running daemon: two daemons on
-    // one router would fight over the fence. Connecting does not wait: a
-    // full backlog (a daemon that does not accept) says "running" too.
-    let probe = mio::net::UnixStream::connect(path);
-    if probe.is_ok() || probe.is_err_and(|e| e.kind() == io::ErrorKind::WouldBlock) {
-        return Err(io::Error::new(
-            io::ErrorKind::AddrInUse,
-            format!("{}: another vwrp daemon is running", path.display()),
-        ));
-    }
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let l = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(l)
 }
