@@ -135,6 +135,18 @@ impl Group {
         let wan = open_link(&cfg.wan_device, cfg.ethertype)?;
         let wan_arp = PacketSocket::sender(wan.ifindex)?;
         let control = cfg.control.iter().map(|c| open_link(c, cfg.ethertype)).collect::<io::Result<Vec<_>>>()?;
+        // A standby's hellos must never reach the WAN (the config refuses
+        // the WAN device by name; its bridges, ports and VLANs show here).
+        let ties = rtnl::ties()?;
+        if let Some((c, how)) = control.iter().find_map(|c| Some((c, rtnl::wan_tie(&ties, wan.ifindex, c.ifindex)?))) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "control link '{}' {how} the WAN device '{}': a standby's hellos on it would reach the WAN",
+                    c.name, wan.name
+                ),
+            ));
+        }
         let mut lan = Vec::new();
         for gw in &cfg.lan_gateways {
             let ifindex =
