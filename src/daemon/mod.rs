@@ -51,15 +51,27 @@ const GROUP_BASE: usize = 16;
 /// instants. Everything with a deadline (the engines, the trackers, the
 /// hooks, the loop's own rechecks) is handed `now` from here; nothing else
 /// reads a clock (src/time.rs tests that).
-pub(crate) struct Clock(std::time::Instant);
+pub(crate) struct Clock(std::time::Instant, u64);
 
 impl Clock {
     pub(crate) fn start() -> Clock {
-        Clock(std::time::Instant::now())
+        // The same clock as std's Instant, read as a number: microseconds
+        // since boot, for what must outlive this process (a kept lease).
+        // SAFETY: clock_gettime only writes the timespec it is given.
+        let mut ts = nix::libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        unsafe { nix::libc::clock_gettime(nix::libc::CLOCK_MONOTONIC, &mut ts) };
+        let boot_us = u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000 + u64::try_from(ts.tv_nsec).unwrap_or(0) / 1000;
+        Clock(std::time::Instant::now(), boot_us)
     }
 
     pub(crate) fn now(&self) -> Instant {
         Instant::from_micros(u64::try_from(self.0.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    /// Microseconds since boot at this clock's `Instant::ZERO`: one of its
+    /// instants `t` is `boot_us() + t` on the system's monotonic clock.
+    pub(crate) fn boot_us(&self) -> u64 {
+        self.1
     }
     /// A deadline of std's clock (`system::process`'s) on this one.
     fn of_std(&self, t: std::time::Instant) -> Instant {
@@ -147,7 +159,7 @@ impl Daemon {
         let now = clock.now();
         let mut groups = Vec::new();
         for (i, g) in config.groups.iter().enumerate() {
-            let mut grp = Group::open(g, &config.globals.control_socket, &config.globals.state_dir, now)
+            let mut grp = Group::open(g, &config.globals, clock.boot_us(), now)
                 .map_err(|e| io::Error::new(e.kind(), format!("group {}: {e}", g.name)))?;
             grp.register(poll.registry(), GROUP_BASE + i * TOKENS_PER_GROUP)?;
             groups.push(grp);
