@@ -400,6 +400,49 @@ mod netns_tests {
         assert_eq!(leases.lines().count(), 1);
     }
 
+    /// INIT-REBOOT from the client namespace, waiting up to `wait`.
+    fn init_reboot(s: &Isp, lease: &Lease4, wait: Duration) -> Option<RenewOutcome> {
+        let id = busybox_client_id(MAC);
+        let ifindex = s.cli.ifindex("cli0");
+        let mut r = s.cli.enter(|| Renewer::init_reboot(ifindex, MAC, lease, &id)).unwrap();
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if let Some(o) = r.on_readable() {
+                return Some(o);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    /// INIT-REBOOT for the lease dnsmasq holds, with no address on the
+    /// client's link: one broadcast REQUEST from 0.0.0.0 with option 50, the
+    /// ACK broadcast back; no DISCOVER. Another address gets a NAK; a server
+    /// with no record of the client stays silent.
+    #[test]
+    fn init_reboot_gets_the_lease_back_without_discover() {
+        let s = Isp::new("ir");
+        let (lease, _) = s.udhcpc();
+        let discovers = s.count("DHCPDISCOVER");
+        let isp0 = s.isp.ifindex("isp0");
+        let sniff = s.isp.enter(|| PacketSocket::open(isp0, 0x0800).unwrap());
+        let got = init_reboot(&s, &lease, Duration::from_secs(3));
+        assert_renewed(got, &lease);
+        assert_eq!(s.request_seen(&sniff), Some((Mac([0xff; 6]), Ipv4Addr::UNSPECIFIED)));
+        let log = s.log();
+        assert!(log.contains("DHCPREQUEST(isp0) 203.0.113.10 02:00:5e:00:53:01"), "{log}");
+        assert!(log.matches("DHCPACK(isp0) 203.0.113.10").count() == 2, "{log}");
+        assert_eq!(s.count("DHCPDISCOVER"), discovers, "no DISCOVER");
+        // Another address than the one it gave this client: a NAK.
+        let other = Lease4 { address: ip("203.0.113.77"), ..lease.clone() };
+        assert_eq!(init_reboot(&s, &other, Duration::from_secs(3)), Some(RenewOutcome::Nak), "{}", s.log());
+        drop(s);
+        // A server without a record of the client (its lease database
+        // lost): silence, as RFC 2131 §4.3.2 asks of it.
+        let s = Isp::new("i0");
+        assert_eq!(init_reboot(&s, &lease, Duration::from_secs(2)), None, "{}", s.log());
+    }
+
     /// dnsmasq (not authoritative) answers a unicast renewal for an address
     /// it did not give with a broadcast DHCPNAK, and ignores a broadcast
     /// rebinding request for it: that one may belong to another server.
