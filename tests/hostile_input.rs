@@ -6,10 +6,10 @@
 //! Each `NAME.uci` of the corpus has `NAME.expect` beside it: the first
 //! line `vwrp check-config` prints (its first warning or error on stderr,
 //! else its verdict on stdout). A file refused there is refused by the
-//! daemon with the same line. The daemon runs in a network namespace of its
-//! own (`unshare -n`), so even a file accepted by mistake reaches nothing
-//! of this machine; `# netns: COMMAND` lines of a file set that namespace
-//! up first (devices the file names), and `NAME.daemon-expect` holds what
+//! daemon with the same line. The daemon runs in network and mount
+//! namespaces of its own (`unshare -n -m`), so even a file accepted by
+//! mistake reaches nothing of this machine; `# netns: COMMAND` lines of a
+//! file set them up first (devices the file names, a tmpfs), and `NAME.daemon-expect` holds what
 //! the daemon says when it refuses what check-config cannot see. Needs
 //! root.
 
@@ -37,7 +37,7 @@ fn check_config(file: &str) -> (String, i32) {
     (line, out.status.code().unwrap_or(-1))
 }
 
-/// `vwrp daemon -c FILE` in a namespace of its own, after the file's
+/// `vwrp daemon -c FILE` in network and mount namespaces of its own, after the file's
 /// `# netns:` commands; its `vwrp: ` line and exit status. It is given 5 s
 /// to refuse, then killed.
 fn daemon(file: &str) -> (String, i32) {
@@ -47,8 +47,11 @@ fn daemon(file: &str) -> (String, i32) {
         "{} exec timeout -s KILL 5 \"$0\" daemon -c \"$1\"",
         setup.iter().map(|c| format!("{c};")).collect::<String>()
     );
-    let out =
-        Command::new("unshare").args(["-n", "sh", "-c", &script, vwrp_bin(), file]).current_dir(ROOT).output().unwrap();
+    let out = Command::new("unshare")
+        .args(["-n", "-m", "sh", "-c", &script, vwrp_bin(), file])
+        .current_dir(ROOT)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let line = stderr.lines().find(|l| l.starts_with("vwrp: ")).unwrap_or("").to_string();
     (line, out.status.code().unwrap_or(-1))
@@ -188,5 +191,37 @@ fn the_cli_says_permission_denied_without_asking_whether_the_daemon_runs() {
     assert_eq!(
         first_line(&out.stderr),
         format!("vwrp: {gone}: No such file or directory (os error 2) (is the daemon running?)")
+    );
+}
+
+/// A group without a key runs, and the daemon's start-up log says what
+/// that means, as check-config does (the corpus' no-key.uci).
+#[test]
+fn the_daemon_warns_at_start_up_about_a_group_without_a_key() {
+    let s = Scratch::new("nokey");
+    let d = s.0.display();
+    let conf = s.0.join("vwrp.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "config globals\n\toption control_socket '{d}/vwrp.sock'\n\toption state_dir '{d}'\n\
+             \toption hook_dir '{d}/hooks'\n\
+             config group 'wan'\n\toption wan_device 'wan'\n\toption shared_mac '02:00:00:00:00:01'\n\
+             \toption dhcp 'none'\n\toption resolv_file '{d}/resolv.conf'\n"
+        ),
+    )
+    .unwrap();
+    // SIGTERM after 2 s: the daemon has started by then, and exits.
+    let script = "ip link add wan type veth peer name wanp; ip link add br-lan type bridge; \
+                  exec timeout -s TERM 2 \"$0\" daemon -c \"$1\"";
+    let conf = conf.display().to_string();
+    let out = Command::new("unshare").args(["-n", "-m", "sh", "-c", script, vwrp_bin(), &conf]).output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("group wan: started on WAN wan"), "the daemon did not start:\n{log}");
+    assert!(
+        log.contains(
+            "group 'wan' has no key: hellos are not authenticated, so anyone on its control links can take the WAN"
+        ),
+        "no warning in the start-up log:\n{log}"
     );
 }
