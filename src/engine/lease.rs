@@ -149,9 +149,11 @@ impl Engine {
     }
 
     /// No valid lease in memory: ask a kept one back (once), else start
-    /// over with DISCOVER.
+    /// over with DISCOVER, asking for the address last known (an expired
+    /// kept lease's too).
     pub(super) fn acquire(&mut self, now: Instant) {
-        if let Some(kept) = self.kept.take().filter(|k| k.is_valid(now)) {
+        let kept = self.kept.take();
+        if let Some(kept) = kept.as_ref().filter(|k| k.is_valid(now)) {
             self.rebooting = Some(kept.wire.address);
             let client_id = kept.client_id.clone().unwrap_or_else(|| self.s.client_id.clone());
             self.actions.push_back(Action::RebootLease { lease: kept.at(now), client_id });
@@ -159,7 +161,7 @@ impl Engine {
             self.retransmits = 0;
             return;
         }
-        let requested = self.lease.as_ref().map(|l| l.wire.address).or(self.rebooting);
+        let requested = self.lease.as_ref().map(|l| l.wire.address).or(self.rebooting).or(kept.map(|k| k.wire.address));
         let client_id = self.client_id();
         self.actions.push_back(Action::AcquireLease { requested, client_id });
     }

@@ -511,7 +511,10 @@ fn an_expired_kept_lease_means_discover_for_its_address() {
     let acts = run_alone(&mut e, t(1000));
     assert!(!acts.iter().any(|a| matches!(a, Action::RebootLease { .. })));
     assert!(
-        acts.contains(&Action::AcquireLease { requested: None, client_id: settings(1, 100).client_id }),
+        acts.contains(&Action::AcquireLease {
+            requested: Some(lease().address),
+            client_id: settings(1, 100).client_id
+        }),
         "{acts:?}"
     );
 }
