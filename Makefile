@@ -37,8 +37,10 @@ with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86
 # the oldest Rust Cargo.toml allows (rust-version, what the OpenWrt feeds
 # ship), codec property tests, no allocation on the hello path (a counting
 # allocator), the seeded simulation (summary printed), all
-# native; then, against VWRP_BIN (the router build): the namespace test
-# bed and end-to-end failover scenarios against real dnsmasq, udhcpc,
+# native; then, against VWRP_BIN (the router build): hostile input (the
+# configuration corpus of tests/config-corpus/ through check-config and
+# the daemon, files that are no configuration, over-long and refused
+# requests), the namespace test bed and end-to-end failover scenarios against real dnsmasq, udhcpc,
 # nftables and AF_PACKET, the event loop under pressure (a stuck child,
 # control clients; its stall test runs Cargo's build with the test-only
 # feature test-stall), the Wireshark dissector under tshark (spec
@@ -63,6 +65,7 @@ test:
 	$(CARGO) test --test hello_alloc
 	$(CARGO) test --test simulation -- --nocapture --test-threads=2
 	$(CARGO) test --test testbed_smoke
+	$(with_vwrp) $(CARGO) test --test hostile_input
 	$(with_vwrp) $(CARGO) test --test failover -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --features test-stall --test event_loop -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test wireshark

@@ -265,8 +265,11 @@ impl Request {
             Cmd::StepDown => Request::StepDown { group: group()? },
             Cmd::SetPriority => {
                 let p = a.get("priority").ok_or_else(|| missing("priority"))?;
-                let priority =
-                    p.as_u64().and_then(|p| u8::try_from(p).ok()).ok_or("'priority' must be a number 0..255")?;
+                let priority = p
+                    .as_u64()
+                    .and_then(|p| u8::try_from(p).ok())
+                    .filter(|p| (1..=254).contains(p))
+                    .ok_or("'priority' must be a number 1..254")?;
                 Request::SetPriority { priority, group: group()? }
             }
             Cmd::Lease => Request::Lease { device: string("device")?, env: env(a)? },
@@ -312,6 +315,12 @@ fn env(a: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
 
 /// Longest a request line may be: the daemon never buffers more.
 pub const MAX_REQUEST: usize = 64 * 1024;
+
+/// The refusal of a request longer than [`MAX_REQUEST`], from the daemon
+/// and from rpcd's plugin alike.
+pub fn too_long() -> String {
+    format!("request too long: more than {MAX_REQUEST} bytes")
+}
 
 /// The daemon's answer: the line as it wrote it, and parsed.
 #[derive(Clone, Debug, PartialEq)]
@@ -471,8 +480,8 @@ mod tests {
             Request::StepUp { group: None },
             Request::StepUp { group: Some("wan".into()) },
             Request::StepDown { group: Some("wan".into()) },
-            Request::SetPriority { priority: 0, group: None },
-            Request::SetPriority { priority: 255, group: Some("wan".into()) },
+            Request::SetPriority { priority: 1, group: None },
+            Request::SetPriority { priority: 254, group: Some("wan".into()) },
             Request::Lease { device: "wan".into(), env: env.clone() },
             Request::Lease6 { device: "wan".into(), env: Vec::new() },
             Request::Lease6 { device: "wan".into(), env },
@@ -534,6 +543,20 @@ mod tests {
         ] {
             let e = parse(line).expect_err(line);
             assert!(e.contains(why), "{line}: {e}");
+        }
+    }
+
+    /// The range a refusal states is the range accepted: 0 and 255 are
+    /// refused too.
+    #[test]
+    fn set_priority_states_the_range_it_accepts() {
+        for p in ["0", "255", "256", "-1", "1.5", "\"7\"", "null"] {
+            let line = format!(r#"{{"cmd":"set_priority","priority":{p}}}"#);
+            assert_eq!(parse(&line), Err("'priority' must be a number 1..254".to_string()), "{line}");
+        }
+        for p in [1, 254] {
+            let line = format!(r#"{{"cmd":"set_priority","priority":{p}}}"#);
+            assert_eq!(parse(&line), Ok(Request::SetPriority { priority: p, group: None }));
         }
     }
 }

@@ -79,11 +79,20 @@ fn call(o: &Opts, req: &Request) -> Result<Reply, String> {
 /// the read (connecting to a socket nobody listens on fails at once).
 fn call_within(o: &Opts, req: &Request, timeout: Duration) -> Result<Reply, String> {
     let s = socket(o);
-    let r =
-        control::exchange(&s, req, timeout).map_err(|e| format!("{}: {e} (is the daemon running?)", s.display()))?;
+    let r = control::exchange(&s, req, timeout).map_err(|e| format!("{}: {e}{}", s.display(), hint(&e)))?;
     match control::error_of(&r.value) {
         Some(e) => Err(e.to_string()),
         None => Ok(r),
+    }
+}
+
+/// What a failed exchange with the daemon suggests: nobody listens, or
+/// the socket is root's.
+fn hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => " (is the daemon running?)",
+        std::io::ErrorKind::PermissionDenied => " (the control socket is root's only)",
+        _ => "",
     }
 }
 
@@ -167,7 +176,19 @@ fn run(o: &Opts) -> Result<(), String> {
         "check-config" => {
             let path = o.args.get(1).map_or(o.config.clone(), PathBuf::from);
             let c = config::load(&path).map_err(|e| e.to_string())?;
-            println!("{}: ok ({} group(s) enabled)", path.display(), c.groups.len());
+            let shown = config::Escaped(&path.display().to_string()).to_string();
+            for w in config::warnings(&c) {
+                eprintln!("vwrp: {shown}: warning: {w}");
+            }
+            if c.groups.is_empty() {
+                // What the daemon and the init script do with it, said plainly.
+                println!(
+                    "{shown}: ok, but no group is enabled: the service runs no daemon, and `vwrp daemon` \
+                     would exit at once (no enabled group)"
+                );
+            } else {
+                println!("{shown}: ok ({} group(s) enabled)", c.groups.len());
+            }
             Ok(())
         }
         "lease-event" => lease_event(o),
@@ -242,8 +263,14 @@ fn rpcd(o: &Opts) -> ExitCode {
         (Some("list"), _) => vwrp::rpcd::list(),
         (Some("call"), Some(method)) => {
             let mut input = String::new();
-            let _ = std::io::stdin().take(control::MAX_REQUEST as u64).read_to_string(&mut input);
-            vwrp::rpcd::call(method, &input, |r| call(o, r))
+            // One byte past the limit tells a request too long from one
+            // that fits, which would otherwise be cut into bad JSON.
+            let read = std::io::stdin().take(control::MAX_REQUEST as u64 + 1).read_to_string(&mut input);
+            if read.is_ok_and(|n| n > control::MAX_REQUEST) {
+                control::error_json(&control::too_long())
+            } else {
+                vwrp::rpcd::call(method, &input, |r| call(o, r))
+            }
         }
         _ => control::error_json("usage: vwrp rpcd list | vwrp rpcd call METHOD"),
     };
@@ -287,8 +314,16 @@ fn tracker_details(t: &Value) -> Vec<String> {
 }
 
 fn print_status(v: &Value) {
+    print!("{}", status_text(v));
+}
+
+/// `vwrp status` for humans.
+fn status_text(v: &Value) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
     for g in v.get("groups").and_then(Value::as_array).into_iter().flatten() {
-        println!(
+        let _ = writeln!(
+            o,
             "group {} (id {}): {} for {}s ({})",
             s(g, "name"),
             n(g, "group"),
@@ -296,7 +331,8 @@ fn print_status(v: &Value) {
             secs(n(g, "since_ms")),
             s(g, "reason")
         );
-        println!(
+        let _ = writeln!(
+            o,
             "  router {}  priority {} (effective {})  WAN {}  {}",
             s(g, "router_id"),
             n(g, "priority"),
@@ -308,8 +344,16 @@ fn print_status(v: &Value) {
                 "UNAUTHENTICATED"
             }
         );
+        if g.get("authenticated").and_then(Value::as_bool) == Some(false) {
+            let _ = writeln!(
+                o,
+                "  WARNING: no key: hellos are not authenticated, so anyone on the control links can take the WAN \
+                 (vwrp genkey makes a key; give every router the same)"
+            );
+        }
         if let Some(l) = g.get("lease").filter(|l| !l.is_null()) {
-            println!(
+            let _ = writeln!(
+                o,
                 "  lease {}/{} via {}  {} s left",
                 s(l, "address"),
                 n(l, "prefix_len"),
@@ -326,7 +370,8 @@ fn print_status(v: &Value) {
                     .map(|a| format!("{}/{}", s(a, "address"), n(a, "prefix_len")))
                     .collect()
             };
-            println!(
+            let _ = writeln!(
+                o,
                 "  lease6 {} prefixes {} via {}",
                 ias("addresses").join(","),
                 ias("prefixes").join(","),
@@ -336,7 +381,8 @@ fn print_status(v: &Value) {
         for p in g.get("peers").and_then(Value::as_array).into_iter().flatten() {
             let paths: Vec<&str> =
                 p.get("paths").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
-            println!(
+            let _ = writeln!(
+                o,
                 "  peer {} {} priority {}/{} heard {} ms ago on {}{}{}",
                 s(p, "router_id"),
                 s(p, "state"),
@@ -354,7 +400,8 @@ fn print_status(v: &Value) {
                 "bad_signature" => "another secret",
                 _ => "no signature",
             };
-            println!(
+            let _ = writeln!(
+                o,
                 "  REFUSED {} key {}: {why}, {} frames, last {} ms ago",
                 s(r, "router_id"),
                 r.get("key_id").and_then(Value::as_u64).map_or(String::from("none"), |k| k.to_string()),
@@ -363,13 +410,14 @@ fn print_status(v: &Value) {
             );
         }
         if let Some(u) = g.get("step_up").filter(|u| u.is_object()) {
-            println!("  step up {} {}s ago: {}", s(u, "state"), secs(n(u, "ago_ms")), s(u, "reason"));
+            let _ = writeln!(o, "  step up {} {}s ago: {}", s(u, "state"), secs(n(u, "ago_ms")), s(u, "reason"));
         }
         for t in g.get("trackers").and_then(Value::as_array).into_iter().flatten() {
-            println!("  tracker {} {} ({})", s(t, "name"), s(t, "state"), tracker_details(t).join(", "));
+            let _ = writeln!(o, "  tracker {} {} ({})", s(t, "name"), s(t, "state"), tracker_details(t).join(", "));
         }
         if let Some(c) = g.get("counters") {
-            println!(
+            let _ = writeln!(
+                o,
                 "  frames rx {} tx {}  takeovers {} handovers {}",
                 n(c, "rx_ok"),
                 n(c, "tx"),
@@ -378,9 +426,17 @@ fn print_status(v: &Value) {
             );
         }
         for t in g.get("transitions").and_then(Value::as_array).into_iter().flatten().take(5) {
-            println!("  {:>8}s ago {} -> {}: {}", secs(n(t, "ago_ms")), s(t, "from"), s(t, "to"), s(t, "reason"));
+            let _ = writeln!(
+                o,
+                "  {:>8}s ago {} -> {}: {}",
+                secs(n(t, "ago_ms")),
+                s(t, "from"),
+                s(t, "to"),
+                s(t, "reason")
+            );
         }
     }
+    o
 }
 
 #[cfg(test)]
@@ -394,6 +450,31 @@ mod tests {
             assert!(!m.cli.is_empty(), "{} has no CLI command", m.name);
             assert!(USAGE.lines().any(|l| l.trim_start().starts_with(m.cli)), "{} is not in the usage", m.cli);
         }
+    }
+
+    /// "Is the daemon running?" only where it may not be: a socket root
+    /// alone may use is another matter.
+    #[test]
+    fn a_failed_exchange_hints_only_at_its_cause() {
+        use std::io::{Error, ErrorKind};
+        assert_eq!(super::hint(&Error::from(ErrorKind::NotFound)), " (is the daemon running?)");
+        assert_eq!(super::hint(&Error::from(ErrorKind::ConnectionRefused)), " (is the daemon running?)");
+        assert_eq!(super::hint(&Error::from(ErrorKind::PermissionDenied)), " (the control socket is root's only)");
+        assert_eq!(super::hint(&Error::from(ErrorKind::TimedOut)), "");
+    }
+
+    /// A group without a key says so in `vwrp status`, not only in the log.
+    #[test]
+    fn status_warns_of_a_group_without_a_key() {
+        let status = |auth: bool| {
+            let v: serde_json::Value =
+                serde_json::from_str(&format!(r#"{{"groups":[{{"name":"wan","authenticated":{auth}}}]}}"#)).unwrap();
+            super::status_text(&v)
+        };
+        let text = status(false);
+        assert!(text.contains("UNAUTHENTICATED"), "{text}");
+        assert!(text.contains("\n  WARNING: no key: hellos are not authenticated"), "{text}");
+        assert!(!status(true).contains("WARNING"));
     }
 
     #[test]

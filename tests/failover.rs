@@ -265,3 +265,49 @@ fn the_active_renews_at_t1_and_keeps_running() {
     assert_eq!(c.actives(), vec![1]);
     assert_eq!(c.bed.dnsmasq_leases().lines().count(), 1, "dnsmasq must see one client");
 }
+
+/// Stops router 1's daemon with SIGTERM (as `/etc/init.d/vwrp restart`
+/// does), lets `edit` change the lease it kept in its state directory,
+/// starts it again and waits for it to hold the lease; returns dnsmasq's
+/// log from the restart on.
+fn restart_with_kept_lease(c: &mut Cluster, edit: impl FnOnce(String) -> String) -> String {
+    let d = c.daemon(1);
+    c.bed.signal(d, Signal::SIGTERM);
+    assert!(c.bed.wait(d, SECS(5)).is_some_and(|s| s.success()), "r1 did not exit on SIGTERM");
+    let kept = c.dir().join("r1/lease.wan");
+    let text = std::fs::read_to_string(&kept).expect("r1 kept no lease in its state directory");
+    assert!(text.contains(&format!("address {WAN_ADDR}\n")), "{text}");
+    std::fs::write(&kept, edit(text)).unwrap();
+    let before = c.bed.dnsmasq_log().len();
+    c.start_daemon(1);
+    c.wait_socket(1);
+    c.wait_lease(1, SECS(20));
+    c.bed.dnsmasq_log()[before..].to_string()
+}
+
+/// A daemon restarted with its lease still valid asks for it back with
+/// INIT-REBOOT (a REQUEST for the address, no DISCOVER). A kept lease the
+/// server refuses (NAK) is forgotten and DISCOVER follows; an expired one
+/// is not asked for at all.
+#[test]
+fn a_restarted_daemon_asks_for_its_kept_lease_without_discover() {
+    let mut c = Cluster::start(&prio(&[200]), HELLO_MS);
+    assert_eq!(c.wait_one_active(SECS(15)), 1);
+    c.wait_lease(1, SECS(20));
+    let log = restart_with_kept_lease(&mut c, |t| t);
+    assert!(log.contains(&format!("DHCPREQUEST(cust) {WAN_ADDR}")), "no REQUEST after the restart:\n{log}");
+    assert!(!log.contains("DHCPDISCOVER") && !log.contains("DHCPNAK"), "the restart started over:\n{log}");
+    assert!(c.log(1).contains("INIT-REBOOT"), "{}", c.log(1));
+    // The server refuses an address it did not give this client: the kept
+    // lease is forgotten, and DISCOVER gets the right one.
+    let log = restart_with_kept_lease(&mut c, |t| t.replace(WAN_ADDR, "203.0.113.77"));
+    let nak = log.find("DHCPNAK").unwrap_or_else(|| panic!("no NAK for the wrong address:\n{log}"));
+    assert!(log[nak..].contains("DHCPDISCOVER"), "no DISCOVER after the NAK:\n{log}");
+    // Expired while the daemon was down: straight to DISCOVER.
+    let log = restart_with_kept_lease(&mut c, |t| {
+        t.lines().map(|l| if l.starts_with("valid_left ") { "valid_left 0" } else { l }).collect::<Vec<_>>().join("\n")
+    });
+    let discover = log.find("DHCPDISCOVER").unwrap_or_else(|| panic!("no DISCOVER for an expired lease:\n{log}"));
+    assert!(log.find("DHCPREQUEST").is_none_or(|r| r > discover), "an expired lease was asked for:\n{log}");
+    assert!(!c.log(1).contains("INIT-REBOOT"), "an expired lease was asked for:\n{}", c.log(1));
+}

@@ -7,12 +7,14 @@
 //! daemon. The bed has three routers: 1 and 2 share a key; 3 signs with
 //! another key (a rotation half done) that 1 and 2 lack, while it accepts
 //! theirs. Router 1's pages are served on 127.0.0.1, router 3's on
-//! 127.0.0.2 (another host for the browser's cookies).
+//! 127.0.0.2 (another host for the browser's cookies); router 4, alone in
+//! a network namespace of its own and without a key, on 127.0.0.3.
 //!
 //! What a user would see is asserted: the role, the peers, the lease,
 //! Step down and Step up changing the role, a Step up that cannot take
 //! effect (router 3's: the active never hears it) with the daemon's
-//! reason, the Status › Overview entry, a login that may only read (its
+//! reason, the warning for a group without a key, the Status › Overview
+//! entry, a login that may only read (its
 //! actions disabled, and a refused change explained in words), the
 //! error shown once the daemon is stopped, and a settings form that covers
 //! docs/CONFIG.md, picks devices from the router's own, makes a key on
@@ -154,6 +156,9 @@ fn luci_pages_show_the_daemon_step_it_and_save_settings() {
         urls.push(format!("http://{address}:{port}"));
     }
     let uci_file = c.dir().join("luci-uci-r1/vwrp");
+    let (_r4, r4_harness) = unkeyed_router(&c);
+    harnesses.push(r4_harness.0);
+    urls.push(format!("http://127.0.0.3:{}", r4_harness.1));
 
     let shots: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").to_path_buf();
     let mut node = Guard(
@@ -162,6 +167,7 @@ fn luci_pages_show_the_daemon_step_it_and_save_settings() {
             .current_dir(&dir)
             .env("LUCI_URL", &urls[0])
             .env("LUCI_URL_R3", &urls[1])
+            .env("LUCI_URL_R4", &urls[2])
             .env("SHOT_DIR", &shots)
             .env("LEASE_ADDR", WAN_ADDR)
             .env("UCI_FILE", &uci_file)
@@ -218,6 +224,7 @@ fn luci_pages_show_the_daemon_step_it_and_save_settings() {
         "luci-status.png",
         "luci-overview.png",
         "luci-status-stepup.png",
+        "luci-status-nokey.png",
         "luci-status-readonly.png",
         "luci-status-stopped.png",
         "luci-settings.png",
@@ -227,6 +234,46 @@ fn luci_pages_show_the_daemon_step_it_and_save_settings() {
         assert!(size > 10_000, "{shot}: {size} bytes");
         println!("screenshot: {}", shots.join(shot).display());
     }
+}
+
+/// Router 4: a daemon whose group has no key, alone in a network namespace
+/// of its own (its devices are a veth and a bridge leading nowhere, so it
+/// touches nothing of the bed), and its harness (devices listed from r1's
+/// namespace: the status page is what is looked at).
+fn unkeyed_router(c: &Cluster) -> (Guard, (Guard, u16)) {
+    let d = c.dir().join("r4");
+    std::fs::create_dir_all(&d).expect("r4 dir");
+    let conf = d.join("vwrp.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "config globals\n\toption control_socket '{d}/vwrp.sock'\n\toption state_dir '{d}'\n\
+             \toption hook_dir '{d}/hooks'\n\
+             config group 'wan'\n\toption wan_device 'wan'\n\toption shared_mac '02:00:00:00:00:01'\n\
+             \toption dhcp 'none'\n\toption resolv_file '{d}/resolv.conf'\n",
+            d = d.display()
+        ),
+    )
+    .expect("r4 config");
+    let script = "ip link add wan type veth peer name wanp && ip link add br-lan type bridge && \
+                  exec \"$0\" daemon -c \"$1\"";
+    let daemon = Guard(
+        Command::new("unshare")
+            .args(["-n", "sh", "-c", script, vwrp_bin()])
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("unshare -n vwrp daemon"),
+    );
+    let socket = d.join("vwrp.sock");
+    assert!(support::poll_until(Duration::from_secs(10), || socket.exists()), "r4's daemon did not start");
+    let uci_dir = c.dir().join("luci-uci-r4");
+    std::fs::create_dir_all(&uci_dir).expect("uci dir");
+    std::fs::copy(Path::new(ROOT).join("files/etc/config/vwrp"), uci_dir.join("vwrp")).expect("shipped config");
+    let harness = start_harness("127.0.0.3", &uci_dir, &socket, &c.bed.ns_name("r1"));
+    (daemon, harness)
 }
 
 /// A temp dir removed when dropped.

@@ -17,6 +17,7 @@ pub mod uci;
 mod values;
 
 use core::fmt;
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -154,7 +155,7 @@ impl fmt::Debug for Hex<'_> {
 }
 
 /// An address vwrp holds on a LAN device while active.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LanGateway {
     pub address: IpAddr,
     pub prefix_len: u8,
@@ -220,16 +221,61 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
+        write_escaped(f, &self.file)?;
         if self.line > 0 {
             write!(f, ":{}", self.line)?;
         }
         if let Some(option) = &self.option {
             write!(f, ": option '{option}'")?;
         }
-        write!(f, ": {}", self.message)
+        f.write_str(": ")?;
+        write_escaped(f, &self.message)
     }
 }
+
+/// Displays a text with its control characters escaped (a file name in a
+/// message, say).
+pub struct Escaped<'a>(pub &'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_escaped(f, self.0)
+    }
+}
+
+/// What is allowed but unsafe in a checked configuration, one line each:
+/// `vwrp check-config` prints them, the daemon logs them at start-up.
+pub fn warnings(c: &Config) -> Vec<String> {
+    c.groups
+        .iter()
+        .filter(|g| g.keys.is_empty())
+        .map(|g| {
+            format!(
+                "group '{}' has no key: hellos are not authenticated, so anyone on its control links can take \
+                 the WAN; make one with `vwrp genkey` and put the same 'list key' line on every router",
+                g.name
+            )
+        })
+        .collect()
+}
+
+/// `text` with its control characters escaped (`\u{1b}`, `\n`): a
+/// message quotes the file, and a crafted file must not put terminal
+/// escapes on the admin's screen or break a log line in two.
+pub(crate) fn write_escaped(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    for c in text.chars() {
+        if c.is_control() {
+            write!(f, "{}", c.escape_default())?;
+        } else {
+            write!(f, "{c}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The largest configuration file read: the schema has some 50 options,
+/// and a file that large is a mistake, or an attack on the memory.
+pub const MAX_FILE: u64 = 1024 * 1024;
 
 impl std::error::Error for ConfigError {}
 
@@ -239,11 +285,38 @@ impl From<uci::ParseError> for ConfigError {
     }
 }
 
-/// Reads and checks the file at `path`.
+/// Reads and checks the file at `path`: a regular file of at most
+/// [`MAX_FILE`] bytes. Opening never waits (a FIFO with no writer would
+/// hold it), and reading stops past the limit (`/dev/zero` never ends).
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let file = path.display().to_string();
     let whole_file = |message: String| ConfigError { file: file.clone(), line: 0, option: None, message };
-    let bytes = std::fs::read(path).map_err(|e| whole_file(format!("cannot read: {e}")))?;
+    let cannot = |e: std::io::Error| whole_file(format!("cannot read: {e}"));
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+        .open(path)
+        .map_err(cannot)?;
+    let kind = f.metadata().map_err(cannot)?.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "a device"
+        };
+        return Err(whole_file(format!("is {what}, not a regular file")));
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_FILE + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(whole_file(format!("larger than {MAX_FILE} bytes (1 MiB), the most a configuration file may be")));
+    }
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
@@ -290,9 +363,10 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
             message: "no 'group' section: nothing to do".to_string(),
         });
     }
+    let by_name: HashMap<String, usize> = groups.iter().enumerate().map(|(i, g)| (g.group.name.clone(), i)).collect();
     for mut reader in trackers {
         let (group_name, group_line, tracker) = read_tracker(&mut reader)?;
-        match groups.iter_mut().find(|g| g.group.name == group_name) {
+        match by_name.get(&group_name).and_then(|&i| groups.get_mut(i)) {
             Some(g) => g.group.trackers.push(tracker),
             None => {
                 return Err(reader.error(
@@ -310,29 +384,26 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     })
 }
 
-/// What two enabled groups must not share.
+/// What two enabled groups must not share; each looked up in a map, so
+/// many groups cost linear time.
 fn check_groups_apart(file: &str, groups: &[ParsedGroup]) -> Result<(), ConfigError> {
-    let enabled: Vec<&ParsedGroup> = groups.iter().filter(|g| g.enabled).collect();
-    for (i, g) in enabled.iter().enumerate() {
-        for earlier in enabled.iter().take(i) {
-            let clash = if earlier.group.group_id == g.group.group_id {
-                Some((
-                    "group_id",
-                    g.group_id_line,
-                    format!("{} is already used by group '{}'", g.group.group_id, earlier.group.name),
-                ))
-            } else if earlier.group.wan_device == g.group.wan_device {
-                Some((
+    let mut ids: HashMap<u8, &str> = HashMap::new();
+    let mut devices: HashMap<&str, &str> = HashMap::new();
+    for g in groups.iter().filter(|g| g.enabled) {
+        let name = g.group.name.as_str();
+        let clash = if let Some(earlier) = ids.insert(g.group.group_id, name) {
+            Some(("group_id", g.group_id_line, format!("{} is already used by group '{earlier}'", g.group.group_id)))
+        } else {
+            devices.insert(&g.group.wan_device, name).map(|earlier| {
+                (
                     "wan_device",
                     g.wan_device_line,
-                    format!("'{}' is already used by group '{}'", g.group.wan_device, earlier.group.name),
-                ))
-            } else {
-                None
-            };
-            if let Some((option, line, message)) = clash {
-                return Err(ConfigError { file: file.to_string(), line, option: Some(option.to_string()), message });
-            }
+                    format!("'{}' is already used by group '{earlier}'", g.group.wan_device),
+                )
+            })
+        };
+        if let Some((option, line, message)) = clash {
+            return Err(ConfigError { file: file.to_string(), line, option: Some(option.to_string()), message });
         }
     }
     Ok(())
@@ -391,10 +462,22 @@ fn read_group(r: &mut Reader) -> Result<ParsedGroup, ConfigError> {
     let enabled = r.get_or("enabled", true, &boolean);
     let hello_interval = r.get_or("hello_interval", Duration::from_millis(100), &duration_in(10, MINUTE));
 
-    let mut control: Vec<String> = r.get_list("control", &ifname).into_iter().map(|(c, _)| c).collect();
+    let mut control = r.get_list("control", &ifname);
     if control.is_empty() {
-        control.push("br-lan".to_string());
+        control.push(("br-lan".to_string(), r.section.line));
     }
+    let wan_device: String = r.require("wan_device", &ifname);
+    // Hellos from a standby on the WAN would move the shared MAC's port on
+    // the WAN switch at every hello. A bridge, port or VLAN of the WAN is
+    // refused at start-up, where the devices are known (daemon::links).
+    if let Some((c, line)) = control.iter().find(|(c, _)| *c == wan_device) {
+        let line = if r.section.option("control").is_some() { *line } else { r.line_of("wan_device") };
+        let message = format!(
+            "'{c}' is the WAN device: a control link carries a standby's hellos, which must never reach the WAN"
+        );
+        r.fail(line, "control", message);
+    }
+    let control: Vec<String> = control.into_iter().map(|(c, _)| c).collect();
     // Not get_list(): its duplicate message would quote the secret.
     let mut keys: Vec<(u8, Vec<u8>)> = Vec::new();
     for v in r.list("key") {
@@ -411,7 +494,7 @@ fn read_group(r: &mut Reader) -> Result<ParsedGroup, ConfigError> {
         name,
         group_id: r.get_or("group_id", 1, &u8_in(1, 255)),
         router_id: r.get("router_id", &router_id),
-        wan_device: r.require("wan_device", &ifname),
+        wan_device,
         shared_mac: r.require("shared_mac", &shared_mac),
         control,
         priority: r.get_or("priority", 100, &u8_in(1, 254)),

@@ -1,6 +1,9 @@
 //! Reading one UCI section against vwrp's schema: typed access to its
 //! options, with errors that name the file, the line and the option.
 
+use std::collections::HashMap;
+use std::hash::Hash;
+
 use super::ConfigError;
 use super::uci::{OptionValue, Section, Value};
 
@@ -132,18 +135,23 @@ impl<'a> Reader<'a> {
         self.fail(self.section.line, name, message);
     }
 
-    /// Every item of list `name` parsed, refusing duplicates.
-    pub(super) fn get_list<T: PartialEq>(&mut self, name: &str, parse: Parse<T>) -> Vec<(T, usize)> {
+    /// Every item of list `name` parsed, refusing duplicates (looked up in
+    /// a map: a long list costs linear time).
+    pub(super) fn get_list<T: Eq + Hash + Clone>(&mut self, name: &str, parse: Parse<T>) -> Vec<(T, usize)> {
         let mut out: Vec<(T, usize)> = Vec::new();
+        let mut seen: HashMap<T, usize> = HashMap::new();
         for v in self.list(name) {
             match parse(&v.text) {
                 Err(m) => self.fail(v.line, name, m),
-                Ok(item) => match out.iter().find(|(seen, _)| *seen == item) {
-                    Some((_, first)) => {
+                Ok(item) => match seen.get(&item) {
+                    Some(first) => {
                         let message = format!("'{}' is listed twice (first on line {first})", v.text);
                         self.fail(v.line, name, message);
                     }
-                    None => out.push((item, v.line)),
+                    None => {
+                        seen.insert(item.clone(), v.line);
+                        out.push((item, v.line));
+                    }
                 },
             }
         }

@@ -178,6 +178,76 @@ fn load_reads_the_file() {
     assert!(e.to_string().starts_with(&format!("{}: cannot read: ", dir.join("absent").display())), "{e}");
 }
 
+/// Only a regular file of at most 1 MiB is read: a FIFO would hang the
+/// reader, /dev/zero would fill the memory.
+#[test]
+fn load_reads_only_a_regular_file_of_at_most_a_mebibyte() {
+    let dir = std::env::temp_dir().join(format!("vwrp-config-kinds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let big = dir.join("big");
+    let mut text = String::from(BASE);
+    text.push_str(&"#".repeat(MAX_FILE as usize - BASE.len() - 1));
+    text.push('\n');
+    std::fs::write(&big, &text).unwrap();
+    let at_limit = load(&big);
+    text.push('\n');
+    std::fs::write(&big, &text).unwrap();
+    let over = load(&big);
+    let results = [load(&fifo), load(Path::new("/dev/zero")), load(&dir), load(Path::new("/dev/null"))];
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    assert_eq!(at_limit.unwrap().groups.len(), 1);
+    let over = over.unwrap_err().to_string();
+    assert_eq!(
+        over,
+        format!("{}: larger than 1048576 bytes (1 MiB), the most a configuration file may be", big.display())
+    );
+    let [fifo_e, zero, dir_e, null] = results.map(|r| r.unwrap_err().to_string());
+    assert_eq!(fifo_e, format!("{}: is a FIFO, not a regular file", fifo.display()));
+    assert_eq!(zero, "/dev/zero: is a device, not a regular file");
+    assert_eq!(null, "/dev/null: is a device, not a regular file");
+    assert_eq!(dir_e, format!("{}: is a directory, not a regular file", dir.display()));
+}
+
+/// Messages quote the file; its control characters are escaped, so a
+/// crafted file cannot put terminal escapes on the admin's screen.
+#[test]
+fn messages_escape_control_characters() {
+    let e = err("config group 'wan'\n\toption \"\x1b[2J\x07x\" 1\n");
+    assert_eq!(e, format!("{FILE}:2: invalid option name '\\u{{1b}}[2J\\u{{7}}x': use only letters, digits and _"));
+    let e = group_err(&opt("dhcp", "\x1b]0;owned\x07\u{9b}31m"));
+    assert_eq!(
+        e,
+        format!("{FILE}:4: option 'dhcp': '\\u{{1b}}]0;owned\\u{{7}}\\u{{9b}}31m' is not one of udhcpc, netifd, none")
+    );
+    let e = err("\x1b[31mconfig group 'wan'\n");
+    assert!(e.starts_with(&format!("{FILE}:1: invalid command '\\u{{1b}}[31mconfig'")), "{e}");
+    // Multi-line quoted values stay on one line of the message.
+    let e = group_err(&opt("dhcp", "a\nb"));
+    assert_eq!(e, format!("{FILE}:4: option 'dhcp': 'a\\nb' is not one of udhcpc, netifd, none"));
+    assert!(!e.chars().any(char::is_control), "{e}");
+}
+
+/// An enabled group without a key is allowed, and warned about; a
+/// disabled one is nobody's concern.
+#[test]
+fn a_group_without_a_key_is_warned_about() {
+    let w = warnings(&ok(BASE));
+    assert_eq!(
+        w,
+        ["group 'wan' has no key: hellos are not authenticated, so anyone on its control links can take the WAN; \
+          make one with `vwrp genkey` and put the same 'list key' line on every router"]
+    );
+    assert!(warnings(&ok(&format!("{BASE}\tlist key '1:sixteen-bytes-ok'\n"))).is_empty());
+    let disabled = format!(
+        "{BASE}config group 'b'\n\toption enabled 0\n\toption wan_device 'b'\n\toption shared_mac '02:00:00:00:00:01'\n"
+    );
+    assert_eq!(warnings(&ok(&disabled)).len(), 1);
+}
+
 // ---- globals ----
 
 #[test]
@@ -334,10 +404,37 @@ fn group_required_options_name_the_section_line() {
         err("config group 'wan'\n\toption wan_device 'wan'\n"),
         format!("{FILE}:1: option 'shared_mac': required in group 'wan'")
     );
-    // An empty value deletes the option in UCI: it is missing.
+    // An empty value set from a file changes nothing in libuci: the
+    // earlier value stays, and an option never set is still missing.
+    assert_eq!(group(&opt("wan_device", "")).wan_device, "wan");
     assert_eq!(
-        err(&format!("{BASE}\toption wan_device ''\n")),
+        err("config group 'wan'\n\toption wan_device ''\n\toption shared_mac '02:00:00:00:00:01'\n"),
         format!("{FILE}:1: option 'wan_device': required in group 'wan'")
+    );
+}
+
+/// After `option priority '120'`, `option priority ''` leaves 120 for uci,
+/// LuCI and config_get (libuci's uci_set), and so for vwrp.
+#[test]
+fn an_empty_value_keeps_the_earlier_one() {
+    let g = group(&format!("{}{}", opt("priority", "120"), opt("priority", "")));
+    assert_eq!(g.priority, 120);
+    let g = group("\tlist control 'lan1'\n\tlist control 'lan2'\n\toption control ''\n");
+    assert_eq!(g.control, ["lan1", "lan2"]);
+}
+
+/// A list given after an option of the same name is one list, the option's
+/// value first (uci_add_list); an option after a list replaces it.
+#[test]
+fn list_and_option_of_the_same_name_read_as_libuci_reads_them() {
+    let g = group("\toption control 'lan1'\n\tlist control 'lan2'\n");
+    assert_eq!(g.control, ["lan1", "lan2"]);
+    let g = group(&format!("\tlist priority '7'\n{}", opt("priority", "9")));
+    assert_eq!(g.priority, 9);
+    // The same item twice is libuci's to keep and vwrp's schema to refuse.
+    assert_eq!(
+        group_err("\tlist control 'lan1'\n\tlist control 'lan1'\n"),
+        format!("{FILE}:5: option 'control': 'lan1' is listed twice (first on line 4)")
     );
 }
 
@@ -556,35 +653,119 @@ fn dead_multiplier_range() {
 #[test]
 fn ethertype_forms_and_range() {
     assert_eq!(group(&opt("ethertype", "0x0600")).ethertype, 0x0600);
-    assert_eq!(group(&opt("ethertype", "0xffff")).ethertype, 0xffff);
+    assert_eq!(group(&opt("ethertype", "0xfffe")).ethertype, 0xfffe);
     assert_eq!(group(&opt("ethertype", "0X88B6")).ethertype, 0x88b6);
     assert_eq!(group(&opt("ethertype", "1536")).ethertype, 0x0600);
-    for bad in ["0x05ff", "0x10000", "1535", "65536"] {
+    for bad in ["0x05ff", "0x10000", "1535", "65536", "0"] {
         assert_eq!(
             group_err(&opt("ethertype", bad)),
-            format!("{FILE}:4: option 'ethertype': {bad} is out of range 0x0600..0xffff")
+            format!(
+                "{FILE}:4: option 'ethertype': {bad} is out of range: use 0x0600..0xfffe, other than a real \
+                 protocol's; 0x88b5 and 0x88b6 are IEEE 802's EtherTypes for local use"
+            )
         );
     }
     assert_eq!(group_err(&opt("ethertype", "0x")), format!("{FILE}:4: option 'ethertype': '0x' is not a number"));
 }
 
+/// A standby's fence lets vwrp's EtherType through: a real protocol's
+/// would open the WAN to it.
+#[test]
+fn ethertypes_of_real_protocols_are_refused() {
+    for (bad, what) in [
+        ("0x0800", "IPv4"),
+        ("2048", "IPv4"),
+        ("0x0806", "ARP"),
+        ("0x86DD", "IPv6"),
+        ("0x8100", "a VLAN tag (802.1Q)"),
+        ("0x88a8", "a VLAN tag (802.1ad)"),
+        ("0x9100", "a VLAN tag (QinQ)"),
+        ("0x8863", "PPPoE discovery"),
+        ("0x8864", "PPPoE session"),
+        ("0x8847", "MPLS"),
+        ("0x8848", "MPLS multicast"),
+        ("0x88cc", "LLDP"),
+        ("0x888e", "802.1X (EAPOL)"),
+        ("0xffff", "reserved"),
+    ] {
+        assert_eq!(
+            group_err(&opt("ethertype", bad)),
+            format!(
+                "{FILE}:4: option 'ethertype': {bad} is {what}: a standby's fence would let it through to the WAN; \
+                 use 0x0600..0xfffe, other than a real protocol's; 0x88b5 and 0x88b6 are IEEE 802's EtherTypes for \
+                 local use"
+            )
+        );
+    }
+}
+
+/// A control link carries every router's hellos, a standby's too: the WAN
+/// device itself would put them on the WAN.
+#[test]
+fn the_wan_device_is_no_control_link() {
+    assert_eq!(
+        group_err("\tlist control 'br-lan'\n\tlist control 'wan'\n"),
+        format!(
+            "{FILE}:5: option 'control': 'wan' is the WAN device: a control link carries a standby's hellos, \
+             which must never reach the WAN"
+        )
+    );
+    // The default control link, br-lan, as the WAN: blamed on wan_device.
+    assert_eq!(
+        err("config group 'wan'\n\toption wan_device 'br-lan'\n\toption shared_mac '02:00:00:00:00:01'\n"),
+        format!(
+            "{FILE}:2: option 'control': 'br-lan' is the WAN device: a control link carries a standby's hellos, \
+             which must never reach the WAN"
+        )
+    );
+}
+
 #[test]
 fn keys() {
-    let g = group("\tlist key '2:first'\n\tlist key '0:se:cr et'\n\tlist key '255:x'\n");
-    assert_eq!(g.keys, vec![(2, b"first".to_vec()), (0, b"se:cr et".to_vec()), (255, b"x".to_vec())]);
+    let g = group(
+        "\tlist key '2:first-of-the-keys'\n\tlist key '0:se:cr et se:cr et'\n\tlist key '255:xxxxxxxxxxxxxxxx'\n",
+    );
     assert_eq!(
-        group_err("\tlist key '1:a'\n\tlist key '1:b'\n"),
+        g.keys,
+        vec![
+            (2, b"first-of-the-keys".to_vec()),
+            (0, b"se:cr et se:cr et".to_vec()),
+            (255, b"xxxxxxxxxxxxxxxx".to_vec())
+        ]
+    );
+    assert_eq!(
+        group_err("\tlist key '1:gggggggggggggggg'\n\tlist key '1:hhhhhhhhhhhhhhhh'\n"),
         format!("{FILE}:5: option 'key': key id 1 is listed twice")
     );
     assert_eq!(
-        group_err("\tlist key '1:hunter2'\n\tlist key '1:hunter2'\n"),
+        group_err("\tlist key '1:hunter2hunter2hunter2'\n\tlist key '1:hunter2hunter2hunter2'\n"),
         format!("{FILE}:5: option 'key': key id 1 is listed twice")
     );
     assert_eq!(group_err("\tlist key '7:'\n"), format!("{FILE}:4: option 'key': key id 7 has an empty secret"));
     assert_eq!(
-        group_err(&opt("key", "1:hunter2")),
+        group_err(&opt("key", "1:hunter2hunter2hunter2")),
         format!("{FILE}:4: option 'key': is a list: give each item on its own 'list' line, not 'option'")
     );
+}
+
+/// 128 bits at least: 16 bytes of text, or 32 hex digits (a hex secret of
+/// 16 digits is only 64 bits). No message shows the secret.
+#[test]
+fn secrets_have_a_minimum_length() {
+    let hex32 = "0123456789abcdef0123456789ABCDEF";
+    assert_eq!(group(&format!("\tlist key '1:{hex32}'\n")).keys[0].1, hex32.as_bytes());
+    assert_eq!(group("\tlist key '1:sixteen-bytes-ok'\n").keys[0].1, b"sixteen-bytes-ok");
+    for (short, why) in [
+        ("1:zq", "at least 16 bytes, or 32 hex digits"),
+        ("1:fifteen-bytes!", "at least 16 bytes, or 32 hex digits"),
+        ("1:0123456789abcdef", "hex digits need at least 32 of them"),
+        ("1:0123456789abcdef0123456789abcde", "hex digits need at least 32 of them"),
+    ] {
+        let e = group_err(&format!("\tlist key '{short}'\n"));
+        assert_eq!(e.split(": the secret").next(), Some(format!("{FILE}:4: option 'key': key id 1").as_str()), "{e}");
+        assert!(e.contains(why) && e.contains("vwrp genkey"), "{e}");
+        assert!(!e.contains(short.trim_start_matches("1:")), "{e}");
+    }
 }
 
 #[test]
@@ -598,7 +779,7 @@ fn key_errors_never_show_the_secret() {
 
 #[test]
 fn debug_never_shows_a_secret() {
-    let c = ok(&format!("{BASE}\tlist key '1:hunter2'\n\tlist key '2:swordfish'\n"));
+    let c = ok(&format!("{BASE}\tlist key '1:hunter2hunter2hunter2'\n\tlist key '2:swordfishswordfish'\n"));
     let shown = format!("{c:?} {:#?}", c.groups[0]);
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(!shown.contains("swordfish"));

@@ -10,14 +10,19 @@
 //! a backslash at the end of a line joins the next one; `#` outside quotes
 //! starts a comment that runs to the end of the line, even mid-token.
 //!
-//! The result is what libuci would hold in memory after loading: a named
-//! section given twice is one section, `option` replaces an earlier value,
-//! `list` after `option` turns it into a list, and `option NAME ''`
-//! deletes the option. Where libuci is lax because of how its C buffer
+//! The result is what libuci (file.c, list.c) holds in memory after
+//! loading, so vwrp reads what `uci get`, LuCI and `config_get` read: a
+//! named section given twice is one section; `option` with a new value
+//! replaces the earlier one (or a list) and moves it to the end; the same
+//! value again changes nothing; `option NAME ''` (or no value) changes
+//! nothing either: an earlier value stays; `list` appends, empty items too,
+//! and after `option` turns that value into the list's first item. Where
+//! libuci is lax because of how its C buffer
 //! juggling happens to work (an indented line after a continuation, a `;`
 //! glued to a bare word), this parser does what the syntax plainly means.
 
 use core::fmt;
+use std::collections::HashMap;
 
 /// One `config` section, with the options set in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,7 +85,9 @@ pub struct ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+        super::write_escaped(f, &self.file)?;
+        write!(f, ":{}: ", self.line)?;
+        super::write_escaped(f, &self.message)
     }
 }
 
@@ -93,7 +100,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Section>, ParseError> {
     while let Some(command) = lexer.next_command().map_err(|e| e.in_file(file))? {
         builder.apply(command).map_err(|e| e.in_file(file))?;
     }
-    Ok(builder.sections)
+    Ok(builder.finish())
 }
 
 /// An error before the file name is attached.
@@ -376,14 +383,33 @@ fn is_valid_type(s: &str) -> bool {
 
 const NAME_RULE: &str = "use only letters, digits and _";
 
+/// One section while the file is read: options are looked up by name in
+/// a map and replaced ones leave a hole, so every command costs the same
+/// however long the file is (libuci's linked lists are linear; a file of
+/// 100,000 lines must not take quadratic time, see `parse_time_is_linear`).
+struct Open {
+    section: Section,
+    options: Vec<Option<UciOption>>,
+    by_name: HashMap<String, usize>,
+}
+
 #[derive(Default)]
 struct Builder {
-    sections: Vec<Section>,
+    open: Vec<Open>,
+    /// Named sections by name.
+    by_name: HashMap<String, usize>,
     /// Index of the section that `option` and `list` add to.
     current: Option<usize>,
 }
 
 impl Builder {
+    fn finish(self) -> Vec<Section> {
+        self.open
+            .into_iter()
+            .map(|o| Section { options: o.options.into_iter().flatten().collect(), ..o.section })
+            .collect()
+    }
+
     fn apply(&mut self, command: Command) -> Result<(), Located> {
         match command.keyword {
             Keyword::Package => {
@@ -396,7 +422,7 @@ impl Builder {
                 if !is_valid_package(&name.text) {
                     return Err(Located::new(
                         name.line,
-                        format!("invalid package name '{}': {NAME_RULE} and -", name.text),
+                        format!("invalid package name '{}': {NAME_RULE} and -", name.text.escape_debug()),
                     ));
                 }
                 command.expect_at_most(1)
@@ -426,40 +452,50 @@ impl Builder {
         }
         command.expect_at_most(2)?;
 
-        if !name.text.is_empty() {
-            let existing = self.sections.iter().position(|s| s.name.as_deref() == Some(name.text.as_str()));
-            if let Some(index) = existing {
-                // libuci reopens the section and merges the new options in.
-                if let Some(prior) = self.sections.get(index).filter(|p| p.section_type != section_type.text) {
-                    return Err(Located::new(
-                        command.line,
-                        format!(
-                            "section '{}' of type '{}' was already declared with type '{}' on line {}",
-                            name.text, section_type.text, prior.section_type, prior.line
-                        ),
-                    ));
-                }
-                self.current = Some(index);
-                return Ok(());
+        if let Some(&index) = self.by_name.get(&name.text) {
+            // libuci reopens the section where it stands and merges the
+            // new options in; another type is an error (UCI_FLAG_STRICT).
+            if let Some(prior) =
+                self.open.get(index).map(|o| &o.section).filter(|p| p.section_type != section_type.text)
+            {
+                return Err(Located::new(
+                    command.line,
+                    format!(
+                        "section '{}' of type '{}' was already declared with type '{}' on line {}",
+                        name.text,
+                        section_type.text.escape_debug(),
+                        prior.section_type,
+                        prior.line
+                    ),
+                ));
             }
+            self.current = Some(index);
+            return Ok(());
         }
-        self.sections.push(Section {
-            section_type: section_type.text,
-            name: (!name.text.is_empty()).then_some(name.text),
-            line: command.line,
+        let index = self.open.len();
+        if !name.text.is_empty() {
+            self.by_name.insert(name.text.clone(), index);
+        }
+        self.open.push(Open {
+            section: Section {
+                section_type: section_type.text,
+                name: (!name.text.is_empty()).then_some(name.text),
+                line: command.line,
+                options: Vec::new(),
+            },
             options: Vec::new(),
+            by_name: HashMap::new(),
         });
-        self.current = self.sections.len().checked_sub(1);
+        self.current = Some(index);
         Ok(())
     }
 
+    /// `option` and `list`, as libuci's uci_parse_option() hands them to
+    /// uci_set() and uci_add_list() (list.c).
     fn option(&mut self, command: &Command) -> Result<(), Located> {
         let word = command.keyword.word();
-        let section = match self.current.and_then(|i| self.sections.get_mut(i)) {
-            Some(section) => section,
-            None => {
-                return Err(Located::new(command.line, format!("'{word}' before the first 'config' section")));
-            }
+        let Some(open) = self.current.and_then(|i| self.open.get_mut(i)) else {
+            return Err(Located::new(command.line, format!("'{word}' before the first 'config' section")));
         };
         let name = command.arg(0);
         if name.text.is_empty() {
@@ -474,31 +510,37 @@ impl Builder {
         let value = command.arg(1);
         command.expect_at_most(2)?;
 
-        let existing = section.options.iter().position(|o| o.name == name.text);
-        if command.keyword == Keyword::List {
-            match existing.and_then(|i| section.options.get_mut(i)) {
-                Some(option) => {
-                    let items = match core::mem::replace(&mut option.value, OptionValue::List(Vec::new())) {
-                        OptionValue::Single(old) => vec![old, value],
-                        OptionValue::List(mut items) => {
-                            items.push(value);
-                            items
-                        }
-                    };
-                    option.value = OptionValue::List(items);
-                }
-                None => section.options.push(UciOption { name: name.text, value: OptionValue::List(vec![value]) }),
+        let existing = open.by_name.get(&name.text).copied();
+        let old = existing.and_then(|i| open.options.get_mut(i)).and_then(Option::as_mut);
+        match (command.keyword, old) {
+            // uci_add_list(): a list grows in place, with empty items too.
+            (Keyword::List, Some(UciOption { value: OptionValue::List(items), .. })) => {
+                items.push(value);
+                return Ok(());
             }
-            return Ok(());
+            // uci_set() with an empty value, from a file: the parser's
+            // pointer is not UCI_LOOKUP_COMPLETE, so nothing happens, and
+            // an earlier value stays.
+            (Keyword::Option, _) if value.text.is_empty() => return Ok(()),
+            // The same text again: libuci keeps the option as it is.
+            (Keyword::Option, Some(UciOption { value: OptionValue::Single(v), .. })) if v.text == value.text => {
+                return Ok(());
+            }
+            _ => {}
         }
-        // `option NAME ''` deletes; a new value replaces the old one and,
-        // as in libuci, moves to the end.
-        if let Some(index) = existing {
-            section.options.remove(index);
-        }
-        if !value.text.is_empty() {
-            section.options.push(UciOption { name: name.text, value: OptionValue::Single(value) });
-        }
+        // A new option, a new value, or a single value turned into a
+        // list: libuci frees the old option and appends a new one to the
+        // section, so it moves to the end.
+        let old = existing.and_then(|i| open.options.get_mut(i)).and_then(Option::take);
+        let value = match (command.keyword, old) {
+            (Keyword::List, Some(UciOption { value: OptionValue::Single(first), .. })) => {
+                OptionValue::List(vec![first, value])
+            }
+            (Keyword::List, _) => OptionValue::List(vec![value]),
+            _ => OptionValue::Single(value),
+        };
+        open.by_name.insert(name.text.clone(), open.options.len());
+        open.options.push(Some(UciOption { name: name.text, value }));
         Ok(())
     }
 }
@@ -506,6 +548,7 @@ impl Builder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::time::Duration;
     use proptest::prelude::*;
 
     fn sections(text: &str) -> Vec<Section> {
@@ -735,12 +778,19 @@ mod tests {
         assert_eq!(single("config g;option a b;;option c d;", "c"), "d");
     }
 
+    // ---- libuci's reading (list.c: uci_set, uci_add_list) ----------------
+
+    fn names(s: &Section) -> Vec<&str> {
+        s.options.iter().map(|o| o.name.as_str()).collect()
+    }
+
     #[test]
     fn value_may_be_missing() {
         // `option NAME` with no value sets nothing, like `option NAME ''`.
         assert!(sections("config g\noption a\n")[0].options.is_empty());
-        // `list NAME` adds an empty item.
+        // `list NAME` adds an empty item, as `list NAME ''` does.
         assert_eq!(list("config g\nlist a\n", "a"), [""]);
+        assert_eq!(list("config g\nlist a ''\nlist a x\nlist a \"\"\n", "a"), ["", "x", ""]);
     }
 
     #[test]
@@ -749,15 +799,33 @@ mod tests {
         assert_eq!(single_of(&s[0], "a"), "2");
         assert_eq!(s[0].option("a").unwrap().line(), 4);
         // As in libuci the replaced option moves to the end.
-        assert_eq!(s[0].options.last().unwrap().name, "a");
+        assert_eq!(names(&s[0]), ["b", "a"]);
     }
 
     #[test]
-    fn empty_option_deletes() {
-        let s = sections("config g\noption a 1\noption a ''\n");
-        assert!(s[0].option("a").is_none());
-        let s = sections("config g\nlist a 1\nlist a 2\noption a \"\"\n");
-        assert!(s[0].option("a").is_none());
+    fn the_same_value_again_changes_nothing() {
+        // uci_set() returns early for an unchanged string: the option keeps
+        // its place (and vwrp its line).
+        let s = sections("config g\noption a 1\noption b x\noption a '1'\n");
+        assert_eq!(names(&s[0]), ["a", "b"]);
+        assert_eq!(s[0].option("a").unwrap().line(), 2);
+    }
+
+    #[test]
+    fn an_empty_value_leaves_the_option_as_it_was() {
+        // From a file, uci_set() with an empty value returns before
+        // uci_delete(): the parser's pointer is not UCI_LOOKUP_COMPLETE.
+        // So `uci get`, LuCI and config_get still see 120, and so does vwrp.
+        let s = sections("config g\noption priority '120'\noption b x\noption priority ''\n");
+        assert_eq!(single_of(&s[0], "priority"), "120");
+        assert_eq!(s[0].option("priority").unwrap().line(), 2);
+        assert_eq!(names(&s[0]), ["priority", "b"]);
+        assert_eq!(single("config g\noption a 1\noption a\n", "a"), "1");
+        assert_eq!(single("config g\noption a 1\noption a \"\"\n", "a"), "1");
+        // A list too.
+        assert_eq!(list("config g\nlist a 1\nlist a 2\noption a ''\n", "a"), ["1", "2"]);
+        // And on an option never set, nothing is created.
+        assert!(sections("config g\noption a ''\n")[0].options.is_empty());
     }
 
     #[test]
@@ -767,12 +835,102 @@ mod tests {
             s[0].option("a").unwrap().value,
             OptionValue::List(vec![Value { text: "1".into(), line: 2 }, Value { text: "2 3".into(), line: 4 },])
         );
+        // A list grows in place.
+        assert_eq!(names(&s[0]), ["a", "b"]);
+    }
+
+    #[test]
+    fn duplicate_list_items_are_kept() {
+        // uci_add_list() never looks for the value: the schema decides.
+        assert_eq!(list("config g\nlist a x\nlist a y\nlist a x\n", "a"), ["x", "y", "x"]);
     }
 
     #[test]
     fn list_after_option_converts_and_option_after_list_replaces() {
+        // uci_add_list() on a string: a new list holding the old value
+        // then the new one, appended to the section.
+        let s = sections("config g\noption a 1\noption b x\nlist a 2\n");
         assert_eq!(list("config g\noption a 1\nlist a 2\n", "a"), ["1", "2"]);
-        assert_eq!(single("config g\nlist a 1\nlist a 2\noption a 3\n", "a"), "3");
+        assert_eq!(names(&s[0]), ["b", "a"]);
+        assert_eq!(
+            s[0].option("a").unwrap().value,
+            OptionValue::List(vec![Value { text: "1".into(), line: 2 }, Value { text: "2".into(), line: 4 }])
+        );
+        // uci_set() on a list: a string option replaces it, at the end.
+        let s = sections("config g\nlist a 1\nlist a 2\noption b x\noption a 3\n");
+        assert_eq!(single_of(&s[0], "a"), "3");
+        assert_eq!(names(&s[0]), ["b", "a"]);
+        // An empty `option` does not touch the list; an empty `list` item
+        // turns a string into a list all the same.
+        assert_eq!(list("config g\noption a 1\nlist a ''\n", "a"), ["1", ""]);
+    }
+
+    #[test]
+    fn options_of_a_reopened_section_merge_in_place() {
+        let s = sections("config g 'a'\n option x 1\nconfig g b\nconfig g 'a'\n option x ''\n list y 2\n");
+        assert_eq!(s[0].name.as_deref(), Some("a"));
+        assert_eq!(single_of(&s[0], "x"), "1");
+        assert_eq!(names(&s[0]), ["x", "y"]);
+        assert_eq!(s[1].name.as_deref(), Some("b"));
+    }
+
+    /// Time grows with the file, not with its square: 10 × the lines take
+    /// about 10 × the time, for the syntax (`parse`) and for the whole
+    /// check (crate::config). Prints the figures for 100,000 lines.
+    ///
+    /// The bound, 60 ×, leaves room for a loaded machine and for caches
+    /// that hold the small file and not the large one (15 to 57 × seen in
+    /// debug builds on 2 cores shared with other builds); a quadratic parse
+    /// takes 100 × and more. Sizes alternate and the best of five counts,
+    /// so a burst of load hits both sizes alike.
+    #[test]
+    fn parse_time_is_linear() {
+        type Line<'a> = &'a dyn Fn(usize) -> String;
+        let group = "config group 'wan'\n\toption wan_device 'wan'\n\toption shared_mac '02:00:00:00:00:01'\n";
+        // What is measured, its lines per item, and the item.
+        let shapes: [(&str, usize, Line); 8] = [
+            ("syntax, list items", 1, &|i| format!("\tlist control 'e{i}'\n")),
+            ("syntax, options", 1, &|i| format!("\toption o{i} 'x'\n")),
+            ("syntax, replaced options", 1, &|i| format!("\toption o{} '{i}'\n", i % 7)),
+            ("syntax, sections", 2, &|i| format!("config tracker 't{i}'\n\toption a {i}\n")),
+            ("check, list control", 1, &|i| format!("\tlist control 'e{i}'\n")),
+            ("check, list lan_gateway", 1, &|i| {
+                format!("\tlist lan_gateway '10.{}.{}.{}/8@lan'\n", i >> 16, (i >> 8) & 255, i & 255)
+            }),
+            ("check, groups", 4, &|i| {
+                format!(
+                    "config group 'g{i}'\n\toption enabled 0\n\toption wan_device 'w{i}'\n\toption shared_mac '02:00:00:00:00:01'\n"
+                )
+            }),
+            ("check, trackers", 3, &|i| {
+                format!("config tracker 't{i}'\n\toption group 'wan'\n\toption type 'external'\n")
+            }),
+        ];
+        for (what, per_item, item) in shapes {
+            let check = what.starts_with("check");
+            let text = |lines: usize| {
+                let mut t = String::from(group);
+                (0..lines / per_item).for_each(|i| t.push_str(&item(i)));
+                t
+            };
+            let (small, large) = (text(10_000), text(100_000));
+            let time = |t: &str| {
+                let start = std::time::Instant::now();
+                if check {
+                    let _ = crate::config::parse(t, "bench");
+                } else {
+                    assert!(parse(t, "bench").is_ok());
+                }
+                start.elapsed()
+            };
+            let (mut best_small, mut best_large) = (Duration::MAX, Duration::MAX);
+            for _ in 0..5 {
+                best_small = best_small.min(time(&small));
+                best_large = best_large.min(time(&large));
+            }
+            eprintln!("{what}: 10,000 lines {best_small:?}, 100,000 lines {best_large:?}");
+            assert!(best_large < best_small * 60, "{what}: 10 x the lines took {best_large:?} against {best_small:?}");
+        }
     }
 
     #[test]

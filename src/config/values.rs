@@ -46,9 +46,71 @@ pub(super) fn u8_in(lo: u8, hi: u8) -> impl Fn(&str) -> Result<u8, String> {
     }
 }
 
+/// EtherTypes of protocols a network may carry. A standby's fence lets
+/// vwrp's EtherType through, so one of these would open the WAN to IPv4,
+/// ARP or a VLAN's whole traffic.
+const REAL_ETHERTYPES: &[(u16, &str)] = &[
+    (0x0800, "IPv4"),
+    (0x0806, "ARP"),
+    (0x0842, "Wake-on-LAN"),
+    (0x22f3, "TRILL"),
+    (0x6003, "DECnet"),
+    (0x8035, "RARP"),
+    (0x809b, "AppleTalk"),
+    (0x80f3, "AARP"),
+    (0x8100, "a VLAN tag (802.1Q)"),
+    (0x8137, "IPX"),
+    (0x86dd, "IPv6"),
+    (0x8808, "Ethernet flow control"),
+    (0x8809, "LACP (slow protocols)"),
+    (0x8847, "MPLS"),
+    (0x8848, "MPLS multicast"),
+    (0x8863, "PPPoE discovery"),
+    (0x8864, "PPPoE session"),
+    (0x887b, "HomePlug"),
+    (0x888e, "802.1X (EAPOL)"),
+    (0x8892, "PROFINET"),
+    (0x88a2, "ATA over Ethernet"),
+    (0x88a4, "EtherCAT"),
+    (0x88a8, "a VLAN tag (802.1ad)"),
+    (0x88b7, "OUI extended"),
+    (0x88c7, "802.11 pre-authentication"),
+    (0x88cc, "LLDP"),
+    (0x88e1, "HomePlug AV"),
+    (0x88e3, "MRP"),
+    (0x88e5, "MACsec"),
+    (0x88e7, "802.1ah (PBB)"),
+    (0x88f7, "PTP"),
+    (0x88fb, "PRP"),
+    (0x8902, "CFM (802.1ag)"),
+    (0x8906, "FCoE"),
+    (0x8914, "FIP"),
+    (0x8915, "RoCE"),
+    (0x892f, "HSR"),
+    (0x893a, "IEEE 1905.1"),
+    (0x894f, "NSH"),
+    (0x9000, "Ethernet loopback"),
+    (0x9100, "a VLAN tag (QinQ)"),
+    (0x9200, "a VLAN tag (QinQ)"),
+    (0xffff, "reserved"),
+];
+
+/// What `ethertype` allows, for its messages and docs/CONFIG.md.
+pub(super) const ETHERTYPE_RULE: &str = "0x0600..0xfffe, other than a real protocol's; \
+     0x88b5 and 0x88b6 are IEEE 802's EtherTypes for local use";
+
 pub(super) fn ethertype(s: &str) -> Result<u16, String> {
     let n = number(s)?;
-    u16::try_from(n).ok().filter(|n| *n >= 0x0600).ok_or_else(|| format!("{s} is out of range 0x0600..0xffff"))
+    let n = u16::try_from(n)
+        .ok()
+        .filter(|n| *n >= 0x0600)
+        .ok_or_else(|| format!("{s} is out of range: use {ETHERTYPE_RULE}"))?;
+    match REAL_ETHERTYPES.iter().find(|(t, _)| *t == n) {
+        Some((_, what)) => {
+            Err(format!("{s} is {what}: a standby's fence would let it through to the WAN; use {ETHERTYPE_RULE}"))
+        }
+        None => Ok(n),
+    }
 }
 
 pub(super) fn router_id(s: &str) -> Result<u32, String> {
@@ -210,8 +272,26 @@ pub(super) fn key(s: &str) -> Result<(u8, Vec<u8>), String> {
     if secret.is_empty() {
         return Err(format!("key id {id} has an empty secret"));
     }
+    // 128 bits at least: as hex digits, 32 of them; as other text, 16 bytes.
+    let hex = secret.bytes().all(|b| b.is_ascii_hexdigit());
+    if hex && secret.len() < MIN_SECRET_HEX {
+        return Err(format!(
+            "key id {id}: the secret is too short: hex digits need at least {MIN_SECRET_HEX} of them \
+             (`vwrp genkey` makes a key)"
+        ));
+    }
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(format!(
+            "key id {id}: the secret is too short: at least {MIN_SECRET_BYTES} bytes, or {MIN_SECRET_HEX} hex digits \
+             (`vwrp genkey` makes a key)"
+        ));
+    }
     Ok((id, secret.as_bytes().to_vec()))
 }
+
+/// The shortest secret `key` takes as text, and as hex digits.
+pub(super) const MIN_SECRET_BYTES: usize = 16;
+pub(super) const MIN_SECRET_HEX: usize = 32;
 
 /// `ADDRESS/PREFIX@DEVICE`.
 pub(super) fn lan_gateway(s: &str) -> Result<LanGateway, String> {

@@ -97,14 +97,15 @@ impl Clients {
                 Ok(n) => {
                     let start = c.request.len();
                     c.request.extend_from_slice(&buf[..n]);
-                    if let Some(nl) = c.request[start..].iter().position(|&b| b == b'\n') {
-                        c.request.truncate(start + nl);
-                        return Some((slot, std::mem::take(&mut c.request)));
-                    }
-                    if c.request.len() > MAX_REQUEST {
-                        let e = format!("bad request: longer than {MAX_REQUEST} bytes");
-                        self.reply(slot, control::error_json(&e).into_bytes(), reg);
+                    let line_end = c.request[start..].iter().position(|&b| b == b'\n').map(|nl| start + nl);
+                    if line_end.unwrap_or(c.request.len()) > MAX_REQUEST {
+                        // Whether its newline came or not: never half a request.
+                        self.reply(slot, control::error_json(&control::too_long()).into_bytes(), reg);
                         return None;
+                    }
+                    if let Some(end) = line_end {
+                        c.request.truncate(end);
+                        return Some((slot, std::mem::take(&mut c.request)));
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
@@ -258,7 +259,33 @@ mod tests {
         }
         let c = writer.join().unwrap();
         assert!(seen.is_empty(), "a cut request must not be served");
-        assert!(read_line(&c).contains("longer than 65536 bytes"));
+        assert_eq!(read_line(&c), "{\"error\":\"request too long: more than 65536 bytes\"}\n");
+    }
+
+    /// A line over the limit whose newline comes in the same read as the
+    /// bytes past the limit is refused too, not served.
+    #[test]
+    fn a_long_line_with_its_newline_is_refused() {
+        for len in [MAX_REQUEST + 1, MAX_REQUEST + 100, MAX_REQUEST + 4095] {
+            let mut bed = Bed::new("longnl");
+            let mut c = bed.connect();
+            let mut line = vec![b' '; len];
+            line.extend_from_slice(b"\n");
+            let writer = std::thread::spawn(move || {
+                let _ = c.write_all(&line);
+                c
+            });
+            let mut seen = Vec::new();
+            for _ in 0..100 {
+                seen.extend(bed.turn("{}"));
+                if bed.clients.deadline().is_none() {
+                    break;
+                }
+            }
+            let c = writer.join().unwrap();
+            assert!(seen.is_empty(), "{len}: a request over the limit must not be served");
+            assert!(read_line(&c).contains("request too long"), "{len}");
+        }
     }
 
     #[test]

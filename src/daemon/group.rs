@@ -18,6 +18,7 @@ use crate::system::nft::Fence;
 use crate::system::packet::{PacketSocket, PacketType};
 use crate::system::process::{self, Child};
 use crate::system::renewer::{RenewOutcome, Renewer};
+use crate::system::stored_lease::{self, Stored};
 use crate::system::{netifd, random, rtnl, wan};
 use crate::time::Instant;
 use crate::wire::{Key, Keyring, Lease4, MULTICAST_MAC, Mac};
@@ -66,8 +67,11 @@ pub struct Group {
     /// `dhcp 'netifd'`: the netifd interface that owns the lease while
     /// this router holds the WAN, once its proto handler named it.
     netifd: Option<String>,
-    /// Where the proto handler names it (system::netifd).
+    /// Where the proto handler names it (system::netifd), and where the
+    /// lease is kept for a restart (system::stored_lease).
     state_dir: std::path::PathBuf,
+    /// Microseconds since boot at `Instant::ZERO`.
+    boot_us: u64,
 }
 
 /// Per group: token base + 0 is the WAN socket, + 1.. the control
@@ -126,15 +130,26 @@ fn open_link(name: &str, ethertype: u16) -> io::Result<Link> {
 }
 
 impl Group {
-    pub fn open(
-        cfg: &config::Group,
-        socket: &std::path::Path,
-        state_dir: &std::path::Path,
-        now: Instant,
-    ) -> io::Result<Group> {
+    /// Opens the group's links and starts its engine, with the lease kept
+    /// from before a restart if there is one. `boot_us`: microseconds since
+    /// boot at `Instant::ZERO` (the daemon's Clock).
+    pub fn open(cfg: &config::Group, globals: &config::Globals, boot_us: u64, now: Instant) -> io::Result<Group> {
+        let (socket, state_dir) = (&globals.control_socket, &globals.state_dir);
         let wan = open_link(&cfg.wan_device, cfg.ethertype)?;
         let wan_arp = PacketSocket::sender(wan.ifindex)?;
         let control = cfg.control.iter().map(|c| open_link(c, cfg.ethertype)).collect::<io::Result<Vec<_>>>()?;
+        // A standby's hellos must never reach the WAN (the config refuses
+        // the WAN device by name; its bridges, ports and VLANs show here).
+        let ties = rtnl::ties()?;
+        if let Some((c, how)) = control.iter().find_map(|c| Some((c, rtnl::wan_tie(&ties, wan.ifindex, c.ifindex)?))) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "control link '{}' {how} the WAN device '{}': a standby's hellos on it would reach the WAN",
+                    c.name, wan.name
+                ),
+            ));
+        }
         let mut lan = Vec::new();
         for gw in &cfg.lan_gateways {
             let ifindex =
@@ -148,13 +163,21 @@ impl Group {
             });
         }
         let s = settings(cfg, control.iter().map(|l| l.mac).collect());
-        if s.keys.is_empty() {
-            log::warn!(
-                "group {}: NO KEY CONFIGURED: hellos are not authenticated; anyone on the LAN can take the WAN",
-                cfg.name
-            );
+        let mut engine = Engine::new(s, random::u32(), now);
+        match stored_lease::read(state_dir, &cfg.wan_device) {
+            Ok(Some(kept)) => {
+                let lease = kept.at(boot_us.saturating_add(now.as_micros()));
+                log::info!(
+                    "group {}: lease {} kept from before the restart, {} s left",
+                    cfg.name,
+                    lease.address,
+                    lease.valid_left
+                );
+                engine.handle_kept_lease(now, lease, kept.client_id);
+            }
+            Ok(None) => {}
+            Err(e) => log::warn!("group {}: the lease kept for a restart: {e}", cfg.name),
         }
-        let engine = Engine::new(s, random::u32(), now);
         Ok(Group {
             cfg: cfg.clone(),
             engine,
@@ -172,6 +195,7 @@ impl Group {
             socket: socket.to_path_buf(),
             netifd: None,
             state_dir: state_dir.to_path_buf(),
+            boot_us,
         })
     }
 
@@ -355,6 +379,24 @@ impl Group {
                     self.renewer = Some(r);
                 }
             }
+            Action::RebootLease { lease, client_id } => {
+                if self.runs_dhcp() {
+                    log::info!(
+                        "group {name}: asking the DHCP server for {} again (INIT-REBOOT), {} s left of it",
+                        lease.address,
+                        lease.valid_left
+                    );
+                    let mac = self.engine.settings().shared_mac;
+                    let r = Renewer::init_reboot(self.wan.ifindex, mac, &lease, &client_id)?;
+                    reg.register(&mut SourceFd(&r.as_raw_fd()), Token(base + RENEWER), Interest::READABLE)?;
+                    self.renewer = Some(r);
+                }
+            }
+            Action::StoreLease { lease: Some(lease), client_id } => {
+                let stamp_us = self.boot_us.saturating_add(now.as_micros());
+                stored_lease::write(&self.state_dir, &self.wan.name, &Stored { lease, client_id, stamp_us })?;
+            }
+            Action::StoreLease { lease: None, .. } => stored_lease::remove(&self.state_dir, &self.wan.name)?,
             Action::RetransmitRenewal => {
                 if let Some(Err(e)) = self.renewer.as_ref().map(Renewer::retransmit) {
                     log::debug!("group {name}: renewal: {e}");

@@ -6,13 +6,13 @@
 
 mod clients;
 mod group;
+mod listener;
 mod status;
 mod trackers;
 mod watchdog;
 
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -51,15 +51,27 @@ const GROUP_BASE: usize = 16;
 /// instants. Everything with a deadline (the engines, the trackers, the
 /// hooks, the loop's own rechecks) is handed `now` from here; nothing else
 /// reads a clock (src/time.rs tests that).
-pub(crate) struct Clock(std::time::Instant);
+pub(crate) struct Clock(std::time::Instant, u64);
 
 impl Clock {
     pub(crate) fn start() -> Clock {
-        Clock(std::time::Instant::now())
+        // The same clock as std's Instant, read as a number: microseconds
+        // since boot, for what must outlive this process (a kept lease).
+        // SAFETY: clock_gettime only writes the timespec it is given.
+        let mut ts = nix::libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        unsafe { nix::libc::clock_gettime(nix::libc::CLOCK_MONOTONIC, &mut ts) };
+        let boot_us = u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000 + u64::try_from(ts.tv_nsec).unwrap_or(0) / 1000;
+        Clock(std::time::Instant::now(), boot_us)
     }
 
     pub(crate) fn now(&self) -> Instant {
         Instant::from_micros(u64::try_from(self.0.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    /// Microseconds since boot at this clock's `Instant::ZERO`: one of its
+    /// instants `t` is `boot_us() + t` on the system's monotonic clock.
+    pub(crate) fn boot_us(&self) -> u64 {
+        self.1
     }
     /// A deadline of std's clock (`system::process`'s) on this one.
     fn of_std(&self, t: std::time::Instant) -> Instant {
@@ -147,14 +159,14 @@ impl Daemon {
         let now = clock.now();
         let mut groups = Vec::new();
         for (i, g) in config.groups.iter().enumerate() {
-            let mut grp = Group::open(g, &config.globals.control_socket, &config.globals.state_dir, now)
+            let mut grp = Group::open(g, &config.globals, clock.boot_us(), now)
                 .map_err(|e| io::Error::new(e.kind(), format!("group {}: {e}", g.name)))?;
             grp.register(poll.registry(), GROUP_BASE + i * TOKENS_PER_GROUP)?;
             groups.push(grp);
         }
         let signals = SignalFd::with_flags(mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
         poll.registry().register(&mut SourceFd(&signals.as_raw_fd()), SIGNALS, Interest::READABLE)?;
-        let mut listener = open_control(&config.globals.control_socket)?;
+        let mut listener = listener::open(&config.globals.control_socket)?;
         poll.registry().register(&mut listener, CONTROL, Interest::READABLE)?;
         let mut links = LinkMonitor::open()?;
         links.dump()?;
@@ -189,6 +201,9 @@ impl Daemon {
     pub fn run(&mut self) -> io::Result<()> {
         for g in &self.config.groups {
             log::info!("group {}: started on WAN {} (fence installed, WAN closed)", g.name, g.wan_device);
+        }
+        for w in config::warnings(&self.config) {
+            log::warn!("{w}");
         }
         let r = Watchdog::start(dead_bound(&self.config), self.clock.now()).and_then(|w| {
             log::info!("stall watchdog: {} ms", ms(w.bound()));
@@ -273,9 +288,7 @@ impl Daemon {
         if killed > 0 {
             log::warn!("exiting: {killed} child process group(s) killed");
         }
-        if let Err(e) = std::fs::remove_file(&self.config.globals.control_socket) {
-            log::warn!("{}: {e}", self.config.globals.control_socket.display());
-        }
+        listener::remove(&self.config.globals.control_socket);
     }
 
     fn execute(&mut self, gi: usize) {
@@ -639,29 +652,4 @@ fn test_stall(line: &str) -> bool {
     log::warn!("test_stall: holding the event loop for {ms} ms");
     std::thread::sleep(Duration::from_millis(ms));
     true
-}
-
-/// The control socket, root only: mode 0600 in a 0700 directory.
-fn open_control(path: &Path) -> io::Result<UnixListener> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    // A socket that answers belongs to a running daemon: two daemons on
-    // one router would fight over the fence. Connecting does not wait: a
-    // full backlog (a daemon that does not accept) says "running" too.
-    let probe = mio::net::UnixStream::connect(path);
-    if probe.is_ok() || probe.is_err_and(|e| e.kind() == io::ErrorKind::WouldBlock) {
-        return Err(io::Error::new(
-            io::ErrorKind::AddrInUse,
-            format!("{}: another vwrp daemon is running", path.display()),
-        ));
-    }
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let l = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(l)
 }

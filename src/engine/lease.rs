@@ -96,7 +96,7 @@ impl Engine {
         if self.state == State::Active {
             if !valid && self.applied.is_some() {
                 self.withdraw_lease();
-                self.acquire();
+                self.acquire(now);
             } else if valid && self.timers.is_due(Timer::Renew, now) {
                 let left = expires.since(now);
                 let next = now.plus((left / 2).clamp(Duration::from_secs(1), Duration::from_secs(60)));
@@ -123,6 +123,12 @@ impl Engine {
         if self.retransmits >= RETRANSMITS {
             self.timers.stop(Timer::Retransmit);
             self.actions.push_back(Action::AbandonRenewal);
+            // INIT-REBOOT unanswered (a server without a record of the
+            // lease stays silent): DISCOVER, asking for the address.
+            if self.rebooting.is_some() && self.state.holds_wan() {
+                self.acquire(now);
+            }
+            self.rebooting = None;
         } else {
             self.retransmits += 1;
             self.timers.set(Timer::Retransmit, now.plus(RETRANSMIT_INTERVAL));
@@ -142,10 +148,38 @@ impl Engine {
         }
     }
 
-    pub(super) fn acquire(&mut self) {
-        let requested = self.lease.as_ref().map(|l| l.wire.address);
+    /// No valid lease in memory: ask a kept one back (once), else start
+    /// over with DISCOVER, asking for the address last known (an expired
+    /// kept lease's too).
+    pub(super) fn acquire(&mut self, now: Instant) {
+        let kept = self.kept.take();
+        if let Some(kept) = kept.as_ref().filter(|k| k.is_valid(now)) {
+            self.rebooting = Some(kept.wire.address);
+            let client_id = kept.client_id.clone().unwrap_or_else(|| self.s.client_id.clone());
+            self.actions.push_back(Action::RebootLease { lease: kept.at(now), client_id });
+            self.timers.set(Timer::Retransmit, now.plus(RETRANSMIT_INTERVAL));
+            self.retransmits = 0;
+            return;
+        }
+        let requested = self.lease.as_ref().map(|l| l.wire.address).or(self.rebooting).or(kept.map(|k| k.wire.address));
         let client_id = self.client_id();
         self.actions.push_back(Action::AcquireLease { requested, client_id });
+    }
+
+    /// Keeps the lease for a restart when it changed in a way the next
+    /// daemon must know: another address, or an expiry moved by a renewal.
+    /// A peer's hellos repeat the same lease, seconds left counting down:
+    /// those change nothing.
+    pub(super) fn store_lease(&mut self, now: Instant) {
+        let Some(l) = &self.lease else { return };
+        let (address, expires) = (l.wire.address, l.expires());
+        let moved = |at: Instant| at.since(expires).max(expires.since(at)) > Duration::from_secs(2);
+        if self.stored.is_some_and(|(a, at)| a == address && !moved(at)) {
+            return;
+        }
+        self.stored = Some((address, expires));
+        let (lease, client_id) = (l.at(now), l.client_id.clone());
+        self.actions.push_back(Action::StoreLease { lease: Some(lease), client_id });
     }
 
     pub(super) fn client_id(&self) -> Vec<u8> {
@@ -158,6 +192,7 @@ impl Engine {
 
     /// The lease the holder's message `m` carries, learned by a router
     /// that does not hold the WAN. In place: every hello brings it again.
+    /// Kept for a restart only when it changed (`store_lease`).
     pub(super) fn learn_lease(&mut self, now: Instant, m: &Message) {
         let Some(w) = &m.tlvs.lease4 else { return };
         match &mut self.lease {
@@ -168,6 +203,7 @@ impl Engine {
             }
             None => self.lease = Some(Lease { wire: w.clone(), client_id: m.tlvs.client_id.clone(), learned: now }),
         }
+        self.store_lease(now);
     }
 }
 

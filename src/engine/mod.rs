@@ -81,6 +81,14 @@ pub enum Action {
     AbandonRenewal,
     /// No valid lease: obtain one, asking for `requested` if known.
     AcquireLease { requested: Option<std::net::Ipv4Addr>, client_id: Vec<u8> },
+    /// No lease in memory, but one kept from before a restart is still
+    /// valid: ask the server for it back (INIT-REBOOT, RFC 2131 §4.3.2),
+    /// not configured meanwhile. The answer comes as a renewal's does;
+    /// `RetransmitRenewal` and `AbandonRenewal` apply to it.
+    RebootLease { lease: Lease4, client_id: Vec<u8> },
+    /// Keep this lease for a restart of the daemon (tmpfs), or forget the
+    /// kept one (`None`: the server refused it).
+    StoreLease { lease: Option<Lease4>, client_id: Option<Vec<u8>> },
     /// Stop any DHCP client activity (never with a release).
     StopDhcp,
     /// Run the transition hooks for the state just entered.
@@ -176,6 +184,12 @@ pub struct Engine {
     priority_override: Option<u8>,
     lease: Option<Lease>,
     lease6: Option<(Lease6, Instant)>,
+    /// The lease kept from before a restart, until it is asked back.
+    kept: Option<Lease>,
+    /// The address asked back with INIT-REBOOT, while it may be answered.
+    rebooting: Option<std::net::Ipv4Addr>,
+    /// What `StoreLease` last kept: the address and when it expires.
+    stored: Option<(std::net::Ipv4Addr, Instant)>,
     /// Address currently configured on the WAN by us.
     applied: Option<std::net::Ipv4Addr>,
     wan_open: bool,
@@ -228,6 +242,9 @@ impl Engine {
             priority_override: None,
             lease: None,
             lease6: None,
+            kept: None,
+            rebooting: None,
+            stored: None,
             applied: None,
             wan_open: false,
             last_refresh: now,
@@ -501,7 +518,9 @@ impl Engine {
         self.timers.set(Timer::Renew, lease.renew_at());
         // A renewal's answer, or a fresh lease that makes it moot.
         self.timers.stop(Timer::Retransmit);
+        self.rebooting = None;
         self.lease = Some(lease);
+        self.store_lease(now);
         if self.state.holds_wan() && (changed || self.applied.is_none()) {
             self.apply_lease(now);
             // A new address: tell the ISP gateway and the switch.
@@ -515,6 +534,13 @@ impl Engine {
         self.lease6 = Some((l, now));
     }
 
+    /// A lease kept from before a restart (system::stored_lease), its
+    /// times as of `now`: asked back with INIT-REBOOT when this router
+    /// takes the WAN without a lease from a peer.
+    pub fn handle_kept_lease(&mut self, now: Instant, wire: Lease4, client_id: Option<Vec<u8>>) {
+        self.kept = Some(Lease { wire, client_id, learned: now });
+    }
+
     /// The server refused the lease (NAK): stop using it.
     pub fn handle_lease_lost(&mut self, now: Instant) {
         self.timers.stop(Timer::Retransmit);
@@ -522,9 +548,14 @@ impl Engine {
             l.wire.valid_left = 0;
             l.learned = now;
         }
+        // Refused: not to be asked for again, after a restart either.
+        self.rebooting = None;
+        self.stored = None;
+        self.actions.push_back(Action::StoreLease { lease: None, client_id: None });
         if self.state.holds_wan() {
             self.withdraw_lease();
-            self.acquire();
+            // A refused INIT-REBOOT leaves no address to ask for.
+            self.acquire(now);
         }
         self.evaluate(now);
     }

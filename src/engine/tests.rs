@@ -469,3 +469,105 @@ fn refused_routers_are_bounded_and_forgotten() {
     a.handle_timeout(t(100).plus(PEER_EXPIRY));
     assert!(a.status(t(100).plus(PEER_EXPIRY)).refused.is_empty());
 }
+
+// ---- a lease kept across a restart (INIT-REBOOT) ------------------------
+
+fn stores(acts: &[Action]) -> Vec<Option<u32>> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::StoreLease { lease, .. } => Some(lease.as_ref().map(|l| l.valid_left)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A router restarted alone with a kept lease still valid asks for it back
+/// (INIT-REBOOT) instead of DISCOVER, and uses it only once ACKed.
+#[test]
+fn a_kept_lease_is_asked_back_not_rediscovered() {
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    e.handle_kept_lease(t(0), Lease4 { valid_left: 100, ..lease() }, None);
+    let acts = run_alone(&mut e, t(1000));
+    assert_eq!(e.state(), State::Active);
+    let asked: Vec<&Action> = acts.iter().filter(|a| matches!(a, Action::RebootLease { .. })).collect();
+    assert_eq!(asked.len(), 1, "{acts:?}");
+    let Action::RebootLease { lease: l, client_id } = asked[0] else { unreachable!() };
+    assert_eq!((l.address, l.valid_left <= 100), (lease_addr(), true));
+    assert_eq!(client_id, &settings(1, 100).client_id);
+    assert!(!acts.iter().any(|a| matches!(a, Action::AcquireLease { .. } | Action::ApplyLease { .. })), "{acts:?}");
+    // The ACK: applied, announced, kept for the next restart.
+    e.handle_lease(t(1000), lease(), None);
+    let acts = drain(&mut e);
+    assert!(acts.iter().any(|a| matches!(a, Action::ApplyLease { .. })), "{acts:?}");
+    assert_eq!(stores(&acts), [Some(600)]);
+    assert!(renewal_steps(&run_alone_timed(&mut e, t(20_000))).is_empty(), "no retransmission after the ACK");
+}
+
+/// Expired, it is not asked back: DISCOVER, asking for its address.
+#[test]
+fn an_expired_kept_lease_means_discover_for_its_address() {
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    e.handle_kept_lease(t(0), Lease4 { valid_left: 0, renew_left: 0, rebind_left: 0, ..lease() }, None);
+    let acts = run_alone(&mut e, t(1000));
+    assert!(!acts.iter().any(|a| matches!(a, Action::RebootLease { .. })));
+    assert!(
+        acts.contains(&Action::AcquireLease {
+            requested: Some(lease().address),
+            client_id: settings(1, 100).client_id
+        }),
+        "{acts:?}"
+    );
+}
+
+/// A NAK: forgotten (here and on disk), DISCOVER for any address. Silence
+/// (a server without a record stays silent): three copies 2 s apart, then
+/// DISCOVER asking for the address.
+#[test]
+fn a_refused_or_unanswered_init_reboot_falls_back_to_discover() {
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    e.handle_kept_lease(t(0), lease(), None);
+    run_alone(&mut e, t(1000));
+    e.handle_lease_lost(t(1000));
+    let acts = drain(&mut e);
+    assert_eq!(stores(&acts), [None]);
+    assert!(acts.iter().any(|a| matches!(a, Action::AcquireLease { requested: None, .. })), "{acts:?}");
+
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    e.handle_kept_lease(t(0), lease(), None);
+    let acts = run_alone_timed(&mut e, t(20_000));
+    let start = acts.iter().find(|(_, a)| matches!(a, Action::RebootLease { .. })).expect("INIT-REBOOT").0;
+    let at = |s: u64| start.plus(Duration::from_secs(s));
+    let steps = renewal_steps(&acts);
+    assert_eq!(steps, [(at(2), "again"), (at(4), "again"), (at(6), "again"), (at(8), "abandon")]);
+    let discover: Vec<&(Instant, Action)> =
+        acts.iter().filter(|(_, a)| matches!(a, Action::AcquireLease { .. })).collect();
+    assert_eq!(discover.len(), 1, "{acts:?}");
+    assert_eq!(discover[0].0, at(8));
+    assert!(matches!(discover[0].1, Action::AcquireLease { requested: Some(a), .. } if a == lease_addr()));
+}
+
+/// A standby keeps the lease the active carries: once, and again only when
+/// a renewal moved its expiry, not for every hello counting down.
+#[test]
+fn a_standby_keeps_the_actives_lease_once_per_renewal() {
+    let mut a = Engine::new(settings(1, 200), 7, t(0));
+    a.handle_lease(t(0), lease(), None);
+    run_alone(&mut a, t(1000));
+    let mut b = Engine::new(settings(2, 100), 8, t(1000));
+    let mut kept = Vec::new();
+    for now in (1000..4000).step_by(10) {
+        a.handle_timeout(t(now));
+        b.handle_timeout(t(now));
+        let (fa, fb) = (drain_prepared(&mut a, t(now)), drain_prepared(&mut b, t(now)));
+        deliver(&mut b, t(now), &fa);
+        deliver(&mut a, t(now), &fb);
+        kept.extend(stores(&drain(&mut b)));
+        if now == 2500 {
+            // The active renewed: 600 s from now.
+            a.handle_lease(t(now), lease(), None);
+        }
+    }
+    assert_eq!(b.state(), State::Standby);
+    // Seconds left as of the hello that carried it, rounded down.
+    assert!(matches!(kept[..], [Some(598..=600), Some(598..=600)]), "once, then once after the renewal: {kept:?}");
+}

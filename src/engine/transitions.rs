@@ -277,7 +277,7 @@ impl Engine {
             // Confirm with the server in the background; we already forward.
             self.timers.set(Timer::Renew, now);
         } else {
-            self.acquire();
+            self.acquire(now);
         }
         self.send_hellos(now, true);
         if let Some(iv) = self.s.wan_hello() {

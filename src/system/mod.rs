@@ -1,6 +1,7 @@
 //! The kernel-facing side of the daemon: netlink, the nftables fence,
 //! addresses and routes, AF_PACKET sockets, announcements, the lease
-//! udhcpc obtained and the DHCP renewal of a lease taken over, the lease on
+//! udhcpc obtained, the DHCP renewal of a lease taken over and the lease
+//! kept for a restart (INIT-REBOOT), the lease on
 //! the WAN (and its hand-off to netifd), DHCPv6 state from odhcp6c,
 //! transition hooks, random numbers, and the child processes all of them
 //! start.
@@ -16,6 +17,7 @@ pub mod process;
 pub mod random;
 pub mod renewer;
 pub mod rtnl;
+pub mod stored_lease;
 #[cfg(test)]
 #[path = "../../tests/support/netns.rs"]
 pub(crate) mod testnet;

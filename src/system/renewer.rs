@@ -5,7 +5,13 @@
 //! `Renewer` therefore only does what RFC 2131 §4.4.5 calls RENEWING (a
 //! DHCPREQUEST unicast to the server that granted the lease) and REBINDING
 //! (the same request broadcast), with `ciaddr` set and no requested-address
-//! or server-id option. The messages are `wire::dhcpv4`'s.
+//! or server-id option; and after a restart of the daemon, with a lease
+//! kept from before it (system::stored_lease), INIT-REBOOT (§4.3.2): the
+//! request broadcast with the address in option 50, `ciaddr` 0, no server
+//! id. That one goes out and comes back as whole frames on the WAN device,
+//! as udhcpc's do: the address is not configured yet, so the kernel would
+//! pick another interface's as the source, and could drop the answer on
+//! its reverse-path check. The messages are `wire::dhcpv4`'s.
 //!
 //! What dnsmasq 2.90 does with such a request (tests below): it ACKs a
 //! lease it holds, whichever router sends it (same MAC, same client id).
@@ -16,12 +22,16 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 
 use nix::libc;
 use nix::sys::socket::{self, AddressFamily, SockFlag, SockProtocol, SockType, SockaddrIn, sockopt};
 
-use crate::wire::dhcpv4::{self, CLIENT_PORT, SERVER_PORT, build_request, msg};
+use super::packet::{PacketSocket, PacketType};
+use crate::wire::dhcpv4::{
+    self, CLIENT_PORT, SERVER_PORT, build_init_reboot, build_request, client_broadcast_frame, msg,
+};
+use crate::wire::ethertype;
 use crate::wire::{Lease4, Mac};
 
 /// How a renewal ended.
@@ -38,12 +48,22 @@ pub enum RenewOutcome {
 /// own schedule (RFC 2131 §4.4.5: half the time left, at least 60 s).
 #[derive(Debug)]
 pub struct Renewer {
-    sock: UdpSocket,
-    request: Vec<u8>,
-    to: SocketAddrV4,
+    io: Io,
     xid: u32,
     mac: Mac,
     lease: Lease4,
+}
+
+#[derive(Debug)]
+enum Io {
+    /// RENEWING and REBINDING, from the leased address's port 68.
+    Udp { sock: UdpSocket, request: Vec<u8>, to: SocketAddrV4 },
+    /// INIT-REBOOT: the whole broadcast frame out, IPv4 frames in.
+    Frames { sock: PacketSocket, frame: Vec<u8> },
+}
+
+fn too_long() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "client id longer than 255 bytes")
 }
 
 impl Renewer {
@@ -59,8 +79,7 @@ impl Renewer {
     /// same port coexist.
     pub fn start(ifname: &str, mac: Mac, lease: &Lease4, client_id: &[u8], rebinding: bool) -> io::Result<Renewer> {
         let xid = super::random::u32();
-        let request = build_request(xid, mac, lease.address, client_id)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "client id longer than 255 bytes"))?;
+        let request = build_request(xid, mac, lease.address, client_id).ok_or_else(too_long)?;
         let broadcast = rebinding || lease.server_id.is_unspecified();
         let to = SocketAddrV4::new(if broadcast { Ipv4Addr::BROADCAST } else { lease.server_id }, SERVER_PORT);
         let fd = socket::socket(
@@ -73,7 +92,23 @@ impl Renewer {
         socket::setsockopt(&fd, sockopt::BindToDevice, &std::ffi::OsString::from(ifname))?;
         socket::setsockopt(&fd, sockopt::Broadcast, &true)?;
         socket::bind(fd.as_raw_fd(), &SockaddrIn::from(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, CLIENT_PORT)))?;
-        let r = Renewer { sock: UdpSocket::from(fd), request, to, xid, mac, lease: lease.clone() };
+        let io = Io::Udp { sock: UdpSocket::from(fd), request, to };
+        let r = Renewer { io, xid, mac, lease: lease.clone() };
+        r.retransmit()?;
+        Ok(r)
+    }
+
+    /// INIT-REBOOT for `lease`, kept from before a restart and not
+    /// configured: asks the server for its address back on link `ifindex`.
+    /// An ACK is the lease again; a NAK or silence means a new DISCOVER.
+    pub fn init_reboot(ifindex: u32, mac: Mac, lease: &Lease4, client_id: &[u8]) -> io::Result<Renewer> {
+        let xid = super::random::u32();
+        let request = build_init_reboot(xid, mac, lease.address, client_id).ok_or_else(too_long)?;
+        let io = Io::Frames {
+            sock: PacketSocket::open(ifindex, ethertype::IPV4)?,
+            frame: client_broadcast_frame(mac, &request),
+        };
+        let r = Renewer { io, xid, mac, lease: lease.clone() };
         r.retransmit()?;
         Ok(r)
     }
@@ -81,6 +116,10 @@ impl Renewer {
     /// Sends the same request again (same xid, so a late answer to an
     /// earlier copy still counts).
     pub fn retransmit(&self) -> io::Result<()> {
+        let (sock, request, to) = match &self.io {
+            Io::Frames { sock, frame } => return sock.send(frame),
+            Io::Udp { sock, request, to } => (sock, request, to),
+        };
         // The source address is set per packet (IP_PKTINFO) because the
         // socket is bound to the wildcard address.
         let info = libc::in_pktinfo {
@@ -88,10 +127,10 @@ impl Renewer {
             ipi_spec_dst: libc::in_addr { s_addr: u32::from(self.lease.address).to_be() },
             ipi_addr: libc::in_addr { s_addr: 0 },
         };
-        let iov = [io::IoSlice::new(&self.request)];
+        let iov = [io::IoSlice::new(request)];
         let cmsg = [socket::ControlMessage::Ipv4PacketInfo(&info)];
-        let to = SockaddrIn::from(self.to);
-        socket::sendmsg(self.sock.as_raw_fd(), &iov, &cmsg, socket::MsgFlags::empty(), Some(&to))?;
+        let to = SockaddrIn::from(*to);
+        socket::sendmsg(sock.as_raw_fd(), &iov, &cmsg, socket::MsgFlags::empty(), Some(&to))?;
         Ok(())
     }
 
@@ -99,54 +138,79 @@ impl Renewer {
         self.xid
     }
 
-    /// Reads everything waiting; the first ACK or NAK for this request ends
-    /// the renewal. Anything else (other xids, other clients, an ACK for a
-    /// different address) is dropped.
-    pub fn on_readable(&mut self) -> Option<RenewOutcome> {
-        let mut buf = [0u8; 1500];
+    /// The next DHCP message from a server, or `None` when nothing more is
+    /// waiting.
+    fn next_message(&self, buf: &mut [u8]) -> Option<(usize, usize)> {
         loop {
-            let (n, from) = match self.sock.recv_from(&mut buf) {
-                Ok(r) => r,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            let got = match &self.io {
+                Io::Udp { sock, .. } => match sock.recv_from(buf) {
+                    Ok((n, from)) if from.port() == SERVER_PORT => Ok(Some((0, n))),
+                    Ok(_) => Ok(None),
+                    Err(e) => Err(e),
+                },
+                Io::Frames { sock, .. } => match sock.recv(buf) {
+                    Ok(Some((_, PacketType::Outgoing))) => Ok(None),
+                    Ok(Some((n, _))) => {
+                        let frame = buf.get(..n).unwrap_or(&[]);
+                        Ok(dhcpv4::server_message(frame).map(|m| {
+                            let start = m.as_ptr() as usize - frame.as_ptr() as usize;
+                            (start, start + m.len())
+                        }))
+                    }
+                    Ok(None) => return None,
+                    Err(e) => Err(e),
+                },
+            };
+            match got {
+                Ok(Some(range)) => return Some(range),
+                Ok(None) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     if e.kind() != io::ErrorKind::WouldBlock {
                         log::debug!("dhcp renew: recv: {e}");
                     }
                     return None;
                 }
-            };
-            let m = match dhcpv4::Message::parse(buf.get(..n).unwrap_or(&[])) {
+            }
+        }
+    }
+
+    /// Reads everything waiting; the first ACK or NAK for this request ends
+    /// the renewal. Anything else (other xids, other clients, an ACK for a
+    /// different address) is dropped.
+    pub fn on_readable(&mut self) -> Option<RenewOutcome> {
+        let mut buf = [0u8; 1514];
+        while let Some((start, end)) = self.next_message(&mut buf) {
+            let m = match dhcpv4::Message::parse(buf.get(start..end).unwrap_or(&[])) {
                 Ok(m) => m,
                 Err(e) => {
-                    log::debug!("dhcp renew: {from}: {e}");
+                    log::debug!("dhcp renew: {e}");
                     continue;
                 }
             };
-            if m.op != dhcpv4::BOOTREPLY || m.xid != self.xid || m.chaddr != self.mac || from.port() != SERVER_PORT {
+            if m.op != dhcpv4::BOOTREPLY || m.xid != self.xid || m.chaddr != self.mac {
                 continue;
             }
             match m.message_type {
                 msg::NAK => return Some(RenewOutcome::Nak),
                 msg::ACK if m.yiaddr == self.lease.address => match m.lease(&self.lease) {
                     Some(l) => return Some(RenewOutcome::Ack(l)),
-                    None => log::debug!("dhcp renew: {from}: ACK without a lease time"),
+                    None => log::debug!("dhcp renew: ACK without a lease time"),
                 },
-                msg::ACK => log::debug!("dhcp renew: {from}: ACK for {} instead of {}", m.yiaddr, self.lease.address),
+                msg::ACK => log::debug!("dhcp renew: ACK for {} instead of {}", m.yiaddr, self.lease.address),
                 _ => {}
             }
         }
+        None
     }
 }
 
 impl AsRawFd for Renewer {
     fn as_raw_fd(&self) -> RawFd {
-        self.sock.as_raw_fd()
-    }
-}
-
-impl AsFd for Renewer {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.sock.as_fd()
+        match &self.io {
+            Io::Udp { sock, .. } => sock.as_raw_fd(),
+            Io::Frames { sock, .. } => sock.as_raw_fd(),
+        }
     }
 }
 
@@ -334,6 +398,49 @@ mod netns_tests {
         let leases = std::fs::read_to_string(s.dir.join("leases")).unwrap();
         assert!(leases.contains("02:00:5e:00:53:01 203.0.113.10 * 01:02:00:5e:00:53:01"), "{leases}");
         assert_eq!(leases.lines().count(), 1);
+    }
+
+    /// INIT-REBOOT from the client namespace, waiting up to `wait`.
+    fn init_reboot(s: &Isp, lease: &Lease4, wait: Duration) -> Option<RenewOutcome> {
+        let id = busybox_client_id(MAC);
+        let ifindex = s.cli.ifindex("cli0");
+        let mut r = s.cli.enter(|| Renewer::init_reboot(ifindex, MAC, lease, &id)).unwrap();
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if let Some(o) = r.on_readable() {
+                return Some(o);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    /// INIT-REBOOT for the lease dnsmasq holds, with no address on the
+    /// client's link: one broadcast REQUEST from 0.0.0.0 with option 50, the
+    /// ACK broadcast back; no DISCOVER. Another address gets a NAK; a server
+    /// with no record of the client stays silent.
+    #[test]
+    fn init_reboot_gets_the_lease_back_without_discover() {
+        let s = Isp::new("ir");
+        let (lease, _) = s.udhcpc();
+        let discovers = s.count("DHCPDISCOVER");
+        let isp0 = s.isp.ifindex("isp0");
+        let sniff = s.isp.enter(|| PacketSocket::open(isp0, 0x0800).unwrap());
+        let got = init_reboot(&s, &lease, Duration::from_secs(3));
+        assert_renewed(got, &lease);
+        assert_eq!(s.request_seen(&sniff), Some((Mac([0xff; 6]), Ipv4Addr::UNSPECIFIED)));
+        let log = s.log();
+        assert!(log.contains("DHCPREQUEST(isp0) 203.0.113.10 02:00:5e:00:53:01"), "{log}");
+        assert!(log.matches("DHCPACK(isp0) 203.0.113.10").count() == 2, "{log}");
+        assert_eq!(s.count("DHCPDISCOVER"), discovers, "no DISCOVER");
+        // Another address than the one it gave this client: a NAK.
+        let other = Lease4 { address: ip("203.0.113.77"), ..lease.clone() };
+        assert_eq!(init_reboot(&s, &other, Duration::from_secs(3)), Some(RenewOutcome::Nak), "{}", s.log());
+        drop(s);
+        // A server without a record of the client (its lease database
+        // lost): silence, as RFC 2131 §4.3.2 asks of it.
+        let s = Isp::new("i0");
+        assert_eq!(init_reboot(&s, &lease, Duration::from_secs(2)), None, "{}", s.log());
     }
 
     /// dnsmasq (not authoritative) answers a unicast renewal for an address

@@ -114,6 +114,114 @@ pub fn link_mac(ifindex: u32) -> io::Result<[u8; 6]> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "link has no Ethernet address"))
 }
 
+/// How a link hangs together with others: the device it is a port of
+/// (bridge, bond) and the one it is stacked on (VLAN, macvlan, DSA port).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tie {
+    pub index: u32,
+    pub name: String,
+    pub master: Option<u32>,
+    /// IFLA_LINK in this namespace; a veth's peer is no lower device.
+    pub lower: Option<u32>,
+}
+
+fn u32_attr(v: &[u8]) -> Option<u32> {
+    v.try_into().ok().map(u32::from_ne_bytes)
+}
+
+impl Tie {
+    fn parse(msg: &Message<'_>) -> Result<Tie, Malformed> {
+        let (header, attrs) = msg.split(IFINFOMSG_LEN)?;
+        let index = header.get(4..8).and_then(u32_attr).ok_or(Malformed)?;
+        let mut tie = Tie { index, name: String::new(), master: None, lower: None };
+        let (mut other_netns, mut veth) = (false, false);
+        for attr in attrs {
+            let attr = attr?;
+            match attr.kind {
+                libc::IFLA_IFNAME => tie.name = attr.string().ok_or(Malformed)?.to_owned(),
+                libc::IFLA_MASTER => tie.master = u32_attr(attr.value).filter(|&m| m != 0),
+                libc::IFLA_LINK => tie.lower = u32_attr(attr.value).filter(|&l| l != 0 && l != index),
+                libc::IFLA_LINK_NETNSID => other_netns = true,
+                libc::IFLA_LINKINFO => {
+                    for info in attr.attrs() {
+                        let info = info?;
+                        veth |= info.kind == libc::IFLA_INFO_KIND && info.string() == Some("veth");
+                    }
+                }
+                _ => {}
+            }
+        }
+        if other_netns || veth {
+            tie.lower = None;
+        }
+        Ok(tie)
+    }
+}
+
+/// Every link of this namespace, with its ties.
+pub fn ties() -> io::Result<Vec<Tie>> {
+    let mut socket = Socket::open(Protocol::Route, 0)?;
+    // A dump disturbed by a change is asked for again.
+    for _ in 0..3 {
+        let mut req = Request::new();
+        req.message(libc::RTM_GETLINK, F_REQUEST | F_DUMP).header(&ifinfomsg(0));
+        let seq = socket.send(&mut req)?;
+        let (mut out, mut interrupted) = (Vec::new(), false);
+        'dump: loop {
+            for msg in socket.receive()? {
+                let msg = msg?;
+                if msg.seq != seq {
+                    continue;
+                }
+                interrupted |= msg.flags & F_DUMP_INTR != 0;
+                match msg.kind {
+                    libc::RTM_NEWLINK => out.push(Tie::parse(&msg)?),
+                    NLMSG_DONE => break 'dump,
+                    NLMSG_ERROR => {
+                        let code = msg.error_code()?;
+                        return Err(io::Error::from_raw_os_error(code.saturating_neg()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if !interrupted {
+            return Ok(out);
+        }
+    }
+    Err(io::Error::other("the link dump kept being interrupted"))
+}
+
+/// How link `control` stands to link `wan`, if its frames could reach the
+/// WAN's wire or the WAN's frames its: `None` when they are apart.
+pub fn wan_tie(ties: &[Tie], wan: u32, control: u32) -> Option<&'static str> {
+    // The devices below `top`: its ports and what it is stacked on, down
+    // to the hardware.
+    let below = |top: u32| {
+        let mut seen = vec![top];
+        let mut i = 0;
+        while let Some(&d) = seen.get(i) {
+            for t in ties {
+                let under = t.master == Some(d) || ties.iter().any(|x| x.index == d && x.lower == Some(t.index));
+                if under && !seen.contains(&t.index) {
+                    seen.push(t.index);
+                }
+            }
+            i += 1;
+        }
+        seen
+    };
+    if control == wan {
+        Some("is")
+    } else if below(control).contains(&wan) {
+        Some("is a bridge, bond or VLAN over")
+    } else if below(wan).contains(&control) {
+        Some("is a port of, or the device under,")
+    } else {
+        None
+    }
+}
+
 /// `struct ifaddrmsg` and the address attributes shared by add and delete.
 fn address_request(kind: u16, flags: u16, ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<Request> {
     let (family, max_len) = match addr {
@@ -353,6 +461,51 @@ mod tests {
             assert_eq!(text.join(":"), mac_text);
             assert!(link_mac(wa + 1000).is_err());
         });
+    }
+
+    /// A control link that is a bridge or a port of the WAN is found on the
+    /// kernel's own links; a veth's peer and a separate device are apart.
+    /// (This kernel has bridges and veths; VLANs are the pure test's.)
+    #[test]
+    fn ties_find_the_bridge_of_the_wan() {
+        let (a, _b, _wa) = pair("ti");
+        a.ok("ip link add br0 type bridge");
+        a.ok("ip link set wa master br0");
+        a.ok("ip link add lan0 type veth peer name lan1");
+        let ties = a.enter(ties).unwrap();
+        let at = |n: &str| ties.iter().find(|t| t.name == n).unwrap_or_else(|| panic!("{n}: {ties:?}")).index;
+        let tie = |wan: &str, control: &str| wan_tie(&ties, at(wan), at(control));
+        assert_eq!(tie("wa", "wa"), Some("is"));
+        assert_eq!(tie("wa", "br0"), Some("is a bridge, bond or VLAN over"));
+        assert_eq!(tie("br0", "wa"), Some("is a port of, or the device under,"));
+        assert_eq!(tie("wa", "lan0"), None);
+        assert_eq!(tie("br0", "lan0"), None);
+        // A veth's peer, here or in another namespace, is no lower device.
+        assert_eq!(tie("lan0", "lan1"), None);
+        assert!(ties.iter().all(|t| t.lower.is_none()), "{ties:?}");
+    }
+
+    /// Stacks as a router has them: a DSA switch (wan@eth0, lan1@eth0 in
+    /// br-lan), a VLAN on the WAN port and a bridge over that VLAN.
+    #[test]
+    fn wan_ties_follow_ports_and_stacked_devices() {
+        let t = |index, name: &str, master, lower| Tie { index, name: name.into(), master, lower };
+        let ties = [
+            t(2, "eth0", None, None),
+            t(3, "wan", None, Some(2)),
+            t(4, "lan1", Some(6), Some(2)),
+            t(5, "wan.10", Some(7), Some(3)),
+            t(6, "br-lan", None, None),
+            t(7, "br-wan10", None, None),
+        ];
+        assert_eq!(wan_tie(&ties, 3, 6), None, "br-lan and the WAN share only the conduit");
+        assert_eq!(wan_tie(&ties, 3, 5), Some("is a bridge, bond or VLAN over"));
+        assert_eq!(wan_tie(&ties, 3, 7), Some("is a bridge, bond or VLAN over"));
+        assert_eq!(wan_tie(&ties, 3, 2), Some("is a port of, or the device under,"));
+        assert_eq!(wan_tie(&ties, 7, 3), Some("is a port of, or the device under,"));
+        assert_eq!(wan_tie(&ties, 6, 4), Some("is a port of, or the device under,"));
+        assert_eq!(wan_tie(&ties, 6, 2), Some("is a port of, or the device under,"));
+        assert_eq!(wan_tie(&ties, 3, 4), None);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! DHCPv4 (RFC 2131, options RFC 2132): the messages a renewing client
 //! sends and reads. vwrp never runs a whole DHCP client: busybox udhcpc
 //! obtains leases; this is what `system::renewer::Renewer` needs to confirm
-//! one in place (RENEWING and REBINDING, RFC 2131 §4.4.5).
+//! one in place (RENEWING and REBINDING, RFC 2131 §4.4.5) or to ask for a
+//! lease kept from before a restart back (INIT-REBOOT, §4.3.2), the latter
+//! as whole frames: a client without an address sends from 0.0.0.0.
 
 use std::net::Ipv4Addr;
 
@@ -31,6 +33,7 @@ mod field {
     pub const HTYPE: usize = 1;
     pub const HLEN: usize = 2;
     pub const XID: Range<usize> = 4..8;
+    pub const FLAGS: Range<usize> = 10..12;
     pub const CIADDR: Range<usize> = 12..16;
     pub const YIADDR: Range<usize> = 16..20;
     pub const CHADDR: Range<usize> = 28..34;
@@ -41,6 +44,7 @@ mod field {
 pub mod opt {
     pub const PAD: u8 = 0;
     pub const SUBNET_MASK: u8 = 1;
+    pub const REQUESTED_ADDRESS: u8 = 50;
     pub const ROUTER: u8 = 3;
     pub const DNS: u8 = 6;
     pub const LEASE_TIME: u8 = 51;
@@ -72,6 +76,21 @@ const REQUESTED: [u8; 7] =
 /// (50) or server-id (54) option, client id (61) when given. `None` when the
 /// client id does not fit an option (over 255 bytes).
 pub fn build_request(xid: u32, mac: Mac, ciaddr: Ipv4Addr, client_id: &[u8]) -> Option<Vec<u8>> {
+    request(xid, mac, ciaddr, None, client_id)
+}
+
+/// An INIT-REBOOT DHCPREQUEST (RFC 2131 §4.3.2): `ciaddr` 0, the address
+/// asked back in option 50, no server id (54), and the BROADCAST flag: a
+/// client without an address cannot receive a unicast answer. `None` when
+/// the client id does not fit an option.
+pub fn build_init_reboot(xid: u32, mac: Mac, requested: Ipv4Addr, client_id: &[u8]) -> Option<Vec<u8>> {
+    request(xid, mac, Ipv4Addr::UNSPECIFIED, Some(requested), client_id)
+}
+
+/// The flag that asks the server to broadcast its answer (RFC 2131 §2).
+const BROADCAST_FLAG: u16 = 0x8000;
+
+fn request(xid: u32, mac: Mac, ciaddr: Ipv4Addr, requested: Option<Ipv4Addr>, client_id: &[u8]) -> Option<Vec<u8>> {
     let mut b = vec![0u8; field::OPTIONS];
     b[field::OP] = BOOTREQUEST;
     b[field::HTYPE] = 1;
@@ -81,6 +100,11 @@ pub fn build_request(xid: u32, mac: Mac, ciaddr: Ipv4Addr, client_id: &[u8]) -> 
     b[field::CHADDR].copy_from_slice(&mac.0);
     b[field::COOKIE].copy_from_slice(&COOKIE);
     b.extend_from_slice(&[opt::MESSAGE_TYPE, 1, msg::REQUEST]);
+    if let Some(r) = requested {
+        b[field::FLAGS].copy_from_slice(&BROADCAST_FLAG.to_be_bytes());
+        b.extend_from_slice(&[opt::REQUESTED_ADDRESS, 4]);
+        b.extend_from_slice(&r.octets());
+    }
     if !client_id.is_empty() {
         b.extend_from_slice(&[opt::CLIENT_ID, u8::try_from(client_id.len()).ok()?]);
         b.extend_from_slice(client_id);
@@ -92,6 +116,98 @@ pub fn build_request(xid: u32, mac: Mac, ciaddr: Ipv4Addr, client_id: &[u8]) -> 
         b.resize(MIN_LEN, opt::PAD);
     }
     Some(b)
+}
+
+/// The IPv4 and UDP headers of a client's broadcast (RFC 791, RFC 768).
+mod udp4 {
+    use core::ops::Range;
+    pub const IP_LEN: usize = 20;
+    pub const UDP_LEN: usize = 8;
+    pub const VERSION_IHL: usize = 0;
+    pub const TOS: usize = 1;
+    pub const TOTAL_LEN: Range<usize> = 2..4;
+    pub const FLAGS_FRAGMENT: Range<usize> = 6..8;
+    pub const TTL: usize = 8;
+    pub const PROTOCOL: usize = 9;
+    pub const CHECKSUM: Range<usize> = 10..12;
+    pub const SRC: Range<usize> = 12..16;
+    pub const DST: Range<usize> = 16..20;
+    /// In the UDP header.
+    pub const SRC_PORT: Range<usize> = 0..2;
+    pub const DST_PORT: Range<usize> = 2..4;
+    pub const LENGTH: Range<usize> = 4..6;
+    pub const UDP_CHECKSUM: Range<usize> = 6..8;
+    pub const PROTO_UDP: u8 = 17;
+}
+
+/// `message` (a client's DHCP message) as the whole Ethernet frame a
+/// client without an address sends: from `mac` to every station, IPv4
+/// from 0.0.0.0 to 255.255.255.255, UDP from port 68 to 67 (RFC 2131 §4.1).
+pub fn client_broadcast_frame(mac: Mac, message: &[u8]) -> Vec<u8> {
+    use super::checksum;
+    use super::ethernet::{EthernetRepr, ethertype};
+    let udp_len = udp4::UDP_LEN + message.len();
+    let total = u16::try_from(udp4::IP_LEN + udp_len).unwrap_or(u16::MAX);
+    let mut ip = [0u8; udp4::IP_LEN];
+    ip[udp4::VERSION_IHL] = 0x45;
+    // Low delay, as udhcpc sends it.
+    ip[udp4::TOS] = 0x10;
+    ip[udp4::TOTAL_LEN].copy_from_slice(&total.to_be_bytes());
+    ip[udp4::TTL] = 64;
+    ip[udp4::PROTOCOL] = udp4::PROTO_UDP;
+    ip[udp4::DST].copy_from_slice(&Ipv4Addr::BROADCAST.octets());
+    let c = checksum::of(&ip);
+    ip[udp4::CHECKSUM].copy_from_slice(&c.to_be_bytes());
+    let udp_len16 = u16::try_from(udp_len).unwrap_or(u16::MAX);
+    let mut udp = [0u8; udp4::UDP_LEN];
+    udp[udp4::SRC_PORT].copy_from_slice(&CLIENT_PORT.to_be_bytes());
+    udp[udp4::DST_PORT].copy_from_slice(&SERVER_PORT.to_be_bytes());
+    udp[udp4::LENGTH].copy_from_slice(&udp_len16.to_be_bytes());
+    // Over the pseudo-header: source, destination, protocol, length.
+    let pseudo = [&ip[udp4::SRC.start..udp4::DST.end], &[0, udp4::PROTO_UDP], &udp_len16.to_be_bytes()[..]];
+    let sum = pseudo.iter().fold(0, |s, part| checksum::add(s, part));
+    let sum = checksum::add(checksum::add(sum, &udp), message);
+    // A computed 0 is sent as all ones (RFC 768).
+    let c = match !sum {
+        0 => 0xffff,
+        c => c,
+    };
+    udp[udp4::UDP_CHECKSUM].copy_from_slice(&c.to_be_bytes());
+    EthernetRepr { dst: Mac::BROADCAST, src: mac, ethertype: ethertype::IPV4 }.frame(|out| {
+        out.extend_from_slice(&ip);
+        out.extend_from_slice(&udp);
+        out.extend_from_slice(message);
+    })
+}
+
+/// The DHCP message of an IPv4 frame (Ethernet header included) carrying
+/// UDP from the server port to the client port, unfragmented; `None` for
+/// any other frame.
+pub fn server_message(frame: &[u8]) -> Option<&[u8]> {
+    use super::ethernet::{ETHERNET_HEADER_LEN, ethertype};
+    if frame.get(12..14) != Some(&ethertype::IPV4.to_be_bytes()[..]) {
+        return None;
+    }
+    let ip = frame.get(ETHERNET_HEADER_LEN..)?;
+    let first = *ip.first()?;
+    let header_len = usize::from(first & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes(ip.get(udp4::TOTAL_LEN)?.try_into().ok()?));
+    let fragmented = u16::from_be_bytes(ip.get(udp4::FLAGS_FRAGMENT)?.try_into().ok()?) & 0x3fff != 0;
+    if first >> 4 != 4
+        || header_len < udp4::IP_LEN
+        || total < header_len
+        || fragmented
+        || *ip.get(udp4::PROTOCOL)? != udp4::PROTO_UDP
+    {
+        return None;
+    }
+    let udp = ip.get(header_len..total)?;
+    let port = |r: core::ops::Range<usize>| udp.get(r).and_then(|b| b.try_into().ok()).map(u16::from_be_bytes);
+    if port(udp4::SRC_PORT)? != SERVER_PORT || port(udp4::DST_PORT)? != CLIENT_PORT {
+        return None;
+    }
+    let len = usize::from(port(udp4::LENGTH)?);
+    udp.get(udp4::UDP_LEN..len)
 }
 
 /// Why a datagram is not a DHCP message we can use.
@@ -311,6 +427,61 @@ mod tests {
         assert_eq!(bare[240..255], [53, 1, 3, 55, 7, 1, 3, 6, 51, 54, 58, 59, 255, 0, 0]);
         assert_eq!(build_request(1, MAC, ip("203.0.113.10"), &[7; 256]), None);
         assert_eq!(build_request(1, MAC, ip("203.0.113.10"), &[7; 255]).unwrap().len(), 240 + 3 + 257 + 9 + 1);
+    }
+
+    /// INIT-REBOOT (RFC 2131 §4.3.2): ciaddr 0, option 50 with the address,
+    /// no option 54, the BROADCAST flag.
+    #[test]
+    fn init_reboot_bytes() {
+        let mut want = fixed_header(1, 0x1234_5678, [0; 4], [0; 4]);
+        want[10] = 0x80;
+        #[rustfmt::skip]
+        want.extend_from_slice(&[
+            53, 1, 3,
+            50, 4, 203, 0, 113, 10,
+            61, 7, 1, 0x02, 0x00, 0x5e, 0x00, 0x53, 0x01,
+            55, 7, 1, 3, 6, 51, 54, 58, 59,
+            255,
+        ]);
+        want.resize(300, 0);
+        assert_eq!(build_init_reboot(0x1234_5678, MAC, ip("203.0.113.10"), &client_id()).unwrap(), want);
+        assert_eq!(build_init_reboot(1, MAC, ip("203.0.113.10"), &[7; 256]), None);
+    }
+
+    /// The broadcast frame: 0.0.0.0:68 to 255.255.255.255:67 from the MAC,
+    /// both checksums right; read back as a server's would be refused
+    /// (wrong ports), a server's own answer read.
+    #[test]
+    fn client_broadcast_frame_bytes() {
+        use crate::wire::checksum;
+        let message = build_init_reboot(9, MAC, ip("203.0.113.10"), &client_id()).unwrap();
+        let f = client_broadcast_frame(MAC, &message);
+        assert_eq!(f.len(), 14 + 20 + 8 + 300);
+        assert_eq!(&f[..14], &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0x5e, 0x00, 0x53, 0x01, 0x08, 0x00]);
+        #[rustfmt::skip]
+        assert_eq!(&f[14..34], &[
+            0x45, 0x10, 0x01, 0x48, 0, 0, 0, 0, 64, 17, 0x79, 0x96,
+            0, 0, 0, 0, 255, 255, 255, 255,
+        ]);
+        assert_eq!(checksum::of(&f[14..34]), 0, "the IP header sums to zero");
+        assert_eq!(&f[34..40], &[0, 68, 0, 67, 0x01, 0x34]);
+        let mut pseudo = vec![0, 0, 0, 0, 255, 255, 255, 255, 0, 17, 0x01, 0x34];
+        pseudo.extend_from_slice(&f[34..]);
+        assert_eq!(checksum::of(&pseudo), 0, "the UDP checksum covers the pseudo-header");
+        assert_eq!(&f[42..], &message[..]);
+        assert_eq!(server_message(&f), None, "a client's frame is no server's answer");
+        // A server's answer: the same headers, ports swapped.
+        let mut answer = f.clone();
+        answer[34..38].copy_from_slice(&[0, 67, 0, 68]);
+        assert_eq!(server_message(&answer), Some(&message[..]));
+        // Fragmented, not UDP, truncated: none.
+        let mut frag = answer.clone();
+        frag[20] = 0x20;
+        assert_eq!(server_message(&frag), None);
+        let mut tcp = answer.clone();
+        tcp[23] = 6;
+        assert_eq!(server_message(&tcp), None);
+        assert_eq!(server_message(&answer[..40]), None);
     }
 
     /// A DHCPACK as dnsmasq 2.90 sends it in answer to a renewal.

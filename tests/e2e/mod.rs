@@ -10,7 +10,7 @@ use vwrp::control::{self, Request};
 
 use crate::support::{Opts, ProcId, SHARED_MAC, Testbed, poll_until, vwrp_bin};
 
-pub const KEY: &str = "1:e2e-test-key";
+pub const KEY: &str = "1:e2e-test-key-0123456789";
 
 /// Failover timing is measured: one bed at a time, whatever the test
 /// runner's thread count.

@@ -7,6 +7,8 @@
 //   LUCI_URL      http://127.0.0.1:PORT of router 1's harness
 //   LUCI_URL_R3   http://127.0.0.2:PORT of router 3's (it signs with a key
 //                 routers 1 and 2 lack)
+//   LUCI_URL_R4   http://127.0.0.3:PORT of router 4's, alone and without
+//                 a key
 //   SHOT_DIR      where the screenshots go
 //   LEASE_ADDR    the address the active router leased
 //   UCI_FILE      the harness's /etc/config/vwrp
@@ -133,6 +135,7 @@ async function statusPage(page) {
 	check(peers.includes('0x2') && peers.includes('Standby') && peers.includes('150'), `peer 0x2 standby, priority 150: ${peers}`);
 	check(/ago/.test(peers) && /\blan\b/.test(peers), `last heard and path (control0 = lan): ${peers}`);
 	check(!peers.includes('0x3'), `router 3, signing with another key, is no peer: ${peers}`);
+	check(await page.locator(id('vwrp-no-key-wan')).count() == 0, 'a group with a key gets no warning about keys');
 	const keys = await textOf(page, id('vwrp-keys-wan'));
 	check(/0x3\s+3\s+no\s+Refused: it signs with key 3, which this router does not have/.test(keys), `router 3 listed with its key: ${keys}`);
 	step('peers table: 0x2 Standby; 0x3 refused for its key 3');
@@ -229,6 +232,17 @@ async function stepUpUnheard(page) {
 	check((await textOf(page, role)).trim() == 'Standby', 'router 3 stays standby');
 	await page.screenshot({ path: path.join(shots, 'luci-status-stepup.png'), fullPage: true });
 	step(`router 3's Step up: "${note.trim()}"`);
+}
+
+/* A group without a key: the status page warns above everything else. */
+async function unkeyedGroup(page) {
+	await login(page, env('LUCI_URL_R4'), 'root', '');
+	const warning = await waitText(page, id('vwrp-no-key-wan'), (t) => t.includes('This group has no key.'),
+		'router 4 warns that its group has no key');
+	check(/anyone on the control links can take the WAN/.test(warning) && /same one/.test(warning),
+		`the warning says what it means and what to do: ${warning}`);
+	await page.screenshot({ path: path.join(shots, 'luci-status-nokey.png'), fullPage: true });
+	step(`router 4, without a key: "${warning.trim()}"`);
 }
 
 /* A login that may only read vwrp. */
@@ -404,6 +418,7 @@ try {
 	await overviewPage(page);
 	await settingsPage(page);
 	await stepUpUnheard(page);
+	await unkeyedGroup(page);
 	await readOnly(page);
 	await stoppedDaemon(page);
 }

@@ -532,7 +532,14 @@ impl World {
                     self.routers[i].renewal = None;
                     self.discovering.retain(|&r| r != i);
                 }
-                Action::Announce | Action::DropLanGateway | Action::Nudge | Action::RunHooks(_) => {}
+                // The simulated routers keep no lease across a crash (their
+                // state directory is gone with them): none to ask back.
+                Action::RebootLease { .. } => self.violate(format!("r{i} asked back a lease it never kept")),
+                Action::Announce
+                | Action::DropLanGateway
+                | Action::Nudge
+                | Action::RunHooks(_)
+                | Action::StoreLease { .. } => {}
             }
         }
         if self.routers[i].proc == Proc::Down {

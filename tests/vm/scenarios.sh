@@ -23,7 +23,7 @@ ISP_ADDR=203.0.113.1
 # for a few hundred ms now and then, and a stalled active rightly gives up
 # the WAN once its permission (2 hellos) lapses.
 HELLO_MS=250
-KEY=1:vm-test-key
+KEY=1:vm-test-key-0123456789
 W=/tmp/vm
 failures=0
 

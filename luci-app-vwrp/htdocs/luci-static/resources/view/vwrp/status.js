@@ -115,7 +115,17 @@ function renderSummary(g) {
 		rows.push([ _('Last step up'), E('span', { 'id': 'vwrp-last-step-up-' + g.name }, [
 			(STEP_UP[g.step_up.state] || '%s').format(g.step_up.reason), ' (', common.ago(g.step_up.ago_ms), ')'
 		]) ]);
-	return kvTable(rows);
+	if (g.authenticated)
+		return kvTable(rows);
+	/* An unkeyed group is open to anyone on its control links: say so
+	 * above everything else, as the log and `vwrp status` do. */
+	return E('div', [
+		E('div', { 'class': 'alert-message warning', 'id': 'vwrp-no-key-' + g.name }, [
+			E('strong', [ _('This group has no key.') ]), ' ',
+			_('Hellos are not authenticated, so anyone on the control links can take the WAN. Generate a key in the settings (Security) and give every router of the group the same one.')
+		]),
+		kvTable(rows)
+	]);
 }
 
 function renderPeers(g) {
