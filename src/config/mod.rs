@@ -17,7 +17,7 @@ pub mod uci;
 mod values;
 
 use core::fmt;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -155,7 +155,7 @@ impl fmt::Debug for Hex<'_> {
 }
 
 /// An address vwrp holds on a LAN device while active.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LanGateway {
     pub address: IpAddr,
     pub prefix_len: u8,
@@ -363,7 +363,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
             message: "no 'group' section: nothing to do".to_string(),
         });
     }
-    let by_name: HashMap<String, usize> = groups.iter().enumerate().map(|(i, g)| (g.group.name.clone(), i)).collect();
+    let by_name: BTreeMap<String, usize> = groups.iter().enumerate().map(|(i, g)| (g.group.name.clone(), i)).collect();
     for mut reader in trackers {
         let (group_name, group_line, tracker) = read_tracker(&mut reader)?;
         match by_name.get(&group_name).and_then(|&i| groups.get_mut(i)) {
@@ -387,8 +387,8 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
 /// What two enabled groups must not share; each looked up in a map, so
 /// many groups cost linear time.
 fn check_groups_apart(file: &str, groups: &[ParsedGroup]) -> Result<(), ConfigError> {
-    let mut ids: HashMap<u8, &str> = HashMap::new();
-    let mut devices: HashMap<&str, &str> = HashMap::new();
+    let mut ids: BTreeMap<u8, &str> = BTreeMap::new();
+    let mut devices: BTreeMap<&str, &str> = BTreeMap::new();
     for g in groups.iter().filter(|g| g.enabled) {
         let name = g.group.name.as_str();
         let clash = if let Some(earlier) = ids.insert(g.group.group_id, name) {
