@@ -415,6 +415,9 @@ fn status_text(v: &Value) -> String {
         for t in g.get("trackers").and_then(Value::as_array).into_iter().flatten() {
             let _ = writeln!(o, "  tracker {} {} ({})", s(t, "name"), s(t, "state"), tracker_details(t).join(", "));
         }
+        if let Some(c) = g.get("conntrack").filter(|c| c.is_object()) {
+            print_conntrack(c);
+        }
         if let Some(c) = g.get("counters") {
             let _ = writeln!(
                 o,
@@ -437,6 +440,25 @@ fn status_text(v: &Value) -> String {
         }
     }
     o
+}
+
+/// conntrackd's state and the group's last commit, in two lines.
+fn print_conntrack(c: &Value) {
+    let num = |k: &str| c.get(k).and_then(Value::as_u64).map_or("?".to_string(), |v| v.to_string());
+    let pid = c.get("pid").and_then(Value::as_u64).map(|p| format!(" pid {p}")).unwrap_or_default();
+    let error = c.get("error").and_then(Value::as_str).map(|e| format!(": {e}")).unwrap_or_default();
+    println!(
+        "  conntrack sync {} (conntrackd{pid} on {}; {} own, {} synced connections){error}",
+        s(c, "state"),
+        s(c, "device"),
+        num("internal"),
+        num("external")
+    );
+    if let Some(m) = c.get("commit").filter(|m| m.is_object()) {
+        let took = m.get("took_ms").and_then(Value::as_u64).map(|t| format!(" in {t} ms")).unwrap_or_default();
+        let error = m.get("error").and_then(Value::as_str).map(|e| format!(": {e}")).unwrap_or_default();
+        println!("  last commit {}{took}, {}s ago{error}", s(m, "result"), secs(n(m, "ago_ms")));
+    }
 }
 
 #[cfg(test)]
