@@ -14,67 +14,27 @@
 mod e2e;
 mod support;
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::{Cluster, RouterConf};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use serde::Deserialize;
 use serde_json::Value;
-use support::{LAN_GATEWAY, ProcId, SRV_ADDR, Testbed, WAN_ADDR, interleaved, poll_until};
+use support::{
+    FlowReport, FlowSpec, Flows, LAN_GATEWAY, SRV_ADDR, Testbed, WAN_ADDR, interleaved, poll_until, server_resets,
+};
 
 const HELLO_MS: u64 = 100;
 const SECS: fn(u64) -> Duration = Duration::from_secs;
-const NATFLOWS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/natflows.py");
 const TCP_PORT: u16 = 6000;
 const UDP_PORT: u16 = 6001;
 /// Per kind and batch: 10 client-first and 10 server-first connections
 /// and a UDP flow first, then 10 server-first and a UDP flow more.
 const EACH: usize = 10;
 
-#[derive(Debug, Deserialize)]
-struct Report {
-    flows: Vec<Flow>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Flow {
-    kind: String,
-    batch: u8,
-    port: u16,
-    arrivals: u64,
-    gaps: Vec<Gap>,
-    longest_gap_ms: f64,
-    silent_ms: f64,
-    last_ms: f64,
-    error: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Gap {
-    at_ms: f64,
-    gap_ms: f64,
-}
-
-impl Flow {
-    /// Still exchanging data at the end, never reset or closed.
-    fn alive(&self) -> bool {
-        self.error.is_none() && self.silent_ms < 1000.0
-    }
-
-    fn name(&self) -> String {
-        format!("{} port {} (batch {})", self.kind, self.port, self.batch)
-    }
-}
-
 fn conf(priority: u8, sync: bool) -> RouterConf {
     let extra = if sync { "\toption conntrack_sync '1'\n".to_string() } else { String::new() };
     RouterConf { priority, extra, ..Default::default() }
-}
-
-fn python() -> &'static str {
-    if std::path::Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" }
 }
 
 /// Router n's `conntrack` status object (null without sync).
@@ -120,86 +80,10 @@ fn reboot(c: &mut Cluster, n: usize) {
     c.boot(n);
 }
 
-/// The flows' two ends: the server behind the ISP, the client on the LAN.
-struct Flows {
-    server: ProcId,
-    client: ProcId,
-    report: PathBuf,
-    started: Instant,
-}
-
-impl Flows {
-    fn start(c: &mut Cluster) -> Flows {
-        let (tcp, udp) = (TCP_PORT.to_string(), UDP_PORT.to_string());
-        let server =
-            c.bed.spawn("srv", [python(), NATFLOWS, "serve", "--tcp-port", tcp.as_str(), "--udp-port", udp.as_str()]);
-        assert!(
-            poll_until(SECS(5), || c.bed.proc_log(server).contains("serving")),
-            "natflows serve did not start: {}",
-            c.bed.proc_log(server)
-        );
-        let report = c.dir().join("flows.json");
-        let each = EACH.to_string();
-        let client = c.bed.spawn(
-            "cli",
-            [
-                python(),
-                NATFLOWS,
-                "run",
-                "--server",
-                SRV_ADDR,
-                "--tcp-port",
-                tcp.as_str(),
-                "--udp-port",
-                udp.as_str(),
-                "--client-first",
-                each.as_str(),
-                "--server-first",
-                each.as_str(),
-                "--udp",
-                "1",
-                "--duration",
-                "120",
-                "--report",
-                report.to_str().unwrap(),
-            ],
-        );
-        assert!(
-            poll_until(SECS(10), || c.bed.proc_log(client).contains("opened")),
-            "natflows run did not connect: {}",
-            c.bed.proc_log(client)
-        );
-        Flows { server, client, report, started: Instant::now() }
-    }
-
-    fn at_ms(&self) -> f64 {
-        self.started.elapsed().as_secs_f64() * 1000.0
-    }
-
-    fn second_batch(&mut self, c: &mut Cluster) {
-        c.bed.signal(self.client, Signal::SIGUSR1);
-        assert!(
-            poll_until(SECS(5), || c.bed.proc_log(self.client).contains("second batch")),
-            "no second batch: {}",
-            c.bed.proc_log(self.client)
-        );
-    }
-
-    /// The report, and what the server said until then (resets it met).
-    fn finish(self, c: &mut Cluster) -> (Report, String) {
-        let server_log = c.bed.proc_log(self.server);
-        c.bed.signal(self.client, Signal::SIGUSR2);
-        assert!(c.bed.wait(self.client, SECS(10)).is_some_and(|s| s.success()), "{}", c.bed.proc_log(self.client));
-        c.bed.kill(self.server);
-        let text = std::fs::read_to_string(&self.report).expect("natflows report");
-        (serde_json::from_str(&text).expect("natflows report JSON"), server_log)
-    }
-}
-
 /// What one run saw: the flows, and when each event began (ms after the
 /// flows started).
 struct Run {
-    report: Report,
+    report: FlowReport,
     /// Connections the server lost (RST from a router without the entry).
     resets: usize,
     hard_at: f64,
@@ -224,7 +108,16 @@ fn scenario(sync: bool) -> Run {
         assert_eq!(conntrack(&c, 1), Value::Null, "status without conntrack_sync");
     }
     c.bed.start_mac_watch();
-    let mut flows = Flows::start(&mut c);
+    let spec = FlowSpec {
+        tcp_port: TCP_PORT,
+        udp_port: UDP_PORT,
+        client_first: EACH,
+        server_first: EACH,
+        udp: 1,
+        interval_ms: 50,
+        duration: SECS(120),
+    };
+    let mut flows = Flows::start(&mut c.bed, &spec);
     let batch1 = 2 * EACH + 1;
     if sync {
         // The standby holds the active's connections, in conntrackd only.
@@ -265,7 +158,7 @@ fn scenario(sync: bool) -> Run {
         let learned = poll_until(SECS(10), || conntrack(&c, 1)["external"].as_u64() >= Some(batch1 as u64));
         assert!(learned, "r1 did not learn r2's connections (r2 -R/-B, r1 StartupResync): {}", conntrack(&c, 1));
     }
-    flows.second_batch(&mut c);
+    flows.second_batch(&mut c.bed);
     std::thread::sleep(SECS(2));
 
     // Graceful handover back to r1.
@@ -279,8 +172,8 @@ fn scenario(sync: bool) -> Run {
         // Nothing vwrp does flushes the old active's entries.
         assert!(kernel_entries(&c, 2) >= batch1, "r2's entries were flushed after the handover");
     }
-    let (report, server_log) = flows.finish(&mut c);
-    let resets = server_log.lines().filter(|l| l.contains(": error ")).count();
+    let (report, server_log) = flows.finish(&mut c.bed);
+    let resets = server_resets(&server_log);
     let run = Run { report, resets, hard_at, graceful_at };
     print(&run, sync);
 
@@ -303,18 +196,6 @@ fn scenario(sync: bool) -> Run {
     run
 }
 
-/// The longest stall of a flow in the event that began at `from` (until
-/// `to`), in ms: a gap between arrivals, or the silence at the end.
-fn stall(f: &Flow, from: f64, to: f64) -> f64 {
-    let tail = Gap { at_ms: f.last_ms, gap_ms: f.silent_ms };
-    f.gaps
-        .iter()
-        .chain([&tail])
-        .filter(|g| g.at_ms + g.gap_ms >= from && g.at_ms < to)
-        .map(|g| g.gap_ms)
-        .fold(0.0, f64::max)
-}
-
 fn print(run: &Run, sync: bool) {
     let what = if sync { "on" } else { "off" };
     for f in &run.report.flows {
@@ -323,8 +204,8 @@ fn print(run: &Run, sync: bool) {
              graceful handover {:>5.0} ms; {}",
             f.name(),
             f.arrivals,
-            stall(f, run.hard_at, run.graceful_at),
-            stall(f, run.graceful_at, f64::MAX),
+            f.stall(run.hard_at, run.graceful_at),
+            f.stall(run.graceful_at, f64::MAX),
             match &f.error {
                 Some(e) => e.as_str(),
                 None if f.alive() => "alive",

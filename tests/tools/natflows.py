@@ -33,6 +33,7 @@ Python standard library only. Every socket stays on the addresses given.
 import argparse
 import json
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -291,6 +292,9 @@ def main():
     r.add_argument("--duration", type=float, required=True)
     r.add_argument("--report", required=True)
     args = p.parse_args()
+    # One descriptor per connection: the bench opens 1,000.
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     serve(args) if args.mode == "serve" else run(args)
 
 
