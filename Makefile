@@ -148,10 +148,11 @@ endif
 	./scripts/ipk-luci.sh $(IPK_DIR)
 
 # vwrp against keepalived 2.x (VRRPv3) on the same test bed, in one run:
-# failover outage, CPU, memory and size. Prints a markdown table and
+# failover outage, CPU, memory and size, and NAT connections kept after a
+# hard failover (both with conntrackd). Prints a markdown table and
 # writes bench/results.json; see docs/BENCH.md. Not part of `make test`.
 bench:
-	./scripts/deps.sh keepalived
+	./scripts/deps.sh keepalived conntrackd conntrack
 	$(with_vwrp) $(CARGO) test --release --test bench
 
 # Where a hello's cost goes: perf stat and strace -c on an active and a
