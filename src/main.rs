@@ -444,20 +444,13 @@ fn status_text(v: &Value) -> String {
 
 /// conntrackd's state and the group's last commit, in two lines.
 fn print_conntrack(c: &Value) {
-    let num = |k: &str| c.get(k).and_then(Value::as_u64).map_or("?".to_string(), |v| v.to_string());
-    let pid = c.get("pid").and_then(Value::as_u64).map(|p| format!(" pid {p}")).unwrap_or_default();
-    let error = c.get("error").and_then(Value::as_str).map(|e| format!(": {e}")).unwrap_or_default();
-    println!(
-        "  conntrack sync {} (conntrackd{pid} on {}; {} own, {} synced connections){error}",
-        s(c, "state"),
-        s(c, "device"),
-        num("internal"),
-        num("external")
-    );
+    let (own, synced) = (n(c, "internal"), n(c, "external"));
+    println!("  conntrack sync {} on {}: {own} own, {synced} synced connections", s(c, "state"), s(c, "device"));
+    if let Some(e) = c.get("error").and_then(Value::as_str) {
+        println!("  conntrackd: {e}");
+    }
     if let Some(m) = c.get("commit").filter(|m| m.is_object()) {
-        let took = m.get("took_ms").and_then(Value::as_u64).map(|t| format!(" in {t} ms")).unwrap_or_default();
-        let error = m.get("error").and_then(Value::as_str).map(|e| format!(": {e}")).unwrap_or_default();
-        println!("  last commit {}{took}, {}s ago{error}", s(m, "result"), secs(n(m, "ago_ms")));
+        println!("  last commit {} in {} ms, {}s ago", s(m, "result"), n(m, "took_ms"), secs(n(m, "ago_ms")));
     }
 }
 

@@ -140,7 +140,7 @@ fn scenario(sync: bool) -> Run {
         let commit = poll_until(SECS(3), || conntrack(&c, 2)["commit"]["result"] == "ok");
         assert!(commit, "r2's commit: {}", conntrack(&c, 2));
         println!("COMMIT r2 after the hard failover: {} ms", conntrack(&c, 2)["commit"]["took_ms"]);
-        assert!(c.log(2).contains("conntrack commit done in"), "{}", c.log(2));
+        assert!(c.log(2).contains("conntrack commit ok after"), "{}", c.log(2));
         // conntrackd went with the daemon that started it.
         let left: Vec<_> = processes(&c, 1).into_iter().filter(|(_, comm)| comm == "conntrackd").collect();
         assert!(
@@ -303,6 +303,6 @@ fn a_takeover_whose_commit_hangs_goes_on_after_prepare_timeout_and_says_so() {
         conntrack(&c, 2)
     );
     assert_eq!(conntrack(&c, 2)["commit"]["result"], "timeout");
-    assert!(c.log(2).contains("past the takeover"), "{}", c.log(2));
+    assert!(c.log(2).contains("conntrack commit timeout after"), "{}", c.log(2));
     assert!(poll_until(SECS(8), || conntrack(&c, 2)["state"] == "ok"), "{}", conntrack(&c, 2));
 }

@@ -14,8 +14,11 @@
 
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsRawFd;
 use std::process::Stdio;
 use std::time::Duration;
+
+use nix::libc;
 
 use crate::config::Config;
 use crate::json;
@@ -96,7 +99,8 @@ impl Conntrack {
     pub fn reconfigure(&mut self, config: &Config, now: Instant) -> bool {
         let Some((device, ignore)) = wanted(config) else { return false };
         let paths = Paths::in_dir(&config.globals.state_dir);
-        if (&device, &ignore, &paths) != (&self.device, &self.ignore, &self.paths) {
+        let moved = paths.conf.as_os_str() != self.paths.conf.as_os_str();
+        if moved || device != self.device || ignore != self.ignore {
             log::info!("conntrackd: configuration changed: starting it again");
             (self.device, self.ignore, self.paths) = (device, ignore, paths);
             self.stop(now);
@@ -192,16 +196,19 @@ impl Conntrack {
             Ok(None) if now < p.deadline => return,
             Ok(None) => Err(format!("conntrackd did not answer within {} s", PROBE_LIMIT.as_secs())),
             Ok(Some(status)) => {
-                // It has ended: its report (a few hundred bytes) is all in the pipe.
-                let mut text = String::new();
-                if let Some(out) = p.child.take_stdout() {
+                // It has ended: its report (about 1 KiB) is all in the
+                // pipe, and one read takes all a pipe holds, up to `buf`.
+                let mut buf = vec![0u8; 16384];
+                let mut n = 0;
+                if let Some(mut out) = p.child.take_stdout() {
                     // Non-blocking: whatever else might hold the pipe open.
-                    let mut out = mio::unix::pipe::Receiver::from(out);
-                    if out.set_nonblocking(true).is_ok() {
-                        let _ = out.read_to_string(&mut text);
+                    // SAFETY: fcntl on a descriptor `out` owns.
+                    if unsafe { libc::fcntl(out.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) } == 0 {
+                        n = out.read(&mut buf).unwrap_or(0);
                     }
                 }
-                conntrackd::parse_stats(&text).ok_or_else(|| format!("conntrackd -s: {status}: no report"))
+                conntrackd::parse_stats(&String::from_utf8_lossy(buf.get(..n).unwrap_or_default()))
+                    .ok_or_else(|| format!("conntrackd -s: {status}: no report"))
             }
             Err(e) => Err(format!("conntrackd -s: {e}")),
         };

@@ -288,25 +288,21 @@ impl Group {
                 Err(e) => Some(format!("conntrackd -c: {e}")),
             };
             let took = now.since(c.started);
-            let name = &self.cfg.name;
-            let ms = ms(took);
             let late = self.last_commit.as_ref().is_some_and(|o| o.result == "timeout");
-            match &error {
-                _ if late => {
-                    log::info!("group {name}: conntrack commit ended {ms} ms after it began, past the takeover")
-                }
-                None => log::info!("group {name}: conntrack commit done in {ms} ms"),
-                Some(e) => log::warn!(
-                    "group {name}: conntrack commit failed ({e}): taking over without the synced connections"
-                ),
-            }
-            let result = if late {
-                "timeout"
-            } else if error.is_some() {
-                "failed"
-            } else {
-                "ok"
+            let result = match &error {
+                _ if late => "timeout",
+                None => "ok",
+                Some(_) => "failed",
             };
+            // A failed commit took over without the synced connections; a
+            // late one, past the takeover, still loaded them.
+            log::log!(
+                if result == "failed" { log::Level::Warn } else { log::Level::Info },
+                "group {}: conntrack commit {result} after {} ms{}",
+                self.cfg.name,
+                ms(took),
+                error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+            );
             self.last_commit = Some(CommitOutcome { started: c.started, result, took: Some(took), error });
             self.commit = None;
             self.engine.handle_prepared(now);

@@ -11,10 +11,13 @@
 //! shared /run) and every daemon on a router has its own.
 
 use std::fmt::Write as _;
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use nix::libc;
 
 /// Where conntrackd's multicast goes: the addresses upstream's examples
 /// use, the same on every router.
@@ -52,22 +55,45 @@ pub struct Setup {
     pub hash_limit: u32,
 }
 
-/// The first IPv4 address of `device`: conntrackd sends its multicast
-/// from it. `None` until netifd has configured one.
+/// The (primary) IPv4 address of `device`: conntrackd sends its multicast
+/// from it. `None` until netifd has configured one (or the device exists).
 pub fn ipv4_address(device: &str) -> io::Result<Option<Ipv4Addr>> {
-    let mut all = nix::ifaddrs::getifaddrs().map_err(io::Error::from)?;
-    Ok(all.find_map(|a| {
-        let sin = a.address.filter(|_| a.interface_name == device)?;
-        Some(sin.as_sockaddr_in()?.ip())
-    }))
+    if device.len() >= libc::IFNAMSIZ {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "device name too long"));
+    }
+    // SAFETY: a plain socket call; the descriptor is owned at once.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a new descriptor nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: ifreq is plain data; all zeroes is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in req.ifr_name.iter_mut().zip(device.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: SIOCGIFADDR reads ifr_name and writes ifr_addr of `req`
+    // (its type differs between glibc and musl: `as _`).
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFADDR as _, &mut req) } < 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::EADDRNOTAVAIL | libc::ENODEV) => Ok(None),
+            _ => Err(e),
+        };
+    }
+    // SAFETY: for SIOCGIFADDR the kernel fills the union with a sockaddr_in.
+    let sin = unsafe { *std::ptr::addr_of!(req.ifr_ifru.ifru_addr).cast::<libc::sockaddr_in>() };
+    Ok(Some(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))))
 }
 
 /// The kernel's table size here, or OpenWrt's usual default.
 pub fn kernel_table_size() -> u32 {
-    std::fs::read_to_string("/proc/sys/net/netfilter/nf_conntrack_max")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(16384)
+    // A number and a newline: one read.
+    let mut buf = [0u8; 32];
+    let n = std::fs::File::open("/proc/sys/net/netfilter/nf_conntrack_max").and_then(|mut f| f.read(&mut buf));
+    let text = n.ok().and_then(|n| std::str::from_utf8(buf.get(..n)?).ok());
+    text.and_then(|s| s.trim().parse().ok()).unwrap_or(16384)
 }
 
 /// conntrackd.conf for `setup`: FTFW (reliable, with acknowledgements) over
@@ -88,7 +114,7 @@ pub fn config(setup: &Setup, paths: &Paths) -> Result<String, String> {
         let _ = writeln!(ignore, "\t\t\t{kind} {a}");
     }
     Ok(format!(
-        "# Written by vwrp from /etc/config/vwrp at every start: edit that instead.\n\
+        "# vwrp writes this at every start: edit /etc/config/vwrp\n\
          Sync {{\n\
          \tMode FTFW {{\n\
          \t\tStartupResync on\n\
@@ -139,7 +165,7 @@ pub fn prepare(text: &str, paths: &Paths) -> io::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     let tmp = paths.conf.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
+    std::fs::File::create(&tmp)?.write_all(text.as_bytes())?;
     std::fs::rename(&tmp, &paths.conf)?;
     match std::fs::remove_file(&paths.lock) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
@@ -200,10 +226,10 @@ pub fn parse_stats(text: &str) -> Option<Stats> {
                 "external:" => external = n,
                 _ => {}
             }
-        } else if words.get(1..3) == Some(&["Bytes", "sent"]) {
+        } else if words.get(1) == Some(&"Bytes") && words.get(2) == Some(&"sent") {
             s.sent_bytes = number(words.first().copied())?;
             s.received_bytes = number(words.get(3).copied())?;
-        } else if words.get(4..6) == Some(&["Lost", "msgs"]) {
+        } else if words.get(4) == Some(&"Lost") {
             s.lost = number(words.get(3).copied())?;
         }
     }
@@ -277,6 +303,13 @@ mod tests {
         \n\
         message tracking:\n\
         \x20                  0 Malformed msgs                    7 Lost msgs\n";
+
+    #[test]
+    fn the_sync_address_is_the_devices_ipv4_address() {
+        assert_eq!(ipv4_address("lo").unwrap(), Some(Ipv4Addr::LOCALHOST));
+        assert_eq!(ipv4_address("nosuchdev0").unwrap(), None);
+        assert!(ipv4_address(&"x".repeat(16)).is_err());
+    }
 
     #[test]
     fn stats_are_read_from_conntrackds_report() {
