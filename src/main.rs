@@ -442,16 +442,18 @@ fn status_text(v: &Value) -> String {
     o
 }
 
-/// conntrackd's state and the group's last commit, in two lines.
+/// conntrackd's state and the group's last commit, on one line.
 fn print_conntrack(c: &Value) {
-    let (own, synced) = (n(c, "internal"), n(c, "external"));
-    println!("  conntrack sync {} on {}: {own} own, {synced} synced connections", s(c, "state"), s(c, "device"));
-    if let Some(e) = c.get("error").and_then(Value::as_str) {
-        println!("  conntrackd: {e}");
-    }
-    if let Some(m) = c.get("commit").filter(|m| m.is_object()) {
-        println!("  last commit {} in {} ms, {}s ago", s(m, "result"), n(m, "took_ms"), secs(n(m, "ago_ms")));
-    }
+    let m = c.get("commit").filter(|m| m.is_object()).unwrap_or(&Value::Null);
+    println!(
+        "  conntrack sync {} on {}: {} own, {} synced; last commit {} ({} ms)",
+        s(c, "state"),
+        s(c, "device"),
+        n(c, "internal"),
+        n(c, "external"),
+        s(m, "result"),
+        n(m, "took_ms")
+    );
 }
 
 #[cfg(test)]

@@ -38,7 +38,6 @@ const PROBE_LIMIT: Duration = Duration::from_secs(2);
 
 struct Running {
     child: Child,
-    address: Ipv4Addr,
 }
 
 struct Probe {
@@ -55,8 +54,8 @@ pub struct Conntrack {
     /// When to start it (not running) or ask it next (running).
     next: Instant,
     probe: Option<Probe>,
-    /// Its last answer, and when.
-    stats: Option<(Stats, Instant)>,
+    /// Its last answer.
+    stats: Option<Stats>,
     /// The last probe went unanswered.
     unreachable: bool,
     restarts: u64,
@@ -123,8 +122,9 @@ impl Conntrack {
                 Err(e) => Some(e.to_string()),
             };
             if let Some(how) = ended {
-                log::warn!("conntrackd exited ({how}): starting it again in {} s", RESTART.as_secs());
-                self.error = Some(format!("conntrackd exited ({how})"));
+                let why = format!("conntrackd exited ({how})");
+                log::warn!("{why}: starting it again in 5 s");
+                self.error = Some(why);
                 self.restarts = self.restarts.saturating_add(1);
                 self.running = None;
                 self.stats = None;
@@ -154,7 +154,7 @@ impl Conntrack {
                 self.next = now.plus(ADDRESS_RETRY);
                 return self.note(format!("waiting for an IPv4 address on {} to sync from", self.device));
             }
-            Err(e) => return self.note(format!("reading the addresses of {}: {e}", self.device)),
+            Err(e) => return self.note(format!("{}: {e}", self.device)),
         };
         let mut ignore = self.ignore.clone();
         ignore.push(address.into());
@@ -171,8 +171,8 @@ impl Conntrack {
         let mut cmd = conntrackd::command(&self.paths, &[]);
         match process::spawn_tied(cmd.stdout(Stdio::null())) {
             Ok(child) => {
-                log::info!("conntrackd started (pid {}): syncing over {} from {address}", child.id(), self.device);
-                self.running = Some(Running { child, address });
+                log::info!("conntrackd started: syncing over {} from {address}", self.device);
+                self.running = Some(Running { child });
                 self.error = None;
                 self.unreachable = false;
                 // Its socket is up within milliseconds: ask soon.
@@ -194,8 +194,8 @@ impl Conntrack {
         let Some(p) = &mut self.probe else { return };
         let answer = match p.child.try_wait() {
             Ok(None) if now < p.deadline => return,
-            Ok(None) => Err(format!("conntrackd did not answer within {} s", PROBE_LIMIT.as_secs())),
-            Ok(Some(status)) => {
+            Ok(None) => Err("conntrackd did not answer within 2 s".to_string()),
+            Ok(Some(_)) => {
                 // It has ended: its report (about 1 KiB) is all in the
                 // pipe, and one read takes all a pipe holds, up to `buf`.
                 let mut buf = vec![0u8; 16384];
@@ -208,7 +208,7 @@ impl Conntrack {
                     }
                 }
                 conntrackd::parse_stats(&String::from_utf8_lossy(buf.get(..n).unwrap_or_default()))
-                    .ok_or_else(|| format!("conntrackd -s: {status}: no report"))
+                    .ok_or_else(|| "conntrackd -s gave no report".to_string())
             }
             Err(e) => Err(format!("conntrackd -s: {e}")),
         };
@@ -217,7 +217,7 @@ impl Conntrack {
         }
         match answer {
             Ok(s) => {
-                self.stats = Some((s, now));
+                self.stats = Some(s);
                 self.unreachable = false;
                 self.error = None;
             }
@@ -240,7 +240,7 @@ impl Conntrack {
 
     /// conntrackd's part of a syncing group's `"conntrack"` object (the
     /// caller opens it, adds the group's `commit` and closes it).
-    pub fn status(&self, now: Instant, j: &mut json::Writer) {
+    pub fn status(&self, j: &mut json::Writer) {
         let state = match (&self.running, &self.stats) {
             (None, _) if self.restarts > 0 => "down",
             (None, _) => "waiting",
@@ -249,24 +249,10 @@ impl Conntrack {
             (Some(_), Some(_)) => "ok",
         };
         j.key("state").str(state).key("device").str(&self.device);
-        let address = self.running.as_ref().map(|r| r.address.to_string());
-        j.key("address").opt_str(address.as_deref());
         j.key("pid").opt_num(self.running.as_ref().map(|r| u64::from(r.child.id())));
-        j.key("restarts").num(self.restarts).key("error").opt_str(self.error.as_deref());
+        j.key("error").opt_str(self.error.as_deref());
         let s = self.stats.as_ref();
-        j.key("checked_ago_ms").opt_num(s.map(|(_, at)| ms(now.since(*at))));
-        for (k, v) in [
-            ("internal", s.map(|(s, _)| s.internal)),
-            ("external", s.map(|(s, _)| s.external)),
-            ("sent_bytes", s.map(|(s, _)| s.sent_bytes)),
-            ("received_bytes", s.map(|(s, _)| s.received_bytes)),
-            ("lost", s.map(|(s, _)| s.lost)),
-        ] {
-            j.key(k).opt_num(v);
-        }
+        j.key("internal").opt_num(s.map(|s| s.internal)).key("external").opt_num(s.map(|s| s.external));
+        j.key("sent_bytes").opt_num(s.map(|s| s.sent_bytes)).key("lost").opt_num(s.map(|s| s.lost));
     }
-}
-
-pub fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

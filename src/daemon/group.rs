@@ -342,13 +342,9 @@ impl Group {
         {
             return;
         }
-        let waited = ms(self.engine.settings().prepare_timeout);
-        log::warn!(
-            "group {}: conntrack commit still running after prepare_timeout ({waited} ms): took the WAN without it",
-            self.cfg.name
-        );
-        let error = Some(format!("not done within prepare_timeout ({waited} ms)"));
-        self.last_commit = Some(CommitOutcome { started: c.started, result: "timeout", took: None, error });
+        let why = format!("not done within prepare_timeout ({} ms)", ms(self.engine.settings().prepare_timeout));
+        log::warn!("group {}: conntrack commit {why}: took the WAN without it", self.cfg.name);
+        self.last_commit = Some(CommitOutcome { started: c.started, result: "timeout", took: None, error: Some(why) });
     }
 
     fn act(
@@ -396,10 +392,10 @@ impl Group {
                                 Some(CommitOutcome { started: now, result: "running", took: None, error: None });
                         }
                         Err(e) => {
-                            log::warn!("group {name}: conntrackd -c: {e}: taking over without the synced connections");
-                            let error = Some(format!("conntrackd -c: {e}"));
+                            let why = format!("conntrackd -c: {e}");
+                            log::warn!("group {name}: {why}: taking over without the synced connections");
                             self.last_commit =
-                                Some(CommitOutcome { started: now, result: "failed", took: None, error });
+                                Some(CommitOutcome { started: now, result: "failed", took: None, error: Some(why) });
                             self.prepared_now = true;
                         }
                     }
@@ -632,10 +628,7 @@ impl Group {
         };
         let paths = self.paths();
         for args in requests {
-            let cmd = conntrackd::command(&paths, args);
-            let mut argv = vec![cmd.get_program().to_os_string()];
-            argv.extend(cmd.get_args().map(|a| a.to_os_string()));
-            hooks.enqueue_program(argv, now);
+            hooks.enqueue_program(conntrackd::argv(&paths, args), now);
         }
     }
 

@@ -666,7 +666,7 @@ impl Daemon {
             let mut conntrack = |j: &mut json::Writer| match self.conntrack.as_ref().filter(|_| g.cfg.conntrack_sync) {
                 Some(c) => {
                     j.open('{');
-                    c.status(now, j);
+                    c.status(j);
                     g.commit_status(now, j);
                     j.close('}');
                 }

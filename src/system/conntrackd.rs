@@ -10,6 +10,7 @@
 //! follow `state_dir`, so that every router of a namespace test bed (one
 //! shared /run) and every daemon on a router has its own.
 
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr};
@@ -126,7 +127,6 @@ pub fn config(setup: &Setup, paths: &Paths) -> Result<String, String> {
          \t\tInterface {device}\n\
          \t\tSndSocketBuffer 1249280\n\
          \t\tRcvSocketBuffer 1249280\n\
-         \t\tChecksum on\n\
          \t}}\n\
          }}\n\
          General {{\n\
@@ -176,9 +176,17 @@ pub fn prepare(text: &str, paths: &Paths) -> io::Result<()> {
 /// `conntrackd -C CONF ARGS…`: the daemon itself (no arguments: it stays
 /// in the foreground, as vwrp's child) or a request to it.
 pub fn command(paths: &Paths, args: &[&str]) -> Command {
-    let mut c = Command::new("conntrackd");
-    c.arg("-C").arg(&paths.conf).args(args);
+    let argv = argv(paths, args);
+    let mut c = Command::new(&argv[0]);
+    c.args(&argv[1..]);
     c
+}
+
+/// The same as an argument vector, for the hooks' queue.
+pub fn argv(paths: &Paths, args: &[&str]) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = vec!["conntrackd".into(), "-C".into(), paths.conf.clone().into()];
+    argv.extend(args.iter().map(OsString::from));
+    argv
 }
 
 /// Requests after this router took the WAN, as upstream's

@@ -194,7 +194,7 @@ function renderConntrack(g) {
 		: E('strong', [ String(c.state), c.error ? ': ' + c.error : '' ]);
 	var rows = [
 		[ _('conntrackd'), state ],
-		[ _('Sync link'), '%s (%s)'.format(c.device, c.address || '-') ],
+		[ _('Sync link'), String(c.device) ],
 		[ _('Own connections'), n(c.internal) ],
 		[ _('Connections held for a takeover'), n(c.external) ]
 	];
