@@ -11,7 +11,8 @@ build:
 
 # What `make test` installs beyond the test bed's packages (scripts/deps.sh):
 # the rustup components it checks the tree with (rustfmt, clippy),
-# the ping and arping trackers' tools, shellcheck for the OpenWrt scripts,
+# the ping and arping trackers' tools, conntrackd and conntrack for NAT
+# continuity (tests/natsync.rs), shellcheck for the OpenWrt scripts,
 # make and gettext (xgettext) for the feed's recipes and the LuCI
 # translation template (tests/feed.rs), tshark for the Wireshark
 # dissector, and for the LuCI browser test (tests/luci.rs) Debian's
@@ -19,7 +20,7 @@ build:
 # llvm-tools for the router build itself, and qemu-user-static for the
 # mips leg; scripts/msrv.sh the oldest Rust toolchain Cargo.toml allows.
 TEST_DEPS = rustfmt clippy iputils-ping iputils-arping shellcheck make gettext tshark chromium fonts-dejavu-core \
-	nodejs npm
+	nodejs npm conntrackd conntrack
 
 # The vwrp binary the end-to-end suites, the demo and the bench run: by
 # default the x86_64 router build, made by scripts/cross.sh with the same
@@ -45,7 +46,9 @@ with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86
 # control clients; its stall test runs Cargo's build with the test-only
 # feature test-stall), the Wireshark dissector under tshark (spec
 # vectors, malformed frames, a capture of the bed), the trackers (link,
-# ping, arping, script) with their detection times, the OpenWrt package
+# ping, arping, script) with their detection times, NAT continuity with
+# conntrackd (40 TCP connections and UDP flows across a failover and a
+# handover, with and without conntrack_sync), the OpenWrt package
 # (scripts under busybox ash and shellcheck, procd and ubus stand-ins, the
 # rpcd plugin, the netifd hand-off, the .ipk), the feed's recipes built
 # against stand-ins of OpenWrt's make machinery, luci-app-vwrp in headless
@@ -70,6 +73,7 @@ test:
 	$(with_vwrp) $(CARGO) test --features test-stall --test event_loop -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test wireshark
 	$(with_vwrp) $(CARGO) test --test trackers -- --nocapture --test-threads=1
+	$(with_vwrp) $(CARGO) test --test natsync -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test openwrt
 	$(CARGO) test --test feed
 	$(with_vwrp) $(CARGO) test --test luci -- --nocapture
@@ -144,10 +148,11 @@ endif
 	./scripts/ipk-luci.sh $(IPK_DIR)
 
 # vwrp against keepalived 2.x (VRRPv3) on the same test bed, in one run:
-# failover outage, CPU, memory and size. Prints a markdown table and
+# failover outage, CPU, memory and size, and NAT connections kept after a
+# hard failover (both with conntrackd). Prints a markdown table and
 # writes bench/results.json; see docs/BENCH.md. Not part of `make test`.
 bench:
-	./scripts/deps.sh keepalived
+	./scripts/deps.sh keepalived conntrackd conntrack
 	$(with_vwrp) $(CARGO) test --release --test bench
 
 # Where a hello's cost goes: perf stat and strace -c on an active and a

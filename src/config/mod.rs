@@ -49,6 +49,9 @@ pub struct Globals {
     pub hook_dir: PathBuf,
     pub hook_timeout: Duration,
     pub log_level: LevelFilter,
+    /// Where conntrackd syncs; `None`: the first control link of the
+    /// first group with `conntrack_sync`.
+    pub conntrack_device: Option<String>,
 }
 
 impl Default for Globals {
@@ -59,6 +62,7 @@ impl Default for Globals {
             hook_dir: PathBuf::from("/etc/hotplug.d/vwrp"),
             hook_timeout: Duration::from_secs(5),
             log_level: LevelFilter::Info,
+            conntrack_device: None,
         }
     }
 }
@@ -285,6 +289,15 @@ impl From<uci::ParseError> for ConfigError {
     }
 }
 
+impl Config {
+    /// The device conntrackd syncs over, if a group syncs connection
+    /// tracking: one conntrackd serves the whole router.
+    pub fn conntrack_device(&self) -> Option<&str> {
+        let first = self.groups.iter().find(|g| g.conntrack_sync)?;
+        self.globals.conntrack_device.as_deref().or(first.control.first().map(String::as_str))
+    }
+}
+
 /// Reads and checks the file at `path`: a regular file of at most
 /// [`MAX_FILE`] bytes. Opening never waits (a FIFO with no writer would
 /// hold it), and reading stops past the limit (`/dev/zero` never ends).
@@ -409,7 +422,8 @@ fn check_groups_apart(file: &str, groups: &[ParsedGroup]) -> Result<(), ConfigEr
     Ok(())
 }
 
-const GLOBALS_OPTIONS: &[&str] = &["control_socket", "state_dir", "hook_dir", "hook_timeout", "log_level"];
+const GLOBALS_OPTIONS: &[&str] =
+    &["control_socket", "state_dir", "hook_dir", "hook_timeout", "log_level", "conntrack_device"];
 
 fn read_globals(r: &mut Reader) -> Result<Globals, ConfigError> {
     r.check_known(GLOBALS_OPTIONS);
@@ -420,6 +434,7 @@ fn read_globals(r: &mut Reader) -> Result<Globals, ConfigError> {
         hook_dir: r.get_or("hook_dir", d.hook_dir, &absolute_path),
         hook_timeout: r.get_or("hook_timeout", d.hook_timeout, &duration_in(10, HOUR)),
         log_level: r.get_or("log_level", d.log_level, &log_level),
+        conntrack_device: r.get("conntrack_device", &ifname),
     };
     r.finish(globals)
 }

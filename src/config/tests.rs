@@ -282,6 +282,16 @@ fn globals_values() {
 }
 
 #[test]
+fn conntrackd_syncs_over_the_named_device_or_the_first_control_link() {
+    assert_eq!(ok(BASE).conntrack_device(), None, "no group syncs");
+    let sync = format!("{BASE}\toption conntrack_sync '1'\n");
+    assert_eq!(ok(&sync).conntrack_device(), Some("br-lan"));
+    let dedicated = format!("config globals\n\toption conntrack_device 'eth3'\n{sync}");
+    assert_eq!(ok(&dedicated).conntrack_device(), Some("eth3"));
+    assert!(globals("\toption conntrack_device 'a b'\n").unwrap_err().contains("option 'conntrack_device'"));
+}
+
+#[test]
 fn globals_log_levels() {
     for (word, level) in [
         ("error", LevelFilter::Error),

@@ -13,6 +13,7 @@ use crate::config;
 use crate::engine::{Action, Engine, Path, Settings, State, TrackerSpec, Weight};
 use crate::json;
 use crate::system::announce;
+use crate::system::conntrackd::{self, Paths};
 use crate::system::hooks::{Hooks, Job};
 use crate::system::nft::Fence;
 use crate::system::packet::{PacketSocket, PacketType};
@@ -57,7 +58,10 @@ pub struct Group {
     /// The renewal in flight; the engine times its retransmissions.
     renewer: Option<Renewer>,
     udhcpc: Option<Child>,
-    prepare: Option<Child>,
+    /// The conntrack commit of a takeover, while it runs.
+    commit: Option<Commit>,
+    /// How the last commit went, for status.
+    last_commit: Option<CommitOutcome>,
     prepared_now: bool,
     pub exited: bool,
     /// A permit refresh found the nftables table gone.
@@ -72,6 +76,27 @@ pub struct Group {
     state_dir: std::path::PathBuf,
     /// Microseconds since boot at `Instant::ZERO`.
     boot_us: u64,
+    /// Another group of this router that syncs connections holds its
+    /// WAN: conntrackd's caches stay as they are when this one leaves.
+    pub sibling_holds_wan: bool,
+}
+
+/// `conntrackd -c` running for a takeover.
+struct Commit {
+    child: Child,
+    started: Instant,
+    /// The engine's count of prepare timeouts when it started: one more
+    /// means the takeover went on without it.
+    timeouts: u64,
+}
+
+/// The last commit: `ok`, `failed`, `timeout` (the WAN opened without
+/// it) or `running`; how long it took once it ended.
+struct CommitOutcome {
+    started: Instant,
+    result: &'static str,
+    took: Option<std::time::Duration>,
+    error: Option<String>,
 }
 
 /// Per group: token base + 0 is the WAN socket, + 1.. the control
@@ -188,7 +213,8 @@ impl Group {
             applied: None,
             renewer: None,
             udhcpc: None,
-            prepare: None,
+            commit: None,
+            last_commit: None,
             prepared_now: false,
             exited: false,
             fence_lost: false,
@@ -196,6 +222,7 @@ impl Group {
             netifd: None,
             state_dir: state_dir.to_path_buf(),
             boot_us,
+            sibling_holds_wan: false,
         })
     }
 
@@ -253,10 +280,37 @@ impl Group {
 
     /// Children of this group (udhcpc, conntrack commit) that finished.
     pub fn reap(&mut self, now: Instant) {
-        if self.prepare.as_mut().is_some_and(|c| !matches!(c.try_wait(), Ok(None))) {
-            self.prepare = None;
+        if let Some(c) = &mut self.commit {
+            let error = match c.child.try_wait() {
+                Ok(None) => return self.reap_udhcpc(),
+                Ok(Some(status)) if status.success() => None,
+                Ok(Some(status)) => Some(format!("conntrackd -c: {status}")),
+                Err(e) => Some(format!("conntrackd -c: {e}")),
+            };
+            let took = now.since(c.started);
+            let late = self.last_commit.as_ref().is_some_and(|o| o.result == "timeout");
+            let result = match &error {
+                _ if late => "timeout",
+                None => "ok",
+                Some(_) => "failed",
+            };
+            // A failed commit took over without the synced connections; a
+            // late one, past the takeover, still loaded them.
+            log::log!(
+                if result == "failed" { log::Level::Warn } else { log::Level::Info },
+                "group {}: conntrack commit {result} after {} ms{}",
+                self.cfg.name,
+                ms(took),
+                error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+            );
+            self.last_commit = Some(CommitOutcome { started: c.started, result, took: Some(took), error });
+            self.commit = None;
             self.engine.handle_prepared(now);
         }
+        self.reap_udhcpc();
+    }
+
+    fn reap_udhcpc(&mut self) {
         if self.udhcpc.as_mut().is_some_and(|c| !matches!(c.try_wait(), Ok(None))) {
             self.udhcpc = None;
         }
@@ -275,6 +329,22 @@ impl Group {
             }
             self.engine.handle_prepared(now);
         }
+        self.check_commit_overran();
+    }
+
+    /// The engine gave up waiting for the commit (`prepare_timeout`) and
+    /// opened the WAN: forwarding comes first. The commit goes on; what it
+    /// still puts in the kernel helps the connections that are not dead yet.
+    fn check_commit_overran(&mut self) {
+        let Some(c) = &self.commit else { return };
+        if self.engine.counters().prepare_timeouts <= c.timeouts
+            || self.last_commit.as_ref().is_some_and(|o| o.result == "timeout")
+        {
+            return;
+        }
+        let why = format!("not done within prepare_timeout ({} ms)", ms(self.engine.settings().prepare_timeout));
+        log::warn!("group {}: conntrack commit {why}: took the WAN without it", self.cfg.name);
+        self.last_commit = Some(CommitOutcome { started: c.started, result: "timeout", took: None, error: Some(why) });
     }
 
     fn act(
@@ -311,12 +381,21 @@ impl Group {
             Action::CloseWan => fence.close(self.wan.ifindex)?,
             Action::Prepare => {
                 if self.cfg.conntrack_sync {
-                    // Commit the external cache: open connections survive.
-                    let child = process::spawn(Command::new("conntrackd").arg("-c").stdout(Stdio::null()));
-                    match child {
-                        Ok(c) => self.prepare = Some(c),
+                    // The other routers' connections into this kernel
+                    // before the WAN opens: their next packets find them.
+                    let mut cmd = conntrackd::command(&self.paths(), &["-c"]);
+                    let timeouts = self.engine.counters().prepare_timeouts;
+                    match process::spawn(cmd.stdout(Stdio::null())) {
+                        Ok(child) => {
+                            self.commit = Some(Commit { child, started: now, timeouts });
+                            self.last_commit =
+                                Some(CommitOutcome { started: now, result: "running", took: None, error: None });
+                        }
                         Err(e) => {
-                            log::warn!("group {name}: conntrackd -c: {e}");
+                            let why = format!("conntrackd -c: {e}");
+                            log::warn!("group {name}: {why}: taking over without the synced connections");
+                            self.last_commit =
+                                Some(CommitOutcome { started: now, result: "failed", took: None, error: Some(why) });
                             self.prepared_now = true;
                         }
                     }
@@ -423,6 +502,7 @@ impl Group {
             }
             Action::Transition { from, to, reason } => {
                 log::info!("group {name}: {} -> {}: {reason}", from.as_str(), to.as_str());
+                self.conntrack_follow(from, to, hooks, now);
             }
             Action::Exit => self.exited = true,
         }
@@ -527,14 +607,50 @@ impl Group {
         env
     }
 
+    fn paths(&self) -> Paths {
+        Paths::in_dir(&self.state_dir)
+    }
+
+    /// conntrackd's caches follow this router's role, as upstream's
+    /// primary-backup.sh keeps them, in turn with the hooks (and before
+    /// netifd hears of a step-down, which removes the WAN address and with
+    /// it the kernel's entries). The kernel's entries are never flushed.
+    fn conntrack_follow(&mut self, from: State, to: State, hooks: &mut Hooks, now: Instant) {
+        if !self.cfg.conntrack_sync {
+            return;
+        }
+        let requests: &[&[&str]] = if to == State::Active && !from.holds_wan() {
+            &conntrackd::BECAME_ACTIVE
+        } else if from.holds_wan() && !to.holds_wan() && !self.sibling_holds_wan {
+            &conntrackd::LEFT_ACTIVE
+        } else {
+            return;
+        };
+        let paths = self.paths();
+        for args in requests {
+            hooks.enqueue_program(conntrackd::argv(&paths, args), now);
+        }
+    }
+
+    /// The group's `commit` in status: `null` before the first.
+    pub fn commit_status(&self, now: Instant, j: &mut json::Writer) {
+        j.key("commit");
+        let Some(c) = &self.last_commit else {
+            j.null();
+            return;
+        };
+        j.open('{').key("result").str(c.result).key("ago_ms").num(ms(now.since(c.started)));
+        j.key("took_ms").opt_num(c.took.map(ms)).key("error").opt_str(c.error.as_deref()).close('}');
+    }
+
     /// Stops DHCP activity without releasing anything, and a conntrack
     /// commit (daemon exit). Never waits: `system::process` finishes them.
     pub fn stop_children(&mut self) {
         if let Some(c) = self.udhcpc.take() {
             c.stop();
         }
-        if let Some(c) = self.prepare.take() {
-            c.stop();
+        if let Some(c) = self.commit.take() {
+            c.child.stop();
         }
     }
 
@@ -552,6 +668,10 @@ impl Group {
         self.cfg = cfg.clone();
         Ok(())
     }
+}
+
+fn ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// What hooks and the ubus event call a state: `active`, `fault` or

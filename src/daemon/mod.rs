@@ -5,6 +5,7 @@
 //! watchdog ends the process if the loop ever stops turning.
 
 mod clients;
+mod conntrack;
 mod group;
 mod listener;
 mod status;
@@ -33,6 +34,7 @@ use crate::system::rtnl::LinkMonitor;
 use crate::system::{dhcp6, netifd, udhcpc};
 use crate::time::Instant;
 use clients::Clients;
+use conntrack::Conntrack;
 pub use group::share_dir;
 use group::{Group, RENEWER, TOKENS_PER_GROUP};
 use trackers::Trackers;
@@ -104,6 +106,8 @@ pub struct Daemon {
     shutdown_deadline: Option<Instant>,
     /// Armed while the loop runs.
     watchdog: Option<Watchdog>,
+    /// conntrackd, while a group syncs connection tracking.
+    conntrack: Option<Conntrack>,
 }
 
 /// Holds the signals the daemon handles for its signalfd. Call it first
@@ -175,6 +179,7 @@ impl Daemon {
         poll.registry().register(&mut SourceFd(&fence_watch.as_raw_fd()), NFT_EVENTS, Interest::READABLE)?;
         let hooks = Hooks::new(&config.globals.hook_dir, config.globals.hook_timeout);
         let trackers = Trackers::new(&config);
+        let conntrack = Conntrack::new(&config, now);
         Ok(Daemon {
             poll,
             clock,
@@ -193,6 +198,7 @@ impl Daemon {
             fence_restore: None,
             shutdown_deadline: None,
             watchdog: None,
+            conntrack,
         })
     }
 
@@ -284,6 +290,9 @@ impl Daemon {
         self.trackers.stop_all(self.poll.registry());
         self.fence_restore = None;
         self.watchdog = None;
+        if let Some(c) = &mut self.conntrack {
+            c.stop(self.clock.now());
+        }
         let killed = process::kill_all();
         if killed > 0 {
             log::warn!("exiting: {killed} child process group(s) killed");
@@ -294,7 +303,13 @@ impl Daemon {
     fn execute(&mut self, gi: usize) {
         let now = self.clock.now();
         let reg = self.poll.registry();
+        let sibling = self
+            .groups
+            .iter()
+            .enumerate()
+            .any(|(i, g)| i != gi && g.cfg.conntrack_sync && g.engine.state().holds_wan());
         if let Some(g) = self.groups.get_mut(gi) {
+            g.sibling_holds_wan = sibling;
             g.execute(now, &mut self.fence, &mut self.hooks, reg, GROUP_BASE + gi * TOKENS_PER_GROUP);
             if std::mem::take(&mut g.fence_lost) {
                 // A refresh found the table gone: restore it now.
@@ -320,6 +335,7 @@ impl Daemon {
         consider(self.clients.deadline());
         consider(process::deadline().map(|d| self.clock.of_std(d)));
         consider(self.fence_restore.as_ref().map(|r| r.1));
+        consider(self.conntrack.as_ref().and_then(Conntrack::deadline));
         t
     }
 
@@ -337,6 +353,9 @@ impl Daemon {
         self.clients.expire(now, self.poll.registry());
         process::reap(self.clock.to_std(now));
         self.poll_fence_restore();
+        if let Some(c) = &mut self.conntrack {
+            c.poll(now);
+        }
         if now >= self.next_fence_check {
             self.check_fence();
         }
@@ -412,6 +431,9 @@ impl Daemon {
                     }
                     self.hooks.poll(now);
                     self.poll_fence_restore();
+                    if let Some(c) = &mut self.conntrack {
+                        c.poll(now);
+                    }
                     // Script trackers are read by `run_trackers`.
                     process::reap(self.clock.to_std(now));
                 }
@@ -470,6 +492,16 @@ impl Daemon {
         self.trackers.reconfigure(&new, self.poll.registry());
         if let Some(w) = &mut self.watchdog {
             w.set_bound(dead_bound(&new), self.clock.now());
+        }
+        match &mut self.conntrack {
+            Some(c) => {
+                if !c.reconfigure(&new, now) {
+                    c.stop(now);
+                    self.conntrack = None;
+                    log::info!("conntrackd stopped: no group syncs connection tracking any more");
+                }
+            }
+            None => self.conntrack = Conntrack::new(&new, now),
         }
         self.config = new;
         let _ = self.links.dump();
@@ -631,7 +663,19 @@ impl Daemon {
         for (gi, g) in self.groups.iter().enumerate() {
             let control: Vec<&str> = g.control.iter().map(|c| c.name.as_str()).collect();
             let mut run = |i, j: &mut json::Writer| self.trackers.status(gi, i, now, j);
-            status::group(&mut j, &g.cfg.name, &g.wan.name, &control, &g.engine.status(now), &mut run);
+            let mut conntrack = |j: &mut json::Writer| match self.conntrack.as_ref().filter(|_| g.cfg.conntrack_sync) {
+                Some(c) => {
+                    j.open('{');
+                    c.status(j);
+                    g.commit_status(now, j);
+                    j.close('}');
+                }
+                None => {
+                    j.null();
+                }
+            };
+            let s = g.engine.status(now);
+            status::group(&mut j, &g.cfg.name, &g.wan.name, &control, &s, &mut run, &mut conntrack);
         }
         j.close(']').close('}');
         j.finish().into_bytes()

@@ -7,7 +7,8 @@ use crate::engine::Status;
 use crate::json;
 
 /// One group: the names only the daemon knows, the engine's snapshot,
-/// then its trackers; `run` adds tracker `i`'s run time to its object.
+/// then its trackers; `run` adds tracker `i`'s run time to its object,
+/// `conntrack` writes the value of `"conntrack"` (docs/NATSYNC.md).
 pub fn group(
     j: &mut json::Writer,
     name: &str,
@@ -15,6 +16,7 @@ pub fn group(
     control: &[&str],
     s: &Status,
     run: &mut dyn FnMut(usize, &mut json::Writer),
+    conntrack: &mut dyn FnMut(&mut json::Writer),
 ) {
     j.open('{').key("name").str(name).key("wan_device").str(wan_device).key("control").open('[');
     for c in control {
@@ -116,7 +118,9 @@ pub fn group(
         run(i, j);
         j.close('}');
     }
-    j.close(']').close('}');
+    j.close(']').key("conntrack");
+    conntrack(j);
+    j.close('}');
 }
 
 /// `"key_id"`: the id, or `null` for unsigned frames.
@@ -174,14 +178,15 @@ mod tests {
         r#":null,"change":null,"pid":null,"error":null},{"name":"none","state":"up","weight":"1","wan_only":tru"#,
         r#"e},{"name":"arp","state":"down","weight":"fatal","wan_only":false,"type":"arping","running":false,"i"#,
         r#"nterval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":null,"last_ago_ms":null,"change":null,"erro"#,
-        r#"r":null}]},{"name":"w\"2","wan_device":"eth2","control":[],"group":8,"router_id":"0x1","state":"init"#,
+        r#"r":null}],"conntrack":null},{"name":"w\"2","wan_device":"eth2","control":[],"group":8,"router_id":"0x1","state":"init"#,
         r#"","since_ms":0,"reason":"","priority":1,"configured_priority":1,"effective_priority":1,"preempt":fal"#,
         r#"se,"wan_open":false,"authenticated":true,"key_ids":[2,1],"hold_left_ms":18446744073709551615,"step_u"#,
         r#"p":null,"peers":[],"refused":[],"lease":null,"lease6":{"addresses":[],"prefixes":[],"dns":["2001:db8"#,
         r#"::53"],"gateway":"fe80::1"},"counters":{"rx_ok":0,"rx_truncated":0,"rx_bad_version":0,"rx_malformed""#,
         r#":0,"rx_unauthenticated":0,"rx_bad_key":0,"rx_bad_tag":0,"rx_replayed":0,"rx_other":0,"rx_own":0,"rx_"#,
         r#"path_mismatch":0,"rx_peer_limit":0,"tx":0,"tx_errors":0,"transitions":0,"takeovers":0,"handovers":0,"#,
-        r#""handovers_aborted":0,"prepare_timeouts":0,"stalls":0},"transitions":[],"trackers":[]}]}"#,
+        r#""handovers_aborted":0,"prepare_timeouts":0,"stalls":0},"transitions":[],"trackers":[],"conntrack":{"#,
+        r#""state":"ok","commit":null}}]}"#,
     );
 
     #[test]
@@ -192,7 +197,14 @@ mod tests {
         j.open('{').key("groups").open('[');
         for (gi, s) in st.iter().enumerate() {
             let (name, wan, control) = &names[gi];
-            group(&mut j, name, wan, control, s, &mut |i, j| t.status(gi, i, now, j));
+            let mut conntrack = |j: &mut json::Writer| {
+                if gi == 0 {
+                    j.null();
+                } else {
+                    j.open('{').key("state").str("ok").key("commit").null().close('}');
+                }
+            };
+            group(&mut j, name, wan, control, s, &mut |i, j| t.status(gi, i, now, j), &mut conntrack);
         }
         j.close(']').close('}');
         assert_eq!(j.finish(), BEFORE);

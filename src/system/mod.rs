@@ -3,10 +3,11 @@
 //! udhcpc obtained, the DHCP renewal of a lease taken over and the lease
 //! kept for a restart (INIT-REBOOT), the lease on
 //! the WAN (and its hand-off to netifd), DHCPv6 state from odhcp6c,
-//! transition hooks, random numbers, and the child processes all of them
-//! start.
+//! transition hooks, conntrackd (connection tracking sync), random
+//! numbers, and the child processes all of them start.
 
 pub mod announce;
+pub mod conntrackd;
 pub mod dhcp6;
 pub mod hooks;
 pub mod netifd;
