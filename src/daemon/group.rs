@@ -10,7 +10,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use crate::config;
-use crate::engine::{Action, Engine, Path, Settings, State, TrackerSpec, Weight};
+use crate::engine::{Action, Engine, Path, REFUSAL_LOG_INTERVAL, Settings, State, TrackerSpec, Weight};
 use crate::json;
 use crate::system::announce;
 use crate::system::hooks::{Hooks, Job};
@@ -423,6 +423,21 @@ impl Group {
             }
             Action::Transition { from, to, reason } => {
                 log::info!("group {name}: {} -> {}: {reason}", from.as_str(), to.as_str());
+            }
+            Action::Refused(r) => {
+                let counter = r.reason.counter();
+                if r.frames == 1 {
+                    log::warn!("group {name}: frame refused ({counter}) on {} from {}: {}", r.path, r.src, r.why);
+                } else {
+                    let secs = REFUSAL_LOG_INTERVAL.as_secs();
+                    log::warn!(
+                        "group {name}: {} frames refused ({counter}) on {} in the last {secs} s; the last from {}: {}",
+                        r.frames,
+                        r.path,
+                        r.src,
+                        r.why
+                    );
+                }
             }
             Action::Exit => self.exited = true,
         }

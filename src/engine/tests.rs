@@ -81,18 +81,31 @@ fn malformed_and_foreign_frames_are_counted_and_change_nothing() {
     let mut e = Engine::new(settings(1, 100), 7, t(0));
     e.handle_frame(t(1), Path::Control(0), &[0u8; 10]);
     let mut f = vec![0u8; 60];
+    f[..6].copy_from_slice(&crate::wire::MULTICAST_MAC.0);
     f[12] = 0x88;
     f[13] = 0xb5;
     f[16] = 1; // our group
     f[14] = 9; // version 9
     e.handle_frame(t(2), Path::Control(0), &f);
-    f[14] = 1;
+    f[14] = 2;
     f[16] = 2; // group 2: not ours
     e.handle_frame(t(3), Path::Control(0), &f);
+    f[16] = 1;
+    f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 0x99]); // another router's MAC
+    e.handle_frame(t(4), Path::Control(0), &f);
     let c = e.counters();
-    assert_eq!((c.rx_truncated, c.rx_bad_version, c.rx_other, c.rx_ok), (1, 1, 1, 0));
+    assert_eq!((c.rx_truncated, c.rx_bad_version, c.rx_other, c.rx_ok), (1, 1, 2, 0));
     assert!(e.peers().is_empty());
     assert_eq!(e.state(), State::Init);
+    // Each refusal reason is told once, at once; "other" frames are not.
+    let told: Vec<(&str, u64)> = drain(&mut e)
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Refused(r) => Some((r.reason.counter(), r.frames)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(told, [("rx_truncated", 1), ("rx_bad_version", 1)]);
 }
 
 #[test]
@@ -186,7 +199,7 @@ fn leases_travel_as_seconds_left_and_are_renewed_not_rediscovered() {
         .next_back()
         .expect("a WAN hello");
     let p = crate::wire::Packet::new_checked(&frame[14..]).unwrap();
-    let m = Message::parse(&p, &e.settings().keys).unwrap();
+    let m = Message::parse(&p, crate::wire::MULTICAST_MAC, &e.settings().keys).unwrap();
     assert_eq!(m.tlvs.lease4.unwrap().valid_left, 589);
 }
 
@@ -309,7 +322,8 @@ fn a_sequence_wrap_starts_a_new_epoch_in_the_same_frame() {
     });
     let parse = |f: &[u8]| {
         let p = crate::wire::Packet::new_checked(&f[14..]).unwrap();
-        let m = Message::parse(&p, &e.settings().keys).unwrap();
+        let dst = crate::wire::Mac(f[..6].try_into().unwrap());
+        let m = Message::parse(&p, dst, &e.settings().keys).unwrap();
         (m.epoch, m.seq)
     };
     assert_eq!(parse(&frames[0]), (7, u32::MAX));
