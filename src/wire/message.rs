@@ -9,6 +9,8 @@ use super::{Error, EthernetRepr, Keyring, Mac, TAG_LEN, TRAILER_LEN, be16, be32}
 /// (vwrp 0.1 before that) is refused as any other.
 pub const VERSION: u8 = 2;
 pub const HEADER_LEN: usize = 24;
+/// Where the group byte sits in the PDU: a socket filter reads it.
+pub const GROUP_OFFSET: usize = field::GROUP;
 
 mod field {
     use core::ops::Range;
