@@ -378,4 +378,11 @@ fn a_flood_does_not_delay_the_actives_hellos() {
         assert_eq!(s.state(r).1, before[r - 1].1.1, "r{r} made a transition\n{}", s.c.logs());
     }
     assert!(refused[1] > 0, "r2 refused none of the flood");
+    // The operator hears of it once, with the sender's MAC; the next line
+    // (with the count) is a minute away.
+    let log = s.c.log(2);
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("refused (rx_bad_tag)")).collect();
+    assert_eq!(lines.len(), 1, "r2 logged {lines:#?}");
+    assert!(lines[0].contains(&ATT_MAC.to_string()), "{}", lines[0]);
+    println!("FLOOD r2 logged one line: {}", lines[0]);
 }
