@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: all build test demo sim bench bench-profile ipk clean cross test-cross size test-vm
+.PHONY: all build test demo sim bench bench-profile ipk clean cross test-cross size test-vm fuzz
 
 all: build
 
@@ -15,11 +15,12 @@ build:
 # continuity (tests/natsync.rs), shellcheck for the OpenWrt scripts,
 # make and gettext (xgettext) for the feed's recipes and the LuCI
 # translation template (tests/feed.rs), tshark for the Wireshark
-# dissector, and for the LuCI browser test (tests/luci.rs) Debian's
-# chromium driven from node. scripts/cross.sh installs zig, rust-src and
-# llvm-tools for the router build itself, and qemu-user-static for the
-# mips leg; scripts/msrv.sh the oldest Rust toolchain Cargo.toml allows.
-TEST_DEPS = rustfmt clippy iputils-ping iputils-arping shellcheck make gettext tshark chromium fonts-dejavu-core \
+# dissector, g++ for libFuzzer (scripts/fuzz.sh), and for the LuCI
+# browser test (tests/luci.rs) Debian's chromium driven from node.
+# scripts/cross.sh installs zig, rust-src and llvm-tools for the router
+# build itself, and qemu-user-static for the mips leg; scripts/msrv.sh the
+# oldest Rust toolchain Cargo.toml allows.
+TEST_DEPS = rustfmt clippy iputils-ping iputils-arping shellcheck make gettext tshark g++ chromium fonts-dejavu-core \
 	nodejs npm conntrackd conntrack
 
 # The vwrp binary the end-to-end suites, the demo and the bench run: by
@@ -37,12 +38,16 @@ with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86
 # tests and spec vectors, the same unit tests built with
 # the oldest Rust Cargo.toml allows (rust-version, what the OpenWrt feeds
 # ship), codec property tests, no allocation on the hello path (a counting
-# allocator), the seeded simulation (summary printed), all
-# native; then, against VWRP_BIN (the router build): hostile input (the
-# configuration corpus of tests/config-corpus/ through check-config and
-# the daemon, files that are no configuration, over-long and refused
-# requests), the namespace test bed and end-to-end failover scenarios against real dnsmasq, udhcpc,
-# nftables and AF_PACKET, the event loop under pressure (a stuck child,
+# allocator), 40 s of all fuzz targets (docs/FUZZ.md), the seeded
+# simulation (summary printed), all native; then, against VWRP_BIN (the
+# router build): hostile input (the configuration corpus of
+# tests/config-corpus/ through check-config and the daemon, files that
+# are no configuration, over-long and refused requests), the namespace
+# test bed and end-to-end failover scenarios against real dnsmasq, udhcpc,
+# nftables and AF_PACKET, hostile frames from an attacker namespace
+# (forged, replayed, re-addressed, truncated, spoofed ids, abused timer
+# claims, a 10 s flood at 2,000 frames/s; figures printed), the event
+# loop under pressure (a stuck child,
 # control clients; its stall test runs Cargo's build with the test-only
 # feature test-stall), the Wireshark dissector under tshark (spec
 # vectors, malformed frames, a capture of the bed), the trackers (link,
@@ -66,10 +71,13 @@ test:
 	./scripts/msrv.sh
 	$(CARGO) test --test codec_props
 	$(CARGO) test --test hello_alloc
+	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
+	./scripts/fuzz.sh smoke 40
 	$(CARGO) test --test simulation -- --nocapture --test-threads=2
 	$(CARGO) test --test testbed_smoke
 	$(with_vwrp) $(CARGO) test --test hostile_input
 	$(with_vwrp) $(CARGO) test --test failover -- --nocapture --test-threads=1
+	$(with_vwrp) $(CARGO) test --test hostile -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --features test-stall --test event_loop -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test wireshark
 	$(with_vwrp) $(CARGO) test --test trackers -- --nocapture --test-threads=1
@@ -124,6 +132,17 @@ test-vm:
 	for a in $(if $(filter file,$(origin ARCH)),$(VM_ARCHS),$(ARCH)); do \
 		./scripts/vm/test-vm.sh $$a || exit 1; \
 	done
+
+# Coverage-guided fuzzing of every parser (libFuzzer on stable Rust,
+# scripts/fuzz.sh): the frame with its authentication and the engine
+# behind it, TLVs, UCI, control requests, DHCPv4, the DHCP clients'
+# environments, netlink, the trackers' replies. FUZZ_RUNS executions per
+# target; prints executions, coverage and corpus per target
+# (docs/FUZZ.md has a documented run).
+FUZZ_RUNS ?= 1500000
+fuzz:
+	./scripts/deps.sh g++
+	./scripts/fuzz.sh run $(FUZZ_RUNS)
 
 # Stripped size of each arch's binary, static (budget: 450 KiB on
 # mips_24kc) and as OpenWrt's packages feed builds it (budget: 1 MiB), and

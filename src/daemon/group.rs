@@ -10,13 +10,13 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use crate::config;
-use crate::engine::{Action, Engine, Path, Settings, State, TrackerSpec, Weight};
+use crate::engine::{Action, Engine, Path, REFUSAL_LOG_INTERVAL, Settings, State, TrackerSpec, Weight};
 use crate::json;
 use crate::system::announce;
 use crate::system::conntrackd::{self, Paths};
 use crate::system::hooks::{Hooks, Job};
 use crate::system::nft::Fence;
-use crate::system::packet::{PacketSocket, PacketType};
+use crate::system::packet::{Filter, PacketSocket, PacketType};
 use crate::system::process::{self, Child};
 use crate::system::renewer::{RenewOutcome, Renewer};
 use crate::system::stored_lease::{self, Stored};
@@ -146,13 +146,21 @@ pub fn settings(g: &config::Group, control_macs: Vec<Mac>) -> Settings {
     }
 }
 
-fn open_link(name: &str, ethertype: u16) -> io::Result<Link> {
+/// A hello socket on `name`: the group's frames addressed to this router
+/// (`own`, or the link's MAC) or to every router (the kernel filters the
+/// rest, `Filter::vwrp`).
+fn open_link(name: &str, ethertype: u16, group: u8, own: Option<Mac>) -> io::Result<Link> {
     let ifindex = rtnl::ifindex(name).map_err(|e| io::Error::new(e.kind(), format!("{name}: {e}")))?;
     let mac = Mac(rtnl::link_mac(ifindex)?);
-    let sock = PacketSocket::open(ifindex, ethertype)?;
+    let sock = PacketSocket::open_filtered(ifindex, ethertype, &Filter::vwrp(group, own.unwrap_or(mac)))?;
     sock.join_multicast(MULTICAST_MAC)?;
     Ok(Link { name: name.to_string(), ifindex, mac, sock })
 }
+
+/// Frames read from one socket in one turn of the loop, at most: a flood
+/// on one link cannot hold the loop (the rest is read in the next turns,
+/// after the hellos due and the timers).
+pub const RECV_BUDGET: usize = 64;
 
 impl Group {
     /// Opens the group's links and starts its engine, with the lease kept
@@ -160,9 +168,14 @@ impl Group {
     /// boot at `Instant::ZERO` (the daemon's Clock).
     pub fn open(cfg: &config::Group, globals: &config::Globals, boot_us: u64, now: Instant) -> io::Result<Group> {
         let (socket, state_dir) = (&globals.control_socket, &globals.state_dir);
-        let wan = open_link(&cfg.wan_device, cfg.ethertype)?;
+        // On the WAN every router has the shared MAC.
+        let wan = open_link(&cfg.wan_device, cfg.ethertype, cfg.group_id, Some(Mac(cfg.shared_mac)))?;
         let wan_arp = PacketSocket::sender(wan.ifindex)?;
-        let control = cfg.control.iter().map(|c| open_link(c, cfg.ethertype)).collect::<io::Result<Vec<_>>>()?;
+        let control = cfg
+            .control
+            .iter()
+            .map(|c| open_link(c, cfg.ethertype, cfg.group_id, None))
+            .collect::<io::Result<Vec<_>>>()?;
         // A standby's hellos must never reach the WAN (the config refuses
         // the WAN device by name; its bridges, ports and VLANs show here).
         let ties = rtnl::ties()?;
@@ -234,30 +247,32 @@ impl Group {
         Ok(())
     }
 
-    /// Reads every pending frame on a socket and feeds the engine.
-    pub fn receive(&mut self, idx: usize, now: Instant) {
+    /// Reads the frames pending on a socket, at most `RECV_BUDGET`, and
+    /// feeds the engine. True when the budget ran out: more may wait.
+    pub fn receive(&mut self, idx: usize, now: Instant) -> bool {
         let mut buf = [0u8; 2048];
-        loop {
+        for _ in 0..RECV_BUDGET {
             let (sock, path) = match idx {
                 0 => (&self.wan.sock, Path::Wan),
                 i => match self.control.get(i - 1) {
                     Some(l) => (&l.sock, Path::Control((i - 1) as u8)),
-                    None => return,
+                    None => return false,
                 },
             };
             match sock.recv(&mut buf) {
                 // Our own frames looped back by the kernel.
                 Ok(Some((_, PacketType::Outgoing))) => {}
                 Ok(Some((n, _))) => self.engine.handle_frame(now, path, &buf[..n.min(buf.len())]),
-                Ok(None) => return,
+                Ok(None) => return false,
                 // A link that is down says so once; carrier events tell the engine.
-                Err(e) if e.raw_os_error() == Some(nix::libc::ENETDOWN) => return,
+                Err(e) if e.raw_os_error() == Some(nix::libc::ENETDOWN) => return false,
                 Err(e) => {
                     log::warn!("group {}: receive on {path}: {e}", self.cfg.name);
-                    return;
+                    return false;
                 }
             }
         }
+        true
     }
 
     /// A DHCP answer to our renewal.
@@ -504,6 +519,21 @@ impl Group {
                 log::info!("group {name}: {} -> {}: {reason}", from.as_str(), to.as_str());
                 self.conntrack_follow(from, to, hooks, now);
             }
+            Action::Refused(r) => {
+                let counter = r.reason.counter();
+                if r.frames == 1 {
+                    log::warn!("group {name}: frame refused ({counter}) on {} from {}: {}", r.path, r.src, r.why);
+                } else {
+                    let secs = REFUSAL_LOG_INTERVAL.as_secs();
+                    log::warn!(
+                        "group {name}: {} frames refused ({counter}) on {} in the last {secs} s; the last from {}: {}",
+                        r.frames,
+                        r.path,
+                        r.src,
+                        r.why
+                    );
+                }
+            }
             Action::Exit => self.exited = true,
         }
         Ok(())
@@ -662,6 +692,14 @@ impl Group {
             || cfg.lan_gateways != self.cfg.lan_gateways
         {
             return Err("interfaces, EtherType or LAN gateways changed: restart vwrp to apply".into());
+        }
+        if cfg.group_id != self.cfg.group_id || cfg.shared_mac != self.cfg.shared_mac {
+            let wan = Filter::vwrp(cfg.group_id, Mac(cfg.shared_mac));
+            self.wan.sock.set_filter(&wan).map_err(|e| format!("{}: socket filter: {e}", self.wan.name))?;
+            for l in &self.control {
+                let f = Filter::vwrp(cfg.group_id, l.mac);
+                l.sock.set_filter(&f).map_err(|e| format!("{}: socket filter: {e}", l.name))?;
+            }
         }
         let s = settings(cfg, self.control.iter().map(|l| l.mac).collect());
         self.engine.reconfigure(now, s);

@@ -108,6 +108,10 @@ pub struct Daemon {
     watchdog: Option<Watchdog>,
     /// conntrackd, while a group syncs connection tracking.
     conntrack: Option<Conntrack>,
+    /// Hello sockets (by token) whose frames were not all read in the last
+    /// turn (`RECV_BUDGET`): read again in the next, which does not sleep.
+    /// Their readiness is edge-triggered, so it would not say so again.
+    backlog: Vec<usize>,
 }
 
 /// Holds the signals the daemon handles for its signalfd. Call it first
@@ -199,6 +203,7 @@ impl Daemon {
             shutdown_deadline: None,
             watchdog: None,
             conntrack,
+            backlog: Vec::new(),
         })
     }
 
@@ -226,15 +231,24 @@ impl Daemon {
             if let Some(w) = &mut self.watchdog {
                 w.feed(self.clock.now());
             }
-            let timeout = self.next_deadline().map(|t| t.since(self.clock.now()));
+            let timeout = if self.backlog.is_empty() {
+                self.next_deadline().map(|t| t.since(self.clock.now()))
+            } else {
+                Some(Duration::ZERO)
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(e);
             }
-            // Frames first: a process that was stopped reads what its
-            // peers said before its own timers run (docs/PROTOCOL.md §6).
+            // The hellos due go out before anything is read: a flood of
+            // frames cannot delay them (docs/ARCHITECTURE.md).
+            self.send_due_hellos();
+            // Then frames, before the other timers: a process that was
+            // stopped reads what its peers said before its own timers run
+            // (docs/PROTOCOL.md §6).
+            let mut readable = std::mem::take(&mut self.backlog);
             for ev in events.iter() {
                 match ev.token() {
                     SIGNALS => self.on_signals(),
@@ -243,21 +257,22 @@ impl Daemon {
                     NFT_EVENTS if self.fence_watch.deletions() => self.check_fence(),
                     Token(t) if t >= clients::TOKEN_BASE => self.on_client(t),
                     Token(t) if t >= trackers::TOKEN_BASE => self.trackers.readable(t),
-                    Token(t) if t >= GROUP_BASE => {
-                        let gi = (t - GROUP_BASE) / TOKENS_PER_GROUP;
-                        let sub = (t - GROUP_BASE) % TOKENS_PER_GROUP;
-                        let now = self.clock.now();
-                        if let Some(g) = self.groups.get_mut(gi) {
-                            if sub == RENEWER {
-                                g.renewer_readable(now);
-                            } else {
-                                g.receive(sub, now);
-                            }
-                        }
-                        self.execute(gi);
-                    }
+                    Token(t) if t >= GROUP_BASE && !readable.contains(&t) => readable.push(t),
                     _ => {}
                 }
+            }
+            for t in readable {
+                let gi = (t - GROUP_BASE) / TOKENS_PER_GROUP;
+                let sub = (t - GROUP_BASE) % TOKENS_PER_GROUP;
+                let now = self.clock.now();
+                if let Some(g) = self.groups.get_mut(gi) {
+                    if sub == RENEWER {
+                        g.renewer_readable(now);
+                    } else if g.receive(sub, now) {
+                        self.backlog.push(t);
+                    }
+                }
+                self.execute(gi);
             }
             self.on_timers();
             self.run_trackers();
@@ -316,6 +331,15 @@ impl Daemon {
                 self.next_fence_check = self.clock.now();
                 self.check_fence();
             }
+        }
+    }
+
+    /// Each group's hellos (and the permit refresh) due now, sent.
+    fn send_due_hellos(&mut self) {
+        for gi in 0..self.groups.len() {
+            let now = self.clock.now();
+            self.groups[gi].engine.handle_hellos_due(now);
+            self.execute(gi);
         }
     }
 

@@ -163,7 +163,7 @@ mod tests {
         r#"rred_left":100,"valid_left":200},{"address":"2001:db8:2::","prefix_len":60,"preferred_left":100,"val"#,
         r#"id_left":200}],"dns":[],"gateway":null},"counters":{"rx_ok":1,"rx_truncated":0,"rx_bad_version":0,"r"#,
         r#"x_malformed":0,"rx_unauthenticated":0,"rx_bad_key":0,"rx_bad_tag":0,"rx_replayed":0,"rx_other":0,"rx"#,
-        r#"_own":0,"rx_path_mismatch":0,"rx_peer_limit":12,"tx":0,"tx_errors":0,"transitions":0,"takeovers":0,""#,
+        r#"_own":0,"rx_path_mismatch":0,"rx_peer_limit":12,"rx_claim_bounded":0,"tx":0,"tx_errors":0,"transitions":0,"takeovers":0,""#,
         r#"handovers":0,"handovers_aborted":0,"prepare_timeouts":0,"stalls":18446744073709551615},"transitions""#,
         r#":[{"ago_ms":5,"from":"standby","to":"active","reason":"peer dead"},{"ago_ms":9,"from":"init","to":"s"#,
         r#"tandby","reason":""}],"trackers":[{"name":"up","state":"up","weight":"fatal","wan_only":true,"type":"#,
@@ -184,7 +184,7 @@ mod tests {
         r#"p":null,"peers":[],"refused":[],"lease":null,"lease6":{"addresses":[],"prefixes":[],"dns":["2001:db8"#,
         r#"::53"],"gateway":"fe80::1"},"counters":{"rx_ok":0,"rx_truncated":0,"rx_bad_version":0,"rx_malformed""#,
         r#":0,"rx_unauthenticated":0,"rx_bad_key":0,"rx_bad_tag":0,"rx_replayed":0,"rx_other":0,"rx_own":0,"rx_"#,
-        r#"path_mismatch":0,"rx_peer_limit":0,"tx":0,"tx_errors":0,"transitions":0,"takeovers":0,"handovers":0,"#,
+        r#"path_mismatch":0,"rx_peer_limit":0,"rx_claim_bounded":0,"tx":0,"tx_errors":0,"transitions":0,"takeovers":0,"handovers":0,"#,
         r#""handovers_aborted":0,"prepare_timeouts":0,"stalls":0},"transitions":[],"trackers":[],"conntrack":{"#,
         r#""state":"ok","commit":null}}]}"#,
     );

@@ -6,6 +6,7 @@
 mod election;
 mod lease;
 mod peer;
+mod refusals;
 mod sending;
 mod settings;
 mod status;
@@ -16,7 +17,8 @@ use core::time::Duration;
 use std::collections::VecDeque;
 
 pub use lease::Lease;
-pub use peer::{Peer, Refusal, Refused};
+pub use peer::{Bound, Peer, Refusal, Refused};
+pub use refusals::{REFUSAL_LOG_INTERVAL, Reason, RefusedFrames};
 pub use settings::{
     DISCOVERY_INTERVAL, MAX_PEERS, PEER_EXPIRY, RETRANSMIT_INTERVAL, RETRANSMITS, Settings, TrackerSpec, Weight,
 };
@@ -24,8 +26,10 @@ pub use status::{Counters, Status};
 
 use crate::time::Instant;
 use crate::wire::{
-    self, EthernetFrame, Flags, HandoverReason, Lease4, Lease6, Message, MessageType, Packet, ReplayGuard, Tlvs,
+    self, EthernetFrame, Flags, HandoverReason, Lease4, Lease6, MULTICAST_MAC, Mac, Message, MessageType, Packet,
+    ReplayGuard, Tlvs,
 };
+use refusals::{RefusalLog, Sample};
 use timers::{Timer, Timers};
 
 /// The engine's state is exactly what it announces on the wire.
@@ -95,6 +99,9 @@ pub enum Action {
     RunHooks(State),
     /// A state change, for the log.
     Transition { from: State, to: State, reason: String },
+    /// Frames were refused (or their claims bounded): one log line, at
+    /// most one a minute per reason.
+    Refused(RefusedFrames),
     /// Graceful shutdown finished: the daemon may exit.
     Exit,
 }
@@ -217,6 +224,7 @@ pub struct Engine {
     /// The TLVs of the last message received, refilled by the next one.
     rx: Option<Tlvs>,
     counters: Counters,
+    refusal_log: RefusalLog,
     history: VecDeque<Transition>,
     /// The latest instant handed in; deadlines at or before it are handled.
     now: Instant,
@@ -224,7 +232,8 @@ pub struct Engine {
 
 impl Engine {
     /// A router starts in Init with its WAN closed; it listens for one dead
-    /// interval before it may claim the WAN. `epoch` must be random per boot.
+    /// interval before it may claim the WAN. `epoch` must be drawn at
+    /// random at every start of the daemon.
     pub fn new(settings: Settings, epoch: u32, now: Instant) -> Engine {
         let trackers = vec![TrackerState::Unknown; settings.trackers.len()];
         let mut e = Engine {
@@ -263,6 +272,7 @@ impl Engine {
             tx: None,
             rx: None,
             counters: Counters::default(),
+            refusal_log: RefusalLog::default(),
             history: VecDeque::new(),
             now,
         };
@@ -347,6 +357,7 @@ impl Engine {
         for p in &self.peers {
             consider(p.alive_until(skew_num));
         }
+        consider(self.refusal_log.deadline());
         if self.state == State::Active {
             consider(self.timers.get(Timer::Nudge));
             consider(self.timers.get(Timer::Renew));
@@ -370,16 +381,68 @@ impl Engine {
                 self.rx = Some(msg.tlvs);
             }
             Ok(None) => {}
-            Err(e) => self.counters.count_error(e),
+            Err(e) => {
+                self.counters.count_error(e);
+                self.refused(now, path, frame, Reason::of(e), Some(e));
+            }
         }
         self.evaluate(now);
     }
 
+    /// The hellos due at `now`, and nothing else: the daemon sends them
+    /// before it reads what arrived, so that a flood of frames cannot
+    /// delay them (the frames and the other timers follow in the same
+    /// turn of its loop, frames first).
+    pub fn handle_hellos_due(&mut self, now: Instant) {
+        if self.exited {
+            return;
+        }
+        self.check_stall(now);
+        if self.timers.is_due(Timer::Hello, now) {
+            self.timers.set(Timer::Hello, now.plus(self.s.hello_interval));
+            self.hello_tick(now);
+        }
+        let wan_hello_due = self.state.holds_wan() && self.timers.is_due(Timer::WanHello, now);
+        if let Some(iv) = self.s.wan_hello().filter(|_| wan_hello_due) {
+            self.timers.set(Timer::WanHello, now.plus(iv));
+            self.send_wan_hello(now);
+        }
+    }
+
+    /// This router's MAC on a path: the unicast destination its peers use.
+    fn own_mac(&self, path: Path) -> Option<Mac> {
+        match path {
+            Path::Wan => Some(self.s.shared_mac),
+            Path::Control(i) => self.s.control_macs.get(usize::from(i)).copied(),
+        }
+    }
+
+    /// Counts and (rate-limited) reports a frame refused or dropped for
+    /// `reason`.
+    fn refused(&mut self, now: Instant, path: Path, frame: &[u8], reason: Reason, error: Option<wire::Error>) {
+        let src = frame.get(6..12).and_then(|s| <[u8; 6]>::try_from(s).ok()).map_or(Mac::default(), Mac);
+        let router_id = EthernetFrame::new_checked(frame)
+            .ok()
+            .and_then(|eth| Packet::new_checked(eth.payload()).ok().map(|p| p.router_id()));
+        let sample = Sample { src, path, error, router_id };
+        if let Some(line) = self.refusal_log.note(now, reason, sample) {
+            self.actions.push_back(Action::Refused(line));
+        }
+    }
+
     /// Parses, authenticates and replay-checks a frame, and records the
-    /// sender. `Ok(None)`: valid but not for us (other group, own frame).
+    /// sender. `Ok(None)`: valid but not for us (other group, other
+    /// receiver, own frame), or dropped and reported.
     fn accept(&mut self, now: Instant, path: Path, frame: &[u8]) -> Result<Option<(usize, Message)>, wire::Error> {
         let eth = EthernetFrame::new_checked(frame)?;
         if eth.ethertype() != self.s.ethertype {
+            self.counters.rx_other = self.counters.rx_other.saturating_add(1);
+            return Ok(None);
+        }
+        // Bound to its receiver (§3.1): addressed to us on this path, or to
+        // every router. Others are flooded to us by a switch still learning.
+        let dst = eth.dst();
+        if dst != MULTICAST_MAC && Some(dst) != self.own_mac(path) {
             self.counters.rx_other = self.counters.rx_other.saturating_add(1);
             return Ok(None);
         }
@@ -391,10 +454,15 @@ impl Engine {
         }
         let key_id = pkt.trailer().map(|(id, _)| id);
         let old = self.rx.take().unwrap_or_default();
-        let msg = Message::parse_reusing(&pkt, &self.s.keys, old)
+        let msg = Message::parse_reusing(&pkt, dst, &self.s.keys, old)
             .inspect_err(|e| self.note_refused(now, &pkt, key_id, *e))?;
         if msg.router_id == self.s.router_id {
             self.counters.rx_own = self.counters.rx_own.saturating_add(1);
+            // Our own frame looped back says nothing; from another MAC it
+            // is a router configured with our id.
+            if Some(eth.src()) != self.own_mac(path) {
+                self.refused(now, path, frame, Reason::Own, None);
+            }
             return Ok(None);
         }
         self.replay.check(msg.router_id, msg.epoch, msg.seq)?;
@@ -402,12 +470,14 @@ impl Engine {
             // A WAN frame on a control link (or the reverse) means the two
             // segments are bridged together: a loop the operator must fix.
             self.counters.rx_path_mismatch = self.counters.rx_path_mismatch.saturating_add(1);
+            self.refused(now, path, frame, Reason::PathMismatch, None);
             return Ok(None);
         }
         let idx = match self.peers.iter().position(|p| p.router_id == msg.router_id) {
             Some(i) => i,
             None if self.peers.len() >= MAX_PEERS => {
                 self.counters.rx_peer_limit = self.counters.rx_peer_limit.saturating_add(1);
+                self.refused(now, path, frame, Reason::PeerLimit, None);
                 return Ok(None);
             }
             None => {
@@ -416,7 +486,12 @@ impl Engine {
             }
         };
         self.refused.retain(|r| r.router_id != msg.router_id);
-        if !self.peers[idx].heard(now, path, eth.src(), &msg, key_id) && msg.kind == MessageType::Hello {
+        let own = self.s.bound(path);
+        if own.exceeded_by(&msg) {
+            self.counters.rx_claim_bounded = self.counters.rx_claim_bounded.saturating_add(1);
+            self.refused(now, path, frame, Reason::ClaimBounded, None);
+        }
+        if !self.peers[idx].heard(now, path, eth.src(), &msg, key_id, own) && msg.kind == MessageType::Hello {
             // An older hello overtaken by a newer frame: proof of life only.
             return Ok(None);
         }
@@ -458,15 +533,9 @@ impl Engine {
         if self.exited {
             return;
         }
-        self.check_stall(now);
-        if self.timers.is_due(Timer::Hello, now) {
-            self.timers.set(Timer::Hello, now.plus(self.s.hello_interval));
-            self.hello_tick(now);
-        }
-        let wan_hello_due = self.state.holds_wan() && self.timers.is_due(Timer::WanHello, now);
-        if let Some(iv) = self.s.wan_hello().filter(|_| wan_hello_due) {
-            self.timers.set(Timer::WanHello, now.plus(iv));
-            self.send_wan_hello(now);
+        self.handle_hellos_due(now);
+        for line in self.refusal_log.due(now) {
+            self.actions.push_back(Action::Refused(line));
         }
         if self.timers.is_due(Timer::Prepare, now) {
             self.counters.prepare_timeouts = self.counters.prepare_timeouts.saturating_add(1);

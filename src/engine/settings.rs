@@ -2,6 +2,7 @@
 
 use core::time::Duration;
 
+use super::{Bound, Path};
 use crate::wire::{Keyring, Mac};
 
 /// How much a failed tracker costs.
@@ -88,6 +89,18 @@ impl Settings {
         self.hello_interval
             .saturating_mul(u32::from(self.dead_multiplier).saturating_add(1))
             .saturating_add(self.prepare_timeout)
+    }
+
+    /// This router's own hello interval on a path and its dead interval
+    /// there, which bound what a peer's frames may claim (§4.2): on the
+    /// WAN the WAN hello interval, or the control one if WAN hellos are
+    /// off (a peer may still send them).
+    pub fn bound(&self, path: Path) -> Bound {
+        let hello = match path {
+            Path::Wan => self.wan_hello().unwrap_or(self.hello_interval),
+            Path::Control(_) => self.hello_interval,
+        };
+        Bound { hello, dead: hello.saturating_mul(u32::from(self.dead_multiplier)) }
     }
 
     /// The WAN hello interval in force: never faster than the control

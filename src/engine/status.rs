@@ -26,6 +26,9 @@ pub struct Counters {
     pub rx_path_mismatch: u64,
     /// New routers ignored because MAX_PEERS are known already.
     pub rx_peer_limit: u64,
+    /// Frames accepted whose dead interval (multiplier × hello interval)
+    /// was longer than ours on that path, and cut to ours (§4.2).
+    pub rx_claim_bounded: u64,
     pub tx: u64,
     pub tx_errors: u64,
     pub transitions: u64,
@@ -54,7 +57,7 @@ impl Counters {
     }
 
     /// Every counter with its name in status, in order.
-    pub fn named(&self) -> [(&'static str, u64); 20] {
+    pub fn named(&self) -> [(&'static str, u64); 21] {
         [
             ("rx_ok", self.rx_ok),
             ("rx_truncated", self.rx_truncated),
@@ -68,6 +71,7 @@ impl Counters {
             ("rx_own", self.rx_own),
             ("rx_path_mismatch", self.rx_path_mismatch),
             ("rx_peer_limit", self.rx_peer_limit),
+            ("rx_claim_bounded", self.rx_claim_bounded),
             ("tx", self.tx),
             ("tx_errors", self.tx_errors),
             ("transitions", self.transitions),

@@ -81,18 +81,31 @@ fn malformed_and_foreign_frames_are_counted_and_change_nothing() {
     let mut e = Engine::new(settings(1, 100), 7, t(0));
     e.handle_frame(t(1), Path::Control(0), &[0u8; 10]);
     let mut f = vec![0u8; 60];
+    f[..6].copy_from_slice(&crate::wire::MULTICAST_MAC.0);
     f[12] = 0x88;
     f[13] = 0xb5;
     f[16] = 1; // our group
     f[14] = 9; // version 9
     e.handle_frame(t(2), Path::Control(0), &f);
-    f[14] = 1;
+    f[14] = 2;
     f[16] = 2; // group 2: not ours
     e.handle_frame(t(3), Path::Control(0), &f);
+    f[16] = 1;
+    f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 0x99]); // another router's MAC
+    e.handle_frame(t(4), Path::Control(0), &f);
     let c = e.counters();
-    assert_eq!((c.rx_truncated, c.rx_bad_version, c.rx_other, c.rx_ok), (1, 1, 1, 0));
+    assert_eq!((c.rx_truncated, c.rx_bad_version, c.rx_other, c.rx_ok), (1, 1, 2, 0));
     assert!(e.peers().is_empty());
     assert_eq!(e.state(), State::Init);
+    // Each refusal reason is told once, at once; "other" frames are not.
+    let told: Vec<(&str, u64)> = drain(&mut e)
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Refused(r) => Some((r.reason.counter(), r.frames)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(told, [("rx_truncated", 1), ("rx_bad_version", 1)]);
 }
 
 #[test]
@@ -186,7 +199,7 @@ fn leases_travel_as_seconds_left_and_are_renewed_not_rediscovered() {
         .next_back()
         .expect("a WAN hello");
     let p = crate::wire::Packet::new_checked(&frame[14..]).unwrap();
-    let m = Message::parse(&p, &e.settings().keys).unwrap();
+    let m = Message::parse(&p, crate::wire::MULTICAST_MAC, &e.settings().keys).unwrap();
     assert_eq!(m.tlvs.lease4.unwrap().valid_left, 589);
 }
 
@@ -309,7 +322,8 @@ fn a_sequence_wrap_starts_a_new_epoch_in_the_same_frame() {
     });
     let parse = |f: &[u8]| {
         let p = crate::wire::Packet::new_checked(&f[14..]).unwrap();
-        let m = Message::parse(&p, &e.settings().keys).unwrap();
+        let dst = crate::wire::Mac(f[..6].try_into().unwrap());
+        let m = Message::parse(&p, dst, &e.settings().keys).unwrap();
         (m.epoch, m.seq)
     };
     assert_eq!(parse(&frames[0]), (7, u32::MAX));
@@ -570,4 +584,107 @@ fn a_standby_keeps_the_actives_lease_once_per_renewal() {
     assert_eq!(b.state(), State::Standby);
     // Seconds left as of the hello that carried it, rounded down.
     assert!(matches!(kept[..], [Some(598..=600), Some(598..=600)]), "once, then once after the renewal: {kept:?}");
+}
+
+/// Three routers on one hub: every frame reaches every other router, as
+/// a switch that floods does; the engines sort out what is theirs.
+fn hub(routers: &mut [&mut Engine], from: u64, until: u64) {
+    for now in (from..until).step_by(10) {
+        let mut sent = Vec::new();
+        for (i, r) in routers.iter_mut().enumerate() {
+            r.handle_timeout(t(now));
+            sent.push((i, drain_prepared(r, t(now))));
+        }
+        for (i, acts) in &sent {
+            for (j, r) in routers.iter_mut().enumerate() {
+                if j != *i {
+                    deliver(r, t(now), acts);
+                    drain_prepared(r, t(now));
+                }
+            }
+        }
+    }
+}
+
+fn unicast_frames_to(acts: &[Action], mac: Mac) -> Vec<Vec<u8>> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Send { path: Path::Control(_), frame } if frame[..6] == mac.0 => Some(frame.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// §3.1: A's unicast hello to C, captured and re-addressed to B, is
+/// refused by B (BadTag); left addressed to C, B ignores it. Version 1
+/// accepted the re-addressed copy and took it as a sign of life.
+#[test]
+fn a_copy_re_addressed_to_another_router_is_refused() {
+    let mut a = Engine::new(settings(1, 200), 7, t(0));
+    run_alone(&mut a, t(1000));
+    let mut b = Engine::new(settings(2, 100), 8, t(1000));
+    let mut c = Engine::new(settings(3, 50), 9, t(1000));
+    hub(&mut [&mut a, &mut b, &mut c], 1000, 3000);
+    assert_eq!((a.state(), b.state(), c.state()), (State::Active, State::Standby, State::Standby));
+    let (b_mac, c_mac) = (b.settings().control_macs[0], c.settings().control_macs[0]);
+    // A's next hello round, past its discovery multicast: unicast copies.
+    let mut to_c = Vec::new();
+    for now in (3000..4000).step_by(10) {
+        a.handle_timeout(t(now));
+        to_c.extend(unicast_frames_to(&drain(&mut a), c_mac));
+    }
+    let copy = to_c.last().expect("A sends unicast hellos to C").clone();
+    let before = b.counters().clone();
+    let heard = |e: &Engine| e.peers().iter().find(|p| p.router_id == 1).and_then(|p| p.last_heard());
+    let last = heard(&b);
+    b.handle_frame(t(4000), Path::Control(0), &copy);
+    assert_eq!(b.counters().rx_other, before.rx_other + 1, "a frame for C is not B's");
+    let mut readdressed = copy.clone();
+    readdressed[..6].copy_from_slice(&b_mac.0);
+    b.handle_frame(t(4000), Path::Control(0), &readdressed);
+    assert_eq!(b.counters().rx_bad_tag, before.rx_bad_tag + 1, "re-addressed: the tag covers the destination");
+    assert_eq!(b.counters().rx_ok, before.rx_ok);
+    assert_eq!(heard(&b), last, "no sign of life taken from either");
+    // C itself accepts its own copy.
+    let c_ok = c.counters().rx_ok;
+    c.handle_frame(t(4000), Path::Control(0), &copy);
+    assert_eq!(c.counters().rx_ok, c_ok + 1);
+}
+
+/// §4.2: one unauthenticated frame claiming "Active, priority 254, hello
+/// 65535 ms x 255" keeps its sender alive for one of the receiver's dead
+/// intervals, not for hours (or the 60 s until it is forgotten).
+#[test]
+fn one_frame_claiming_long_timers_silences_a_router_for_one_dead_interval_at_most() {
+    let mut s = settings(1, 100);
+    s.keys = Keyring::default();
+    let mut e = Engine::new(s, 7, t(0));
+    run_alone(&mut e, t(1000));
+    assert_eq!(e.state(), State::Active);
+    let forged = Message {
+        kind: MessageType::Hello,
+        group: 1,
+        state: State::Active,
+        router_id: 0xffff_fffe,
+        priority: 254,
+        effective_priority: 254,
+        flags: Flags::default(),
+        dead_multiplier: 255,
+        hello_interval: 65535,
+        epoch: 1,
+        seq: 1,
+        tlvs: crate::wire::Tlvs::default(),
+    };
+    let f = wire::frame(MULTICAST_MAC, Mac([2, 0, 0, 0, 0, 0x66]), 0x88b5, &forged, &Keyring::default()).unwrap();
+    e.handle_frame(t(1000), Path::Control(0), &f);
+    assert_eq!(e.state(), State::Standby, "a better active, as far as an unkeyed router can tell");
+    assert_eq!(e.counters().rx_claim_bounded, 1);
+    let told = drain(&mut e).into_iter().any(|a| matches!(a, Action::Refused(r) if r.reason == Reason::ClaimBounded));
+    assert!(told, "the bounded claim is logged");
+    // Its own dead interval is 300 ms plus a skew of 61 ms: it is back
+    // within half a second.
+    run_alone(&mut e, t(1500));
+    assert_eq!(e.state(), State::Active, "the forged active is dead after our dead interval");
+    let peer = e.peers().iter().find(|p| p.router_id == 0xffff_fffe).expect("still listed");
+    assert!(!peer.is_alive(t(1500), e.skew_num()));
 }

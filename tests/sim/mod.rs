@@ -539,7 +539,8 @@ impl World {
                 | Action::DropLanGateway
                 | Action::Nudge
                 | Action::RunHooks(_)
-                | Action::StoreLease { .. } => {}
+                | Action::StoreLease { .. }
+                | Action::Refused(_) => {}
             }
         }
         if self.routers[i].proc == Proc::Down {

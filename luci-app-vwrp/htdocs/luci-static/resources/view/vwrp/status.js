@@ -41,6 +41,7 @@ var COUNTERS = [
 	[ 'rx_bad_version',     _('Refused: other version') ],
 	[ 'rx_path_mismatch',   _('Refused: wrong path') ],
 	[ 'rx_peer_limit',      _('Refused: too many peers') ],
+	[ 'rx_claim_bounded',   _('Peer timers cut to ours') ],
 	[ 'rx_other',           _('Other groups') ],
 	[ 'rx_own',             _('Own hellos heard back') ]
 ];
