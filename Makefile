@@ -78,9 +78,10 @@ test:
 	$(MAKE) test-vm ARCH=mipsel_24kc
 
 # Per-scenario summary of the simulation: runs, worst time against its
-# bound, violations. VWRP_SIM_RUNS=N for a longer sweep.
+# bound, violations. The full sweep (`make test` runs a quick share of
+# it); VWRP_SIM_RUNS=N runs N seeds of every scenario instead.
 sim:
-	$(CARGO) test --release --test simulation -- --nocapture --test-threads=2
+	VWRP_SIM_SWEEP=full $(CARGO) test --release --test simulation -- --nocapture --test-threads=2
 
 # Three routers, an ISP and a LAN client in namespaces: a live hard
 # failover and a graceful handover, with the client's outage for each and

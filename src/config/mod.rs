@@ -88,6 +88,9 @@ pub struct Group {
     pub lan_gateways: Vec<LanGateway>,
     /// `None`: no nudges.
     pub nudge_interval: Option<Duration>,
+    /// `None`: the LAN gateway is announced only when it moves or a LAN
+    /// device comes back.
+    pub lan_announce_interval: Option<Duration>,
     pub prepare_timeout: Duration,
     pub conntrack_sync: bool,
     pub dhcp: DhcpMode,
@@ -119,6 +122,7 @@ impl fmt::Debug for Group {
             .field("hold_period", &self.hold_period)
             .field("lan_gateways", &self.lan_gateways)
             .field("nudge_interval", &self.nudge_interval)
+            .field("lan_announce_interval", &self.lan_announce_interval)
             .field("prepare_timeout", &self.prepare_timeout)
             .field("conntrack_sync", &self.conntrack_sync)
             .field("dhcp", &self.dhcp)
@@ -442,6 +446,7 @@ const GROUP_OPTIONS: &[&str] = &[
     "hold_period",
     "lan_gateway",
     "nudge_interval",
+    "lan_announce_interval",
     "prepare_timeout",
     "conntrack_sync",
     "dhcp",
@@ -508,6 +513,7 @@ fn read_group(r: &mut Reader) -> Result<ParsedGroup, ConfigError> {
         hold_period: r.get_or("hold_period", Duration::from_secs(60), &duration_in(SECOND, DAY)),
         lan_gateways: r.get_list("lan_gateway", &lan_gateway).into_iter().map(|(g, _)| g).collect(),
         nudge_interval: r.get_or("nudge_interval", Some(Duration::from_secs(10)), &duration_or_off(SECOND, HOUR)),
+        lan_announce_interval: r.get_or("lan_announce_interval", None, &duration_or_off(SECOND, HOUR)),
         prepare_timeout: r.get_or("prepare_timeout", Duration::from_secs(1), &duration_in(10, MINUTE)),
         conntrack_sync: r.get_or("conntrack_sync", false, &boolean),
         dhcp: r.get_or("dhcp", DhcpMode::Udhcpc, &dhcp_mode),

@@ -489,8 +489,9 @@ impl Daemon {
             for gi in 0..self.groups.len() {
                 if self.groups[gi].wan.ifindex == ev.index {
                     self.groups[gi].engine.handle_wan_link(now, ev.carrier);
-                    self.execute(gi);
                 }
+                self.groups[gi].link_changed(now, ev.index, ev.carrier);
+                self.execute(gi);
             }
             self.trackers.on_link(&ev.name, ev.carrier, now);
         }

@@ -432,6 +432,11 @@ return view.extend({
 		o.placeholder = '10s';
 		o.validate = duration(1000, 3600000, true);
 
+		o = s.taboption('timing', form.Value, 'lan_announce_interval', _('LAN gateway announce interval'),
+			_('How often the active router announces the LAN gateway addresses again (gratuitous ARP, unsolicited NA): 1s to 1h, or 0 for off. They are always announced when the role moves and when a LAN device gets its carrier back.'));
+		o.placeholder = '0';
+		o.validate = duration(1000, 3600000, true);
+
 		o = s.taboption('timing', form.Flag, 'conntrack_sync', _('Sync connection tracking'),
 			_('Commit conntrackd\'s external cache during a handover, so NAT connections survive it. Needs conntrackd, set up to sync between the routers.'));
 		o.default = '0';
