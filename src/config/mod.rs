@@ -49,6 +49,8 @@ pub struct Globals {
     pub hook_dir: PathBuf,
     pub hook_timeout: Duration,
     pub log_level: LevelFilter,
+    /// SCHED_RR priority of the daemon, with its memory locked; 0: off.
+    pub realtime_priority: u8,
 }
 
 impl Default for Globals {
@@ -59,6 +61,7 @@ impl Default for Globals {
             hook_dir: PathBuf::from("/etc/hotplug.d/vwrp"),
             hook_timeout: Duration::from_secs(5),
             log_level: LevelFilter::Info,
+            realtime_priority: 5,
         }
     }
 }
@@ -413,7 +416,8 @@ fn check_groups_apart(file: &str, groups: &[ParsedGroup]) -> Result<(), ConfigEr
     Ok(())
 }
 
-const GLOBALS_OPTIONS: &[&str] = &["control_socket", "state_dir", "hook_dir", "hook_timeout", "log_level"];
+const GLOBALS_OPTIONS: &[&str] =
+    &["control_socket", "state_dir", "hook_dir", "hook_timeout", "log_level", "realtime_priority"];
 
 fn read_globals(r: &mut Reader) -> Result<Globals, ConfigError> {
     r.check_known(GLOBALS_OPTIONS);
@@ -424,6 +428,7 @@ fn read_globals(r: &mut Reader) -> Result<Globals, ConfigError> {
         hook_dir: r.get_or("hook_dir", d.hook_dir, &absolute_path),
         hook_timeout: r.get_or("hook_timeout", d.hook_timeout, &duration_in(10, HOUR)),
         log_level: r.get_or("log_level", d.log_level, &log_level),
+        realtime_priority: r.get_or("realtime_priority", d.realtime_priority, &u8_in(0, 99)),
     };
     r.finish(globals)
 }

@@ -30,7 +30,7 @@ use crate::system::hooks::Hooks;
 use crate::system::nft::{self, Fence, FenceWatch};
 use crate::system::process::{self, Child};
 use crate::system::rtnl::LinkMonitor;
-use crate::system::{dhcp6, netifd, udhcpc};
+use crate::system::{dhcp6, netifd, realtime, udhcpc};
 use crate::time::Instant;
 use clients::Clients;
 pub use group::share_dir;
@@ -110,7 +110,7 @@ pub struct Daemon {
 /// thing: a reload (SIGHUP) right after procd started us must not end us.
 pub fn block_signals() -> io::Result<SigSet> {
     let mut mask = SigSet::empty();
-    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD] {
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD, Signal::SIGXCPU] {
         mask.add(s);
     }
     mask.thread_block()?;
@@ -130,6 +130,23 @@ fn install_fence(c: &Config) -> io::Result<()> {
 /// Milliseconds as u64 for log lines: u128's Display costs 2 KB on a router.
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Real-time scheduling at `priority`, or (0) normal scheduling. A kernel
+/// that refuses only costs the protection: the daemon runs on.
+fn set_realtime(priority: u8) {
+    if priority == 0 {
+        match realtime::leave() {
+            Ok(()) => log::info!("real-time scheduling off (realtime_priority 0)"),
+            Err(e) => log::warn!("normal scheduling: {e}"),
+        }
+        return;
+    }
+    match realtime::enter(priority) {
+        Ok(e) if e.locked => log::info!("real-time scheduling: SCHED_RR priority {priority}, memory locked"),
+        Ok(_) => log::warn!("real-time scheduling: SCHED_RR priority {priority}; memory NOT locked (not permitted)"),
+        Err(e) => log::warn!("real-time scheduling refused ({e}): a busy router may starve the daemon"),
+    }
 }
 
 /// The longest dead interval of any group, its skew included (the skew is
@@ -205,6 +222,7 @@ impl Daemon {
         for w in config::warnings(&self.config) {
             log::warn!("{w}");
         }
+        set_realtime(self.config.globals.realtime_priority);
         let r = Watchdog::start(dead_bound(&self.config), self.clock.now()).and_then(|w| {
             log::info!("stall watchdog: {} ms", ms(w.bound()));
             self.watchdog = Some(w);
@@ -404,6 +422,15 @@ impl Daemon {
             match Signal::try_from(info.ssi_signo as i32) {
                 Ok(Signal::SIGTERM) | Ok(Signal::SIGINT) => self.shutdown(),
                 Ok(Signal::SIGHUP) => self.reload(),
+                Ok(Signal::SIGXCPU) => {
+                    log::error!(
+                        "the event loop used {} ms of CPU without sleeping: back to normal scheduling",
+                        ms(realtime::RT_BUDGET)
+                    );
+                    if let Err(e) = realtime::leave() {
+                        log::error!("leaving real-time scheduling: {e}");
+                    }
+                }
                 Ok(Signal::SIGCHLD) => {
                     let now = self.clock.now();
                     for gi in 0..self.groups.len() {
@@ -467,6 +494,9 @@ impl Daemon {
             self.execute(gi);
         }
         self.hooks.set(&new.globals.hook_dir, new.globals.hook_timeout);
+        if new.globals.realtime_priority != self.config.globals.realtime_priority {
+            set_realtime(new.globals.realtime_priority);
+        }
         self.trackers.reconfigure(&new, self.poll.registry());
         if let Some(w) = &mut self.watchdog {
             w.set_bound(dead_bound(&new), self.clock.now());

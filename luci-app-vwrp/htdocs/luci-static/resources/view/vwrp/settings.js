@@ -345,6 +345,11 @@ return view.extend({
 		o.value('trace', _('Trace'));
 		o.default = 'info';
 
+		o = s.option(form.Value, 'realtime_priority', _('Real-time priority'),
+			_('The daemon runs with this real-time (SCHED_RR) priority, 1 to 99, and its memory locked, so that a busy router cannot starve it past its forwarding permit. 0 turns both off.'));
+		o.datatype = 'and(uinteger,range(0,99))';
+		o.placeholder = '5';
+
 		/* groups: one named section per shared WAN line. */
 		s = m.section(form.TypedSection, 'group', _('Groups'),
 			_('One group per WAN line that several routers share. Most homes need one, named after the WAN interface, e.g. "wan".'));
