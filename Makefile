@@ -41,7 +41,9 @@ with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86
 # configuration corpus of tests/config-corpus/ through check-config and
 # the daemon, files that are no configuration, over-long and refused
 # requests), the namespace test bed and end-to-end failover scenarios against real dnsmasq, udhcpc,
-# nftables and AF_PACKET, the event loop under pressure (a stuck child,
+# nftables and AF_PACKET, single faults of the active (its LAN link down,
+# one-way loss on its LAN, CPU hogs with and without real-time
+# scheduling), the event loop under pressure (a stuck child,
 # control clients; its stall test runs Cargo's build with the test-only
 # feature test-stall), the Wireshark dissector under tshark (spec
 # vectors, malformed frames, a capture of the bed), the trackers (link,
@@ -70,6 +72,7 @@ test:
 	$(with_vwrp) $(CARGO) test --features test-stall --test event_loop -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test wireshark
 	$(with_vwrp) $(CARGO) test --test trackers -- --nocapture --test-threads=1
+	$(with_vwrp) $(CARGO) test --test faults -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test openwrt
 	$(CARGO) test --test feed
 	$(with_vwrp) $(CARGO) test --test luci -- --nocapture
