@@ -46,8 +46,10 @@ with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86
 # test bed and end-to-end failover scenarios against real dnsmasq, udhcpc,
 # nftables and AF_PACKET, hostile frames from an attacker namespace
 # (forged, replayed, re-addressed, truncated, spoofed ids, abused timer
-# claims, a 10 s flood at 2,000 frames/s; figures printed), the event
-# loop under pressure (a stuck child,
+# claims, a 10 s flood at 2,000 frames/s; figures printed), single
+# faults of the active (its LAN link down, one-way loss on its LAN, CPU
+# hogs with and without real-time scheduling), the event loop under
+# pressure (a stuck child,
 # control clients; its stall test runs Cargo's build with the test-only
 # feature test-stall), the Wireshark dissector under tshark (spec
 # vectors, malformed frames, a capture of the bed), the trackers (link,
@@ -82,6 +84,7 @@ test:
 	$(with_vwrp) $(CARGO) test --test wireshark
 	$(with_vwrp) $(CARGO) test --test trackers -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test natsync -- --nocapture --test-threads=1
+	$(with_vwrp) $(CARGO) test --test faults -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test openwrt
 	$(CARGO) test --test feed
 	$(with_vwrp) $(CARGO) test --test luci -- --nocapture
@@ -90,9 +93,10 @@ test:
 	$(MAKE) test-vm ARCH=mipsel_24kc
 
 # Per-scenario summary of the simulation: runs, worst time against its
-# bound, violations. VWRP_SIM_RUNS=N for a longer sweep.
+# bound, violations. The full sweep (`make test` runs a quick share of
+# it); VWRP_SIM_RUNS=N runs N seeds of every scenario instead.
 sim:
-	$(CARGO) test --release --test simulation -- --nocapture --test-threads=2
+	VWRP_SIM_SWEEP=full $(CARGO) test --release --test simulation -- --nocapture --test-threads=2
 
 # Three routers, an ISP and a LAN client in namespaces: a live hard
 # failover and a graceful handover, with the client's outage for each and

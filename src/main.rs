@@ -333,11 +333,12 @@ fn status_text(v: &Value) -> String {
         );
         let _ = writeln!(
             o,
-            "  router {}  priority {} (effective {})  WAN {}  {}",
+            "  router {}  priority {} (effective {})  WAN {}{}  {}",
             s(g, "router_id"),
             n(g, "priority"),
             n(g, "effective_priority"),
             if g.get("wan_open").and_then(Value::as_bool) == Some(true) { "open" } else { "closed" },
+            if g.get("lan_up").and_then(Value::as_bool) == Some(false) { "  LAN LOST" } else { "" },
             if g.get("authenticated").and_then(Value::as_bool) == Some(true) {
                 "authenticated"
             } else {

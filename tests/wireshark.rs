@@ -216,6 +216,7 @@ fn expected_fields(frame: &[u8], m: &Message) -> Vec<(&'static str, String)> {
         ("vwrp.flags.want_preempt", bit(Flags::WANT_PREEMPT)),
         ("vwrp.flags.want_step_up", bit(Flags::WANT_STEP_UP)),
         ("vwrp.flags.wan", bit(Flags::WAN)),
+        ("vwrp.flags.leaving", bit(Flags::LEAVING)),
         ("vwrp.dead_multiplier", m.dead_multiplier.to_string()),
         ("vwrp.hello_interval", m.hello_interval.to_string()),
         ("vwrp.tlv_length", pkt.tlv_len().to_string()),
@@ -396,7 +397,7 @@ fn malformed() -> Vec<(&'static str, Vec<u8>)> {
         ("vector 1, hello interval 0", at(1, pdu + 13, 0)),
         ("reserved flag bits set", {
             let mut f = hello_with_tlvs(101, &[]);
-            f[pdu + 10] = 0xf0;
+            f[pdu + 10] = 0xe0;
             f
         }),
         ("vector 2, CLIENT_ID length 7 raised to 8", at(2, pdu + 65, 8)),

@@ -52,6 +52,8 @@ pub struct Globals {
     /// Where conntrackd syncs; `None`: the first control link of the
     /// first group with `conntrack_sync`.
     pub conntrack_device: Option<String>,
+    /// SCHED_RR priority of the daemon, with its memory locked; 0: off.
+    pub realtime_priority: u8,
 }
 
 impl Default for Globals {
@@ -63,6 +65,7 @@ impl Default for Globals {
             hook_timeout: Duration::from_secs(5),
             log_level: LevelFilter::Info,
             conntrack_device: None,
+            realtime_priority: 5,
         }
     }
 }
@@ -92,6 +95,9 @@ pub struct Group {
     pub lan_gateways: Vec<LanGateway>,
     /// `None`: no nudges.
     pub nudge_interval: Option<Duration>,
+    /// `None`: the LAN gateway is announced only when it moves or a LAN
+    /// device comes back.
+    pub lan_announce_interval: Option<Duration>,
     pub prepare_timeout: Duration,
     pub conntrack_sync: bool,
     pub dhcp: DhcpMode,
@@ -123,6 +129,7 @@ impl fmt::Debug for Group {
             .field("hold_period", &self.hold_period)
             .field("lan_gateways", &self.lan_gateways)
             .field("nudge_interval", &self.nudge_interval)
+            .field("lan_announce_interval", &self.lan_announce_interval)
             .field("prepare_timeout", &self.prepare_timeout)
             .field("conntrack_sync", &self.conntrack_sync)
             .field("dhcp", &self.dhcp)
@@ -423,7 +430,7 @@ fn check_groups_apart(file: &str, groups: &[ParsedGroup]) -> Result<(), ConfigEr
 }
 
 const GLOBALS_OPTIONS: &[&str] =
-    &["control_socket", "state_dir", "hook_dir", "hook_timeout", "log_level", "conntrack_device"];
+    &["control_socket", "state_dir", "hook_dir", "hook_timeout", "log_level", "conntrack_device", "realtime_priority"];
 
 fn read_globals(r: &mut Reader) -> Result<Globals, ConfigError> {
     r.check_known(GLOBALS_OPTIONS);
@@ -435,6 +442,7 @@ fn read_globals(r: &mut Reader) -> Result<Globals, ConfigError> {
         hook_timeout: r.get_or("hook_timeout", d.hook_timeout, &duration_in(10, HOUR)),
         log_level: r.get_or("log_level", d.log_level, &log_level),
         conntrack_device: r.get("conntrack_device", &ifname),
+        realtime_priority: r.get_or("realtime_priority", d.realtime_priority, &u8_in(0, 99)),
     };
     r.finish(globals)
 }
@@ -457,6 +465,7 @@ const GROUP_OPTIONS: &[&str] = &[
     "hold_period",
     "lan_gateway",
     "nudge_interval",
+    "lan_announce_interval",
     "prepare_timeout",
     "conntrack_sync",
     "dhcp",
@@ -523,6 +532,7 @@ fn read_group(r: &mut Reader) -> Result<ParsedGroup, ConfigError> {
         hold_period: r.get_or("hold_period", Duration::from_secs(60), &duration_in(SECOND, DAY)),
         lan_gateways: r.get_list("lan_gateway", &lan_gateway).into_iter().map(|(g, _)| g).collect(),
         nudge_interval: r.get_or("nudge_interval", Some(Duration::from_secs(10)), &duration_or_off(SECOND, HOUR)),
+        lan_announce_interval: r.get_or("lan_announce_interval", None, &duration_or_off(SECOND, HOUR)),
         prepare_timeout: r.get_or("prepare_timeout", Duration::from_secs(1), &duration_in(10, MINUTE)),
         conntrack_sync: r.get_or("conntrack_sync", false, &boolean),
         dhcp: r.get_or("dhcp", DhcpMode::Udhcpc, &dhcp_mode),

@@ -1259,3 +1259,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn realtime_priority_range() {
+    assert_eq!(globals("").unwrap().realtime_priority, 5);
+    assert_eq!(globals(&opt("realtime_priority", "0")).unwrap().realtime_priority, 0);
+    assert_eq!(globals(&opt("realtime_priority", "99")).unwrap().realtime_priority, 99);
+    assert_eq!(
+        globals(&opt("realtime_priority", "100")).unwrap_err(),
+        format!("{FILE}:2: option 'realtime_priority': 100 is out of range 0..99")
+    );
+}

@@ -43,6 +43,8 @@ struct LanGateway {
     ifindex: u32,
     mac: Mac,
     sender: PacketSocket,
+    /// The device's carrier, once a link event or dump told it.
+    carrier: Option<bool>,
 }
 
 pub struct Group {
@@ -129,6 +131,7 @@ pub fn settings(g: &config::Group, control_macs: Vec<Mac>) -> Settings {
         keys: Keyring::new(g.keys.iter().map(|(id, s)| Key::new(*id, s)).collect()),
         hold_period: g.hold_period,
         nudge_interval: g.nudge_interval,
+        lan_announce_interval: g.lan_announce_interval,
         prepare_timeout: g.prepare_timeout,
         client_id: g.dhcp_client_id.clone().unwrap_or(client_id),
         trackers: g
@@ -198,6 +201,7 @@ impl Group {
                 ifindex,
                 mac: Mac(rtnl::link_mac(ifindex)?),
                 sender: PacketSocket::sender(ifindex)?,
+                carrier: None,
             });
         }
         let s = settings(cfg, control.iter().map(|l| l.mac).collect());
@@ -442,14 +446,9 @@ impl Group {
                 if let Some(l) = &self.applied {
                     announce::announce_wan(&self.wan_arp, self.engine.settings().shared_mac, l)?;
                 }
-                for gw in &self.lan {
-                    rtnl::add_address(gw.ifindex, gw.address, gw.prefix_len)?;
-                    match gw.address {
-                        IpAddr::V4(a) => announce::announce_lan(&gw.sender, gw.mac, &[a], &[])?,
-                        IpAddr::V6(a) => announce::announce_lan(&gw.sender, gw.mac, &[], &[a])?,
-                    }
-                }
+                self.announce_lan()?;
             }
+            Action::AnnounceLan => self.announce_lan()?,
             Action::DropLanGateway => {
                 for gw in &self.lan {
                     rtnl::del_address(gw.ifindex, gw.address, gw.prefix_len)?;
@@ -537,6 +536,50 @@ impl Group {
             Action::Exit => self.exited = true,
         }
         Ok(())
+    }
+
+    /// Adds each LAN gateway address (again: a device that went down may
+    /// have lost its IPv6 ones) and announces it. A device without carrier
+    /// is skipped; it is announced when it comes back.
+    fn announce_lan(&self) -> io::Result<()> {
+        let mut first = Ok(());
+        for gw in self.lan.iter().filter(|gw| gw.carrier != Some(false)) {
+            let r = rtnl::add_address(gw.ifindex, gw.address, gw.prefix_len).and_then(|()| match gw.address {
+                IpAddr::V4(a) => announce::announce_lan(&gw.sender, gw.mac, &[a], &[]),
+                IpAddr::V6(a) => announce::announce_lan(&gw.sender, gw.mac, &[], &[a]),
+            });
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
+    }
+
+    /// A link's carrier changed (or was reported by a dump): the engine
+    /// hears of its control paths first, then of the LAN as a whole, lost
+    /// when every device carrying a LAN gateway address has lost carrier,
+    /// back as soon as one has it again.
+    pub fn link_changed(&mut self, now: Instant, index: u32, carrier: bool) {
+        for (i, c) in self.control.iter().enumerate() {
+            if c.ifindex == index {
+                self.engine.handle_control_link(now, i, carrier);
+            }
+        }
+        let mut changed = false;
+        for gw in self.lan.iter_mut().filter(|gw| gw.ifindex == index) {
+            changed |= gw.carrier != Some(carrier);
+            gw.carrier = Some(carrier);
+        }
+        if !changed {
+            return;
+        }
+        let lost = self.lan.iter().all(|gw| gw.carrier == Some(false));
+        if lost {
+            log::warn!("group {}: every LAN gateway device lost carrier: this router cannot serve", self.cfg.name);
+            self.engine.handle_lan_link(now, false);
+        } else if carrier {
+            self.engine.handle_lan_link(now, true);
+        }
     }
 
     fn spawn_udhcpc(

@@ -31,7 +31,7 @@ use crate::system::hooks::Hooks;
 use crate::system::nft::{self, Fence, FenceWatch};
 use crate::system::process::{self, Child};
 use crate::system::rtnl::LinkMonitor;
-use crate::system::{dhcp6, netifd, udhcpc};
+use crate::system::{dhcp6, netifd, realtime, udhcpc};
 use crate::time::Instant;
 use clients::Clients;
 use conntrack::Conntrack;
@@ -118,7 +118,7 @@ pub struct Daemon {
 /// thing: a reload (SIGHUP) right after procd started us must not end us.
 pub fn block_signals() -> io::Result<SigSet> {
     let mut mask = SigSet::empty();
-    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD] {
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD, Signal::SIGXCPU] {
         mask.add(s);
     }
     mask.thread_block()?;
@@ -138,6 +138,23 @@ fn install_fence(c: &Config) -> io::Result<()> {
 /// Milliseconds as u64 for log lines: u128's Display costs 2 KB on a router.
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Real-time scheduling at `priority`, or (0) normal scheduling. A kernel
+/// that refuses only costs the protection: the daemon runs on.
+fn set_realtime(priority: u8) {
+    if priority == 0 {
+        match realtime::leave() {
+            Ok(()) => log::info!("real-time scheduling off (realtime_priority 0)"),
+            Err(e) => log::warn!("normal scheduling: {e}"),
+        }
+        return;
+    }
+    match realtime::enter(priority) {
+        Ok(e) if e.locked => log::info!("real-time scheduling: SCHED_RR priority {priority}, memory locked"),
+        Ok(_) => log::warn!("real-time scheduling: SCHED_RR priority {priority}; memory NOT locked (not permitted)"),
+        Err(e) => log::warn!("real-time scheduling refused ({e}): a busy router may starve the daemon"),
+    }
 }
 
 /// The longest dead interval of any group, its skew included (the skew is
@@ -216,6 +233,7 @@ impl Daemon {
         for w in config::warnings(&self.config) {
             log::warn!("{w}");
         }
+        set_realtime(self.config.globals.realtime_priority);
         let r = Watchdog::start(dead_bound(&self.config), self.clock.now()).and_then(|w| {
             log::info!("stall watchdog: {} ms", ms(w.bound()));
             self.watchdog = Some(w);
@@ -447,6 +465,15 @@ impl Daemon {
             match Signal::try_from(info.ssi_signo as i32) {
                 Ok(Signal::SIGTERM) | Ok(Signal::SIGINT) => self.shutdown(),
                 Ok(Signal::SIGHUP) => self.reload(),
+                Ok(Signal::SIGXCPU) => {
+                    log::error!(
+                        "the event loop used {} ms of CPU without sleeping: back to normal scheduling",
+                        ms(realtime::RT_BUDGET)
+                    );
+                    if let Err(e) = realtime::leave() {
+                        log::error!("leaving real-time scheduling: {e}");
+                    }
+                }
                 Ok(Signal::SIGCHLD) => {
                     let now = self.clock.now();
                     for gi in 0..self.groups.len() {
@@ -513,6 +540,9 @@ impl Daemon {
             self.execute(gi);
         }
         self.hooks.set(&new.globals.hook_dir, new.globals.hook_timeout);
+        if new.globals.realtime_priority != self.config.globals.realtime_priority {
+            set_realtime(new.globals.realtime_priority);
+        }
         self.trackers.reconfigure(&new, self.poll.registry());
         if let Some(w) = &mut self.watchdog {
             w.set_bound(dead_bound(&new), self.clock.now());
@@ -545,8 +575,9 @@ impl Daemon {
             for gi in 0..self.groups.len() {
                 if self.groups[gi].wan.ifindex == ev.index {
                     self.groups[gi].engine.handle_wan_link(now, ev.carrier);
-                    self.execute(gi);
                 }
+                self.groups[gi].link_changed(now, ev.index, ev.carrier);
+                self.execute(gi);
             }
             self.trackers.on_link(&ev.name, ev.carrier, now);
         }

@@ -72,6 +72,9 @@ pub enum Action {
     /// Gratuitous ARP from the shared MAC and ARP request to the ISP
     /// gateway on the WAN; add the LAN gateway addresses and announce them.
     Announce,
+    /// Add the LAN gateway addresses again (a device that came back may
+    /// have lost them) and announce them: gratuitous ARP, unsolicited NA.
+    AnnounceLan,
     /// Remove the LAN gateway addresses.
     DropLanGateway,
     /// ARP request to the ISP gateway, so it keeps pointing at us.
@@ -188,6 +191,10 @@ pub struct Engine {
     replay: ReplayGuard,
     trackers: Vec<TrackerState>,
     wan_link_up: bool,
+    /// Some device carrying a LAN gateway address has carrier.
+    lan_up: bool,
+    /// Carrier of each control path's device (index = path number).
+    control_up: Vec<bool>,
     priority_override: Option<u8>,
     lease: Option<Lease>,
     lease6: Option<(Lease6, Instant)>,
@@ -236,6 +243,7 @@ impl Engine {
     /// random at every start of the daemon.
     pub fn new(settings: Settings, epoch: u32, now: Instant) -> Engine {
         let trackers = vec![TrackerState::Unknown; settings.trackers.len()];
+        let control_up = vec![true; settings.control_macs.len()];
         let mut e = Engine {
             s: settings,
             state: State::Init,
@@ -248,6 +256,8 @@ impl Engine {
             replay: ReplayGuard::default(),
             trackers,
             wan_link_up: true,
+            lan_up: true,
+            control_up,
             priority_override: None,
             lease: None,
             lease6: None,
@@ -324,6 +334,17 @@ impl Engine {
         self.effective_with(false)
     }
 
+    /// Holds the WAN but must leave the active role (§5.7 of
+    /// docs/PROTOCOL.md): its frames carry the LEAVING flag.
+    pub fn is_leaving(&self) -> bool {
+        self.state.holds_wan() && self.must_leave(self.now)
+    }
+
+    /// Some device carrying a LAN gateway address has carrier.
+    pub fn lan_up(&self) -> bool {
+        self.lan_up
+    }
+
     // ---- outputs -----------------------------------------------------------
 
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -360,6 +381,7 @@ impl Engine {
         consider(self.refusal_log.deadline());
         if self.state == State::Active {
             consider(self.timers.get(Timer::Nudge));
+            consider(self.timers.get(Timer::LanAnnounce));
             consider(self.timers.get(Timer::Renew));
             consider(self.lease.as_ref().map(|l| l.expires()));
         }
@@ -563,9 +585,33 @@ impl Engine {
         self.evaluate(now);
     }
 
+    /// Carrier of the LAN gateway devices: `false` when every one of them
+    /// lost it (the router cannot serve its LAN: effective priority 0, and
+    /// an active leaves); `true` when one has it again, which makes an
+    /// active announce the gateway at once (clients that learnt another
+    /// router's MAC meanwhile move back).
+    pub fn handle_lan_link(&mut self, now: Instant, up: bool) {
+        self.lan_up = up;
+        if up && self.state.holds_wan() {
+            self.actions.push_back(Action::AnnounceLan);
+        }
+        self.evaluate(now);
+    }
+
+    /// Carrier of control path `index`'s device. A handover offer cannot
+    /// travel on a path that is down, so a router that must leave the
+    /// active role hands over on the WAN instead (§5.7).
+    pub fn handle_control_link(&mut self, now: Instant, index: usize, up: bool) {
+        if let Some(c) = self.control_up.get_mut(index) {
+            *c = up;
+        }
+        self.evaluate(now);
+    }
+
     /// The fence was re-installed with an empty permission set (after
     /// `nft flush ruleset`): an open WAN gets its permission back at once.
     pub fn handle_fence_restored(&mut self, now: Instant) {
+        self.check_stall(now);
         if self.wan_open {
             self.refresh_permit(now);
         }

@@ -122,6 +122,11 @@ impl Peer {
         self.alive_until(skew_num).is_some_and(|t| now < t)
     }
 
+    /// Alive on this one path: heard there within its dead interval.
+    pub fn is_alive_on(&self, now: Instant, path: Path, skew_num: u32) -> bool {
+        !self.released && self.contacts.iter().any(|c| c.path == path && now < self.path_deadline(c, skew_num))
+    }
+
     pub fn last_heard(&self) -> Option<Instant> {
         self.contacts.iter().map(|c| c.last_heard).max()
     }

@@ -45,6 +45,9 @@ pub struct Settings {
     pub hold_period: Duration,
     /// Periodic ARP request to the ISP gateway while active.
     pub nudge_interval: Option<Duration>,
+    /// Periodic gratuitous ARP / unsolicited NA of the LAN gateway
+    /// addresses while active (keepalived's `garp_master_refresh`).
+    pub lan_announce_interval: Option<Duration>,
     /// Longest wait for the system to prepare a takeover (conntrack commit).
     pub prepare_timeout: Duration,
     /// DHCP client id to use when the lease carries none.
@@ -109,5 +112,12 @@ impl Settings {
     /// permission lapsed).
     pub fn wan_hello(&self) -> Option<Duration> {
         self.wan_hello_interval.map(|w| w.max(self.hello_interval))
+    }
+
+    /// The slowest pace at which an active is heard: the WAN hello when
+    /// it is slower than the control hello (a router cut off on its
+    /// control links hears the active only there).
+    pub fn slowest_hello(&self) -> Duration {
+        self.wan_hello().map_or(self.hello_interval, |w| w.max(self.hello_interval))
     }
 }

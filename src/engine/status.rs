@@ -37,6 +37,9 @@ pub struct Counters {
     pub handovers_aborted: u64,
     pub prepare_timeouts: u64,
     pub stalls: u64,
+    /// The WAN released without a handover: the router had to leave the
+    /// active role and could offer it to no standby (§5.7).
+    pub releases: u64,
 }
 
 impl Counters {
@@ -57,7 +60,7 @@ impl Counters {
     }
 
     /// Every counter with its name in status, in order.
-    pub fn named(&self) -> [(&'static str, u64); 21] {
+    pub fn named(&self) -> [(&'static str, u64); 22] {
         [
             ("rx_ok", self.rx_ok),
             ("rx_truncated", self.rx_truncated),
@@ -80,6 +83,7 @@ impl Counters {
             ("handovers_aborted", self.handovers_aborted),
             ("prepare_timeouts", self.prepare_timeouts),
             ("stalls", self.stalls),
+            ("releases", self.releases),
         ]
     }
 
@@ -191,6 +195,8 @@ pub struct Status {
     pub effective_priority: u8,
     pub preempt: bool,
     pub wan_open: bool,
+    /// Some device carrying a LAN gateway address has carrier.
+    pub lan_up: bool,
     pub authenticated: bool,
     /// Ids of this router's keys, the signing one first.
     pub key_ids: Vec<u8>,
@@ -225,6 +231,7 @@ impl Engine {
             effective_priority: self.effective_priority(),
             preempt: self.s.preempt && !self.preempt_suppressed,
             wan_open: self.wan_open,
+            lan_up: self.lan_up,
             authenticated: !self.s.keys.is_empty(),
             key_ids: self.s.keys.ids(),
             hold_left_ms: self.timers.get(super::timers::Timer::Hold).map_or(0, |h| ms(h.since(now))),
@@ -345,6 +352,7 @@ impl Status {
             effective_priority: 90,
             preempt: true,
             wan_open: true,
+            lan_up: true,
             authenticated: false,
             key_ids: vec![],
             hold_left_ms: 0,
@@ -423,6 +431,7 @@ impl Status {
             effective_priority: 1,
             preempt: false,
             wan_open: false,
+            lan_up: false,
             authenticated: true,
             key_ids: vec![2, 1],
             hold_left_ms: u64::MAX,

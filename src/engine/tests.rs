@@ -23,6 +23,7 @@ fn settings(id: u32, prio: u8) -> Settings {
         keys: Keyring::new(vec![Key::new(1, b"k")]),
         hold_period: Duration::from_secs(60),
         nudge_interval: None,
+        lan_announce_interval: None,
         prepare_timeout: ms(500),
         client_id: vec![1, 2, 0, 0, 0, 0, 1],
         trackers: vec![],
@@ -687,4 +688,204 @@ fn one_frame_claiming_long_timers_silences_a_router_for_one_dead_interval_at_mos
     assert_eq!(e.state(), State::Active, "the forged active is dead after our dead interval");
     let peer = e.peers().iter().find(|p| p.router_id == 0xffff_fffe).expect("still listed");
     assert!(!peer.is_alive(t(1500), e.skew_num()));
+}
+
+// ---- an active that cannot serve (docs/PROTOCOL.md §5.7, §6.8) ----------
+
+/// Which frames get through, path by path and direction by direction.
+#[derive(Clone, Copy)]
+struct Wires {
+    a_to_b_control: bool,
+    b_to_a_control: bool,
+    a_to_b_wan: bool,
+}
+
+const ALL: Wires = Wires { a_to_b_control: true, b_to_a_control: true, a_to_b_wan: true };
+
+/// Hands the frames among `acts` sent on the paths that get through.
+fn deliver_on(to: &mut Engine, now: Instant, acts: &[Action], control: bool, wan: bool) {
+    for a in acts {
+        if let Action::Send { path, frame } = a {
+            if (*path == Path::Wan && wan) || (*path != Path::Wan && control) {
+                to.handle_frame(now, *path, frame);
+            }
+        }
+    }
+}
+
+/// `link` over `Wires`; returns the states `a` went through.
+fn wired(a: &mut Engine, b: &mut Engine, from: u64, until: u64, w: Wires) -> Vec<State> {
+    let mut seen = vec![a.state()];
+    for now in (from..until).step_by(10) {
+        a.handle_timeout(t(now));
+        b.handle_timeout(t(now));
+        let (fa, fb) = (drain_prepared(a, t(now)), drain_prepared(b, t(now)));
+        deliver_on(b, t(now), &fa, w.a_to_b_control, w.a_to_b_wan);
+        // b is a standby or a new active: its WAN frames reach a too.
+        deliver_on(a, t(now), &fb, w.b_to_a_control, true);
+        let more = drain_prepared(a, t(now));
+        deliver_on(b, t(now), &more, w.a_to_b_control, w.a_to_b_wan);
+        drain_prepared(b, t(now));
+        if seen.last() != Some(&a.state()) {
+            seen.push(a.state());
+        }
+    }
+    seen
+}
+
+fn pair(a_settings: Settings, b_settings: Settings) -> (Engine, Engine) {
+    let mut a = Engine::new(a_settings, 7, t(0));
+    run_alone(&mut a, t(1000));
+    let mut b = Engine::new(b_settings, 8, t(1000));
+    link(&mut a, &mut b, 1000, 2000, true);
+    assert_eq!((a.state(), b.state()), (State::Active, State::Standby));
+    (a, b)
+}
+
+fn with_fatal_tracker(mut s: Settings) -> Settings {
+    s.trackers = vec![TrackerSpec { name: "lan".into(), weight: Weight::Fatal, wan_only: false }];
+    s
+}
+
+/// The type, state and flags of each frame sent on `path`.
+fn sent_on(acts: &[Action], on: Path, keys: &Keyring) -> Vec<(MessageType, State, Flags)> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Send { path, frame } if *path == on => {
+                let p = crate::wire::Packet::new_checked(&frame[14..]).ok()?;
+                let dst = crate::wire::Mac(frame[..6].try_into().ok()?);
+                let m = Message::parse(&p, dst, keys).ok()?;
+                Some((m.kind, m.state, m.flags))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_active_whose_lan_goes_down_releases_the_wan_and_the_standby_takes_over_at_once() {
+    let (mut a, mut b) = pair(settings(1, 200), settings(2, 100));
+    // The LAN bridge (also the control link) loses carrier.
+    a.handle_control_link(t(2000), 0, false);
+    a.handle_lan_link(t(2000), false);
+    let acts = drain(&mut a);
+    assert_eq!(a.state(), State::Fault, "{acts:?}");
+    assert!(!a.status(t(2000)).lan_up);
+    let wan = sent_on(&acts, Path::Wan, &a.settings().keys);
+    assert_eq!(wan, [(MessageType::Release, State::Active, Flags(Flags::WAN | Flags::LEAVING))]);
+    assert!(acts.contains(&Action::CloseWan) && acts.contains(&Action::DropLanGateway));
+    assert_eq!(a.counters().releases, 1);
+    // b hears the RELEASE on the WAN only, and takes over at once.
+    deliver_on(&mut b, t(2001), &acts, false, true);
+    drain_prepared(&mut b, t(2001));
+    assert_eq!(b.state(), State::Active);
+    let lan_down = Wires { a_to_b_control: false, b_to_a_control: false, a_to_b_wan: true };
+    let seen = wired(&mut a, &mut b, 2010, 3000, lan_down);
+    assert_eq!((seen.as_slice(), b.state()), ([State::Fault].as_slice(), State::Active));
+    // The LAN comes back: a is a standby, b stays active.
+    a.handle_control_link(t(3000), 0, true);
+    a.handle_lan_link(t(3000), true);
+    let seen = wired(&mut a, &mut b, 3000, 4000, ALL);
+    assert!(!seen.contains(&State::Active), "{seen:?}");
+    assert_eq!((a.state(), b.state()), (State::Standby, State::Active));
+}
+
+#[test]
+fn an_unconfirmed_handover_never_returns_a_router_with_a_fatal_tracker_down_to_active() {
+    let (mut a, mut b) = pair(with_fatal_tracker(settings(1, 200)), settings(2, 100));
+    a.handle_tracker(t(2000), 0, false);
+    assert_eq!(a.state(), State::HandingOver);
+    // b gets the OFFER and opens its WAN, but its READY never arrives.
+    let no_ready = Wires { b_to_a_control: false, ..ALL };
+    let seen = wired(&mut a, &mut b, 2000, 4000, no_ready);
+    assert_eq!(seen, [State::HandingOver, State::Fault], "released, never back to active");
+    assert_eq!(b.state(), State::Active);
+    assert!(a.status(t(4000)).transitions.iter().any(|t| t.reason.contains("must leave")));
+}
+
+#[test]
+fn a_standby_that_hears_a_leaving_active_only_on_the_wan_takes_over() {
+    let (mut a, mut b) = pair(with_fatal_tracker(settings(1, 200)), settings(2, 100));
+    // The control link is cut without losing carrier: each hears the
+    // other no more there, b still hears a on the WAN and stays standby.
+    let cut = Wires { a_to_b_control: false, b_to_a_control: false, a_to_b_wan: true };
+    wired(&mut a, &mut b, 2000, 3000, cut);
+    assert_eq!((a.state(), b.state()), (State::Active, State::Standby));
+    // A fatal LAN tracker goes down: no standby to offer the role to, so
+    // a stays, saying it must leave.
+    a.handle_tracker(t(3000), 0, false);
+    a.handle_timeout(t(3000));
+    let acts = drain(&mut a);
+    assert_eq!(a.state(), State::Active);
+    assert!(a.is_leaving());
+    assert!(sent_on(&acts, Path::Wan, &a.settings().keys).iter().all(|(_, _, f)| f.has(Flags::LEAVING)));
+    deliver_on(&mut b, t(3000), &acts, false, true);
+    wired(&mut a, &mut b, 3000, 3500, cut);
+    assert_eq!(b.state(), State::Active, "b took over");
+    assert!(!a.state().holds_wan(), "a stepped down on hearing b: {:?}", a.state());
+}
+
+#[test]
+fn the_lan_gateway_is_announced_again_when_a_lan_link_returns_and_periodically() {
+    let mut s = settings(1, 200);
+    s.lan_announce_interval = Some(Duration::from_secs(1));
+    let mut e = Engine::new(s, 7, t(0));
+    let acts = run_alone_timed(&mut e, t(3500));
+    let announces: Vec<Instant> = acts.iter().filter(|(_, a)| *a == Action::AnnounceLan).map(|(t, _)| *t).collect();
+    let active_at = acts
+        .iter()
+        .find(|(_, a)| matches!(a, Action::Transition { to: State::Active, .. }))
+        .map(|(t, _)| *t)
+        .expect("active");
+    let every_second: Vec<Instant> =
+        (1..=3).map(|n| active_at.plus(Duration::from_secs(n))).filter(|&x| x <= t(3500)).collect();
+    assert_eq!(announces, every_second);
+    // One of the LAN devices came back.
+    e.handle_lan_link(t(3600), true);
+    assert!(drain(&mut e).contains(&Action::AnnounceLan));
+    // A standby never announces.
+    let mut b = Engine::new(settings(2, 100), 8, t(0));
+    b.handle_lan_link(t(1), true);
+    assert!(!drain(&mut b).contains(&Action::AnnounceLan));
+}
+
+#[test]
+fn a_stalled_active_listens_until_a_new_active_must_have_been_heard_on_the_wan() {
+    let mut s = settings(1, 100);
+    s.wan_hello_interval = Some(ms(300));
+    let mut e = Engine::new(s, 7, t(0));
+    run_alone(&mut e, t(2000));
+    assert_eq!(e.state(), State::Active);
+    let last_refresh = run_alone_timed(&mut e, t(3000))
+        .into_iter()
+        .filter(|(_, a)| matches!(a, Action::RefreshPermit { .. }))
+        .map(|(t, _)| t)
+        .next_back()
+        .expect("refreshed");
+    // Stopped for a second: a standby that saw it die declares it dead
+    // 3 WAN hellos and a skew (< 1 hello) after its last hello, prepares
+    // (≤ 500 ms) and is heard at its first WAN hello (≤ 1 hello).
+    e.handle_timeout(t(4000));
+    assert_eq!(e.state(), State::Init);
+    let claim = run_alone_timed(&mut e, t(10_000))
+        .into_iter()
+        .find(|(_, a)| matches!(a, Action::Transition { to: State::TakingOver, .. }))
+        .map(|(t, _)| t)
+        .expect("claims in the end");
+    assert!(claim >= last_refresh.plus(ms(5 * 300 + 500)), "claimed at {claim}, last refresh {last_refresh}");
+}
+
+#[test]
+fn a_router_taking_over_that_cannot_forward_gives_up() {
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    while e.state() == State::Init {
+        let next = e.poll_timeout().unwrap();
+        e.handle_timeout(next);
+    }
+    assert_eq!(e.state(), State::TakingOver, "prepare not answered yet");
+    e.handle_lan_link(t(500), false);
+    assert_ne!(e.state(), State::TakingOver);
+    e.handle_prepared(t(501));
+    run_alone(&mut e, t(2000));
+    assert_eq!(e.state(), State::Fault);
 }

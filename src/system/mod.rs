@@ -4,7 +4,8 @@
 //! kept for a restart (INIT-REBOOT), the lease on
 //! the WAN (and its hand-off to netifd), DHCPv6 state from odhcp6c,
 //! transition hooks, conntrackd (connection tracking sync), random
-//! numbers, and the child processes all of them start.
+//! numbers, the child processes all of them start, and the daemon's own
+//! real-time scheduling.
 
 pub mod announce;
 pub mod conntrackd;
@@ -16,6 +17,7 @@ pub mod nft;
 pub mod packet;
 pub mod process;
 pub mod random;
+pub mod realtime;
 pub mod renewer;
 pub mod rtnl;
 pub mod stored_lease;

@@ -110,7 +110,11 @@ impl Flags {
     pub const WANT_STEP_UP: u8 = 0x04;
     /// Frame was sent on the WAN path (from the shared MAC).
     pub const WAN: u8 = 0x08;
-    const KNOWN: u8 = 0x0f;
+    /// Sender holds the WAN but must leave the active role: it cannot
+    /// serve (its LAN lost, a fatal tracker down). A standby that hears it
+    /// only on the WAN takes over (docs/PROTOCOL.md §6.8).
+    pub const LEAVING: u8 = 0x10;
+    const KNOWN: u8 = 0x1f;
 
     pub fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -209,7 +213,7 @@ pub struct Message {
     pub router_id: u32,
     pub priority: u8,
     pub effective_priority: u8,
-    /// WANT_PREEMPT, WANT_STEP_UP and WAN; AUTH is set by `emit`.
+    /// WANT_PREEMPT, WANT_STEP_UP, WAN and LEAVING; AUTH is set by `emit`.
     pub flags: Flags,
     pub dead_multiplier: u8,
     /// Milliseconds between hellos on the path this frame was sent on.

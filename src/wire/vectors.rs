@@ -126,6 +126,11 @@ fn vectors() -> Vec<Vector> {
     // IA_NA 28 + IA_PD 28 + DNS 18 + gateway 18 + DUID 16 bytes precede
     // the trackers TLV.
     let before_trackers = 28 + 28 + 18 + 18 + 16;
+    let v9 = Message {
+        effective_priority: 0,
+        flags: Flags(Flags::WAN | Flags::LEAVING),
+        ..base(MessageType::Release, WireState::Active, A, 200, A_EPOCH, 5000)
+    };
     vec![
         Vector { dst: MULTICAST_MAC, src: B_MAC, msg: v1, keys: plain(), extra: None },
         Vector { dst: MULTICAST_MAC, src: SHARED_MAC, msg: v2, keys: plain(), extra: None },
@@ -135,6 +140,7 @@ fn vectors() -> Vec<Vector> {
         Vector { dst: B_MAC, src: A_MAC, msg: v6, keys: test_keys(), extra: None },
         Vector { dst: MULTICAST_MAC, src: A_MAC, msg: v7, keys: test_keys(), extra: None },
         Vector { dst: MULTICAST_MAC, src: A_MAC, msg: v8, keys: plain(), extra: Some((before_trackers, &UNKNOWN_TLV)) },
+        Vector { dst: MULTICAST_MAC, src: SHARED_MAC, msg: v9, keys: test_keys(), extra: None },
     ]
 }
 
