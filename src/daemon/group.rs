@@ -727,15 +727,10 @@ impl Group {
         }
     }
 
-    /// Applies a changed configuration; interface changes need a restart.
+    /// Applies a changed configuration, whose restart-only options
+    /// (`config::RESTART_GROUP`) are the running ones; a new group id or
+    /// shared MAC re-filters the sockets.
     pub fn reconfigure(&mut self, cfg: &config::Group, now: Instant) -> Result<(), String> {
-        if cfg.wan_device != self.cfg.wan_device
-            || cfg.control != self.cfg.control
-            || cfg.ethertype != self.cfg.ethertype
-            || cfg.lan_gateways != self.cfg.lan_gateways
-        {
-            return Err("interfaces, EtherType or LAN gateways changed: restart vwrp to apply".into());
-        }
         if cfg.group_id != self.cfg.group_id || cfg.shared_mac != self.cfg.shared_mac {
             let wan = Filter::vwrp(cfg.group_id, Mac(cfg.shared_mac));
             self.wan.sock.set_filter(&wan).map_err(|e| format!("{}: socket filter: {e}", self.wan.name))?;

@@ -516,7 +516,8 @@ impl Daemon {
     }
 
     /// SIGHUP: a bad file is refused and the running configuration kept;
-    /// a good one is applied without losing state.
+    /// so is one that changes what only a restart applies (each such
+    /// option named); a good one is applied without losing state.
     fn reload(&mut self) {
         let new = match config::load(&self.path) {
             Ok(c) => c,
@@ -525,14 +526,19 @@ impl Daemon {
                 return;
             }
         };
-        let now = self.clock.now();
-        let names_same = new.groups.len() == self.groups.len()
-            && new.groups.iter().zip(&self.groups).all(|(n, g)| n.name == g.cfg.name);
-        if !names_same {
-            log::error!("reload refused: groups were added or removed; restart vwrp to apply");
+        let restart = self.config.restart_needed(&new);
+        if !restart.is_empty() {
+            log::error!(
+                "reload refused, keeping the running configuration: {} changed, which only a restart applies \
+                 (/etc/init.d/vwrp restart)",
+                restart.join(", ")
+            );
             return;
         }
+        let now = self.clock.now();
         for (gi, n) in new.groups.iter().enumerate() {
+            // A socket filter that cannot be set (the restart-only
+            // options were checked above).
             if let Err(e) = self.groups[gi].reconfigure(n, now) {
                 log::error!("group {}: reload refused: {e}", n.name);
                 return;
@@ -543,6 +549,7 @@ impl Daemon {
         if new.globals.realtime_priority != self.config.globals.realtime_priority {
             set_realtime(new.globals.realtime_priority);
         }
+        log::set_max_level(new.globals.log_level);
         self.trackers.reconfigure(&new, self.poll.registry());
         if let Some(w) = &mut self.watchdog {
             w.set_bound(dead_bound(&new), self.clock.now());
