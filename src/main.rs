@@ -25,6 +25,8 @@ const USAGE: &str = "usage: vwrp <command>
   lease-event               called by the udhcpc hook with its environment
   lease6-event DEVICE       called by the odhcp6c hook with its environment
   netifd-setup IFACE DEVICE called by netifd's proto vwrp handler
+  wait-stopped [SECONDS]    wait until no daemon answers, at most SECONDS
+                            (default 12; init script's stop); exit 1 if one does
 options: -c FILE (config), -s SOCKET (control socket), -h/--help, -V/--version";
 
 /// What a DHCP client's or netifd's hook may wait for the daemon: they
@@ -169,7 +171,7 @@ fn run(o: &Opts) -> Result<(), String> {
         "daemon" => {
             vwrp::daemon::block_signals().map_err(|e| format!("blocking signals: {e}"))?;
             let level = config::load(&o.config).map(|c| c.globals.log_level).unwrap_or(log::LevelFilter::Info);
-            env_logger::Builder::new().filter_level(level).parse_default_env().format_timestamp(None).init();
+            vwrp::logging::init(level);
             let mut d = vwrp::daemon::Daemon::new(&o.config)?;
             d.run().map_err(|e| e.to_string())
         }
@@ -198,6 +200,13 @@ fn run(o: &Opts) -> Result<(), String> {
             call_within(o, &Request::Lease6 { device, env }, HOOK_BUDGET).map(drop)
         }
         "netifd-setup" => netifd_setup(o),
+        "wait-stopped" => {
+            let secs = match o.args.get(1) {
+                Some(s) => s.parse().map_err(|_| "wait-stopped: SECONDS is a whole number")?,
+                None => 12,
+            };
+            wait_stopped(o, secs)
+        }
         _ => Err(format!("unknown command '{cmd}'\n{USAGE}")),
     }
 }
@@ -226,6 +235,23 @@ fn netifd_setup(o: &Opts) -> Result<(), String> {
     vwrp::system::netifd::write_interface(&state_dir, device, iface).map_err(|e| e.to_string())?;
     let req = Request::Netifd { device: device.clone(), interface: iface.clone() };
     call_within(o, &req, HOOK_BUDGET).map(drop)
+}
+
+/// Waits until nothing answers on the control socket: the daemon has
+/// exited (it removes the socket) or died (connecting is refused).
+fn wait_stopped(o: &Opts, secs: u64) -> Result<(), String> {
+    const POLL: Duration = Duration::from_millis(50);
+    let s = socket(o);
+    let polls = secs.saturating_mul(20);
+    for i in 0..=polls {
+        if std::os::unix::net::UnixStream::connect(&s).is_err() {
+            return Ok(());
+        }
+        if i < polls {
+            std::thread::sleep(POLL);
+        }
+    }
+    Err(format!("{}: a daemon still answers after {secs} s", s.display()))
 }
 
 /// Closes the WAN of every enabled group before anything else runs: the

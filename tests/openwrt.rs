@@ -280,7 +280,45 @@ impl InitRoot {
             ("PROCD_STATE", at("procd.state")),
             ("PROCD_PID", at("procd.pid")),
             ("PROCD_PROBE", "nft list table netdev vwrp".to_string()),
+            ("PROCD_SYSLOG", at("syslog")),
         ]
+    }
+
+    /// What the instance procd runs wrote so far, as logd got it:
+    /// (priority, line).
+    fn syslog(&self) -> Vec<(String, String)> {
+        std::fs::read_to_string(self.dir.join("syslog"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('|').map(|(p, l)| (p.to_string(), l.to_string())))
+            .collect()
+    }
+
+    /// The pid of the instance procd runs, if one runs.
+    fn daemon_pid(&self) -> Option<u32> {
+        let pid: u32 = std::fs::read_to_string(self.dir.join("procd.pid")).ok()?.trim().parse().ok()?;
+        (Path::new(&format!("/proc/{pid}")).exists() && !proc_is_zombie(pid)).then_some(pid)
+    }
+
+    /// The daemon's status of its one group, over its control socket.
+    fn status(&self) -> Option<Value> {
+        let sock = self.dir.join("run/vwrp.sock");
+        vwrp::control::call(&sock, &vwrp::control::Request::Status, SECS(2))
+            .ok()
+            .and_then(|v| v["groups"].get(0).cloned())
+    }
+
+    /// Starts the service as procd would and waits for the daemon to be
+    /// the active router (alone on its bed).
+    fn start_active(&self, ns: &Netns) -> u32 {
+        let out = self.init(ns, "start");
+        assert!(out.status.success(), "start: {}{}", text(&out.stdout), text(&out.stderr));
+        assert!(
+            poll_until(SECS(10), || self.status().is_some_and(|s| s["state"] == "active")),
+            "never active alone\n{:?}",
+            self.syslog()
+        );
+        self.daemon_pid().expect("procd runs the daemon")
     }
 
     /// `/etc/init.d/vwrp ACTION` under the procd stand-in, in `ns`.
@@ -347,6 +385,7 @@ fn init_script_fences_the_wan_then_registers_the_daemon_with_procd() {
             "set_param",
             "set_param",
             "set_param",
+            "set_param",
             "close_instance",
             "add_reload_trigger",
             "close_service"
@@ -362,6 +401,8 @@ fn init_script_fences_the_wan_then_registers_the_daemon_with_procd() {
     // An upgraded binary restarts the daemon when the package runs start again.
     assert_eq!(params["file"], [root.prog()]);
     assert_eq!(params["respawn"], ["3600", "5", "0"]);
+    // Information to logd at LOG_INFO, warnings and errors at LOG_ERR.
+    assert_eq!(params["stdout"], ["1"]);
     assert_eq!(params["stderr"], ["1"]);
     assert!(params.contains_key("term_timeout"));
     assert_eq!(calls(&log, "add_reload_trigger"), [&["vwrp".to_string()][..]]);
@@ -411,47 +452,34 @@ fn init_script_with_the_shipped_config_runs_nothing_but_keeps_its_reload_trigger
 #[test]
 fn init_script_reload_keeps_the_daemon_and_its_state_status_reports_it_stop_leaves_the_wan_closed() {
     let root = InitRoot::new(ENABLED_CONFIG);
-    let mut ns = router_ns();
-    let out = root.init(&ns, "start");
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ns = router_ns();
+    let pid = root.start_active(&ns);
     let log = root.take_log();
     let command = calls(&log, "set_param").into_iter().find(|p| p[0] == "command").unwrap()[1..].to_vec();
-    // As procd would: run the registered command.
-    let argv: Vec<&str> = command.iter().map(String::as_str).collect();
-    let daemon_log = root.dir.join("daemon.log");
-    let pid = ns.spawn(&argv, &daemon_log);
-    std::fs::write(root.dir.join("procd.pid"), pid.to_string()).unwrap();
-    std::fs::write(root.dir.join("procd.state"), "running").unwrap();
-    let sock = root.dir.join("run/vwrp.sock");
-    let status = || -> Option<Value> {
-        vwrp::control::call(&sock, &vwrp::control::Request::Status, SECS(2))
-            .ok()
-            .and_then(|v| v["groups"].get(0).cloned())
-    };
-    let daemon_says = || std::fs::read_to_string(&daemon_log).unwrap_or_default();
-    assert!(
-        poll_until(SECS(10), || status().is_some_and(|s| s["state"] == "active")),
-        "never active alone\n{}",
-        daemon_says()
-    );
-    let before = status().unwrap();
+    let before = root.status().unwrap();
     let handle = |f: &str| f.lines().next().unwrap_or("").to_string();
     let fence_before = handle(&fence(&ns).unwrap());
+    let says = |what: &str| root.syslog().iter().any(|(_, l)| l.contains(what));
 
     let out = root.init(&ns, "status");
     let shown = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{shown}{}", text(&out.stderr));
     assert!(shown.starts_with("running\n") && shown.contains("group wan") && shown.contains("ACTIVE"), "{shown}");
 
+    // A change a reload applies: the priority.
+    let conf = std::fs::read_to_string(root.conf()).unwrap();
+    std::fs::write(root.conf(), format!("{conf}\toption priority '150'\n")).unwrap();
     let out = root.init(&ns, "reload");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let log = root.take_log();
     assert_eq!(calls(&log, "send_signal"), [&["vwrp".to_string()][..]], "{log:?}");
     // The same instance again: procd keeps it running.
     assert_eq!(calls(&log, "set_param").into_iter().find(|p| p[0] == "command").unwrap()[1..], command[..]);
-    assert!(poll_until(SECS(5), || daemon_says().contains("configuration reloaded")), "{}", daemon_says());
-    let after = status().expect("daemon alive after SIGHUP");
+    assert!(poll_until(SECS(5), || says("configuration reloaded")), "{:?}", root.syslog());
+    assert_eq!(root.daemon_pid(), Some(pid), "the daemon was restarted");
+    let after = root.status().expect("daemon alive after SIGHUP");
     assert_eq!(after["state"], "active");
+    assert_eq!(after["priority"], 150, "the reload did not apply the priority");
     let history = |s: &Value| -> Vec<(String, String, String)> {
         s["transitions"]
             .as_array()
@@ -464,21 +492,116 @@ fn init_script_reload_keeps_the_daemon_and_its_state_status_reports_it_stop_leav
     assert!(after["since_ms"].as_u64() > before["since_ms"].as_u64());
     assert_eq!(handle(&fence(&ns).unwrap()), fence_before, "start during reload replaced the running fence");
 
+    // A change only a restart applies: the reload names it and applies
+    // nothing of the file, not even the priority beside it.
+    std::fs::write(
+        root.conf(),
+        conf.replace("option dhcp 'none'", "option dhcp 'udhcpc'") + "\toption priority '120'\n",
+    )
+    .unwrap();
+    assert!(root.init(&ns, "reload").status.success());
+    assert!(
+        poll_until(SECS(5), || says("option 'dhcp' of group 'wan' changed, which only a restart applies")),
+        "{:?}",
+        root.syslog()
+    );
+    let refused = root.syslog().into_iter().find(|(_, l)| l.contains("reload refused")).unwrap();
+    assert_eq!(refused.0, "err", "{refused:?}");
+    assert_eq!(root.status().unwrap()["priority"], 150, "a refused reload applied the priority");
+    std::fs::write(root.conf(), &conf).unwrap();
+
     std::fs::write(root.dir.join("procd.state"), "stopped").unwrap();
     let out = root.init(&ns, "status");
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stdout));
     let _ = std::fs::remove_file(root.dir.join("procd.state"));
     assert_eq!(root.init(&ns, "status").status.code(), Some(3));
 
-    // stop: procd sends TERM; the daemon hands over and leaves the WAN closed.
-    assert!(root.init(&ns, "stop").status.success());
+    // stop: procd sends TERM; the daemon hands over, leaves the WAN
+    // closed, and the script waits for it to be gone.
+    let out = root.init(&ns, "stop");
+    assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(calls(&root.take_log(), "kill").iter().any(|a| a[0] == "vwrp"));
+    // Its socket gone, its last act; the process ends right after.
+    assert!(!root.dir.join("run/vwrp.sock").exists(), "stop returned while the daemon still answers");
     assert!(
-        poll_until(SECS(5), || !Path::new(&format!("/proc/{pid}")).exists() || proc_is_zombie(pid)),
+        poll_until(SECS(1), || !Path::new(&format!("/proc/{pid}")).exists() || proc_is_zombie(pid)),
         "daemon still running"
     );
     let fence = fence(&ns).expect("the fence stays after the daemon exits");
     assert!(!fence.contains("elements"), "the WAN was left open: {fence}");
+}
+
+/// procd hands the daemon's stdout to logd at LOG_INFO and its stderr at
+/// LOG_ERR: information and debugging must show as `daemon.info`,
+/// warnings and errors as `daemon.err`.
+#[test]
+fn init_script_logs_each_level_at_its_priority() {
+    // ENABLED_CONFIG logs at debug and has no key: a warning. A tracker
+    // says at debug that it runs.
+    let tracker = "config tracker 'lan_link'\n\toption group 'wan'\n\toption type 'link'\n\toption device 'lan'\n";
+    let root = InitRoot::new(&format!("{ENABLED_CONFIG}{tracker}"));
+    let ns = router_ns();
+    root.start_active(&ns);
+    let level = |l: &str| l.get(1..6).map(str::trim).unwrap_or_default().to_string();
+    assert!(
+        poll_until(SECS(5), || {
+            let log = root.syslog();
+            ["INFO", "DEBUG", "WARN"].iter().all(|w| log.iter().any(|(_, l)| level(l) == *w))
+        }),
+        "{:?}",
+        root.syslog()
+    );
+    for (priority, line) in root.syslog() {
+        let want = match level(&line).as_str() {
+            "ERROR" | "WARN" => "err",
+            "INFO" | "DEBUG" | "TRACE" => "info",
+            _ => continue,
+        };
+        assert_eq!(priority, want, "{line}");
+    }
+    assert!(root.syslog().iter().any(|(p, l)| p == "info" && l.contains("group wan: started on WAN wan")));
+    assert!(root.syslog().iter().any(|(p, l)| p == "err" && l.contains("group 'wan' has no key")));
+}
+
+/// A file with a mistake: start, restart and reload refuse, say why and
+/// exit 1, and a running daemon keeps running, untouched. With none
+/// running, start registers the reload trigger alone, so that the fixed
+/// file starts it.
+#[test]
+fn init_script_refuses_a_bad_file_and_keeps_the_running_daemon() {
+    let root = InitRoot::new(ENABLED_CONFIG);
+    let ns = router_ns();
+    let pid = root.start_active(&ns);
+    let _ = root.take_log();
+    let good = std::fs::read_to_string(root.conf()).unwrap();
+    std::fs::write(root.conf(), format!("{good}\toption priority '300'\n")).unwrap();
+    for action in ["restart", "reload", "start"] {
+        let out = root.init(&ns, action);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{action}: {err}");
+        assert!(err.contains("option 'priority': 300 is out of range 1..254"), "{action}: {err}");
+        assert!(err.contains("the running daemon keeps its configuration"), "{action}: {err}");
+        let log = root.take_log();
+        assert!(log.iter().all(|c| c[0] == "open_service"), "{action} told procd something with a bad file: {log:?}");
+        assert_eq!(root.daemon_pid(), Some(pid), "{action} cost the running daemon");
+    }
+    assert_eq!(root.status().unwrap()["state"], "active");
+
+    // Stopped, a bad file starts nothing, not even a respawning instance.
+    std::fs::write(root.conf(), &good).unwrap();
+    assert!(root.init(&ns, "stop").status.success());
+    std::fs::write(root.conf(), format!("{good}\toption priority '300'\n")).unwrap();
+    let _ = root.take_log();
+    let out = root.init(&ns, "start");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("not started"), "{}", text(&out.stderr));
+    let log = root.take_log();
+    let names: Vec<&str> = log.iter().map(|c| c[0].as_str()).collect();
+    assert_eq!(names, ["open_service", "add_reload_trigger", "close_service"], "{log:?}");
+    assert_eq!(root.daemon_pid(), None);
+    // Fixed, it starts.
+    std::fs::write(root.conf(), &good).unwrap();
+    root.start_active(&ns);
 }
 
 fn proc_is_zombie(pid: u32) -> bool {
