@@ -231,8 +231,9 @@ fn netifd_setup(o: &Opts) -> Result<(), String> {
     let (Some(iface), Some(device)) = (o.args.get(1), o.args.get(2)) else {
         return Err("netifd-setup IFACE DEVICE".into());
     };
-    let state_dir = config::load(&o.config).map(|c| c.globals.state_dir).map_err(|e| e.to_string())?;
-    vwrp::system::netifd::write_interface(&state_dir, device, iface).map_err(|e| e.to_string())?;
+    let c = config::load(&o.config).map_err(|e| e.to_string())?;
+    c.netifd_group(device)?;
+    vwrp::system::netifd::write_interface(&c.globals.state_dir, device, iface).map_err(|e| e.to_string())?;
     let req = Request::Netifd { device: device.clone(), interface: iface.clone() };
     call_within(o, &req, HOOK_BUDGET).map(drop)
 }

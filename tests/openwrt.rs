@@ -604,6 +604,39 @@ fn init_script_refuses_a_bad_file_and_keeps_the_running_daemon() {
     root.start_active(&ns);
 }
 
+/// `vwrp netifd-setup IFACE DEVICE` records the interface only for an
+/// enabled group on DEVICE with `dhcp 'netifd'`, and says why not
+/// otherwise; the daemon decides by the same rule (issue 20, point 6).
+#[test]
+fn netifd_setup_checks_the_device_and_the_dhcp_mode_before_recording() {
+    let tmp = TempDir::new("nsetup");
+    let conf = tmp.join("vwrp");
+    let run_dir = tmp.join("run");
+    let setup = |dhcp: &str, device: &str| {
+        let c = ENABLED_CONFIG.replace("@DIR@", tmp.0.to_str().unwrap()).replace("dhcp 'none'", dhcp);
+        write(&conf, &c, 0o600);
+        let mut cmd = Command::new(vwrp_bin());
+        cmd.arg("-c").arg(&conf).args(["netifd-setup", "wan", device]);
+        run(cmd, "")
+    };
+    let recorded = |device: &str| run_dir.join(format!("netifd.{device}")).exists();
+
+    let out = setup("dhcp 'netifd'", "eth9");
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no enabled group has wan_device 'eth9'"), "{}", text(&out.stderr));
+    assert!(!recorded("eth9"));
+
+    let out = setup("dhcp 'none'", "wan");
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("group wan does not use dhcp 'netifd'"), "{}", text(&out.stderr));
+    assert!(!recorded("wan"));
+
+    // The right group: recorded, then the daemon is asked (none runs here).
+    let out = setup("dhcp 'netifd'", "wan");
+    assert!(recorded("wan"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(run_dir.join("netifd.wan")).unwrap(), "wan\n");
+}
+
 fn proc_is_zombie(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))

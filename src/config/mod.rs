@@ -476,6 +476,23 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The group netifd's `proto vwrp` handler may name an interface for:
+    /// the enabled one on `device`, with `dhcp 'netifd'`. The CLI checks
+    /// it before recording anything, the daemon before serving it.
+    pub fn netifd_group(&self, device: &str) -> Result<&Group, String> {
+        let g = self
+            .groups
+            .iter()
+            .find(|g| g.wan_device == device)
+            .ok_or_else(|| format!("no enabled group has wan_device '{device}'"))?;
+        if g.dhcp != DhcpMode::Netifd {
+            return Err(format!("group {} does not use dhcp 'netifd': netifd gets no lease from vwrp", g.name));
+        }
+        Ok(g)
+    }
+}
+
 const GLOBALS_OPTIONS: &[&str] =
     &["control_socket", "state_dir", "hook_dir", "hook_timeout", "log_level", "conntrack_device", "realtime_priority"];
 

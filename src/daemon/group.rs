@@ -618,13 +618,10 @@ impl Group {
 
     /// netifd's `proto vwrp` handler named the interface that serves this
     /// WAN: from now on it gets the lease while we hold the WAN.
-    pub fn netifd_setup(&mut self, interface: &str, hooks: &mut Hooks, now: Instant) -> Result<(), String> {
-        if self.cfg.dhcp != config::DhcpMode::Netifd {
-            return Err(format!("group {} does not use dhcp 'netifd'", self.cfg.name));
-        }
+    /// `Config::netifd_group` checked that it uses `dhcp 'netifd'`.
+    pub fn netifd_setup(&mut self, interface: &str, hooks: &mut Hooks, now: Instant) {
         self.netifd = Some(interface.to_string());
         self.netifd_sync(hooks, now);
-        Ok(())
     }
 
     /// Tells netifd the truth: the lease while we hold the WAN and use a

@@ -684,10 +684,12 @@ impl Daemon {
         if !netifd::valid_interface(interface) {
             return Err(format!("bad netifd interface name {interface:?}"));
         }
+        self.config.netifd_group(device)?;
         let gi = self.group_on(device)?;
-        log::info!("group {}: netifd interface {interface} serves {device}", self.groups[gi].cfg.name);
         let now = self.clock.now();
-        self.groups[gi].netifd_setup(interface, &mut self.hooks, now)
+        self.groups[gi].netifd_setup(interface, &mut self.hooks, now);
+        log::info!("group {}: netifd interface {interface} serves {device}", self.groups[gi].cfg.name);
+        Ok(())
     }
 
     fn group_on(&self, device: &str) -> Result<usize, String> {
