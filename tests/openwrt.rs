@@ -604,6 +604,65 @@ fn init_script_refuses_a_bad_file_and_keeps_the_running_daemon() {
     root.start_active(&ns);
 }
 
+/// `vwrp lease-event` in `ns`, as udhcpc's hook runs it (dhcp 'none':
+/// netifd's udhcpc hands vwrp the lease), for `ip` via `router`.
+fn lease_event(root: &InitRoot, ns: &Netns, ip: &str, router: &str) -> Output {
+    let sock = root.dir.join("run/vwrp.sock").display().to_string();
+    let env = [
+        ("interface", "wan"),
+        ("ip", ip),
+        ("mask", "24"),
+        ("router", router),
+        ("serverid", "203.0.113.1"),
+        ("lease", "600"),
+    ];
+    exec_in(ns, &[&root.prog(), "-s", &sock, "lease-event"], &env)
+}
+
+fn wan_addresses(ns: &Netns) -> String {
+    text(&exec_in(ns, &["ip", "-4", "-o", "addr", "show", "dev", "wan"], &[]).stdout)
+}
+
+fn default_routes(ns: &Netns) -> String {
+    text(&exec_in(ns, &["ip", "-4", "route", "show", "default"], &[]).stdout)
+}
+
+/// A lease that cannot be applied names the netlink request that failed
+/// (issue 20, point 7); stop withdraws the address and the default route
+/// behind the closed fence, before the script returns, so that nothing a
+/// removal or a `nft delete table` does later puts the shared address
+/// live on the ISP link (point 4).
+#[test]
+fn init_script_stop_withdraws_the_lease_behind_the_closed_fence() {
+    let root = InitRoot::new(ENABLED_CONFIG);
+    let ns = router_ns();
+    root.start_active(&ns);
+
+    // A multicast gateway: the kernel refuses the route (EINVAL).
+    let out = lease_event(&root, &ns, "203.0.113.10", "224.0.0.1");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let named = "RTM_NEWROUTE default via 224.0.0.1 dev wan onlink: Invalid argument";
+    assert!(poll_until(SECS(5), || root.syslog().iter().any(|(_, l)| l.contains(named))), "{:?}", root.syslog());
+
+    let out = lease_event(&root, &ns, "203.0.113.10", "203.0.113.1");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        poll_until(SECS(5), || default_routes(&ns).contains("via 203.0.113.1 dev wan")),
+        "{}\n{:?}",
+        default_routes(&ns),
+        root.syslog()
+    );
+    assert!(wan_addresses(&ns).contains("203.0.113.10/24"), "{}", wan_addresses(&ns));
+
+    let out = root.init(&ns, "stop");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // stop returns once the daemon is gone: nothing left to wait for.
+    assert!(!wan_addresses(&ns).contains("203.0.113.10"), "address left: {}", wan_addresses(&ns));
+    assert!(!default_routes(&ns).contains("dev wan"), "route left: {}", default_routes(&ns));
+    let fence = fence(&ns).expect("the fence stays");
+    assert!(!fence.contains("elements"), "the WAN was left open: {fence}");
+}
+
 /// `vwrp netifd-setup IFACE DEVICE` records the interface only for an
 /// enabled group on DEVICE with `dhcp 'netifd'`, and says why not
 /// otherwise; the daemon decides by the same rule (issue 20, point 6).

@@ -425,7 +425,7 @@ impl Group {
             Action::ApplyLease { lease } => {
                 // At once, whoever owns the address later: forwarding
                 // never waits for netifd.
-                wan::apply(self.wan.ifindex, &lease, self.applied.as_ref(), &self.cfg.resolv_file)?;
+                wan::apply(&self.wan_dev(), &lease, self.applied.as_ref(), &self.cfg.resolv_file)?;
                 log::info!(
                     "group {name}: using lease {}/{} via {}, {} s left",
                     lease.address,
@@ -438,7 +438,7 @@ impl Group {
             }
             Action::WithdrawLease => {
                 if let Some(l) = self.applied.take() {
-                    wan::withdraw(self.wan.ifindex, &l)?;
+                    wan::withdraw(&self.wan_dev(), &l)?;
                 }
                 self.netifd_sync(hooks, now);
             }
@@ -711,6 +711,20 @@ impl Group {
         };
         j.open('{').key("result").str(c.result).key("ago_ms").num(ms(now.since(c.started)));
         j.key("took_ms").opt_num(c.took.map(ms)).key("error").opt_str(c.error.as_deref()).close('}');
+    }
+
+    fn wan_dev(&self) -> wan::Wan<'_> {
+        wan::Wan { ifindex: self.wan.ifindex, name: &self.wan.name }
+    }
+
+    /// A shutdown that ran out of time: the WAN closed, withdraws the
+    /// address and routes it applied, as the engine's shutdown does.
+    pub fn withdraw_lease(&mut self) {
+        if let Some(l) = self.applied.take() {
+            if let Err(e) = wan::withdraw(&self.wan_dev(), &l) {
+                log::error!("group {}: {e}", self.cfg.name);
+            }
+        }
     }
 
     /// Stops DHCP activity without releasing anything, and a conntrack

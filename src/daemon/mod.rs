@@ -305,6 +305,7 @@ impl Daemon {
                     for g in 0..self.groups.len() {
                         let ifindex = self.groups[g].wan.ifindex;
                         let _ = self.fence.close(ifindex);
+                        self.groups[g].withdraw_lease();
                     }
                 }
                 return Ok(());
