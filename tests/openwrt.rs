@@ -1198,7 +1198,7 @@ fn ipk_is_an_opkg_package_whose_contents_match_files() {
     // control.tar.gz
     let control_list = tar_list(&x.join("control.tar.gz"));
     let cnames: Vec<&str> = control_list.iter().map(|e| e.3.as_str()).filter(|n| *n != "./").collect();
-    assert_eq!(cnames, ["./conffiles", "./control", "./postinst", "./postinst-pkg", "./prerm"]);
+    assert_eq!(cnames, ["./conffiles", "./control", "./postinst", "./postinst-pkg", "./postrm", "./prerm"]);
     let cx = tmp.join("cx");
     std::fs::create_dir_all(&cx).unwrap();
     let mut cmd = Command::new("tar");
@@ -1238,7 +1238,7 @@ fn ipk_is_an_opkg_package_whose_contents_match_files() {
     let prerm = std::fs::read_to_string(cx.join("prerm")).unwrap();
     assert!(prerm.starts_with("#!/bin/sh\n") && prerm.contains("default_prerm $0 $@\n"), "{prerm}");
     for (mode, owner, _, name) in &control_list {
-        let script_or_dir = ["./", "./postinst", "./postinst-pkg", "./prerm"].contains(&name.as_str());
+        let script_or_dir = ["./", "./postinst", "./postinst-pkg", "./postrm", "./prerm"].contains(&name.as_str());
         let want = if script_or_dir { 0o755 } else { 0o644 };
         assert_eq!((mode_bits(mode), owner.as_str()), (want, "0/0"), "{name}");
     }
@@ -1278,5 +1278,55 @@ fn ipk_is_an_opkg_package_whose_contents_match_files() {
         ("usr/share/rpcd/acl.d/vwrp.json", 0o644),
     ] {
         assert_eq!(install_mode(rel), mode, "{rel}");
+    }
+}
+
+/// The .ipk's postrm, as opkg runs it after `opkg remove vwrp` (the
+/// files gone, default_prerm's stop done): rpcd re-reads its plugins and
+/// drops ubus object vwrp, and nothing stays under /var/run/vwrp or as an
+/// empty /usr/share/vwrp. Not on an upgrade, and not in an image build.
+/// In a mount namespace of its own, with tmpfs over /run and /usr/share,
+/// and a `killall` stand-in that records what it was asked (no rpcd runs
+/// on Debian).
+#[test]
+fn package_removal_leaves_no_ubus_object_no_empty_directory_and_no_run_files() {
+    let tmp = TempDir::new("postrm");
+    let ipk = build_ipk(&tmp.join("a"));
+    let x = tmp.join("x");
+    std::fs::create_dir_all(&x).unwrap();
+    let mut cmd = Command::new("tar");
+    cmd.arg("-xzf").arg(&ipk).arg("-C").arg(&x);
+    assert!(run(cmd, "").status.success());
+    let mut cmd = Command::new("tar");
+    cmd.arg("-xzf").arg(x.join("control.tar.gz")).arg("-C").arg(&x);
+    assert!(run(cmd, "").status.success());
+    let postrm = x.join("postrm");
+    assert!(is_executable(&postrm), "no executable postrm in the .ipk");
+    let log = tmp.join("killall.log");
+    write(&tmp.join("bin/killall"), &format!("#!/bin/sh\necho \"$*\" >> '{}'\n", log.display()), 0o755);
+    let remove = |env: &[(&str, &str)]| -> (String, String) {
+        let _ = std::fs::remove_file(&log);
+        let script = format!(
+            "mount -t tmpfs vwrp /run && mount -t tmpfs vwrp /usr/share || exit 9
+             mkdir -p /usr/share/vwrp /var/run/vwrp && : > /var/run/vwrp/netifd.wan || exit 9
+             busybox ash '{}' remove || exit 8
+             for d in /usr/share/vwrp /var/run/vwrp; do [ -e $d ] && echo $d; done; true",
+            postrm.display()
+        );
+        let mut c = Command::new("unshare");
+        c.args(["--mount", "--propagation", "private", "busybox", "ash", "-c", &script]);
+        c.env("PATH", format!("{}:{}", tmp.join("bin").display(), std::env::var("PATH").unwrap_or_default()));
+        c.envs(env.iter().copied());
+        let out = run(c, "");
+        assert!(out.status.success(), "{:?}: {}{}", out.status, text(&out.stdout), text(&out.stderr));
+        (text(&out.stdout), std::fs::read_to_string(&log).unwrap_or_default())
+    };
+    let (left, killall) = remove(&[]);
+    assert_eq!(left, "", "left behind");
+    assert_eq!(killall, "-HUP rpcd\n", "rpcd was not told");
+    for env in [("PKG_UPGRADE", "1"), ("IPKG_INSTROOT", "/builder/root")] {
+        let (left, killall) = remove(&[env]);
+        assert_eq!(left, "/usr/share/vwrp\n/var/run/vwrp\n", "{env:?}");
+        assert_eq!(killall, "", "{env:?}");
     }
 }
