@@ -1114,9 +1114,21 @@ fn netifd_hand_off_follows_the_active_role() {
 
     // Hard failover: r2 configures the address itself, then hands it to netifd.
     let before = routers[1].calls().len();
+    let told = routers[0].notified().len();
     let d1 = c.daemon(1);
+    let killed = Instant::now();
     c.bed.kill(d1);
     c.daemons[0] = None;
+    // r1's netifd learns at once that its WAN is down, from the guard the
+    // dead daemon left (procd would respawn it only 5 s later), well
+    // within a dead interval (300 ms).
+    assert!(
+        poll_until(SECS(2), || routers[0].notified().len() > told
+            && routers[0].notified().last().is_some_and(|m| !is_up(m))),
+        "r1's netifd still sees the WAN up: {:?}",
+        routers[0].notified()
+    );
+    eprintln!("netifd told after the SIGKILL: {} ms", killed.elapsed().as_millis());
     assert!(poll_until(SECS(10), || c.state(2) == "active"), "{}", c.logs());
     assert!(
         poll_until(SECS(5), || routers[1].notified().last().is_some_and(up_is_the_lease)),

@@ -112,6 +112,26 @@ pub struct Daemon {
     /// turn (`RECV_BUDGET`): read again in the next, which does not sleep.
     /// Their readiness is edge-triggered, so it would not say so again.
     backlog: Vec<usize>,
+    /// `vwrp netifd-guard`, with `dhcp 'netifd'`: tells netifd the link
+    /// is down if this process dies without saying so itself.
+    netifd_guard: Option<Child>,
+}
+
+/// Starts `vwrp netifd-guard` when a group hands its lease to netifd.
+fn start_netifd_guard(c: &Config, path: &Path) -> Option<Child> {
+    if !c.groups.iter().any(|g| g.dhcp == config::DhcpMode::Netifd) {
+        return None;
+    }
+    let exe = std::env::current_exe().ok()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("-c").arg(path).arg("netifd-guard").stdout(std::process::Stdio::null());
+    match process::spawn_watching(&mut cmd) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            log::warn!("netifd guard: {e}: a crash would leave netifd's view of the WAN up");
+            None
+        }
+    }
 }
 
 /// Holds the signals the daemon handles for its signalfd. Call it first
@@ -201,6 +221,7 @@ impl Daemon {
         let hooks = Hooks::new(&config.globals.hook_dir, config.globals.hook_timeout);
         let trackers = Trackers::new(&config);
         let conntrack = Conntrack::new(&config, now);
+        let netifd_guard = start_netifd_guard(&config, path);
         Ok(Daemon {
             poll,
             clock,
@@ -221,6 +242,7 @@ impl Daemon {
             watchdog: None,
             conntrack,
             backlog: Vec::new(),
+            netifd_guard,
         })
     }
 
@@ -327,6 +349,8 @@ impl Daemon {
         if let Some(c) = &mut self.conntrack {
             c.stop(self.clock.now());
         }
+        // A clean exit told netifd itself: the guard goes with the rest.
+        self.netifd_guard = None;
         let killed = process::kill_all();
         if killed > 0 {
             log::warn!("exiting: {killed} child process group(s) killed");
@@ -485,6 +509,10 @@ impl Daemon {
                     self.poll_fence_restore();
                     if let Some(c) = &mut self.conntrack {
                         c.poll(now);
+                    }
+                    if let Some(Ok(Some(s))) = self.netifd_guard.as_mut().map(Child::try_wait) {
+                        log::warn!("netifd guard ended ({s}): a crash would leave netifd's view of the WAN up");
+                        self.netifd_guard = None;
                     }
                     // Script trackers are read by `run_trackers`.
                     process::reap(self.clock.to_std(now));
