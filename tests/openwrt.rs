@@ -1158,6 +1158,28 @@ fn netifd_hand_off_follows_the_active_role() {
         "{:?}",
         routers[0].notified()
     );
+
+    // `ifdown wan` on the active (r2), as real netifd does it: the proto
+    // handler's teardown (nothing), the address and routes removed, and
+    // the device, which no other interface claims, set down. vwrp sees
+    // the WAN link down and hands over: r1 takes the WAN, r2 stands by.
+    c.bed.exec_ok("r2", ["ip", "addr", "flush", "dev", "wan"]);
+    c.bed.exec_ok("r2", ["ip", "link", "set", "wan", "down"]);
+    assert!(poll_until(SECS(5), || c.state(1) == "active" && c.state(2) != "active"), "{}", c.logs());
+    assert!(poll_until(SECS(5), || has_wan_addr(&c, 1)), "r1 took over without the address");
+    // `ifup wan`: the device up, the handler's setup; r2 stays a standby
+    // (no preemption) and netifd keeps its interface pending.
+    let pushes = routers[1].notified().len();
+    c.bed.exec_ok("r2", ["ip", "link", "set", "wan", "up"]);
+    routers[1].setup();
+    assert!(
+        poll_until(SECS(5), || routers[1].notified().len() > pushes),
+        "no state for r2's netifd after ifup: {:?}",
+        routers[1].notified()
+    );
+    assert!(!is_up(routers[1].notified().last().unwrap()), "{:?}", routers[1].notified());
+    assert_eq!(c.state(2), "standby");
+    assert_eq!(c.state(1), "active");
 }
 
 /// `tar -tv` of a tar file (gzip'd or not): (mode string, owner, mtime, name).
