@@ -429,6 +429,70 @@ fn check_groups_apart(file: &str, groups: &[ParsedGroup]) -> Result<(), ConfigEr
     Ok(())
 }
 
+/// The options a reload cannot apply, because the daemon opened sockets,
+/// devices or files with them at start-up, or runs a DHCP client or
+/// netifd hand-off by them: a reload that finds one changed is refused as
+/// a whole, naming it (`Config::restart_needed`). Every other option
+/// applies on reload. docs/CONFIG.md lists the same, a test checks it.
+pub const RESTART_GLOBALS: &[&str] = &["control_socket", "state_dir", "conntrack_device"];
+pub const RESTART_GROUP: &[&str] =
+    &["enabled", "wan_device", "control", "ethertype", "lan_gateway", "dhcp", "resolv_file"];
+
+impl Config {
+    /// What only a restart can bring from `self` (running) to `new`: each
+    /// changed restart-only option, as `option 'dhcp' of group 'wan'`.
+    /// Empty when a reload can apply all of `new`.
+    pub fn restart_needed(&self, new: &Config) -> Vec<String> {
+        let mut changed = Vec::new();
+        let (a, b) = (&self.globals, &new.globals);
+        for (name, differs) in [
+            ("control_socket", a.control_socket != b.control_socket),
+            ("state_dir", a.state_dir != b.state_dir),
+            ("conntrack_device", a.conntrack_device != b.conntrack_device),
+        ] {
+            if differs {
+                changed.push(format!("option '{name}' of the globals"));
+            }
+        }
+        let names = |c: &Config| c.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ");
+        if names(self) != names(new) {
+            changed.push(format!("the enabled groups (running: {}; in the file: {})", names(self), names(new)));
+            return changed;
+        }
+        for (a, b) in self.groups.iter().zip(&new.groups) {
+            let differs = [
+                ("wan_device", a.wan_device != b.wan_device),
+                ("control", a.control != b.control),
+                ("ethertype", a.ethertype != b.ethertype),
+                ("lan_gateway", a.lan_gateways != b.lan_gateways),
+                ("dhcp", a.dhcp != b.dhcp),
+                ("resolv_file", a.resolv_file != b.resolv_file),
+            ];
+            for (name, _) in differs.iter().filter(|(_, d)| *d) {
+                changed.push(format!("option '{name}' of group '{}'", a.name));
+            }
+        }
+        changed
+    }
+}
+
+impl Config {
+    /// The group netifd's `proto vwrp` handler may name an interface for:
+    /// the enabled one on `device`, with `dhcp 'netifd'`. The CLI checks
+    /// it before recording anything, the daemon before serving it.
+    pub fn netifd_group(&self, device: &str) -> Result<&Group, String> {
+        let g = self
+            .groups
+            .iter()
+            .find(|g| g.wan_device == device)
+            .ok_or_else(|| format!("no enabled group has wan_device '{device}'"))?;
+        if g.dhcp != DhcpMode::Netifd {
+            return Err(format!("group {} does not use dhcp 'netifd': netifd gets no lease from vwrp", g.name));
+        }
+        Ok(g)
+    }
+}
+
 const GLOBALS_OPTIONS: &[&str] =
     &["control_socket", "state_dir", "hook_dir", "hook_timeout", "log_level", "conntrack_device", "realtime_priority"];
 

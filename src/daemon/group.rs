@@ -425,7 +425,7 @@ impl Group {
             Action::ApplyLease { lease } => {
                 // At once, whoever owns the address later: forwarding
                 // never waits for netifd.
-                wan::apply(self.wan.ifindex, &lease, self.applied.as_ref(), &self.cfg.resolv_file)?;
+                wan::apply(&self.wan_dev(), &lease, self.applied.as_ref(), &self.cfg.resolv_file)?;
                 log::info!(
                     "group {name}: using lease {}/{} via {}, {} s left",
                     lease.address,
@@ -438,7 +438,7 @@ impl Group {
             }
             Action::WithdrawLease => {
                 if let Some(l) = self.applied.take() {
-                    wan::withdraw(self.wan.ifindex, &l)?;
+                    wan::withdraw(&self.wan_dev(), &l)?;
                 }
                 self.netifd_sync(hooks, now);
             }
@@ -618,13 +618,10 @@ impl Group {
 
     /// netifd's `proto vwrp` handler named the interface that serves this
     /// WAN: from now on it gets the lease while we hold the WAN.
-    pub fn netifd_setup(&mut self, interface: &str, hooks: &mut Hooks, now: Instant) -> Result<(), String> {
-        if self.cfg.dhcp != config::DhcpMode::Netifd {
-            return Err(format!("group {} does not use dhcp 'netifd'", self.cfg.name));
-        }
+    /// `Config::netifd_group` checked that it uses `dhcp 'netifd'`.
+    pub fn netifd_setup(&mut self, interface: &str, hooks: &mut Hooks, now: Instant) {
         self.netifd = Some(interface.to_string());
         self.netifd_sync(hooks, now);
-        Ok(())
     }
 
     /// Tells netifd the truth: the lease while we hold the WAN and use a
@@ -716,6 +713,20 @@ impl Group {
         j.key("took_ms").opt_num(c.took.map(ms)).key("error").opt_str(c.error.as_deref()).close('}');
     }
 
+    fn wan_dev(&self) -> wan::Wan<'_> {
+        wan::Wan { ifindex: self.wan.ifindex, name: &self.wan.name }
+    }
+
+    /// A shutdown that ran out of time: the WAN closed, withdraws the
+    /// address and routes it applied, as the engine's shutdown does.
+    pub fn withdraw_lease(&mut self) {
+        if let Some(l) = self.applied.take() {
+            if let Err(e) = wan::withdraw(&self.wan_dev(), &l) {
+                log::error!("group {}: {e}", self.cfg.name);
+            }
+        }
+    }
+
     /// Stops DHCP activity without releasing anything, and a conntrack
     /// commit (daemon exit). Never waits: `system::process` finishes them.
     pub fn stop_children(&mut self) {
@@ -727,15 +738,10 @@ impl Group {
         }
     }
 
-    /// Applies a changed configuration; interface changes need a restart.
+    /// Applies a changed configuration, whose restart-only options
+    /// (`config::RESTART_GROUP`) are the running ones; a new group id or
+    /// shared MAC re-filters the sockets.
     pub fn reconfigure(&mut self, cfg: &config::Group, now: Instant) -> Result<(), String> {
-        if cfg.wan_device != self.cfg.wan_device
-            || cfg.control != self.cfg.control
-            || cfg.ethertype != self.cfg.ethertype
-            || cfg.lan_gateways != self.cfg.lan_gateways
-        {
-            return Err("interfaces, EtherType or LAN gateways changed: restart vwrp to apply".into());
-        }
         if cfg.group_id != self.cfg.group_id || cfg.shared_mac != self.cfg.shared_mac {
             let wan = Filter::vwrp(cfg.group_id, Mac(cfg.shared_mac));
             self.wan.sock.set_filter(&wan).map_err(|e| format!("{}: socket filter: {e}", self.wan.name))?;

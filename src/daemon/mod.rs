@@ -112,6 +112,26 @@ pub struct Daemon {
     /// turn (`RECV_BUDGET`): read again in the next, which does not sleep.
     /// Their readiness is edge-triggered, so it would not say so again.
     backlog: Vec<usize>,
+    /// `vwrp netifd-guard`, with `dhcp 'netifd'`: tells netifd the link
+    /// is down if this process dies without saying so itself.
+    netifd_guard: Option<Child>,
+}
+
+/// Starts `vwrp netifd-guard` when a group hands its lease to netifd.
+fn start_netifd_guard(c: &Config, path: &Path) -> Option<Child> {
+    if !c.groups.iter().any(|g| g.dhcp == config::DhcpMode::Netifd) {
+        return None;
+    }
+    let exe = std::env::current_exe().ok()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("-c").arg(path).arg("netifd-guard").stdout(std::process::Stdio::null());
+    match process::spawn_watching(&mut cmd) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            log::warn!("netifd guard: {e}: a crash would leave netifd's view of the WAN up");
+            None
+        }
+    }
 }
 
 /// Holds the signals the daemon handles for its signalfd. Call it first
@@ -201,6 +221,7 @@ impl Daemon {
         let hooks = Hooks::new(&config.globals.hook_dir, config.globals.hook_timeout);
         let trackers = Trackers::new(&config);
         let conntrack = Conntrack::new(&config, now);
+        let netifd_guard = start_netifd_guard(&config, path);
         Ok(Daemon {
             poll,
             clock,
@@ -221,6 +242,7 @@ impl Daemon {
             watchdog: None,
             conntrack,
             backlog: Vec::new(),
+            netifd_guard,
         })
     }
 
@@ -305,6 +327,7 @@ impl Daemon {
                     for g in 0..self.groups.len() {
                         let ifindex = self.groups[g].wan.ifindex;
                         let _ = self.fence.close(ifindex);
+                        self.groups[g].withdraw_lease();
                     }
                 }
                 return Ok(());
@@ -326,6 +349,8 @@ impl Daemon {
         if let Some(c) = &mut self.conntrack {
             c.stop(self.clock.now());
         }
+        // A clean exit told netifd itself: the guard goes with the rest.
+        self.netifd_guard = None;
         let killed = process::kill_all();
         if killed > 0 {
             log::warn!("exiting: {killed} child process group(s) killed");
@@ -485,6 +510,10 @@ impl Daemon {
                     if let Some(c) = &mut self.conntrack {
                         c.poll(now);
                     }
+                    if let Some(Ok(Some(s))) = self.netifd_guard.as_mut().map(Child::try_wait) {
+                        log::warn!("netifd guard ended ({s}): a crash would leave netifd's view of the WAN up");
+                        self.netifd_guard = None;
+                    }
                     // Script trackers are read by `run_trackers`.
                     process::reap(self.clock.to_std(now));
                 }
@@ -516,7 +545,8 @@ impl Daemon {
     }
 
     /// SIGHUP: a bad file is refused and the running configuration kept;
-    /// a good one is applied without losing state.
+    /// so is one that changes what only a restart applies (each such
+    /// option named); a good one is applied without losing state.
     fn reload(&mut self) {
         let new = match config::load(&self.path) {
             Ok(c) => c,
@@ -525,14 +555,19 @@ impl Daemon {
                 return;
             }
         };
-        let now = self.clock.now();
-        let names_same = new.groups.len() == self.groups.len()
-            && new.groups.iter().zip(&self.groups).all(|(n, g)| n.name == g.cfg.name);
-        if !names_same {
-            log::error!("reload refused: groups were added or removed; restart vwrp to apply");
+        let restart = self.config.restart_needed(&new);
+        if !restart.is_empty() {
+            log::error!(
+                "reload refused, keeping the running configuration: {} changed, which only a restart applies \
+                 (/etc/init.d/vwrp restart)",
+                restart.join(", ")
+            );
             return;
         }
+        let now = self.clock.now();
         for (gi, n) in new.groups.iter().enumerate() {
+            // A socket filter that cannot be set (the restart-only
+            // options were checked above).
             if let Err(e) = self.groups[gi].reconfigure(n, now) {
                 log::error!("group {}: reload refused: {e}", n.name);
                 return;
@@ -543,6 +578,7 @@ impl Daemon {
         if new.globals.realtime_priority != self.config.globals.realtime_priority {
             set_realtime(new.globals.realtime_priority);
         }
+        log::set_max_level(new.globals.log_level);
         self.trackers.reconfigure(&new, self.poll.registry());
         if let Some(w) = &mut self.watchdog {
             w.set_bound(dead_bound(&new), self.clock.now());
@@ -677,10 +713,12 @@ impl Daemon {
         if !netifd::valid_interface(interface) {
             return Err(format!("bad netifd interface name {interface:?}"));
         }
+        self.config.netifd_group(device)?;
         let gi = self.group_on(device)?;
-        log::info!("group {}: netifd interface {interface} serves {device}", self.groups[gi].cfg.name);
         let now = self.clock.now();
-        self.groups[gi].netifd_setup(interface, &mut self.hooks, now)
+        self.groups[gi].netifd_setup(interface, &mut self.hooks, now);
+        log::info!("group {}: netifd interface {interface} serves {device}", self.groups[gi].cfg.name);
+        Ok(())
     }
 
     fn group_on(&self, device: &str) -> Result<usize, String> {

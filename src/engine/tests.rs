@@ -889,3 +889,31 @@ fn a_router_taking_over_that_cannot_forward_gives_up() {
     run_alone(&mut e, t(2000));
     assert_eq!(e.state(), State::Fault);
 }
+
+/// Stopped, active or standby, a router closes its WAN and then withdraws
+/// the address and routes it applied, before it exits.
+#[test]
+fn shutdown_withdraws_the_lease_behind_the_closed_wan() {
+    // Alone: no one to hand over to.
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    e.handle_lease(t(0), lease(), None);
+    run_alone(&mut e, t(1000));
+    assert_eq!(e.state(), State::Active);
+    assert_eq!(e.handle_command(t(1000), Command::Shutdown), Ok(()));
+    let acts = drain(&mut e);
+    let at = |want: &Action| acts.iter().position(|a| a == want);
+    let (close, withdraw, exit) = (at(&Action::CloseWan), at(&Action::WithdrawLease), at(&Action::Exit));
+    assert!(close.is_some() && withdraw > close && exit > withdraw, "{acts:?}");
+
+    // A standby that once was active keeps the lease applied, fenced,
+    // until it stops.
+    let (mut a, mut b) = active_and_standby(settings(2, 100));
+    a.handle_lease(t(2000), lease(), None);
+    drain(&mut a);
+    assert_eq!(b.handle_command(t(2000), Command::StepUp), Ok(()));
+    link(&mut a, &mut b, 2000, 3000, true);
+    assert_eq!((a.state(), b.state()), (State::Standby, State::Active));
+    assert_eq!(a.handle_command(t(3000), Command::Shutdown), Ok(()));
+    let acts = drain(&mut a);
+    assert!(acts.contains(&Action::WithdrawLease), "{acts:?}");
+}

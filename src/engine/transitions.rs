@@ -350,6 +350,10 @@ impl Engine {
             self.send_wan(now, MessageType::Release);
         }
         self.close_wan();
+        // The address and routes go with the fence closed: a stopped
+        // router (one being removed, too) must not keep the shared
+        // address for whoever opens its WAN next.
+        self.withdraw_lease();
         for i in 0..self.s.control_macs.len() {
             self.send(now, Path::Control(i as u8), MULTICAST_MAC, MessageType::Release, None);
         }

@@ -52,9 +52,20 @@ fn stopping() -> std::sync::MutexGuard<'static, Vec<Stopping>> {
 const SIGSET_BYTES: usize = if cfg!(any(target_arch = "mips", target_arch = "mips64")) { 16 } else { 8 };
 
 /// Starts `cmd` clean (see the module). The caller chooses stdout and
-/// stderr; stdin is always /dev/null.
+/// stderr; stdin is /dev/null.
 pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
-    cmd.stdin(Stdio::null()).process_group(0);
+    spawn_with_stdin(cmd, Stdio::null())
+}
+
+/// [`spawn`], with stdin a pipe the returned [`Child`] keeps the writing
+/// end of, never written: the program reads end of file when this process
+/// is gone, however it ended (the netifd guard, `daemon::netifd_guard`).
+pub fn spawn_watching(cmd: &mut Command) -> io::Result<Child> {
+    spawn_with_stdin(cmd, Stdio::piped())
+}
+
+fn spawn_with_stdin(cmd: &mut Command, stdin: Stdio) -> io::Result<Child> {
+    cmd.stdin(stdin).process_group(0);
     // SAFETY: between fork and exec only async-signal-safe calls are made
     // (sigemptyset, sigprocmask, raw system calls).
     unsafe {
