@@ -32,8 +32,9 @@ pub fn lease6_from_odhcp6c_env(get: impl Fn(&str) -> Option<String>) -> Result<L
         prefixes: entries(&get, "PREFIXES")?,
         dns,
         gateway: default_router(&get)?,
-        // odhcp6c does not tell its scripts its DUID.
+        // odhcp6c does not tell its scripts its DUID, nor its server's.
         duid: None,
+        server: None,
     })
 }
 
