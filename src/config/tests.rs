@@ -377,6 +377,8 @@ fn group_defaults() {
     assert!(!g.conntrack_sync);
     assert_eq!(g.dhcp, DhcpMode::Udhcpc);
     assert_eq!(g.dhcp_client_id, None);
+    assert!(!g.dhcpv6);
+    assert_eq!(g.dhcpv6_duid, None);
     assert_eq!(g.resolv_file, Path::new("/var/run/vwrp/resolv.conf.auto"));
     assert!(g.trackers.is_empty());
 }
@@ -863,6 +865,19 @@ fn dhcp_modes() {
         group_err(&opt("dhcp", "dhcpcd")),
         format!("{FILE}:4: option 'dhcp': 'dhcpcd' is not one of udhcpc, netifd, none")
     );
+}
+
+#[test]
+fn dhcpv6_and_its_duid() {
+    let g = group(&format!("{}{}", opt("dhcpv6", "1"), opt("dhcpv6_duid", "00:03:00:01:02:76:77:72:70:01")));
+    assert!(g.dhcpv6);
+    assert_eq!(g.dhcpv6_duid, Some(vec![0, 3, 0, 1, 2, 0x76, 0x77, 0x72, 0x70, 1]));
+    for bad in ["0001", &"ab".repeat(131)] {
+        assert_eq!(
+            group_err(&opt("dhcpv6_duid", bad)),
+            format!("{FILE}:4: option 'dhcpv6_duid': '{bad}' must be 3 to 130 bytes long")
+        );
+    }
 }
 
 #[test]
