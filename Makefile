@@ -40,9 +40,11 @@ with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86
 # native; then, against VWRP_BIN (the router build): hostile input (the
 # configuration corpus of tests/config-corpus/ through check-config and
 # the daemon, files that are no configuration, over-long and refused
-# requests), the namespace test bed and end-to-end failover scenarios against real dnsmasq, udhcpc,
-# nftables and AF_PACKET, the event loop under pressure (a stuck child,
-# control clients; its stall test runs Cargo's build with the test-only
+# requests), the namespace test bed and end-to-end failover scenarios
+# against real dnsmasq, udhcpc, nftables and AF_PACKET, dual stack
+# through a failover and a handover (Kea's DHCPv6 with a delegated
+# prefix, radvd, a SLAAC client), the event loop under pressure (a stuck
+# child, control clients; its stall test runs Cargo's build with the test-only
 # feature test-stall), the Wireshark dissector under tshark (spec
 # vectors, malformed frames, a capture of the bed), the trackers (link,
 # ping, arping, script) with their detection times, the OpenWrt package
@@ -67,6 +69,7 @@ test:
 	$(CARGO) test --test testbed_smoke
 	$(with_vwrp) $(CARGO) test --test hostile_input
 	$(with_vwrp) $(CARGO) test --test failover -- --nocapture --test-threads=1
+	$(with_vwrp) $(CARGO) test --test dualstack -- --nocapture
 	$(with_vwrp) $(CARGO) test --features test-stall --test event_loop -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test wireshark
 	$(with_vwrp) $(CARGO) test --test trackers -- --nocapture --test-threads=1
