@@ -333,11 +333,12 @@ fn status_text(v: &Value) -> String {
         );
         let _ = writeln!(
             o,
-            "  router {}  priority {} (effective {})  WAN {}  {}",
+            "  router {}  priority {} (effective {})  WAN {}{}  {}",
             s(g, "router_id"),
             n(g, "priority"),
             n(g, "effective_priority"),
             if g.get("wan_open").and_then(Value::as_bool) == Some(true) { "open" } else { "closed" },
+            if g.get("lan_up").and_then(Value::as_bool) == Some(false) { "  LAN LOST" } else { "" },
             if g.get("authenticated").and_then(Value::as_bool) == Some(true) {
                 "authenticated"
             } else {
@@ -415,6 +416,9 @@ fn status_text(v: &Value) -> String {
         for t in g.get("trackers").and_then(Value::as_array).into_iter().flatten() {
             let _ = writeln!(o, "  tracker {} {} ({})", s(t, "name"), s(t, "state"), tracker_details(t).join(", "));
         }
+        if let Some(c) = g.get("conntrack").filter(|c| c.is_object()) {
+            print_conntrack(c);
+        }
         if let Some(c) = g.get("counters") {
             let _ = writeln!(
                 o,
@@ -437,6 +441,20 @@ fn status_text(v: &Value) -> String {
         }
     }
     o
+}
+
+/// conntrackd's state and the group's last commit, on one line.
+fn print_conntrack(c: &Value) {
+    let m = c.get("commit").filter(|m| m.is_object()).unwrap_or(&Value::Null);
+    println!(
+        "  conntrack sync {} on {}: {} own, {} synced; last commit {} ({} ms)",
+        s(c, "state"),
+        s(c, "device"),
+        n(c, "internal"),
+        n(c, "external"),
+        s(m, "result"),
+        n(m, "took_ms")
+    );
 }
 
 #[cfg(test)]

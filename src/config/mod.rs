@@ -17,7 +17,7 @@ pub mod uci;
 mod values;
 
 use core::fmt;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -49,6 +49,11 @@ pub struct Globals {
     pub hook_dir: PathBuf,
     pub hook_timeout: Duration,
     pub log_level: LevelFilter,
+    /// Where conntrackd syncs; `None`: the first control link of the
+    /// first group with `conntrack_sync`.
+    pub conntrack_device: Option<String>,
+    /// SCHED_RR priority of the daemon, with its memory locked; 0: off.
+    pub realtime_priority: u8,
 }
 
 impl Default for Globals {
@@ -59,6 +64,8 @@ impl Default for Globals {
             hook_dir: PathBuf::from("/etc/hotplug.d/vwrp"),
             hook_timeout: Duration::from_secs(5),
             log_level: LevelFilter::Info,
+            conntrack_device: None,
+            realtime_priority: 5,
         }
     }
 }
@@ -88,6 +95,9 @@ pub struct Group {
     pub lan_gateways: Vec<LanGateway>,
     /// `None`: no nudges.
     pub nudge_interval: Option<Duration>,
+    /// `None`: the LAN gateway is announced only when it moves or a LAN
+    /// device comes back.
+    pub lan_announce_interval: Option<Duration>,
     pub prepare_timeout: Duration,
     pub conntrack_sync: bool,
     pub dhcp: DhcpMode,
@@ -124,6 +134,7 @@ impl fmt::Debug for Group {
             .field("hold_period", &self.hold_period)
             .field("lan_gateways", &self.lan_gateways)
             .field("nudge_interval", &self.nudge_interval)
+            .field("lan_announce_interval", &self.lan_announce_interval)
             .field("prepare_timeout", &self.prepare_timeout)
             .field("conntrack_sync", &self.conntrack_sync)
             .field("dhcp", &self.dhcp)
@@ -162,7 +173,7 @@ impl fmt::Debug for Hex<'_> {
 }
 
 /// An address vwrp holds on a LAN device while active.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LanGateway {
     pub address: IpAddr,
     pub prefix_len: u8,
@@ -292,6 +303,15 @@ impl From<uci::ParseError> for ConfigError {
     }
 }
 
+impl Config {
+    /// The device conntrackd syncs over, if a group syncs connection
+    /// tracking: one conntrackd serves the whole router.
+    pub fn conntrack_device(&self) -> Option<&str> {
+        let first = self.groups.iter().find(|g| g.conntrack_sync)?;
+        self.globals.conntrack_device.as_deref().or(first.control.first().map(String::as_str))
+    }
+}
+
 /// Reads and checks the file at `path`: a regular file of at most
 /// [`MAX_FILE`] bytes. Opening never waits (a FIFO with no writer would
 /// hold it), and reading stops past the limit (`/dev/zero` never ends).
@@ -370,7 +390,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
             message: "no 'group' section: nothing to do".to_string(),
         });
     }
-    let by_name: HashMap<String, usize> = groups.iter().enumerate().map(|(i, g)| (g.group.name.clone(), i)).collect();
+    let by_name: BTreeMap<String, usize> = groups.iter().enumerate().map(|(i, g)| (g.group.name.clone(), i)).collect();
     for mut reader in trackers {
         let (group_name, group_line, tracker) = read_tracker(&mut reader)?;
         match by_name.get(&group_name).and_then(|&i| groups.get_mut(i)) {
@@ -394,8 +414,8 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
 /// What two enabled groups must not share; each looked up in a map, so
 /// many groups cost linear time.
 fn check_groups_apart(file: &str, groups: &[ParsedGroup]) -> Result<(), ConfigError> {
-    let mut ids: HashMap<u8, &str> = HashMap::new();
-    let mut devices: HashMap<&str, &str> = HashMap::new();
+    let mut ids: BTreeMap<u8, &str> = BTreeMap::new();
+    let mut devices: BTreeMap<&str, &str> = BTreeMap::new();
     for g in groups.iter().filter(|g| g.enabled) {
         let name = g.group.name.as_str();
         let clash = if let Some(earlier) = ids.insert(g.group.group_id, name) {
@@ -416,7 +436,8 @@ fn check_groups_apart(file: &str, groups: &[ParsedGroup]) -> Result<(), ConfigEr
     Ok(())
 }
 
-const GLOBALS_OPTIONS: &[&str] = &["control_socket", "state_dir", "hook_dir", "hook_timeout", "log_level"];
+const GLOBALS_OPTIONS: &[&str] =
+    &["control_socket", "state_dir", "hook_dir", "hook_timeout", "log_level", "conntrack_device", "realtime_priority"];
 
 fn read_globals(r: &mut Reader) -> Result<Globals, ConfigError> {
     r.check_known(GLOBALS_OPTIONS);
@@ -427,6 +448,8 @@ fn read_globals(r: &mut Reader) -> Result<Globals, ConfigError> {
         hook_dir: r.get_or("hook_dir", d.hook_dir, &absolute_path),
         hook_timeout: r.get_or("hook_timeout", d.hook_timeout, &duration_in(10, HOUR)),
         log_level: r.get_or("log_level", d.log_level, &log_level),
+        conntrack_device: r.get("conntrack_device", &ifname),
+        realtime_priority: r.get_or("realtime_priority", d.realtime_priority, &u8_in(0, 99)),
     };
     r.finish(globals)
 }
@@ -449,6 +472,7 @@ const GROUP_OPTIONS: &[&str] = &[
     "hold_period",
     "lan_gateway",
     "nudge_interval",
+    "lan_announce_interval",
     "prepare_timeout",
     "conntrack_sync",
     "dhcp",
@@ -517,6 +541,7 @@ fn read_group(r: &mut Reader) -> Result<ParsedGroup, ConfigError> {
         hold_period: r.get_or("hold_period", Duration::from_secs(60), &duration_in(SECOND, DAY)),
         lan_gateways: r.get_list("lan_gateway", &lan_gateway).into_iter().map(|(g, _)| g).collect(),
         nudge_interval: r.get_or("nudge_interval", Some(Duration::from_secs(10)), &duration_or_off(SECOND, HOUR)),
+        lan_announce_interval: r.get_or("lan_announce_interval", None, &duration_or_off(SECOND, HOUR)),
         prepare_timeout: r.get_or("prepare_timeout", Duration::from_secs(1), &duration_in(10, MINUTE)),
         conntrack_sync: r.get_or("conntrack_sync", false, &boolean),
         dhcp: r.get_or("dhcp", DhcpMode::Udhcpc, &dhcp_mode),

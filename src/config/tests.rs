@@ -282,6 +282,16 @@ fn globals_values() {
 }
 
 #[test]
+fn conntrackd_syncs_over_the_named_device_or_the_first_control_link() {
+    assert_eq!(ok(BASE).conntrack_device(), None, "no group syncs");
+    let sync = format!("{BASE}\toption conntrack_sync '1'\n");
+    assert_eq!(ok(&sync).conntrack_device(), Some("br-lan"));
+    let dedicated = format!("config globals\n\toption conntrack_device 'eth3'\n{sync}");
+    assert_eq!(ok(&dedicated).conntrack_device(), Some("eth3"));
+    assert!(globals("\toption conntrack_device 'a b'\n").unwrap_err().contains("option 'conntrack_device'"));
+}
+
+#[test]
 fn globals_log_levels() {
     for (word, level) in [
         ("error", LevelFilter::Error),
@@ -1263,4 +1273,15 @@ proptest! {
             prop_assert!(e.line >= 1, "{}", e);
         }
     }
+}
+
+#[test]
+fn realtime_priority_range() {
+    assert_eq!(globals("").unwrap().realtime_priority, 5);
+    assert_eq!(globals(&opt("realtime_priority", "0")).unwrap().realtime_priority, 0);
+    assert_eq!(globals(&opt("realtime_priority", "99")).unwrap().realtime_priority, 99);
+    assert_eq!(
+        globals(&opt("realtime_priority", "100")).unwrap_err(),
+        format!("{FILE}:2: option 'realtime_priority': 100 is out of range 0..99")
+    );
 }

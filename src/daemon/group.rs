@@ -10,14 +10,17 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use crate::config;
-use crate::engine::{Action, Binding6, Engine, Exchange6, Path, Settings, State, TrackerSpec, Weight};
+use crate::engine::{
+    Action, Binding6, Engine, Exchange6, Path, REFUSAL_LOG_INTERVAL, Settings, State, TrackerSpec, Weight,
+};
 use crate::json;
 use crate::system::announce;
+use crate::system::conntrackd::{self, Paths};
 use crate::system::dhcp6::{Client6, Identity, Outcome6};
 use crate::system::hooks::{Hooks, Job};
 use crate::system::ndp::{Routers, Solicits};
 use crate::system::nft::Fence;
-use crate::system::packet::{PacketSocket, PacketType};
+use crate::system::packet::{Filter, PacketSocket, PacketType};
 use crate::system::process::{self, Child};
 use crate::system::renewer::{RenewOutcome, Renewer};
 use crate::system::stored_lease::{self, Stored};
@@ -52,6 +55,8 @@ struct LanGateway {
     ifindex: u32,
     mac: Mac,
     sender: PacketSocket,
+    /// The device's carrier, once a link event or dump told it.
+    carrier: Option<bool>,
 }
 
 pub struct Group {
@@ -75,7 +80,10 @@ pub struct Group {
     /// The LAN hosts' router solicitations (with a link-local gateway).
     solicits: Option<Solicits>,
     udhcpc: Option<Child>,
-    prepare: Option<Child>,
+    /// The conntrack commit of a takeover, while it runs.
+    commit: Option<Commit>,
+    /// How the last commit went, for status.
+    last_commit: Option<CommitOutcome>,
     prepared_now: bool,
     pub exited: bool,
     /// A permit refresh found the nftables table gone.
@@ -90,6 +98,27 @@ pub struct Group {
     state_dir: std::path::PathBuf,
     /// Microseconds since boot at `Instant::ZERO`.
     boot_us: u64,
+    /// Another group of this router that syncs connections holds its
+    /// WAN: conntrackd's caches stay as they are when this one leaves.
+    pub sibling_holds_wan: bool,
+}
+
+/// `conntrackd -c` running for a takeover.
+struct Commit {
+    child: Child,
+    started: Instant,
+    /// The engine's count of prepare timeouts when it started: one more
+    /// means the takeover went on without it.
+    timeouts: u64,
+}
+
+/// The last commit: `ok`, `failed`, `timeout` (the WAN opened without
+/// it) or `running`; how long it took once it ended.
+struct CommitOutcome {
+    started: Instant,
+    result: &'static str,
+    took: Option<std::time::Duration>,
+    error: Option<String>,
 }
 
 /// Per group: token base + 0 is the WAN socket, + 1.. the control
@@ -129,6 +158,7 @@ pub fn settings(g: &config::Group, control_macs: Vec<Mac>) -> Settings {
         keys: Keyring::new(g.keys.iter().map(|(id, s)| Key::new(*id, s)).collect()),
         hold_period: g.hold_period,
         nudge_interval: g.nudge_interval,
+        lan_announce_interval: g.lan_announce_interval,
         prepare_timeout: g.prepare_timeout,
         client_id: g.dhcp_client_id.clone().unwrap_or(client_id),
         dhcpv6: g.dhcpv6 && matches!(g.dhcp, config::DhcpMode::Udhcpc | config::DhcpMode::Netifd),
@@ -155,13 +185,21 @@ fn advertises(gw: &config::LanGateway) -> bool {
     matches!(gw.address, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
 }
 
-fn open_link(name: &str, ethertype: u16) -> io::Result<Link> {
+/// A hello socket on `name`: the group's frames addressed to this router
+/// (`own`, or the link's MAC) or to every router (the kernel filters the
+/// rest, `Filter::vwrp`).
+fn open_link(name: &str, ethertype: u16, group: u8, own: Option<Mac>) -> io::Result<Link> {
     let ifindex = rtnl::ifindex(name).map_err(|e| io::Error::new(e.kind(), format!("{name}: {e}")))?;
     let mac = Mac(rtnl::link_mac(ifindex)?);
-    let sock = PacketSocket::open(ifindex, ethertype)?;
+    let sock = PacketSocket::open_filtered(ifindex, ethertype, &Filter::vwrp(group, own.unwrap_or(mac)))?;
     sock.join_multicast(MULTICAST_MAC)?;
     Ok(Link { name: name.to_string(), ifindex, mac, sock })
 }
+
+/// Frames read from one socket in one turn of the loop, at most: a flood
+/// on one link cannot hold the loop (the rest is read in the next turns,
+/// after the hellos due and the timers).
+pub const RECV_BUDGET: usize = 64;
 
 impl Group {
     /// Opens the group's links and starts its engine, with the lease kept
@@ -169,9 +207,14 @@ impl Group {
     /// boot at `Instant::ZERO` (the daemon's Clock).
     pub fn open(cfg: &config::Group, globals: &config::Globals, boot_us: u64, now: Instant) -> io::Result<Group> {
         let (socket, state_dir) = (&globals.control_socket, &globals.state_dir);
-        let wan = open_link(&cfg.wan_device, cfg.ethertype)?;
+        // On the WAN every router has the shared MAC.
+        let wan = open_link(&cfg.wan_device, cfg.ethertype, cfg.group_id, Some(Mac(cfg.shared_mac)))?;
         let wan_arp = PacketSocket::sender(wan.ifindex)?;
-        let control = cfg.control.iter().map(|c| open_link(c, cfg.ethertype)).collect::<io::Result<Vec<_>>>()?;
+        let control = cfg
+            .control
+            .iter()
+            .map(|c| open_link(c, cfg.ethertype, cfg.group_id, None))
+            .collect::<io::Result<Vec<_>>>()?;
         // A standby's hellos must never reach the WAN (the config refuses
         // the WAN device by name; its bridges, ports and VLANs show here).
         let ties = rtnl::ties()?;
@@ -202,6 +245,7 @@ impl Group {
                 ifindex,
                 mac: Mac(rtnl::link_mac(ifindex)?),
                 sender: PacketSocket::sender(ifindex)?,
+                carrier: None,
             });
         }
         let s = settings(cfg, control.iter().map(|l| l.mac).collect());
@@ -237,7 +281,8 @@ impl Group {
             routers,
             solicits,
             udhcpc: None,
-            prepare: None,
+            commit: None,
+            last_commit: None,
             prepared_now: false,
             exited: false,
             fence_lost: false,
@@ -245,6 +290,7 @@ impl Group {
             netifd: None,
             state_dir: state_dir.to_path_buf(),
             boot_us,
+            sibling_holds_wan: false,
         })
     }
 
@@ -262,30 +308,32 @@ impl Group {
         Ok(())
     }
 
-    /// Reads every pending frame on a socket and feeds the engine.
-    pub fn receive(&mut self, idx: usize, now: Instant) {
+    /// Reads the frames pending on a socket, at most `RECV_BUDGET`, and
+    /// feeds the engine. True when the budget ran out: more may wait.
+    pub fn receive(&mut self, idx: usize, now: Instant) -> bool {
         let mut buf = [0u8; 2048];
-        loop {
+        for _ in 0..RECV_BUDGET {
             let (sock, path) = match idx {
                 0 => (&self.wan.sock, Path::Wan),
                 i => match self.control.get(i - 1) {
                     Some(l) => (&l.sock, Path::Control((i - 1) as u8)),
-                    None => return,
+                    None => return false,
                 },
             };
             match sock.recv(&mut buf) {
                 // Our own frames looped back by the kernel.
                 Ok(Some((_, PacketType::Outgoing))) => {}
                 Ok(Some((n, _))) => self.engine.handle_frame(now, path, &buf[..n.min(buf.len())]),
-                Ok(None) => return,
+                Ok(None) => return false,
                 // A link that is down says so once; carrier events tell the engine.
-                Err(e) if e.raw_os_error() == Some(nix::libc::ENETDOWN) => return,
+                Err(e) if e.raw_os_error() == Some(nix::libc::ENETDOWN) => return false,
                 Err(e) => {
                     log::warn!("group {}: receive on {path}: {e}", self.cfg.name);
-                    return;
+                    return false;
                 }
             }
         }
+        true
     }
 
     /// A DHCP answer to our renewal.
@@ -352,10 +400,37 @@ impl Group {
 
     /// Children of this group (udhcpc, conntrack commit) that finished.
     pub fn reap(&mut self, now: Instant) {
-        if self.prepare.as_mut().is_some_and(|c| !matches!(c.try_wait(), Ok(None))) {
-            self.prepare = None;
+        if let Some(c) = &mut self.commit {
+            let error = match c.child.try_wait() {
+                Ok(None) => return self.reap_udhcpc(),
+                Ok(Some(status)) if status.success() => None,
+                Ok(Some(status)) => Some(format!("conntrackd -c: {status}")),
+                Err(e) => Some(format!("conntrackd -c: {e}")),
+            };
+            let took = now.since(c.started);
+            let late = self.last_commit.as_ref().is_some_and(|o| o.result == "timeout");
+            let result = match &error {
+                _ if late => "timeout",
+                None => "ok",
+                Some(_) => "failed",
+            };
+            // A failed commit took over without the synced connections; a
+            // late one, past the takeover, still loaded them.
+            log::log!(
+                if result == "failed" { log::Level::Warn } else { log::Level::Info },
+                "group {}: conntrack commit {result} after {} ms{}",
+                self.cfg.name,
+                ms(took),
+                error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+            );
+            self.last_commit = Some(CommitOutcome { started: c.started, result, took: Some(took), error });
+            self.commit = None;
             self.engine.handle_prepared(now);
         }
+        self.reap_udhcpc();
+    }
+
+    fn reap_udhcpc(&mut self) {
         if self.udhcpc.as_mut().is_some_and(|c| !matches!(c.try_wait(), Ok(None))) {
             self.udhcpc = None;
         }
@@ -374,6 +449,22 @@ impl Group {
             }
             self.engine.handle_prepared(now);
         }
+        self.check_commit_overran();
+    }
+
+    /// The engine gave up waiting for the commit (`prepare_timeout`) and
+    /// opened the WAN: forwarding comes first. The commit goes on; what it
+    /// still puts in the kernel helps the connections that are not dead yet.
+    fn check_commit_overran(&mut self) {
+        let Some(c) = &self.commit else { return };
+        if self.engine.counters().prepare_timeouts <= c.timeouts
+            || self.last_commit.as_ref().is_some_and(|o| o.result == "timeout")
+        {
+            return;
+        }
+        let why = format!("not done within prepare_timeout ({} ms)", ms(self.engine.settings().prepare_timeout));
+        log::warn!("group {}: conntrack commit {why}: took the WAN without it", self.cfg.name);
+        self.last_commit = Some(CommitOutcome { started: c.started, result: "timeout", took: None, error: Some(why) });
     }
 
     fn act(
@@ -410,12 +501,21 @@ impl Group {
             Action::CloseWan => fence.close(self.wan.ifindex)?,
             Action::Prepare => {
                 if self.cfg.conntrack_sync {
-                    // Commit the external cache: open connections survive.
-                    let child = process::spawn(Command::new("conntrackd").arg("-c").stdout(Stdio::null()));
-                    match child {
-                        Ok(c) => self.prepare = Some(c),
+                    // The other routers' connections into this kernel
+                    // before the WAN opens: their next packets find them.
+                    let mut cmd = conntrackd::command(&self.paths(), &["-c"]);
+                    let timeouts = self.engine.counters().prepare_timeouts;
+                    match process::spawn(cmd.stdout(Stdio::null())) {
+                        Ok(child) => {
+                            self.commit = Some(Commit { child, started: now, timeouts });
+                            self.last_commit =
+                                Some(CommitOutcome { started: now, result: "running", took: None, error: None });
+                        }
                         Err(e) => {
-                            log::warn!("group {name}: conntrackd -c: {e}");
+                            let why = format!("conntrackd -c: {e}");
+                            log::warn!("group {name}: {why}: taking over without the synced connections");
+                            self.last_commit =
+                                Some(CommitOutcome { started: now, result: "failed", took: None, error: Some(why) });
                             self.prepared_now = true;
                         }
                     }
@@ -471,14 +571,9 @@ impl Group {
                     let v6: Vec<_> = l.addresses.iter().map(|a| a.address).collect();
                     announce::announce_lan(&self.wan_arp, shared, &[], &v6)?;
                 }
-                for gw in &self.lan {
-                    rtnl::add_address(gw.ifindex, gw.address, gw.prefix_len)?;
-                    match gw.address {
-                        IpAddr::V4(a) => announce::announce_lan(&gw.sender, gw.mac, &[a], &[])?,
-                        IpAddr::V6(a) => announce::announce_lan(&gw.sender, gw.mac, &[], &[a])?,
-                    }
-                }
+                self.announce_lan()?;
             }
+            Action::AnnounceLan => self.announce_lan()?,
             Action::DropLanGateway => {
                 for gw in &self.lan {
                     rtnl::del_address(gw.ifindex, gw.address, gw.prefix_len)?;
@@ -571,6 +666,22 @@ impl Group {
             }
             Action::Transition { from, to, reason } => {
                 log::info!("group {name}: {} -> {}: {reason}", from.as_str(), to.as_str());
+                self.conntrack_follow(from, to, hooks, now);
+            }
+            Action::Refused(r) => {
+                let counter = r.reason.counter();
+                if r.frames == 1 {
+                    log::warn!("group {name}: frame refused ({counter}) on {} from {}: {}", r.path, r.src, r.why);
+                } else {
+                    let secs = REFUSAL_LOG_INTERVAL.as_secs();
+                    log::warn!(
+                        "group {name}: {} frames refused ({counter}) on {} in the last {secs} s; the last from {}: {}",
+                        r.frames,
+                        r.path,
+                        r.src,
+                        r.why
+                    );
+                }
             }
             Action::Exit => self.exited = true,
         }
@@ -608,6 +719,50 @@ impl Group {
             gw.sender.send(&ra.frame())?;
         }
         Ok(())
+    }
+
+    /// Adds each LAN gateway address (again: a device that went down may
+    /// have lost its IPv6 ones) and announces it. A device without carrier
+    /// is skipped; it is announced when it comes back.
+    fn announce_lan(&self) -> io::Result<()> {
+        let mut first = Ok(());
+        for gw in self.lan.iter().filter(|gw| gw.carrier != Some(false)) {
+            let r = rtnl::add_address(gw.ifindex, gw.address, gw.prefix_len).and_then(|()| match gw.address {
+                IpAddr::V4(a) => announce::announce_lan(&gw.sender, gw.mac, &[a], &[]),
+                IpAddr::V6(a) => announce::announce_lan(&gw.sender, gw.mac, &[], &[a]),
+            });
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
+    }
+
+    /// A link's carrier changed (or was reported by a dump): the engine
+    /// hears of its control paths first, then of the LAN as a whole, lost
+    /// when every device carrying a LAN gateway address has lost carrier,
+    /// back as soon as one has it again.
+    pub fn link_changed(&mut self, now: Instant, index: u32, carrier: bool) {
+        for (i, c) in self.control.iter().enumerate() {
+            if c.ifindex == index {
+                self.engine.handle_control_link(now, i, carrier);
+            }
+        }
+        let mut changed = false;
+        for gw in self.lan.iter_mut().filter(|gw| gw.ifindex == index) {
+            changed |= gw.carrier != Some(carrier);
+            gw.carrier = Some(carrier);
+        }
+        if !changed {
+            return;
+        }
+        let lost = self.lan.iter().all(|gw| gw.carrier == Some(false));
+        if lost {
+            log::warn!("group {}: every LAN gateway device lost carrier: this router cannot serve", self.cfg.name);
+            self.engine.handle_lan_link(now, false);
+        } else if carrier {
+            self.engine.handle_lan_link(now, true);
+        }
     }
 
     fn spawn_udhcpc(
@@ -709,6 +864,42 @@ impl Group {
         env
     }
 
+    fn paths(&self) -> Paths {
+        Paths::in_dir(&self.state_dir)
+    }
+
+    /// conntrackd's caches follow this router's role, as upstream's
+    /// primary-backup.sh keeps them, in turn with the hooks (and before
+    /// netifd hears of a step-down, which removes the WAN address and with
+    /// it the kernel's entries). The kernel's entries are never flushed.
+    fn conntrack_follow(&mut self, from: State, to: State, hooks: &mut Hooks, now: Instant) {
+        if !self.cfg.conntrack_sync {
+            return;
+        }
+        let requests: &[&[&str]] = if to == State::Active && !from.holds_wan() {
+            &conntrackd::BECAME_ACTIVE
+        } else if from.holds_wan() && !to.holds_wan() && !self.sibling_holds_wan {
+            &conntrackd::LEFT_ACTIVE
+        } else {
+            return;
+        };
+        let paths = self.paths();
+        for args in requests {
+            hooks.enqueue_program(conntrackd::argv(&paths, args), now);
+        }
+    }
+
+    /// The group's `commit` in status: `null` before the first.
+    pub fn commit_status(&self, now: Instant, j: &mut json::Writer) {
+        j.key("commit");
+        let Some(c) = &self.last_commit else {
+            j.null();
+            return;
+        };
+        j.open('{').key("result").str(c.result).key("ago_ms").num(ms(now.since(c.started)));
+        j.key("took_ms").opt_num(c.took.map(ms)).key("error").opt_str(c.error.as_deref()).close('}');
+    }
+
     /// Stops DHCP activity without releasing anything, and a conntrack
     /// commit (daemon exit). Never waits: `system::process` finishes them.
     pub fn stop_children(&mut self) {
@@ -716,8 +907,8 @@ impl Group {
         if let Some(c) = self.udhcpc.take() {
             c.stop();
         }
-        if let Some(c) = self.prepare.take() {
-            c.stop();
+        if let Some(c) = self.commit.take() {
+            c.child.stop();
         }
     }
 
@@ -730,11 +921,23 @@ impl Group {
         {
             return Err("interfaces, EtherType or LAN gateways changed: restart vwrp to apply".into());
         }
+        if cfg.group_id != self.cfg.group_id || cfg.shared_mac != self.cfg.shared_mac {
+            let wan = Filter::vwrp(cfg.group_id, Mac(cfg.shared_mac));
+            self.wan.sock.set_filter(&wan).map_err(|e| format!("{}: socket filter: {e}", self.wan.name))?;
+            for l in &self.control {
+                let f = Filter::vwrp(cfg.group_id, l.mac);
+                l.sock.set_filter(&f).map_err(|e| format!("{}: socket filter: {e}", l.name))?;
+            }
+        }
         let s = settings(cfg, self.control.iter().map(|l| l.mac).collect());
         self.engine.reconfigure(now, s);
         self.cfg = cfg.clone();
         Ok(())
     }
+}
+
+fn ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// What hooks and the ubus event call a state: `active`, `fault` or

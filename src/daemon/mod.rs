@@ -5,6 +5,7 @@
 //! watchdog ends the process if the loop ever stops turning.
 
 mod clients;
+mod conntrack;
 mod group;
 mod listener;
 mod status;
@@ -30,9 +31,10 @@ use crate::system::hooks::Hooks;
 use crate::system::nft::{self, Fence, FenceWatch};
 use crate::system::process::{self, Child};
 use crate::system::rtnl::LinkMonitor;
-use crate::system::{netifd, odhcp6c, udhcpc};
+use crate::system::{netifd, odhcp6c, realtime, udhcpc};
 use crate::time::Instant;
 use clients::Clients;
+use conntrack::Conntrack;
 pub use group::share_dir;
 use group::{Group, RENEWER, RENEWER6, ROUTERS, SOLICITS, TOKENS_PER_GROUP};
 use trackers::Trackers;
@@ -104,13 +106,19 @@ pub struct Daemon {
     shutdown_deadline: Option<Instant>,
     /// Armed while the loop runs.
     watchdog: Option<Watchdog>,
+    /// conntrackd, while a group syncs connection tracking.
+    conntrack: Option<Conntrack>,
+    /// Hello sockets (by token) whose frames were not all read in the last
+    /// turn (`RECV_BUDGET`): read again in the next, which does not sleep.
+    /// Their readiness is edge-triggered, so it would not say so again.
+    backlog: Vec<usize>,
 }
 
 /// Holds the signals the daemon handles for its signalfd. Call it first
 /// thing: a reload (SIGHUP) right after procd started us must not end us.
 pub fn block_signals() -> io::Result<SigSet> {
     let mut mask = SigSet::empty();
-    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD] {
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD, Signal::SIGXCPU] {
         mask.add(s);
     }
     mask.thread_block()?;
@@ -130,6 +138,23 @@ fn install_fence(c: &Config) -> io::Result<()> {
 /// Milliseconds as u64 for log lines: u128's Display costs 2 KB on a router.
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Real-time scheduling at `priority`, or (0) normal scheduling. A kernel
+/// that refuses only costs the protection: the daemon runs on.
+fn set_realtime(priority: u8) {
+    if priority == 0 {
+        match realtime::leave() {
+            Ok(()) => log::info!("real-time scheduling off (realtime_priority 0)"),
+            Err(e) => log::warn!("normal scheduling: {e}"),
+        }
+        return;
+    }
+    match realtime::enter(priority) {
+        Ok(e) if e.locked => log::info!("real-time scheduling: SCHED_RR priority {priority}, memory locked"),
+        Ok(_) => log::warn!("real-time scheduling: SCHED_RR priority {priority}; memory NOT locked (not permitted)"),
+        Err(e) => log::warn!("real-time scheduling refused ({e}): a busy router may starve the daemon"),
+    }
 }
 
 /// The longest dead interval of any group, its skew included (the skew is
@@ -175,6 +200,7 @@ impl Daemon {
         poll.registry().register(&mut SourceFd(&fence_watch.as_raw_fd()), NFT_EVENTS, Interest::READABLE)?;
         let hooks = Hooks::new(&config.globals.hook_dir, config.globals.hook_timeout);
         let trackers = Trackers::new(&config);
+        let conntrack = Conntrack::new(&config, now);
         Ok(Daemon {
             poll,
             clock,
@@ -193,6 +219,8 @@ impl Daemon {
             fence_restore: None,
             shutdown_deadline: None,
             watchdog: None,
+            conntrack,
+            backlog: Vec::new(),
         })
     }
 
@@ -205,6 +233,7 @@ impl Daemon {
         for w in config::warnings(&self.config) {
             log::warn!("{w}");
         }
+        set_realtime(self.config.globals.realtime_priority);
         let r = Watchdog::start(dead_bound(&self.config), self.clock.now()).and_then(|w| {
             log::info!("stall watchdog: {} ms", ms(w.bound()));
             self.watchdog = Some(w);
@@ -220,15 +249,24 @@ impl Daemon {
             if let Some(w) = &mut self.watchdog {
                 w.feed(self.clock.now());
             }
-            let timeout = self.next_deadline().map(|t| t.since(self.clock.now()));
+            let timeout = if self.backlog.is_empty() {
+                self.next_deadline().map(|t| t.since(self.clock.now()))
+            } else {
+                Some(Duration::ZERO)
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(e);
             }
-            // Frames first: a process that was stopped reads what its
-            // peers said before its own timers run (docs/PROTOCOL.md §6).
+            // The hellos due go out before anything is read: a flood of
+            // frames cannot delay them (docs/ARCHITECTURE.md).
+            self.send_due_hellos();
+            // Then frames, before the other timers: a process that was
+            // stopped reads what its peers said before its own timers run
+            // (docs/PROTOCOL.md §6).
+            let mut readable = std::mem::take(&mut self.backlog);
             for ev in events.iter() {
                 match ev.token() {
                     SIGNALS => self.on_signals(),
@@ -237,23 +275,28 @@ impl Daemon {
                     NFT_EVENTS if self.fence_watch.deletions() => self.check_fence(),
                     Token(t) if t >= clients::TOKEN_BASE => self.on_client(t),
                     Token(t) if t >= trackers::TOKEN_BASE => self.trackers.readable(t),
-                    Token(t) if t >= GROUP_BASE => {
-                        let gi = (t - GROUP_BASE) / TOKENS_PER_GROUP;
-                        let sub = (t - GROUP_BASE) % TOKENS_PER_GROUP;
-                        let now = self.clock.now();
-                        if let Some(g) = self.groups.get_mut(gi) {
-                            match sub {
-                                RENEWER => g.renewer_readable(now),
-                                RENEWER6 => g.dhcp6_readable(now),
-                                ROUTERS => g.routers_readable(now),
-                                SOLICITS => g.solicits_readable(now),
-                                _ => g.receive(sub, now),
-                            }
-                        }
-                        self.execute(gi);
-                    }
+                    Token(t) if t >= GROUP_BASE && !readable.contains(&t) => readable.push(t),
                     _ => {}
                 }
+            }
+            for t in readable {
+                let gi = (t - GROUP_BASE) / TOKENS_PER_GROUP;
+                let sub = (t - GROUP_BASE) % TOKENS_PER_GROUP;
+                let now = self.clock.now();
+                if let Some(g) = self.groups.get_mut(gi) {
+                    match sub {
+                        RENEWER => g.renewer_readable(now),
+                        RENEWER6 => g.dhcp6_readable(now),
+                        ROUTERS => g.routers_readable(now),
+                        SOLICITS => g.solicits_readable(now),
+                        _ => {
+                            if g.receive(sub, now) {
+                                self.backlog.push(t);
+                            }
+                        }
+                    }
+                }
+                self.execute(gi);
             }
             self.on_timers();
             self.run_trackers();
@@ -286,6 +329,9 @@ impl Daemon {
         self.trackers.stop_all(self.poll.registry());
         self.fence_restore = None;
         self.watchdog = None;
+        if let Some(c) = &mut self.conntrack {
+            c.stop(self.clock.now());
+        }
         let killed = process::kill_all();
         if killed > 0 {
             log::warn!("exiting: {killed} child process group(s) killed");
@@ -296,13 +342,28 @@ impl Daemon {
     fn execute(&mut self, gi: usize) {
         let now = self.clock.now();
         let reg = self.poll.registry();
+        let sibling = self
+            .groups
+            .iter()
+            .enumerate()
+            .any(|(i, g)| i != gi && g.cfg.conntrack_sync && g.engine.state().holds_wan());
         if let Some(g) = self.groups.get_mut(gi) {
+            g.sibling_holds_wan = sibling;
             g.execute(now, &mut self.fence, &mut self.hooks, reg, GROUP_BASE + gi * TOKENS_PER_GROUP);
             if std::mem::take(&mut g.fence_lost) {
                 // A refresh found the table gone: restore it now.
                 self.next_fence_check = self.clock.now();
                 self.check_fence();
             }
+        }
+    }
+
+    /// Each group's hellos (and the permit refresh) due now, sent.
+    fn send_due_hellos(&mut self) {
+        for gi in 0..self.groups.len() {
+            let now = self.clock.now();
+            self.groups[gi].engine.handle_hellos_due(now);
+            self.execute(gi);
         }
     }
 
@@ -322,6 +383,7 @@ impl Daemon {
         consider(self.clients.deadline());
         consider(process::deadline().map(|d| self.clock.of_std(d)));
         consider(self.fence_restore.as_ref().map(|r| r.1));
+        consider(self.conntrack.as_ref().and_then(Conntrack::deadline));
         t
     }
 
@@ -339,6 +401,9 @@ impl Daemon {
         self.clients.expire(now, self.poll.registry());
         process::reap(self.clock.to_std(now));
         self.poll_fence_restore();
+        if let Some(c) = &mut self.conntrack {
+            c.poll(now);
+        }
         if now >= self.next_fence_check {
             self.check_fence();
         }
@@ -406,6 +471,15 @@ impl Daemon {
             match Signal::try_from(info.ssi_signo as i32) {
                 Ok(Signal::SIGTERM) | Ok(Signal::SIGINT) => self.shutdown(),
                 Ok(Signal::SIGHUP) => self.reload(),
+                Ok(Signal::SIGXCPU) => {
+                    log::error!(
+                        "the event loop used {} ms of CPU without sleeping: back to normal scheduling",
+                        ms(realtime::RT_BUDGET)
+                    );
+                    if let Err(e) = realtime::leave() {
+                        log::error!("leaving real-time scheduling: {e}");
+                    }
+                }
                 Ok(Signal::SIGCHLD) => {
                     let now = self.clock.now();
                     for gi in 0..self.groups.len() {
@@ -414,6 +488,9 @@ impl Daemon {
                     }
                     self.hooks.poll(now);
                     self.poll_fence_restore();
+                    if let Some(c) = &mut self.conntrack {
+                        c.poll(now);
+                    }
                     // Script trackers are read by `run_trackers`.
                     process::reap(self.clock.to_std(now));
                 }
@@ -469,9 +546,22 @@ impl Daemon {
             self.execute(gi);
         }
         self.hooks.set(&new.globals.hook_dir, new.globals.hook_timeout);
+        if new.globals.realtime_priority != self.config.globals.realtime_priority {
+            set_realtime(new.globals.realtime_priority);
+        }
         self.trackers.reconfigure(&new, self.poll.registry());
         if let Some(w) = &mut self.watchdog {
             w.set_bound(dead_bound(&new), self.clock.now());
+        }
+        match &mut self.conntrack {
+            Some(c) => {
+                if !c.reconfigure(&new, now) {
+                    c.stop(now);
+                    self.conntrack = None;
+                    log::info!("conntrackd stopped: no group syncs connection tracking any more");
+                }
+            }
+            None => self.conntrack = Conntrack::new(&new, now),
         }
         self.config = new;
         let _ = self.links.dump();
@@ -491,8 +581,9 @@ impl Daemon {
             for gi in 0..self.groups.len() {
                 if self.groups[gi].wan.ifindex == ev.index {
                     self.groups[gi].engine.handle_wan_link(now, ev.carrier);
-                    self.execute(gi);
                 }
+                self.groups[gi].link_changed(now, ev.index, ev.carrier);
+                self.execute(gi);
             }
             self.trackers.on_link(&ev.name, ev.carrier, now);
         }
@@ -633,7 +724,19 @@ impl Daemon {
         for (gi, g) in self.groups.iter().enumerate() {
             let control: Vec<&str> = g.control.iter().map(|c| c.name.as_str()).collect();
             let mut run = |i, j: &mut json::Writer| self.trackers.status(gi, i, now, j);
-            status::group(&mut j, &g.cfg.name, &g.wan.name, &control, &g.engine.status(now), &mut run);
+            let mut conntrack = |j: &mut json::Writer| match self.conntrack.as_ref().filter(|_| g.cfg.conntrack_sync) {
+                Some(c) => {
+                    j.open('{');
+                    c.status(j);
+                    g.commit_status(now, j);
+                    j.close('}');
+                }
+                None => {
+                    j.null();
+                }
+            };
+            let s = g.engine.status(now);
+            status::group(&mut j, &g.cfg.name, &g.wan.name, &control, &s, &mut run, &mut conntrack);
         }
         j.close(']').close('}');
         j.finish().into_bytes()

@@ -4,10 +4,12 @@
 //! kept for a restart (INIT-REBOOT), the lease on the WAN (and its
 //! hand-off to netifd), the group's DHCPv6 client and the DHCPv6 binding
 //! on the WAN and the LAN, router discovery, DHCPv6 state from odhcp6c,
-//! transition hooks, random numbers, and the child processes all of them
-//! start.
+//! transition hooks, conntrackd (connection tracking sync), random
+//! numbers, the child processes all of them start, and the daemon's own
+//! real-time scheduling.
 
 pub mod announce;
+pub mod conntrackd;
 pub mod dhcp6;
 pub mod hooks;
 pub mod ipv6;
@@ -19,6 +21,7 @@ pub mod odhcp6c;
 pub mod packet;
 pub mod process;
 pub mod random;
+pub mod realtime;
 pub mod renewer;
 pub mod rtnl;
 pub mod stored_lease;

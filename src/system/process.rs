@@ -79,6 +79,27 @@ pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
     Ok(Child { inner: Some(cmd.spawn()?) })
 }
 
+/// [`spawn`], for a companion daemon that must not outlive this process
+/// even when it is SIGKILLed or its watchdog ends it (conntrackd): the
+/// kernel sends the child SIGTERM when the daemon dies.
+pub fn spawn_tied(cmd: &mut Command) -> io::Result<Child> {
+    let parent = std::process::id();
+    // SAFETY: prctl, getppid and _exit are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The daemon died before the prctl: nobody would send it.
+            if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    spawn(cmd)
+}
+
 /// Runs `cmd` (clean, as [`spawn`] does) to its end, for at most `limit`,
 /// its stderr captured. For start-up and the CLI only: the event loop
 /// never calls this.
@@ -109,6 +130,11 @@ impl Child {
     /// The process id, which is also its process group's.
     pub fn id(&self) -> u32 {
         self.inner.as_ref().map_or(0, std::process::Child::id)
+    }
+
+    /// Its standard output, when it was started with a pipe there.
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.inner.as_mut()?.stdout.take()
     }
 
     /// Its exit status once it has ended (reaped then; asked again, the
