@@ -10,19 +10,25 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use crate::config;
-use crate::engine::{Action, Engine, Path, REFUSAL_LOG_INTERVAL, Settings, State, TrackerSpec, Weight};
+use crate::engine::{
+    Action, Binding6, Engine, Exchange6, Path, REFUSAL_LOG_INTERVAL, Settings, State, TrackerSpec, Weight,
+};
 use crate::json;
 use crate::system::announce;
 use crate::system::conntrackd::{self, Paths};
+use crate::system::dhcp6::{Client6, Identity, Outcome6};
 use crate::system::hooks::{Hooks, Job};
+use crate::system::ndp::{Routers, Solicits};
 use crate::system::nft::Fence;
 use crate::system::packet::{Filter, PacketSocket, PacketType};
 use crate::system::process::{self, Child};
 use crate::system::renewer::{RenewOutcome, Renewer};
 use crate::system::stored_lease::{self, Stored};
-use crate::system::{netifd, random, rtnl, wan};
+use crate::system::{ipv6, netifd, random, rtnl, wan};
 use crate::time::Instant;
-use crate::wire::{Key, Keyring, Lease4, MULTICAST_MAC, Mac};
+use crate::wire::dhcpv6::msg;
+use crate::wire::icmp::{AdvertisedPrefix, RouterAdvert};
+use crate::wire::{Key, Keyring, Lease4, Lease6, MULTICAST_MAC, Mac};
 
 /// How the daemon finds its helper scripts (udhcpc event script).
 pub fn share_dir() -> std::path::PathBuf {
@@ -36,8 +42,14 @@ pub struct Link {
     pub sock: PacketSocket,
 }
 
+/// The router lifetime the active advertises on the LAN, seconds: well
+/// above the advertisement interval (RFC 4861 §6.2.1 asks 3 times).
+const ROUTER_LIFETIME: u16 = 1800;
+
 /// A LAN gateway address and the device it lives on.
 struct LanGateway {
+    /// Router advertisements go out from this address (link-local IPv6).
+    advertises: bool,
     address: IpAddr,
     prefix_len: u8,
     ifindex: u32,
@@ -57,8 +69,16 @@ pub struct Group {
     lan: Vec<LanGateway>,
     /// The lease configured on the WAN, if any.
     pub applied: Option<Lease4>,
+    /// The DHCPv6 binding configured (WAN and LAN), and when.
+    applied6: Option<(Lease6, Instant)>,
     /// The renewal in flight; the engine times its retransmissions.
     renewer: Option<Renewer>,
+    /// The DHCPv6 exchange in flight; the engine times it too.
+    dhcp6: Option<Client6>,
+    /// The ISP's router advertisements (with the DHCPv6 client).
+    routers: Option<Routers>,
+    /// The LAN hosts' router solicitations (with a link-local gateway).
+    solicits: Option<Solicits>,
     udhcpc: Option<Child>,
     /// The conntrack commit of a takeover, while it runs.
     commit: Option<Commit>,
@@ -102,9 +122,13 @@ struct CommitOutcome {
 }
 
 /// Per group: token base + 0 is the WAN socket, + 1.. the control
-/// links, + RENEWER the DHCP renewal socket.
-pub const TOKENS_PER_GROUP: usize = 16;
-pub const RENEWER: usize = 15;
+/// links, + RENEWER the DHCP renewal socket, + RENEWER6 the DHCPv6
+/// client's, + ROUTERS and SOLICITS router discovery's.
+pub const TOKENS_PER_GROUP: usize = 32;
+pub const RENEWER: usize = 31;
+pub const RENEWER6: usize = 30;
+pub const ROUTERS: usize = 29;
+pub const SOLICITS: usize = 28;
 
 fn derive_router_id(mac: Mac) -> u32 {
     u32::from_be_bytes([mac.0[2], mac.0[3], mac.0[4], mac.0[5]]).max(1)
@@ -116,6 +140,9 @@ pub fn settings(g: &config::Group, control_macs: Vec<Mac>) -> Settings {
     let shared = Mac(g.shared_mac);
     let mut client_id = vec![1];
     client_id.extend_from_slice(&shared.0);
+    // DUID-LL (RFC 8415 §11.4): type 3, hardware type 1, the shared MAC.
+    let mut duid = vec![0, 3, 0, 1];
+    duid.extend_from_slice(&shared.0);
     Settings {
         group: g.group_id,
         router_id,
@@ -134,6 +161,9 @@ pub fn settings(g: &config::Group, control_macs: Vec<Mac>) -> Settings {
         lan_announce_interval: g.lan_announce_interval,
         prepare_timeout: g.prepare_timeout,
         client_id: g.dhcp_client_id.clone().unwrap_or(client_id),
+        dhcpv6: g.dhcpv6 && matches!(g.dhcp, config::DhcpMode::Udhcpc | config::DhcpMode::Netifd),
+        duid: g.dhcpv6_duid.clone().unwrap_or(duid),
+        router_advert: g.lan_gateways.iter().any(advertises),
         trackers: g
             .trackers
             .iter()
@@ -147,6 +177,12 @@ pub fn settings(g: &config::Group, control_macs: Vec<Mac>) -> Settings {
             })
             .collect(),
     }
+}
+
+/// A link-local IPv6 LAN gateway address is the LAN's IPv6 default
+/// router: the active advertises itself from it.
+fn advertises(gw: &config::LanGateway) -> bool {
+    matches!(gw.address, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
 }
 
 /// A hello socket on `name`: the group's frames addressed to this router
@@ -195,7 +231,15 @@ impl Group {
         for gw in &cfg.lan_gateways {
             let ifindex =
                 rtnl::ifindex(&gw.device).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", gw.device)))?;
+            // A daemon that starts holds no LAN gateway address: one that
+            // died while active may have left one, which would answer for
+            // the gateway from a router that does not forward.
+            let prefix_len = gw.prefix_len;
+            if let Err(e) = rtnl::del_address(ifindex, gw.address, prefix_len) {
+                log::warn!("group {}: removing {}/{prefix_len} from {}: {e}", cfg.name, gw.address, gw.device);
+            }
             lan.push(LanGateway {
+                advertises: advertises(gw),
                 address: gw.address,
                 prefix_len: gw.prefix_len,
                 ifindex,
@@ -205,6 +249,9 @@ impl Group {
             });
         }
         let s = settings(cfg, control.iter().map(|l| l.mac).collect());
+        let routers = if s.dhcpv6 { Some(Routers::open(&wan.name, wan.ifindex)?) } else { None };
+        let ra_devices: Vec<u32> = lan.iter().filter(|g| g.advertises).map(|g| g.ifindex).collect();
+        let solicits = if ra_devices.is_empty() { None } else { Some(Solicits::open(ra_devices)?) };
         let mut engine = Engine::new(s, random::u32(), now);
         match stored_lease::read(state_dir, &cfg.wan_device) {
             Ok(Some(kept)) => {
@@ -228,7 +275,11 @@ impl Group {
             control,
             lan,
             applied: None,
+            applied6: None,
             renewer: None,
+            dhcp6: None,
+            routers,
+            solicits,
             udhcpc: None,
             commit: None,
             last_commit: None,
@@ -247,6 +298,12 @@ impl Group {
         reg.register(&mut SourceFd(&self.wan.sock.as_raw_fd()), Token(base), Interest::READABLE)?;
         for (i, c) in self.control.iter().enumerate() {
             reg.register(&mut SourceFd(&c.sock.as_raw_fd()), Token(base + 1 + i), Interest::READABLE)?;
+        }
+        if let Some(r) = &self.routers {
+            reg.register(&mut SourceFd(&r.as_raw_fd()), Token(base + ROUTERS), Interest::READABLE)?;
+        }
+        if let Some(s) = &self.solicits {
+            reg.register(&mut SourceFd(&s.as_raw_fd()), Token(base + SOLICITS), Interest::READABLE)?;
         }
         Ok(())
     }
@@ -294,6 +351,50 @@ impl Group {
                 self.engine.handle_lease_lost(now);
             }
             None => {}
+        }
+    }
+
+    /// A DHCPv6 answer to our exchange.
+    pub fn dhcp6_readable(&mut self, now: Instant) {
+        let Some(c) = &mut self.dhcp6 else { return };
+        match c.on_readable() {
+            Some(Outcome6::Bound(l)) => {
+                let what = |v: &[crate::wire::Ia6]| {
+                    v.iter().map(|i| format!(" {}/{}", i.address, i.prefix_len)).collect::<String>()
+                };
+                log::info!("group {}: DHCPv6 binding{}{}", self.cfg.name, what(&l.addresses), what(&l.prefixes));
+                self.dhcp6 = None;
+                self.engine.handle_lease6(now, l);
+            }
+            Some(Outcome6::Lost) => {
+                log::warn!("group {}: DHCPv6 server has no binding for us", self.cfg.name);
+                self.dhcp6 = None;
+                self.engine.handle_lease6_lost(now);
+            }
+            None => {}
+        }
+    }
+
+    /// The ISP's router advertisements on the WAN.
+    pub fn routers_readable(&mut self, now: Instant) {
+        let Some(r) = &self.routers else { return };
+        match r.drain() {
+            Ok(heard) => {
+                for (router, lifetime) in heard {
+                    self.engine.handle_gateway6(now, router, lifetime);
+                }
+            }
+            Err(e) => log::warn!("group {}: router advertisements: {e}", self.cfg.name),
+        }
+    }
+
+    /// Router solicitations from the LAN.
+    pub fn solicits_readable(&mut self, now: Instant) {
+        let Some(s) = &self.solicits else { return };
+        match s.drain() {
+            Ok(true) => self.engine.handle_router_solicit(now),
+            Ok(false) => {}
+            Err(e) => log::warn!("group {}: router solicitations: {e}", self.cfg.name),
         }
     }
 
@@ -425,7 +526,7 @@ impl Group {
             Action::ApplyLease { lease } => {
                 // At once, whoever owns the address later: forwarding
                 // never waits for netifd.
-                wan::apply(&self.wan_dev(), &lease, self.applied.as_ref(), &self.cfg.resolv_file)?;
+                wan::apply(&self.wan_dev(), &lease, self.applied.as_ref())?;
                 log::info!(
                     "group {name}: using lease {}/{} via {}, {} s left",
                     lease.address,
@@ -434,6 +535,7 @@ impl Group {
                     lease.valid_left
                 );
                 self.applied = Some(lease);
+                self.write_resolv()?;
                 self.netifd_sync(hooks, now);
             }
             Action::WithdrawLease => {
@@ -442,9 +544,32 @@ impl Group {
                 }
                 self.netifd_sync(hooks, now);
             }
+            Action::ApplyLease6 { lease } => {
+                let previous = self.applied6.take().map(|(l, _)| l);
+                ipv6::apply(self.wan.ifindex, &self.ra_devices(), &lease, previous.as_ref())?;
+                let prefixes: Vec<String> =
+                    lease.prefixes.iter().map(|p| format!("{}/{}", p.address, p.prefix_len)).collect();
+                log::info!("group {name}: using IPv6 binding, prefix {}", prefixes.join(" "));
+                self.applied6 = Some((lease, now));
+                self.write_resolv()?;
+                self.netifd_sync(hooks, now);
+            }
+            Action::WithdrawLease6 { lease } => {
+                let applied = self.applied6.take().map(|(l, _)| l);
+                ipv6::withdraw(self.wan.ifindex, &self.ra_devices(), applied.as_ref().unwrap_or(&lease))?;
+                if applied.is_some() {
+                    self.write_resolv()?;
+                    self.netifd_sync(hooks, now);
+                }
+            }
             Action::Announce => {
+                let shared = self.engine.settings().shared_mac;
                 if let Some(l) = &self.applied {
-                    announce::announce_wan(&self.wan_arp, self.engine.settings().shared_mac, l)?;
+                    announce::announce_wan(&self.wan_arp, shared, l)?;
+                }
+                if let Some((l, _)) = &self.applied6 {
+                    let v6: Vec<_> = l.addresses.iter().map(|a| a.address).collect();
+                    announce::announce_lan(&self.wan_arp, shared, &[], &v6)?;
                 }
                 self.announce_lan()?;
             }
@@ -496,6 +621,30 @@ impl Group {
                 }
             }
             Action::AbandonRenewal => self.renewer = None,
+            Action::Dhcp6 { exchange, lease, iaid, duid } => {
+                if self.runs_dhcp() {
+                    self.dhcp6 = None;
+                    let kind = match exchange {
+                        Exchange6::Solicit => msg::SOLICIT,
+                        Exchange6::Renew => msg::RENEW,
+                        Exchange6::Rebind => msg::REBIND,
+                    };
+                    let c = Client6::start(&self.wan.name, self.wan.ifindex, kind, &Identity { duid, iaid }, &lease)?;
+                    reg.register(&mut SourceFd(&c.as_raw_fd()), Token(base + RENEWER6), Interest::READABLE)?;
+                    self.dhcp6 = Some(c);
+                    // No default router known yet: ask for one now.
+                    if let Some(r) = self.routers.as_ref().filter(|_| lease.gateway.is_none()) {
+                        r.solicit()?;
+                    }
+                }
+            }
+            Action::RetransmitDhcp6 => {
+                if let Some(Err(e)) = self.dhcp6.as_ref().map(Client6::retransmit) {
+                    log::debug!("group {name}: DHCPv6: {e}");
+                }
+            }
+            Action::AbandonDhcp6 => self.dhcp6 = None,
+            Action::AdvertiseRouter => self.advertise_router(now)?,
             Action::AcquireLease { requested, client_id } => {
                 if self.runs_dhcp() && self.udhcpc.is_none() {
                     self.udhcpc = Some(self.spawn_udhcpc(requested, &client_id, &self.socket)?);
@@ -503,6 +652,7 @@ impl Group {
             }
             Action::StopDhcp => {
                 self.renewer = None;
+                self.dhcp6 = None;
                 if let Some(c) = self.udhcpc.take() {
                     // udhcpc runs without -R: SIGTERM never releases.
                     c.stop();
@@ -534,6 +684,40 @@ impl Group {
                 }
             }
             Action::Exit => self.exited = true,
+        }
+        Ok(())
+    }
+
+    /// The devices of the link-local LAN gateways, in configuration order.
+    fn ra_devices(&self) -> Vec<u32> {
+        self.lan.iter().filter(|g| g.advertises).map(|g| g.ifindex).collect()
+    }
+
+    /// The DNS servers of the leases in use, both families.
+    fn write_resolv(&self) -> io::Result<()> {
+        let mut dns: Vec<IpAddr> = self.applied.iter().flat_map(|l| l.dns.iter().map(|&d| IpAddr::V4(d))).collect();
+        dns.extend(self.applied6.iter().flat_map(|(l, _)| l.dns.iter().map(|&d| IpAddr::V6(d))));
+        let path = &self.cfg.resolv_file;
+        wan::write_resolv(path, &dns).map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
+    }
+
+    /// A router advertisement from each link-local LAN gateway: its /64
+    /// of every delegated prefix, with the lifetimes left.
+    fn advertise_router(&self, now: Instant) -> io::Result<()> {
+        let Some((l, at)) = &self.applied6 else { return Ok(()) };
+        let l = Binding6 { wire: l.clone(), learned: *at }.at(now);
+        for (k, gw) in self.lan.iter().filter(|g| g.advertises).enumerate() {
+            let IpAddr::V6(source) = gw.address else { continue };
+            let prefixes = l
+                .prefixes
+                .iter()
+                .filter_map(|p| {
+                    let prefix = ipv6::lan_subnet(p.address, p.prefix_len, k)?;
+                    Some(AdvertisedPrefix { prefix, len: 64, preferred: p.preferred_left, valid: p.valid_left })
+                })
+                .collect();
+            let ra = RouterAdvert { source, mac: gw.mac, lifetime: ROUTER_LIFETIME, prefixes };
+            gw.sender.send(&ra.frame())?;
         }
         Ok(())
     }
@@ -635,12 +819,13 @@ impl Group {
             self.netifd = netifd::read_interface(&self.state_dir, &self.wan.name);
         }
         let Some(iface) = self.netifd.as_deref() else { return };
-        let args = match &self.applied {
-            // A taker applies the lease just before it opens the WAN.
-            Some(l) if matches!(self.engine.state(), State::Active | State::HandingOver | State::TakingOver) => {
-                netifd::up_args(iface, l)
-            }
-            _ => netifd::down_args(iface),
+        // A taker applies the lease just before it opens the WAN.
+        let holding = matches!(self.engine.state(), State::Active | State::HandingOver | State::TakingOver);
+        let v6 = self.applied6.as_ref().map(|(l, at)| Binding6 { wire: l.clone(), learned: *at }.at(now));
+        let args = if holding && (self.applied.is_some() || v6.is_some()) {
+            netifd::up_args(iface, self.applied.as_ref(), v6.as_ref())
+        } else {
+            netifd::down_args(iface)
         };
         if !hooks.enqueue_ubus(&args, now) {
             log::warn!("group {}: dhcp 'netifd' but no ubus CLI: netifd does not learn the lease", self.cfg.name);
@@ -730,6 +915,7 @@ impl Group {
     /// Stops DHCP activity without releasing anything, and a conntrack
     /// commit (daemon exit). Never waits: `system::process` finishes them.
     pub fn stop_children(&mut self) {
+        self.dhcp6 = None;
         if let Some(c) = self.udhcpc.take() {
             c.stop();
         }
