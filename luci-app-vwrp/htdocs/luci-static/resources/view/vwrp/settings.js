@@ -359,6 +359,11 @@ return view.extend({
 		o.datatype = 'and(uinteger,range(0,99))';
 		o.placeholder = '5';
 
+		o = s.option(widgets.DeviceSelect, 'conntrack_device', _('Connection tracking sync device'),
+			_('The link conntrackd syncs connection tracking over, when a group syncs it; it needs an IPv4 address. None chosen: the first control interface of the first such group.'));
+		o.datatype = 'netdevname';
+		o.noaliases = true;
+
 		/* groups: one named section per shared WAN line. */
 		s = m.section(form.TypedSection, 'group', _('Groups'),
 			_('One group per WAN line that several routers share. Most homes need one, named after the WAN interface, e.g. "wan".'));
@@ -452,7 +457,7 @@ return view.extend({
 		o.validate = duration(1000, 3600000, true);
 
 		o = s.taboption('timing', form.Flag, 'conntrack_sync', _('Sync connection tracking'),
-			_('Commit conntrackd\'s external cache during a handover, so NAT connections survive it. Needs conntrackd, set up to sync between the routers.'));
+			_('vwrp runs conntrackd, which copies the active router\'s connection tracking to the others, and commits it before a new active opens the WAN, so NAT connections survive a failover. Needs the conntrackd package.'));
 		o.default = '0';
 
 		keyOption(s, 0, _('Key'),
