@@ -102,7 +102,8 @@ smoke)
 	n=$(echo "$TARGETS" | wc -w)
 	build
 	: >"$out/runs"
-	for t in $TARGETS; do fuzz "$t" -max_total_time=$((secs / n)); done
+	per=$((secs / n)); [ "$per" -gt 0 ] || per=1 # 0 would mean no limit to libFuzzer
+	for t in $TARGETS; do fuzz "$t" -max_total_time="$per"; done
 	total
 	;;
 run)

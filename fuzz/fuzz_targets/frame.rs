@@ -36,8 +36,13 @@ fn settings(keys: Keyring) -> Settings {
         keys,
         hold_period: ms(60_000),
         nudge_interval: Some(ms(10_000)),
+        lan_announce_interval: Some(ms(10_000)),
         prepare_timeout: ms(500),
         client_id: vec![1, 0x02, 0x76, 0x77, 0x72, 0x70, 0x01],
+        // Dual stack on, so the IPv6 TLVs reach the engine's lease6 side.
+        dhcpv6: true,
+        duid: vec![0, 3, 0, 1, 0x02, 0x76, 0x77, 0x72, 0x70, 0x01],
+        router_advert: true,
         trackers: vec![],
     }
 }
