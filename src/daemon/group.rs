@@ -1,5 +1,12 @@
 //! One group at run time: its engine, its sockets, and the execution of
 //! the engine's actions against the system.
+//!
+//! Its devices (WAN, control links, the devices of the LAN gateway
+//! addresses) are followed by name through the link monitor: a device may
+//! not exist yet when the daemon starts (OpenWrt's netifd creates br-lan
+//! after vwrp has started), and may be deleted and re-created with another
+//! index (on every `/etc/init.d/network restart`). Its sockets are open
+//! only while it exists, and are opened again on the new device.
 
 use std::io;
 use std::net::IpAddr;
@@ -18,6 +25,7 @@ use crate::system::nft::Fence;
 use crate::system::packet::{PacketSocket, PacketType};
 use crate::system::process::{self, Child};
 use crate::system::renewer::{RenewOutcome, Renewer};
+use crate::system::rtnl::LinkState;
 use crate::system::stored_lease::{self, Stored};
 use crate::system::{netifd, random, rtnl, wan};
 use crate::time::Instant;
@@ -28,30 +36,122 @@ pub fn share_dir() -> std::path::PathBuf {
     std::env::var_os("VWRP_SHARE_DIR").map_or_else(|| "/usr/share/vwrp".into(), Into::into)
 }
 
+/// A device followed by name, and its socket while it exists.
 pub struct Link {
     pub name: String,
+    /// 0 while the device does not exist.
     pub ifindex: u32,
+    /// Its address, kept from when it last existed.
     pub mac: Mac,
-    pub sock: PacketSocket,
+    pub carrier: bool,
+    pub sock: Option<PacketSocket>,
 }
 
-/// A LAN gateway address and the device it lives on.
+/// What a link event did to a [`Link`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Change {
+    None,
+    /// A device of that name exists now (first seen, or re-created with
+    /// another index): bind to it. Holds the index it had (0 if none).
+    Appeared(u32),
+    /// The device was deleted or renamed away. Holds its old index.
+    Gone(u32),
+    /// Carrier or address of the bound device changed.
+    Changed {
+        carrier_up: bool,
+        mac: bool,
+    },
+}
+
+impl Link {
+    fn new(name: &str) -> Link {
+        Link { name: name.to_string(), ifindex: 0, mac: Mac::default(), carrier: false, sock: None }
+    }
+
+    /// Takes in a link event; a device that went has its socket closed
+    /// (deregistered first).
+    fn observe(&mut self, ev: &LinkState, reg: &Registry) -> Change {
+        let named = ev.exists && ev.name == self.name;
+        if self.ifindex != 0 && ev.index == self.ifindex {
+            if !named {
+                let old = self.ifindex;
+                self.unbind(reg);
+                return Change::Gone(old);
+            }
+            let mac = ev.mac.map(Mac);
+            let mac_changed = mac.is_some_and(|m| m != self.mac);
+            let carrier_up = ev.carrier && !self.carrier;
+            self.mac = mac.unwrap_or(self.mac);
+            let changed = mac_changed || ev.carrier != self.carrier;
+            self.carrier = ev.carrier;
+            return if changed { Change::Changed { carrier_up, mac: mac_changed } } else { Change::None };
+        }
+        if named {
+            let old = self.ifindex;
+            self.unbind(reg);
+            self.ifindex = ev.index;
+            self.carrier = ev.carrier;
+            self.mac = ev.mac.map(Mac).unwrap_or(self.mac);
+            return Change::Appeared(old);
+        }
+        Change::None
+    }
+
+    fn unbind(&mut self, reg: &Registry) {
+        if let Some(s) = self.sock.take() {
+            let _ = reg.deregister(&mut SourceFd(&s.as_raw_fd()));
+        }
+        self.ifindex = 0;
+        self.carrier = false;
+    }
+
+    /// Opens the hello socket on the bound device and registers it.
+    fn open_hello(&mut self, ethertype: u16, reg: &Registry, token: Token) -> io::Result<()> {
+        let sock = PacketSocket::open(self.ifindex, ethertype)?;
+        sock.join_multicast(MULTICAST_MAC)?;
+        reg.register(&mut SourceFd(&sock.as_raw_fd()), token, Interest::READABLE)?;
+        self.sock = Some(sock);
+        Ok(())
+    }
+}
+
+/// A LAN gateway address and the device it lives on (a send-only socket
+/// for its announcements).
 struct LanGateway {
     address: IpAddr,
     prefix_len: u8,
-    ifindex: u32,
-    mac: Mac,
-    sender: PacketSocket,
+    dev: Link,
+    /// Re-created while this router held the gateway: announce it once the
+    /// device has carrier.
+    reannounce: bool,
+}
+
+/// What a link event changed that the daemon must follow up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Followed {
+    /// The WAN device appeared, went, or came back with another index
+    /// (the index it had: 0 if none): the fence must follow it.
+    pub wan_moved: Option<u32>,
+    /// The router id became known and the engine started: it must hear
+    /// the trackers' verdicts.
+    pub woke: bool,
 }
 
 pub struct Group {
     pub cfg: config::Group,
+    /// Runs once the router id is known ([`Group::dormant`]).
     pub engine: Engine,
+    /// Configured, or derived from the first control device's MAC; `None`
+    /// until that device exists.
+    router_id: Option<u32>,
     pub wan: Link,
     /// ARP and NA frames on the WAN (a second socket: other EtherType).
-    wan_arp: PacketSocket,
+    wan_arp: Option<PacketSocket>,
     pub control: Vec<Link>,
     lan: Vec<LanGateway>,
+    /// The LAN gateway addresses are ours (between `Announce` and
+    /// `DropLanGateway`): a re-created device gets them back.
+    lan_held: bool,
     /// The lease configured on the WAN, if any.
     pub applied: Option<Lease4>,
     /// The renewal in flight; the engine times its retransmissions.
@@ -84,8 +184,7 @@ fn derive_router_id(mac: Mac) -> u32 {
 }
 
 /// The engine's view of a configured group.
-pub fn settings(g: &config::Group, control_macs: Vec<Mac>) -> Settings {
-    let router_id = g.router_id.unwrap_or_else(|| derive_router_id(control_macs.first().copied().unwrap_or_default()));
+pub fn settings(g: &config::Group, router_id: u32, control_macs: Vec<Mac>) -> Settings {
     let shared = Mac(g.shared_mac);
     let mut client_id = vec![1];
     client_id.extend_from_slice(&shared.0);
@@ -121,27 +220,35 @@ pub fn settings(g: &config::Group, control_macs: Vec<Mac>) -> Settings {
     }
 }
 
-fn open_link(name: &str, ethertype: u16) -> io::Result<Link> {
-    let ifindex = rtnl::ifindex(name).map_err(|e| io::Error::new(e.kind(), format!("{name}: {e}")))?;
-    let mac = Mac(rtnl::link_mac(ifindex)?);
-    let sock = PacketSocket::open(ifindex, ethertype)?;
-    sock.join_multicast(MULTICAST_MAC)?;
-    Ok(Link { name: name.to_string(), ifindex, mac, sock })
+/// A device followed by name, bound if it exists now.
+fn lookup(name: &str) -> io::Result<Link> {
+    let mut link = Link::new(name);
+    if let Some(st) = rtnl::link_state(name).map_err(|e| io::Error::new(e.kind(), format!("{name}: {e}")))? {
+        link.ifindex = st.index;
+        link.carrier = st.carrier;
+        link.mac = st.mac.map(Mac).unwrap_or_default();
+    }
+    Ok(link)
 }
 
 impl Group {
-    /// Opens the group's links and starts its engine, with the lease kept
-    /// from before a restart if there is one. `boot_us`: microseconds since
+    /// Opens the group's sockets on the devices that exist (the others are
+    /// bound when they appear, [`Group::follow`]) and starts its engine,
+    /// with the lease kept from before a restart if there is one, unless
+    /// its router id waits for a device. `boot_us`: microseconds since
     /// boot at `Instant::ZERO` (the daemon's Clock).
     pub fn open(cfg: &config::Group, globals: &config::Globals, boot_us: u64, now: Instant) -> io::Result<Group> {
         let (socket, state_dir) = (&globals.control_socket, &globals.state_dir);
-        let wan = open_link(&cfg.wan_device, cfg.ethertype)?;
-        let wan_arp = PacketSocket::sender(wan.ifindex)?;
-        let control = cfg.control.iter().map(|c| open_link(c, cfg.ethertype)).collect::<io::Result<Vec<_>>>()?;
+        let wan = lookup(&cfg.wan_device)?;
+        let control = cfg.control.iter().map(|c| lookup(c)).collect::<io::Result<Vec<_>>>()?;
         // A standby's hellos must never reach the WAN (the config refuses
-        // the WAN device by name; its bridges, ports and VLANs show here).
+        // the WAN device by name; its bridges, ports and VLANs show here,
+        // for the devices that exist now).
         let ties = rtnl::ties()?;
-        if let Some((c, how)) = control.iter().find_map(|c| Some((c, rtnl::wan_tie(&ties, wan.ifindex, c.ifindex)?))) {
+        let tied = |c: &Link| {
+            (wan.ifindex != 0 && c.ifindex != 0).then(|| rtnl::wan_tie(&ties, wan.ifindex, c.ifindex)).flatten()
+        };
+        if let Some((c, how)) = control.iter().find_map(|c| Some((c, tied(c)?))) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
@@ -152,39 +259,31 @@ impl Group {
         }
         let mut lan = Vec::new();
         for gw in &cfg.lan_gateways {
-            let ifindex =
-                rtnl::ifindex(&gw.device).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", gw.device)))?;
             lan.push(LanGateway {
                 address: gw.address,
                 prefix_len: gw.prefix_len,
-                ifindex,
-                mac: Mac(rtnl::link_mac(ifindex)?),
-                sender: PacketSocket::sender(ifindex)?,
+                dev: lookup(&gw.device)?,
+                reannounce: false,
             });
         }
-        let s = settings(cfg, control.iter().map(|l| l.mac).collect());
-        let mut engine = Engine::new(s, random::u32(), now);
-        match stored_lease::read(state_dir, &cfg.wan_device) {
-            Ok(Some(kept)) => {
-                let lease = kept.at(boot_us.saturating_add(now.as_micros()));
-                log::info!(
-                    "group {}: lease {} kept from before the restart, {} s left",
-                    cfg.name,
-                    lease.address,
-                    lease.valid_left
-                );
-                engine.handle_kept_lease(now, lease, kept.client_id);
+        let router_id =
+            cfg.router_id.or_else(|| control.first().filter(|l| l.ifindex != 0).map(|l| derive_router_id(l.mac)));
+        let macs = control.iter().map(|l| l.mac).collect();
+        let engine = Engine::new(settings(cfg, router_id.unwrap_or_default(), macs), random::u32(), now);
+        for l in std::iter::once(&wan).chain(&control).chain(lan.iter().map(|g| &g.dev)) {
+            if l.ifindex == 0 {
+                log::warn!("group {}: device {} does not exist (yet): waiting for it", cfg.name, l.name);
             }
-            Ok(None) => {}
-            Err(e) => log::warn!("group {}: the lease kept for a restart: {e}", cfg.name),
         }
-        Ok(Group {
+        let mut g = Group {
             cfg: cfg.clone(),
             engine,
+            router_id,
             wan,
-            wan_arp,
+            wan_arp: None,
             control,
             lan,
+            lan_held: false,
             applied: None,
             renewer: None,
             udhcpc: None,
@@ -196,15 +295,180 @@ impl Group {
             netifd: None,
             state_dir: state_dir.to_path_buf(),
             boot_us,
+        };
+        for gw in &mut g.lan {
+            if gw.dev.ifindex != 0 {
+                gw.dev.sock = Some(PacketSocket::sender(gw.dev.ifindex)?);
+            }
+        }
+        if g.wan.ifindex != 0 {
+            g.wan_arp = Some(PacketSocket::sender(g.wan.ifindex)?);
+        }
+        match router_id {
+            Some(id) => g.start_engine(id, now),
+            None => log::warn!(
+                "group {}: its router id derives from {}'s MAC: the group takes part once that device exists",
+                cfg.name,
+                cfg.control.first().map_or("?", String::as_str)
+            ),
+        }
+        Ok(g)
+    }
+
+    /// Starts the engine with router id `id`: the lease kept from before a
+    /// restart, if any, and the WAN's carrier.
+    fn start_engine(&mut self, id: u32, now: Instant) {
+        let cfg = &self.cfg;
+        self.router_id = Some(id);
+        let macs = self.control.iter().map(|l| l.mac).collect();
+        self.engine = Engine::new(settings(cfg, id, macs), random::u32(), now);
+        match stored_lease::read(&self.state_dir, &cfg.wan_device) {
+            Ok(Some(kept)) => {
+                let lease = kept.at(self.boot_us.saturating_add(now.as_micros()));
+                log::info!(
+                    "group {}: lease {} kept from before the restart, {} s left",
+                    cfg.name,
+                    lease.address,
+                    lease.valid_left
+                );
+                self.engine.handle_kept_lease(now, lease, kept.client_id);
+            }
+            Ok(None) => {}
+            Err(e) => log::warn!("group {}: the lease kept for a restart: {e}", cfg.name),
+        }
+        self.engine.handle_wan_link(now, self.wan.ifindex != 0 && self.wan.carrier);
+    }
+
+    /// Waiting for the device its router id derives from: nothing reaches
+    /// the engine, which has not started.
+    pub fn dormant(&self) -> bool {
+        self.router_id.is_none()
+    }
+
+    /// Why it is dormant, for status.
+    pub fn waiting_for(&self) -> Option<String> {
+        self.dormant().then(|| {
+            let dev = self.cfg.control.first().map_or("?", String::as_str);
+            format!("waiting for {dev} to exist: the router id derives from its MAC")
         })
     }
 
+    /// Opens the sockets of the devices that exist, on the loop's poll.
     pub fn register(&mut self, reg: &Registry, base: usize) -> io::Result<()> {
-        reg.register(&mut SourceFd(&self.wan.sock.as_raw_fd()), Token(base), Interest::READABLE)?;
-        for (i, c) in self.control.iter().enumerate() {
-            reg.register(&mut SourceFd(&c.sock.as_raw_fd()), Token(base + 1 + i), Interest::READABLE)?;
+        if self.wan.ifindex != 0 {
+            self.wan.open_hello(self.cfg.ethertype, reg, Token(base))?;
+        }
+        for (i, c) in self.control.iter_mut().enumerate() {
+            if c.ifindex != 0 {
+                c.open_hello(self.cfg.ethertype, reg, Token(base + 1 + i))?;
+            }
         }
         Ok(())
+    }
+
+    /// A link event (or a line of a link dump). Rebinds what moved, tells
+    /// the engine what it must know (WAN carrier, a control link back),
+    /// gives back the LAN gateway addresses a re-created device lost.
+    pub fn follow(&mut self, ev: &LinkState, now: Instant, reg: &Registry, base: usize) -> Followed {
+        let mut done = Followed::default();
+        let name = self.cfg.name.clone();
+        match self.wan.observe(ev, reg) {
+            Change::Appeared(old) => {
+                log::info!("group {name}: WAN device {} is there (index {})", self.wan.name, self.wan.ifindex);
+                self.wan_arp = None;
+                let opened = self.wan.open_hello(self.cfg.ethertype, reg, Token(base)).and_then(|()| {
+                    self.wan_arp = Some(PacketSocket::sender(self.wan.ifindex)?);
+                    Ok(())
+                });
+                if let Err(e) = opened {
+                    log::error!("group {name}: WAN device {}: {e}", self.wan.name);
+                }
+                // A re-created device lost the lease's address and route.
+                if let Some(l) = &self.applied {
+                    if let Err(e) = wan::apply(self.wan.ifindex, l, None, &self.cfg.resolv_file) {
+                        log::warn!("group {name}: lease on the new {}: {e}", self.wan.name);
+                    }
+                }
+                done.wan_moved = Some(old);
+                if !self.dormant() {
+                    self.engine.handle_wan_link(now, self.wan.carrier);
+                }
+            }
+            Change::Gone(old) => {
+                log::warn!("group {name}: WAN device {} is gone: the WAN is down until it comes back", self.wan.name);
+                self.wan_arp = None;
+                done.wan_moved = Some(old);
+                if !self.dormant() {
+                    self.engine.handle_wan_link(now, false);
+                }
+            }
+            Change::Changed { .. } if !self.dormant() => self.engine.handle_wan_link(now, self.wan.carrier),
+            _ => {}
+        }
+        for i in 0..self.control.len() {
+            let link = &mut self.control[i];
+            let (mac_changed, back) = match link.observe(ev, reg) {
+                Change::Appeared(_) => {
+                    log::info!("group {name}: control device {} is there (index {})", link.name, link.ifindex);
+                    if let Err(e) = link.open_hello(self.cfg.ethertype, reg, Token(base + 1 + i)) {
+                        log::error!("group {name}: control device {}: {e}", link.name);
+                    }
+                    (true, link.carrier)
+                }
+                Change::Gone(_) => {
+                    log::warn!("group {name}: control device {} is gone: waiting for it to come back", link.name);
+                    (false, false)
+                }
+                Change::Changed { carrier_up, mac } => (mac, carrier_up),
+                Change::None => (false, false),
+            };
+            if self.dormant() && i == 0 && self.control[0].ifindex != 0 {
+                self.wake(now);
+                done.woke = true;
+            } else if mac_changed && !self.dormant() {
+                let s = settings(&self.cfg, self.engine.router_id(), self.control.iter().map(|l| l.mac).collect());
+                self.engine.reconfigure(now, s);
+            }
+            if back && !self.dormant() {
+                self.engine.handle_control_link(now, i as u8);
+            }
+        }
+        for gw in &mut self.lan {
+            let carrier_up = match gw.dev.observe(ev, reg) {
+                Change::Appeared(_) => {
+                    match PacketSocket::sender(gw.dev.ifindex) {
+                        Ok(s) => gw.dev.sock = Some(s),
+                        Err(e) => log::error!("group {name}: LAN device {}: {e}", gw.dev.name),
+                    }
+                    if self.lan_held {
+                        // A re-created device lost the address: now, and
+                        // an announcement once it carries frames.
+                        log::info!("group {name}: LAN gateway {} back on {}", gw.address, gw.dev.name);
+                        if let Err(e) = rtnl::add_address(gw.dev.ifindex, gw.address, gw.prefix_len) {
+                            log::warn!("group {name}: LAN gateway {}: {e}", gw.address);
+                        }
+                        gw.reannounce = true;
+                    }
+                    gw.dev.carrier
+                }
+                Change::Changed { carrier_up, .. } => carrier_up,
+                _ => false,
+            };
+            if carrier_up && std::mem::take(&mut gw.reannounce) && self.lan_held {
+                if let Err(e) = announce_gateway(gw) {
+                    log::warn!("group {name}: announcing {}: {e}", gw.address);
+                }
+            }
+        }
+        done
+    }
+
+    /// The first control device exists: the router id is its MAC's, and
+    /// the engine starts now, listening for a dead interval as at start-up.
+    fn wake(&mut self, now: Instant) {
+        let id = derive_router_id(self.control[0].mac);
+        log::info!("group {}: router id {id:#x} from {}'s MAC: starting", self.cfg.name, self.control[0].name);
+        self.start_engine(id, now);
     }
 
     /// Reads every pending frame on a socket and feeds the engine.
@@ -218,9 +482,12 @@ impl Group {
                     None => return,
                 },
             };
+            let Some(sock) = sock else { return };
             match sock.recv(&mut buf) {
                 // Our own frames looped back by the kernel.
                 Ok(Some((_, PacketType::Outgoing))) => {}
+                // Read and dropped: the engine has not started.
+                Ok(Some(_)) if self.router_id.is_none() => {}
                 Ok(Some((n, _))) => self.engine.handle_frame(now, path, &buf[..n.min(buf.len())]),
                 Ok(None) => return,
                 // A link that is down says so once; carrier events tell the engine.
@@ -296,12 +563,16 @@ impl Group {
                         None => return Ok(()),
                     },
                 };
-                // A link that is down refuses frames; the engine copes.
-                if let Err(e) = sock.send(&frame) {
+                // A link that is down refuses frames, one that does not
+                // exist has no socket; the engine copes.
+                if let Some(Err(e)) = sock.as_ref().map(|s| s.send(&frame)) {
                     log::debug!("group {name}: send on {path}: {e}");
                 }
                 self.engine.recycle(frame);
             }
+            // No WAN device, nothing to let through (the fence closed the
+            // old index when it went).
+            Action::RefreshPermit { .. } | Action::CloseWan if self.wan.ifindex == 0 => {}
             Action::RefreshPermit { timeout } => {
                 if let Err(e) = fence.refresh(self.wan.ifindex, timeout) {
                     self.fence_lost = e.kind() == io::ErrorKind::NotFound;
@@ -345,25 +616,29 @@ impl Group {
                 self.netifd_sync(hooks, now);
             }
             Action::Announce => {
-                if let Some(l) = &self.applied {
-                    announce::announce_wan(&self.wan_arp, self.engine.settings().shared_mac, l)?;
+                if let (Some(l), Some(arp)) = (&self.applied, &self.wan_arp) {
+                    announce::announce_wan(arp, self.engine.settings().shared_mac, l)?;
                 }
-                for gw in &self.lan {
-                    rtnl::add_address(gw.ifindex, gw.address, gw.prefix_len)?;
-                    match gw.address {
-                        IpAddr::V4(a) => announce::announce_lan(&gw.sender, gw.mac, &[a], &[])?,
-                        IpAddr::V6(a) => announce::announce_lan(&gw.sender, gw.mac, &[], &[a])?,
-                    }
+                self.lan_held = true;
+                // A device that does not exist gets its address when it
+                // appears (`follow`).
+                for gw in self.lan.iter().filter(|gw| gw.dev.ifindex != 0) {
+                    rtnl::add_address(gw.dev.ifindex, gw.address, gw.prefix_len)?;
+                    announce_gateway(gw)?;
                 }
             }
             Action::DropLanGateway => {
-                for gw in &self.lan {
-                    rtnl::del_address(gw.ifindex, gw.address, gw.prefix_len)?;
+                self.lan_held = false;
+                for gw in self.lan.iter_mut() {
+                    gw.reannounce = false;
+                    if gw.dev.ifindex != 0 {
+                        rtnl::del_address(gw.dev.ifindex, gw.address, gw.prefix_len)?;
+                    }
                 }
             }
             Action::Nudge => {
-                if let Some(l) = &self.applied {
-                    announce::nudge_gateway(&self.wan_arp, self.engine.settings().shared_mac, l)?;
+                if let (Some(l), Some(arp)) = (&self.applied, &self.wan_arp) {
+                    announce::nudge_gateway(arp, self.engine.settings().shared_mac, l)?;
                 }
             }
             Action::RenewLease { lease, client_id, rebinding } => {
@@ -539,7 +814,8 @@ impl Group {
     }
 
     /// Applies a changed configuration; interface changes need a restart.
-    pub fn reconfigure(&mut self, cfg: &config::Group, now: Instant) -> Result<(), String> {
+    /// True when it woke a dormant group (a router id configured now).
+    pub fn reconfigure(&mut self, cfg: &config::Group, now: Instant) -> Result<bool, String> {
         if cfg.wan_device != self.cfg.wan_device
             || cfg.control != self.cfg.control
             || cfg.ethertype != self.cfg.ethertype
@@ -547,10 +823,34 @@ impl Group {
         {
             return Err("interfaces, EtherType or LAN gateways changed: restart vwrp to apply".into());
         }
-        let s = settings(cfg, self.control.iter().map(|l| l.mac).collect());
-        self.engine.reconfigure(now, s);
         self.cfg = cfg.clone();
-        Ok(())
+        let macs: Vec<Mac> = self.control.iter().map(|l| l.mac).collect();
+        match (self.router_id, cfg.router_id) {
+            // Dormant, and still nothing to take a router id from.
+            (None, None) => Ok(false),
+            (None, Some(id)) => {
+                self.start_engine(id, now);
+                Ok(true)
+            }
+            (Some(current), configured) => {
+                let derived =
+                    self.control.first().map(|l| l.mac).filter(|m| *m != Mac::default()).map(derive_router_id);
+                let id = configured.or(derived).unwrap_or(current);
+                self.router_id = Some(id);
+                self.engine.reconfigure(now, settings(cfg, id, macs));
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Gratuitous ARP or unsolicited NA for a LAN gateway address, from its
+/// device's MAC.
+fn announce_gateway(gw: &LanGateway) -> io::Result<()> {
+    let Some(sender) = &gw.dev.sock else { return Ok(()) };
+    match gw.address {
+        IpAddr::V4(a) => announce::announce_lan(sender, gw.dev.mac, &[a], &[]),
+        IpAddr::V6(a) => announce::announce_lan(sender, gw.dev.mac, &[], &[a]),
     }
 }
 

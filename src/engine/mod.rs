@@ -494,6 +494,17 @@ impl Engine {
         self.evaluate(now);
     }
 
+    /// Control link `index` works again: its device came back (netifd
+    /// re-creates the LAN bridge on every network restart) or regained
+    /// carrier. One multicast hello on it now, so that the peers there hear
+    /// of us at once rather than at the next round.
+    pub fn handle_control_link(&mut self, now: Instant, index: u8) {
+        if self.exited || usize::from(index) >= self.s.control_macs.len() {
+            return;
+        }
+        self.send(now, Path::Control(index), wire::MULTICAST_MAC, MessageType::Hello, None);
+    }
+
     /// The fence was re-installed with an empty permission set (after
     /// `nft flush ruleset`): an open WAN gets its permission back at once.
     pub fn handle_fence_restored(&mut self, now: Instant) {

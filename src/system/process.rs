@@ -79,32 +79,6 @@ pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
     Ok(Child { inner: Some(cmd.spawn()?) })
 }
 
-/// Runs `cmd` (clean, as [`spawn`] does) to its end, for at most `limit`,
-/// its stderr captured. For start-up and the CLI only: the event loop
-/// never calls this.
-pub fn run(cmd: &mut Command, limit: Duration) -> io::Result<(ExitStatus, String)> {
-    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-    let mut child = spawn(cmd)?;
-    let end = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            // It ended: what it wrote is all in the pipe (a few lines).
-            let mut err = String::new();
-            if let Some(mut e) = child.inner.as_mut().and_then(|c| c.stderr.take()) {
-                use std::io::Read;
-                let _ = e.read_to_string(&mut err);
-            }
-            return Ok((status, err));
-        }
-        if Instant::now() >= end {
-            child.kill();
-            let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
-            return Err(io::Error::new(io::ErrorKind::TimedOut, format!("still running after {ms} ms: killed")));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 impl Child {
     /// The process id, which is also its process group's.
     pub fn id(&self) -> u32 {
@@ -301,17 +275,5 @@ mod tests {
         child.kill();
         assert!(wait_gone(left), "a process of the group survived");
         assert!(t0.elapsed() < STOP_GRACE, "{:?}", t0.elapsed());
-    }
-
-    #[test]
-    fn run_bounds_a_program_and_keeps_its_complaint() {
-        let (status, err) =
-            run(Command::new("/bin/sh").args(["-c", "echo no >&2; exit 3"]), Duration::from_secs(5)).unwrap();
-        assert_eq!(status.code(), Some(3));
-        assert_eq!(err, "no\n");
-        let t0 = Instant::now();
-        let e = run(Command::new("sleep").arg("30"), Duration::from_millis(100)).unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
-        assert!(t0.elapsed() < Duration::from_secs(2));
     }
 }
