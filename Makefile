@@ -41,7 +41,8 @@ with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86
 # configuration corpus of tests/config-corpus/ through check-config and
 # the daemon, files that are no configuration, over-long and refused
 # requests), the namespace test bed and end-to-end failover scenarios against real dnsmasq, udhcpc,
-# nftables and AF_PACKET, the event loop under pressure (a stuck child,
+# nftables and AF_PACKET, devices deleted and re-created under the daemon
+# and nftables flushed beside it, the event loop under pressure (a stuck child,
 # control clients; its stall test runs Cargo's build with the test-only
 # feature test-stall), the Wireshark dissector under tshark (spec
 # vectors, malformed frames, a capture of the bed), the trackers (link,
@@ -67,6 +68,7 @@ test:
 	$(CARGO) test --test testbed_smoke
 	$(with_vwrp) $(CARGO) test --test hostile_input
 	$(with_vwrp) $(CARGO) test --test failover -- --nocapture --test-threads=1
+	$(with_vwrp) $(CARGO) test --test devices -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --features test-stall --test event_loop -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test wireshark
 	$(with_vwrp) $(CARGO) test --test trackers -- --nocapture --test-threads=1
