@@ -288,3 +288,45 @@ fn twenty_nft_flushes_on_a_standby_sending_ipv6_and_arp_leak_nothing() {
     c.bed.kill(ping6);
     c.bed.kill(arping);
 }
+
+/// The nftables tables of r1.
+fn tables(c: &Cluster) -> String {
+    c.bed.exec_ok("r1", ["nft", "list", "tables"])
+}
+
+#[test]
+fn a_killed_active_fails_closed_and_its_respawn_after_procds_delay_joins_as_standby() {
+    let mut c = Cluster::start(&prio(&[200, 150]), HELLO_MS);
+    assert_eq!(c.wait_one_active(SECS(15)), 1);
+    c.wait_lease(1, SECS(20));
+    assert!(tables(&c).contains("netdev vwrp_owned"), "{}", tables(&c));
+    c.bed.start_mac_watch();
+    std::thread::sleep(Duration::from_millis(300));
+
+    // A crash: the kernel drops the owned table with the daemon's socket;
+    // the shared one stays and the permission in it lapses by itself.
+    let killed = c.bed.mac_watch_elapsed();
+    let d = c.daemon(1);
+    c.bed.kill(d);
+    c.daemons[0] = None;
+    let t = tables(&c);
+    assert!(t.contains("netdev vwrp\n") && !t.contains("vwrp_owned"), "{t}");
+    assert!(poll_until(SECS(5), || c.actives() == vec![2]), "r2 did not take over\n{}", c.logs());
+
+    // procd respawns it 5 s after the crash.
+    std::thread::sleep(SECS(5).saturating_sub(c.bed.mac_watch_elapsed() - killed));
+    c.start_daemon(1);
+    c.wait_socket(1);
+    assert!(poll_until(SECS(5), || c.state(1) == "standby"), "r1 did not come back as a standby\n{}", c.logs());
+    assert!(tables(&c).contains("netdev vwrp_owned"));
+    std::thread::sleep(SECS(1));
+    assert_eq!(c.actives(), vec![2]);
+    let report = c.bed.mac_watch_report();
+    // The permit is (multiplier - 1) x hello: r1 is silent on the WAN
+    // from then on, before r2 speaks there as the active.
+    let permit = Duration::from_millis(2 * HELLO_MS + 50);
+    let late: Vec<_> = report.iter().filter(|&&(t, n)| n == 1 && t > killed + permit).collect();
+    assert!(late.is_empty(), "r1 sent from the shared MAC after its permit: {late:?}");
+    assert!(!support::interleaved(&report), "the shared MAC from two ports: {report:?}");
+    assert!(report.iter().any(|&(_, n)| n == 2), "r2 never used the WAN");
+}
