@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use e2e::{Cluster, prio};
 use nix::sys::signal::Signal;
-use support::{LAN_GATEWAY, Opts, ProcId, SHARED_MAC, Testbed, WAN_ADDR, poll_until};
+use support::{ISP_ADDR, LAN_GATEWAY, Opts, ProcId, SHARED_MAC, Testbed, WAN_ADDR, poll_until};
 
 const HELLO_MS: u64 = 100;
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -300,6 +300,8 @@ fn a_killed_active_fails_closed_and_its_respawn_after_procds_delay_joins_as_stan
     assert_eq!(c.wait_one_active(SECS(15)), 1);
     c.wait_lease(1, SECS(20));
     assert!(tables(&c).contains("netdev vwrp_owned"), "{}", tables(&c));
+    // Traffic of r1's own, so that an open WAN would show after the crash.
+    c.bed.spawn("r1", ["ping", "-n", "-i", "0.05", ISP_ADDR]);
     c.bed.start_mac_watch();
     std::thread::sleep(Duration::from_millis(300));
 
