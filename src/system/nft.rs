@@ -1029,7 +1029,8 @@ mod tests {
         assert!(!can_ping(&bed));
         assert_eq!(ensure(&mut bed, &devs), Repaired::default());
         bed.fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
-        assert!(can_ping(&bed));
+        // The failed pings before left ARP retrying: a few tries under load.
+        assert!((0..3).any(|_| can_ping(&bed)), "the present device cannot be opened");
     }
 
     #[test]
