@@ -58,6 +58,7 @@ SCRIPT
 ipk_finish() { # ARCH OUTDIR
 	find "$work/control" -type f -exec chmod 0644 {} +
 	chmod 0755 "$work/control/postinst" "$work/control/prerm" "$work/control/postinst-pkg"
+	if [ -f "$work/control/postrm" ]; then chmod 0755 "$work/control/postrm"; fi
 	tarball "$work/control" | gzip -n -9 > "$work/outer/control.tar.gz"
 	echo 2.0 > "$work/outer/debian-binary"
 	chmod 0644 "$work/outer/"*

@@ -73,4 +73,16 @@ cat > "$work/control/postinst-pkg" <<'EOF'
 [ -n "${IPKG_INSTROOT}" ] || killall -HUP rpcd 2>/dev/null
 exit 0
 EOF
+# The feed's Package/vwrp/postrm, packed as is (package-pack.mk): on
+# removal rpcd drops ubus object vwrp, and nothing stays in RAM or as an
+# empty directory.
+cat > "$work/control/postrm" <<'EOF'
+#!/bin/sh
+[ -n "${IPKG_INSTROOT}" ] && exit 0
+[ "${PKG_UPGRADE}" = "1" ] && exit 0
+rm -rf /var/run/vwrp
+rmdir /usr/share/vwrp 2>/dev/null
+killall -HUP rpcd 2>/dev/null
+exit 0
+EOF
 ipk_finish "$arch" "$out"

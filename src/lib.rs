@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod engine;
 pub mod json;
 pub mod keygen;
+pub mod logging;
 pub mod rpcd;
 pub mod system;
 pub mod time;
@@ -88,6 +89,7 @@ mod tree {
         ("time", &[]),
         ("json", &[]),
         ("trap", &[]),
+        ("logging", &[]),
         ("config", &[]),
         ("tracker", &["time"]),
         ("engine", &["wire", "time"]),

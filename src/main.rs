@@ -25,6 +25,10 @@ const USAGE: &str = "usage: vwrp <command>
   lease-event               called by the udhcpc hook with its environment
   lease6-event DEVICE       called by the odhcp6c hook with its environment
   netifd-setup IFACE DEVICE called by netifd's proto vwrp handler
+  netifd-guard              started by the daemon (dhcp 'netifd'): tells
+                            netifd the WAN is down if the daemon dies
+  wait-stopped [SECONDS]    wait until no daemon answers, at most SECONDS
+                            (default 12; init script's stop); exit 1 if one does
 options: -c FILE (config), -s SOCKET (control socket), -h/--help, -V/--version";
 
 /// What a DHCP client's or netifd's hook may wait for the daemon: they
@@ -169,7 +173,7 @@ fn run(o: &Opts) -> Result<(), String> {
         "daemon" => {
             vwrp::daemon::block_signals().map_err(|e| format!("blocking signals: {e}"))?;
             let level = config::load(&o.config).map(|c| c.globals.log_level).unwrap_or(log::LevelFilter::Info);
-            env_logger::Builder::new().filter_level(level).parse_default_env().format_timestamp(None).init();
+            vwrp::logging::init(level);
             let mut d = vwrp::daemon::Daemon::new(&o.config)?;
             d.run().map_err(|e| e.to_string())
         }
@@ -198,6 +202,14 @@ fn run(o: &Opts) -> Result<(), String> {
             call_within(o, &Request::Lease6 { device, env }, HOOK_BUDGET).map(drop)
         }
         "netifd-setup" => netifd_setup(o),
+        "netifd-guard" => netifd_guard(o),
+        "wait-stopped" => {
+            let secs = match o.args.get(1) {
+                Some(s) => s.parse().map_err(|_| "wait-stopped: SECONDS is a whole number")?,
+                None => 12,
+            };
+            wait_stopped(o, secs)
+        }
         _ => Err(format!("unknown command '{cmd}'\n{USAGE}")),
     }
 }
@@ -222,10 +234,54 @@ fn netifd_setup(o: &Opts) -> Result<(), String> {
     let (Some(iface), Some(device)) = (o.args.get(1), o.args.get(2)) else {
         return Err("netifd-setup IFACE DEVICE".into());
     };
-    let state_dir = config::load(&o.config).map(|c| c.globals.state_dir).map_err(|e| e.to_string())?;
-    vwrp::system::netifd::write_interface(&state_dir, device, iface).map_err(|e| e.to_string())?;
+    let c = config::load(&o.config).map_err(|e| e.to_string())?;
+    c.netifd_group(device)?;
+    vwrp::system::netifd::write_interface(&c.globals.state_dir, device, iface).map_err(|e| e.to_string())?;
     let req = Request::Netifd { device: device.clone(), interface: iface.clone() };
     call_within(o, &req, HOOK_BUDGET).map(drop)
+}
+
+/// Started by the daemon, stdin a pipe it never writes to: when the daemon
+/// is gone (a SIGKILL, a crash: nothing of it runs) the read ends, and
+/// every interface the proto handler named for a `dhcp 'netifd'` group is
+/// told the link is down, as the daemon itself does when it leaves the
+/// active role. netifd then removes the address and routes and says
+/// `ifdown` at once, not when procd has respawned the daemon seconds
+/// later. Told twice (a clean exit) changes nothing.
+fn netifd_guard(o: &Opts) -> Result<(), String> {
+    let c = config::load(&o.config).map_err(|e| e.to_string())?;
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut sink);
+    for g in c.groups.iter().filter(|g| g.dhcp == config::DhcpMode::Netifd) {
+        let Some(iface) = vwrp::system::netifd::read_interface(&c.globals.state_dir, &g.wan_device) else { continue };
+        let mut ubus = std::process::Command::new("ubus");
+        ubus.args(vwrp::system::netifd::down_args(&iface));
+        match vwrp::system::process::run(&mut ubus, HOOK_BUDGET) {
+            Ok((s, _)) if s.success() => {
+                eprintln!("vwrp: the daemon is gone: told netifd interface {iface} (group {}) is down", g.name);
+            }
+            Ok((s, err)) => eprintln!("vwrp: the daemon is gone: ubus for interface {iface}: {s}: {}", err.trim()),
+            Err(e) => eprintln!("vwrp: the daemon is gone: ubus for interface {iface}: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// Waits until nothing answers on the control socket: the daemon has
+/// exited (it removes the socket) or died (connecting is refused).
+fn wait_stopped(o: &Opts, secs: u64) -> Result<(), String> {
+    const POLL: Duration = Duration::from_millis(50);
+    let s = socket(o);
+    let polls = secs.saturating_mul(20);
+    for i in 0..=polls {
+        if std::os::unix::net::UnixStream::connect(&s).is_err() {
+            return Ok(());
+        }
+        if i < polls {
+            std::thread::sleep(POLL);
+        }
+    }
+    Err(format!("{}: a daemon still answers after {secs} s", s.display()))
 }
 
 /// Closes the WAN of every enabled group before anything else runs: the
@@ -335,11 +391,12 @@ fn status_text(v: &Value) -> String {
         );
         let _ = writeln!(
             o,
-            "  router {}  priority {} (effective {})  WAN {}  {}",
+            "  router {}  priority {} (effective {})  WAN {}{}  {}",
             s(g, "router_id"),
             n(g, "priority"),
             n(g, "effective_priority"),
             if g.get("wan_open").and_then(Value::as_bool) == Some(true) { "open" } else { "closed" },
+            if g.get("lan_up").and_then(Value::as_bool) == Some(false) { "  LAN LOST" } else { "" },
             if g.get("authenticated").and_then(Value::as_bool) == Some(true) {
                 "authenticated"
             } else {
@@ -417,6 +474,9 @@ fn status_text(v: &Value) -> String {
         for t in g.get("trackers").and_then(Value::as_array).into_iter().flatten() {
             let _ = writeln!(o, "  tracker {} {} ({})", s(t, "name"), s(t, "state"), tracker_details(t).join(", "));
         }
+        if let Some(c) = g.get("conntrack").filter(|c| c.is_object()) {
+            print_conntrack(c);
+        }
         if let Some(c) = g.get("counters") {
             let _ = writeln!(
                 o,
@@ -439,6 +499,20 @@ fn status_text(v: &Value) -> String {
         }
     }
     o
+}
+
+/// conntrackd's state and the group's last commit, on one line.
+fn print_conntrack(c: &Value) {
+    let m = c.get("commit").filter(|m| m.is_object()).unwrap_or(&Value::Null);
+    println!(
+        "  conntrack sync {} on {}: {} own, {} synced; last commit {} ({} ms)",
+        s(c, "state"),
+        s(c, "device"),
+        n(c, "internal"),
+        n(c, "external"),
+        s(m, "result"),
+        n(m, "took_ms")
+    );
 }
 
 #[cfg(test)]

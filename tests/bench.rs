@@ -5,8 +5,13 @@
 //! between arrivals. Each scenario runs N times per implementation,
 //! alternating vwrp and keepalived. Then CPU, memory and size.
 //!
+//! Then NAT continuity: connections kept after a hard failover, vwrp with
+//! `conntrack_sync` against keepalived with conntrackd and its notify
+//! scripts, and conntrackd's cost per 1,000 connections.
+//!
 //! Prints a markdown table and writes bench/results.json. Method and
-//! caveats: docs/BENCH.md. `VWRP_BENCH_RUNS=N` changes N (default 5).
+//! caveats: docs/BENCH.md. `VWRP_BENCH_RUNS=N` changes N (default 5);
+//! `VWRP_BENCH=nat` runs the NAT continuity rows only.
 
 mod e2e;
 mod support;
@@ -15,6 +20,8 @@ mod support;
 mod contenders;
 #[path = "bench/keepalived.rs"]
 mod keepalived;
+#[path = "bench/natsync.rs"]
+mod natsync;
 #[path = "bench/procstat.rs"]
 mod procstat;
 #[path = "bench/profile.rs"]
@@ -77,8 +84,9 @@ fn main() {
         "vwrp vs {ka_version}: {runs} runs per scenario, intervals {INTERVALS_MS:?} ms, streams every {STREAMS_MS:?} ms"
     );
 
+    let nat_only = std::env::var("VWRP_BENCH").is_ok_and(|v| v == "nat");
     let mut series: Vec<Series> = Vec::new();
-    for &hello in &INTERVALS_MS {
+    for &hello in INTERVALS_MS.iter().filter(|_| !nat_only) {
         for kind in KINDS {
             for imp in ["vwrp", "keepalived"] {
                 for &stream_ms in &STREAMS_MS {
@@ -96,7 +104,7 @@ fn main() {
     }
 
     let mut resources = None;
-    for &hello in &INTERVALS_MS {
+    for &hello in INTERVALS_MS.iter().filter(|_| !nat_only) {
         eprintln!("\n== hello / advert_int {hello} ms: starting both beds");
         let mut v = start_bed("vwrp", || Ok(Vwrp::start(hello)));
         let mut k = start_bed("keepalived", || Keepalived::start(&PRIORITIES, hello));
@@ -140,8 +148,11 @@ fn main() {
         }
     }
 
-    eprintln!("\n== scaling: 2, 4 and 8 routers, each bed alone");
-    let scale = scaling::run(scaling_window);
+    let scale = (!nat_only).then(|| {
+        eprintln!("\n== scaling: 2, 4 and 8 routers, each bed alone");
+        scaling::run(scaling_window)
+    });
+    let (nat_table, nat_json) = nat_continuity(runs.min(3));
 
     let header = format!(
         "## vwrp vs keepalived\n\n{ka_version} (Debian, VRRPv3) and vwrp {}, 3 routers (priority 200, 150, 100, no preemption), \
@@ -155,9 +166,12 @@ fn main() {
     let header = format!(
         "{header}Load average (1 min) {load_before:.2} at the start, {load_after:.2} at the end, {cpus} CPUs.\n"
     );
-    let table = report::markdown(&series, resources.as_ref(), runs, &header);
+    let table = if nat_only { String::new() } else { report::markdown(&series, resources.as_ref(), runs, &header) };
     println!("{table}");
-    println!("{}", scaling::markdown(&scale, scaling_window));
+    if let Some(scale) = &scale {
+        println!("{}", scaling::markdown(scale, scaling_window));
+    }
+    println!("{nat_table}");
     let elapsed = started.elapsed().as_secs_f64();
     println!("benchmark took {elapsed:.0} s");
     let meta = json!({
@@ -177,11 +191,69 @@ fn main() {
     });
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results.json");
     let mut results = report::json(&series, resources.as_ref(), meta);
-    results["scaling"] = scaling::json(&scale);
+    if let Some(scale) = &scale {
+        results["scaling"] = scaling::json(scale);
+    }
+    results["nat_continuity"] = nat_json;
     let text = serde_json::to_string_pretty(&results).expect("JSON");
     std::fs::create_dir_all(out.parent().expect("bench dir")).expect("create bench/");
     std::fs::write(&out, text + "\n").unwrap_or_else(|e| panic!("{}: {e}", out.display()));
     println!("results: {}", out.display());
+}
+
+/// `runs` hard failovers with 21 NAT flows open, vwrp then keepalived
+/// (each with conntrackd), and conntrackd's cost on vwrp's bed: the
+/// markdown rows and their JSON.
+fn nat_continuity(runs: usize) -> (String, serde_json::Value) {
+    eprintln!("\n== NAT continuity: {runs} hard failovers each, 21 flows through masquerade");
+    let mut rows = Vec::new();
+    let mut samples = Vec::new();
+    for i in 0..runs {
+        for (imp, run) in
+            [("vwrp", natsync::vwrp as fn() -> Result<natsync::Kept, String>), ("keepalived", natsync::keepalived)]
+        {
+            match std::panic::catch_unwind(run) {
+                Ok(Ok(k)) => {
+                    eprintln!("   {imp:<10} run {}/{runs}: kept {}", i + 1, k.line());
+                    rows.push(format!("| {} | {} |", k.imp, k.line()));
+                    samples.push(json!({"imp": imp, "run": i + 1, "outcome": k.json()}));
+                }
+                Ok(Err(e)) => {
+                    eprintln!("   {imp:<10} run {}/{runs}: FAILED: {e}", i + 1);
+                    samples.push(json!({"imp": imp, "run": i + 1, "error": e}));
+                }
+                Err(_) => samples.push(json!({"imp": imp, "run": i + 1, "error": "panicked (above)"})),
+            }
+        }
+    }
+    let mut text = String::from(
+        "## NAT continuity: connections kept after a hard failover\n\n\
+         2 routers, hello / advert_int 100 ms; 10 TCP connections where the client sends every 50 ms, 10 where the \
+         server pushes every 50 ms, 1 UDP flow the server sends to; r1 dies (frozen, cables pulled, killed) with them \
+         open. Stall = the longest gap of each surviving flow across the failover: median (min–max).\n\n\
+         | implementation | kept | stall | connections reset |\n|---|---|---|---|\n",
+    );
+    for r in rows {
+        text.push_str(&r);
+        text.push('\n');
+    }
+    let cost = match std::panic::catch_unwind(natsync::cost) {
+        Ok(Ok(c)) => {
+            text.push_str(&format!(
+                "\nconntrackd's cost, vwrp's bed, {} server-first connections opened then closed: sync traffic from \
+                 the active {:.0} bytes to open them, {:.0} to close them, {:.0} bytes/min idle; CPU {:.0} ms on the \
+                 active's conntrackd, {:.0} ms on the standby's.\n",
+                c.connections, c.open_bytes, c.close_bytes, c.idle_per_min, c.active_cpu_ms, c.standby_cpu_ms
+            ));
+            c.json()
+        }
+        Ok(Err(e)) => {
+            eprintln!("   conntrackd cost: FAILED: {e}");
+            json!({"error": e})
+        }
+        Err(_) => json!({"error": "panicked (above)"}),
+    };
+    (text, json!({"runs": samples, "cost": cost}))
 }
 
 /// The 1-minute load average.

@@ -104,7 +104,8 @@ fn handover() -> impl Strategy<Value = Handover> {
 
 /// Any message a receiver accepts: every field in its range, every TLV.
 fn message() -> impl Strategy<Value = Message> {
-    let header = (kind(), any::<u8>(), state(), 1u32.., any::<[u8; 2]>(), 0u8..16, 1u8.., 1u16.., any::<[u32; 2]>());
+    let header =
+        (kind(), any::<u8>(), state(), 1u32.., (any::<u8>(), 0u8..255), 0u8..16, 1u8.., 1u16.., (any::<u32>(), 1u32..));
     let tlvs = (
         proptest::option::of(lease4()),
         proptest::option::of(vec(any::<u8>(), 1..=255)),
@@ -119,11 +120,11 @@ fn message() -> impl Strategy<Value = Message> {
                 group,
                 state,
                 router_id,
-                [priority, effective_priority],
+                (priority, effective_priority),
                 flags,
                 dead_multiplier,
                 hello_interval,
-                [epoch, seq],
+                (epoch, seq),
             ),
             (lease4, client_id, lease6, trackers, handover),
         )| Message {
@@ -161,7 +162,7 @@ fn ring(keys: &[(u8, Vec<u8>)]) -> Keyring {
 fn parse_frame(bytes: &[u8], keys: &Keyring) -> Result<Message, wire::Error> {
     let eth = EthernetFrame::new_checked(bytes)?;
     let pkt = Packet::new_checked(eth.payload())?;
-    Message::parse(&pkt, keys)
+    Message::parse(&pkt, eth.dst(), keys)
 }
 
 fn test_ring() -> Keyring {
@@ -177,7 +178,7 @@ proptest! {
             let _ = parse_frame(&bytes, &keys);
             // The same bytes as a bare PDU.
             if let Ok(pkt) = Packet::new_checked(&bytes[..]) {
-                let _ = Message::parse(&pkt, &keys);
+                let _ = Message::parse(&pkt, wire::MULTICAST_MAC, &keys);
                 let _ = (pkt.tlvs(), pkt.trailer(), pkt.tlv_len());
             }
         }
@@ -220,13 +221,13 @@ proptest! {
         let mut reversed = keys.clone();
         reversed.reverse();
         let verifying = ring(&reversed);
+        let (dst, src) = (Mac([3, 0x56, 0x57, 0x52, 0x50, 0]), Mac([2, 0x76, 0x77, 0x72, 0x70, 1]));
         let mut pdu = Vec::new();
-        m.emit(&signing, &mut pdu).unwrap();
+        m.emit(dst, &signing, &mut pdu).unwrap();
         let pkt = Packet::new_checked(&pdu[..]).unwrap();
         prop_assert_eq!(pkt.flags().has(Flags::AUTH), !keys.is_empty());
-        prop_assert_eq!(Message::parse(&pkt, &verifying), Ok(m.clone()));
+        prop_assert_eq!(Message::parse(&pkt, dst, &verifying), Ok(m.clone()));
 
-        let (dst, src) = (Mac([3, 0x56, 0x57, 0x52, 0x50, 0]), Mac([2, 0x76, 0x77, 0x72, 0x70, 1]));
         let f = wire::frame(dst, src, ethertype, &m, &signing).unwrap();
         prop_assert!(f.len() >= wire::MIN_FRAME_LEN);
         prop_assert_eq!(&f[wire::ETHERNET_HEADER_LEN..wire::ETHERNET_HEADER_LEN + pdu.len()], &pdu[..]);
@@ -234,6 +235,10 @@ proptest! {
         let eth = EthernetFrame::new_checked(&f[..]).unwrap();
         prop_assert_eq!((eth.dst(), eth.src(), eth.ethertype()), (dst, src, ethertype));
         prop_assert_eq!(parse_frame(&f, &verifying), Ok(m));
+        // Re-addressed to another receiver: refused when signed (§3.1).
+        let mut readdressed = f.clone();
+        readdressed[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 0xc3]);
+        prop_assert_eq!(parse_frame(&readdressed, &verifying).is_err(), !keys.is_empty());
     }
 
     #[test]
@@ -266,7 +271,7 @@ proptest! {
             _ => m.tlvs.lease6.duid = Some((1, vec![0; 251 + extra])),
         }
         let mut out = prefix.clone();
-        prop_assert!(m.emit(&ring(&keys), &mut out).is_err());
+        prop_assert!(m.emit(wire::MULTICAST_MAC, &ring(&keys), &mut out).is_err());
         prop_assert_eq!(out, prefix);
         prop_assert!(wire::frame(wire::MULTICAST_MAC, Mac([2, 0, 0, 0, 0, 1]), 0x88b5, &m, &ring(&keys)).is_err());
     }

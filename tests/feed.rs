@@ -208,7 +208,7 @@ fn modes(t: &BTreeMap<String, (u32, Vec<u8>)>) -> Vec<(String, u32)> {
 
 /// The packed .ipk of `pkg` and the recipe's build of it agree on every
 /// installed file (path, mode, bytes), the control fields, the conffiles
-/// and the postinst fragment.
+/// the postinst fragment and the postrm.
 fn assert_same_package(br: &Buildroot, pkg: &str, ipk: &Path) {
     let x = br.tmp.join(&format!("ipk-{pkg}"));
     unpack_ipk(ipk, &x);
@@ -235,6 +235,8 @@ fn assert_same_package(br: &Buildroot, pkg: &str, ipk: &Path) {
         read(&built.join("postinst-pkg")).trim_end(),
         "{pkg}: postinst"
     );
+    let script = |p: PathBuf| std::fs::read_to_string(p).unwrap_or_default().trim_end().to_string();
+    assert_eq!(script(x.join("control/postrm")), script(built.join("postrm")), "{pkg}: postrm");
 }
 
 #[test]

@@ -72,6 +72,7 @@ fn settings(id: u32, priority: u8) -> Settings {
         keys: Keyring::new(vec![Key::new(1, b"a shared secret")]),
         hold_period: Duration::from_secs(60),
         nudge_interval: None,
+        lan_announce_interval: None,
         prepare_timeout: ms(500),
         client_id: vec![1, 2, 0, 0, 0, 0, 1],
         trackers: vec![],

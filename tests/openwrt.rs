@@ -212,7 +212,7 @@ fn the_shipped_config_is_valid_and_has_its_group_disabled() {
         "",
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("ok (0 group(s) enabled)"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("ok, but no group is enabled"), "{}", text(&out.stdout));
     // Nothing to fence: `fence` says so with 3 and touches nothing.
     let ns = router_ns();
     let out = exec_in(&ns, &[vwrp_bin(), "fence", "-c", conf.to_str().unwrap()], &[]);
@@ -280,7 +280,45 @@ impl InitRoot {
             ("PROCD_STATE", at("procd.state")),
             ("PROCD_PID", at("procd.pid")),
             ("PROCD_PROBE", "nft list table netdev vwrp".to_string()),
+            ("PROCD_SYSLOG", at("syslog")),
         ]
+    }
+
+    /// What the instance procd runs wrote so far, as logd got it:
+    /// (priority, line).
+    fn syslog(&self) -> Vec<(String, String)> {
+        std::fs::read_to_string(self.dir.join("syslog"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('|').map(|(p, l)| (p.to_string(), l.to_string())))
+            .collect()
+    }
+
+    /// The pid of the instance procd runs, if one runs.
+    fn daemon_pid(&self) -> Option<u32> {
+        let pid: u32 = std::fs::read_to_string(self.dir.join("procd.pid")).ok()?.trim().parse().ok()?;
+        (Path::new(&format!("/proc/{pid}")).exists() && !proc_is_zombie(pid)).then_some(pid)
+    }
+
+    /// The daemon's status of its one group, over its control socket.
+    fn status(&self) -> Option<Value> {
+        let sock = self.dir.join("run/vwrp.sock");
+        vwrp::control::call(&sock, &vwrp::control::Request::Status, SECS(2))
+            .ok()
+            .and_then(|v| v["groups"].get(0).cloned())
+    }
+
+    /// Starts the service as procd would and waits for the daemon to be
+    /// the active router (alone on its bed).
+    fn start_active(&self, ns: &Netns) -> u32 {
+        let out = self.init(ns, "start");
+        assert!(out.status.success(), "start: {}{}", text(&out.stdout), text(&out.stderr));
+        assert!(
+            poll_until(SECS(10), || self.status().is_some_and(|s| s["state"] == "active")),
+            "never active alone\n{:?}",
+            self.syslog()
+        );
+        self.daemon_pid().expect("procd runs the daemon")
     }
 
     /// `/etc/init.d/vwrp ACTION` under the procd stand-in, in `ns`.
@@ -347,6 +385,7 @@ fn init_script_fences_the_wan_then_registers_the_daemon_with_procd() {
             "set_param",
             "set_param",
             "set_param",
+            "set_param",
             "close_instance",
             "add_reload_trigger",
             "close_service"
@@ -362,6 +401,8 @@ fn init_script_fences_the_wan_then_registers_the_daemon_with_procd() {
     // An upgraded binary restarts the daemon when the package runs start again.
     assert_eq!(params["file"], [root.prog()]);
     assert_eq!(params["respawn"], ["3600", "5", "0"]);
+    // Information to logd at LOG_INFO, warnings and errors at LOG_ERR.
+    assert_eq!(params["stdout"], ["1"]);
     assert_eq!(params["stderr"], ["1"]);
     assert!(params.contains_key("term_timeout"));
     assert_eq!(calls(&log, "add_reload_trigger"), [&["vwrp".to_string()][..]]);
@@ -411,47 +452,34 @@ fn init_script_with_the_shipped_config_runs_nothing_but_keeps_its_reload_trigger
 #[test]
 fn init_script_reload_keeps_the_daemon_and_its_state_status_reports_it_stop_leaves_the_wan_closed() {
     let root = InitRoot::new(ENABLED_CONFIG);
-    let mut ns = router_ns();
-    let out = root.init(&ns, "start");
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ns = router_ns();
+    let pid = root.start_active(&ns);
     let log = root.take_log();
     let command = calls(&log, "set_param").into_iter().find(|p| p[0] == "command").unwrap()[1..].to_vec();
-    // As procd would: run the registered command.
-    let argv: Vec<&str> = command.iter().map(String::as_str).collect();
-    let daemon_log = root.dir.join("daemon.log");
-    let pid = ns.spawn(&argv, &daemon_log);
-    std::fs::write(root.dir.join("procd.pid"), pid.to_string()).unwrap();
-    std::fs::write(root.dir.join("procd.state"), "running").unwrap();
-    let sock = root.dir.join("run/vwrp.sock");
-    let status = || -> Option<Value> {
-        vwrp::control::call(&sock, &vwrp::control::Request::Status, SECS(2))
-            .ok()
-            .and_then(|v| v["groups"].get(0).cloned())
-    };
-    let daemon_says = || std::fs::read_to_string(&daemon_log).unwrap_or_default();
-    assert!(
-        poll_until(SECS(10), || status().is_some_and(|s| s["state"] == "active")),
-        "never active alone\n{}",
-        daemon_says()
-    );
-    let before = status().unwrap();
+    let before = root.status().unwrap();
     let handle = |f: &str| f.lines().next().unwrap_or("").to_string();
     let fence_before = handle(&fence(&ns).unwrap());
+    let says = |what: &str| root.syslog().iter().any(|(_, l)| l.contains(what));
 
     let out = root.init(&ns, "status");
     let shown = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{shown}{}", text(&out.stderr));
     assert!(shown.starts_with("running\n") && shown.contains("group wan") && shown.contains("ACTIVE"), "{shown}");
 
+    // A change a reload applies: the priority.
+    let conf = std::fs::read_to_string(root.conf()).unwrap();
+    std::fs::write(root.conf(), format!("{conf}\toption priority '150'\n")).unwrap();
     let out = root.init(&ns, "reload");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let log = root.take_log();
     assert_eq!(calls(&log, "send_signal"), [&["vwrp".to_string()][..]], "{log:?}");
     // The same instance again: procd keeps it running.
     assert_eq!(calls(&log, "set_param").into_iter().find(|p| p[0] == "command").unwrap()[1..], command[..]);
-    assert!(poll_until(SECS(5), || daemon_says().contains("configuration reloaded")), "{}", daemon_says());
-    let after = status().expect("daemon alive after SIGHUP");
+    assert!(poll_until(SECS(5), || says("configuration reloaded")), "{:?}", root.syslog());
+    assert_eq!(root.daemon_pid(), Some(pid), "the daemon was restarted");
+    let after = root.status().expect("daemon alive after SIGHUP");
     assert_eq!(after["state"], "active");
+    assert_eq!(after["priority"], 150, "the reload did not apply the priority");
     let history = |s: &Value| -> Vec<(String, String, String)> {
         s["transitions"]
             .as_array()
@@ -464,21 +492,208 @@ fn init_script_reload_keeps_the_daemon_and_its_state_status_reports_it_stop_leav
     assert!(after["since_ms"].as_u64() > before["since_ms"].as_u64());
     assert_eq!(handle(&fence(&ns).unwrap()), fence_before, "start during reload replaced the running fence");
 
+    // A change only a restart applies: the reload names it and applies
+    // nothing of the file, not even the priority beside it.
+    std::fs::write(
+        root.conf(),
+        conf.replace("option dhcp 'none'", "option dhcp 'udhcpc'") + "\toption priority '120'\n",
+    )
+    .unwrap();
+    assert!(root.init(&ns, "reload").status.success());
+    assert!(
+        poll_until(SECS(5), || says("option 'dhcp' of group 'wan' changed, which only a restart applies")),
+        "{:?}",
+        root.syslog()
+    );
+    let refused = root.syslog().into_iter().find(|(_, l)| l.contains("reload refused")).unwrap();
+    assert_eq!(refused.0, "err", "{refused:?}");
+    assert_eq!(root.status().unwrap()["priority"], 150, "a refused reload applied the priority");
+    std::fs::write(root.conf(), &conf).unwrap();
+
     std::fs::write(root.dir.join("procd.state"), "stopped").unwrap();
     let out = root.init(&ns, "status");
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stdout));
     let _ = std::fs::remove_file(root.dir.join("procd.state"));
     assert_eq!(root.init(&ns, "status").status.code(), Some(3));
 
-    // stop: procd sends TERM; the daemon hands over and leaves the WAN closed.
-    assert!(root.init(&ns, "stop").status.success());
+    // stop: procd sends TERM; the daemon hands over, leaves the WAN
+    // closed, and the script waits for it to be gone.
+    let out = root.init(&ns, "stop");
+    assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(calls(&root.take_log(), "kill").iter().any(|a| a[0] == "vwrp"));
+    // Its socket gone, its last act; the process ends right after.
+    assert!(!root.dir.join("run/vwrp.sock").exists(), "stop returned while the daemon still answers");
     assert!(
-        poll_until(SECS(5), || !Path::new(&format!("/proc/{pid}")).exists() || proc_is_zombie(pid)),
+        poll_until(SECS(1), || !Path::new(&format!("/proc/{pid}")).exists() || proc_is_zombie(pid)),
         "daemon still running"
     );
     let fence = fence(&ns).expect("the fence stays after the daemon exits");
     assert!(!fence.contains("elements"), "the WAN was left open: {fence}");
+}
+
+/// procd hands the daemon's stdout to logd at LOG_INFO and its stderr at
+/// LOG_ERR: information and debugging must show as `daemon.info`,
+/// warnings and errors as `daemon.err`.
+#[test]
+fn init_script_logs_each_level_at_its_priority() {
+    // ENABLED_CONFIG logs at debug and has no key: a warning. A tracker
+    // says at debug that it runs.
+    let tracker = "config tracker 'lan_link'\n\toption group 'wan'\n\toption type 'link'\n\toption device 'lan'\n";
+    let root = InitRoot::new(&format!("{ENABLED_CONFIG}{tracker}"));
+    let ns = router_ns();
+    root.start_active(&ns);
+    let level = |l: &str| l.get(1..6).map(str::trim).unwrap_or_default().to_string();
+    assert!(
+        poll_until(SECS(5), || {
+            let log = root.syslog();
+            ["INFO", "DEBUG", "WARN"].iter().all(|w| log.iter().any(|(_, l)| level(l) == *w))
+        }),
+        "{:?}",
+        root.syslog()
+    );
+    for (priority, line) in root.syslog() {
+        let want = match level(&line).as_str() {
+            "ERROR" | "WARN" => "err",
+            "INFO" | "DEBUG" | "TRACE" => "info",
+            _ => continue,
+        };
+        assert_eq!(priority, want, "{line}");
+    }
+    assert!(root.syslog().iter().any(|(p, l)| p == "info" && l.contains("group wan: started on WAN wan")));
+    assert!(root.syslog().iter().any(|(p, l)| p == "err" && l.contains("group 'wan' has no key")));
+}
+
+/// A file with a mistake: start, restart and reload refuse, say why and
+/// exit 1, and a running daemon keeps running, untouched. With none
+/// running, start registers the reload trigger alone, so that the fixed
+/// file starts it.
+#[test]
+fn init_script_refuses_a_bad_file_and_keeps_the_running_daemon() {
+    let root = InitRoot::new(ENABLED_CONFIG);
+    let ns = router_ns();
+    let pid = root.start_active(&ns);
+    let _ = root.take_log();
+    let good = std::fs::read_to_string(root.conf()).unwrap();
+    std::fs::write(root.conf(), format!("{good}\toption priority '300'\n")).unwrap();
+    for action in ["restart", "reload", "start"] {
+        let out = root.init(&ns, action);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{action}: {err}");
+        assert!(err.contains("option 'priority': 300 is out of range 1..254"), "{action}: {err}");
+        assert!(err.contains("the running daemon keeps its configuration"), "{action}: {err}");
+        let log = root.take_log();
+        assert!(log.iter().all(|c| c[0] == "open_service"), "{action} told procd something with a bad file: {log:?}");
+        assert_eq!(root.daemon_pid(), Some(pid), "{action} cost the running daemon");
+    }
+    assert_eq!(root.status().unwrap()["state"], "active");
+
+    // Stopped, a bad file starts nothing, not even a respawning instance.
+    std::fs::write(root.conf(), &good).unwrap();
+    assert!(root.init(&ns, "stop").status.success());
+    std::fs::write(root.conf(), format!("{good}\toption priority '300'\n")).unwrap();
+    let _ = root.take_log();
+    let out = root.init(&ns, "start");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("not started"), "{}", text(&out.stderr));
+    let log = root.take_log();
+    let names: Vec<&str> = log.iter().map(|c| c[0].as_str()).collect();
+    assert_eq!(names, ["open_service", "add_reload_trigger", "close_service"], "{log:?}");
+    assert_eq!(root.daemon_pid(), None);
+    // Fixed, it starts.
+    std::fs::write(root.conf(), &good).unwrap();
+    root.start_active(&ns);
+}
+
+/// `vwrp lease-event` in `ns`, as udhcpc's hook runs it (dhcp 'none':
+/// netifd's udhcpc hands vwrp the lease), for `ip` via `router`.
+fn lease_event(root: &InitRoot, ns: &Netns, ip: &str, router: &str) -> Output {
+    let sock = root.dir.join("run/vwrp.sock").display().to_string();
+    let env = [
+        ("interface", "wan"),
+        ("ip", ip),
+        ("mask", "24"),
+        ("router", router),
+        ("serverid", "203.0.113.1"),
+        ("lease", "600"),
+    ];
+    exec_in(ns, &[&root.prog(), "-s", &sock, "lease-event"], &env)
+}
+
+fn wan_addresses(ns: &Netns) -> String {
+    text(&exec_in(ns, &["ip", "-4", "-o", "addr", "show", "dev", "wan"], &[]).stdout)
+}
+
+fn default_routes(ns: &Netns) -> String {
+    text(&exec_in(ns, &["ip", "-4", "route", "show", "default"], &[]).stdout)
+}
+
+/// A lease that cannot be applied names the netlink request that failed
+/// (issue 20, point 7); stop withdraws the address and the default route
+/// behind the closed fence, before the script returns, so that nothing a
+/// removal or a `nft delete table` does later puts the shared address
+/// live on the ISP link (point 4).
+#[test]
+fn init_script_stop_withdraws_the_lease_behind_the_closed_fence() {
+    let root = InitRoot::new(ENABLED_CONFIG);
+    let ns = router_ns();
+    root.start_active(&ns);
+
+    // A multicast gateway: the kernel refuses the route (EINVAL).
+    let out = lease_event(&root, &ns, "203.0.113.10", "224.0.0.1");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let named = "RTM_NEWROUTE default via 224.0.0.1 dev wan onlink: Invalid argument";
+    assert!(poll_until(SECS(5), || root.syslog().iter().any(|(_, l)| l.contains(named))), "{:?}", root.syslog());
+
+    let out = lease_event(&root, &ns, "203.0.113.10", "203.0.113.1");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        poll_until(SECS(5), || default_routes(&ns).contains("via 203.0.113.1 dev wan")),
+        "{}\n{:?}",
+        default_routes(&ns),
+        root.syslog()
+    );
+    assert!(wan_addresses(&ns).contains("203.0.113.10/24"), "{}", wan_addresses(&ns));
+
+    let out = root.init(&ns, "stop");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // stop returns once the daemon is gone: nothing left to wait for.
+    assert!(!wan_addresses(&ns).contains("203.0.113.10"), "address left: {}", wan_addresses(&ns));
+    assert!(!default_routes(&ns).contains("dev wan"), "route left: {}", default_routes(&ns));
+    let fence = fence(&ns).expect("the fence stays");
+    assert!(!fence.contains("elements"), "the WAN was left open: {fence}");
+}
+
+/// `vwrp netifd-setup IFACE DEVICE` records the interface only for an
+/// enabled group on DEVICE with `dhcp 'netifd'`, and says why not
+/// otherwise; the daemon decides by the same rule (issue 20, point 6).
+#[test]
+fn netifd_setup_checks_the_device_and_the_dhcp_mode_before_recording() {
+    let tmp = TempDir::new("nsetup");
+    let conf = tmp.join("vwrp");
+    let run_dir = tmp.join("run");
+    let setup = |dhcp: &str, device: &str| {
+        let c = ENABLED_CONFIG.replace("@DIR@", tmp.0.to_str().unwrap()).replace("dhcp 'none'", dhcp);
+        write(&conf, &c, 0o600);
+        let mut cmd = Command::new(vwrp_bin());
+        cmd.arg("-c").arg(&conf).args(["netifd-setup", "wan", device]);
+        run(cmd, "")
+    };
+    let recorded = |device: &str| run_dir.join(format!("netifd.{device}")).exists();
+
+    let out = setup("dhcp 'netifd'", "eth9");
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no enabled group has wan_device 'eth9'"), "{}", text(&out.stderr));
+    assert!(!recorded("eth9"));
+
+    let out = setup("dhcp 'none'", "wan");
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("group wan does not use dhcp 'netifd'"), "{}", text(&out.stderr));
+    assert!(!recorded("wan"));
+
+    // The right group: recorded, then the daemon is asked (none runs here).
+    let out = setup("dhcp 'netifd'", "wan");
+    assert!(recorded("wan"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(run_dir.join("netifd.wan")).unwrap(), "wan\n");
 }
 
 fn proc_is_zombie(pid: u32) -> bool {
@@ -899,9 +1114,21 @@ fn netifd_hand_off_follows_the_active_role() {
 
     // Hard failover: r2 configures the address itself, then hands it to netifd.
     let before = routers[1].calls().len();
+    let told = routers[0].notified().len();
     let d1 = c.daemon(1);
+    let killed = Instant::now();
     c.bed.kill(d1);
     c.daemons[0] = None;
+    // r1's netifd learns at once that its WAN is down, from the guard the
+    // dead daemon left (procd would respawn it only 5 s later), well
+    // within a dead interval (300 ms).
+    assert!(
+        poll_until(SECS(2), || routers[0].notified().len() > told
+            && routers[0].notified().last().is_some_and(|m| !is_up(m))),
+        "r1's netifd still sees the WAN up: {:?}",
+        routers[0].notified()
+    );
+    eprintln!("netifd told after the SIGKILL: {} ms", killed.elapsed().as_millis());
     assert!(poll_until(SECS(10), || c.state(2) == "active"), "{}", c.logs());
     assert!(
         poll_until(SECS(5), || routers[1].notified().last().is_some_and(up_is_the_lease)),
@@ -931,6 +1158,28 @@ fn netifd_hand_off_follows_the_active_role() {
         "{:?}",
         routers[0].notified()
     );
+
+    // `ifdown wan` on the active (r2), as real netifd does it: the proto
+    // handler's teardown (nothing), the address and routes removed, and
+    // the device, which no other interface claims, set down. vwrp sees
+    // the WAN link down and hands over: r1 takes the WAN, r2 stands by.
+    c.bed.exec_ok("r2", ["ip", "addr", "flush", "dev", "wan"]);
+    c.bed.exec_ok("r2", ["ip", "link", "set", "wan", "down"]);
+    assert!(poll_until(SECS(5), || c.state(1) == "active" && c.state(2) != "active"), "{}", c.logs());
+    assert!(poll_until(SECS(5), || has_wan_addr(&c, 1)), "r1 took over without the address");
+    // `ifup wan`: the device up, the handler's setup; r2 stays a standby
+    // (no preemption) and netifd keeps its interface pending.
+    let pushes = routers[1].notified().len();
+    c.bed.exec_ok("r2", ["ip", "link", "set", "wan", "up"]);
+    routers[1].setup();
+    assert!(
+        poll_until(SECS(5), || routers[1].notified().len() > pushes),
+        "no state for r2's netifd after ifup: {:?}",
+        routers[1].notified()
+    );
+    assert!(!is_up(routers[1].notified().last().unwrap()), "{:?}", routers[1].notified());
+    assert_eq!(c.state(2), "standby");
+    assert_eq!(c.state(1), "active");
 }
 
 /// `tar -tv` of a tar file (gzip'd or not): (mode string, owner, mtime, name).
@@ -983,7 +1232,7 @@ fn ipk_is_an_opkg_package_whose_contents_match_files() {
     // control.tar.gz
     let control_list = tar_list(&x.join("control.tar.gz"));
     let cnames: Vec<&str> = control_list.iter().map(|e| e.3.as_str()).filter(|n| *n != "./").collect();
-    assert_eq!(cnames, ["./conffiles", "./control", "./postinst", "./postinst-pkg", "./prerm"]);
+    assert_eq!(cnames, ["./conffiles", "./control", "./postinst", "./postinst-pkg", "./postrm", "./prerm"]);
     let cx = tmp.join("cx");
     std::fs::create_dir_all(&cx).unwrap();
     let mut cmd = Command::new("tar");
@@ -1023,7 +1272,7 @@ fn ipk_is_an_opkg_package_whose_contents_match_files() {
     let prerm = std::fs::read_to_string(cx.join("prerm")).unwrap();
     assert!(prerm.starts_with("#!/bin/sh\n") && prerm.contains("default_prerm $0 $@\n"), "{prerm}");
     for (mode, owner, _, name) in &control_list {
-        let script_or_dir = ["./", "./postinst", "./postinst-pkg", "./prerm"].contains(&name.as_str());
+        let script_or_dir = ["./", "./postinst", "./postinst-pkg", "./postrm", "./prerm"].contains(&name.as_str());
         let want = if script_or_dir { 0o755 } else { 0o644 };
         assert_eq!((mode_bits(mode), owner.as_str()), (want, "0/0"), "{name}");
     }
@@ -1063,5 +1312,55 @@ fn ipk_is_an_opkg_package_whose_contents_match_files() {
         ("usr/share/rpcd/acl.d/vwrp.json", 0o644),
     ] {
         assert_eq!(install_mode(rel), mode, "{rel}");
+    }
+}
+
+/// The .ipk's postrm, as opkg runs it after `opkg remove vwrp` (the
+/// files gone, default_prerm's stop done): rpcd re-reads its plugins and
+/// drops ubus object vwrp, and nothing stays under /var/run/vwrp or as an
+/// empty /usr/share/vwrp. Not on an upgrade, and not in an image build.
+/// In a mount namespace of its own, with tmpfs over /run and /usr/share,
+/// and a `killall` stand-in that records what it was asked (no rpcd runs
+/// on Debian).
+#[test]
+fn package_removal_leaves_no_ubus_object_no_empty_directory_and_no_run_files() {
+    let tmp = TempDir::new("postrm");
+    let ipk = build_ipk(&tmp.join("a"));
+    let x = tmp.join("x");
+    std::fs::create_dir_all(&x).unwrap();
+    let mut cmd = Command::new("tar");
+    cmd.arg("-xzf").arg(&ipk).arg("-C").arg(&x);
+    assert!(run(cmd, "").status.success());
+    let mut cmd = Command::new("tar");
+    cmd.arg("-xzf").arg(x.join("control.tar.gz")).arg("-C").arg(&x);
+    assert!(run(cmd, "").status.success());
+    let postrm = x.join("postrm");
+    assert!(is_executable(&postrm), "no executable postrm in the .ipk");
+    let log = tmp.join("killall.log");
+    write(&tmp.join("bin/killall"), &format!("#!/bin/sh\necho \"$*\" >> '{}'\n", log.display()), 0o755);
+    let remove = |env: &[(&str, &str)]| -> (String, String) {
+        let _ = std::fs::remove_file(&log);
+        let script = format!(
+            "mount -t tmpfs vwrp /run && mount -t tmpfs vwrp /usr/share || exit 9
+             mkdir -p /usr/share/vwrp /var/run/vwrp && : > /var/run/vwrp/netifd.wan || exit 9
+             busybox ash '{}' remove || exit 8
+             for d in /usr/share/vwrp /var/run/vwrp; do [ -e $d ] && echo $d; done; true",
+            postrm.display()
+        );
+        let mut c = Command::new("unshare");
+        c.args(["--mount", "--propagation", "private", "busybox", "ash", "-c", &script]);
+        c.env("PATH", format!("{}:{}", tmp.join("bin").display(), std::env::var("PATH").unwrap_or_default()));
+        c.envs(env.iter().copied());
+        let out = run(c, "");
+        assert!(out.status.success(), "{:?}: {}{}", out.status, text(&out.stdout), text(&out.stderr));
+        (text(&out.stdout), std::fs::read_to_string(&log).unwrap_or_default())
+    };
+    let (left, killall) = remove(&[]);
+    assert_eq!(left, "", "left behind");
+    assert_eq!(killall, "-HUP rpcd\n", "rpcd was not told");
+    for env in [("PKG_UPGRADE", "1"), ("IPKG_INSTROOT", "/builder/root")] {
+        let (left, killall) = remove(&[env]);
+        assert_eq!(left, "/usr/share/vwrp\n/var/run/vwrp\n", "{env:?}");
+        assert_eq!(killall, "", "{env:?}");
     }
 }

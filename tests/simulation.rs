@@ -104,7 +104,19 @@ fn panic_msg(w: &World, what: &str) -> ! {
 }
 
 fn settle(w: &mut World, out: &mut Outcome, what: &'static str) {
-    let bound = converge_bound(w);
+    settle_within(w, out, what, converge_bound(w));
+}
+
+/// (c) after a stopped router resumed: it listens until a standby that
+/// took over must have been heard, up to (m + 2) × H + the prepare
+/// timeout after its last refresh (§6.6), and a better claim in Init
+/// holds the others back meanwhile.
+fn resume_bound(w: &World) -> Duration {
+    let h = w.p.hello.max(w.p.wan_hello.unwrap_or_default());
+    converge_bound(w) + w.routers[0].settings.prepare_timeout + h * 2
+}
+
+fn settle_within(w: &mut World, out: &mut Outcome, what: &'static str, bound: Duration) {
     let start = w.now;
     match w.run_until_pred(bound * 3, |w| w.converged()) {
         Some(t) => out.timings.push((what, t.since(start), bound)),
@@ -171,7 +183,8 @@ fn sc_hang(w: &mut World, out: &mut Outcome) {
     let stop = w.p.hello * (5 + w.rng.below(30) as u32);
     w.run_for(stop);
     w.resume(hung);
-    settle(w, out, "resume");
+    let bound = resume_bound(w);
+    settle_within(w, out, "resume", bound);
     w.run_for(w.p.preempt_delay + w.p.hello * 20);
     settle(w, out, "after preemption");
 }
@@ -462,6 +475,135 @@ fn sc_dhcp(w: &mut World, out: &mut Outcome) {
     settle(w, out, "DHCP");
 }
 
+/// The active's LAN device loses carrier (one time in four a standby's):
+/// it cannot serve, releases the WAN on the WAN path (its control link is
+/// the same device), and the best standby takes over at once; the router
+/// without its LAN never becomes active ((h), checked on every
+/// activation), also when the new active crashes meanwhile; then its LAN
+/// comes back.
+fn sc_lan_down(w: &mut World, out: &mut Outcome) {
+    let n = 2 + w.rng.below(4) as usize;
+    boot(w, out, n);
+    let phase = w.p.hello * (5 + w.rng.below(20) as u32);
+    w.run_for(phase);
+    let a = the_active(w);
+    let victim = if w.rng.chance(0.25) {
+        let standbys: Vec<usize> = (0..n).filter(|&i| i != a).collect();
+        *w.rng.pick(&standbys)
+    } else {
+        a
+    };
+    if victim == a {
+        let Some(best) = w.best_standby() else { panic_msg(w, "no standby") };
+        let bound = failover_bound(w, best);
+        let (t0, seen) = (w.now, w.activations.len());
+        w.set_lan(a, false);
+        if w.routers[a].gate_open(w.now) {
+            panic_msg(w, "the active kept its WAN open once its LAN was down");
+        }
+        let Some(t) = w.run_until_pred(bound * 3, |w| w.routers[best].state() == State::Active) else {
+            panic_msg(w, "the best standby did not take over from an active without its LAN")
+        };
+        if let Some((_, who, _)) = w.activations[seen..].first()
+            && *who != best
+        {
+            panic_msg(w, &format!("r{who} took over, but r{best} was the best standby"));
+        }
+        out.timings.push(("LAN down: takeover", t.since(t0), bound));
+    } else {
+        w.set_lan(victim, false);
+    }
+    if n >= 3 && w.rng.chance(0.3) {
+        // The new active crashes: another takes over, never the one
+        // without its LAN.
+        let b = the_active(w);
+        w.crash(b);
+        settle(w, out, "crash while a LAN is down");
+        w.start(b);
+    }
+    let d = w.p.hello * (3 + w.rng.below(60) as u32);
+    w.run_for(d);
+    if w.routers[victim].state().holds_wan() || w.routers[victim].gate_open(w.now) {
+        panic_msg(w, "the router without its LAN holds the WAN");
+    }
+    w.set_lan(victim, true);
+    settle(w, out, "LAN back");
+}
+
+/// The active's LAN is cut off with its carrier up (a switch between):
+/// its control link falls silent both ways while the WAN still joins the
+/// routers. Its fatal LAN tracker sees it some rounds later (one time in
+/// five it has none, and nothing may change); the active cannot offer the
+/// role on the cut link, so it releases the WAN once the offer is not
+/// confirmed, or a standby that hears it only on the WAN, saying it must
+/// leave, takes over (§6.8). Then the LAN is joined again.
+fn sc_lan_cut(w: &mut World, out: &mut Outcome) {
+    let n = 2 + w.rng.below(4) as usize;
+    boot(w, out, n);
+    w.run_for(w.p.preempt_delay + w.p.hello * 20);
+    let a = the_active(w);
+    let Some(best) = w.best_standby() else { panic_msg(w, "no standby") };
+    let noticed = w.rng.chance(0.8);
+    let t0 = w.now;
+    if noticed {
+        w.set_lan_cut(a, true);
+    } else {
+        w.isolate(a, false, true);
+    }
+    let detect = w.p.tracker_interval * u32::from(w.p.fall.max(w.p.rise));
+    let s = &w.routers[a].settings;
+    let bound = detect + s.handover_timeout() + failover_bound(w, best);
+    if noticed {
+        let Some(t) = w.run_until_pred(bound * 2, |w| w.routers[best].state() == State::Active && w.converged()) else {
+            panic_msg(w, "no standby took over from the active cut off its LAN")
+        };
+        out.timings.push(("LAN cut: takeover", t.since(t0), bound));
+        if w.routers[a].gate_open(w.now) {
+            panic_msg(w, "the active cut off its LAN still forwards");
+        }
+    } else {
+        w.run_for(bound);
+        if !w.converged() || w.actives() != [a] {
+            panic_msg(w, "an unnoticed LAN cut moved the active role");
+        }
+    }
+    let d = w.p.hello * (3 + w.rng.below(60) as u32);
+    w.run_for(d);
+    if noticed {
+        w.set_lan_cut(a, false);
+    } else {
+        w.heal();
+    }
+    settle(w, out, "LAN joined again");
+}
+
+/// One-way loss on a control link: a router's frames out are dropped, or
+/// the frames to it, for a while (the active's one time in two). Each
+/// still hears the active on the WAN: the active stays, with no second
+/// one, and nothing changes once the link is whole again.
+fn sc_one_way(w: &mut World, out: &mut Outcome) {
+    let n = 2 + w.rng.below(4) as usize;
+    boot(w, out, n);
+    // Preemption over first: a better standby that cannot hear the
+    // active's offers would keep it handing over.
+    w.run_for(w.p.preempt_delay + w.p.hello * 20);
+    let a = the_active(w);
+    let victim = if w.rng.chance(0.5) { a } else { w.rng.below(n as u64) as usize };
+    let out_cut = w.rng.chance(0.5);
+    let seen = w.activations.len();
+    w.cut_one_way(victim, out_cut);
+    let d = w.p.hello * (5 + w.rng.below(80) as u32);
+    w.run_for(d);
+    if !w.converged() || w.actives() != [a] || w.activations.len() != seen {
+        panic_msg(w, "a one-way cut moved the active role or made a second active");
+    }
+    w.heal();
+    settle(w, out, "one-way cut healed");
+    if w.actives() != [a] {
+        panic_msg(w, "the active changed when the one-way cut healed");
+    }
+}
+
 /// Random faults, then everything healed and restarted.
 fn sc_chaos(w: &mut World, out: &mut Outcome) {
     let n = 2 + w.rng.below(4) as usize;
@@ -469,7 +611,7 @@ fn sc_chaos(w: &mut World, out: &mut Outcome) {
     let h = w.p.hello;
     for _ in 0..6 {
         let i = w.rng.below(n as u64) as usize;
-        match w.rng.below(7) {
+        match w.rng.below(10) {
             0 => w.crash(i),
             1 => {
                 if w.routers[i].running() {
@@ -489,6 +631,12 @@ fn sc_chaos(w: &mut World, out: &mut Outcome) {
             5 => {
                 let _ = w.command(i, Command::StepUp);
             }
+            7 => w.set_lan(i, false),
+            8 => w.set_lan_cut(i, true),
+            9 => {
+                let out = w.rng.chance(0.5);
+                w.cut_one_way(i, out)
+            }
             _ => {
                 let p = 1 + w.rng.below(254) as u8;
                 let _ = w.command(i, Command::SetPriority(p));
@@ -499,34 +647,58 @@ fn sc_chaos(w: &mut World, out: &mut Outcome) {
     }
     w.heal();
     for i in 0..n {
+        w.set_lan(i, true);
+        w.set_lan_cut(i, false);
+    }
+    // The LAN trackers see their LAN back.
+    w.run_for(w.p.tracker_interval * u32::from(w.p.fall.max(w.p.rise)));
+    let mut resumed = false;
+    for i in 0..n {
         match w.routers[i].proc {
             sim::Proc::Down => w.start(i),
-            sim::Proc::Hung => w.resume(i),
+            sim::Proc::Hung => {
+                w.resume(i);
+                resumed = true;
+            }
             sim::Proc::Running => {}
         }
     }
-    settle(w, out, "chaos healed");
+    let bound = if resumed { resume_bound(w) } else { converge_bound(w) };
+    settle_within(w, out, "chaos healed", bound);
 }
 
 type Scenario = fn(&mut World, &mut Outcome);
 
-const SCENARIOS: &[(&str, Scenario, u64)] = &[
-    ("cold-start", sc_cold_start, 600),
-    ("crash", sc_crash, 800),
-    ("hang", sc_hang, 800),
-    ("graceful", sc_step, 600),
-    ("preempt", sc_preempt, 600),
-    ("partition", sc_partition, 800),
-    ("loss", sc_loss, 600),
-    ("tracker", sc_tracker, 600),
-    ("dead-upstream", sc_dead_upstream, 400),
-    ("chaos", sc_chaos, 1000),
-    ("dhcp", sc_dhcp, 400),
+/// Each scenario with its seeds: `make test`'s quick share, and `make
+/// sim`'s full sweep (`VWRP_SIM_SWEEP=full`).
+const SCENARIOS: &[(&str, Scenario, u64, u64)] = &[
+    ("cold-start", sc_cold_start, 600, 1000),
+    ("crash", sc_crash, 800, 1000),
+    ("hang", sc_hang, 800, 1000),
+    ("graceful", sc_step, 600, 1000),
+    ("preempt", sc_preempt, 600, 1000),
+    ("partition", sc_partition, 800, 1000),
+    ("loss", sc_loss, 600, 1000),
+    ("tracker", sc_tracker, 600, 1000),
+    ("dead-upstream", sc_dead_upstream, 400, 600),
+    ("chaos", sc_chaos, 1000, 3000),
+    ("dhcp", sc_dhcp, 400, 600),
+    ("lan-down", sc_lan_down, 400, 4000),
+    ("lan-cut", sc_lan_cut, 400, 4000),
+    ("one-way", sc_one_way, 400, 3000),
 ];
+
+/// The scenarios of issue 14's faults (LAN side of the active, one-way
+/// cuts); chaos draws them too.
+const LAN_FAULTS: &[&str] = &["lan-down", "lan-cut", "one-way", "chaos"];
 
 /// Scenarios that cut a control link while the WAN still joins the
 /// routers: they need WAN hellos (docs/PROTOCOL.md §7.3).
-const NEED_WAN_HELLOS: &[&str] = &["partition", "chaos"];
+const NEED_WAN_HELLOS: &[&str] = &["partition", "chaos", "lan-cut", "one-way"];
+
+fn full_sweep() -> bool {
+    std::env::var("VWRP_SIM_SWEEP").is_ok_and(|v| v == "full")
+}
 
 fn run_one(name: &str, f: Scenario, seed: u64, verbose: bool) -> Result<Outcome, String> {
     let mut rng = Rng::new(seed.wrapping_mul(0x1000_0001) ^ name.len() as u64);
@@ -606,8 +778,8 @@ macro_rules! scenario_tests {
     ($($test:ident => $idx:expr),* $(,)?) => {$(
         #[test]
         fn $test() {
-            let (name, f, runs) = SCENARIOS[$idx];
-            let line = run_scenario(name, f, runs);
+            let (name, f, quick, full) = SCENARIOS[$idx];
+            let line = run_scenario(name, f, if full_sweep() { full } else { quick });
             if !line.is_empty() {
                 println!("simulation: {line}");
             }
@@ -627,10 +799,29 @@ scenario_tests! {
     sim_dead_upstream => 8,
     sim_chaos => 9,
     sim_dhcp => 10,
+    sim_lan_down => 11,
+    sim_lan_cut => 12,
+    sim_one_way => 13,
 }
 
+/// How many runs the sweep makes, and how many of them with the LAN-side
+/// and one-way faults; every scenario above fails on any violation.
 #[test]
-fn scenario_table_covers_two_thousand_runs() {
-    let total: u64 = SCENARIOS.iter().map(|s| s.2).sum();
-    assert!(total >= 2000, "{total} runs");
+fn sweep_size() {
+    let runs = |s: &(&str, Scenario, u64, u64)| {
+        let planned = if full_sweep() { s.3 } else { s.2 };
+        std::env::var("VWRP_SIM_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(planned)
+    };
+    let total: u64 = SCENARIOS.iter().map(runs).sum();
+    let lan: u64 = SCENARIOS.iter().filter(|s| LAN_FAULTS.contains(&s.0)).map(runs).sum();
+    let full_lan: u64 = SCENARIOS.iter().filter(|s| LAN_FAULTS.contains(&s.0)).map(|s| s.3).sum();
+    assert!(SCENARIOS.iter().map(|s| s.2).sum::<u64>() >= 2000);
+    assert!(full_lan >= 10_000, "make sim runs the LAN-side and one-way faults {full_lan} times");
+    if std::env::var("VWRP_SIM_SEED").is_err() {
+        println!(
+            "simulation: {} sweep: {total} runs, {lan} of them with LAN-side or one-way faults \
+             (lan-down, lan-cut, one-way, chaos); each scenario above: 0 violations",
+            if full_sweep() { "full" } else { "quick" }
+        );
+    }
 }

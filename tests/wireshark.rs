@@ -67,7 +67,7 @@ fn parse(frame: &[u8]) -> Result<Message, Error> {
     let keys = if has_auth(frame) { keyring(VECTOR_KEY) } else { Keyring::default() };
     let eth = EthernetFrame::new_checked(frame)?;
     let pkt = Packet::new_checked(eth.payload())?;
-    Message::parse(&pkt, &keys)
+    Message::parse(&pkt, eth.dst(), &keys)
 }
 
 /// The error as the dissector's expert info names it.
@@ -216,6 +216,7 @@ fn expected_fields(frame: &[u8], m: &Message) -> Vec<(&'static str, String)> {
         ("vwrp.flags.want_preempt", bit(Flags::WANT_PREEMPT)),
         ("vwrp.flags.want_step_up", bit(Flags::WANT_STEP_UP)),
         ("vwrp.flags.wan", bit(Flags::WAN)),
+        ("vwrp.flags.leaving", bit(Flags::LEAVING)),
         ("vwrp.dead_multiplier", m.dead_multiplier.to_string()),
         ("vwrp.hello_interval", m.hello_interval.to_string()),
         ("vwrp.tlv_length", pkt.tlv_len().to_string()),
@@ -368,15 +369,21 @@ fn malformed() -> Vec<(&'static str, Vec<u8>)> {
         ("vector 3, priority changed", flip(3, pdu + 8)),
         ("vector 3, last sequence byte changed", flip(3, pdu + 23)),
         ("vector 3, last tag byte changed", flip(3, v3_last)),
-        ("vector 3, Ethernet destination changed", at(3, 0, 0x03)),
+        ("vector 3, re-addressed to another router", at(3, 5, 0xc3)),
+        ("vector 3, re-addressed to every router", {
+            let mut f = v[2].clone();
+            f[..6].copy_from_slice(&[0x03, 0x56, 0x57, 0x52, 0x50, 0x00]);
+            f
+        }),
         ("vector 3, key id 2", at(3, pdu + HEADER_LEN, 2)),
+        ("vector 3, Ethernet source changed", at(3, 11, 0xc3)),
         ("vector 3 again: a replay", v[2].clone()),
         ("vector 3 without its last byte", v[2][..v3_last].to_vec()),
         ("vector 2 cut inside its TLVs", v[1][..pdu + HEADER_LEN + 10].to_vec()),
         ("vector 1 cut inside its header", v[0][..pdu + 20].to_vec()),
         ("an Ethernet header alone", v[0][..pdu].to_vec()),
-        ("vector 1, version 2", at(1, pdu, 2)),
-        ("vector 3, version 2", at(3, pdu, 2)),
+        ("vector 1, version 1", at(1, pdu, 1)),
+        ("vector 3, version 3", at(3, pdu, 3)),
         ("vector 1, message type 6", at(1, pdu + 1, 6)),
         ("vector 1, state 6", at(1, pdu + 3, 6)),
         ("vector 1, router id 0", {
@@ -385,10 +392,12 @@ fn malformed() -> Vec<(&'static str, Vec<u8>)> {
             f
         }),
         ("vector 1, dead multiplier 0", at(1, pdu + 11, 0)),
+        ("vector 1, effective priority 255", at(1, pdu + 9, 255)),
+        ("vector 1, sequence 0", at(1, pdu + 23, 0)),
         ("vector 1, hello interval 0", at(1, pdu + 13, 0)),
         ("reserved flag bits set", {
             let mut f = hello_with_tlvs(101, &[]);
-            f[pdu + 10] = 0xf0;
+            f[pdu + 10] = 0xe0;
             f
         }),
         ("vector 2, CLIENT_ID length 7 raised to 8", at(2, pdu + 65, 8)),
@@ -438,7 +447,7 @@ fn malformed_frames_show_expert_info_not_lua_errors() {
         }
     }
     let expected =
-        ["vector 3, Ethernet destination changed", "reserved flag bits set", "TRACKERS with an unassigned flag bit"];
+        ["vector 3, Ethernet source changed", "reserved flag bits set", "TRACKERS with an unassigned flag bit"];
     assert_eq!(accepted, expected, "the frames a receiver accepts");
 }
 

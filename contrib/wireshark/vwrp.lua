@@ -1,5 +1,5 @@
 -- Wireshark dissector for vwrp, the Virtual WAN Redundancy Protocol,
--- version 1, written from docs/PROTOCOL.md. Nothing installs it:
+-- version 2, written from docs/PROTOCOL.md. Nothing installs it:
 --
 --   tshark -X lua_script:contrib/wireshark/vwrp.lua -r capture.pcap -Y vwrp
 --   wireshark -X lua_script:contrib/wireshark/vwrp.lua capture.pcap
@@ -22,7 +22,7 @@
 local vwrp = Proto("vwrp", "Virtual WAN Redundancy Protocol")
 
 local DEFAULT_ETHERTYPE = 0x88b5
-local VERSION = 1
+local VERSION = 2
 local TAG_LEN = 32
 
 local MESSAGE_TYPES = { [1] = "HELLO", [2] = "OFFER", [3] = "READY", [4] = "DONE", [5] = "RELEASE" }
@@ -58,19 +58,20 @@ local HEADER = {
 	{ "state", "State", "u8", values = STATES, closed = true, err = "BadState(%d)" },
 	{ "router_id", "Router ID", "hex32", nonzero = true, err = "BadField(router id)" },
 	{ "priority", "Priority", "u8" },
-	{ "effective_priority", "Effective priority", "u8" },
+	{ "effective_priority", "Effective priority", "u8", max = 254, err = "BadField(effective priority)" },
 	{ "flags", "Flags", "hex8", bits = {
 		{ "auth", "AUTH (authentication trailer follows)", 0x01 },
 		{ "want_preempt", "WANT_PREEMPT", 0x02 },
 		{ "want_step_up", "WANT_STEP_UP", 0x04 },
 		{ "wan", "WAN (sent on the WAN path)", 0x08 },
-		{ "reserved", "Reserved", 0xf0, reserved = true },
+		{ "leaving", "LEAVING (must leave the active role)", 0x10 },
+		{ "reserved", "Reserved", 0xe0, reserved = true },
 	} },
 	{ "dead_multiplier", "Dead multiplier", "u8", nonzero = true, err = "BadField(dead multiplier)" },
 	{ "hello_interval", "Hello interval (ms)", "u16", nonzero = true, err = "BadField(hello interval)" },
 	{ "tlv_length", "TLV length", "u16" },
 	{ "epoch", "Epoch", "hex32" },
-	{ "sequence", "Sequence", "u32" },
+	{ "sequence", "Sequence", "u32", nonzero = true, err = "BadField(sequence)" },
 }
 
 local function ia6(what)
@@ -460,7 +461,7 @@ local function add_tlvs(tree, tvb, off, stop, problems)
 		local tlv = TLVS[t]
 		if not tlv then
 			if len > 0 then item:add(f_tlv_value, tvb(off + 2, len)) end
-			item:add_proto_expert_info(ex.unknown_tlv, string.format("TLV type %d is not defined by version 1: skipped", t))
+			item:add_proto_expert_info(ex.unknown_tlv, string.format("TLV type %d is not defined by version 2: skipped", t))
 		else
 			if tlv.single and seen[t] then
 				item:add_proto_expert_info(ex.duplicate, string.format("DuplicateTlv(%d): %s appears more than once", t, tlv[2]))
@@ -481,9 +482,17 @@ local function add_tlvs(tree, tvb, off, stop, problems)
 	return found
 end
 
--- The bytes the tag covers (§3.1): header and TLVs, then the key id.
+-- The bytes the tag covers (§3.1): the Ethernet destination, which binds
+-- the frame to its receiver, then header and TLVs, then the key id.
+local eth_dst = Field.new("eth.dst")
 local function covered(tvb, body_len)
-	local msg = byte_list(tvb, 0, body_len)
+	local msg = {}
+	local dst = eth_dst()
+	if dst then
+		local bytes = dst.range:bytes()
+		for i = 0, bytes:len() - 1 do msg[#msg + 1] = bytes:get_index(i) end
+	end
+	for _, b in ipairs(byte_list(tvb, 0, body_len)) do msg[#msg + 1] = b end
 	msg[#msg + 1] = tvb(body_len, 1):uint()
 	return msg
 end
@@ -542,7 +551,7 @@ function vwrp.dissector(tvb, pinfo, tree)
 		root:add(HEADER[1].pf, tvb(OFF.version, 1))
 		root:add(f_data, tvb(OFF.version + 1))
 		root:add_proto_expert_info(ex.version, string.format(
-			"UnknownVersion(%d): this dissector and version-1 receivers read version 1 only", version))
+			"UnknownVersion(%d): this dissector and version-2 receivers read version 2 only", version))
 		pinfo.cols.info = string.format("vwrp version %d (not decoded)", version)
 		return len
 	end

@@ -17,7 +17,7 @@ pub mod uci;
 mod values;
 
 use core::fmt;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -49,6 +49,11 @@ pub struct Globals {
     pub hook_dir: PathBuf,
     pub hook_timeout: Duration,
     pub log_level: LevelFilter,
+    /// Where conntrackd syncs; `None`: the first control link of the
+    /// first group with `conntrack_sync`.
+    pub conntrack_device: Option<String>,
+    /// SCHED_RR priority of the daemon, with its memory locked; 0: off.
+    pub realtime_priority: u8,
 }
 
 impl Default for Globals {
@@ -59,6 +64,8 @@ impl Default for Globals {
             hook_dir: PathBuf::from("/etc/hotplug.d/vwrp"),
             hook_timeout: Duration::from_secs(5),
             log_level: LevelFilter::Info,
+            conntrack_device: None,
+            realtime_priority: 5,
         }
     }
 }
@@ -88,6 +95,9 @@ pub struct Group {
     pub lan_gateways: Vec<LanGateway>,
     /// `None`: no nudges.
     pub nudge_interval: Option<Duration>,
+    /// `None`: the LAN gateway is announced only when it moves or a LAN
+    /// device comes back.
+    pub lan_announce_interval: Option<Duration>,
     pub prepare_timeout: Duration,
     pub conntrack_sync: bool,
     pub dhcp: DhcpMode,
@@ -119,6 +129,7 @@ impl fmt::Debug for Group {
             .field("hold_period", &self.hold_period)
             .field("lan_gateways", &self.lan_gateways)
             .field("nudge_interval", &self.nudge_interval)
+            .field("lan_announce_interval", &self.lan_announce_interval)
             .field("prepare_timeout", &self.prepare_timeout)
             .field("conntrack_sync", &self.conntrack_sync)
             .field("dhcp", &self.dhcp)
@@ -155,7 +166,7 @@ impl fmt::Debug for Hex<'_> {
 }
 
 /// An address vwrp holds on a LAN device while active.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LanGateway {
     pub address: IpAddr,
     pub prefix_len: u8,
@@ -285,6 +296,15 @@ impl From<uci::ParseError> for ConfigError {
     }
 }
 
+impl Config {
+    /// The device conntrackd syncs over, if a group syncs connection
+    /// tracking: one conntrackd serves the whole router.
+    pub fn conntrack_device(&self) -> Option<&str> {
+        let first = self.groups.iter().find(|g| g.conntrack_sync)?;
+        self.globals.conntrack_device.as_deref().or(first.control.first().map(String::as_str))
+    }
+}
+
 /// Reads and checks the file at `path`: a regular file of at most
 /// [`MAX_FILE`] bytes. Opening never waits (a FIFO with no writer would
 /// hold it), and reading stops past the limit (`/dev/zero` never ends).
@@ -363,7 +383,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
             message: "no 'group' section: nothing to do".to_string(),
         });
     }
-    let by_name: HashMap<String, usize> = groups.iter().enumerate().map(|(i, g)| (g.group.name.clone(), i)).collect();
+    let by_name: BTreeMap<String, usize> = groups.iter().enumerate().map(|(i, g)| (g.group.name.clone(), i)).collect();
     for mut reader in trackers {
         let (group_name, group_line, tracker) = read_tracker(&mut reader)?;
         match by_name.get(&group_name).and_then(|&i| groups.get_mut(i)) {
@@ -387,8 +407,8 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
 /// What two enabled groups must not share; each looked up in a map, so
 /// many groups cost linear time.
 fn check_groups_apart(file: &str, groups: &[ParsedGroup]) -> Result<(), ConfigError> {
-    let mut ids: HashMap<u8, &str> = HashMap::new();
-    let mut devices: HashMap<&str, &str> = HashMap::new();
+    let mut ids: BTreeMap<u8, &str> = BTreeMap::new();
+    let mut devices: BTreeMap<&str, &str> = BTreeMap::new();
     for g in groups.iter().filter(|g| g.enabled) {
         let name = g.group.name.as_str();
         let clash = if let Some(earlier) = ids.insert(g.group.group_id, name) {
@@ -409,7 +429,72 @@ fn check_groups_apart(file: &str, groups: &[ParsedGroup]) -> Result<(), ConfigEr
     Ok(())
 }
 
-const GLOBALS_OPTIONS: &[&str] = &["control_socket", "state_dir", "hook_dir", "hook_timeout", "log_level"];
+/// The options a reload cannot apply, because the daemon opened sockets,
+/// devices or files with them at start-up, or runs a DHCP client or
+/// netifd hand-off by them: a reload that finds one changed is refused as
+/// a whole, naming it (`Config::restart_needed`). Every other option
+/// applies on reload. docs/CONFIG.md lists the same, a test checks it.
+pub const RESTART_GLOBALS: &[&str] = &["control_socket", "state_dir", "conntrack_device"];
+pub const RESTART_GROUP: &[&str] =
+    &["enabled", "wan_device", "control", "ethertype", "lan_gateway", "dhcp", "resolv_file"];
+
+impl Config {
+    /// What only a restart can bring from `self` (running) to `new`: each
+    /// changed restart-only option, as `option 'dhcp' of group 'wan'`.
+    /// Empty when a reload can apply all of `new`.
+    pub fn restart_needed(&self, new: &Config) -> Vec<String> {
+        let mut changed = Vec::new();
+        let (a, b) = (&self.globals, &new.globals);
+        for (name, differs) in [
+            ("control_socket", a.control_socket != b.control_socket),
+            ("state_dir", a.state_dir != b.state_dir),
+            ("conntrack_device", a.conntrack_device != b.conntrack_device),
+        ] {
+            if differs {
+                changed.push(format!("option '{name}' of the globals"));
+            }
+        }
+        let names = |c: &Config| c.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ");
+        if names(self) != names(new) {
+            changed.push(format!("the enabled groups (running: {}; in the file: {})", names(self), names(new)));
+            return changed;
+        }
+        for (a, b) in self.groups.iter().zip(&new.groups) {
+            let differs = [
+                ("wan_device", a.wan_device != b.wan_device),
+                ("control", a.control != b.control),
+                ("ethertype", a.ethertype != b.ethertype),
+                ("lan_gateway", a.lan_gateways != b.lan_gateways),
+                ("dhcp", a.dhcp != b.dhcp),
+                ("resolv_file", a.resolv_file != b.resolv_file),
+            ];
+            for (name, _) in differs.iter().filter(|(_, d)| *d) {
+                changed.push(format!("option '{name}' of group '{}'", a.name));
+            }
+        }
+        changed
+    }
+}
+
+impl Config {
+    /// The group netifd's `proto vwrp` handler may name an interface for:
+    /// the enabled one on `device`, with `dhcp 'netifd'`. The CLI checks
+    /// it before recording anything, the daemon before serving it.
+    pub fn netifd_group(&self, device: &str) -> Result<&Group, String> {
+        let g = self
+            .groups
+            .iter()
+            .find(|g| g.wan_device == device)
+            .ok_or_else(|| format!("no enabled group has wan_device '{device}'"))?;
+        if g.dhcp != DhcpMode::Netifd {
+            return Err(format!("group {} does not use dhcp 'netifd': netifd gets no lease from vwrp", g.name));
+        }
+        Ok(g)
+    }
+}
+
+const GLOBALS_OPTIONS: &[&str] =
+    &["control_socket", "state_dir", "hook_dir", "hook_timeout", "log_level", "conntrack_device", "realtime_priority"];
 
 fn read_globals(r: &mut Reader) -> Result<Globals, ConfigError> {
     r.check_known(GLOBALS_OPTIONS);
@@ -420,6 +505,8 @@ fn read_globals(r: &mut Reader) -> Result<Globals, ConfigError> {
         hook_dir: r.get_or("hook_dir", d.hook_dir, &absolute_path),
         hook_timeout: r.get_or("hook_timeout", d.hook_timeout, &duration_in(10, HOUR)),
         log_level: r.get_or("log_level", d.log_level, &log_level),
+        conntrack_device: r.get("conntrack_device", &ifname),
+        realtime_priority: r.get_or("realtime_priority", d.realtime_priority, &u8_in(0, 99)),
     };
     r.finish(globals)
 }
@@ -442,6 +529,7 @@ const GROUP_OPTIONS: &[&str] = &[
     "hold_period",
     "lan_gateway",
     "nudge_interval",
+    "lan_announce_interval",
     "prepare_timeout",
     "conntrack_sync",
     "dhcp",
@@ -508,6 +596,7 @@ fn read_group(r: &mut Reader) -> Result<ParsedGroup, ConfigError> {
         hold_period: r.get_or("hold_period", Duration::from_secs(60), &duration_in(SECOND, DAY)),
         lan_gateways: r.get_list("lan_gateway", &lan_gateway).into_iter().map(|(g, _)| g).collect(),
         nudge_interval: r.get_or("nudge_interval", Some(Duration::from_secs(10)), &duration_or_off(SECOND, HOUR)),
+        lan_announce_interval: r.get_or("lan_announce_interval", None, &duration_or_off(SECOND, HOUR)),
         prepare_timeout: r.get_or("prepare_timeout", Duration::from_secs(1), &duration_in(10, MINUTE)),
         conntrack_sync: r.get_or("conntrack_sync", false, &boolean),
         dhcp: r.get_or("dhcp", DhcpMode::Udhcpc, &dhcp_mode),

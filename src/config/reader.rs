@@ -1,8 +1,7 @@
 //! Reading one UCI section against vwrp's schema: typed access to its
 //! options, with errors that name the file, the line and the option.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+use std::collections::BTreeMap;
 
 use super::ConfigError;
 use super::uci::{OptionValue, Section, Value};
@@ -137,9 +136,9 @@ impl<'a> Reader<'a> {
 
     /// Every item of list `name` parsed, refusing duplicates (looked up in
     /// a map: a long list costs linear time).
-    pub(super) fn get_list<T: Eq + Hash + Clone>(&mut self, name: &str, parse: Parse<T>) -> Vec<(T, usize)> {
+    pub(super) fn get_list<T: Ord + Clone>(&mut self, name: &str, parse: Parse<T>) -> Vec<(T, usize)> {
         let mut out: Vec<(T, usize)> = Vec::new();
-        let mut seen: HashMap<T, usize> = HashMap::new();
+        let mut seen: BTreeMap<T, usize> = BTreeMap::new();
         for v in self.list(name) {
             match parse(&v.text) {
                 Err(m) => self.fail(v.line, name, m),

@@ -282,6 +282,16 @@ fn globals_values() {
 }
 
 #[test]
+fn conntrackd_syncs_over_the_named_device_or_the_first_control_link() {
+    assert_eq!(ok(BASE).conntrack_device(), None, "no group syncs");
+    let sync = format!("{BASE}\toption conntrack_sync '1'\n");
+    assert_eq!(ok(&sync).conntrack_device(), Some("br-lan"));
+    let dedicated = format!("config globals\n\toption conntrack_device 'eth3'\n{sync}");
+    assert_eq!(ok(&dedicated).conntrack_device(), Some("eth3"));
+    assert!(globals("\toption conntrack_device 'a b'\n").unwrap_err().contains("option 'conntrack_device'"));
+}
+
+#[test]
 fn globals_log_levels() {
     for (word, level) in [
         ("error", LevelFilter::Error),
@@ -1248,4 +1258,148 @@ proptest! {
             prop_assert!(e.line >= 1, "{}", e);
         }
     }
+}
+
+#[test]
+fn realtime_priority_range() {
+    assert_eq!(globals("").unwrap().realtime_priority, 5);
+    assert_eq!(globals(&opt("realtime_priority", "0")).unwrap().realtime_priority, 0);
+    assert_eq!(globals(&opt("realtime_priority", "99")).unwrap().realtime_priority, 99);
+    assert_eq!(
+        globals(&opt("realtime_priority", "100")).unwrap_err(),
+        format!("{FILE}:2: option 'realtime_priority': 100 is out of range 0..99")
+    );
+}
+
+/// Each option changed alone, from a running file: the options of
+/// `RESTART_GLOBALS` and `RESTART_GROUP` are named for a restart, every
+/// other applies on reload. The tables must cover every option, so a new
+/// one cannot go unclassified; docs/CONFIG.md lists the restart-only ones.
+#[test]
+fn every_option_applies_on_reload_or_is_named_for_a_restart() {
+    let globals: &[(&str, &str)] = &[
+        ("control_socket", "\toption control_socket '/tmp/other.sock'\n"),
+        ("state_dir", "\toption state_dir '/tmp/other'\n"),
+        ("hook_dir", "\toption hook_dir '/tmp/hooks'\n"),
+        ("hook_timeout", "\toption hook_timeout '7s'\n"),
+        ("log_level", "\toption log_level 'debug'\n"),
+        ("conntrack_device", "\toption conntrack_device 'lan9'\n"),
+        ("realtime_priority", "\toption realtime_priority '7'\n"),
+    ];
+    let group: &[(&str, &str)] = &[
+        ("enabled", "\toption enabled '0'\n"),
+        ("group_id", "\toption group_id '2'\n"),
+        ("router_id", "\toption router_id '7'\n"),
+        ("wan_device", "\toption wan_device 'eth9'\n"),
+        ("shared_mac", "\toption shared_mac '02:00:00:00:00:02'\n"),
+        ("control", "\tlist control 'lan9'\n"),
+        ("priority", "\toption priority '50'\n"),
+        ("preempt", "\toption preempt '0'\n"),
+        ("preempt_delay", "\toption preempt_delay '5s'\n"),
+        ("hello_interval", "\toption hello_interval '200ms'\n"),
+        ("wan_hello_interval", "\toption wan_hello_interval '300ms'\n"),
+        ("dead_multiplier", "\toption dead_multiplier '4'\n"),
+        ("ethertype", "\toption ethertype '0x88b6'\n"),
+        ("key", "\tlist key '1:a secret of sixteen bytes'\n"),
+        ("hold_period", "\toption hold_period '2m'\n"),
+        ("lan_gateway", "\tlist lan_gateway '198.51.100.1/24@br-lan'\n"),
+        ("nudge_interval", "\toption nudge_interval '0'\n"),
+        ("lan_announce_interval", "\toption lan_announce_interval '5s'\n"),
+        ("prepare_timeout", "\toption prepare_timeout '2s'\n"),
+        ("conntrack_sync", "\toption conntrack_sync '1'\n"),
+        ("dhcp", "\toption dhcp 'netifd'\n"),
+        ("dhcp_client_id", "\toption dhcp_client_id '0102'\n"),
+        ("resolv_file", "\toption resolv_file '/tmp/resolv'\n"),
+    ];
+    let names = |t: &[(&'static str, &str)]| t.iter().map(|(n, _)| *n).collect::<Vec<_>>();
+    assert_eq!(names(globals), GLOBALS_OPTIONS);
+    assert_eq!(names(group), GROUP_OPTIONS);
+    let running = ok(BASE);
+    let check = |option: &str, file: &str, restart_only: bool| {
+        let new = ok(file);
+        assert_ne!(running, new, "{option}: nothing changed");
+        let named = running.restart_needed(&new);
+        if option == "enabled" {
+            assert!(named.len() == 1 && named[0].contains("the enabled groups"), "{named:?}");
+        } else if restart_only {
+            assert!(named.len() == 1 && named[0].contains(&format!("option '{option}'")), "{option}: {named:?}");
+        } else {
+            assert_eq!(named, Vec::<String>::new(), "{option}");
+        }
+    };
+    for (option, line) in globals {
+        check(option, &format!("config globals\n{line}{BASE}"), RESTART_GLOBALS.contains(option));
+    }
+    for (option, line) in group {
+        check(option, &format!("{BASE}{line}"), RESTART_GROUP.contains(option));
+    }
+    // Trackers: each option of each kind, changed alone, applies.
+    let trackers: &[(&str, &str, &str)] = &[
+        ("link", "\toption device 'wan'\n", "\toption device 'eth9'\n"),
+        ("ping", "\tlist target '192.0.2.1'\n", "\tlist target '192.0.2.2'\n"),
+        ("ping", "\tlist target '192.0.2.1'\n", "\tlist target '192.0.2.1'\n\toption count '3'\n"),
+        (
+            "ping",
+            "\tlist target '192.0.2.1'\n\tlist target '192.0.2.2'\n",
+            "\tlist target '192.0.2.1'\n\tlist target '192.0.2.2'\n\toption reliability '2'\n",
+        ),
+        ("arping", "", "\tlist target '192.0.2.1'\n"),
+        ("script", "\toption script '/bin/true'\n", "\toption script '/bin/false'\n"),
+    ];
+    let mut seen: Vec<&str> = Vec::new();
+    for (kind, from, to) in trackers {
+        let (running, new) = (ok(&with_tracker(kind, from)), ok(&with_tracker(kind, to)));
+        assert_ne!(running, new, "{kind} {to}: nothing changed");
+        assert_eq!(running.restart_needed(&new), Vec::<String>::new(), "{kind} {to}");
+        seen.extend(to.lines().filter_map(|l| l.split_whitespace().nth(1)));
+    }
+    // The common options, on a script tracker; `group` moves it to
+    // another group, present in both files.
+    let script = "\toption script '/bin/true'\n";
+    let second = "config group 'g2'\n\toption group_id '2'\n\toption wan_device 'eth2'\n\toption shared_mac '02:00:00:00:00:02'\n";
+    for (option, from, to) in [
+        (
+            "group",
+            format!("{second}{}", with_tracker("script", script)),
+            format!("{second}{}", with_tracker("script", script).replace("option group 'wan'", "option group 'g2'")),
+        ),
+        ("type", with_tracker("script", script), with_tracker("ping", "\tlist target '192.0.2.1'\n")),
+        (
+            "interval",
+            with_tracker("script", script),
+            with_tracker("script", &format!("{script}\toption interval '2s'\n")),
+        ),
+        (
+            "timeout",
+            with_tracker("script", script),
+            with_tracker("script", &format!("{script}\toption timeout '500ms'\n")),
+        ),
+        ("rise", with_tracker("script", script), with_tracker("script", &format!("{script}\toption rise '2'\n"))),
+        ("fall", with_tracker("script", script), with_tracker("script", &format!("{script}\toption fall '2'\n"))),
+        ("weight", with_tracker("script", script), with_tracker("script", &format!("{script}\toption weight '10'\n"))),
+        (
+            "wan_only",
+            with_tracker("script", script),
+            with_tracker("script", &format!("{script}\toption wan_only '1'\n")),
+        ),
+    ] {
+        let (running, new) = (ok(&from), ok(&to));
+        assert_ne!(running, new, "{option}: nothing changed");
+        assert_eq!(running.restart_needed(&new), Vec::<String>::new(), "{option}");
+        seen.push(option);
+    }
+    for option in tracker_options() {
+        assert!(seen.contains(&option), "tracker option {option} not changed by this test");
+    }
+
+    let doc = include_str!("../../docs/CONFIG.md");
+    let section = doc.split("## What a reload applies").nth(1).expect("docs/CONFIG.md: no reload section");
+    let section = section.split("\n## ").next().unwrap_or_default();
+    let listed =
+        section.split("Only a restart applies").nth(1).and_then(|s| s.split("(groups)").next()).expect("the list");
+    let mut documented: Vec<&str> = listed.split('`').skip(1).step_by(2).collect();
+    documented.sort_unstable();
+    let mut restart: Vec<&str> = RESTART_GLOBALS.iter().chain(RESTART_GROUP).copied().collect();
+    restart.sort_unstable();
+    assert_eq!(documented, restart);
 }

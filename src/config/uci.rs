@@ -22,7 +22,7 @@
 //! glued to a bare word), this parser does what the syntax plainly means.
 
 use core::fmt;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// One `config` section, with the options set in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -390,14 +390,14 @@ const NAME_RULE: &str = "use only letters, digits and _";
 struct Open {
     section: Section,
     options: Vec<Option<UciOption>>,
-    by_name: HashMap<String, usize>,
+    by_name: BTreeMap<String, usize>,
 }
 
 #[derive(Default)]
 struct Builder {
     open: Vec<Open>,
     /// Named sections by name.
-    by_name: HashMap<String, usize>,
+    by_name: BTreeMap<String, usize>,
     /// Index of the section that `option` and `list` add to.
     current: Option<usize>,
 }
@@ -484,7 +484,7 @@ impl Builder {
                 options: Vec::new(),
             },
             options: Vec::new(),
-            by_name: HashMap::new(),
+            by_name: BTreeMap::new(),
         });
         self.current = Some(index);
         Ok(())

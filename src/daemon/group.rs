@@ -17,12 +17,13 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use crate::config;
-use crate::engine::{Action, Engine, Path, Settings, State, TrackerSpec, Weight};
+use crate::engine::{Action, Engine, Path, REFUSAL_LOG_INTERVAL, Settings, State, TrackerSpec, Weight};
 use crate::json;
 use crate::system::announce;
+use crate::system::conntrackd::{self, Paths};
 use crate::system::hooks::{Hooks, Job};
 use crate::system::nft::Fence;
-use crate::system::packet::{PacketSocket, PacketType};
+use crate::system::packet::{Filter, PacketSocket, PacketType};
 use crate::system::process::{self, Child};
 use crate::system::renewer::{RenewOutcome, Renewer};
 use crate::system::rtnl::LinkState;
@@ -56,9 +57,8 @@ enum Change {
     Appeared(u32),
     /// The device was deleted or renamed away. Holds its old index.
     Gone(u32),
-    /// Carrier or address of the bound device changed.
+    /// Carrier or address of the bound device changed; `mac`: the address.
     Changed {
-        carrier_up: bool,
         mac: bool,
     },
 }
@@ -80,11 +80,10 @@ impl Link {
             }
             let mac = ev.mac.map(Mac);
             let mac_changed = mac.is_some_and(|m| m != self.mac);
-            let carrier_up = ev.carrier && !self.carrier;
             self.mac = mac.unwrap_or(self.mac);
             let changed = mac_changed || ev.carrier != self.carrier;
             self.carrier = ev.carrier;
-            return if changed { Change::Changed { carrier_up, mac: mac_changed } } else { Change::None };
+            return if changed { Change::Changed { mac: mac_changed } } else { Change::None };
         }
         if named {
             let old = self.ifindex;
@@ -105,9 +104,13 @@ impl Link {
         self.carrier = false;
     }
 
-    /// Opens the hello socket on the bound device and registers it.
-    fn open_hello(&mut self, ethertype: u16, reg: &Registry, token: Token) -> io::Result<()> {
-        let sock = PacketSocket::open(self.ifindex, ethertype)?;
+    /// Opens the hello socket on the bound device and registers it. Its
+    /// filter lets in the group's frames addressed to this router (`own`,
+    /// or the device's MAC) or to every router; the kernel drops the rest
+    /// (`Filter::vwrp`).
+    fn open_hello(&mut self, cfg: &config::Group, own: Option<Mac>, reg: &Registry, token: Token) -> io::Result<()> {
+        let filter = Filter::vwrp(cfg.group_id, own.unwrap_or(self.mac));
+        let sock = PacketSocket::open_filtered(self.ifindex, cfg.ethertype, &filter)?;
         sock.join_multicast(MULTICAST_MAC)?;
         reg.register(&mut SourceFd(&sock.as_raw_fd()), token, Interest::READABLE)?;
         self.sock = Some(sock);
@@ -121,9 +124,6 @@ struct LanGateway {
     address: IpAddr,
     prefix_len: u8,
     dev: Link,
-    /// Re-created while this router held the gateway: announce it once the
-    /// device has carrier.
-    reannounce: bool,
 }
 
 /// What a link event changed that the daemon must follow up.
@@ -157,7 +157,10 @@ pub struct Group {
     /// The renewal in flight; the engine times its retransmissions.
     renewer: Option<Renewer>,
     udhcpc: Option<Child>,
-    prepare: Option<Child>,
+    /// The conntrack commit of a takeover, while it runs.
+    commit: Option<Commit>,
+    /// How the last commit went, for status.
+    last_commit: Option<CommitOutcome>,
     prepared_now: bool,
     pub exited: bool,
     /// A permit refresh found the nftables table gone.
@@ -172,6 +175,27 @@ pub struct Group {
     state_dir: std::path::PathBuf,
     /// Microseconds since boot at `Instant::ZERO`.
     boot_us: u64,
+    /// Another group of this router that syncs connections holds its
+    /// WAN: conntrackd's caches stay as they are when this one leaves.
+    pub sibling_holds_wan: bool,
+}
+
+/// `conntrackd -c` running for a takeover.
+struct Commit {
+    child: Child,
+    started: Instant,
+    /// The engine's count of prepare timeouts when it started: one more
+    /// means the takeover went on without it.
+    timeouts: u64,
+}
+
+/// The last commit: `ok`, `failed`, `timeout` (the WAN opened without
+/// it) or `running`; how long it took once it ended.
+struct CommitOutcome {
+    started: Instant,
+    result: &'static str,
+    took: Option<std::time::Duration>,
+    error: Option<String>,
 }
 
 /// Per group: token base + 0 is the WAN socket, + 1.. the control
@@ -203,6 +227,7 @@ pub fn settings(g: &config::Group, router_id: u32, control_macs: Vec<Mac>) -> Se
         keys: Keyring::new(g.keys.iter().map(|(id, s)| Key::new(*id, s)).collect()),
         hold_period: g.hold_period,
         nudge_interval: g.nudge_interval,
+        lan_announce_interval: g.lan_announce_interval,
         prepare_timeout: g.prepare_timeout,
         client_id: g.dhcp_client_id.clone().unwrap_or(client_id),
         trackers: g
@@ -230,6 +255,11 @@ fn lookup(name: &str) -> io::Result<Link> {
     }
     Ok(link)
 }
+
+/// Frames read from one socket in one turn of the loop, at most: a flood
+/// on one link cannot hold the loop (the rest is read in the next turns,
+/// after the hellos due and the timers).
+pub const RECV_BUDGET: usize = 64;
 
 impl Group {
     /// Opens the group's sockets on the devices that exist (the others are
@@ -259,12 +289,7 @@ impl Group {
         }
         let mut lan = Vec::new();
         for gw in &cfg.lan_gateways {
-            lan.push(LanGateway {
-                address: gw.address,
-                prefix_len: gw.prefix_len,
-                dev: lookup(&gw.device)?,
-                reannounce: false,
-            });
+            lan.push(LanGateway { address: gw.address, prefix_len: gw.prefix_len, dev: lookup(&gw.device)? });
         }
         let router_id =
             cfg.router_id.or_else(|| control.first().filter(|l| l.ifindex != 0).map(|l| derive_router_id(l.mac)));
@@ -287,7 +312,8 @@ impl Group {
             applied: None,
             renewer: None,
             udhcpc: None,
-            prepare: None,
+            commit: None,
+            last_commit: None,
             prepared_now: false,
             exited: false,
             fence_lost: false,
@@ -295,6 +321,7 @@ impl Group {
             netifd: None,
             state_dir: state_dir.to_path_buf(),
             boot_us,
+            sibling_holds_wan: false,
         };
         for gw in &mut g.lan {
             if gw.dev.ifindex != 0 {
@@ -337,6 +364,25 @@ impl Group {
             Err(e) => log::warn!("group {}: the lease kept for a restart: {e}", cfg.name),
         }
         self.engine.handle_wan_link(now, self.wan.ifindex != 0 && self.wan.carrier);
+        for (i, l) in self.control.iter().enumerate() {
+            if !l.carrier {
+                self.engine.handle_control_link(now, i, false);
+            }
+        }
+        if !self.lan.is_empty() {
+            self.tell_lan(now, false);
+        }
+    }
+
+    /// The engine hears that the LAN is lost (no LAN gateway device has
+    /// carrier) or, when `back`, that it works again.
+    fn tell_lan(&mut self, now: Instant, back: bool) {
+        if self.lan.iter().all(|gw| !gw.dev.carrier) {
+            log::warn!("group {}: every LAN gateway device lost carrier: this router cannot serve", self.cfg.name);
+            self.engine.handle_lan_link(now, false);
+        } else if back {
+            self.engine.handle_lan_link(now, true);
+        }
     }
 
     /// Waiting for the device its router id derives from: nothing reaches
@@ -355,12 +401,13 @@ impl Group {
 
     /// Opens the sockets of the devices that exist, on the loop's poll.
     pub fn register(&mut self, reg: &Registry, base: usize) -> io::Result<()> {
+        // On the WAN every router has the shared MAC.
         if self.wan.ifindex != 0 {
-            self.wan.open_hello(self.cfg.ethertype, reg, Token(base))?;
+            self.wan.open_hello(&self.cfg, Some(Mac(self.cfg.shared_mac)), reg, Token(base))?;
         }
         for (i, c) in self.control.iter_mut().enumerate() {
             if c.ifindex != 0 {
-                c.open_hello(self.cfg.ethertype, reg, Token(base + 1 + i))?;
+                c.open_hello(&self.cfg, None, reg, Token(base + 1 + i))?;
             }
         }
         Ok(())
@@ -376,7 +423,8 @@ impl Group {
             Change::Appeared(old) => {
                 log::info!("group {name}: WAN device {} is there (index {})", self.wan.name, self.wan.ifindex);
                 self.wan_arp = None;
-                let opened = self.wan.open_hello(self.cfg.ethertype, reg, Token(base)).and_then(|()| {
+                let shared = Some(Mac(self.cfg.shared_mac));
+                let opened = self.wan.open_hello(&self.cfg, shared, reg, Token(base)).and_then(|()| {
                     self.wan_arp = Some(PacketSocket::sender(self.wan.ifindex)?);
                     Ok(())
                 });
@@ -385,7 +433,7 @@ impl Group {
                 }
                 // A re-created device lost the lease's address and route.
                 if let Some(l) = &self.applied {
-                    if let Err(e) = wan::apply(self.wan.ifindex, l, None, &self.cfg.resolv_file) {
+                    if let Err(e) = wan::apply(&self.wan_dev(), l, None, &self.cfg.resolv_file) {
                         log::warn!("group {name}: lease on the new {}: {e}", self.wan.name);
                     }
                 }
@@ -407,21 +455,32 @@ impl Group {
         }
         for i in 0..self.control.len() {
             let link = &mut self.control[i];
-            let (mac_changed, back) = match link.observe(ev, reg) {
+            let was_up = link.carrier;
+            let change = link.observe(ev, reg);
+            let mac_changed = match change {
                 Change::Appeared(_) => {
                     log::info!("group {name}: control device {} is there (index {})", link.name, link.ifindex);
-                    if let Err(e) = link.open_hello(self.cfg.ethertype, reg, Token(base + 1 + i)) {
+                    if let Err(e) = link.open_hello(&self.cfg, None, reg, Token(base + 1 + i)) {
                         log::error!("group {name}: control device {}: {e}", link.name);
                     }
-                    (true, link.carrier)
+                    true
                 }
                 Change::Gone(_) => {
                     log::warn!("group {name}: control device {} is gone: waiting for it to come back", link.name);
-                    (false, false)
+                    false
                 }
-                Change::Changed { carrier_up, mac } => (mac, carrier_up),
-                Change::None => (false, false),
+                Change::Changed { mac } => {
+                    // Frames to the new address must pass the filter.
+                    if let (true, Some(sock)) = (mac, &link.sock) {
+                        if let Err(e) = sock.set_filter(&Filter::vwrp(self.cfg.group_id, link.mac)) {
+                            log::error!("group {name}: control device {}: socket filter: {e}", link.name);
+                        }
+                    }
+                    mac
+                }
+                Change::None => false,
             };
+            let up = self.control[i].carrier;
             if self.dormant() && i == 0 && self.control[0].ifindex != 0 {
                 self.wake(now);
                 done.woke = true;
@@ -429,36 +488,38 @@ impl Group {
                 let s = settings(&self.cfg, self.engine.router_id(), self.control.iter().map(|l| l.mac).collect());
                 self.engine.reconfigure(now, s);
             }
-            if back && !self.dormant() {
-                self.engine.handle_control_link(now, i as u8);
+            // Down (gone, or no carrier), or back: a device re-created
+            // with carrier counts as back even if its event was missed.
+            let back = up && (!was_up || matches!(change, Change::Appeared(_)));
+            if (back || (was_up && !up)) && !self.dormant() {
+                self.engine.handle_control_link(now, i, up);
             }
         }
+        // The LAN as a whole: lost when every device carrying a LAN
+        // gateway address lost carrier (or is gone), back as soon as one
+        // has it again (the engine re-announces the gateway then).
+        let (mut lan_changed, mut lan_back) = (false, false);
         for gw in &mut self.lan {
-            let carrier_up = match gw.dev.observe(ev, reg) {
-                Change::Appeared(_) => {
-                    match PacketSocket::sender(gw.dev.ifindex) {
-                        Ok(s) => gw.dev.sock = Some(s),
-                        Err(e) => log::error!("group {name}: LAN device {}: {e}", gw.dev.name),
-                    }
-                    if self.lan_held {
-                        // A re-created device lost the address: now, and
-                        // an announcement once it carries frames.
-                        log::info!("group {name}: LAN gateway {} back on {}", gw.address, gw.dev.name);
-                        if let Err(e) = rtnl::add_address(gw.dev.ifindex, gw.address, gw.prefix_len) {
-                            log::warn!("group {name}: LAN gateway {}: {e}", gw.address);
-                        }
-                        gw.reannounce = true;
-                    }
-                    gw.dev.carrier
+            let was_up = gw.dev.carrier;
+            if let Change::Appeared(_) = gw.dev.observe(ev, reg) {
+                match PacketSocket::sender(gw.dev.ifindex) {
+                    Ok(s) => gw.dev.sock = Some(s),
+                    Err(e) => log::error!("group {name}: LAN device {}: {e}", gw.dev.name),
                 }
-                Change::Changed { carrier_up, .. } => carrier_up,
-                _ => false,
-            };
-            if carrier_up && std::mem::take(&mut gw.reannounce) && self.lan_held {
-                if let Err(e) = announce_gateway(gw) {
-                    log::warn!("group {name}: announcing {}: {e}", gw.address);
+                if self.lan_held {
+                    // A re-created device lost the address: now; its
+                    // announcement once it has carrier.
+                    log::info!("group {name}: LAN gateway {} back on {}", gw.address, gw.dev.name);
+                    if let Err(e) = rtnl::add_address(gw.dev.ifindex, gw.address, gw.prefix_len) {
+                        log::warn!("group {name}: LAN gateway {}: {e}", gw.address);
+                    }
                 }
             }
+            lan_changed |= gw.dev.carrier != was_up;
+            lan_back |= gw.dev.carrier && !was_up;
+        }
+        if lan_changed && !self.dormant() {
+            self.tell_lan(now, lan_back);
         }
         done
     }
@@ -471,33 +532,35 @@ impl Group {
         self.start_engine(id, now);
     }
 
-    /// Reads every pending frame on a socket and feeds the engine.
-    pub fn receive(&mut self, idx: usize, now: Instant) {
+    /// Reads the frames pending on a socket, at most `RECV_BUDGET`, and
+    /// feeds the engine. True when the budget ran out: more may wait.
+    pub fn receive(&mut self, idx: usize, now: Instant) -> bool {
         let mut buf = [0u8; 2048];
-        loop {
+        for _ in 0..RECV_BUDGET {
             let (sock, path) = match idx {
                 0 => (&self.wan.sock, Path::Wan),
                 i => match self.control.get(i - 1) {
                     Some(l) => (&l.sock, Path::Control((i - 1) as u8)),
-                    None => return,
+                    None => return false,
                 },
             };
-            let Some(sock) = sock else { return };
+            let Some(sock) = sock else { return false };
             match sock.recv(&mut buf) {
                 // Our own frames looped back by the kernel.
                 Ok(Some((_, PacketType::Outgoing))) => {}
                 // Read and dropped: the engine has not started.
                 Ok(Some(_)) if self.router_id.is_none() => {}
                 Ok(Some((n, _))) => self.engine.handle_frame(now, path, &buf[..n.min(buf.len())]),
-                Ok(None) => return,
+                Ok(None) => return false,
                 // A link that is down says so once; carrier events tell the engine.
-                Err(e) if e.raw_os_error() == Some(nix::libc::ENETDOWN) => return,
+                Err(e) if e.raw_os_error() == Some(nix::libc::ENETDOWN) => return false,
                 Err(e) => {
                     log::warn!("group {}: receive on {path}: {e}", self.cfg.name);
-                    return;
+                    return false;
                 }
             }
         }
+        true
     }
 
     /// A DHCP answer to our renewal.
@@ -520,10 +583,37 @@ impl Group {
 
     /// Children of this group (udhcpc, conntrack commit) that finished.
     pub fn reap(&mut self, now: Instant) {
-        if self.prepare.as_mut().is_some_and(|c| !matches!(c.try_wait(), Ok(None))) {
-            self.prepare = None;
+        if let Some(c) = &mut self.commit {
+            let error = match c.child.try_wait() {
+                Ok(None) => return self.reap_udhcpc(),
+                Ok(Some(status)) if status.success() => None,
+                Ok(Some(status)) => Some(format!("conntrackd -c: {status}")),
+                Err(e) => Some(format!("conntrackd -c: {e}")),
+            };
+            let took = now.since(c.started);
+            let late = self.last_commit.as_ref().is_some_and(|o| o.result == "timeout");
+            let result = match &error {
+                _ if late => "timeout",
+                None => "ok",
+                Some(_) => "failed",
+            };
+            // A failed commit took over without the synced connections; a
+            // late one, past the takeover, still loaded them.
+            log::log!(
+                if result == "failed" { log::Level::Warn } else { log::Level::Info },
+                "group {}: conntrack commit {result} after {} ms{}",
+                self.cfg.name,
+                ms(took),
+                error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+            );
+            self.last_commit = Some(CommitOutcome { started: c.started, result, took: Some(took), error });
+            self.commit = None;
             self.engine.handle_prepared(now);
         }
+        self.reap_udhcpc();
+    }
+
+    fn reap_udhcpc(&mut self) {
         if self.udhcpc.as_mut().is_some_and(|c| !matches!(c.try_wait(), Ok(None))) {
             self.udhcpc = None;
         }
@@ -542,6 +632,22 @@ impl Group {
             }
             self.engine.handle_prepared(now);
         }
+        self.check_commit_overran();
+    }
+
+    /// The engine gave up waiting for the commit (`prepare_timeout`) and
+    /// opened the WAN: forwarding comes first. The commit goes on; what it
+    /// still puts in the kernel helps the connections that are not dead yet.
+    fn check_commit_overran(&mut self) {
+        let Some(c) = &self.commit else { return };
+        if self.engine.counters().prepare_timeouts <= c.timeouts
+            || self.last_commit.as_ref().is_some_and(|o| o.result == "timeout")
+        {
+            return;
+        }
+        let why = format!("not done within prepare_timeout ({} ms)", ms(self.engine.settings().prepare_timeout));
+        log::warn!("group {}: conntrack commit {why}: took the WAN without it", self.cfg.name);
+        self.last_commit = Some(CommitOutcome { started: c.started, result: "timeout", took: None, error: Some(why) });
     }
 
     fn act(
@@ -582,12 +688,21 @@ impl Group {
             Action::CloseWan => fence.close(self.wan.ifindex)?,
             Action::Prepare => {
                 if self.cfg.conntrack_sync {
-                    // Commit the external cache: open connections survive.
-                    let child = process::spawn(Command::new("conntrackd").arg("-c").stdout(Stdio::null()));
-                    match child {
-                        Ok(c) => self.prepare = Some(c),
+                    // The other routers' connections into this kernel
+                    // before the WAN opens: their next packets find them.
+                    let mut cmd = conntrackd::command(&self.paths(), &["-c"]);
+                    let timeouts = self.engine.counters().prepare_timeouts;
+                    match process::spawn(cmd.stdout(Stdio::null())) {
+                        Ok(child) => {
+                            self.commit = Some(Commit { child, started: now, timeouts });
+                            self.last_commit =
+                                Some(CommitOutcome { started: now, result: "running", took: None, error: None });
+                        }
                         Err(e) => {
-                            log::warn!("group {name}: conntrackd -c: {e}");
+                            let why = format!("conntrackd -c: {e}");
+                            log::warn!("group {name}: {why}: taking over without the synced connections");
+                            self.last_commit =
+                                Some(CommitOutcome { started: now, result: "failed", took: None, error: Some(why) });
                             self.prepared_now = true;
                         }
                     }
@@ -598,7 +713,7 @@ impl Group {
             Action::ApplyLease { lease } => {
                 // At once, whoever owns the address later: forwarding
                 // never waits for netifd.
-                wan::apply(self.wan.ifindex, &lease, self.applied.as_ref(), &self.cfg.resolv_file)?;
+                wan::apply(&self.wan_dev(), &lease, self.applied.as_ref(), &self.cfg.resolv_file)?;
                 log::info!(
                     "group {name}: using lease {}/{} via {}, {} s left",
                     lease.address,
@@ -611,7 +726,7 @@ impl Group {
             }
             Action::WithdrawLease => {
                 if let Some(l) = self.applied.take() {
-                    wan::withdraw(self.wan.ifindex, &l)?;
+                    wan::withdraw(&self.wan_dev(), &l)?;
                 }
                 self.netifd_sync(hooks, now);
             }
@@ -620,17 +735,12 @@ impl Group {
                     announce::announce_wan(arp, self.engine.settings().shared_mac, l)?;
                 }
                 self.lan_held = true;
-                // A device that does not exist gets its address when it
-                // appears (`follow`).
-                for gw in self.lan.iter().filter(|gw| gw.dev.ifindex != 0) {
-                    rtnl::add_address(gw.dev.ifindex, gw.address, gw.prefix_len)?;
-                    announce_gateway(gw)?;
-                }
+                self.announce_lan()?;
             }
+            Action::AnnounceLan => self.announce_lan()?,
             Action::DropLanGateway => {
                 self.lan_held = false;
-                for gw in self.lan.iter_mut() {
-                    gw.reannounce = false;
+                for gw in &self.lan {
                     if gw.dev.ifindex != 0 {
                         rtnl::del_address(gw.dev.ifindex, gw.address, gw.prefix_len)?;
                     }
@@ -698,10 +808,40 @@ impl Group {
             }
             Action::Transition { from, to, reason } => {
                 log::info!("group {name}: {} -> {}: {reason}", from.as_str(), to.as_str());
+                self.conntrack_follow(from, to, hooks, now);
+            }
+            Action::Refused(r) => {
+                let counter = r.reason.counter();
+                if r.frames == 1 {
+                    log::warn!("group {name}: frame refused ({counter}) on {} from {}: {}", r.path, r.src, r.why);
+                } else {
+                    let secs = REFUSAL_LOG_INTERVAL.as_secs();
+                    log::warn!(
+                        "group {name}: {} frames refused ({counter}) on {} in the last {secs} s; the last from {}: {}",
+                        r.frames,
+                        r.path,
+                        r.src,
+                        r.why
+                    );
+                }
             }
             Action::Exit => self.exited = true,
         }
         Ok(())
+    }
+
+    /// Adds each LAN gateway address (again: a device that went down may
+    /// have lost its IPv6 ones) and announces it. A device without carrier
+    /// (or not there) is skipped; it is announced when it comes back.
+    fn announce_lan(&self) -> io::Result<()> {
+        let mut first = Ok(());
+        for gw in self.lan.iter().filter(|gw| gw.dev.ifindex != 0 && gw.dev.carrier) {
+            let r = rtnl::add_address(gw.dev.ifindex, gw.address, gw.prefix_len).and_then(|()| announce_gateway(gw));
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
     }
 
     fn spawn_udhcpc(
@@ -740,13 +880,10 @@ impl Group {
 
     /// netifd's `proto vwrp` handler named the interface that serves this
     /// WAN: from now on it gets the lease while we hold the WAN.
-    pub fn netifd_setup(&mut self, interface: &str, hooks: &mut Hooks, now: Instant) -> Result<(), String> {
-        if self.cfg.dhcp != config::DhcpMode::Netifd {
-            return Err(format!("group {} does not use dhcp 'netifd'", self.cfg.name));
-        }
+    /// `Config::netifd_group` checked that it uses `dhcp 'netifd'`.
+    pub fn netifd_setup(&mut self, interface: &str, hooks: &mut Hooks, now: Instant) {
         self.netifd = Some(interface.to_string());
         self.netifd_sync(hooks, now);
-        Ok(())
     }
 
     /// Tells netifd the truth: the lease while we hold the WAN and use a
@@ -802,26 +939,85 @@ impl Group {
         env
     }
 
+    fn paths(&self) -> Paths {
+        Paths::in_dir(&self.state_dir)
+    }
+
+    /// conntrackd's caches follow this router's role, as upstream's
+    /// primary-backup.sh keeps them, in turn with the hooks (and before
+    /// netifd hears of a step-down, which removes the WAN address and with
+    /// it the kernel's entries). The kernel's entries are never flushed.
+    fn conntrack_follow(&mut self, from: State, to: State, hooks: &mut Hooks, now: Instant) {
+        if !self.cfg.conntrack_sync {
+            return;
+        }
+        let requests: &[&[&str]] = if to == State::Active && !from.holds_wan() {
+            &conntrackd::BECAME_ACTIVE
+        } else if from.holds_wan() && !to.holds_wan() && !self.sibling_holds_wan {
+            &conntrackd::LEFT_ACTIVE
+        } else {
+            return;
+        };
+        let paths = self.paths();
+        for args in requests {
+            hooks.enqueue_program(conntrackd::argv(&paths, args), now);
+        }
+    }
+
+    /// The group's `commit` in status: `null` before the first.
+    pub fn commit_status(&self, now: Instant, j: &mut json::Writer) {
+        j.key("commit");
+        let Some(c) = &self.last_commit else {
+            j.null();
+            return;
+        };
+        j.open('{').key("result").str(c.result).key("ago_ms").num(ms(now.since(c.started)));
+        j.key("took_ms").opt_num(c.took.map(ms)).key("error").opt_str(c.error.as_deref()).close('}');
+    }
+
+    fn wan_dev(&self) -> wan::Wan<'_> {
+        wan::Wan { ifindex: self.wan.ifindex, name: &self.wan.name }
+    }
+
+    /// A shutdown that ran out of time: the WAN closed, withdraws the
+    /// address and routes it applied, as the engine's shutdown does.
+    pub fn withdraw_lease(&mut self) {
+        if let Some(l) = self.applied.take() {
+            if let Err(e) = wan::withdraw(&self.wan_dev(), &l) {
+                log::error!("group {}: {e}", self.cfg.name);
+            }
+        }
+    }
+
     /// Stops DHCP activity without releasing anything, and a conntrack
     /// commit (daemon exit). Never waits: `system::process` finishes them.
     pub fn stop_children(&mut self) {
         if let Some(c) = self.udhcpc.take() {
             c.stop();
         }
-        if let Some(c) = self.prepare.take() {
-            c.stop();
+        if let Some(c) = self.commit.take() {
+            c.child.stop();
         }
     }
 
-    /// Applies a changed configuration; interface changes need a restart.
-    /// True when it woke a dormant group (a router id configured now).
+    /// Applies a changed configuration, whose restart-only options
+    /// (`config::RESTART_GROUP`) are the running ones; a new group id or
+    /// shared MAC re-filters the sockets. True when it woke a dormant group
+    /// (a router id configured now).
     pub fn reconfigure(&mut self, cfg: &config::Group, now: Instant) -> Result<bool, String> {
-        if cfg.wan_device != self.cfg.wan_device
-            || cfg.control != self.cfg.control
-            || cfg.ethertype != self.cfg.ethertype
-            || cfg.lan_gateways != self.cfg.lan_gateways
-        {
-            return Err("interfaces, EtherType or LAN gateways changed: restart vwrp to apply".into());
+        if cfg.group_id != self.cfg.group_id || cfg.shared_mac != self.cfg.shared_mac {
+            // The kernel's filters follow, on the sockets open now (the
+            // others get them when their device appears).
+            if let Some(sock) = &self.wan.sock {
+                let f = Filter::vwrp(cfg.group_id, Mac(cfg.shared_mac));
+                sock.set_filter(&f).map_err(|e| format!("{}: socket filter: {e}", self.wan.name))?;
+            }
+            for l in &self.control {
+                if let Some(sock) = &l.sock {
+                    let f = Filter::vwrp(cfg.group_id, l.mac);
+                    sock.set_filter(&f).map_err(|e| format!("{}: socket filter: {e}", l.name))?;
+                }
+            }
         }
         self.cfg = cfg.clone();
         let macs: Vec<Mac> = self.control.iter().map(|l| l.mac).collect();
@@ -852,6 +1048,10 @@ fn announce_gateway(gw: &LanGateway) -> io::Result<()> {
         IpAddr::V4(a) => announce::announce_lan(sender, gw.dev.mac, &[a], &[]),
         IpAddr::V6(a) => announce::announce_lan(sender, gw.dev.mac, &[], &[a]),
     }
+}
+
+fn ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// What hooks and the ubus event call a state: `active`, `fault` or

@@ -5,6 +5,7 @@
 //! watchdog ends the process if the loop ever stops turning.
 
 mod clients;
+mod conntrack;
 mod group;
 mod listener;
 mod status;
@@ -28,11 +29,12 @@ use crate::engine::Command;
 use crate::json;
 use crate::system::hooks::Hooks;
 use crate::system::nft::{Fence, FenceWatch};
-use crate::system::process;
+use crate::system::process::{self, Child};
 use crate::system::rtnl::LinkMonitor;
-use crate::system::{dhcp6, netifd, udhcpc};
+use crate::system::{dhcp6, netifd, realtime, udhcpc};
 use crate::time::Instant;
 use clients::Clients;
+use conntrack::Conntrack;
 pub use group::share_dir;
 use group::{Group, RENEWER, TOKENS_PER_GROUP};
 use trackers::Trackers;
@@ -102,13 +104,39 @@ pub struct Daemon {
     shutdown_deadline: Option<Instant>,
     /// Armed while the loop runs.
     watchdog: Option<Watchdog>,
+    /// conntrackd, while a group syncs connection tracking.
+    conntrack: Option<Conntrack>,
+    /// Hello sockets (by token) whose frames were not all read in the last
+    /// turn (`RECV_BUDGET`): read again in the next, which does not sleep.
+    /// Their readiness is edge-triggered, so it would not say so again.
+    backlog: Vec<usize>,
+    /// `vwrp netifd-guard`, with `dhcp 'netifd'`: tells netifd the link
+    /// is down if this process dies without saying so itself.
+    netifd_guard: Option<Child>,
+}
+
+/// Starts `vwrp netifd-guard` when a group hands its lease to netifd.
+fn start_netifd_guard(c: &Config, path: &Path) -> Option<Child> {
+    if !c.groups.iter().any(|g| g.dhcp == config::DhcpMode::Netifd) {
+        return None;
+    }
+    let exe = std::env::current_exe().ok()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("-c").arg(path).arg("netifd-guard").stdout(std::process::Stdio::null());
+    match process::spawn_watching(&mut cmd) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            log::warn!("netifd guard: {e}: a crash would leave netifd's view of the WAN up");
+            None
+        }
+    }
 }
 
 /// Holds the signals the daemon handles for its signalfd. Call it first
 /// thing: a reload (SIGHUP) right after procd started us must not end us.
 pub fn block_signals() -> io::Result<SigSet> {
     let mut mask = SigSet::empty();
-    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD] {
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD, Signal::SIGXCPU] {
         mask.add(s);
     }
     mask.thread_block()?;
@@ -126,6 +154,23 @@ fn wan_refs(devs: &[(String, u16)]) -> Vec<(&str, u16)> {
 /// Milliseconds as u64 for log lines: u128's Display costs 2 KB on a router.
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Real-time scheduling at `priority`, or (0) normal scheduling. A kernel
+/// that refuses only costs the protection: the daemon runs on.
+fn set_realtime(priority: u8) {
+    if priority == 0 {
+        match realtime::leave() {
+            Ok(()) => log::info!("real-time scheduling off (realtime_priority 0)"),
+            Err(e) => log::warn!("normal scheduling: {e}"),
+        }
+        return;
+    }
+    match realtime::enter(priority) {
+        Ok(e) if e.locked => log::info!("real-time scheduling: SCHED_RR priority {priority}, memory locked"),
+        Ok(_) => log::warn!("real-time scheduling: SCHED_RR priority {priority}; memory NOT locked (not permitted)"),
+        Err(e) => log::warn!("real-time scheduling refused ({e}): a busy router may starve the daemon"),
+    }
 }
 
 /// The longest dead interval of any group, its skew included (the skew is
@@ -180,6 +225,8 @@ impl Daemon {
         poll.registry().register(&mut SourceFd(&fence_watch.as_raw_fd()), NFT_EVENTS, Interest::READABLE)?;
         let hooks = Hooks::new(&config.globals.hook_dir, config.globals.hook_timeout);
         let trackers = Trackers::new(&config);
+        let conntrack = Conntrack::new(&config, now);
+        let netifd_guard = start_netifd_guard(&config, path);
         Ok(Daemon {
             poll,
             clock,
@@ -197,6 +244,9 @@ impl Daemon {
             next_fence_check: now,
             shutdown_deadline: None,
             watchdog: None,
+            conntrack,
+            backlog: Vec::new(),
+            netifd_guard,
         })
     }
 
@@ -209,6 +259,7 @@ impl Daemon {
         for w in config::warnings(&self.config) {
             log::warn!("{w}");
         }
+        set_realtime(self.config.globals.realtime_priority);
         let r = Watchdog::start(dead_bound(&self.config), self.clock.now()).and_then(|w| {
             log::info!("stall watchdog: {} ms", ms(w.bound()));
             self.watchdog = Some(w);
@@ -224,15 +275,24 @@ impl Daemon {
             if let Some(w) = &mut self.watchdog {
                 w.feed(self.clock.now());
             }
-            let timeout = self.next_deadline().map(|t| t.since(self.clock.now()));
+            let timeout = if self.backlog.is_empty() {
+                self.next_deadline().map(|t| t.since(self.clock.now()))
+            } else {
+                Some(Duration::ZERO)
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(e);
             }
-            // Frames first: a process that was stopped reads what its
-            // peers said before its own timers run (docs/PROTOCOL.md §6).
+            // The hellos due go out before anything is read: a flood of
+            // frames cannot delay them (docs/ARCHITECTURE.md).
+            self.send_due_hellos();
+            // Then frames, before the other timers: a process that was
+            // stopped reads what its peers said before its own timers run
+            // (docs/PROTOCOL.md §6).
+            let mut readable = std::mem::take(&mut self.backlog);
             for ev in events.iter() {
                 match ev.token() {
                     SIGNALS => self.on_signals(),
@@ -241,21 +301,22 @@ impl Daemon {
                     NFT_EVENTS if self.fence_watch.deletions() => self.check_fence(),
                     Token(t) if t >= clients::TOKEN_BASE => self.on_client(t),
                     Token(t) if t >= trackers::TOKEN_BASE => self.trackers.readable(t),
-                    Token(t) if t >= GROUP_BASE => {
-                        let gi = (t - GROUP_BASE) / TOKENS_PER_GROUP;
-                        let sub = (t - GROUP_BASE) % TOKENS_PER_GROUP;
-                        let now = self.clock.now();
-                        if let Some(g) = self.groups.get_mut(gi) {
-                            if sub == RENEWER {
-                                g.renewer_readable(now);
-                            } else {
-                                g.receive(sub, now);
-                            }
-                        }
-                        self.execute(gi);
-                    }
+                    Token(t) if t >= GROUP_BASE && !readable.contains(&t) => readable.push(t),
                     _ => {}
                 }
+            }
+            for t in readable {
+                let gi = (t - GROUP_BASE) / TOKENS_PER_GROUP;
+                let sub = (t - GROUP_BASE) % TOKENS_PER_GROUP;
+                let now = self.clock.now();
+                if let Some(g) = self.groups.get_mut(gi) {
+                    if sub == RENEWER {
+                        g.renewer_readable(now);
+                    } else if g.receive(sub, now) {
+                        self.backlog.push(t);
+                    }
+                }
+                self.execute(gi);
             }
             self.on_timers();
             self.run_trackers();
@@ -267,8 +328,9 @@ impl Daemon {
             if self.shutdown_deadline.is_some_and(|d| self.clock.now() >= d) {
                 if !handed_over {
                     log::warn!("shutdown did not complete in time: exiting with the WAN closed");
-                    for g in self.groups.iter().filter(|g| g.wan.ifindex != 0) {
+                    for g in self.groups.iter_mut().filter(|g| g.wan.ifindex != 0) {
                         let _ = self.fence.close(g.wan.ifindex);
+                        g.withdraw_lease();
                     }
                 }
                 return Ok(());
@@ -286,6 +348,11 @@ impl Daemon {
         }
         self.trackers.stop_all(self.poll.registry());
         self.watchdog = None;
+        if let Some(c) = &mut self.conntrack {
+            c.stop(self.clock.now());
+        }
+        // A clean exit told netifd itself: the guard goes with the rest.
+        self.netifd_guard = None;
         let killed = process::kill_all();
         if killed > 0 {
             log::warn!("exiting: {killed} child process group(s) killed");
@@ -296,13 +363,28 @@ impl Daemon {
     fn execute(&mut self, gi: usize) {
         let now = self.clock.now();
         let reg = self.poll.registry();
+        let sibling = self
+            .groups
+            .iter()
+            .enumerate()
+            .any(|(i, g)| i != gi && g.cfg.conntrack_sync && g.engine.state().holds_wan());
         if let Some(g) = self.groups.get_mut(gi) {
+            g.sibling_holds_wan = sibling;
             g.execute(now, &mut self.fence, &mut self.hooks, reg, GROUP_BASE + gi * TOKENS_PER_GROUP);
             if std::mem::take(&mut g.fence_lost) {
                 // A refresh found the table gone: restore it now.
                 self.next_fence_check = self.clock.now();
                 self.check_fence();
             }
+        }
+    }
+
+    /// Each group's hellos (and the permit refresh) due now, sent.
+    fn send_due_hellos(&mut self) {
+        for gi in 0..self.groups.len() {
+            let now = self.clock.now();
+            self.groups[gi].engine.handle_hellos_due(now);
+            self.execute(gi);
         }
     }
 
@@ -321,6 +403,7 @@ impl Daemon {
         consider(self.shutdown_deadline);
         consider(self.clients.deadline());
         consider(process::deadline().map(|d| self.clock.of_std(d)));
+        consider(self.conntrack.as_ref().and_then(Conntrack::deadline));
         t
     }
 
@@ -337,6 +420,9 @@ impl Daemon {
         let now = self.clock.now();
         self.clients.expire(now, self.poll.registry());
         process::reap(self.clock.to_std(now));
+        if let Some(c) = &mut self.conntrack {
+            c.poll(now);
+        }
         if now >= self.next_fence_check {
             self.check_fence();
         }
@@ -379,6 +465,15 @@ impl Daemon {
             match Signal::try_from(info.ssi_signo as i32) {
                 Ok(Signal::SIGTERM) | Ok(Signal::SIGINT) => self.shutdown(),
                 Ok(Signal::SIGHUP) => self.reload(),
+                Ok(Signal::SIGXCPU) => {
+                    log::error!(
+                        "the event loop used {} ms of CPU without sleeping: back to normal scheduling",
+                        ms(realtime::RT_BUDGET)
+                    );
+                    if let Err(e) = realtime::leave() {
+                        log::error!("leaving real-time scheduling: {e}");
+                    }
+                }
                 Ok(Signal::SIGCHLD) => {
                     let now = self.clock.now();
                     for gi in 0..self.groups.len() {
@@ -386,6 +481,13 @@ impl Daemon {
                         self.execute(gi);
                     }
                     self.hooks.poll(now);
+                    if let Some(c) = &mut self.conntrack {
+                        c.poll(now);
+                    }
+                    if let Some(Ok(Some(s))) = self.netifd_guard.as_mut().map(Child::try_wait) {
+                        log::warn!("netifd guard ended ({s}): a crash would leave netifd's view of the WAN up");
+                        self.netifd_guard = None;
+                    }
                     // Script trackers are read by `run_trackers`.
                     process::reap(self.clock.to_std(now));
                 }
@@ -422,7 +524,8 @@ impl Daemon {
     }
 
     /// SIGHUP: a bad file is refused and the running configuration kept;
-    /// a good one is applied without losing state.
+    /// so is one that changes what only a restart applies (each such
+    /// option named); a good one is applied without losing state.
     fn reload(&mut self) {
         let new = match config::load(&self.path) {
             Ok(c) => c,
@@ -431,15 +534,20 @@ impl Daemon {
                 return;
             }
         };
-        let now = self.clock.now();
-        let names_same = new.groups.len() == self.groups.len()
-            && new.groups.iter().zip(&self.groups).all(|(n, g)| n.name == g.cfg.name);
-        if !names_same {
-            log::error!("reload refused: groups were added or removed; restart vwrp to apply");
+        let restart = self.config.restart_needed(&new);
+        if !restart.is_empty() {
+            log::error!(
+                "reload refused, keeping the running configuration: {} changed, which only a restart applies \
+                 (/etc/init.d/vwrp restart)",
+                restart.join(", ")
+            );
             return;
         }
+        let now = self.clock.now();
         let mut woke = Vec::new();
         for (gi, n) in new.groups.iter().enumerate() {
+            // A socket filter that cannot be set (the restart-only
+            // options were checked above).
             match self.groups[gi].reconfigure(n, now) {
                 Ok(w) => {
                     if w {
@@ -454,12 +562,26 @@ impl Daemon {
             self.execute(gi);
         }
         self.hooks.set(&new.globals.hook_dir, new.globals.hook_timeout);
+        if new.globals.realtime_priority != self.config.globals.realtime_priority {
+            set_realtime(new.globals.realtime_priority);
+        }
+        log::set_max_level(new.globals.log_level);
         self.trackers.reconfigure(&new, self.poll.registry());
         for gi in woke {
             self.trackers.replay(gi);
         }
         if let Some(w) = &mut self.watchdog {
             w.set_bound(dead_bound(&new), self.clock.now());
+        }
+        match &mut self.conntrack {
+            Some(c) => {
+                if !c.reconfigure(&new, now) {
+                    c.stop(now);
+                    self.conntrack = None;
+                    log::info!("conntrackd stopped: no group syncs connection tracking any more");
+                }
+            }
+            None => self.conntrack = Conntrack::new(&new, now),
         }
         self.config = new;
         let _ = self.links.dump();
@@ -609,10 +731,12 @@ impl Daemon {
         if !netifd::valid_interface(interface) {
             return Err(format!("bad netifd interface name {interface:?}"));
         }
+        self.config.netifd_group(device)?;
         let gi = self.group_on(device)?;
-        log::info!("group {}: netifd interface {interface} serves {device}", self.groups[gi].cfg.name);
         let now = self.clock.now();
-        self.groups[gi].netifd_setup(interface, &mut self.hooks, now)
+        self.groups[gi].netifd_setup(interface, &mut self.hooks, now);
+        log::info!("group {}: netifd interface {interface} serves {device}", self.groups[gi].cfg.name);
+        Ok(())
     }
 
     fn group_on(&self, device: &str) -> Result<usize, String> {
@@ -651,11 +775,22 @@ impl Daemon {
         for (gi, g) in self.groups.iter().enumerate() {
             let control: Vec<&str> = g.control.iter().map(|c| c.name.as_str()).collect();
             let mut run = |i, j: &mut json::Writer| self.trackers.status(gi, i, now, j);
+            let mut conntrack = |j: &mut json::Writer| match self.conntrack.as_ref().filter(|_| g.cfg.conntrack_sync) {
+                Some(c) => {
+                    j.open('{');
+                    c.status(j);
+                    g.commit_status(now, j);
+                    j.close('}');
+                }
+                None => {
+                    j.null();
+                }
+            };
             let mut st = g.engine.status(now);
             if let Some(why) = g.waiting_for() {
                 st.reason = why;
             }
-            status::group(&mut j, &g.cfg.name, &g.wan.name, &control, &st, &mut run);
+            status::group(&mut j, &g.cfg.name, &g.wan.name, &control, &st, &mut run, &mut conntrack);
         }
         j.close(']').close('}');
         j.finish().into_bytes()

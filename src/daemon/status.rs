@@ -7,7 +7,8 @@ use crate::engine::Status;
 use crate::json;
 
 /// One group: the names only the daemon knows, the engine's snapshot,
-/// then its trackers; `run` adds tracker `i`'s run time to its object.
+/// then its trackers; `run` adds tracker `i`'s run time to its object,
+/// `conntrack` writes the value of `"conntrack"` (docs/NATSYNC.md).
 pub fn group(
     j: &mut json::Writer,
     name: &str,
@@ -15,6 +16,7 @@ pub fn group(
     control: &[&str],
     s: &Status,
     run: &mut dyn FnMut(usize, &mut json::Writer),
+    conntrack: &mut dyn FnMut(&mut json::Writer),
 ) {
     j.open('{').key("name").str(name).key("wan_device").str(wan_device).key("control").open('[');
     for c in control {
@@ -31,6 +33,7 @@ pub fn group(
     j.key("effective_priority").num(u64::from(s.effective_priority));
     j.key("preempt").bool(s.preempt);
     j.key("wan_open").bool(s.wan_open);
+    j.key("lan_up").bool(s.lan_up);
     j.key("authenticated").bool(s.authenticated);
     j.key("key_ids").open('[');
     for id in &s.key_ids {
@@ -116,7 +119,9 @@ pub fn group(
         run(i, j);
         j.close('}');
     }
-    j.close(']').close('}');
+    j.close(']').key("conntrack");
+    conntrack(j);
+    j.close('}');
 }
 
 /// `"key_id"`: the id, or `null` for unsigned frames.
@@ -147,41 +152,42 @@ mod tests {
         r#"0201","state":"active","since_ms":1234,"reason":"said \"hi\"\n\u0001"#,
         "\u{7f}",
         r#"é\\/","priority":100,"configured_priority":101,"effective_priority":90,"preempt":true,"wan_open":tru"#,
-        r#"e,"authenticated":false,"key_ids":[],"hold_left_ms":0,"step_up":{"state":"failed","ago_ms":3,"reason"#,
-        r#"":"router 0x2 did not hand the WAN over"},"peers":[{"router_id":"0x2","state":"standby","priority":5"#,
-        r#","effective_priority":6,"last_heard_ms":18446744073709551615,"alive":false,"paths":["wan","control0""#,
-        r#"],"key_id":1},{"router_id":"0x3","state":"fault","priority":255,"effective_priority":0,"last_heard_m"#,
-        r#"s":17,"alive":true,"paths":[],"key_id":null}],"refused":[{"router_id":"0x9","key_id":3,"reason":"unk"#,
-        r#"nown_key","frames":4,"last_heard_ms":250}],"lease":{"address":"203.0.113.10","prefix_len":24,"gatewa"#,
-        r#"y":"203.0.113.1","server_id":"203.0.113.1","dns":["192.0.2.53","192.0.2.54"],"lease_time":3600,"seco"#,
-        r#"nds_left":4294967295,"valid":true},"lease6":{"addresses":[{"address":"2001:db8::1","prefix_len":128,"#,
-        r#""preferred_left":100,"valid_left":200}],"prefixes":[{"address":"2001:db8:1::","prefix_len":56,"prefe"#,
-        r#"rred_left":100,"valid_left":200},{"address":"2001:db8:2::","prefix_len":60,"preferred_left":100,"val"#,
-        r#"id_left":200}],"dns":[],"gateway":null},"counters":{"rx_ok":1,"rx_truncated":0,"rx_bad_version":0,"r"#,
-        r#"x_malformed":0,"rx_unauthenticated":0,"rx_bad_key":0,"rx_bad_tag":0,"rx_replayed":0,"rx_other":0,"rx"#,
-        r#"_own":0,"rx_path_mismatch":0,"rx_peer_limit":12,"tx":0,"tx_errors":0,"transitions":0,"takeovers":0,""#,
-        r#"handovers":0,"handovers_aborted":0,"prepare_timeouts":0,"stalls":18446744073709551615},"transitions""#,
-        r#":[{"ago_ms":5,"from":"standby","to":"active","reason":"peer dead"},{"ago_ms":9,"from":"init","to":"s"#,
-        r#"tandby","reason":""}],"trackers":[{"name":"up","state":"up","weight":"fatal","wan_only":true,"type":"#,
-        r#""link","running":true,"interval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":"ok","last_ago_ms":"#,
-        r#"0,"change":{"to":"down","ago_ms":0,"detect_ms":250},"device":"wan\"1","error":null},{"name":"pi\"ng""#,
-        r#","state":"down","weight":"20","wan_only":false,"type":"ping","running":false,"interval_ms":100,"time"#,
-        r#"out_ms":50,"rise":1,"fall":1,"last":"fail","last_ago_ms":0,"change":null,"answered":0,"targets":1,"e"#,
-        r#"rror":"no route\tto host"},{"name":"ext","state":"unknown","weight":"255","wan_only":false,"type":"e"#,
-        r#"xternal","running":false,"interval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":null,"last_ago_m"#,
-        r#"s":null,"change":null,"error":null},{"name":"sc","state":"up","weight":"1","wan_only":true,"type":"s"#,
-        r#"cript","running":false,"interval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":null,"last_ago_ms""#,
-        r#":null,"change":null,"pid":null,"error":null},{"name":"none","state":"up","weight":"1","wan_only":tru"#,
-        r#"e},{"name":"arp","state":"down","weight":"fatal","wan_only":false,"type":"arping","running":false,"i"#,
-        r#"nterval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":null,"last_ago_ms":null,"change":null,"erro"#,
-        r#"r":null}]},{"name":"w\"2","wan_device":"eth2","control":[],"group":8,"router_id":"0x1","state":"init"#,
-        r#"","since_ms":0,"reason":"","priority":1,"configured_priority":1,"effective_priority":1,"preempt":fal"#,
-        r#"se,"wan_open":false,"authenticated":true,"key_ids":[2,1],"hold_left_ms":18446744073709551615,"step_u"#,
-        r#"p":null,"peers":[],"refused":[],"lease":null,"lease6":{"addresses":[],"prefixes":[],"dns":["2001:db8"#,
-        r#"::53"],"gateway":"fe80::1"},"counters":{"rx_ok":0,"rx_truncated":0,"rx_bad_version":0,"rx_malformed""#,
-        r#":0,"rx_unauthenticated":0,"rx_bad_key":0,"rx_bad_tag":0,"rx_replayed":0,"rx_other":0,"rx_own":0,"rx_"#,
-        r#"path_mismatch":0,"rx_peer_limit":0,"tx":0,"tx_errors":0,"transitions":0,"takeovers":0,"handovers":0,"#,
-        r#""handovers_aborted":0,"prepare_timeouts":0,"stalls":0},"transitions":[],"trackers":[]}]}"#,
+        r#"e,"lan_up":true,"authenticated":false,"key_ids":[],"hold_left_ms":0,"step_up":{"state":"failed","ago"#,
+        r#"_ms":3,"reason":"router 0x2 did not hand the WAN over"},"peers":[{"router_id":"0x2","state":"standby"#,
+        r#"","priority":5,"effective_priority":6,"last_heard_ms":18446744073709551615,"alive":false,"paths":["w"#,
+        r#"an","control0"],"key_id":1},{"router_id":"0x3","state":"fault","priority":255,"effective_priority":0"#,
+        r#","last_heard_ms":17,"alive":true,"paths":[],"key_id":null}],"refused":[{"router_id":"0x9","key_id":3"#,
+        r#","reason":"unknown_key","frames":4,"last_heard_ms":250}],"lease":{"address":"203.0.113.10","prefix_l"#,
+        r#"en":24,"gateway":"203.0.113.1","server_id":"203.0.113.1","dns":["192.0.2.53","192.0.2.54"],"lease_ti"#,
+        r#"me":3600,"seconds_left":4294967295,"valid":true},"lease6":{"addresses":[{"address":"2001:db8::1","pr"#,
+        r#"efix_len":128,"preferred_left":100,"valid_left":200}],"prefixes":[{"address":"2001:db8:1::","prefix_"#,
+        r#"len":56,"preferred_left":100,"valid_left":200},{"address":"2001:db8:2::","prefix_len":60,"preferred_"#,
+        r#"left":100,"valid_left":200}],"dns":[],"gateway":null},"counters":{"rx_ok":1,"rx_truncated":0,"rx_bad"#,
+        r#"_version":0,"rx_malformed":0,"rx_unauthenticated":0,"rx_bad_key":0,"rx_bad_tag":0,"rx_replayed":0,"r"#,
+        r#"x_other":0,"rx_own":0,"rx_path_mismatch":0,"rx_peer_limit":12,"rx_claim_bounded":0,"tx":0,"tx_errors":0,"transitions":0,""#,
+        r#"takeovers":0,"handovers":0,"handovers_aborted":0,"prepare_timeouts":0,"stalls":18446744073709551615,"#,
+        r#""releases":0},"transitions":[{"ago_ms":5,"from":"standby","to":"active","reason":"peer dead"},{"ago_"#,
+        r#"ms":9,"from":"init","to":"standby","reason":""}],"trackers":[{"name":"up","state":"up","weight":"fat"#,
+        r#"al","wan_only":true,"type":"link","running":true,"interval_ms":100,"timeout_ms":50,"rise":1,"fall":1"#,
+        r#","last":"ok","last_ago_ms":0,"change":{"to":"down","ago_ms":0,"detect_ms":250},"device":"wan\"1","er"#,
+        r#"ror":null},{"name":"pi\"ng","state":"down","weight":"20","wan_only":false,"type":"ping","running":fa"#,
+        r#"lse,"interval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":"fail","last_ago_ms":0,"change":null,"#,
+        r#""answered":0,"targets":1,"error":"no route\tto host"},{"name":"ext","state":"unknown","weight":"255""#,
+        r#","wan_only":false,"type":"external","running":false,"interval_ms":100,"timeout_ms":50,"rise":1,"fall"#,
+        r#"":1,"last":null,"last_ago_ms":null,"change":null,"error":null},{"name":"sc","state":"up","weight":"1"#,
+        r#"","wan_only":true,"type":"script","running":false,"interval_ms":100,"timeout_ms":50,"rise":1,"fall":"#,
+        r#"1,"last":null,"last_ago_ms":null,"change":null,"pid":null,"error":null},{"name":"none","state":"up","#,
+        r#""weight":"1","wan_only":true},{"name":"arp","state":"down","weight":"fatal","wan_only":false,"type":"#,
+        r#""arping","running":false,"interval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":null,"last_ago_m"#,
+        r#"s":null,"change":null,"error":null}],"conntrack":null},{"name":"w\"2","wan_device":"eth2","control":[],"group":8,"rou"#,
+        r#"ter_id":"0x1","state":"init","since_ms":0,"reason":"","priority":1,"configured_priority":1,"effectiv"#,
+        r#"e_priority":1,"preempt":false,"wan_open":false,"lan_up":false,"authenticated":true,"key_ids":[2,1],""#,
+        r#"hold_left_ms":18446744073709551615,"step_up":null,"peers":[],"refused":[],"lease":null,"lease6":{"ad"#,
+        r#"dresses":[],"prefixes":[],"dns":["2001:db8::53"],"gateway":"fe80::1"},"counters":{"rx_ok":0,"rx_trun"#,
+        r#"cated":0,"rx_bad_version":0,"rx_malformed":0,"rx_unauthenticated":0,"rx_bad_key":0,"rx_bad_tag":0,"r"#,
+        r#"x_replayed":0,"rx_other":0,"rx_own":0,"rx_path_mismatch":0,"rx_peer_limit":0,"rx_claim_bounded":0,"tx":0,"tx_errors":0,"t"#,
+        r#"ransitions":0,"takeovers":0,"handovers":0,"handovers_aborted":0,"prepare_timeouts":0,"stalls":0,"rel"#,
+        r#"eases":0},"transitions":[],"trackers":[],"conntrack":{"state":"ok","commit":null}}]}"#,
     );
 
     #[test]
@@ -192,7 +198,14 @@ mod tests {
         j.open('{').key("groups").open('[');
         for (gi, s) in st.iter().enumerate() {
             let (name, wan, control) = &names[gi];
-            group(&mut j, name, wan, control, s, &mut |i, j| t.status(gi, i, now, j));
+            let mut conntrack = |j: &mut json::Writer| {
+                if gi == 0 {
+                    j.null();
+                } else {
+                    j.open('{').key("state").str("ok").key("commit").null().close('}');
+                }
+            };
+            group(&mut j, name, wan, control, s, &mut |i, j| t.status(gi, i, now, j), &mut conntrack);
         }
         j.close(']').close('}');
         assert_eq!(j.finish(), BEFORE);

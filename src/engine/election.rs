@@ -4,19 +4,19 @@
 
 use core::time::Duration;
 
-use super::peer::skew;
+use super::peer::{Peer, skew};
 use super::timers::Timer;
-use super::{Action, Engine, PEER_EXPIRY, State, StepUpOutcome, TrackerState, Weight};
+use super::{Action, Engine, PEER_EXPIRY, Path, State, StepUpOutcome, TrackerState, Weight};
 use crate::time::Instant;
 use crate::wire::{Flags, HandoverReason};
 
 impl Engine {
     /// Priority minus the penalties of failed trackers; 0 means "cannot
-    /// forward" (fatal tracker down or WAN link down). `ignore_wan_only`
-    /// leaves out trackers that judge the upstream (used during the
-    /// anti-flap hold).
+    /// forward" (fatal tracker down, WAN link down, or the LAN lost).
+    /// `ignore_wan_only` leaves out trackers that judge the upstream (used
+    /// during the anti-flap hold).
     pub(super) fn effective_with(&self, ignore_wan_only: bool) -> u8 {
-        if !self.wan_link_up {
+        if !self.wan_link_up || !self.lan_up {
             return 0;
         }
         let mut p = self.priority();
@@ -40,11 +40,37 @@ impl Engine {
         256u32.saturating_sub(u32::from(self.effective_priority()))
     }
 
-    /// Dead interval for our own hello settings: used for the start-up
-    /// listen and for "nobody is active" waits.
+    /// Dead interval for our own hello settings, on the slowest path (the
+    /// WAN hellos' pace included, so that a router cut off on its control
+    /// links still hears an active there): used for the start-up listen
+    /// and for "nobody is active" waits.
     pub(super) fn own_dead_interval(&self) -> Duration {
-        let h = self.s.hello_interval;
+        let h = self.s.slowest_hello();
         h.saturating_mul(u32::from(self.s.dead_multiplier)).saturating_add(skew(h, self.skew_num()))
+    }
+
+    /// Cannot serve and may not stay active: effective priority 0 for a
+    /// reason the anti-flap hold does not suspend (the LAN or the WAN link
+    /// lost, a fatal tracker down; an upstream one only outside a hold).
+    pub(super) fn must_leave(&self, now: Instant) -> bool {
+        self.effective_with(false) == 0 && (!self.hold_running(now) || self.effective_with(true) == 0)
+    }
+
+    /// Can a handover message reach this peer: is it alive on a control
+    /// path whose device has carrier?
+    pub(super) fn reachable(&self, now: Instant, p: &Peer) -> bool {
+        let skew_num = self.skew_num();
+        self.control_up.iter().enumerate().any(|(i, up)| *up && p.is_alive_on(now, Path::Control(i as u8), skew_num))
+    }
+
+    /// A peer that holds the WAN but says it must leave, and is heard on
+    /// the WAN only: its control links are cut, so it cannot hand over to
+    /// us; we take over as if it were gone (§6.8).
+    pub(super) fn leaving_out_of_reach(&self, now: Instant, p: &Peer) -> bool {
+        let skew_num = self.skew_num();
+        p.state.holds_wan()
+            && p.flags.has(Flags::LEAVING)
+            && !p.contacts.iter().any(|c| c.path != Path::Wan && p.is_alive_on(now, c.path, skew_num))
     }
 
     pub(super) fn hold_running(&self, now: Instant) -> bool {
@@ -56,6 +82,9 @@ impl Engine {
         if self.exited {
             return;
         }
+        // Whatever woke us (a link event, a tracker), a lapsed permit
+        // comes first.
+        self.check_stall(now);
         let skew_num = self.skew_num();
         self.peers.retain(|p| p.last_heard().is_some_and(|t| now.since(t) < PEER_EXPIRY));
         self.refused.retain(|r| now.since(r.last_heard) < PEER_EXPIRY);
@@ -97,7 +126,14 @@ impl Engine {
                     self.preempt_since = None;
                     let at = self.timers.get_or_set(Timer::Takeover, now);
                     if now >= at && self.is_best_candidate(now) {
-                        self.begin_takeover(now, "active router lost".into());
+                        let skew_num = self.skew_num();
+                        let leaving =
+                            self.peers.iter().find(|p| p.is_alive(now, skew_num) && self.leaving_out_of_reach(now, p));
+                        let why = match leaving {
+                            Some(p) => format!("router {:#x} must leave and is heard on the WAN only", p.router_id),
+                            None => "active router lost".into(),
+                        };
+                        self.begin_takeover(now, why);
                     }
                 }
             }
@@ -106,11 +142,16 @@ impl Engine {
                     self.enter_standby(now, "can forward again");
                 }
             }
+            State::TakingOver if eff == 0 => self.abort_takeover(now, "cannot forward".into()),
             State::TakingOver => {
+                let prepared = self.timers.get(Timer::Prepare).is_none();
                 let timeout = self.s.handover_timeout();
-                let expired =
-                    self.run.filter(|r| self.timers.get(Timer::Prepare).is_none() && now >= r.started.plus(timeout));
-                if let Some(r) = expired {
+                let expired = self.run.filter(|r| prepared && now >= r.started.plus(timeout));
+                if let Some(r) = self.run.filter(|r| prepared && self.released(r.peer)) {
+                    // The offerer could not wait for READY (it must leave,
+                    // and released the WAN): no DONE will come.
+                    self.become_active(now, format!("router {:#x} released the WAN", r.peer), true);
+                } else if let Some(r) = expired {
                     let offerer_holds = self
                         .peers
                         .iter()
@@ -125,8 +166,22 @@ impl Engine {
             State::Active => self.evaluate_active(now),
             State::HandingOver => {
                 if let Some(r) = self.run {
-                    let target_alive = self.peers.iter().any(|p| p.router_id == r.peer && p.is_alive(now, skew_num));
-                    if !target_alive || now >= r.started.plus(self.s.handover_timeout()) {
+                    let target = self.peers.iter().find(|p| p.router_id == r.peer);
+                    let target_alive = target.is_some_and(|p| p.is_alive(now, skew_num));
+                    let target_reachable = target.is_some_and(|p| self.reachable(now, p));
+                    let timed_out = now >= r.started.plus(self.s.handover_timeout());
+                    if self.must_leave(now) && (timed_out || !target_reachable) {
+                        // Never back to active while it cannot serve: the
+                        // target may have opened its WAN, and others may
+                        // take over. Release, so they do so at once.
+                        self.release(
+                            now,
+                            format!("handover to {:#x} not confirmed and this router must leave", r.peer),
+                        );
+                        if self.shutting_down {
+                            self.finish_shutdown(now);
+                        }
+                    } else if !target_alive || timed_out {
                         self.counters.handovers_aborted = self.counters.handovers_aborted.saturating_add(1);
                         self.run = None;
                         self.abandoned = Some(r);
@@ -142,6 +197,9 @@ impl Engine {
     }
 
     pub(super) fn evaluate_active(&mut self, now: Instant) {
+        if self.must_leave(now) && self.leave(now) {
+            return;
+        }
         let hold = self.hold_running(now);
         let eff = self.effective_with(false);
         let eff_hold = self.effective_with(true);
@@ -190,13 +248,49 @@ impl Engine {
             self.timers.set(Timer::Nudge, now.plus(n));
             self.actions.push_back(Action::Nudge);
         }
+        let lan = self.s.lan_announce_interval.filter(|_| self.timers.is_due(Timer::LanAnnounce, now));
+        if let Some(n) = lan {
+            self.timers.set(Timer::LanAnnounce, now.plus(n));
+            self.actions.push_back(Action::AnnounceLan);
+        }
     }
 
-    /// Index of an alive peer holding the WAN, or about to.
+    /// An active that cannot serve hands over on whatever path still
+    /// works: to the best standby it can reach on a control link; else,
+    /// if a standby is alive (so heard until the control links went down),
+    /// it releases the WAN, which standbys hear on the WAN; else it stays,
+    /// its frames saying it is leaving, until a standby takes over (§5.7).
+    fn leave(&mut self, now: Instant) -> bool {
+        let reachable = self
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.state == State::Standby && p.effective_priority > 0 && self.reachable(now, p))
+            .max_by_key(|(_, p)| p.claim())
+            .map(|(i, _)| i);
+        if let Some(t) = reachable {
+            self.offer(now, t, HandoverReason::Tracker);
+        } else if self.best_standby(now).is_some() {
+            self.release(now, "cannot serve, and no standby reachable on a control link".into());
+        } else {
+            return false;
+        }
+        true
+    }
+
+    /// Did this peer say goodbye (RELEASE) and stay silent since?
+    pub(super) fn released(&self, router_id: u32) -> bool {
+        self.peers.iter().any(|p| p.router_id == router_id && p.released)
+    }
+
+    /// Index of an alive peer holding the WAN, or about to. A holder that
+    /// must leave and is heard on the WAN only does not count (§6.8).
     pub(super) fn holder_or_pending(&self, now: Instant) -> Option<usize> {
         let skew_num = self.skew_num();
         self.peers.iter().position(|p| {
-            p.is_alive(now, skew_num) && matches!(p.state, State::Active | State::HandingOver | State::TakingOver)
+            p.is_alive(now, skew_num)
+                && matches!(p.state, State::Active | State::HandingOver | State::TakingOver)
+                && !self.leaving_out_of_reach(now, p)
         })
     }
 

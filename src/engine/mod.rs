@@ -6,6 +6,7 @@
 mod election;
 mod lease;
 mod peer;
+mod refusals;
 mod sending;
 mod settings;
 mod status;
@@ -16,7 +17,8 @@ use core::time::Duration;
 use std::collections::VecDeque;
 
 pub use lease::Lease;
-pub use peer::{Peer, Refusal, Refused};
+pub use peer::{Bound, Peer, Refusal, Refused};
+pub use refusals::{REFUSAL_LOG_INTERVAL, Reason, RefusedFrames};
 pub use settings::{
     DISCOVERY_INTERVAL, MAX_PEERS, PEER_EXPIRY, RETRANSMIT_INTERVAL, RETRANSMITS, Settings, TrackerSpec, Weight,
 };
@@ -24,8 +26,10 @@ pub use status::{Counters, Status};
 
 use crate::time::Instant;
 use crate::wire::{
-    self, EthernetFrame, Flags, HandoverReason, Lease4, Lease6, Message, MessageType, Packet, ReplayGuard, Tlvs,
+    self, EthernetFrame, Flags, HandoverReason, Lease4, Lease6, MULTICAST_MAC, Mac, Message, MessageType, Packet,
+    ReplayGuard, Tlvs,
 };
+use refusals::{RefusalLog, Sample};
 use timers::{Timer, Timers};
 
 /// The engine's state is exactly what it announces on the wire.
@@ -68,6 +72,9 @@ pub enum Action {
     /// Gratuitous ARP from the shared MAC and ARP request to the ISP
     /// gateway on the WAN; add the LAN gateway addresses and announce them.
     Announce,
+    /// Add the LAN gateway addresses again (a device that came back may
+    /// have lost them) and announce them: gratuitous ARP, unsolicited NA.
+    AnnounceLan,
     /// Remove the LAN gateway addresses.
     DropLanGateway,
     /// ARP request to the ISP gateway, so it keeps pointing at us.
@@ -95,6 +102,9 @@ pub enum Action {
     RunHooks(State),
     /// A state change, for the log.
     Transition { from: State, to: State, reason: String },
+    /// Frames were refused (or their claims bounded): one log line, at
+    /// most one a minute per reason.
+    Refused(RefusedFrames),
     /// Graceful shutdown finished: the daemon may exit.
     Exit,
 }
@@ -181,6 +191,10 @@ pub struct Engine {
     replay: ReplayGuard,
     trackers: Vec<TrackerState>,
     wan_link_up: bool,
+    /// Some device carrying a LAN gateway address has carrier.
+    lan_up: bool,
+    /// Carrier of each control path's device (index = path number).
+    control_up: Vec<bool>,
     priority_override: Option<u8>,
     lease: Option<Lease>,
     lease6: Option<(Lease6, Instant)>,
@@ -217,6 +231,7 @@ pub struct Engine {
     /// The TLVs of the last message received, refilled by the next one.
     rx: Option<Tlvs>,
     counters: Counters,
+    refusal_log: RefusalLog,
     history: VecDeque<Transition>,
     /// The latest instant handed in; deadlines at or before it are handled.
     now: Instant,
@@ -224,9 +239,11 @@ pub struct Engine {
 
 impl Engine {
     /// A router starts in Init with its WAN closed; it listens for one dead
-    /// interval before it may claim the WAN. `epoch` must be random per boot.
+    /// interval before it may claim the WAN. `epoch` must be drawn at
+    /// random at every start of the daemon.
     pub fn new(settings: Settings, epoch: u32, now: Instant) -> Engine {
         let trackers = vec![TrackerState::Unknown; settings.trackers.len()];
+        let control_up = vec![true; settings.control_macs.len()];
         let mut e = Engine {
             s: settings,
             state: State::Init,
@@ -239,6 +256,8 @@ impl Engine {
             replay: ReplayGuard::default(),
             trackers,
             wan_link_up: true,
+            lan_up: true,
+            control_up,
             priority_override: None,
             lease: None,
             lease6: None,
@@ -263,6 +282,7 @@ impl Engine {
             tx: None,
             rx: None,
             counters: Counters::default(),
+            refusal_log: RefusalLog::default(),
             history: VecDeque::new(),
             now,
         };
@@ -314,6 +334,17 @@ impl Engine {
         self.effective_with(false)
     }
 
+    /// Holds the WAN but must leave the active role (§5.7 of
+    /// docs/PROTOCOL.md): its frames carry the LEAVING flag.
+    pub fn is_leaving(&self) -> bool {
+        self.state.holds_wan() && self.must_leave(self.now)
+    }
+
+    /// Some device carrying a LAN gateway address has carrier.
+    pub fn lan_up(&self) -> bool {
+        self.lan_up
+    }
+
     // ---- outputs -----------------------------------------------------------
 
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -347,8 +378,10 @@ impl Engine {
         for p in &self.peers {
             consider(p.alive_until(skew_num));
         }
+        consider(self.refusal_log.deadline());
         if self.state == State::Active {
             consider(self.timers.get(Timer::Nudge));
+            consider(self.timers.get(Timer::LanAnnounce));
             consider(self.timers.get(Timer::Renew));
             consider(self.lease.as_ref().map(|l| l.expires()));
         }
@@ -370,16 +403,68 @@ impl Engine {
                 self.rx = Some(msg.tlvs);
             }
             Ok(None) => {}
-            Err(e) => self.counters.count_error(e),
+            Err(e) => {
+                self.counters.count_error(e);
+                self.refused(now, path, frame, Reason::of(e), Some(e));
+            }
         }
         self.evaluate(now);
     }
 
+    /// The hellos due at `now`, and nothing else: the daemon sends them
+    /// before it reads what arrived, so that a flood of frames cannot
+    /// delay them (the frames and the other timers follow in the same
+    /// turn of its loop, frames first).
+    pub fn handle_hellos_due(&mut self, now: Instant) {
+        if self.exited {
+            return;
+        }
+        self.check_stall(now);
+        if self.timers.is_due(Timer::Hello, now) {
+            self.timers.set(Timer::Hello, now.plus(self.s.hello_interval));
+            self.hello_tick(now);
+        }
+        let wan_hello_due = self.state.holds_wan() && self.timers.is_due(Timer::WanHello, now);
+        if let Some(iv) = self.s.wan_hello().filter(|_| wan_hello_due) {
+            self.timers.set(Timer::WanHello, now.plus(iv));
+            self.send_wan_hello(now);
+        }
+    }
+
+    /// This router's MAC on a path: the unicast destination its peers use.
+    fn own_mac(&self, path: Path) -> Option<Mac> {
+        match path {
+            Path::Wan => Some(self.s.shared_mac),
+            Path::Control(i) => self.s.control_macs.get(usize::from(i)).copied(),
+        }
+    }
+
+    /// Counts and (rate-limited) reports a frame refused or dropped for
+    /// `reason`.
+    fn refused(&mut self, now: Instant, path: Path, frame: &[u8], reason: Reason, error: Option<wire::Error>) {
+        let src = frame.get(6..12).and_then(|s| <[u8; 6]>::try_from(s).ok()).map_or(Mac::default(), Mac);
+        let router_id = EthernetFrame::new_checked(frame)
+            .ok()
+            .and_then(|eth| Packet::new_checked(eth.payload()).ok().map(|p| p.router_id()));
+        let sample = Sample { src, path, error, router_id };
+        if let Some(line) = self.refusal_log.note(now, reason, sample) {
+            self.actions.push_back(Action::Refused(line));
+        }
+    }
+
     /// Parses, authenticates and replay-checks a frame, and records the
-    /// sender. `Ok(None)`: valid but not for us (other group, own frame).
+    /// sender. `Ok(None)`: valid but not for us (other group, other
+    /// receiver, own frame), or dropped and reported.
     fn accept(&mut self, now: Instant, path: Path, frame: &[u8]) -> Result<Option<(usize, Message)>, wire::Error> {
         let eth = EthernetFrame::new_checked(frame)?;
         if eth.ethertype() != self.s.ethertype {
+            self.counters.rx_other = self.counters.rx_other.saturating_add(1);
+            return Ok(None);
+        }
+        // Bound to its receiver (§3.1): addressed to us on this path, or to
+        // every router. Others are flooded to us by a switch still learning.
+        let dst = eth.dst();
+        if dst != MULTICAST_MAC && Some(dst) != self.own_mac(path) {
             self.counters.rx_other = self.counters.rx_other.saturating_add(1);
             return Ok(None);
         }
@@ -391,10 +476,15 @@ impl Engine {
         }
         let key_id = pkt.trailer().map(|(id, _)| id);
         let old = self.rx.take().unwrap_or_default();
-        let msg = Message::parse_reusing(&pkt, &self.s.keys, old)
+        let msg = Message::parse_reusing(&pkt, dst, &self.s.keys, old)
             .inspect_err(|e| self.note_refused(now, &pkt, key_id, *e))?;
         if msg.router_id == self.s.router_id {
             self.counters.rx_own = self.counters.rx_own.saturating_add(1);
+            // Our own frame looped back says nothing; from another MAC it
+            // is a router configured with our id.
+            if Some(eth.src()) != self.own_mac(path) {
+                self.refused(now, path, frame, Reason::Own, None);
+            }
             return Ok(None);
         }
         self.replay.check(msg.router_id, msg.epoch, msg.seq)?;
@@ -402,12 +492,14 @@ impl Engine {
             // A WAN frame on a control link (or the reverse) means the two
             // segments are bridged together: a loop the operator must fix.
             self.counters.rx_path_mismatch = self.counters.rx_path_mismatch.saturating_add(1);
+            self.refused(now, path, frame, Reason::PathMismatch, None);
             return Ok(None);
         }
         let idx = match self.peers.iter().position(|p| p.router_id == msg.router_id) {
             Some(i) => i,
             None if self.peers.len() >= MAX_PEERS => {
                 self.counters.rx_peer_limit = self.counters.rx_peer_limit.saturating_add(1);
+                self.refused(now, path, frame, Reason::PeerLimit, None);
                 return Ok(None);
             }
             None => {
@@ -416,7 +508,12 @@ impl Engine {
             }
         };
         self.refused.retain(|r| r.router_id != msg.router_id);
-        if !self.peers[idx].heard(now, path, eth.src(), &msg, key_id) && msg.kind == MessageType::Hello {
+        let own = self.s.bound(path);
+        if own.exceeded_by(&msg) {
+            self.counters.rx_claim_bounded = self.counters.rx_claim_bounded.saturating_add(1);
+            self.refused(now, path, frame, Reason::ClaimBounded, None);
+        }
+        if !self.peers[idx].heard(now, path, eth.src(), &msg, key_id, own) && msg.kind == MessageType::Hello {
             // An older hello overtaken by a newer frame: proof of life only.
             return Ok(None);
         }
@@ -458,15 +555,9 @@ impl Engine {
         if self.exited {
             return;
         }
-        self.check_stall(now);
-        if self.timers.is_due(Timer::Hello, now) {
-            self.timers.set(Timer::Hello, now.plus(self.s.hello_interval));
-            self.hello_tick(now);
-        }
-        let wan_hello_due = self.state.holds_wan() && self.timers.is_due(Timer::WanHello, now);
-        if let Some(iv) = self.s.wan_hello().filter(|_| wan_hello_due) {
-            self.timers.set(Timer::WanHello, now.plus(iv));
-            self.send_wan_hello(now);
+        self.handle_hellos_due(now);
+        for line in self.refusal_log.due(now) {
+            self.actions.push_back(Action::Refused(line));
         }
         if self.timers.is_due(Timer::Prepare, now) {
             self.counters.prepare_timeouts = self.counters.prepare_timeouts.saturating_add(1);
@@ -494,20 +585,41 @@ impl Engine {
         self.evaluate(now);
     }
 
-    /// Control link `index` works again: its device came back (netifd
-    /// re-creates the LAN bridge on every network restart) or regained
-    /// carrier. One multicast hello on it now, so that the peers there hear
-    /// of us at once rather than at the next round.
-    pub fn handle_control_link(&mut self, now: Instant, index: u8) {
-        if self.exited || usize::from(index) >= self.s.control_macs.len() {
-            return;
+    /// Carrier of the LAN gateway devices: `false` when every one of them
+    /// lost it (the router cannot serve its LAN: effective priority 0, and
+    /// an active leaves); `true` when one has it again, which makes an
+    /// active announce the gateway at once (clients that learnt another
+    /// router's MAC meanwhile move back).
+    pub fn handle_lan_link(&mut self, now: Instant, up: bool) {
+        self.lan_up = up;
+        if up && self.state.holds_wan() {
+            self.actions.push_back(Action::AnnounceLan);
         }
-        self.send(now, Path::Control(index), wire::MULTICAST_MAC, MessageType::Hello, None);
+        self.evaluate(now);
+    }
+
+    /// Carrier of control path `index`'s device. A handover offer cannot
+    /// travel on a path that is down, so a router that must leave the
+    /// active role hands over on the WAN instead (§5.7). A path that works
+    /// again (carrier back, or its device re-created: netifd re-creates the
+    /// LAN bridge on every network restart) gets one multicast hello now,
+    /// so that the peers there hear of us at once rather than at the next
+    /// round.
+    pub fn handle_control_link(&mut self, now: Instant, index: usize, up: bool) {
+        let Some(c) = self.control_up.get_mut(index) else { return };
+        *c = up;
+        if up && !self.exited {
+            if let Ok(i) = u8::try_from(index) {
+                self.send(now, Path::Control(i), wire::MULTICAST_MAC, MessageType::Hello, None);
+            }
+        }
+        self.evaluate(now);
     }
 
     /// The fence was re-installed with an empty permission set (after
     /// `nft flush ruleset`): an open WAN gets its permission back at once.
     pub fn handle_fence_restored(&mut self, now: Instant) {
+        self.check_stall(now);
         if self.wan_open {
             self.refresh_permit(now);
         }

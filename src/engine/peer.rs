@@ -15,6 +15,24 @@ pub struct PathContact {
     pub hello: Duration,
     /// Source MAC seen on this path (the unicast destination on control paths).
     pub mac: Mac,
+    /// The receiver's own hello interval on this path, and its dead
+    /// interval there (m × that): what the peer's claims are bounded by
+    /// (§4.2), so that one frame cannot keep a router alive for hours.
+    pub own: Bound,
+}
+
+/// A receiver's own timing on one path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bound {
+    pub hello: Duration,
+    pub dead: Duration,
+}
+
+impl Bound {
+    /// Whether a frame's claim (multiplier × hello interval) exceeds it.
+    pub fn exceeded_by(&self, m: &Message) -> bool {
+        Duration::from_millis(u64::from(m.hello_interval)).saturating_mul(u32::from(m.dead_multiplier)) > self.dead
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -58,8 +76,9 @@ impl Peer {
 
     /// Records the path a frame arrived on and, if it is the newest frame
     /// from this peer (frames on two paths may cross), its header fields.
-    /// Returns whether it was the newest.
-    pub fn heard(&mut self, now: Instant, path: Path, src: Mac, m: &Message, key_id: Option<u8>) -> bool {
+    /// `own` is the receiver's own timing on that path. Returns whether it
+    /// was the newest.
+    pub fn heard(&mut self, now: Instant, path: Path, src: Mac, m: &Message, key_id: Option<u8>, own: Bound) -> bool {
         let newest = match self.newest {
             Some((epoch, seq)) => epoch != m.epoch || m.seq > seq,
             None => true,
@@ -75,7 +94,7 @@ impl Peer {
             self.key_id = key_id;
         }
         let hello = Duration::from_millis(u64::from(m.hello_interval));
-        let c = PathContact { path, last_heard: now, hello, mac: src };
+        let c = PathContact { path, last_heard: now, hello, mac: src, own };
         match self.contacts.iter_mut().find(|c| c.path == path) {
             Some(old) => *old = c,
             None => self.contacts.push(c),
@@ -84,10 +103,11 @@ impl Peer {
     }
 
     /// When the peer is declared dead on `path`: its multiplier times its
-    /// hello interval there, plus the receiver's skew.
+    /// hello interval there, at most the receiver's own dead interval
+    /// there, plus the receiver's skew (of the hello interval in force).
     fn path_deadline(&self, c: &PathContact, skew_num: u32) -> Instant {
-        let base = c.hello.saturating_mul(u32::from(self.dead_multiplier));
-        c.last_heard.plus(base.saturating_add(skew(c.hello, skew_num)))
+        let dead = c.hello.saturating_mul(u32::from(self.dead_multiplier)).min(c.own.dead);
+        c.last_heard.plus(dead.saturating_add(skew(c.hello.min(c.own.hello), skew_num)))
     }
 
     /// The peer counts as alive until this instant (heard on any path).
@@ -100,6 +120,11 @@ impl Peer {
 
     pub fn is_alive(&self, now: Instant, skew_num: u32) -> bool {
         self.alive_until(skew_num).is_some_and(|t| now < t)
+    }
+
+    /// Alive on this one path: heard there within its dead interval.
+    pub fn is_alive_on(&self, now: Instant, path: Path, skew_num: u32) -> bool {
+        !self.released && self.contacts.iter().any(|c| c.path == path && now < self.path_deadline(c, skew_num))
     }
 
     pub fn last_heard(&self) -> Option<Instant> {

@@ -55,6 +55,9 @@ impl Engine {
         if self.timers.get(Timer::StepUp).is_some() {
             flags |= Flags::WANT_STEP_UP;
         }
+        if self.state.holds_wan() && self.must_leave(now) {
+            flags |= Flags::LEAVING;
+        }
         let hello = if wan { self.s.wan_hello().unwrap_or(self.s.hello_interval) } else { self.s.hello_interval };
         let mut m = self.tx.take().unwrap_or_else(|| Message {
             kind,

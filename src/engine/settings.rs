@@ -2,6 +2,7 @@
 
 use core::time::Duration;
 
+use super::{Bound, Path};
 use crate::wire::{Keyring, Mac};
 
 /// How much a failed tracker costs.
@@ -44,6 +45,9 @@ pub struct Settings {
     pub hold_period: Duration,
     /// Periodic ARP request to the ISP gateway while active.
     pub nudge_interval: Option<Duration>,
+    /// Periodic gratuitous ARP / unsolicited NA of the LAN gateway
+    /// addresses while active (keepalived's `garp_master_refresh`).
+    pub lan_announce_interval: Option<Duration>,
     /// Longest wait for the system to prepare a takeover (conntrack commit).
     pub prepare_timeout: Duration,
     /// DHCP client id to use when the lease carries none.
@@ -90,11 +94,30 @@ impl Settings {
             .saturating_add(self.prepare_timeout)
     }
 
+    /// This router's own hello interval on a path and its dead interval
+    /// there, which bound what a peer's frames may claim (§4.2): on the
+    /// WAN the WAN hello interval, or the control one if WAN hellos are
+    /// off (a peer may still send them).
+    pub fn bound(&self, path: Path) -> Bound {
+        let hello = match path {
+            Path::Wan => self.wan_hello().unwrap_or(self.hello_interval),
+            Path::Control(_) => self.hello_interval,
+        };
+        Bound { hello, dead: hello.saturating_mul(u32::from(self.dead_multiplier)) }
+    }
+
     /// The WAN hello interval in force: never faster than the control
     /// hello, whose tick refreshes the forwarding permission (a faster WAN
     /// hello would let a standby declare the active dead before its
     /// permission lapsed).
     pub fn wan_hello(&self) -> Option<Duration> {
         self.wan_hello_interval.map(|w| w.max(self.hello_interval))
+    }
+
+    /// The slowest pace at which an active is heard: the WAN hello when
+    /// it is slower than the control hello (a router cut off on its
+    /// control links hears the active only there).
+    pub fn slowest_hello(&self) -> Duration {
+        self.wan_hello().map_or(self.hello_interval, |w| w.max(self.hello_interval))
     }
 }

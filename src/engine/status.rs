@@ -26,6 +26,9 @@ pub struct Counters {
     pub rx_path_mismatch: u64,
     /// New routers ignored because MAX_PEERS are known already.
     pub rx_peer_limit: u64,
+    /// Frames accepted whose dead interval (multiplier × hello interval)
+    /// was longer than ours on that path, and cut to ours (§4.2).
+    pub rx_claim_bounded: u64,
     pub tx: u64,
     pub tx_errors: u64,
     pub transitions: u64,
@@ -34,6 +37,9 @@ pub struct Counters {
     pub handovers_aborted: u64,
     pub prepare_timeouts: u64,
     pub stalls: u64,
+    /// The WAN released without a handover: the router had to leave the
+    /// active role and could offer it to no standby (§5.7).
+    pub releases: u64,
 }
 
 impl Counters {
@@ -54,7 +60,7 @@ impl Counters {
     }
 
     /// Every counter with its name in status, in order.
-    pub fn named(&self) -> [(&'static str, u64); 20] {
+    pub fn named(&self) -> [(&'static str, u64); 22] {
         [
             ("rx_ok", self.rx_ok),
             ("rx_truncated", self.rx_truncated),
@@ -68,6 +74,7 @@ impl Counters {
             ("rx_own", self.rx_own),
             ("rx_path_mismatch", self.rx_path_mismatch),
             ("rx_peer_limit", self.rx_peer_limit),
+            ("rx_claim_bounded", self.rx_claim_bounded),
             ("tx", self.tx),
             ("tx_errors", self.tx_errors),
             ("transitions", self.transitions),
@@ -76,6 +83,7 @@ impl Counters {
             ("handovers_aborted", self.handovers_aborted),
             ("prepare_timeouts", self.prepare_timeouts),
             ("stalls", self.stalls),
+            ("releases", self.releases),
         ]
     }
 
@@ -187,6 +195,8 @@ pub struct Status {
     pub effective_priority: u8,
     pub preempt: bool,
     pub wan_open: bool,
+    /// Some device carrying a LAN gateway address has carrier.
+    pub lan_up: bool,
     pub authenticated: bool,
     /// Ids of this router's keys, the signing one first.
     pub key_ids: Vec<u8>,
@@ -221,6 +231,7 @@ impl Engine {
             effective_priority: self.effective_priority(),
             preempt: self.s.preempt && !self.preempt_suppressed,
             wan_open: self.wan_open,
+            lan_up: self.lan_up,
             authenticated: !self.s.keys.is_empty(),
             key_ids: self.s.keys.ids(),
             hold_left_ms: self.timers.get(super::timers::Timer::Hold).map_or(0, |h| ms(h.since(now))),
@@ -341,6 +352,7 @@ impl Status {
             effective_priority: 90,
             preempt: true,
             wan_open: true,
+            lan_up: true,
             authenticated: false,
             key_ids: vec![],
             hold_left_ms: 0,
@@ -419,6 +431,7 @@ impl Status {
             effective_priority: 1,
             preempt: false,
             wan_open: false,
+            lan_up: false,
             authenticated: true,
             key_ids: vec![2, 1],
             hold_left_ms: u64::MAX,

@@ -23,6 +23,7 @@ fn settings(id: u32, prio: u8) -> Settings {
         keys: Keyring::new(vec![Key::new(1, b"k")]),
         hold_period: Duration::from_secs(60),
         nudge_interval: None,
+        lan_announce_interval: None,
         prepare_timeout: ms(500),
         client_id: vec![1, 2, 0, 0, 0, 0, 1],
         trackers: vec![],
@@ -81,18 +82,31 @@ fn malformed_and_foreign_frames_are_counted_and_change_nothing() {
     let mut e = Engine::new(settings(1, 100), 7, t(0));
     e.handle_frame(t(1), Path::Control(0), &[0u8; 10]);
     let mut f = vec![0u8; 60];
+    f[..6].copy_from_slice(&crate::wire::MULTICAST_MAC.0);
     f[12] = 0x88;
     f[13] = 0xb5;
     f[16] = 1; // our group
     f[14] = 9; // version 9
     e.handle_frame(t(2), Path::Control(0), &f);
-    f[14] = 1;
+    f[14] = 2;
     f[16] = 2; // group 2: not ours
     e.handle_frame(t(3), Path::Control(0), &f);
+    f[16] = 1;
+    f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 0x99]); // another router's MAC
+    e.handle_frame(t(4), Path::Control(0), &f);
     let c = e.counters();
-    assert_eq!((c.rx_truncated, c.rx_bad_version, c.rx_other, c.rx_ok), (1, 1, 1, 0));
+    assert_eq!((c.rx_truncated, c.rx_bad_version, c.rx_other, c.rx_ok), (1, 1, 2, 0));
     assert!(e.peers().is_empty());
     assert_eq!(e.state(), State::Init);
+    // Each refusal reason is told once, at once; "other" frames are not.
+    let told: Vec<(&str, u64)> = drain(&mut e)
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Refused(r) => Some((r.reason.counter(), r.frames)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(told, [("rx_truncated", 1), ("rx_bad_version", 1)]);
 }
 
 #[test]
@@ -186,7 +200,7 @@ fn leases_travel_as_seconds_left_and_are_renewed_not_rediscovered() {
         .next_back()
         .expect("a WAN hello");
     let p = crate::wire::Packet::new_checked(&frame[14..]).unwrap();
-    let m = Message::parse(&p, &e.settings().keys).unwrap();
+    let m = Message::parse(&p, crate::wire::MULTICAST_MAC, &e.settings().keys).unwrap();
     assert_eq!(m.tlvs.lease4.unwrap().valid_left, 589);
 }
 
@@ -309,7 +323,8 @@ fn a_sequence_wrap_starts_a_new_epoch_in_the_same_frame() {
     });
     let parse = |f: &[u8]| {
         let p = crate::wire::Packet::new_checked(&f[14..]).unwrap();
-        let m = Message::parse(&p, &e.settings().keys).unwrap();
+        let dst = crate::wire::Mac(f[..6].try_into().unwrap());
+        let m = Message::parse(&p, dst, &e.settings().keys).unwrap();
         (m.epoch, m.seq)
     };
     assert_eq!(parse(&frames[0]), (7, u32::MAX));
@@ -570,4 +585,335 @@ fn a_standby_keeps_the_actives_lease_once_per_renewal() {
     assert_eq!(b.state(), State::Standby);
     // Seconds left as of the hello that carried it, rounded down.
     assert!(matches!(kept[..], [Some(598..=600), Some(598..=600)]), "once, then once after the renewal: {kept:?}");
+}
+
+/// Three routers on one hub: every frame reaches every other router, as
+/// a switch that floods does; the engines sort out what is theirs.
+fn hub(routers: &mut [&mut Engine], from: u64, until: u64) {
+    for now in (from..until).step_by(10) {
+        let mut sent = Vec::new();
+        for (i, r) in routers.iter_mut().enumerate() {
+            r.handle_timeout(t(now));
+            sent.push((i, drain_prepared(r, t(now))));
+        }
+        for (i, acts) in &sent {
+            for (j, r) in routers.iter_mut().enumerate() {
+                if j != *i {
+                    deliver(r, t(now), acts);
+                    drain_prepared(r, t(now));
+                }
+            }
+        }
+    }
+}
+
+fn unicast_frames_to(acts: &[Action], mac: Mac) -> Vec<Vec<u8>> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Send { path: Path::Control(_), frame } if frame[..6] == mac.0 => Some(frame.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// §3.1: A's unicast hello to C, captured and re-addressed to B, is
+/// refused by B (BadTag); left addressed to C, B ignores it. Version 1
+/// accepted the re-addressed copy and took it as a sign of life.
+#[test]
+fn a_copy_re_addressed_to_another_router_is_refused() {
+    let mut a = Engine::new(settings(1, 200), 7, t(0));
+    run_alone(&mut a, t(1000));
+    let mut b = Engine::new(settings(2, 100), 8, t(1000));
+    let mut c = Engine::new(settings(3, 50), 9, t(1000));
+    hub(&mut [&mut a, &mut b, &mut c], 1000, 3000);
+    assert_eq!((a.state(), b.state(), c.state()), (State::Active, State::Standby, State::Standby));
+    let (b_mac, c_mac) = (b.settings().control_macs[0], c.settings().control_macs[0]);
+    // A's next hello round, past its discovery multicast: unicast copies.
+    let mut to_c = Vec::new();
+    for now in (3000..4000).step_by(10) {
+        a.handle_timeout(t(now));
+        to_c.extend(unicast_frames_to(&drain(&mut a), c_mac));
+    }
+    let copy = to_c.last().expect("A sends unicast hellos to C").clone();
+    let before = b.counters().clone();
+    let heard = |e: &Engine| e.peers().iter().find(|p| p.router_id == 1).and_then(|p| p.last_heard());
+    let last = heard(&b);
+    b.handle_frame(t(4000), Path::Control(0), &copy);
+    assert_eq!(b.counters().rx_other, before.rx_other + 1, "a frame for C is not B's");
+    let mut readdressed = copy.clone();
+    readdressed[..6].copy_from_slice(&b_mac.0);
+    b.handle_frame(t(4000), Path::Control(0), &readdressed);
+    assert_eq!(b.counters().rx_bad_tag, before.rx_bad_tag + 1, "re-addressed: the tag covers the destination");
+    assert_eq!(b.counters().rx_ok, before.rx_ok);
+    assert_eq!(heard(&b), last, "no sign of life taken from either");
+    // C itself accepts its own copy.
+    let c_ok = c.counters().rx_ok;
+    c.handle_frame(t(4000), Path::Control(0), &copy);
+    assert_eq!(c.counters().rx_ok, c_ok + 1);
+}
+
+/// §4.2: one unauthenticated frame claiming "Active, priority 254, hello
+/// 65535 ms x 255" keeps its sender alive for one of the receiver's dead
+/// intervals, not for hours (or the 60 s until it is forgotten).
+#[test]
+fn one_frame_claiming_long_timers_silences_a_router_for_one_dead_interval_at_most() {
+    let mut s = settings(1, 100);
+    s.keys = Keyring::default();
+    let mut e = Engine::new(s, 7, t(0));
+    run_alone(&mut e, t(1000));
+    assert_eq!(e.state(), State::Active);
+    let forged = Message {
+        kind: MessageType::Hello,
+        group: 1,
+        state: State::Active,
+        router_id: 0xffff_fffe,
+        priority: 254,
+        effective_priority: 254,
+        flags: Flags::default(),
+        dead_multiplier: 255,
+        hello_interval: 65535,
+        epoch: 1,
+        seq: 1,
+        tlvs: crate::wire::Tlvs::default(),
+    };
+    let f = wire::frame(MULTICAST_MAC, Mac([2, 0, 0, 0, 0, 0x66]), 0x88b5, &forged, &Keyring::default()).unwrap();
+    e.handle_frame(t(1000), Path::Control(0), &f);
+    assert_eq!(e.state(), State::Standby, "a better active, as far as an unkeyed router can tell");
+    assert_eq!(e.counters().rx_claim_bounded, 1);
+    let told = drain(&mut e).into_iter().any(|a| matches!(a, Action::Refused(r) if r.reason == Reason::ClaimBounded));
+    assert!(told, "the bounded claim is logged");
+    // Its own dead interval is 300 ms plus a skew of 61 ms: it is back
+    // within half a second.
+    run_alone(&mut e, t(1500));
+    assert_eq!(e.state(), State::Active, "the forged active is dead after our dead interval");
+    let peer = e.peers().iter().find(|p| p.router_id == 0xffff_fffe).expect("still listed");
+    assert!(!peer.is_alive(t(1500), e.skew_num()));
+}
+
+// ---- an active that cannot serve (docs/PROTOCOL.md §5.7, §6.8) ----------
+
+/// Which frames get through, path by path and direction by direction.
+#[derive(Clone, Copy)]
+struct Wires {
+    a_to_b_control: bool,
+    b_to_a_control: bool,
+    a_to_b_wan: bool,
+}
+
+const ALL: Wires = Wires { a_to_b_control: true, b_to_a_control: true, a_to_b_wan: true };
+
+/// Hands the frames among `acts` sent on the paths that get through.
+fn deliver_on(to: &mut Engine, now: Instant, acts: &[Action], control: bool, wan: bool) {
+    for a in acts {
+        if let Action::Send { path, frame } = a {
+            if (*path == Path::Wan && wan) || (*path != Path::Wan && control) {
+                to.handle_frame(now, *path, frame);
+            }
+        }
+    }
+}
+
+/// `link` over `Wires`; returns the states `a` went through.
+fn wired(a: &mut Engine, b: &mut Engine, from: u64, until: u64, w: Wires) -> Vec<State> {
+    let mut seen = vec![a.state()];
+    for now in (from..until).step_by(10) {
+        a.handle_timeout(t(now));
+        b.handle_timeout(t(now));
+        let (fa, fb) = (drain_prepared(a, t(now)), drain_prepared(b, t(now)));
+        deliver_on(b, t(now), &fa, w.a_to_b_control, w.a_to_b_wan);
+        // b is a standby or a new active: its WAN frames reach a too.
+        deliver_on(a, t(now), &fb, w.b_to_a_control, true);
+        let more = drain_prepared(a, t(now));
+        deliver_on(b, t(now), &more, w.a_to_b_control, w.a_to_b_wan);
+        drain_prepared(b, t(now));
+        if seen.last() != Some(&a.state()) {
+            seen.push(a.state());
+        }
+    }
+    seen
+}
+
+fn pair(a_settings: Settings, b_settings: Settings) -> (Engine, Engine) {
+    let mut a = Engine::new(a_settings, 7, t(0));
+    run_alone(&mut a, t(1000));
+    let mut b = Engine::new(b_settings, 8, t(1000));
+    link(&mut a, &mut b, 1000, 2000, true);
+    assert_eq!((a.state(), b.state()), (State::Active, State::Standby));
+    (a, b)
+}
+
+fn with_fatal_tracker(mut s: Settings) -> Settings {
+    s.trackers = vec![TrackerSpec { name: "lan".into(), weight: Weight::Fatal, wan_only: false }];
+    s
+}
+
+/// The type, state and flags of each frame sent on `path`.
+fn sent_on(acts: &[Action], on: Path, keys: &Keyring) -> Vec<(MessageType, State, Flags)> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Send { path, frame } if *path == on => {
+                let p = crate::wire::Packet::new_checked(&frame[14..]).ok()?;
+                let dst = crate::wire::Mac(frame[..6].try_into().ok()?);
+                let m = Message::parse(&p, dst, keys).ok()?;
+                Some((m.kind, m.state, m.flags))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_active_whose_lan_goes_down_releases_the_wan_and_the_standby_takes_over_at_once() {
+    let (mut a, mut b) = pair(settings(1, 200), settings(2, 100));
+    // The LAN bridge (also the control link) loses carrier.
+    a.handle_control_link(t(2000), 0, false);
+    a.handle_lan_link(t(2000), false);
+    let acts = drain(&mut a);
+    assert_eq!(a.state(), State::Fault, "{acts:?}");
+    assert!(!a.status(t(2000)).lan_up);
+    let wan = sent_on(&acts, Path::Wan, &a.settings().keys);
+    assert_eq!(wan, [(MessageType::Release, State::Active, Flags(Flags::WAN | Flags::LEAVING))]);
+    assert!(acts.contains(&Action::CloseWan) && acts.contains(&Action::DropLanGateway));
+    assert_eq!(a.counters().releases, 1);
+    // b hears the RELEASE on the WAN only, and takes over at once.
+    deliver_on(&mut b, t(2001), &acts, false, true);
+    drain_prepared(&mut b, t(2001));
+    assert_eq!(b.state(), State::Active);
+    let lan_down = Wires { a_to_b_control: false, b_to_a_control: false, a_to_b_wan: true };
+    let seen = wired(&mut a, &mut b, 2010, 3000, lan_down);
+    assert_eq!((seen.as_slice(), b.state()), ([State::Fault].as_slice(), State::Active));
+    // The LAN comes back: a is a standby, b stays active.
+    a.handle_control_link(t(3000), 0, true);
+    a.handle_lan_link(t(3000), true);
+    let seen = wired(&mut a, &mut b, 3000, 4000, ALL);
+    assert!(!seen.contains(&State::Active), "{seen:?}");
+    assert_eq!((a.state(), b.state()), (State::Standby, State::Active));
+}
+
+#[test]
+fn an_unconfirmed_handover_never_returns_a_router_with_a_fatal_tracker_down_to_active() {
+    let (mut a, mut b) = pair(with_fatal_tracker(settings(1, 200)), settings(2, 100));
+    a.handle_tracker(t(2000), 0, false);
+    assert_eq!(a.state(), State::HandingOver);
+    // b gets the OFFER and opens its WAN, but its READY never arrives.
+    let no_ready = Wires { b_to_a_control: false, ..ALL };
+    let seen = wired(&mut a, &mut b, 2000, 4000, no_ready);
+    assert_eq!(seen, [State::HandingOver, State::Fault], "released, never back to active");
+    assert_eq!(b.state(), State::Active);
+    assert!(a.status(t(4000)).transitions.iter().any(|t| t.reason.contains("must leave")));
+}
+
+#[test]
+fn a_standby_that_hears_a_leaving_active_only_on_the_wan_takes_over() {
+    let (mut a, mut b) = pair(with_fatal_tracker(settings(1, 200)), settings(2, 100));
+    // The control link is cut without losing carrier: each hears the
+    // other no more there, b still hears a on the WAN and stays standby.
+    let cut = Wires { a_to_b_control: false, b_to_a_control: false, a_to_b_wan: true };
+    wired(&mut a, &mut b, 2000, 3000, cut);
+    assert_eq!((a.state(), b.state()), (State::Active, State::Standby));
+    // A fatal LAN tracker goes down: no standby to offer the role to, so
+    // a stays, saying it must leave.
+    a.handle_tracker(t(3000), 0, false);
+    a.handle_timeout(t(3000));
+    let acts = drain(&mut a);
+    assert_eq!(a.state(), State::Active);
+    assert!(a.is_leaving());
+    assert!(sent_on(&acts, Path::Wan, &a.settings().keys).iter().all(|(_, _, f)| f.has(Flags::LEAVING)));
+    deliver_on(&mut b, t(3000), &acts, false, true);
+    wired(&mut a, &mut b, 3000, 3500, cut);
+    assert_eq!(b.state(), State::Active, "b took over");
+    assert!(!a.state().holds_wan(), "a stepped down on hearing b: {:?}", a.state());
+}
+
+#[test]
+fn the_lan_gateway_is_announced_again_when_a_lan_link_returns_and_periodically() {
+    let mut s = settings(1, 200);
+    s.lan_announce_interval = Some(Duration::from_secs(1));
+    let mut e = Engine::new(s, 7, t(0));
+    let acts = run_alone_timed(&mut e, t(3500));
+    let announces: Vec<Instant> = acts.iter().filter(|(_, a)| *a == Action::AnnounceLan).map(|(t, _)| *t).collect();
+    let active_at = acts
+        .iter()
+        .find(|(_, a)| matches!(a, Action::Transition { to: State::Active, .. }))
+        .map(|(t, _)| *t)
+        .expect("active");
+    let every_second: Vec<Instant> =
+        (1..=3).map(|n| active_at.plus(Duration::from_secs(n))).filter(|&x| x <= t(3500)).collect();
+    assert_eq!(announces, every_second);
+    // One of the LAN devices came back.
+    e.handle_lan_link(t(3600), true);
+    assert!(drain(&mut e).contains(&Action::AnnounceLan));
+    // A standby never announces.
+    let mut b = Engine::new(settings(2, 100), 8, t(0));
+    b.handle_lan_link(t(1), true);
+    assert!(!drain(&mut b).contains(&Action::AnnounceLan));
+}
+
+#[test]
+fn a_stalled_active_listens_until_a_new_active_must_have_been_heard_on_the_wan() {
+    let mut s = settings(1, 100);
+    s.wan_hello_interval = Some(ms(300));
+    let mut e = Engine::new(s, 7, t(0));
+    run_alone(&mut e, t(2000));
+    assert_eq!(e.state(), State::Active);
+    let last_refresh = run_alone_timed(&mut e, t(3000))
+        .into_iter()
+        .filter(|(_, a)| matches!(a, Action::RefreshPermit { .. }))
+        .map(|(t, _)| t)
+        .next_back()
+        .expect("refreshed");
+    // Stopped for a second: a standby that saw it die declares it dead
+    // 3 WAN hellos and a skew (< 1 hello) after its last hello, prepares
+    // (≤ 500 ms) and is heard at its first WAN hello (≤ 1 hello).
+    e.handle_timeout(t(4000));
+    assert_eq!(e.state(), State::Init);
+    let claim = run_alone_timed(&mut e, t(10_000))
+        .into_iter()
+        .find(|(_, a)| matches!(a, Action::Transition { to: State::TakingOver, .. }))
+        .map(|(t, _)| t)
+        .expect("claims in the end");
+    assert!(claim >= last_refresh.plus(ms(5 * 300 + 500)), "claimed at {claim}, last refresh {last_refresh}");
+}
+
+#[test]
+fn a_router_taking_over_that_cannot_forward_gives_up() {
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    while e.state() == State::Init {
+        let next = e.poll_timeout().unwrap();
+        e.handle_timeout(next);
+    }
+    assert_eq!(e.state(), State::TakingOver, "prepare not answered yet");
+    e.handle_lan_link(t(500), false);
+    assert_ne!(e.state(), State::TakingOver);
+    e.handle_prepared(t(501));
+    run_alone(&mut e, t(2000));
+    assert_eq!(e.state(), State::Fault);
+}
+
+/// Stopped, active or standby, a router closes its WAN and then withdraws
+/// the address and routes it applied, before it exits.
+#[test]
+fn shutdown_withdraws_the_lease_behind_the_closed_wan() {
+    // Alone: no one to hand over to.
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    e.handle_lease(t(0), lease(), None);
+    run_alone(&mut e, t(1000));
+    assert_eq!(e.state(), State::Active);
+    assert_eq!(e.handle_command(t(1000), Command::Shutdown), Ok(()));
+    let acts = drain(&mut e);
+    let at = |want: &Action| acts.iter().position(|a| a == want);
+    let (close, withdraw, exit) = (at(&Action::CloseWan), at(&Action::WithdrawLease), at(&Action::Exit));
+    assert!(close.is_some() && withdraw > close && exit > withdraw, "{acts:?}");
+
+    // A standby that once was active keeps the lease applied, fenced,
+    // until it stops.
+    let (mut a, mut b) = active_and_standby(settings(2, 100));
+    a.handle_lease(t(2000), lease(), None);
+    drain(&mut a);
+    assert_eq!(b.handle_command(t(2000), Command::StepUp), Ok(()));
+    link(&mut a, &mut b, 2000, 3000, true);
+    assert_eq!((a.state(), b.state()), (State::Standby, State::Active));
+    assert_eq!(a.handle_command(t(3000), Command::Shutdown), Ok(()));
+    let acts = drain(&mut a);
+    assert!(acts.contains(&Action::WithdrawLease), "{acts:?}");
 }

@@ -27,6 +27,8 @@ pub(super) enum Timer {
     Hold,
     /// The next ARP request to the ISP gateway (active).
     Nudge,
+    /// The next periodic announcement of the LAN gateway (active).
+    LanAnnounce,
     /// The next lease renewal (active).
     Renew,
     /// The renewal's request goes out again, or is given up.

@@ -9,7 +9,7 @@ use super::status::ms;
 use super::timers::Timer;
 use super::{Action, Engine, HISTORY, Path, Run, State, StepUp, StepUpOutcome, TrackerState, Transition};
 use crate::time::Instant;
-use crate::wire::{Handover, HandoverReason, MULTICAST_MAC, Message, MessageType};
+use crate::wire::{Flags, Handover, HandoverReason, MULTICAST_MAC, Message, MessageType};
 
 impl Engine {
     pub(super) fn on_message(&mut self, now: Instant, idx: usize, m: &Message) {
@@ -55,8 +55,10 @@ impl Engine {
             }
             return;
         }
-        if self.state == State::TakingOver && pstate == State::Active {
-            // Another active, or our offerer gave the handover up.
+        let leaving = self.peers[idx].flags.has(Flags::LEAVING);
+        if self.state == State::TakingOver && pstate == State::Active && !leaving {
+            // Another active, or our offerer gave the handover up. (One
+            // that must leave steps down once it hears us: §6.8.)
             self.abort_takeover(now, format!("router {pid:#x} is active"));
             return;
         }
@@ -135,6 +137,10 @@ impl Engine {
 
     /// The active whose permission lapsed while we were not running (the
     /// process was stopped or starved) must assume a standby took over.
+    /// It listens until such a standby must have been heard: the latest a
+    /// standby declares it dead (m hellos of the slowest path and a skew,
+    /// under one hello, after its last hello), prepares, and sends its
+    /// first hellos as the new active, which may reach us on the WAN only.
     pub(super) fn check_stall(&mut self, now: Instant) {
         if self.wan_open && now.since(self.last_refresh) > self.s.permit_timeout() {
             // u64, not Duration::as_millis()'s u128: its Display costs 2 KB.
@@ -143,7 +149,12 @@ impl Engine {
             self.close_wan();
             self.run = None;
             self.timers.stop(Timer::Prepare);
-            self.timers.set(Timer::Listen, now.plus(self.own_dead_interval()));
+            let h = self.s.slowest_hello();
+            let heard_by = self
+                .last_refresh
+                .plus(h.saturating_mul(u32::from(self.s.dead_multiplier).saturating_add(2)))
+                .plus(self.s.prepare_timeout);
+            self.timers.set(Timer::Listen, now.plus(self.own_dead_interval()).max(heard_by));
             self.set_state(now, State::Init, format!("stalled {ms} ms: forwarding permission lapsed"));
         }
     }
@@ -273,6 +284,7 @@ impl Engine {
             self.actions.push_back(Action::Announce);
         }
         self.timers.set_to(Timer::Nudge, self.s.nudge_interval.map(|n| now.plus(n)));
+        self.timers.set_to(Timer::LanAnnounce, self.s.lan_announce_interval.map(|n| now.plus(n)));
         if self.lease.as_ref().is_some_and(|l| l.is_valid(now)) {
             // Confirm with the server in the background; we already forward.
             self.timers.set(Timer::Renew, now);
@@ -287,6 +299,27 @@ impl Engine {
             // WAN hellos would stretch every failover by the phase gap.
             let hello = self.timers.get(Timer::Hello).unwrap_or(now);
             self.timers.set(Timer::WanHello, hello.plus(iv.saturating_sub(self.s.hello_interval)));
+        }
+    }
+
+    /// Leaves the active role without a handover, because it must and no
+    /// standby can be offered the role: RELEASE on the WAN (from the shared
+    /// MAC) and on the control links while still holding the WAN, so that
+    /// standbys take over at once, then the WAN closed (§5.7).
+    pub(super) fn release(&mut self, now: Instant, reason: String) {
+        self.send_wan(now, MessageType::Release);
+        for i in 0..self.s.control_macs.len() {
+            self.send(now, Path::Control(i as u8), MULTICAST_MAC, MessageType::Release, None);
+        }
+        self.close_wan();
+        self.run = None;
+        self.abandoned = None;
+        self.counters.releases = self.counters.releases.saturating_add(1);
+        // Closing the WAN makes the upstream trackers unknown (set_state).
+        if self.effective_with(true) == 0 {
+            self.set_state(now, State::Fault, reason);
+        } else {
+            self.enter_standby(now, &reason);
         }
     }
 
@@ -317,6 +350,10 @@ impl Engine {
             self.send_wan(now, MessageType::Release);
         }
         self.close_wan();
+        // The address and routes go with the fence closed: a stopped
+        // router (one being removed, too) must not keep the shared
+        // address for whoever opens its WAN next.
+        self.withdraw_lease();
         for i in 0..self.s.control_macs.len() {
             self.send(now, Path::Control(i as u8), MULTICAST_MAC, MessageType::Release, None);
         }

@@ -1,6 +1,7 @@
-//! Transition hooks and the other programs a transition runs: the netifd
-//! hand-off (`ubus call network.interface notify_proto`), the ubus event
-//! `vwrp.state`, then every file in the hook directory in name order. One
+//! Transition hooks and the other programs a transition runs: conntrackd's
+//! requests, the netifd hand-off (`ubus call network.interface
+//! notify_proto`), the ubus event `vwrp.state`, then every file in the hook
+//! directory in name order. One
 //! program at a time, each awaited up to a timeout and killed if it
 //! overruns, so they happen in the order the transitions did. Programs
 //! start and end through `system::process`; nothing blocks the loop. Time
@@ -94,9 +95,15 @@ impl Hooks {
         let Some(ubus) = find_program("ubus") else { return false };
         let mut argv: Vec<OsString> = vec![ubus.into()];
         argv.extend(args.iter().map(OsString::from));
+        self.enqueue_program(argv, now);
+        true
+    }
+
+    /// Queues a program (found in `$PATH`) in turn with the hooks, e.g. a
+    /// request to conntrackd.
+    pub fn enqueue_program(&mut self, argv: Vec<OsString>, now: Instant) {
         self.push(argv, Vec::new());
         self.start_next(now);
-        true
     }
 
     fn push(&mut self, argv: Vec<OsString>, env: Vec<(String, String)>) {

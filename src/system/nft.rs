@@ -45,7 +45,9 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::libc;
 
-use super::netlink::{F_ACK, F_CREATE, F_DUMP, F_EXCL, F_REQUEST, Message, Protocol, Request, Socket, is_errno};
+use super::netlink::{
+    F_ACK, F_CREATE, F_DUMP, F_EXCL, F_REQUEST, Message, Messages, Protocol, Request, Socket, is_errno,
+};
 use super::rtnl;
 
 /// The table that outlives the daemon, in family `netdev`.
@@ -551,28 +553,30 @@ impl FenceWatch {
         let mut hit = false;
         loop {
             match self.socket.receive() {
-                Ok(msgs) => {
-                    for m in msgs {
-                        // A malformed notification: check rather than guess.
-                        let Ok(m) = m else { return true };
-                        let k = m.kind.wrapping_sub(SUBSYS);
-                        let deleted = [
-                            libc::NFT_MSG_DELTABLE,
-                            libc::NFT_MSG_DELCHAIN,
-                            libc::NFT_MSG_DELRULE,
-                            libc::NFT_MSG_DELSET,
-                        ]
-                        .iter()
-                        .any(|&d| k == d as u16);
-                        hit |= m.kind & 0xff00 == SUBSYS && deleted;
-                    }
-                }
+                Ok(msgs) => hit |= deletions_in(msgs),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return hit,
                 // ENOBUFS and the like: notifications were lost.
                 Err(_) => return true,
             }
         }
     }
+}
+
+/// Whether one datagram of nftables notifications deletes something (a
+/// table, chain, rule or set); a malformed one counts as a deletion, to be
+/// checked rather than guessed. Element changes (our own permit refreshes)
+/// do not count.
+pub fn deletions_in(msgs: Messages<'_>) -> bool {
+    let mut hit = false;
+    for m in msgs {
+        let Ok(m) = m else { return true };
+        let k = m.kind.wrapping_sub(SUBSYS);
+        let deleted = [libc::NFT_MSG_DELTABLE, libc::NFT_MSG_DELCHAIN, libc::NFT_MSG_DELRULE, libc::NFT_MSG_DELSET]
+            .iter()
+            .any(|&d| k == d as u16);
+        hit |= m.kind & 0xff00 == SUBSYS && deleted;
+    }
+    hit
 }
 
 impl std::os::fd::AsRawFd for FenceWatch {

@@ -1,6 +1,6 @@
 //! Every program the daemon starts (udhcpc, conntrackd, hooks, ubus, tracker
-//! scripts, nft) starts here, clean, and ends here, without ever being
-//! waited for.
+//! scripts, the netifd guard) starts here, clean, and ends here, without
+//! ever being waited for.
 //!
 //! Clean: an empty signal mask and default signal dispositions (the daemon
 //! blocks SIGTERM, SIGHUP, SIGINT and SIGCHLD for its signalfd, and a child
@@ -52,9 +52,20 @@ fn stopping() -> std::sync::MutexGuard<'static, Vec<Stopping>> {
 const SIGSET_BYTES: usize = if cfg!(any(target_arch = "mips", target_arch = "mips64")) { 16 } else { 8 };
 
 /// Starts `cmd` clean (see the module). The caller chooses stdout and
-/// stderr; stdin is always /dev/null.
+/// stderr; stdin is /dev/null.
 pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
-    cmd.stdin(Stdio::null()).process_group(0);
+    spawn_with_stdin(cmd, Stdio::null())
+}
+
+/// [`spawn`], with stdin a pipe the returned [`Child`] keeps the writing
+/// end of, never written: the program reads end of file when this process
+/// is gone, however it ended (the netifd guard, `daemon::netifd_guard`).
+pub fn spawn_watching(cmd: &mut Command) -> io::Result<Child> {
+    spawn_with_stdin(cmd, Stdio::piped())
+}
+
+fn spawn_with_stdin(cmd: &mut Command, stdin: Stdio) -> io::Result<Child> {
+    cmd.stdin(stdin).process_group(0);
     // SAFETY: between fork and exec only async-signal-safe calls are made
     // (sigemptyset, sigprocmask, raw system calls).
     unsafe {
@@ -79,10 +90,62 @@ pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
     Ok(Child { inner: Some(cmd.spawn()?) })
 }
 
+/// [`spawn`], for a companion daemon that must not outlive this process
+/// even when it is SIGKILLed or its watchdog ends it (conntrackd): the
+/// kernel sends the child SIGTERM when the daemon dies.
+pub fn spawn_tied(cmd: &mut Command) -> io::Result<Child> {
+    let parent = std::process::id();
+    // SAFETY: prctl, getppid and _exit are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The daemon died before the prctl: nobody would send it.
+            if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    spawn(cmd)
+}
+
+/// Runs `cmd` (clean, as [`spawn`] does) to its end, for at most `limit`,
+/// its stderr captured. For start-up and the CLI only: the event loop
+/// never calls this.
+pub fn run(cmd: &mut Command, limit: Duration) -> io::Result<(ExitStatus, String)> {
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = spawn(cmd)?;
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            // It ended: what it wrote is all in the pipe (a few lines).
+            let mut err = String::new();
+            if let Some(mut e) = child.inner.as_mut().and_then(|c| c.stderr.take()) {
+                use std::io::Read;
+                let _ = e.read_to_string(&mut err);
+            }
+            return Ok((status, err));
+        }
+        if Instant::now() >= end {
+            child.kill();
+            let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+            return Err(io::Error::new(io::ErrorKind::TimedOut, format!("still running after {ms} ms: killed")));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 impl Child {
     /// The process id, which is also its process group's.
     pub fn id(&self) -> u32 {
         self.inner.as_ref().map_or(0, std::process::Child::id)
+    }
+
+    /// Its standard output, when it was started with a pipe there.
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.inner.as_mut()?.stdout.take()
     }
 
     /// Its exit status once it has ended (reaped then; asked again, the

@@ -13,8 +13,8 @@ use nix::errno::Errno;
 use nix::libc;
 
 use super::netlink::{
-    F_ACK, F_CREATE, F_DUMP, F_DUMP_INTR, F_REPLACE, F_REQUEST, Malformed, Message, NLMSG_DONE, NLMSG_ERROR, Protocol,
-    Request, Socket, is_errno,
+    F_ACK, F_CREATE, F_DUMP, F_DUMP_INTR, F_REPLACE, F_REQUEST, Malformed, Message, Messages, NLMSG_DONE, NLMSG_ERROR,
+    Protocol, Request, Socket, is_errno,
 };
 
 const IFINFOMSG_LEN: usize = 16;
@@ -398,33 +398,10 @@ impl LinkMonitor {
             let mut dump_done = false;
             match self.socket.receive() {
                 Ok(messages) => {
-                    for msg in messages {
-                        let msg = msg?;
-                        if msg.flags & F_DUMP_INTR != 0 {
-                            self.redump = true;
-                        }
-                        match msg.kind {
-                            libc::RTM_NEWLINK | libc::RTM_DELLINK => {
-                                let link = Link::parse(&msg)?;
-                                // Bridge port notices repeat the link's own.
-                                if link.family == libc::AF_BRIDGE as u8 {
-                                    continue;
-                                }
-                                let exists = msg.kind == libc::RTM_NEWLINK;
-                                events.push(LinkState {
-                                    index: link.index,
-                                    exists,
-                                    carrier: exists && link.carrier(),
-                                    mac: link.mac,
-                                    name: link.name,
-                                });
-                            }
-                            // A dump ends with DONE, or with an error when it
-                            // could not start.
-                            NLMSG_DONE | NLMSG_ERROR => dump_done = true,
-                            _ => {}
-                        }
-                    }
+                    let d = link_datagram(messages)?;
+                    events.extend(d.links);
+                    self.redump |= d.dump_interrupted;
+                    dump_done = d.dump_done;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(events),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -439,6 +416,48 @@ impl LinkMonitor {
             }
         }
     }
+}
+
+/// What one datagram of the link monitor's socket says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkDatagram {
+    pub links: Vec<LinkState>,
+    /// A dump was disturbed by changes: it must be asked for again.
+    pub dump_interrupted: bool,
+    /// A dump ended (with DONE, or with an error when it could not start).
+    pub dump_done: bool,
+}
+
+/// Reads one datagram of link events or dump replies; the kernel's bytes,
+/// checked before use (the fuzz target `netlink` feeds it any).
+pub fn link_datagram(messages: Messages<'_>) -> Result<LinkDatagram, Malformed> {
+    let mut d = LinkDatagram::default();
+    for msg in messages {
+        let msg = msg?;
+        if msg.flags & F_DUMP_INTR != 0 {
+            d.dump_interrupted = true;
+        }
+        match msg.kind {
+            libc::RTM_NEWLINK | libc::RTM_DELLINK => {
+                let link = Link::parse(&msg)?;
+                // Bridge port notices repeat the link's own.
+                if link.family == libc::AF_BRIDGE as u8 {
+                    continue;
+                }
+                let exists = msg.kind == libc::RTM_NEWLINK;
+                d.links.push(LinkState {
+                    index: link.index,
+                    exists,
+                    carrier: exists && link.carrier(),
+                    mac: link.mac,
+                    name: link.name,
+                });
+            }
+            NLMSG_DONE | NLMSG_ERROR => d.dump_done = true,
+            _ => {}
+        }
+    }
+    Ok(d)
 }
 
 impl AsRawFd for LinkMonitor {

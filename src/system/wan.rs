@@ -9,21 +9,38 @@ use std::path::Path;
 use super::rtnl;
 use crate::wire::Lease4;
 
+/// The WAN device a lease goes on: its index for the requests, its name
+/// for the errors.
+pub struct Wan<'a> {
+    pub ifindex: u32,
+    pub name: &'a str,
+}
+
 /// Configures `lease` on the WAN device. Idempotent: applying the same
-/// lease again changes nothing.
-pub fn apply(ifindex: u32, lease: &Lease4, previous: Option<&Lease4>, resolv: &Path) -> io::Result<()> {
+/// lease again changes nothing. An error names the step that failed: the
+/// netlink request, the address or route, the device (or the file).
+pub fn apply(wan: &Wan<'_>, lease: &Lease4, previous: Option<&Lease4>, resolv: &Path) -> io::Result<()> {
     if let Some(old) = previous.filter(|o| o.address != lease.address || o.prefix_len != lease.prefix_len) {
-        rtnl::del_address(ifindex, IpAddr::V4(old.address), old.prefix_len)?;
+        rtnl::del_address(wan.ifindex, IpAddr::V4(old.address), old.prefix_len)
+            .map_err(step(format!("RTM_DELADDR {}/{} dev {}", old.address, old.prefix_len, wan.name)))?;
     }
-    rtnl::add_address(ifindex, IpAddr::V4(lease.address), lease.prefix_len)?;
-    rtnl::replace_default_route(ifindex, lease.gateway)?;
-    write_resolv(resolv, lease)
+    rtnl::add_address(wan.ifindex, IpAddr::V4(lease.address), lease.prefix_len)
+        .map_err(step(format!("RTM_NEWADDR {}/{} dev {}", lease.address, lease.prefix_len, wan.name)))?;
+    rtnl::replace_default_route(wan.ifindex, lease.gateway)
+        .map_err(step(format!("RTM_NEWROUTE default via {} dev {} onlink", lease.gateway, wan.name)))?;
+    write_resolv(resolv, lease).map_err(step(format!("writing {}", resolv.display())))
 }
 
 /// Removes the address and default route of a lease we may no longer use.
-pub fn withdraw(ifindex: u32, lease: &Lease4) -> io::Result<()> {
-    rtnl::del_default_route(ifindex)?;
-    rtnl::del_address(ifindex, IpAddr::V4(lease.address), lease.prefix_len)
+pub fn withdraw(wan: &Wan<'_>, lease: &Lease4) -> io::Result<()> {
+    rtnl::del_default_route(wan.ifindex).map_err(step(format!("RTM_DELROUTE default dev {}", wan.name)))?;
+    rtnl::del_address(wan.ifindex, IpAddr::V4(lease.address), lease.prefix_len)
+        .map_err(step(format!("RTM_DELADDR {}/{} dev {}", lease.address, lease.prefix_len, wan.name)))
+}
+
+/// The error, prefixed with what was being done; its kind is kept.
+fn step(what: String) -> impl FnOnce(io::Error) -> io::Error {
+    move |e| io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
 /// Written whole to a temporary file and renamed, so readers never see

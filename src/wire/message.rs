@@ -5,8 +5,12 @@ use core::fmt;
 use super::tlv::Tlvs;
 use super::{Error, EthernetRepr, Keyring, Mac, TAG_LEN, TRAILER_LEN, be16, be32};
 
-pub const VERSION: u8 = 1;
+/// Version 2 binds every tag to the frame's destination (§3.1); version 1
+/// (vwrp 0.1 before that) is refused as any other.
+pub const VERSION: u8 = 2;
 pub const HEADER_LEN: usize = 24;
+/// Where the group byte sits in the PDU: a socket filter reads it.
+pub const GROUP_OFFSET: usize = field::GROUP;
 
 mod field {
     use core::ops::Range;
@@ -106,7 +110,11 @@ impl Flags {
     pub const WANT_STEP_UP: u8 = 0x04;
     /// Frame was sent on the WAN path (from the shared MAC).
     pub const WAN: u8 = 0x08;
-    const KNOWN: u8 = 0x0f;
+    /// Sender holds the WAN but must leave the active role: it cannot
+    /// serve (its LAN lost, a fatal tracker down). A standby that hears it
+    /// only on the WAN takes over (docs/PROTOCOL.md §6.8).
+    pub const LEAVING: u8 = 0x10;
+    const KNOWN: u8 = 0x1f;
 
     pub fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -205,7 +213,7 @@ pub struct Message {
     pub router_id: u32,
     pub priority: u8,
     pub effective_priority: u8,
-    /// WANT_PREEMPT, WANT_STEP_UP and WAN; AUTH is set by `emit`.
+    /// WANT_PREEMPT, WANT_STEP_UP, WAN and LEAVING; AUTH is set by `emit`.
     pub flags: Flags,
     pub dead_multiplier: u8,
     /// Milliseconds between hellos on the path this frame was sent on.
@@ -216,14 +224,15 @@ pub struct Message {
 }
 
 impl Message {
-    /// Checks version, trailer and tag (against `keys`) and decodes. Replay
-    /// is checked afterwards by the receiver's `ReplayGuard`.
-    pub fn parse<T: AsRef<[u8]>>(p: &Packet<T>, keys: &Keyring) -> Result<Message, Error> {
-        Message::parse_reusing(p, keys, Tlvs::default())
+    /// Checks version, trailer and tag (against `keys`, over `dst`, the
+    /// Ethernet destination the frame arrived with) and decodes. Replay is
+    /// checked afterwards by the receiver's `ReplayGuard`.
+    pub fn parse<T: AsRef<[u8]>>(p: &Packet<T>, dst: Mac, keys: &Keyring) -> Result<Message, Error> {
+        Message::parse_reusing(p, dst, keys, Tlvs::default())
     }
 
     /// `parse`, refilling the lists of `old` (see `Tlvs::parse_reusing`).
-    pub fn parse_reusing<T: AsRef<[u8]>>(p: &Packet<T>, keys: &Keyring, old: Tlvs) -> Result<Message, Error> {
+    pub fn parse_reusing<T: AsRef<[u8]>>(p: &Packet<T>, dst: Mac, keys: &Keyring, old: Tlvs) -> Result<Message, Error> {
         if p.version() != VERSION {
             return Err(Error::UnknownVersion(p.version()));
         }
@@ -232,22 +241,14 @@ impl Message {
             (None, false) => return Err(Error::Unauthenticated),
             (Some((id, tag)), _) => {
                 let key = keys.get(id).ok_or(Error::UnknownKey(id))?;
-                if !key.verify(p.covered(), tag) {
+                if !key.verify(dst, p.covered(), tag) {
                     return Err(Error::BadTag);
                 }
             }
         }
         let kind = MessageType::from_u8(p.msg_type())?;
         let state = WireState::from_u8(p.state())?;
-        if p.router_id() == 0 {
-            return Err(Error::BadField("router id"));
-        }
-        if p.hello_interval() == 0 {
-            return Err(Error::BadField("hello interval"));
-        }
-        if p.dead_multiplier() == 0 {
-            return Err(Error::BadField("dead multiplier"));
-        }
+        check_fields(p.router_id(), p.effective_priority(), p.dead_multiplier(), p.hello_interval(), p.seq())?;
         Ok(Message {
             kind,
             group: p.group(),
@@ -265,18 +266,11 @@ impl Message {
     }
 
     /// Appends the PDU to `out`, signed with the keyring's signing key if
-    /// it has one. What every receiver would refuse is refused here, and
-    /// `out` is then left unchanged.
-    pub fn emit(&self, keys: &Keyring, out: &mut Vec<u8>) -> Result<(), Error> {
-        if self.router_id == 0 {
-            return Err(Error::BadField("router id"));
-        }
-        if self.hello_interval == 0 {
-            return Err(Error::BadField("hello interval"));
-        }
-        if self.dead_multiplier == 0 {
-            return Err(Error::BadField("dead multiplier"));
-        }
+    /// it has one, for the receiver `dst` (the Ethernet destination). What
+    /// every receiver would refuse is refused here, and `out` is then left
+    /// unchanged.
+    pub fn emit(&self, dst: Mac, keys: &Keyring, out: &mut Vec<u8>) -> Result<(), Error> {
+        check_fields(self.router_id, self.effective_priority, self.dead_multiplier, self.hello_interval, self.seq)?;
         let start = out.len();
         let key = keys.signing_key();
         let flags = (self.flags.0 & Flags::KNOWN & !Flags::AUTH) | if key.is_some() { Flags::AUTH } else { 0 };
@@ -306,7 +300,7 @@ impl Message {
         };
         out[start + field::TLV_LEN.start..start + field::TLV_LEN.end].copy_from_slice(&tlv_len.to_be_bytes());
         if let Some(k) = key {
-            let tag = k.tag(&out[start..]);
+            let tag = k.tag(dst, &out[start..]);
             out.push(k.id);
             out.extend_from_slice(&tag);
         }
@@ -341,9 +335,26 @@ impl fmt::Display for Message {
     }
 }
 
+/// The header fields a receiver refuses (§2.8 step 9): a router id,
+/// multiplier, hello interval or sequence number of 0, and effective
+/// priority 255, which would beat every router a configuration can make.
+fn check_fields(router_id: u32, effective: u8, multiplier: u8, hello: u16, seq: u32) -> Result<(), Error> {
+    let bad = [
+        (router_id == 0, "router id"),
+        (effective == u8::MAX, "effective priority"),
+        (multiplier == 0, "dead multiplier"),
+        (hello == 0, "hello interval"),
+        (seq == 0, "sequence"),
+    ];
+    match bad.iter().find(|(b, _)| *b) {
+        Some((_, name)) => Err(Error::BadField(name)),
+        None => Ok(()),
+    }
+}
+
 /// Builds a whole Ethernet frame: header, PDU, zero padding to 60 bytes.
 pub fn frame(dst: Mac, src: Mac, ethertype: u16, msg: &Message, keys: &Keyring) -> Result<Vec<u8>, Error> {
-    EthernetRepr { dst, src, ethertype }.emit(|out| msg.emit(keys, out))
+    EthernetRepr { dst, src, ethertype }.emit(|out| msg.emit(dst, keys, out))
 }
 
 /// `frame` into `out`, which it empties first.
@@ -355,12 +366,13 @@ pub fn frame_into(
     msg: &Message,
     keys: &Keyring,
 ) -> Result<(), Error> {
-    EthernetRepr { dst, src, ethertype }.emit_into(out, |out| msg.emit(keys, out))
+    EthernetRepr { dst, src, ethertype }.emit_into(out, |out| msg.emit(dst, keys, out))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::MULTICAST_MAC;
 
     fn hello() -> Message {
         Message {
@@ -385,19 +397,21 @@ mod tests {
     fn zero_fields_refused_on_emit() {
         let cases = [
             (Message { router_id: 0, ..hello() }, "router id"),
+            (Message { effective_priority: 255, ..hello() }, "effective priority"),
             (Message { hello_interval: 0, ..hello() }, "hello interval"),
             (Message { dead_multiplier: 0, ..hello() }, "dead multiplier"),
+            (Message { seq: 0, ..hello() }, "sequence"),
         ];
         for (m, field) in cases {
             let mut out = vec![0xaa, 0xbb];
-            assert_eq!(m.emit(&Keyring::default(), &mut out), Err(Error::BadField(field)));
+            assert_eq!(m.emit(MULTICAST_MAC, &Keyring::default(), &mut out), Err(Error::BadField(field)));
             assert_eq!(out, [0xaa, 0xbb]);
         }
         let mut out = vec![0xaa];
         let bad = Message { tlvs: Tlvs { client_id: Some(vec![]), ..Tlvs::default() }, ..hello() };
-        assert_eq!(bad.emit(&Keyring::default(), &mut out), Err(Error::BadTlv(2)));
+        assert_eq!(bad.emit(MULTICAST_MAC, &Keyring::default(), &mut out), Err(Error::BadTlv(2)));
         assert_eq!(out, [0xaa]);
-        assert!(hello().emit(&Keyring::default(), &mut out).is_ok());
+        assert!(hello().emit(MULTICAST_MAC, &Keyring::default(), &mut out).is_ok());
         assert_eq!(out.len(), 1 + HEADER_LEN);
     }
 }

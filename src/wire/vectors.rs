@@ -126,6 +126,11 @@ fn vectors() -> Vec<Vector> {
     // IA_NA 28 + IA_PD 28 + DNS 18 + gateway 18 + DUID 16 bytes precede
     // the trackers TLV.
     let before_trackers = 28 + 28 + 18 + 18 + 16;
+    let v9 = Message {
+        effective_priority: 0,
+        flags: Flags(Flags::WAN | Flags::LEAVING),
+        ..base(MessageType::Release, WireState::Active, A, 200, A_EPOCH, 5000)
+    };
     vec![
         Vector { dst: MULTICAST_MAC, src: B_MAC, msg: v1, keys: plain(), extra: None },
         Vector { dst: MULTICAST_MAC, src: SHARED_MAC, msg: v2, keys: plain(), extra: None },
@@ -135,6 +140,7 @@ fn vectors() -> Vec<Vector> {
         Vector { dst: B_MAC, src: A_MAC, msg: v6, keys: test_keys(), extra: None },
         Vector { dst: MULTICAST_MAC, src: A_MAC, msg: v7, keys: test_keys(), extra: None },
         Vector { dst: MULTICAST_MAC, src: A_MAC, msg: v8, keys: plain(), extra: Some((before_trackers, &UNKNOWN_TLV)) },
+        Vector { dst: MULTICAST_MAC, src: SHARED_MAC, msg: v9, keys: test_keys(), extra: None },
     ]
 }
 
@@ -200,7 +206,7 @@ fn all_blocks() -> String {
 fn parse(bytes: &[u8], keys: &Keyring) -> Result<Message, Error> {
     let eth = EthernetFrame::new_checked(bytes)?;
     let pkt = Packet::new_checked(eth.payload())?;
-    Message::parse(&pkt, keys)
+    Message::parse(&pkt, eth.dst(), keys)
 }
 
 #[test]
@@ -220,7 +226,7 @@ fn every_vector_parses_to_its_message() {
         assert_eq!((eth.dst(), eth.src(), eth.ethertype()), (v.dst, v.src, DEFAULT_ETHERTYPE), "vector {n}");
         assert!(bytes.len() >= MIN_FRAME_LEN, "vector {n} is padded");
         let pkt = Packet::new_checked(eth.payload()).unwrap_or_else(|e| panic!("vector {n}: {e}"));
-        assert_eq!(Message::parse(&pkt, &v.keys).as_ref(), Ok(&v.msg), "vector {n}");
+        assert_eq!(Message::parse(&pkt, eth.dst(), &v.keys).as_ref(), Ok(&v.msg), "vector {n}");
         assert_eq!(pkt.flags().has(Flags::AUTH), !v.keys.is_empty(), "vector {n}");
     }
 }
@@ -250,9 +256,9 @@ fn a_flipped_bit_breaks_the_tag() {
         bad[at] ^= 0x01;
         assert_eq!(parse(&bad, &test_keys()), Err(Error::BadTag), "byte {at} flipped");
     }
-    // The Ethernet header is not covered.
+    // The Ethernet source is not covered: a receiver records it, no more.
     let mut moved = good.clone();
-    moved[0..6].copy_from_slice(&MULTICAST_MAC.0);
+    moved[6..12].copy_from_slice(&[0x02, 0, 0, 0, 0, 0xc3]);
     assert!(parse(&moved, &test_keys()).is_ok());
     // The key id is covered too: with both keys known, the other id fails.
     let both = Keyring::new(vec![Key::new(TEST_KEY_ID, TEST_KEY), Key::new(2, TEST_KEY)]);
@@ -260,6 +266,41 @@ fn a_flipped_bit_breaks_the_tag() {
     other_id[pdu + HEADER_LEN] = 2;
     assert_eq!(parse(&other_id, &both), Err(Error::BadTag));
     assert_eq!(parse(&good, &Keyring::new(vec![Key::new(TEST_KEY_ID, b"another key")])), Err(Error::BadTag));
+}
+
+/// §3.1: the tag covers the destination. A copy of B's unicast hello to
+/// A, captured and re-addressed to another router or to the multicast
+/// address, is refused; version 1 accepted it (the test fails there).
+#[test]
+fn a_re_addressed_copy_is_refused() {
+    let good = authenticated();
+    assert_eq!(&good[0..6], &A_MAC.0);
+    let c_mac = Mac([0x02, 0, 0, 0, 0, 0xc3]);
+    for dst in [c_mac, MULTICAST_MAC, Mac::BROADCAST] {
+        let mut readdressed = good.clone();
+        readdressed[0..6].copy_from_slice(&dst.0);
+        assert_eq!(parse(&readdressed, &test_keys()), Err(Error::BadTag), "re-addressed to {dst}");
+    }
+    // A multicast frame turned into a unicast one, likewise (vector 7).
+    let mut v7 = build(&vectors()[6]);
+    assert!(parse(&v7, &test_keys()).is_ok());
+    v7[0..6].copy_from_slice(&B_MAC.0);
+    assert_eq!(parse(&v7, &test_keys()), Err(Error::BadTag));
+}
+
+#[test]
+fn refused_header_values() {
+    let pdu = ETHERNET_HEADER_LEN;
+    let cases: [(usize, &[u8], &str); 3] = [
+        (pdu + 9, &[255], "effective priority"),
+        (pdu + 20, &[0, 0, 0, 0], "sequence"),
+        (pdu + 4, &[0, 0, 0, 0], "router id"),
+    ];
+    for (at, bytes, field) in cases {
+        let mut f = build(&vectors()[0]);
+        f[at..at + bytes.len()].copy_from_slice(bytes);
+        assert_eq!(parse(&f, &Keyring::default()), Err(Error::BadField(field)));
+    }
 }
 
 #[test]
@@ -285,9 +326,11 @@ fn truncation_is_refused() {
 #[test]
 fn another_version_is_refused() {
     for (i, keys) in [(0, Keyring::default()), (2, test_keys())] {
-        let mut f = build(&vectors()[i]);
-        f[ETHERNET_HEADER_LEN] = 2;
-        assert_eq!(parse(&f, &keys), Err(Error::UnknownVersion(2)));
+        for v in [1, 3] {
+            let mut f = build(&vectors()[i]);
+            f[ETHERNET_HEADER_LEN] = v;
+            assert_eq!(parse(&f, &keys), Err(Error::UnknownVersion(v)));
+        }
     }
 }
 

@@ -7,6 +7,13 @@
 //! and its own address on the ISP's subnet (203.0.113.2n/24), its WAN up
 //! and a default route, and masquerades out of it (the bed's NAT table).
 //! No notify script moves a WAN address, and nothing fences a backup.
+//!
+//! [`Keepalived::start_nat`] sets it up for NAT continuity instead, as
+//! conntrack-tools' documentation does (doc/sync/keepalived.conf): a
+//! `vrrp_sync_group` of a LAN and a WAN instance, the WAN one holding the
+//! public address 203.0.113.10 that every router SNATs to, whose notify
+//! scripts run upstream's primary-backup.sh against a conntrackd on each
+//! router (FTFW over the LAN, the same sync settings vwrp generates).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,18 +21,27 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use vwrp::system::conntrackd::{self, Paths, Setup, Stats};
+
 use crate::procstat;
-use crate::support::{ISP_ADDR, LAN_GATEWAY, Opts, ProcId, Testbed, poll_until};
+use crate::support::{ISP_ADDR, LAN_GATEWAY, Opts, ProcId, Testbed, WAN_ADDR, poll_until};
 
 pub const BIN: &str = "/usr/sbin/keepalived";
 /// The VRRP router id of the LAN gateway.
 const VRID: u8 = 51;
+/// The VRRP router id of the WAN address, in NAT mode.
+const WAN_VRID: u8 = 52;
+/// conntrack-tools' script for keepalived's notify hooks (Debian's copy).
+const PRIMARY_BACKUP: &str = "/usr/share/doc/conntrackd/examples/sync/primary-backup.sh";
 
 pub struct Keepalived {
     pub bed: Testbed,
     pub daemons: Vec<Option<ProcId>>,
     priorities: Vec<u8>,
     advert_ms: u64,
+    /// NAT continuity mode: conntrackd per router, notify scripts.
+    nat: bool,
+    pub conntrackd: Vec<Option<ProcId>>,
 }
 
 impl Keepalived {
@@ -33,12 +49,31 @@ impl Keepalived {
     /// keepalived started everywhere (all BACKUP, nopreempt, like vwrp's
     /// preempt off). Returns once one router holds the gateway.
     pub fn start(priorities: &[u8], advert_ms: u64) -> Result<Keepalived, String> {
+        Keepalived::start_as(priorities, advert_ms, false)
+    }
+
+    /// The same, set up for NAT continuity (see the module's comment):
+    /// conntrackd started on every router before keepalived.
+    pub fn start_nat(priorities: &[u8], advert_ms: u64) -> Result<Keepalived, String> {
+        Keepalived::start_as(priorities, advert_ms, true)
+    }
+
+    fn start_as(priorities: &[u8], advert_ms: u64, nat: bool) -> Result<Keepalived, String> {
         let bed = Testbed::new(priorities.len(), Opts::default());
-        let mut k =
-            Keepalived { bed, daemons: vec![None; priorities.len()], priorities: priorities.to_vec(), advert_ms };
+        let mut k = Keepalived {
+            bed,
+            daemons: vec![None; priorities.len()],
+            priorities: priorities.to_vec(),
+            advert_ms,
+            nat,
+            conntrackd: vec![None; priorities.len()],
+        };
         for n in 1..=priorities.len() {
             k.static_wan(n);
             k.write_config(n);
+            if nat {
+                k.start_conntrackd(n)?;
+            }
         }
         // A fresh veth reports "up" only after the kernel's link watch ran
         // (up to a second): keepalived would start in FAULT.
@@ -76,13 +111,77 @@ impl Keepalived {
         // keepalived takes seconds with two decimals: VRRPv3 counts in
         // centiseconds, so 0.01 s is its shortest interval.
         let advert = format!("{}.{:02}", self.advert_ms / 1000, (self.advert_ms % 1000) / 10);
-        let text = format!(
+        let mut text = format!(
             "global_defs {{\n  router_id r{n}\n  vrrp_version 3\n}}\n\
              vrrp_instance lan {{\n  state BACKUP\n  nopreempt\n  interface lan\n  \
              virtual_router_id {VRID}\n  priority {prio}\n  advert_int {advert}\n  \
              virtual_ipaddress {{\n    {LAN_GATEWAY}/24 dev lan\n  }}\n}}\n"
         );
+        if self.nat {
+            let script = self.path(n, "primary-backup.sh");
+            let script = script.display();
+            text = format!(
+                "global_defs {{\n  router_id r{n}\n  vrrp_version 3\n}}\n\
+                 vrrp_sync_group G1 {{\n  group {{\n    lan\n    wan\n  }}\n  \
+                 notify_master \"{script} primary\"\n  notify_backup \"{script} backup\"\n  \
+                 notify_fault \"{script} fault\"\n}}\n{}\
+                 vrrp_instance wan {{\n  state BACKUP\n  nopreempt\n  interface wan\n  \
+                 virtual_router_id {WAN_VRID}\n  priority {prio}\n  advert_int {advert}\n  \
+                 virtual_ipaddress {{\n    {WAN_ADDR}/24 dev wan\n  }}\n}}\n",
+                text.split_once("}\n").map_or("", |(_, rest)| rest)
+            );
+        }
         std::fs::write(self.path(n, "conf"), text).expect("write keepalived config");
+    }
+
+    /// Router n's conntrackd files, apart from every other router's.
+    pub fn conntrackd_paths(&self, n: usize) -> Paths {
+        Paths::in_dir(&self.path(n, "conntrackd"))
+    }
+
+    /// NAT mode, on router n: SNAT to the shared WAN address, conntrackd's
+    /// configuration and upstream's primary-backup.sh pointed at it, and
+    /// conntrackd started (in the foreground, as the bed's process).
+    fn start_conntrackd(&mut self, n: usize) -> Result<(), String> {
+        let r = Testbed::router(n);
+        self.bed.exec_ok(&r, ["nft", "flush", "chain", "inet", "vwrpnat", "postrouting"]);
+        let snat = format!("add rule inet vwrpnat postrouting oifname \"wan\" snat ip to {WAN_ADDR}");
+        self.bed.exec_ok(&r, ["nft", snat.as_str()]);
+        let paths = self.conntrackd_paths(n);
+        let lan: std::net::Ipv4Addr = Testbed::router_lan_addr(n).parse().map_err(|e| format!("{e}"))?;
+        let own_wan = format!("203.0.113.{}", 20usize.saturating_add(n));
+        let ignore = ["127.0.0.1", "::1", LAN_GATEWAY, own_wan.as_str()]
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .chain([lan.into()])
+            .collect();
+        let setup =
+            Setup { device: "lan".into(), address: lan, ignore, hash_limit: 2 * conntrackd::kernel_table_size() };
+        let text = conntrackd::config(&setup, &paths)?;
+        conntrackd::prepare(&text, &paths).map_err(|e| format!("conntrackd config: {e}"))?;
+        let script = std::fs::read_to_string(PRIMARY_BACKUP).map_err(|e| format!("{PRIMARY_BACKUP}: {e}"))?;
+        let script = script
+            .replace("CONNTRACKD_LOCK=/var/lock/conntrack.lock", &format!("CONNTRACKD_LOCK={}", paths.lock.display()))
+            .replace(
+                "CONNTRACKD_CONFIG=/etc/conntrackd/conntrackd.conf",
+                &format!("CONNTRACKD_CONFIG={}", paths.conf.display()),
+            );
+        let path = self.path(n, "primary-backup.sh");
+        std::fs::write(&path, script).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let conf = paths.conf.to_str().unwrap_or_default().to_string();
+        let id = self.bed.spawn(&r, ["conntrackd", "-C", conf.as_str()]);
+        self.conntrackd[n - 1] = Some(id);
+        let ok = poll_until(Duration::from_secs(5), || self.conntrack_stats(n).is_some());
+        ok.then_some(()).ok_or_else(|| format!("r{n}: conntrackd did not start: {}", self.bed.proc_log(id)))
+    }
+
+    /// Router n's conntrackd's caches and traffic (`conntrackd -s`).
+    pub fn conntrack_stats(&self, n: usize) -> Option<Stats> {
+        let conf = self.conntrackd_paths(n).conf;
+        let out = self.bed.exec(&Testbed::router(n), ["conntrackd", "-C", conf.to_str()?, "-s"]);
+        conntrackd::parse_stats(&String::from_utf8_lossy(&out.stdout))
     }
 
     /// Starts keepalived in the foreground, VRRP only (no health-check

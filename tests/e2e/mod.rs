@@ -39,6 +39,10 @@ pub struct RouterConf {
     /// Another vwrp binary than [`vwrp_bin`], e.g. one built with a test
     /// feature.
     pub daemon_bin: Option<String>,
+    /// Options of the `globals` section, e.g. `realtime_priority`.
+    pub globals: String,
+    /// A command the daemon runs under, e.g. `taskset -c 0`.
+    pub wrapper: Vec<String>,
 }
 
 impl Default for RouterConf {
@@ -51,6 +55,8 @@ impl Default for RouterConf {
             env: Vec::new(),
             signing_key: None,
             daemon_bin: None,
+            globals: String::new(),
+            wrapper: Vec::new(),
         }
     }
 }
@@ -123,6 +129,7 @@ impl Cluster {
              \toption state_dir '{d}/r{n}'\n\
              \toption hook_dir '{d}/r{n}/hooks'\n\
              \toption log_level 'debug'\n\
+             {}\
              config group 'wan'\n\
              \toption group_id '1'\n\
              \toption router_id '{n}'\n\
@@ -138,6 +145,7 @@ impl Cluster {
              \tlist lan_gateway '198.51.100.1/24@lan'\n\
              \toption resolv_file '{d}/r{n}/resolv.conf'\n\
              {}",
+            rc.globals,
             rc.priority,
             u8::from(rc.preempt),
             rc.preempt_delay,
@@ -163,7 +171,8 @@ impl Cluster {
         let share = concat!(env!("CARGO_MANIFEST_DIR"), "/files/usr/share/vwrp");
         let conf = self.config_path(n);
         let _ = std::fs::remove_file(self.socket(n));
-        let mut argv = vec!["env".to_string(), format!("VWRP_SHARE_DIR={share}")];
+        let mut argv = self.confs[n - 1].wrapper.clone();
+        argv.extend(["env".to_string(), format!("VWRP_SHARE_DIR={share}")]);
         argv.extend(self.confs[n - 1].env.iter().map(|(k, v)| format!("{k}={v}")));
         let bin = self.confs[n - 1].daemon_bin.clone().unwrap_or_else(|| vwrp_bin().to_string());
         argv.extend([bin, "daemon".into(), "-c".into(), conf.to_string_lossy().into_owned()]);

@@ -1,10 +1,12 @@
 //! A deterministic multi-router simulator for the engine: virtual clock,
-//! simulated WAN and control links (loss, delay, partition), crash, hang
-//! and restart of routers, a DHCP server that answers, stays silent or
-//! refuses, and an upstream tracker per router run by the daemon's own
-//! `tracker::Schedule` (its probes answered, or timed out when the
-//! upstream is dead). Invariants are checked after every event; any breach
-//! is recorded with the time.
+//! simulated WAN and control links (loss, delay, partition, one-way cuts),
+//! crash, hang and restart of routers, a router's LAN side lost (its LAN
+//! device without carrier, or cut silently and seen by a fatal LAN
+//! tracker), a DHCP server that answers, stays silent or refuses, and an
+//! upstream tracker per router run by the daemon's own `tracker::Schedule`
+//! (its probes answered, or timed out when the upstream is dead).
+//! Invariants are checked after every event; any breach is recorded with
+//! the time.
 
 #![allow(dead_code)]
 
@@ -80,7 +82,31 @@ pub struct Router {
     renewal: Option<(Instant, Instant, u8)>,
     /// Cut off from the WAN segment / the control link.
     pub isolated: [bool; 2],
+    /// One-way cuts of its control link: its frames out are dropped
+    /// (`mute`), or the frames to it (`deaf`).
+    pub mute: bool,
+    pub deaf: bool,
+    /// Its LAN device (which is also its control link) has no carrier: cut
+    /// both ways, and the daemon is told (a link event).
+    pub lan_down: bool,
+    /// Its LAN cut off silently (carrier stays): only its fatal LAN
+    /// tracker notices, after a while.
+    pub lan_cut: bool,
+    /// Link events and LAN tracker verdicts that came while it was stopped.
+    held_events: Vec<Held>,
 }
+
+/// What the daemon of a stopped router reads when it runs again.
+#[derive(Clone, Copy, Debug)]
+enum Held {
+    /// The LAN device's carrier.
+    Lan(bool),
+    /// The LAN tracker's verdict.
+    LanTracker(bool),
+}
+
+/// The engine's tracker index of the fatal LAN tracker (0 is the upstream).
+pub const LAN_TRACKER: usize = 1;
 
 impl Router {
     pub fn state(&self) -> State {
@@ -120,6 +146,12 @@ enum Ev {
         to: usize,
         round: u64,
         ok: bool,
+    },
+    /// The fatal LAN tracker's verdict, `fall` rounds after a silent cut
+    /// (or `rise` rounds after it healed).
+    LanVerdict {
+        to: usize,
+        up: bool,
     },
 }
 
@@ -213,6 +245,12 @@ pub struct World {
     pub tracker_verdicts: Vec<(Instant, usize, bool)>,
     /// Every DHCP request the routers sent: (when, router, what).
     pub dhcp_log: Vec<(Instant, usize, DhcpSent)>,
+    /// The overlap in progress (b) began while one of the two said it must
+    /// leave (the LEAVING flag): it lasts until it hears the new active.
+    overlap_leaving: bool,
+    /// Takeovers from an active that must leave, heard on the WAN only:
+    /// (when, router).
+    leaving_takeovers: Vec<(Instant, usize)>,
 }
 
 /// A DHCP request a router sent.
@@ -260,6 +298,8 @@ impl World {
             discovering: Vec::new(),
             tracker_verdicts: Vec::new(),
             dhcp_log: Vec::new(),
+            overlap_leaving: false,
+            leaving_takeovers: Vec::new(),
         }
     }
 
@@ -319,9 +359,13 @@ impl World {
             keys,
             hold_period: self.p.hold,
             nudge_interval: Some(Duration::from_secs(10)),
+            lan_announce_interval: None,
             prepare_timeout: self.p.hello * 10,
             client_id: vec![1, 2, 0x76, 0x77, 0x72, 0x70, 1],
-            trackers: vec![TrackerSpec { name: "ping".into(), weight: Weight::Penalty(250), wan_only: true }],
+            trackers: vec![
+                TrackerSpec { name: "ping".into(), weight: Weight::Penalty(250), wan_only: true },
+                TrackerSpec { name: "lan".into(), weight: Weight::Fatal, wan_only: false },
+            ],
         }
     }
 
@@ -345,6 +389,11 @@ impl World {
             held_result: None,
             renewal: None,
             isolated: [false; 2],
+            mute: false,
+            deaf: false,
+            lan_down: false,
+            lan_cut: false,
+            held_events: Vec::new(),
         });
         self.start(i);
         i
@@ -363,8 +412,22 @@ impl World {
         r.tracker.stop();
         r.held_result = None;
         r.renewal = None;
+        r.held_events.clear();
+        // The daemon's first link dump; a silent cut is seen by its LAN
+        // tracker again, some rounds later.
+        if r.lan_down {
+            if let Some(e) = r.engine.as_mut() {
+                e.handle_control_link(now, 0, false);
+                e.handle_lan_link(now, false);
+            }
+        }
+        let recut = r.lan_cut;
         self.log(format!("r{i} starts (epoch {epoch:#x})"));
         self.drain(i);
+        if recut {
+            let d = self.lan_detection();
+            self.push(now.plus(d), Ev::LanVerdict { to: i, up: false });
+        }
     }
 
     /// SIGKILL: the process is gone; its nft permission lapses by itself.
@@ -389,6 +452,9 @@ impl World {
     pub fn resume(&mut self, i: usize) {
         self.routers[i].proc = Proc::Running;
         self.log(format!("r{i} resumes"));
+        for ev in std::mem::take(&mut self.routers[i].held_events) {
+            self.apply_held(i, ev);
+        }
         while let Some((path, frame)) = self.routers[i].inbox.pop_front() {
             let now = self.now;
             if let Some(e) = self.routers[i].engine.as_mut() {
@@ -432,10 +498,89 @@ impl World {
     pub fn heal(&mut self) {
         for r in &mut self.routers {
             r.isolated = [false; 2];
+            (r.mute, r.deaf) = (false, false);
         }
         self.links = [Link::default(); 2];
         self.last_heal = self.now;
         self.log("network healed".into());
+    }
+
+    /// A one-way cut of router i's control link: its frames out are
+    /// dropped (`out`), or the frames to it.
+    pub fn cut_one_way(&mut self, i: usize, out: bool) {
+        let r = &mut self.routers[i];
+        if out {
+            r.mute = true;
+        } else {
+            r.deaf = true;
+        }
+        self.log(format!("r{i} control link cut one way: {}", if out { "out" } else { "in" }));
+    }
+
+    /// Router i's LAN device (its control link too) loses carrier, or gets
+    /// it back: cut both ways, and a link event for its daemon.
+    pub fn set_lan(&mut self, i: usize, up: bool) {
+        if self.routers[i].lan_down != up {
+            return;
+        }
+        self.routers[i].lan_down = !up;
+        if up {
+            self.last_heal = self.now;
+        }
+        self.log(format!("r{i} LAN carrier {}", if up { "back" } else { "lost" }));
+        self.deliver_held(i, Held::Lan(up));
+    }
+
+    /// Router i's LAN cut off without a carrier change (a switch between),
+    /// or joined again: its fatal LAN tracker notices after its detection
+    /// time.
+    pub fn set_lan_cut(&mut self, i: usize, cut: bool) {
+        if self.routers[i].lan_cut == cut {
+            return;
+        }
+        self.routers[i].lan_cut = cut;
+        if !cut {
+            self.last_heal = self.now;
+        }
+        self.log(format!("r{i} LAN {}", if cut { "cut silently" } else { "joined again" }));
+        let d = self.lan_detection();
+        self.push(self.now.plus(d), Ev::LanVerdict { to: i, up: !cut });
+    }
+
+    /// How long the LAN tracker takes to see a change: `fall` (or `rise`)
+    /// rounds of the tracker interval, at most.
+    pub fn lan_detection(&mut self) -> Duration {
+        let rounds = u32::from(self.p.fall.max(self.p.rise));
+        self.p.tracker_interval.mul_f64((1 + self.rng.below(rounds as u64 * 100)) as f64 / 100.0)
+    }
+
+    /// An event for router i's daemon: handled now, kept while it is
+    /// stopped, lost while it is down (a restart dumps the links).
+    fn deliver_held(&mut self, i: usize, ev: Held) {
+        match self.routers[i].proc {
+            Proc::Running => self.apply_held(i, ev),
+            Proc::Hung => self.routers[i].held_events.push(ev),
+            Proc::Down => {}
+        }
+    }
+
+    fn apply_held(&mut self, i: usize, ev: Held) {
+        let now = self.now;
+        if let Some(e) = self.routers[i].engine.as_mut() {
+            match ev {
+                Held::Lan(up) => {
+                    e.handle_control_link(now, 0, up);
+                    e.handle_lan_link(now, up);
+                }
+                Held::LanTracker(up) => e.handle_tracker(now, LAN_TRACKER, up),
+            }
+        }
+        self.drain(i);
+    }
+
+    /// Whether router i's LAN side works (carrier, and not cut).
+    pub fn lan_ok(&self, i: usize) -> bool {
+        !self.routers[i].lan_down && !self.routers[i].lan_cut
     }
 
     /// Carries out a router's actions, checking what it sends on the WAN.
@@ -514,7 +659,14 @@ impl World {
                 }
                 Action::Transition { from, to, reason } => {
                     self.log(format!("r{i} {} -> {}: {reason}", from.as_str(), to.as_str()));
+                    if to == State::TakingOver && reason.contains("must leave") {
+                        self.leaving_takeovers.push((now, i));
+                    }
                     if to == State::Active {
+                        let eff = self.routers[i].engine.as_ref().map_or(1, |e| e.effective_priority());
+                        if eff == 0 {
+                            self.violate(format!("(h) r{i} became active while it cannot serve: {reason}"));
+                        }
                         if reason.contains("(tracker)") {
                             self.tracker_handovers.push(now);
                         }
@@ -536,10 +688,12 @@ impl World {
                 // state directory is gone with them): none to ask back.
                 Action::RebootLease { .. } => self.violate(format!("r{i} asked back a lease it never kept")),
                 Action::Announce
+                | Action::AnnounceLan
                 | Action::DropLanGateway
                 | Action::Nudge
                 | Action::RunHooks(_)
-                | Action::StoreLease { .. } => {}
+                | Action::StoreLease { .. }
+                | Action::Refused(_) => {}
             }
         }
         if self.routers[i].proc == Proc::Down {
@@ -557,15 +711,27 @@ impl World {
         }
     }
 
+    /// Frames out of router i on link li are lost.
+    fn tx_cut(&self, i: usize, li: usize) -> bool {
+        let r = &self.routers[i];
+        r.isolated[li] || (li == 1 && (r.mute || r.lan_down || r.lan_cut))
+    }
+
+    /// Frames into router i on link li are lost.
+    fn rx_cut(&self, i: usize, li: usize) -> bool {
+        let r = &self.routers[i];
+        r.isolated[li] || (li == 1 && (r.deaf || r.lan_down || r.lan_cut))
+    }
+
     fn transmit(&mut self, from: usize, path: Path, frame: Vec<u8>) {
         let li = link_idx(path);
-        if self.routers[from].isolated[li] {
+        if self.tx_cut(from, li) {
             return;
         }
         let dst = Mac([frame[0], frame[1], frame[2], frame[3], frame[4], frame[5]]);
         let link = self.links[li];
         for to in 0..self.routers.len() {
-            if to == from || self.routers[to].isolated[li] {
+            if to == from || self.rx_cut(to, li) {
                 continue;
             }
             if path != Path::Wan && !dst.is_multicast() && dst != control_mac(to) {
@@ -658,6 +824,13 @@ impl World {
                 Proc::Hung => self.routers[to].held_result = Some((round, ok)),
                 Proc::Down => {}
             },
+            // Only the verdict that matches the LAN now (a later change
+            // overtakes an earlier one).
+            Ev::LanVerdict { to, up } if up != self.routers[to].lan_cut => {
+                self.log(format!("r{to} LAN tracker {}", if up { "up" } else { "down" }));
+                self.deliver_held(to, Held::LanTracker(up));
+            }
+            Ev::LanVerdict { .. } => {}
         }
     }
 
@@ -812,6 +985,19 @@ impl World {
         if open.len() >= 2 {
             let since = *self.overlap_since.get_or_insert(now);
             let states: Vec<State> = open.iter().map(|&i| self.routers[i].state()).collect();
+            // One that must leave and is heard on the WAN only is taken
+            // over from (§6.8); it closes when it hears the new active,
+            // or when its permit lapses if it is stopped meanwhile.
+            let leaving = open.iter().any(|&i| self.routers[i].engine.as_ref().is_some_and(|e| e.is_leaving()));
+            // Or the other one took over because of it (the old active may
+            // have stopped leaving since: a frame it sent earlier decided).
+            let s = &self.routers[open[0]].settings;
+            let opened_by = s.prepare_timeout + self.max_delay() * 2;
+            let taker = self
+                .leaving_takeovers
+                .iter()
+                .any(|&(ta, j)| open.contains(&j) && ta <= since && since.since(ta) <= opened_by);
+            self.overlap_leaving |= (leaving || taker) && open.len() == 2;
             // The handover window: the target opened, the offerer has not
             // closed yet (or gave up and will close on the late READY, or
             // the target aborts on hearing it is still active).
@@ -832,7 +1018,9 @@ impl World {
             // other's start-up burst meet at the next discovery multicast.
             let meet = if self.p.wan_hello.is_some() { Duration::ZERO } else { vwrp::engine::DISCOVERY_INTERVAL };
             let loss_bound = slowest * (u32::from(self.p.multiplier) + 4) + meet + self.max_delay() * 2;
+            let leaving_bound = s.permit_timeout() + self.max_delay() * 2 + Duration::from_micros(1);
             let ok = (handover_pair && now.since(since) <= handover_bound)
+                || (self.overlap_leaving && open.len() == 2 && now.since(since) <= leaving_bound)
                 || (now.since(self.last_heal) <= heal_bound && self.last_heal > Instant::ZERO)
                 || (lossy && now.since(since) <= loss_bound);
             if !ok {
@@ -843,6 +1031,7 @@ impl World {
             }
         } else {
             self.overlap_since = None;
+            self.overlap_leaving = false;
         }
         // (e) graceful handovers never close the WAN everywhere.
         if self.graceful_only && self.had_active && open.is_empty() {

@@ -66,6 +66,7 @@
 mod capture;
 mod cmd;
 mod macwatch;
+mod natflows;
 pub mod netns;
 mod stale;
 mod stream;
@@ -86,6 +87,7 @@ use nix::unistd::Pid;
 pub use capture::{Capture, DISSECTOR, tshark_command};
 pub use cmd::EXEC_TIMEOUT;
 pub use macwatch::interleaved;
+pub use natflows::{Flow, FlowReport, FlowSpec, Flows, server_resets};
 pub use stale::{cleanup_stale, namespaces};
 pub use stream::{Gap, StreamReport, StreamRx, UDPSTREAM};
 

@@ -65,7 +65,7 @@ define Build/DefaultTargets
 endef
 
 # What package-pack.mk writes from a package's fields (control) and
-# definitions (conffiles, postinst-pkg), and its install.
+# definitions (conffiles, postinst-pkg, postrm), and its install.
 define BuildIPKG
   compile: $(PACKAGE_DIR)/$(1)/control
 
@@ -79,6 +79,7 @@ define BuildIPKG
   $(PACKAGE_DIR)/$(1)/control: $(PACKAGE_DIR)/$(1)/data FORCE
 	$$(file >$(PACKAGE_DIR)/$(1)/conffiles,$$(strip $$(Package/$(1)/conffiles)))
 	$$(file >$(PACKAGE_DIR)/$(1)/postinst-pkg,$$(Package/$(1)/postinst))
+	$$(if $$(Package/$(1)/postrm),$$(file >$(PACKAGE_DIR)/$(1)/postrm,$$(Package/$(1)/postrm)))
 	$$(file >$(PACKAGE_DIR)/$(1)/description,$$(Package/$(1)/description))
 	{ \
 		echo "Package: $(1)"; \

@@ -345,6 +345,11 @@ return view.extend({
 		o.value('trace', _('Trace'));
 		o.default = 'info';
 
+		o = s.option(form.Value, 'realtime_priority', _('Real-time priority'),
+			_('The daemon runs with this real-time (SCHED_RR) priority, 1 to 99, and its memory locked, so that a busy router cannot starve it past its forwarding permit. 0 turns both off.'));
+		o.datatype = 'and(uinteger,range(0,99))';
+		o.placeholder = '5';
+
 		/* groups: one named section per shared WAN line. */
 		s = m.section(form.TypedSection, 'group', _('Groups'),
 			_('One group per WAN line that several routers share. Most homes need one, named after the WAN interface, e.g. "wan".'));
@@ -430,6 +435,11 @@ return view.extend({
 		o = s.taboption('timing', form.Value, 'nudge_interval', _('Gateway nudge interval'),
 			_('How often the active router sends an ARP request for the ISP gateway from the leased address: 1s to 1h, or 0 for off.'));
 		o.placeholder = '10s';
+		o.validate = duration(1000, 3600000, true);
+
+		o = s.taboption('timing', form.Value, 'lan_announce_interval', _('LAN gateway announce interval'),
+			_('How often the active router announces the LAN gateway addresses again (gratuitous ARP, unsolicited NA): 1s to 1h, or 0 for off. They are always announced when the role moves and when a LAN device gets its carrier back.'));
+		o.placeholder = '0';
 		o.validate = duration(1000, 3600000, true);
 
 		o = s.taboption('timing', form.Flag, 'conntrack_sync', _('Sync connection tracking'),

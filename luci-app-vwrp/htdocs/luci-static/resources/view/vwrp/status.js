@@ -41,6 +41,7 @@ var COUNTERS = [
 	[ 'rx_bad_version',     _('Refused: other version') ],
 	[ 'rx_path_mismatch',   _('Refused: wrong path') ],
 	[ 'rx_peer_limit',      _('Refused: too many peers') ],
+	[ 'rx_claim_bounded',   _('Peer timers cut to ours') ],
 	[ 'rx_other',           _('Other groups') ],
 	[ 'rx_own',             _('Own hellos heard back') ]
 ];
@@ -184,6 +185,31 @@ function renderLease6(g) {
 	]);
 }
 
+/* conntrackd and the last commit, with conntrack_sync (docs/NATSYNC.md). */
+function renderConntrack(g) {
+	var c = g.conntrack;
+	if (!L.isObject(c))
+		return E([]);
+	var n = function(v) { return v == null ? '-' : String(v); };
+	var state = (c.state == 'ok') ? _('running, answering')
+		: E('strong', [ String(c.state), c.error ? ': ' + c.error : '' ]);
+	var rows = [
+		[ _('conntrackd'), state ],
+		[ _('Sync link'), String(c.device) ],
+		[ _('Own connections'), n(c.internal) ],
+		[ _('Connections held for a takeover'), n(c.external) ]
+	];
+	var m = c.commit;
+	if (L.isObject(m))
+		rows.push([ _('Last commit'), [
+			(m.result == 'ok') ? _('done') : E('strong', [ String(m.result), m.error ? ': ' + m.error : '' ]),
+			m.took_ms != null ? ' ' + _('in %d ms').format(m.took_ms) : '', ' (', common.ago(m.ago_ms), ')'
+		] ]);
+	var t = kvTable(rows);
+	t.setAttribute('id', 'vwrp-conntrack-' + g.name);
+	return E('div', [ E('h4', [ _('Connection tracking sync') ]), t ]);
+}
+
 function renderTrackers(g) {
 	var trackers = Array.isArray(g.trackers) ? g.trackers : [];
 	return gridTable('vwrp-trackers-' + g.name,
@@ -249,6 +275,7 @@ function renderDetails(g) {
 		keys,
 		E('h4', [ _('Shared DHCP lease') ]), renderLease(g),
 		renderLease6(g),
+		renderConntrack(g),
 		E('h4', [ _('Trackers') ]), renderTrackers(g),
 		E('h4', [ _('Recent role changes') ]), renderTransitions(g),
 		E('h4', [ _('Counters') ]), renderCounters(g)

@@ -1,0 +1,258 @@
+//! conntrackd beside the daemon, while a group syncs connection tracking
+//! (`conntrack_sync`, docs/NATSYNC.md): one conntrackd per router, started
+//! as the daemon's child from a configuration generated at run time
+//! (system::conntrackd), started again when it ends, and asked every few
+//! seconds how it is (`conntrackd -s`), for status.
+//!
+//! Its own child rather than procd's second instance: the daemon needs
+//! the sync link's address (known once netifd set it), knows when
+//! conntrackd is down, and ties its life to its own (a SIGKILLed daemon
+//! takes conntrackd with it, system::process::spawn_tied), so one
+//! daemon's conntrackd never outlives it to meet the next. Nothing here
+//! waits: the children are read when SIGCHLD wakes the loop, or at this
+//! module's deadline.
+
+use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsRawFd;
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::libc;
+
+use crate::config::Config;
+use crate::json;
+use crate::system::conntrackd::{self, Paths, Setup, Stats};
+use crate::system::process::{self, Child};
+use crate::time::Instant;
+
+/// Until the sync link has an address (netifd configures it after us).
+const ADDRESS_RETRY: Duration = Duration::from_secs(1);
+/// After conntrackd ended, or could not start.
+const RESTART: Duration = Duration::from_secs(5);
+/// After it was stopped on purpose: its own clean-up (lock, socket) is
+/// over by then, so it cannot remove the next one's files.
+const AFTER_STOP: Duration = Duration::from_millis(1500);
+const PROBE_EVERY: Duration = Duration::from_secs(5);
+const PROBE_LIMIT: Duration = Duration::from_secs(2);
+
+struct Running {
+    child: Child,
+}
+
+struct Probe {
+    child: Child,
+    deadline: Instant,
+}
+
+pub struct Conntrack {
+    paths: Paths,
+    device: String,
+    /// Addresses whose connections are this router's own.
+    ignore: Vec<IpAddr>,
+    running: Option<Running>,
+    /// When to start it (not running) or ask it next (running).
+    next: Instant,
+    probe: Option<Probe>,
+    /// Its last answer.
+    stats: Option<Stats>,
+    /// The last probe went unanswered.
+    unreachable: bool,
+    restarts: u64,
+    /// Why it does not run, or why the last probe failed.
+    error: Option<String>,
+}
+
+/// What the configuration asks of conntrackd: its device and the
+/// addresses it ignores. `None`: no group syncs.
+fn wanted(config: &Config) -> Option<(String, Vec<IpAddr>)> {
+    let device = config.conntrack_device()?.to_string();
+    let mut ignore: Vec<IpAddr> = vec![Ipv4Addr::LOCALHOST.into(), std::net::Ipv6Addr::LOCALHOST.into()];
+    for gw in config.groups.iter().flat_map(|g| &g.lan_gateways) {
+        if !ignore.contains(&gw.address) {
+            ignore.push(gw.address);
+        }
+    }
+    Some((device, ignore))
+}
+
+impl Conntrack {
+    pub fn new(config: &Config, now: Instant) -> Option<Conntrack> {
+        let (device, ignore) = wanted(config)?;
+        Some(Conntrack {
+            paths: Paths::in_dir(&config.globals.state_dir),
+            device,
+            ignore,
+            running: None,
+            next: now,
+            probe: None,
+            stats: None,
+            unreachable: false,
+            restarts: 0,
+            error: None,
+        })
+    }
+
+    /// A reloaded configuration: `false` if conntrackd is no longer
+    /// wanted (the caller drops this). A changed one is restarted.
+    pub fn reconfigure(&mut self, config: &Config, now: Instant) -> bool {
+        let Some((device, ignore)) = wanted(config) else { return false };
+        let paths = Paths::in_dir(&config.globals.state_dir);
+        let moved = paths.conf.as_os_str() != self.paths.conf.as_os_str();
+        if moved || device != self.device || ignore != self.ignore {
+            log::info!("conntrackd: configuration changed: starting it again");
+            (self.device, self.ignore, self.paths) = (device, ignore, paths);
+            self.stop(now);
+        }
+        true
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        Some(self.probe.as_ref().map_or(self.next, |p| p.deadline.min(self.next)))
+    }
+
+    /// Reaps what ended, starts conntrackd when it is time, asks it how it
+    /// is. Call on SIGCHLD and at `deadline()`.
+    pub fn poll(&mut self, now: Instant) {
+        self.read_probe(now);
+        if let Some(r) = &mut self.running {
+            let ended = match r.child.try_wait() {
+                Ok(None) => None,
+                Ok(Some(status)) => Some(status.to_string()),
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(how) = ended {
+                let why = format!("conntrackd exited ({how})");
+                log::warn!("{why}: starting it again in 5 s");
+                self.error = Some(why);
+                self.restarts = self.restarts.saturating_add(1);
+                self.running = None;
+                self.stats = None;
+                self.next = now.plus(RESTART);
+            }
+        }
+        if now < self.next {
+            return;
+        }
+        if self.running.is_none() {
+            self.start(now);
+        } else if self.probe.is_none() {
+            let mut cmd = conntrackd::command(&self.paths, &["-s"]);
+            match process::spawn(cmd.stdout(Stdio::piped()).stderr(Stdio::null())) {
+                Ok(child) => self.probe = Some(Probe { child, deadline: now.plus(PROBE_LIMIT) }),
+                Err(e) => self.note(format!("conntrackd -s: {e}")),
+            }
+            self.next = now.plus(PROBE_EVERY);
+        }
+    }
+
+    fn start(&mut self, now: Instant) {
+        self.next = now.plus(RESTART);
+        let address = match conntrackd::ipv4_address(&self.device) {
+            Ok(Some(a)) => a,
+            Ok(None) => {
+                self.next = now.plus(ADDRESS_RETRY);
+                return self.note(format!("waiting for an IPv4 address on {} to sync from", self.device));
+            }
+            Err(e) => return self.note(format!("{}: {e}", self.device)),
+        };
+        let mut ignore = self.ignore.clone();
+        ignore.push(address.into());
+        let setup =
+            Setup { device: self.device.clone(), address, ignore, hash_limit: 2 * conntrackd::kernel_table_size() };
+        let text = match conntrackd::config(&setup, &self.paths) {
+            Ok(t) => t,
+            Err(e) => return self.note(e),
+        };
+        if let Err(e) = conntrackd::prepare(&text, &self.paths) {
+            return self.note(format!("{}: {e}", self.paths.conf.display()));
+        }
+        // Its log goes to syslog; what it prints in the foreground repeats it.
+        let mut cmd = conntrackd::command(&self.paths, &[]);
+        match process::spawn_tied(cmd.stdout(Stdio::null())) {
+            Ok(child) => {
+                log::info!("conntrackd started: syncing over {} from {address}", self.device);
+                self.running = Some(Running { child });
+                self.error = None;
+                self.unreachable = false;
+                // Its socket is up within milliseconds: ask soon.
+                self.next = now.plus(Duration::from_secs(1));
+            }
+            Err(e) => self.note(format!("cannot start conntrackd ({e}): is the conntrackd package installed?")),
+        }
+    }
+
+    /// Logs a new reason once, and keeps it for status.
+    fn note(&mut self, why: String) {
+        if self.error.as_deref() != Some(why.as_str()) {
+            log::warn!("{why}");
+        }
+        self.error = Some(why);
+    }
+
+    fn read_probe(&mut self, now: Instant) {
+        let Some(p) = &mut self.probe else { return };
+        let answer = match p.child.try_wait() {
+            Ok(None) if now < p.deadline => return,
+            Ok(None) => Err("conntrackd did not answer within 2 s".to_string()),
+            Ok(Some(_)) => {
+                // It has ended: its report (about 1 KiB) is all in the
+                // pipe, and one read takes all a pipe holds, up to `buf`.
+                let mut buf = vec![0u8; 16384];
+                let mut n = 0;
+                if let Some(mut out) = p.child.take_stdout() {
+                    // Non-blocking: whatever else might hold the pipe open.
+                    // SAFETY: fcntl on a descriptor `out` owns.
+                    if unsafe { libc::fcntl(out.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) } == 0 {
+                        n = out.read(&mut buf).unwrap_or(0);
+                    }
+                }
+                conntrackd::parse_stats(&String::from_utf8_lossy(buf.get(..n).unwrap_or_default()))
+                    .ok_or_else(|| "conntrackd -s gave no report".to_string())
+            }
+            Err(e) => Err(format!("conntrackd -s: {e}")),
+        };
+        if let Some(p) = self.probe.take() {
+            p.child.kill();
+        }
+        match answer {
+            Ok(s) => {
+                self.stats = Some(s);
+                self.unreachable = false;
+                self.error = None;
+            }
+            Err(e) => {
+                self.unreachable = true;
+                self.note(e);
+            }
+        }
+    }
+
+    /// Ends conntrackd (a reload changed it), to be started again.
+    pub fn stop(&mut self, now: Instant) {
+        self.probe = None;
+        if let Some(r) = self.running.take() {
+            r.child.stop();
+        }
+        self.stats = None;
+        self.next = now.plus(AFTER_STOP);
+    }
+
+    /// conntrackd's part of a syncing group's `"conntrack"` object (the
+    /// caller opens it, adds the group's `commit` and closes it).
+    pub fn status(&self, j: &mut json::Writer) {
+        let state = match (&self.running, &self.stats) {
+            (None, _) if self.restarts > 0 => "down",
+            (None, _) => "waiting",
+            (Some(_), _) if self.unreachable => "unreachable",
+            (Some(_), None) => "starting",
+            (Some(_), Some(_)) => "ok",
+        };
+        j.key("state").str(state).key("device").str(&self.device);
+        j.key("pid").opt_num(self.running.as_ref().map(|r| u64::from(r.child.id())));
+        j.key("error").opt_str(self.error.as_deref());
+        let s = self.stats.as_ref();
+        j.key("internal").opt_num(s.map(|s| s.internal)).key("external").opt_num(s.map(|s| s.external));
+        j.key("sent_bytes").opt_num(s.map(|s| s.sent_bytes)).key("lost").opt_num(s.map(|s| s.lost));
+    }
+}
