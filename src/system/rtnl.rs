@@ -284,11 +284,12 @@ pub fn add_address(ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<()>
     Socket::open(Protocol::Route, 0)?.request_ack(&mut req)
 }
 
-/// Removes `addr/prefix_len` from link `ifindex`; absent already is fine.
+/// Removes `addr/prefix_len` from link `ifindex`; absent already is fine,
+/// and so is a link being deleted (its addresses go with it).
 pub fn del_address(ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<()> {
     let mut req = address_request(libc::RTM_DELADDR, 0, ifindex, addr, prefix_len)?;
     match Socket::open(Protocol::Route, 0)?.request_ack(&mut req) {
-        Err(e) if is_errno(&e, Errno::ENOENT) || is_errno(&e, Errno::EADDRNOTAVAIL) => Ok(()),
+        Err(e) if [Errno::ENOENT, Errno::EADDRNOTAVAIL, Errno::ENODEV].iter().any(|&n| is_errno(&e, n)) => Ok(()),
         other => other,
     }
 }
