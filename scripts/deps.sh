@@ -4,7 +4,8 @@
 #   scripts/deps.sh [PACKAGE...]
 #
 # Always the namespace test bed's Debian packages (real parts, not mocks:
-# iproute2, nftables, dnsmasq, busybox udhcpc, tcpdump, python3), and the
+# iproute2, nftables, dnsmasq, busybox udhcpc, tcpdump, python3; for its
+# IPv6 side Kea's DHCPv6 server and radvd at the ISP), and the
 # packages named. `make demo` names none; `make test` and `make bench` name
 # theirs (see the Makefile). `rustfmt` and `clippy` are the rustup
 # components.
@@ -13,7 +14,7 @@
 # busybox (the two conflict: installing busybox would remove it), and node
 # and npm on the PATH (e.g. from NodeSource) stand for nodejs and npm.
 set -eu
-want="iproute2 nftables dnsmasq-base busybox tcpdump python3 $*"
+want="iproute2 nftables dnsmasq-base busybox tcpdump python3 kea-dhcp6-server radvd $*"
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"

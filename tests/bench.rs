@@ -2,7 +2,8 @@
 //! namespace test bed. A LAN client streams UDP datagrams (one every
 //! 1 ms and one every 10 ms, at the same time) through the active router
 //! to the host behind the ISP; the outage of a run is the longest gap
-//! between arrivals. Each scenario runs N times per implementation,
+//! between arrivals. vwrp's bed is dual stack: a third stream (every
+//! 10 ms, over IPv6) runs beside those, reported beside its IPv4 twin. Each scenario runs N times per implementation,
 //! alternating vwrp and keepalived. Then CPU, memory and size.
 //!
 //! Then NAT continuity: connections kept after a hard failover, vwrp with
@@ -44,6 +45,8 @@ use support::vwrp_bin;
 const INTERVALS_MS: [u64; 3] = [10, 100, 1000];
 /// The two client streams of every run.
 const STREAMS_MS: [u64; 2] = [1, 10];
+/// The IPv6 stream's interval, with an implementation that forwards IPv6.
+const STREAM6_MS: u64 = 10;
 const KINDS: [Kind; 2] = [Kind::Hard, Kind::Graceful];
 /// Steady state over which CPU time is counted.
 const CPU_WINDOW: Duration = Duration::from_secs(60);
@@ -89,12 +92,14 @@ fn main() {
     for &hello in INTERVALS_MS.iter().filter(|_| !nat_only) {
         for kind in KINDS {
             for imp in ["vwrp", "keepalived"] {
-                for &stream_ms in &STREAMS_MS {
+                let v6 = (imp == "vwrp").then_some((STREAM6_MS, true));
+                for (stream_ms, ipv6) in STREAMS_MS.iter().map(|&s| (s, false)).chain(v6) {
                     series.push(Series {
                         imp,
                         kind,
                         hello_ms: hello,
                         stream_ms,
+                        ipv6,
                         samples: Vec::new(),
                         failures: Vec::new(),
                     });
@@ -122,25 +127,27 @@ fn main() {
                     let name = c.name();
                     let outcome = run_once(c, kind, hello, port);
                     let line = match &outcome {
-                        Ok(o) => o
+                        Ok((o, o6)) => o
                             .iter()
                             .zip(STREAMS_MS)
                             .map(|(o, s)| format!("{s} ms stream {:.1} ms (lost {})", o.gap_ms, o.lost))
+                            .chain(
+                                o6.iter().map(|o| format!("{STREAM6_MS} ms IPv6 {:.1} ms (lost {})", o.gap_ms, o.lost)),
+                            )
                             .collect::<Vec<_>>()
                             .join(", "),
                         Err(e) => format!("FAILED: {e}"),
                     };
                     eprintln!("   {hello:>4} ms {:<17} {name:<10} run {}/{runs}: {line}", kind.name(), i + 1);
-                    for (j, &stream_ms) in STREAMS_MS.iter().enumerate() {
-                        let s = series
-                            .iter_mut()
-                            .find(|s| {
-                                s.imp == name && s.kind == kind && s.hello_ms == hello && s.stream_ms == stream_ms
-                            })
-                            .expect("series for every scenario");
-                        match &outcome {
-                            Ok(o) => s.samples.push(o[j]),
-                            Err(e) => s.failures.push(e.lines().next().unwrap_or_default().to_string()),
+                    for s in series.iter_mut().filter(|s| s.imp == name && s.kind == kind && s.hello_ms == hello) {
+                        let got = match &outcome {
+                            Ok((_, o6)) if s.ipv6 => o6.ok_or_else(|| "no IPv6 stream".to_string()),
+                            Ok((o, _)) => Ok(o[STREAMS_MS.iter().position(|&m| m == s.stream_ms).expect("a stream")]),
+                            Err(e) => Err(e.lines().next().unwrap_or_default().to_string()),
+                        };
+                        match got {
+                            Ok(o) => s.samples.push(o),
+                            Err(e) => s.failures.push(e),
                         }
                     }
                 }
@@ -178,6 +185,7 @@ fn main() {
         "runs_per_scenario": runs,
         "intervals_ms": INTERVALS_MS,
         "streams_ms": STREAMS_MS,
+        "ipv6_stream_ms": STREAM6_MS,
         "routers": PRIORITIES.len(),
         "priorities": PRIORITIES,
         "dead_multiplier": 3,
@@ -296,13 +304,21 @@ fn start_from_best(c: &mut dyn Contender, recover: Duration) -> Result<usize, St
 
 /// One failover of `kind` on `c`, with both client streams running;
 /// then the old active is brought back as a standby.
-fn run_once(c: &mut dyn Contender, kind: Kind, hello_ms: u64, port: u16) -> Result<[Outcome; 2], String> {
+fn run_once(
+    c: &mut dyn Contender,
+    kind: Kind,
+    hello_ms: u64,
+    port: u16,
+) -> Result<([Outcome; 2], Option<Outcome>), String> {
     let hello = Duration::from_millis(hello_ms);
     // Room for a dead interval (3 hellos + skew) and a hello to spare.
     let recover = hello.saturating_mul(5).saturating_add(Duration::from_millis(500));
     let old = start_from_best(c, recover)?;
     let duration = PRE_ROLL.saturating_add(hello).saturating_add(recover).saturating_add(Duration::from_secs(1));
+    let ipv6 = c.ipv6();
     let bed = c.bed();
+    // The IPv6 stream's port: far above the ones the runs step through.
+    let rx6 = ipv6.then(|| bed.stream_receiver6(port + 1000, duration + Duration::from_secs(15)));
     let rx = [
         bed.stream_receiver(port, duration + Duration::from_secs(15)),
         bed.stream_receiver(port + 1, duration + Duration::from_secs(15)),
@@ -311,16 +327,18 @@ fn run_once(c: &mut dyn Contender, kind: Kind, hello_ms: u64, port: u16) -> Resu
         bed.stream_sender(port, Duration::from_millis(STREAMS_MS[0]), duration),
         bed.stream_sender(port + 1, Duration::from_millis(STREAMS_MS[1]), duration),
     ];
+    let tx6 = ipv6.then(|| bed.stream_sender6(port + 1000, Duration::from_millis(STREAM6_MS), duration));
     // A random point in the hello cycle, so both are hit at every phase
     // rather than where the fixed sleeps of this loop happen to fall.
     std::thread::sleep(PRE_ROLL.saturating_add(random_below(hello)));
     let acted = c.fail(old, kind);
     let took_over = acted.and_then(|()| c.new_active(old, recover));
     let bed = c.bed();
-    for t in tx {
+    for t in tx.into_iter().chain(tx6) {
         bed.wait(t, duration + Duration::from_secs(10));
     }
     let [r1, r10] = rx.map(|r| bed.stream_report(r));
+    let r6 = rx6.map(|r| bed.stream_report(r));
     let restored = c.restore(old, kind);
     took_over?;
     restored?;
@@ -332,7 +350,7 @@ fn run_once(c: &mut dyn Contender, kind: Kind, hello_ms: u64, port: u16) -> Resu
             Err(format!("the stream never came back ({} of {} received)", r.received, r.sent))
         }
     };
-    Ok([outcome(&r1)?, outcome(&r10)?])
+    Ok(([outcome(&r1)?, outcome(&r10)?], r6.as_ref().map(outcome).transpose()?))
 }
 
 fn random_below(d: Duration) -> Duration {

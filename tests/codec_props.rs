@@ -10,7 +10,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use vwrp::wire::{
     self, EthernetFrame, Flags, Handover, HandoverReason, Ia6, Key, Keyring, Lease4, Lease6, Mac, Message, MessageType,
-    Packet, ReplayGuard, Tlvs, TrackerSummary, WireState,
+    Packet, ReplayGuard, Server6, Tlvs, TrackerSummary, WireState,
 };
 
 fn kind() -> impl Strategy<Value = MessageType> {
@@ -74,8 +74,16 @@ fn lease6() -> impl Strategy<Value = Lease6> {
         prop_oneof![Just(vec![]), vec(ip6(), 1..=15)],
         proptest::option::of(ip6()),
         proptest::option::of((any::<u32>(), vec(any::<u8>(), 1..=251))),
+        proptest::option::of((vec(any::<u8>(), 1..=247), any::<u32>(), any::<u32>())),
     )
-        .prop_map(|(addresses, prefixes, dns, gateway, duid)| Lease6 { addresses, prefixes, dns, gateway, duid })
+        .prop_map(|(addresses, prefixes, dns, gateway, duid, server)| Lease6 {
+            addresses,
+            prefixes,
+            dns,
+            gateway,
+            duid,
+            server: server.map(|(duid, renew_left, rebind_left)| Server6 { duid, renew_left, rebind_left }),
+        })
 }
 
 fn trackers() -> impl Strategy<Value = TrackerSummary> {

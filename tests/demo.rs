@@ -1,9 +1,10 @@
 //! `make demo`: vwrp's main job on an embedded default. Three routers
 //! sharing one WAN MAC and one DHCP address, an ISP running dnsmasq with a
-//! pool of exactly one address, a host behind the ISP and a LAN client,
+//! pool of exactly one address (and Kea's DHCPv6 with one address and one
+//! delegated prefix), a host behind the ISP and a dual-stack LAN client,
 //! all in network namespaces. Shows each router's status live, kills the
 //! active router, then hands over gracefully, printing the client's outage
-//! each time, then what the ISP saw. Both switches are captured to
+//! each time over IPv4 and IPv6, then what the ISP saw. Both switches are captured to
 //! target/demo/*.pcap. Everything else is removed on exit.
 
 mod e2e;
@@ -12,8 +13,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use e2e::{Cluster, KEY, prio};
-use support::{StreamReport, poll_until, tshark_command};
+use e2e::{Cluster, KEY, dual_stack};
+use support::{Opts, StreamReport, poll_until, tshark_command};
 
 const HELLO_MS: u64 = 100;
 /// The two streams: one datagram per interval, for so long.
@@ -123,6 +124,22 @@ fn isp_view(c: &Cluster, first: usize, takeovers: usize) {
             println!("  {addr} for MAC {mac}, client id {client_id}");
         }
     }
+    let kea = c.bed.kea();
+    let messages = kea.messages();
+    let count6 = |m: &str| messages.iter().filter(|x| *x == m).count();
+    println!("\nThe ISP's DHCPv6 view, from Kea's log: {}", messages.join(" "));
+    println!(
+        "  {} SOLICIT (the cold start), {} RENEW and {} REBIND (takeovers confirming the binding), {} RELEASE",
+        count6("SOLICIT"),
+        count6("RENEW"),
+        count6("REBIND"),
+        count6("RELEASE")
+    );
+    println!("Kea's leases: one address and one prefix, one DUID");
+    for l in kea.leases() {
+        // address or prefix, DUID, IAID, type, prefix length
+        println!("  {}/{} for DUID {}, IAID {}", l[0], l[4], l[1], l[2]);
+    }
 }
 
 /// target/demo, beside the build: the captures outlive the bed.
@@ -133,26 +150,36 @@ fn capture_dir() -> PathBuf {
 }
 
 fn main() {
-    println!("vwrp demo: 3 routers (priority 200, 150, 100), one ISP address by DHCP, hello {HELLO_MS} ms");
-    let mut c = Cluster::start(&prio(&[200, 150, 100]), HELLO_MS);
-    println!("  namespaces: {}-*  (ISP dnsmasq pool: one address)", c.bed.prefix());
+    println!(
+        "vwrp demo: 3 routers (priority 200, 150, 100), one ISP address by DHCP, one address and \
+         one /56 by DHCPv6, hello {HELLO_MS} ms"
+    );
+    let opts = Opts { ipv6: true, ..Opts::default() };
+    let mut c = Cluster::start_with(&dual_stack(&[200, 150, 100]), HELLO_MS, opts);
+    println!("  namespaces: {}-*  (ISP dnsmasq pool: one address; Kea: one address, one prefix)", c.bed.prefix());
     let dir = capture_dir();
     let (lan_file, wan_file) = (dir.join("lan.pcap"), dir.join("wan.pcap"));
     let lan = c.bed.start_capture("lsw", &lan_file);
     let wan = c.bed.start_capture("wsw", &wan_file);
     let a = c.wait_one_active(Duration::from_secs(20));
     c.wait_lease(a, Duration::from_secs(30));
+    c.wait_lease6(a, Duration::from_secs(30));
+    let cli6 = c.bed.wait_cli_address6(Duration::from_secs(20)).expect("the LAN client has no IPv6 address");
     table(&c, "after election: the best router is active with the ISP's only address");
 
+    println!("\nThe LAN client numbered itself from the active's router advertisements: {cli6}, via fe80::1");
     println!(
-        "\nThe LAN client streams UDP datagrams to the host behind the ISP. Outage: the longest gap\n\
+        "\nThe LAN client streams UDP datagrams to the host behind the ISP, over IPv4 and over IPv6.\n\
+         Outage: the longest gap\n\
          between two datagrams arriving there. A datagram can be late without being lost: an outage\n\
          above the send interval with 0 lost means datagrams were held up, not dropped."
     );
 
     println!("\n1) hard failover: r{a}'s daemon is killed (SIGKILL) and its cables pulled");
     let rx = c.bed.stream_receiver(6000, Duration::from_secs(30));
+    let rx6 = c.bed.stream_receiver6(6100, Duration::from_secs(30));
     let tx = c.bed.stream_sender(6000, HARD_INTERVAL, HARD_FOR);
+    let tx6 = c.bed.stream_sender6(6100, HARD_INTERVAL, HARD_FOR);
     std::thread::sleep(Duration::from_secs(1));
     c.bed.kill(c.daemon(a));
     c.daemons[a - 1] = None;
@@ -161,12 +188,16 @@ fn main() {
     std::thread::sleep(Duration::from_secs(1));
     table(&c, "after the failover: same address, new router");
     c.bed.wait(tx, Duration::from_secs(20));
-    let hard = c.bed.stream_report(rx);
-    println!("  {}", outage("hard failover", &hard, HARD_INTERVAL));
+    c.bed.wait(tx6, Duration::from_secs(20));
+    let (hard, hard6) = (c.bed.stream_report(rx), c.bed.stream_report(rx6));
+    println!("  {}", outage("hard failover, IPv4", &hard, HARD_INTERVAL));
+    println!("  {}", outage("hard failover, IPv6", &hard6, HARD_INTERVAL));
 
     println!("\n2) graceful handover: `vwrp step-down` on r{b}");
     let rx = c.bed.stream_receiver(6001, Duration::from_secs(30));
+    let rx6 = c.bed.stream_receiver6(6101, Duration::from_secs(30));
     let tx = c.bed.stream_sender(6001, SOFT_INTERVAL, SOFT_FOR);
+    let tx6 = c.bed.stream_sender6(6101, SOFT_INTERVAL, SOFT_FOR);
     std::thread::sleep(Duration::from_secs(1));
     let out = c.cli(b, &["step-down"]);
     assert!(out.status.success(), "step-down failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -174,16 +205,20 @@ fn main() {
     std::thread::sleep(Duration::from_secs(1));
     table(&c, "after the graceful handover");
     c.bed.wait(tx, Duration::from_secs(20));
-    let soft = c.bed.stream_report(rx);
-    println!("  {}", outage("graceful handover", &soft, SOFT_INTERVAL));
+    c.bed.wait(tx6, Duration::from_secs(20));
+    let (soft, soft6) = (c.bed.stream_report(rx), c.bed.stream_report(rx6));
+    println!("  {}", outage("graceful handover, IPv4", &soft, SOFT_INTERVAL));
+    println!("  {}", outage("graceful handover, IPv6", &soft6, SOFT_INTERVAL));
 
     isp_view(&c, a, 2);
     let lan_file = c.bed.stop_capture(lan);
     let wan_file = c.bed.stop_capture(wan);
 
     println!("\nsummary (hello {HELLO_MS} ms, dead multiplier 3):");
-    println!("  {}", outage("hard failover    ", &hard, HARD_INTERVAL));
-    println!("  {}", outage("graceful handover", &soft, SOFT_INTERVAL));
+    println!("  {}", outage("hard failover,     IPv4", &hard, HARD_INTERVAL));
+    println!("  {}", outage("hard failover,     IPv6", &hard6, HARD_INTERVAL));
+    println!("  {}", outage("graceful handover, IPv4", &soft, SOFT_INTERVAL));
+    println!("  {}", outage("graceful handover, IPv6", &soft6, SOFT_INTERVAL));
     println!("\nBoth switches were captured; to read the vwrp frames (Debian: apt install tshark):");
     println!("  {}", tshark_command(&lan_file, KEY));
     println!("  {}", tshark_command(&wan_file, KEY));

@@ -75,6 +75,9 @@ fn settings(id: u32, priority: u8) -> Settings {
         lan_announce_interval: None,
         prepare_timeout: ms(500),
         client_id: vec![1, 2, 0, 0, 0, 0, 1],
+        dhcpv6: false,
+        duid: vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 1],
+        router_advert: false,
         trackers: vec![],
     }
 }

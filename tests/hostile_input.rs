@@ -216,8 +216,10 @@ fn the_daemon_warns_at_start_up_about_a_group_without_a_key() {
                   exec timeout -s TERM 2 \"$0\" daemon -c \"$1\"";
     let conf = conf.display().to_string();
     let out = Command::new("unshare").args(["-n", "-m", "sh", "-c", script, vwrp_bin(), &conf]).output().unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(log.contains("group wan: started on WAN wan"), "the daemon did not start:\n{log}");
+    // Info goes to stdout, warnings to stderr (procd gives each its priority).
+    let (info, warn) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(info.contains("group wan: started on WAN wan"), "the daemon did not start:\n{info}{warn}");
+    let log = warn;
     assert!(
         log.contains(
             "group 'wan' has no key: hellos are not authenticated, so anyone on its control links can take the WAN"

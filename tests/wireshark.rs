@@ -275,6 +275,13 @@ fn expected_fields(frame: &[u8], m: &Message) -> Vec<(&'static str, String)> {
             ("vwrp.handover.reason", (h.reason as u8).to_string()),
         ]);
     }
+    if let Some(s) = &m.tlvs.lease6.server {
+        f.extend([
+            ("vwrp.dhcpv6_server.renew_left", s.renew_left.to_string()),
+            ("vwrp.dhcpv6_server.rebind_left", s.rebind_left.to_string()),
+            ("vwrp.dhcpv6_server.duid", hex_colon(&s.duid)),
+        ]);
+    }
     if let Some((id, tag)) = pkt.trailer() {
         f.extend([("vwrp.auth.key_id", id.to_string()), ("vwrp.auth.tag", hex_colon(tag))]);
     }
@@ -320,7 +327,7 @@ fn every_spec_vector_decodes_as_the_crate_reads_it() {
         let status: &[&str] = if has_auth(frame) { &["2"] } else { &[] };
         assert_eq!(without[i].all("vwrp.auth.status"), status, "{what}: tag status without a key");
         // An unknown TLV type is shown as such, and skipped.
-        let known = (1..=9).map(|t: u8| t.to_string()).collect::<Vec<_>>();
+        let known = (1..=10).map(|t: u8| t.to_string()).collect::<Vec<_>>();
         for t in with_key[i].all("vwrp.tlv.type") {
             if !known.iter().any(|k| k == t) {
                 assert!(

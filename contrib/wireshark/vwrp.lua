@@ -131,6 +131,11 @@ local TLVS = {
 		{ "id", "Handover ID", "hex32" },
 		{ "reason", "Reason", "u8", values = REASONS, closed = true },
 	} },
+	[10] = { "dhcpv6_server", "DHCPV6_SERVER", size = { 9, 255, 1 }, single = true, fields = {
+		{ "renew_left", "Renew left (s)", "u32" },
+		{ "rebind_left", "Rebind left (s)", "u32" },
+		{ "duid", "Server DUID", "bytes" },
+	} },
 }
 
 -- ProtoFields, built from the tables.

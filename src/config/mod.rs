@@ -27,8 +27,8 @@ use reader::Reader;
 use tracker::read_tracker;
 pub use tracker::{KINDS, TrackerKindInfo};
 use values::{
-    DAY, HOUR, MINUTE, SECOND, absolute_path, boolean, client_id, dhcp_mode, duration_in, duration_or_off, ethertype,
-    ifname, key, lan_gateway, log_level, router_id, shared_mac, socket_path, u8_in,
+    DAY, HOUR, MINUTE, SECOND, absolute_path, boolean, client_id, dhcp_mode, duid, duration_in, duration_or_off,
+    ethertype, ifname, key, lan_gateway, log_level, router_id, shared_mac, socket_path, u8_in,
 };
 
 /// Where OpenWrt keeps the file.
@@ -103,6 +103,11 @@ pub struct Group {
     pub dhcp: DhcpMode,
     /// `None`: the daemon uses 01 followed by the shared MAC.
     pub dhcp_client_id: Option<Vec<u8>>,
+    /// The group's DHCPv6 client runs on the active (with `dhcp` udhcpc
+    /// or netifd).
+    pub dhcpv6: bool,
+    /// `None`: the daemon uses the DUID-LL of the shared MAC.
+    pub dhcpv6_duid: Option<Vec<u8>>,
     pub resolv_file: PathBuf,
     pub trackers: Vec<Tracker>,
 }
@@ -134,6 +139,8 @@ impl fmt::Debug for Group {
             .field("conntrack_sync", &self.conntrack_sync)
             .field("dhcp", &self.dhcp)
             .field("dhcp_client_id", &self.dhcp_client_id.as_deref().map(Hex))
+            .field("dhcpv6", &self.dhcpv6)
+            .field("dhcpv6_duid", &self.dhcpv6_duid.as_deref().map(Hex))
             .field("resolv_file", &self.resolv_file)
             .field("trackers", &self.trackers)
             .finish()
@@ -436,7 +443,7 @@ fn check_groups_apart(file: &str, groups: &[ParsedGroup]) -> Result<(), ConfigEr
 /// applies on reload. docs/CONFIG.md lists the same, a test checks it.
 pub const RESTART_GLOBALS: &[&str] = &["control_socket", "state_dir", "conntrack_device"];
 pub const RESTART_GROUP: &[&str] =
-    &["enabled", "wan_device", "control", "ethertype", "lan_gateway", "dhcp", "resolv_file"];
+    &["enabled", "wan_device", "control", "ethertype", "lan_gateway", "dhcp", "dhcpv6", "dhcpv6_duid", "resolv_file"];
 
 impl Config {
     /// What only a restart can bring from `self` (running) to `new`: each
@@ -466,6 +473,8 @@ impl Config {
                 ("ethertype", a.ethertype != b.ethertype),
                 ("lan_gateway", a.lan_gateways != b.lan_gateways),
                 ("dhcp", a.dhcp != b.dhcp),
+                ("dhcpv6", a.dhcpv6 != b.dhcpv6),
+                ("dhcpv6_duid", a.dhcpv6_duid != b.dhcpv6_duid),
                 ("resolv_file", a.resolv_file != b.resolv_file),
             ];
             for (name, _) in differs.iter().filter(|(_, d)| *d) {
@@ -534,6 +543,8 @@ const GROUP_OPTIONS: &[&str] = &[
     "conntrack_sync",
     "dhcp",
     "dhcp_client_id",
+    "dhcpv6",
+    "dhcpv6_duid",
     "resolv_file",
 ];
 
@@ -601,6 +612,8 @@ fn read_group(r: &mut Reader) -> Result<ParsedGroup, ConfigError> {
         conntrack_sync: r.get_or("conntrack_sync", false, &boolean),
         dhcp: r.get_or("dhcp", DhcpMode::Udhcpc, &dhcp_mode),
         dhcp_client_id: r.get("dhcp_client_id", &client_id),
+        dhcpv6: r.get_or("dhcpv6", false, &boolean),
+        dhcpv6_duid: r.get("dhcpv6_duid", &duid),
         resolv_file: r.get_or("resolv_file", PathBuf::from("/var/run/vwrp/resolv.conf.auto"), &absolute_path),
         trackers: Vec::new(),
     };

@@ -387,6 +387,8 @@ fn group_defaults() {
     assert!(!g.conntrack_sync);
     assert_eq!(g.dhcp, DhcpMode::Udhcpc);
     assert_eq!(g.dhcp_client_id, None);
+    assert!(!g.dhcpv6);
+    assert_eq!(g.dhcpv6_duid, None);
     assert_eq!(g.resolv_file, Path::new("/var/run/vwrp/resolv.conf.auto"));
     assert!(g.trackers.is_empty());
 }
@@ -876,6 +878,19 @@ fn dhcp_modes() {
 }
 
 #[test]
+fn dhcpv6_and_its_duid() {
+    let g = group(&format!("{}{}", opt("dhcpv6", "1"), opt("dhcpv6_duid", "00:03:00:01:02:76:77:72:70:01")));
+    assert!(g.dhcpv6);
+    assert_eq!(g.dhcpv6_duid, Some(vec![0, 3, 0, 1, 2, 0x76, 0x77, 0x72, 0x70, 1]));
+    for bad in ["0001", &"ab".repeat(131)] {
+        assert_eq!(
+            group_err(&opt("dhcpv6_duid", bad)),
+            format!("{FILE}:4: option 'dhcpv6_duid': '{bad}' must be 3 to 130 bytes long")
+        );
+    }
+}
+
+#[test]
 fn dhcp_client_id_forms() {
     assert_eq!(group(&opt("dhcp_client_id", "01020304abCD")).dhcp_client_id, Some(vec![1, 2, 3, 4, 0xab, 0xcd]));
     assert_eq!(group(&opt("dhcp_client_id", "01:02:ff")).dhcp_client_id, Some(vec![1, 2, 0xff]));
@@ -1309,6 +1324,8 @@ fn every_option_applies_on_reload_or_is_named_for_a_restart() {
         ("conntrack_sync", "\toption conntrack_sync '1'\n"),
         ("dhcp", "\toption dhcp 'netifd'\n"),
         ("dhcp_client_id", "\toption dhcp_client_id '0102'\n"),
+        ("dhcpv6", "\toption dhcpv6 '1'\n"),
+        ("dhcpv6_duid", "\toption dhcpv6_duid '00030001020000000002'\n"),
         ("resolv_file", "\toption resolv_file '/tmp/resolv'\n"),
     ];
     let names = |t: &[(&'static str, &str)]| t.iter().map(|(n, _)| *n).collect::<Vec<_>>();

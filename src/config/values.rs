@@ -344,8 +344,9 @@ pub(super) fn dhcp_mode(s: &str) -> Result<DhcpMode, String> {
     }
 }
 
-/// Hex bytes, optionally colon-separated: `01020304abcd`, `01:02:03`.
-pub(super) fn client_id(s: &str) -> Result<Vec<u8>, String> {
+/// Hex bytes, optionally colon-separated: `01020304abcd`, `01:02:03`;
+/// `min..=max` of them.
+fn hex_bytes(s: &str, min: usize, max: usize) -> Result<Vec<u8>, String> {
     let bad = || quoted(s, "is not hex bytes (e.g. 01020304abcd)");
     let pairs: Vec<&str> = if s.contains(':') {
         s.split(':').collect()
@@ -362,11 +363,20 @@ pub(super) fn client_id(s: &str) -> Result<Vec<u8>, String> {
             }
         })
         .collect::<Result<Vec<u8>, String>>()?;
-    // RFC 2132 option 61: 2 to 255 bytes.
-    if bytes.len() < 2 || bytes.len() > 255 {
-        return Err(quoted(s, "must be 2 to 255 bytes long"));
+    if bytes.len() < min || bytes.len() > max {
+        return Err(quoted(s, &format!("must be {min} to {max} bytes long")));
     }
     Ok(bytes)
+}
+
+/// DHCP option 61 (RFC 2132): 2 to 255 bytes.
+pub(super) fn client_id(s: &str) -> Result<Vec<u8>, String> {
+    hex_bytes(s, 2, 255)
+}
+
+/// A DHCPv6 DUID (RFC 8415 §11): a 2-byte type and up to 128 bytes.
+pub(super) fn duid(s: &str) -> Result<Vec<u8>, String> {
+    hex_bytes(s, 3, 130)
 }
 
 /// A command line split on whitespace; the program by absolute path.

@@ -17,20 +17,26 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use crate::config;
-use crate::engine::{Action, Engine, Path, REFUSAL_LOG_INTERVAL, Settings, State, TrackerSpec, Weight};
+use crate::engine::{
+    Action, Binding6, Engine, Exchange6, Path, REFUSAL_LOG_INTERVAL, Settings, State, TrackerSpec, Weight,
+};
 use crate::json;
 use crate::system::announce;
 use crate::system::conntrackd::{self, Paths};
+use crate::system::dhcp6::{Client6, Identity, Outcome6};
 use crate::system::hooks::{Hooks, Job};
+use crate::system::ndp::{Routers, Solicits};
 use crate::system::nft::Fence;
 use crate::system::packet::{Filter, PacketSocket, PacketType};
 use crate::system::process::{self, Child};
 use crate::system::renewer::{RenewOutcome, Renewer};
 use crate::system::rtnl::LinkState;
 use crate::system::stored_lease::{self, Stored};
-use crate::system::{netifd, random, rtnl, wan};
+use crate::system::{ipv6, netifd, random, rtnl, wan};
 use crate::time::Instant;
-use crate::wire::{Key, Keyring, Lease4, MULTICAST_MAC, Mac};
+use crate::wire::dhcpv6::msg;
+use crate::wire::icmp::{AdvertisedPrefix, RouterAdvert};
+use crate::wire::{Key, Keyring, Lease4, Lease6, MULTICAST_MAC, Mac};
 
 /// How the daemon finds its helper scripts (udhcpc event script).
 pub fn share_dir() -> std::path::PathBuf {
@@ -118,9 +124,15 @@ impl Link {
     }
 }
 
+/// The router lifetime the active advertises on the LAN, seconds: well
+/// above the advertisement interval (RFC 4861 §6.2.1 asks 3 times).
+const ROUTER_LIFETIME: u16 = 1800;
+
 /// A LAN gateway address and the device it lives on (a send-only socket
-/// for its announcements).
+/// for its announcements and router advertisements).
 struct LanGateway {
+    /// Router advertisements go out from this address (link-local IPv6).
+    advertises: bool,
     address: IpAddr,
     prefix_len: u8,
     dev: Link,
@@ -154,8 +166,16 @@ pub struct Group {
     lan_held: bool,
     /// The lease configured on the WAN, if any.
     pub applied: Option<Lease4>,
+    /// The DHCPv6 binding configured (WAN and LAN), and when.
+    applied6: Option<(Lease6, Instant)>,
     /// The renewal in flight; the engine times its retransmissions.
     renewer: Option<Renewer>,
+    /// The DHCPv6 exchange in flight; the engine times it too.
+    dhcp6: Option<Client6>,
+    /// The ISP's router advertisements (with the DHCPv6 client).
+    routers: Option<Routers>,
+    /// The LAN hosts' router solicitations (with a link-local gateway).
+    solicits: Option<Solicits>,
     udhcpc: Option<Child>,
     /// The conntrack commit of a takeover, while it runs.
     commit: Option<Commit>,
@@ -199,9 +219,13 @@ struct CommitOutcome {
 }
 
 /// Per group: token base + 0 is the WAN socket, + 1.. the control
-/// links, + RENEWER the DHCP renewal socket.
-pub const TOKENS_PER_GROUP: usize = 16;
-pub const RENEWER: usize = 15;
+/// links, + RENEWER the DHCP renewal socket, + RENEWER6 the DHCPv6
+/// client's, + ROUTERS and SOLICITS router discovery's.
+pub const TOKENS_PER_GROUP: usize = 32;
+pub const RENEWER: usize = 31;
+pub const RENEWER6: usize = 30;
+pub const ROUTERS: usize = 29;
+pub const SOLICITS: usize = 28;
 
 fn derive_router_id(mac: Mac) -> u32 {
     u32::from_be_bytes([mac.0[2], mac.0[3], mac.0[4], mac.0[5]]).max(1)
@@ -212,6 +236,9 @@ pub fn settings(g: &config::Group, router_id: u32, control_macs: Vec<Mac>) -> Se
     let shared = Mac(g.shared_mac);
     let mut client_id = vec![1];
     client_id.extend_from_slice(&shared.0);
+    // DUID-LL (RFC 8415 §11.4): type 3, hardware type 1, the shared MAC.
+    let mut duid = vec![0, 3, 0, 1];
+    duid.extend_from_slice(&shared.0);
     Settings {
         group: g.group_id,
         router_id,
@@ -230,6 +257,9 @@ pub fn settings(g: &config::Group, router_id: u32, control_macs: Vec<Mac>) -> Se
         lan_announce_interval: g.lan_announce_interval,
         prepare_timeout: g.prepare_timeout,
         client_id: g.dhcp_client_id.clone().unwrap_or(client_id),
+        dhcpv6: g.dhcpv6 && matches!(g.dhcp, config::DhcpMode::Udhcpc | config::DhcpMode::Netifd),
+        duid: g.dhcpv6_duid.clone().unwrap_or(duid),
+        router_advert: g.lan_gateways.iter().any(advertises),
         trackers: g
             .trackers
             .iter()
@@ -254,6 +284,12 @@ fn lookup(name: &str) -> io::Result<Link> {
         link.mac = st.mac.map(Mac).unwrap_or_default();
     }
     Ok(link)
+}
+
+/// A link-local IPv6 LAN gateway address is the LAN's IPv6 default
+/// router: the active advertises itself from it.
+fn advertises(gw: &config::LanGateway) -> bool {
+    matches!(gw.address, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
 }
 
 /// Frames read from one socket in one turn of the loop, at most: a flood
@@ -289,7 +325,17 @@ impl Group {
         }
         let mut lan = Vec::new();
         for gw in &cfg.lan_gateways {
-            lan.push(LanGateway { address: gw.address, prefix_len: gw.prefix_len, dev: lookup(&gw.device)? });
+            let dev = lookup(&gw.device)?;
+            // A daemon that starts holds no LAN gateway address: one that
+            // died while active may have left one, which would answer for
+            // the gateway from a router that does not forward.
+            let prefix_len = gw.prefix_len;
+            if dev.ifindex != 0 {
+                if let Err(e) = rtnl::del_address(dev.ifindex, gw.address, prefix_len) {
+                    log::warn!("group {}: removing {}/{prefix_len} from {}: {e}", cfg.name, gw.address, gw.device);
+                }
+            }
+            lan.push(LanGateway { advertises: advertises(gw), address: gw.address, prefix_len, dev });
         }
         let router_id =
             cfg.router_id.or_else(|| control.first().filter(|l| l.ifindex != 0).map(|l| derive_router_id(l.mac)));
@@ -310,7 +356,11 @@ impl Group {
             lan,
             lan_held: false,
             applied: None,
+            applied6: None,
             renewer: None,
+            dhcp6: None,
+            routers: None,
+            solicits: None,
             udhcpc: None,
             commit: None,
             last_commit: None,
@@ -331,6 +381,8 @@ impl Group {
         if g.wan.ifindex != 0 {
             g.wan_arp = Some(PacketSocket::sender(g.wan.ifindex)?);
         }
+        g.open_routers()?;
+        g.open_solicits()?;
         match router_id {
             Some(id) => g.start_engine(id, now),
             None => log::warn!(
@@ -410,6 +462,12 @@ impl Group {
                 c.open_hello(&self.cfg, None, reg, Token(base + 1 + i))?;
             }
         }
+        if let Some(r) = &self.routers {
+            reg.register(&mut SourceFd(&r.as_raw_fd()), Token(base + ROUTERS), Interest::READABLE)?;
+        }
+        if let Some(s) = &self.solicits {
+            reg.register(&mut SourceFd(&s.as_raw_fd()), Token(base + SOLICITS), Interest::READABLE)?;
+        }
         Ok(())
     }
 
@@ -433,10 +491,12 @@ impl Group {
                 }
                 // A re-created device lost the lease's address and route.
                 if let Some(l) = &self.applied {
-                    if let Err(e) = wan::apply(&self.wan_dev(), l, None, &self.cfg.resolv_file) {
+                    if let Err(e) = wan::apply(&self.wan_dev(), l, None) {
                         log::warn!("group {name}: lease on the new {}: {e}", self.wan.name);
                     }
                 }
+                self.reopen_routers(reg, base);
+                self.reapply6();
                 done.wan_moved = Some(old);
                 if !self.dormant() {
                     self.engine.handle_wan_link(now, self.wan.carrier);
@@ -445,6 +505,7 @@ impl Group {
             Change::Gone(old) => {
                 log::warn!("group {name}: WAN device {} is gone: the WAN is down until it comes back", self.wan.name);
                 self.wan_arp = None;
+                self.reopen_routers(reg, base);
                 done.wan_moved = Some(old);
                 if !self.dormant() {
                     self.engine.handle_wan_link(now, false);
@@ -498,10 +559,12 @@ impl Group {
         // The LAN as a whole: lost when every device carrying a LAN
         // gateway address lost carrier (or is gone), back as soon as one
         // has it again (the engine re-announces the gateway then).
-        let (mut lan_changed, mut lan_back) = (false, false);
+        let (mut lan_changed, mut lan_back, mut ra_moved) = (false, false, false);
         for gw in &mut self.lan {
             let was_up = gw.dev.carrier;
-            if let Change::Appeared(_) = gw.dev.observe(ev, reg) {
+            let change = gw.dev.observe(ev, reg);
+            ra_moved |= gw.advertises && matches!(change, Change::Appeared(_) | Change::Gone(_));
+            if let Change::Appeared(_) = change {
                 match PacketSocket::sender(gw.dev.ifindex) {
                     Ok(s) => gw.dev.sock = Some(s),
                     Err(e) => log::error!("group {name}: LAN device {}: {e}", gw.dev.name),
@@ -518,10 +581,74 @@ impl Group {
             lan_changed |= gw.dev.carrier != was_up;
             lan_back |= gw.dev.carrier && !was_up;
         }
+        if ra_moved {
+            self.reopen_solicits(reg, base);
+            self.reapply6();
+        }
         if lan_changed && !self.dormant() {
             self.tell_lan(now, lan_back);
         }
         done
+    }
+
+    /// Router discovery on the WAN, with the DHCPv6 client, while the WAN
+    /// device exists (not registered yet).
+    fn open_routers(&mut self) -> io::Result<()> {
+        self.routers = None;
+        if self.engine.settings().dhcpv6 && self.wan.ifindex != 0 {
+            self.routers = Some(Routers::open(&self.wan.name, self.wan.ifindex)?);
+        }
+        Ok(())
+    }
+
+    /// The LAN hosts' solicitations on the advertising LAN devices that
+    /// exist (not registered yet).
+    fn open_solicits(&mut self) -> io::Result<()> {
+        self.solicits = None;
+        let devices: Vec<u32> = self.ra_devices().into_iter().filter(|&i| i != 0).collect();
+        if !devices.is_empty() {
+            self.solicits = Some(Solicits::open(devices)?);
+        }
+        Ok(())
+    }
+
+    /// The WAN device came or went: router discovery on the new one.
+    fn reopen_routers(&mut self, reg: &Registry, base: usize) {
+        if let Some(r) = self.routers.take() {
+            let _ = reg.deregister(&mut SourceFd(&r.as_raw_fd()));
+        }
+        let opened = self.open_routers().and_then(|()| match &self.routers {
+            Some(r) => reg.register(&mut SourceFd(&r.as_raw_fd()), Token(base + ROUTERS), Interest::READABLE),
+            None => Ok(()),
+        });
+        if let Err(e) = opened {
+            log::error!("group {}: router advertisements on {}: {e}", self.cfg.name, self.wan.name);
+        }
+    }
+
+    /// An advertising LAN device came or went: solicitations on the ones
+    /// there now.
+    fn reopen_solicits(&mut self, reg: &Registry, base: usize) {
+        if let Some(s) = self.solicits.take() {
+            let _ = reg.deregister(&mut SourceFd(&s.as_raw_fd()));
+        }
+        let opened = self.open_solicits().and_then(|()| match &self.solicits {
+            Some(s) => reg.register(&mut SourceFd(&s.as_raw_fd()), Token(base + SOLICITS), Interest::READABLE),
+            None => Ok(()),
+        });
+        if let Err(e) = opened {
+            log::error!("group {}: router solicitations: {e}", self.cfg.name);
+        }
+    }
+
+    /// A re-created device lost the IPv6 binding's addresses and routes:
+    /// they go back while the binding is ours (idempotent).
+    fn reapply6(&self) {
+        if let (Some((l, _)), true) = (&self.applied6, self.wan.ifindex != 0) {
+            if let Err(e) = ipv6::apply(self.wan.ifindex, &self.ra_devices(), l, None) {
+                log::warn!("group {}: IPv6 binding on the re-created device: {e}", self.cfg.name);
+            }
+        }
     }
 
     /// The first control device exists: the router id is its MAC's, and
@@ -578,6 +705,50 @@ impl Group {
                 self.engine.handle_lease_lost(now);
             }
             None => {}
+        }
+    }
+
+    /// A DHCPv6 answer to our exchange.
+    pub fn dhcp6_readable(&mut self, now: Instant) {
+        let Some(c) = &mut self.dhcp6 else { return };
+        match c.on_readable() {
+            Some(Outcome6::Bound(l)) => {
+                let what = |v: &[crate::wire::Ia6]| {
+                    v.iter().map(|i| format!(" {}/{}", i.address, i.prefix_len)).collect::<String>()
+                };
+                log::info!("group {}: DHCPv6 binding{}{}", self.cfg.name, what(&l.addresses), what(&l.prefixes));
+                self.dhcp6 = None;
+                self.engine.handle_lease6(now, l);
+            }
+            Some(Outcome6::Lost) => {
+                log::warn!("group {}: DHCPv6 server has no binding for us", self.cfg.name);
+                self.dhcp6 = None;
+                self.engine.handle_lease6_lost(now);
+            }
+            None => {}
+        }
+    }
+
+    /// The ISP's router advertisements on the WAN.
+    pub fn routers_readable(&mut self, now: Instant) {
+        let Some(r) = &self.routers else { return };
+        match r.drain() {
+            Ok(heard) => {
+                for (router, lifetime) in heard {
+                    self.engine.handle_gateway6(now, router, lifetime);
+                }
+            }
+            Err(e) => log::warn!("group {}: router advertisements: {e}", self.cfg.name),
+        }
+    }
+
+    /// Router solicitations from the LAN.
+    pub fn solicits_readable(&mut self, now: Instant) {
+        let Some(s) = &self.solicits else { return };
+        match s.drain() {
+            Ok(true) => self.engine.handle_router_solicit(now),
+            Ok(false) => {}
+            Err(e) => log::warn!("group {}: router solicitations: {e}", self.cfg.name),
         }
     }
 
@@ -713,7 +884,7 @@ impl Group {
             Action::ApplyLease { lease } => {
                 // At once, whoever owns the address later: forwarding
                 // never waits for netifd.
-                wan::apply(&self.wan_dev(), &lease, self.applied.as_ref(), &self.cfg.resolv_file)?;
+                wan::apply(&self.wan_dev(), &lease, self.applied.as_ref())?;
                 log::info!(
                     "group {name}: using lease {}/{} via {}, {} s left",
                     lease.address,
@@ -722,6 +893,7 @@ impl Group {
                     lease.valid_left
                 );
                 self.applied = Some(lease);
+                self.write_resolv()?;
                 self.netifd_sync(hooks, now);
             }
             Action::WithdrawLease => {
@@ -730,9 +902,32 @@ impl Group {
                 }
                 self.netifd_sync(hooks, now);
             }
+            Action::ApplyLease6 { lease } => {
+                let previous = self.applied6.take().map(|(l, _)| l);
+                ipv6::apply(self.wan.ifindex, &self.ra_devices(), &lease, previous.as_ref())?;
+                let prefixes: Vec<String> =
+                    lease.prefixes.iter().map(|p| format!("{}/{}", p.address, p.prefix_len)).collect();
+                log::info!("group {name}: using IPv6 binding, prefix {}", prefixes.join(" "));
+                self.applied6 = Some((lease, now));
+                self.write_resolv()?;
+                self.netifd_sync(hooks, now);
+            }
+            Action::WithdrawLease6 { lease } => {
+                let applied = self.applied6.take().map(|(l, _)| l);
+                ipv6::withdraw(self.wan.ifindex, &self.ra_devices(), applied.as_ref().unwrap_or(&lease))?;
+                if applied.is_some() {
+                    self.write_resolv()?;
+                    self.netifd_sync(hooks, now);
+                }
+            }
             Action::Announce => {
+                let shared = self.engine.settings().shared_mac;
                 if let (Some(l), Some(arp)) = (&self.applied, &self.wan_arp) {
-                    announce::announce_wan(arp, self.engine.settings().shared_mac, l)?;
+                    announce::announce_wan(arp, shared, l)?;
+                }
+                if let (Some((l, _)), Some(arp)) = (&self.applied6, &self.wan_arp) {
+                    let v6: Vec<_> = l.addresses.iter().map(|a| a.address).collect();
+                    announce::announce_lan(arp, shared, &[], &v6)?;
                 }
                 self.lan_held = true;
                 self.announce_lan()?;
@@ -788,6 +983,30 @@ impl Group {
                 }
             }
             Action::AbandonRenewal => self.renewer = None,
+            Action::Dhcp6 { exchange, lease, iaid, duid } => {
+                if self.runs_dhcp() {
+                    self.dhcp6 = None;
+                    let kind = match exchange {
+                        Exchange6::Solicit => msg::SOLICIT,
+                        Exchange6::Renew => msg::RENEW,
+                        Exchange6::Rebind => msg::REBIND,
+                    };
+                    let c = Client6::start(&self.wan.name, self.wan.ifindex, kind, &Identity { duid, iaid }, &lease)?;
+                    reg.register(&mut SourceFd(&c.as_raw_fd()), Token(base + RENEWER6), Interest::READABLE)?;
+                    self.dhcp6 = Some(c);
+                    // No default router known yet: ask for one now.
+                    if let Some(r) = self.routers.as_ref().filter(|_| lease.gateway.is_none()) {
+                        r.solicit()?;
+                    }
+                }
+            }
+            Action::RetransmitDhcp6 => {
+                if let Some(Err(e)) = self.dhcp6.as_ref().map(Client6::retransmit) {
+                    log::debug!("group {name}: DHCPv6: {e}");
+                }
+            }
+            Action::AbandonDhcp6 => self.dhcp6 = None,
+            Action::AdvertiseRouter => self.advertise_router(now)?,
             Action::AcquireLease { requested, client_id } => {
                 if self.runs_dhcp() && self.udhcpc.is_none() {
                     self.udhcpc = Some(self.spawn_udhcpc(requested, &client_id, &self.socket)?);
@@ -795,6 +1014,7 @@ impl Group {
             }
             Action::StopDhcp => {
                 self.renewer = None;
+                self.dhcp6 = None;
                 if let Some(c) = self.udhcpc.take() {
                     // udhcpc runs without -R: SIGTERM never releases.
                     c.stop();
@@ -826,6 +1046,41 @@ impl Group {
                 }
             }
             Action::Exit => self.exited = true,
+        }
+        Ok(())
+    }
+
+    /// The devices of the link-local LAN gateways, in configuration order
+    /// (0: one that does not exist now).
+    fn ra_devices(&self) -> Vec<u32> {
+        self.lan.iter().filter(|g| g.advertises).map(|g| g.dev.ifindex).collect()
+    }
+
+    /// The DNS servers of the leases in use, both families.
+    fn write_resolv(&self) -> io::Result<()> {
+        let mut dns: Vec<IpAddr> = self.applied.iter().flat_map(|l| l.dns.iter().map(|&d| IpAddr::V4(d))).collect();
+        dns.extend(self.applied6.iter().flat_map(|(l, _)| l.dns.iter().map(|&d| IpAddr::V6(d))));
+        let path = &self.cfg.resolv_file;
+        wan::write_resolv(path, &dns).map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
+    }
+
+    /// A router advertisement from each link-local LAN gateway: its /64
+    /// of every delegated prefix, with the lifetimes left.
+    fn advertise_router(&self, now: Instant) -> io::Result<()> {
+        let Some((l, at)) = &self.applied6 else { return Ok(()) };
+        let l = Binding6 { wire: l.clone(), learned: *at }.at(now);
+        for (k, gw) in self.lan.iter().filter(|g| g.advertises).enumerate() {
+            let (IpAddr::V6(source), Some(sender)) = (gw.address, &gw.dev.sock) else { continue };
+            let prefixes = l
+                .prefixes
+                .iter()
+                .filter_map(|p| {
+                    let prefix = ipv6::lan_subnet(p.address, p.prefix_len, k)?;
+                    Some(AdvertisedPrefix { prefix, len: 64, preferred: p.preferred_left, valid: p.valid_left })
+                })
+                .collect();
+            let ra = RouterAdvert { source, mac: gw.dev.mac, lifetime: ROUTER_LIFETIME, prefixes };
+            sender.send(&ra.frame())?;
         }
         Ok(())
     }
@@ -897,12 +1152,13 @@ impl Group {
             self.netifd = netifd::read_interface(&self.state_dir, &self.wan.name);
         }
         let Some(iface) = self.netifd.as_deref() else { return };
-        let args = match &self.applied {
-            // A taker applies the lease just before it opens the WAN.
-            Some(l) if matches!(self.engine.state(), State::Active | State::HandingOver | State::TakingOver) => {
-                netifd::up_args(iface, l)
-            }
-            _ => netifd::down_args(iface),
+        // A taker applies the lease just before it opens the WAN.
+        let holding = matches!(self.engine.state(), State::Active | State::HandingOver | State::TakingOver);
+        let v6 = self.applied6.as_ref().map(|(l, at)| Binding6 { wire: l.clone(), learned: *at }.at(now));
+        let args = if holding && (self.applied.is_some() || v6.is_some()) {
+            netifd::up_args(iface, self.applied.as_ref(), v6.as_ref())
+        } else {
+            netifd::down_args(iface)
         };
         if !hooks.enqueue_ubus(&args, now) {
             log::warn!("group {}: dhcp 'netifd' but no ubus CLI: netifd does not learn the lease", self.cfg.name);
@@ -992,6 +1248,7 @@ impl Group {
     /// Stops DHCP activity without releasing anything, and a conntrack
     /// commit (daemon exit). Never waits: `system::process` finishes them.
     pub fn stop_children(&mut self) {
+        self.dhcp6 = None;
         if let Some(c) = self.udhcpc.take() {
             c.stop();
         }

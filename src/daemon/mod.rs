@@ -31,12 +31,12 @@ use crate::system::hooks::Hooks;
 use crate::system::nft::{Fence, FenceWatch};
 use crate::system::process::{self, Child};
 use crate::system::rtnl::LinkMonitor;
-use crate::system::{dhcp6, netifd, realtime, udhcpc};
+use crate::system::{netifd, odhcp6c, realtime, udhcpc};
 use crate::time::Instant;
 use clients::Clients;
 use conntrack::Conntrack;
 pub use group::share_dir;
-use group::{Group, RENEWER, TOKENS_PER_GROUP};
+use group::{Group, RENEWER, RENEWER6, ROUTERS, SOLICITS, TOKENS_PER_GROUP};
 use trackers::Trackers;
 pub use watchdog::EXIT_STALLED;
 use watchdog::Watchdog;
@@ -310,10 +310,16 @@ impl Daemon {
                 let sub = (t - GROUP_BASE) % TOKENS_PER_GROUP;
                 let now = self.clock.now();
                 if let Some(g) = self.groups.get_mut(gi) {
-                    if sub == RENEWER {
-                        g.renewer_readable(now);
-                    } else if g.receive(sub, now) {
-                        self.backlog.push(t);
+                    match sub {
+                        RENEWER => g.renewer_readable(now),
+                        RENEWER6 => g.dhcp6_readable(now),
+                        ROUTERS => g.routers_readable(now),
+                        SOLICITS => g.solicits_readable(now),
+                        _ => {
+                            if g.receive(sub, now) {
+                                self.backlog.push(t);
+                            }
+                        }
                     }
                 }
                 self.execute(gi);
@@ -715,7 +721,7 @@ impl Daemon {
 
     fn lease6_event(&mut self, device: &str, env: &[(String, String)], now: Instant) -> Result<(), String> {
         let gi = self.running(self.group_on(device)?)?;
-        let lease6 = dhcp6::lease6_from_odhcp6c_env(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))?;
+        let lease6 = odhcp6c::lease6_from_odhcp6c_env(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))?;
         log::info!(
             "group {}: DHCPv6 {} address(es), {} prefix(es)",
             self.groups[gi].cfg.name,

@@ -194,6 +194,7 @@ impl Engine {
             }
         }
         self.evaluate_lease(now);
+        self.evaluate_lease6(now);
     }
 
     pub(super) fn evaluate_active(&mut self, now: Instant) {

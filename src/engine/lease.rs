@@ -6,7 +6,7 @@ use core::time::Duration;
 use super::timers::Timer;
 use super::{Action, Engine, RETRANSMIT_INTERVAL, RETRANSMITS, State};
 use crate::time::Instant;
-use crate::wire::{Ia6, Lease4, Lease6, Message};
+use crate::wire::{Lease4, Message};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
@@ -18,7 +18,7 @@ pub struct Lease {
 
 /// Whole seconds since `learned`, rounded up, so an aged lease never
 /// looks longer than it is.
-fn elapsed_secs(learned: Instant, now: Instant) -> u32 {
+pub(super) fn elapsed_secs(learned: Instant, now: Instant) -> u32 {
     let us = now.since(learned).as_micros();
     u32::try_from(us.div_ceil(1_000_000)).unwrap_or(u32::MAX)
 }
@@ -67,21 +67,6 @@ impl Lease {
             && w.prefix_len == other.prefix_len
             && w.gateway == other.gateway
             && w.dns == other.dns
-    }
-}
-
-/// Ages every lifetime of an IPv6 lease learned at `learned`.
-pub fn age6(l: &Lease6, learned: Instant, now: Instant) -> Lease6 {
-    let e = elapsed_secs(learned, now);
-    let age = |i: &Ia6| Ia6 {
-        preferred_left: i.preferred_left.saturating_sub(e),
-        valid_left: i.valid_left.saturating_sub(e),
-        ..*i
-    };
-    Lease6 {
-        addresses: l.addresses.iter().map(age).filter(|i| i.valid_left > 0).collect(),
-        prefixes: l.prefixes.iter().map(age).filter(|i| i.valid_left > 0).collect(),
-        ..l.clone()
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod election;
 mod lease;
+mod lease6;
 mod peer;
 mod refusals;
 mod sending;
@@ -17,6 +18,7 @@ use core::time::Duration;
 use std::collections::VecDeque;
 
 pub use lease::Lease;
+pub use lease6::{ADVERT_INTERVAL, Binding6, Exchange6, IAID};
 pub use peer::{Bound, Peer, Refusal, Refused};
 pub use refusals::{REFUSAL_LOG_INTERVAL, Reason, RefusedFrames};
 pub use settings::{
@@ -65,7 +67,6 @@ pub enum Action {
     /// then call `Engine::handle_prepared`.
     Prepare,
     /// Configure the WAN address, default route and DNS from this lease.
-    /// (IPv6 will be applied by an action of its own.)
     ApplyLease { lease: Lease4 },
     /// Remove a lease that is no longer ours to use.
     WithdrawLease,
@@ -96,8 +97,27 @@ pub enum Action {
     /// Keep this lease for a restart of the daemon (tmpfs), or forget the
     /// kept one (`None`: the server refused it).
     StoreLease { lease: Option<Lease4>, client_id: Option<Vec<u8>> },
-    /// Stop any DHCP client activity (never with a release).
+    /// Stop any DHCP client activity (never with a release), DHCPv6's too.
     StopDhcp,
+    /// Configure the DHCPv6 binding: the WAN address and IPv6 default
+    /// route, the delegated prefix on the LAN (replacing what an earlier
+    /// one configured), and announce the WAN address.
+    ApplyLease6 { lease: Lease6 },
+    /// Remove this binding's configuration: what `ApplyLease6` configured
+    /// (or, on a router that does not hold the WAN, what a previous run of
+    /// the daemon may have left).
+    WithdrawLease6 { lease: Lease6 },
+    /// Start a DHCPv6 exchange (never a RELEASE), replacing one still
+    /// unanswered, as client `duid` with IAID `iaid`; `lease` is the
+    /// binding to confirm, or the hints for a SOLICIT.
+    Dhcp6 { exchange: Exchange6, lease: Lease6, iaid: u32, duid: Vec<u8> },
+    /// Send the exchange's message again, in the same transaction.
+    RetransmitDhcp6,
+    /// No answer came to the exchange: stop waiting for one.
+    AbandonDhcp6,
+    /// A router advertisement on the LAN from the link-local gateway
+    /// address: default router, the delegated prefix for SLAAC.
+    AdvertiseRouter,
     /// Run the transition hooks for the state just entered.
     RunHooks(State),
     /// A state change, for the log.
@@ -197,7 +217,7 @@ pub struct Engine {
     control_up: Vec<bool>,
     priority_override: Option<u8>,
     lease: Option<Lease>,
-    lease6: Option<(Lease6, Instant)>,
+    lease6: Option<Binding6>,
     /// The lease kept from before a restart, until it is asked back.
     kept: Option<Lease>,
     /// The address asked back with INIT-REBOOT, while it may be answered.
@@ -206,6 +226,10 @@ pub struct Engine {
     stored: Option<(std::net::Ipv4Addr, Instant)>,
     /// Address currently configured on the WAN by us.
     applied: Option<std::net::Ipv4Addr>,
+    /// The DHCPv6 binding configured (`ApplyLease6`), as applied.
+    applied6: Option<Lease6>,
+    /// When the last router advertisement went out.
+    last_advert: Option<Instant>,
     wan_open: bool,
     last_refresh: Instant,
     /// Graceful handover under way (either end).
@@ -221,6 +245,8 @@ pub struct Engine {
     step_up: Option<StepUp>,
     /// Copies of the renewal's request sent again so far.
     retransmits: u8,
+    /// The same for the DHCPv6 exchange.
+    retransmits6: u8,
     shutting_down: bool,
     exited: bool,
     actions: VecDeque<Action>,
@@ -265,6 +291,8 @@ impl Engine {
             rebooting: None,
             stored: None,
             applied: None,
+            applied6: None,
+            last_advert: None,
             wan_open: false,
             last_refresh: now,
             run: None,
@@ -275,6 +303,7 @@ impl Engine {
             timers: Timers::default(),
             step_up: None,
             retransmits: 0,
+            retransmits6: 0,
             shutting_down: false,
             exited: false,
             actions: VecDeque::new(),
@@ -373,6 +402,7 @@ impl Engine {
         consider(self.timers.get(Timer::Takeover));
         consider(self.timers.get(Timer::Prepare));
         consider(self.timers.get(Timer::Retransmit));
+        consider(self.timers.get(Timer::Retransmit6));
         consider(self.run.map(|r| r.started.plus(self.s.handover_timeout())));
         consider(self.preempt_since.map(|p| p.plus(self.s.preempt_delay)));
         for p in &self.peers {
@@ -384,6 +414,9 @@ impl Engine {
             consider(self.timers.get(Timer::LanAnnounce));
             consider(self.timers.get(Timer::Renew));
             consider(self.lease.as_ref().map(|l| l.expires()));
+            consider(self.timers.get(Timer::Renew6));
+            consider(self.timers.get(Timer::Advert));
+            consider(self.lease6.as_ref().and_then(|b| b.expires()));
         }
         Some(t)
     }
@@ -650,11 +683,6 @@ impl Engine {
             self.actions.push_back(Action::Announce);
         }
         self.evaluate(now);
-    }
-
-    /// DHCPv6 state from the odhcp6c hook.
-    pub fn handle_lease6(&mut self, now: Instant, l: Lease6) {
-        self.lease6 = Some((l, now));
     }
 
     /// A lease kept from before a restart (system::stored_lease), its

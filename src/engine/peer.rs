@@ -4,7 +4,7 @@ use core::time::Duration;
 
 use super::Path;
 use crate::time::Instant;
-use crate::wire::{Flags, Lease6, Mac, Message, WireState};
+use crate::wire::{Flags, Mac, Message, WireState};
 
 /// Last contact on one path.
 #[derive(Clone, Copy, Debug)]
@@ -46,7 +46,6 @@ pub struct Peer {
     pub contacts: Vec<PathContact>,
     /// Lease data the peer advertised while it held the WAN.
     pub lease_seen: bool,
-    pub lease6: Lease6,
     /// The peer said goodbye (RELEASE): dead until it speaks again.
     pub released: bool,
     /// Id of the key its newest frame was signed with; `None`: unsigned
@@ -67,7 +66,6 @@ impl Peer {
             dead_multiplier: 3,
             contacts: Vec::new(),
             lease_seen: false,
-            lease6: Lease6::default(),
             released: false,
             key_id: None,
             newest: None,

@@ -2,11 +2,10 @@
 //! handover messages to one router, each frame with its own sequence
 //! number, built from the engine's state.
 
-use super::lease::age6;
 use super::timers::Timer;
 use super::{Action, DISCOVERY_INTERVAL, Engine, Path, Settings, State, TrackerState, Weight};
 use crate::time::Instant;
-use crate::wire::{self, Flags, Handover, Lease6, MULTICAST_MAC, Mac, Message, MessageType, Tlvs, TrackerSummary};
+use crate::wire::{self, Flags, Handover, MULTICAST_MAC, Mac, Message, MessageType, Tlvs, TrackerSummary};
 
 /// Frame buffers kept for reuse: a hello round's copies and a handover
 /// message or two.
@@ -92,10 +91,7 @@ impl Engine {
             (Some(_), slot) => *slot = Some(self.client_id()),
             (None, slot) => *slot = None,
         }
-        t.lease6 = match (&self.lease6, holder) {
-            (Some((l6, at)), true) => age6(l6, *at, now),
-            _ => Lease6::default(),
-        };
+        t.lease6 = self.lease6.as_ref().filter(|_| holder).map(|b| b.at(now)).unwrap_or_default();
         let summary = self.tracker_summary(now);
         t.trackers = (summary.total > 0 || summary.hold_left > 0).then_some(summary);
         t.handover = handover;

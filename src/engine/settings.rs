@@ -52,6 +52,13 @@ pub struct Settings {
     pub prepare_timeout: Duration,
     /// DHCP client id to use when the lease carries none.
     pub client_id: Vec<u8>,
+    /// Run the group's DHCPv6 client while active.
+    pub dhcpv6: bool,
+    /// DHCPv6 client DUID to use when the binding carries none.
+    pub duid: Vec<u8>,
+    /// Advertise this router as the LAN's IPv6 default router while
+    /// active (it has a link-local LAN gateway address).
+    pub router_advert: bool,
     pub trackers: Vec<TrackerSpec>,
 }
 

@@ -1,7 +1,6 @@
 //! A snapshot of the engine for `vwrp status`, ubus and LuCI (the
 //! daemon writes it as JSON).
 
-use super::lease::age6;
 use super::{Engine, TrackerState, Weight};
 use crate::time::Instant;
 use crate::wire;
@@ -278,8 +277,8 @@ impl Engine {
                     valid: l.is_valid(now),
                 }
             }),
-            lease6: self.lease6.as_ref().map(|(l, learned)| {
-                let l = age6(l, *learned, now);
+            lease6: self.lease6.as_ref().map(|b| {
+                let l = b.at(now);
                 let ia = |i: &wire::Ia6| Ia6Status {
                     address: i.address.to_string(),
                     prefix_len: i.prefix_len,

@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 
 use super::*;
 use crate::time::ms;
-use crate::wire::{Key, Keyring, Lease4, Mac};
+use crate::wire::{Ia6, Key, Keyring, Lease4, Lease6, Mac, Server6};
 
 fn settings(id: u32, prio: u8) -> Settings {
     Settings {
@@ -26,6 +26,9 @@ fn settings(id: u32, prio: u8) -> Settings {
         lan_announce_interval: None,
         prepare_timeout: ms(500),
         client_id: vec![1, 2, 0, 0, 0, 0, 1],
+        dhcpv6: true,
+        duid: vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 1],
+        router_advert: true,
         trackers: vec![],
     }
 }
@@ -496,6 +499,36 @@ fn stores(acts: &[Action]) -> Vec<Option<u32>> {
         .collect()
 }
 
+fn lease6(server: bool) -> Lease6 {
+    let ia =
+        |s: &str, prefix_len| Ia6 { address: s.parse().unwrap(), prefix_len, preferred_left: 3000, valid_left: 4000 };
+    Lease6 {
+        addresses: vec![ia("2001:db8:0:1::10", 128)],
+        prefixes: vec![ia("2001:db8:100::", 56)],
+        gateway: Some("fe80::1".parse().unwrap()),
+        duid: Some((IAID, vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 1])),
+        server: server.then(|| Server6 {
+            duid: vec![0, 3, 0, 1, 9, 9, 9, 9, 9, 9],
+            renew_left: 1000,
+            rebind_left: 2000,
+        }),
+        ..Lease6::default()
+    }
+}
+
+fn position(acts: &[Action], f: impl Fn(&Action) -> bool) -> Option<usize> {
+    acts.iter().position(f)
+}
+
+fn exchanges(acts: &[Action]) -> Vec<Exchange6> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Dhcp6 { exchange, .. } => Some(*exchange),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A router restarted alone with a kept lease still valid asks for it back
 /// (INIT-REBOOT) instead of DISCOVER, and uses it only once ACKed.
 #[test]
@@ -585,6 +618,97 @@ fn a_standby_keeps_the_actives_lease_once_per_renewal() {
     assert_eq!(b.state(), State::Standby);
     // Seconds left as of the hello that carried it, rounded down.
     assert!(matches!(kept[..], [Some(598..=600), Some(598..=600)]), "once, then once after the renewal: {kept:?}");
+}
+
+/// A standby learns the binding from the active's hellos, never
+/// advertises itself, and on a hard takeover applies the binding before it
+/// opens the WAN, advertises the LAN's default router right after the
+/// announcements, and confirms the binding with RENEW, never SOLICIT.
+#[test]
+fn the_ipv6_binding_is_taken_over_applied_advertised_and_renewed() {
+    let (mut a, mut b) = active_and_standby(settings(2, 100));
+    a.handle_lease6(t(2000), lease6(true));
+    let acts = drain(&mut a);
+    assert!(matches!(acts[..], [Action::ApplyLease6 { .. }, Action::AdvertiseRouter, ..]), "{acts:?}");
+    link(&mut a, &mut b, 2000, 2500, true);
+    let learned = b.lease6().expect("learned from the hellos").wire.clone();
+    assert_eq!((learned.prefixes.len(), learned.server.is_some()), (1, true));
+    b.handle_router_solicit(t(2500));
+    assert!(!drain(&mut b).contains(&Action::AdvertiseRouter), "a standby never advertises");
+
+    // The active dies.
+    let acts = run_alone(&mut b, t(4000));
+    assert_eq!(b.state(), State::Active);
+    let apply = position(&acts, |a| matches!(a, Action::ApplyLease6 { .. })).expect("applied");
+    let open = position(&acts, |a| matches!(a, Action::RefreshPermit { .. })).expect("opened");
+    let announce = position(&acts, |a| *a == Action::Announce).expect("announced");
+    let advert = position(&acts, |a| *a == Action::AdvertiseRouter).expect("advertised");
+    assert!(apply < open && open < announce && announce < advert, "{acts:?}");
+    assert_eq!(exchanges(&acts), [Exchange6::Renew], "confirmed, never solicited");
+    if let Some(Action::Dhcp6 { lease, duid, iaid, .. }) = acts.iter().find(|a| matches!(a, Action::Dhcp6 { .. })) {
+        assert_eq!(
+            (lease.prefixes[0].address, *iaid, duid),
+            (learned.prefixes[0].address, IAID, &learned.duid.unwrap().1)
+        );
+    }
+
+    // Solicitations are answered, but not twice within the minimum gap;
+    // the periodic advertisement comes every ADVERT_INTERVAL.
+    b.handle_router_solicit(t(4000));
+    assert!(drain(&mut b).contains(&Action::AdvertiseRouter));
+    b.handle_router_solicit(t(4100));
+    assert!(!drain(&mut b).contains(&Action::AdvertiseRouter));
+    let later = run_alone(&mut b, t(4000).plus(ADVERT_INTERVAL).plus(ms(10)));
+    assert!(later.contains(&Action::AdvertiseRouter), "periodic advertisement");
+}
+
+#[test]
+fn without_its_server_it_rebinds_and_without_a_binding_it_solicits() {
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    e.handle_lease6(t(0), lease6(false));
+    let acts = run_alone(&mut e, t(1000));
+    assert_eq!(exchanges(&acts), [Exchange6::Rebind]);
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let acts = run_alone(&mut e, t(1000));
+    assert_eq!(exchanges(&acts), [Exchange6::Solicit]);
+    assert!(!acts.contains(&Action::AdvertiseRouter), "nothing to number the LAN with");
+    // Solicited again while nothing comes.
+    let acts = run_alone(&mut e, t(1000).plus(lease6::SOLICIT_RETRY));
+    assert_eq!(exchanges(&acts), [Exchange6::Solicit]);
+    // The server lost the binding (NoBinding): solicit.
+    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    e.handle_lease6(t(0), lease6(true));
+    run_alone(&mut e, t(1000));
+    e.handle_lease6_lost(t(1000));
+    let acts = drain(&mut e);
+    assert!(
+        acts.iter().any(|a| matches!(a, Action::WithdrawLease6 { .. })) && exchanges(&acts) == [Exchange6::Solicit],
+        "{acts:?}"
+    );
+}
+
+/// Stepping down withdraws the binding (the LAN prefix included) and the
+/// advertisements stop.
+#[test]
+fn stepping_down_withdraws_the_binding_and_stops_advertising() {
+    let (mut a, mut b) = active_and_standby(settings(2, 100));
+    a.handle_lease6(t(2000), lease6(true));
+    drain(&mut a);
+    link(&mut a, &mut b, 2000, 2500, true);
+    assert_eq!(a.handle_command(t(2500), Command::StepDown), Ok(()));
+    let mut withdrawn = false;
+    for now in (2500..3500).step_by(10) {
+        a.handle_timeout(t(now));
+        b.handle_timeout(t(now));
+        let (fa, fb) = (drain_prepared(&mut a, t(now)), drain_prepared(&mut b, t(now)));
+        withdrawn |= fa.iter().any(|a| matches!(a, Action::WithdrawLease6 { .. }));
+        assert!(!(withdrawn && fa.contains(&Action::AdvertiseRouter)), "advertised after withdrawing");
+        deliver(&mut b, t(now), &fa);
+        deliver(&mut a, t(now), &fb);
+    }
+    assert_eq!((a.state(), b.state(), withdrawn), (State::Standby, State::Active, true));
+    a.handle_router_solicit(t(3500));
+    assert!(!drain(&mut a).contains(&Action::AdvertiseRouter));
 }
 
 /// Three routers on one hub: every frame reaches every other router, as

@@ -33,9 +33,15 @@ pub(super) enum Timer {
     Renew,
     /// The renewal's request goes out again, or is given up.
     Retransmit,
+    /// The next DHCPv6 exchange: renew, rebind, or solicit again (active).
+    Renew6,
+    /// The DHCPv6 exchange's message goes out again, or is given up.
+    Retransmit6,
+    /// The next router advertisement on the LAN (active).
+    Advert,
 }
 
-const COUNT: usize = Timer::Retransmit as usize + 1;
+const COUNT: usize = Timer::Advert as usize + 1;
 
 /// No deadline: the end of time, which no `now` reaches.
 const UNSET: Instant = Instant::from_micros(u64::MAX);
@@ -114,6 +120,6 @@ mod tests {
         assert_eq!(t.get_or_set(Timer::Takeover, Instant::from_millis(200)), at, "kept");
         t.stop(Timer::Hold);
         assert_eq!(t.get(Timer::Hold), None);
-        assert_eq!(t.get(Timer::Retransmit), None, "the last timer has its slot");
+        assert_eq!(t.get(Timer::Advert), None, "the last timer has its slot");
     }
 }

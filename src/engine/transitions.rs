@@ -17,7 +17,7 @@ impl Engine {
         if holder && !self.state.holds_wan() {
             self.learn_lease(now, m);
             if !m.tlvs.lease6.is_empty() {
-                self.lease6 = Some((m.tlvs.lease6.clone(), now));
+                self.learn_lease6(now, &m.tlvs.lease6);
             }
             self.peers[idx].lease_seen = m.tlvs.lease4.is_some();
         }
@@ -256,8 +256,10 @@ impl Engine {
         if self.lease.as_ref().is_some_and(|l| l.is_valid(now)) {
             self.apply_lease(now);
         }
+        self.apply_lease6(now);
         self.refresh_permit(now);
         self.actions.push_back(Action::Announce);
+        self.advertise(now);
         match self.run {
             Some(mut r) => {
                 // Wait for DONE from now on, however long preparing took.
@@ -282,6 +284,7 @@ impl Engine {
         if announce {
             // The old active's last frames may have pulled the switch back.
             self.actions.push_back(Action::Announce);
+            self.advertise(now);
         }
         self.timers.set_to(Timer::Nudge, self.s.nudge_interval.map(|n| now.plus(n)));
         self.timers.set_to(Timer::LanAnnounce, self.s.lan_announce_interval.map(|n| now.plus(n)));
@@ -290,6 +293,11 @@ impl Engine {
             self.timers.set(Timer::Renew, now);
         } else {
             self.acquire(now);
+        }
+        if self.lease6.as_ref().is_some_and(|b| b.is_valid(now)) {
+            self.timers.set(Timer::Renew6, now);
+        } else {
+            self.acquire6(now);
         }
         self.send_hellos(now, true);
         if let Some(iv) = self.s.wan_hello() {
@@ -370,7 +378,10 @@ impl Engine {
             self.actions.push_back(Action::DropLanGateway);
             self.actions.push_back(Action::StopDhcp);
         }
-        self.timers.stop(Timer::Retransmit);
+        self.withdraw_lease6();
+        for t in [Timer::Retransmit, Timer::Retransmit6, Timer::Renew6, Timer::Advert] {
+            self.timers.stop(t);
+        }
         self.wan_open = false;
     }
 

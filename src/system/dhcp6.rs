@@ -1,148 +1,299 @@
-//! DHCPv6 state from odhcp6c's event script (OpenWrt's
-//! /etc/odhcp6c.user.d hook), for the hellos and the status: odhcp6c
-//! (`src/script.c`) puts it in the environment as
+//! The group's DHCPv6 client on the WAN: one exchange at a time, of the
+//! active router only.
 //!
-//! ```text
-//! ADDRESSES="2001:db8::10/128,3600,7200,1800,2880 …"   addr/len,preferred,valid,t1,t2
-//! PREFIXES="2001:db8:1::/56,3600,7200,1800,2880,class=00000002 …"
-//! RDNSS="2001:db8::53 …"   RA_DNS="…"
-//! RA_ROUTES="::/0,fe80::1,1800,1024 …"                 target/len,router,valid,metric
-//! ```
+//! Every router is the same client (one DUID, one IAID for an IA_NA and
+//! an IA_PD), and the active carries the binding in its hellos, so a new
+//! active only confirms it: RENEW to the server that granted it (REBIND
+//! to any server after T2, or when the server is not known). Only without
+//! a binding does it SOLICIT, then REQUEST from the first server that
+//! advertises one. It never sends RELEASE or DECLINE (docs/PROTOCOL.md §7).
+//! odhcp6c cannot do this: it always begins with SOLICIT, and releases on
+//! SIGTERM (docs/OPENWRT.md).
 //!
-//! Entries that no longer count (valid 0, which odhcp6c passes for
-//! prefixes being removed) are left out.
+//! The engine times the exchange (`Action::RetransmitRenewal6`), as it
+//! does DHCPv4's; this holds the socket and the message in flight. The
+//! messages are `wire::dhcpv6`'s.
 
-use std::net::Ipv6Addr;
+use std::io;
+use std::net::{Ipv6Addr, SocketAddrV6, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
+use nix::sys::socket::{self, AddressFamily, SockFlag, SockProtocol, SockType, SockaddrIn6, sockopt};
+
+use crate::wire::dhcpv6::{ALL_SERVERS, Answer, CLIENT_PORT, Reply, Request, SERVER_PORT, msg};
 use crate::wire::{Ia6, Lease6};
 
-/// At most this many of each kind travel in a hello.
-const MAX_ENTRIES: usize = 8;
+/// How an exchange ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome6 {
+    /// The server granted (or confirmed) this binding; times from now. Its
+    /// `duid` is the client identity it was granted to.
+    Bound(Lease6),
+    /// The server has no binding for us: solicit a new one.
+    Lost,
+}
 
-/// Builds the DHCPv6 state from odhcp6c's environment; any malformed
-/// entry is an error naming its variable.
-pub fn lease6_from_odhcp6c_env(get: impl Fn(&str) -> Option<String>) -> Result<Lease6, String> {
-    let mut dns = addresses(&get, "RDNSS")?;
-    if dns.is_empty() {
-        dns = addresses(&get, "RA_DNS")?;
+/// The client identity: DUID and the IAID of both IAs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub duid: Vec<u8>,
+    pub iaid: u32,
+}
+
+/// One exchange in flight on the WAN.
+#[derive(Debug)]
+pub struct Client6 {
+    sock: UdpSocket,
+    to: SocketAddrV6,
+    id: Identity,
+    /// The message type in flight (a SOLICIT becomes a REQUEST).
+    kind: u8,
+    xid: u32,
+    message: Vec<u8>,
+}
+
+fn invalid(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, what)
+}
+
+impl Client6 {
+    /// Sends the first message of an exchange on `ifname` (index
+    /// `ifindex`): SOLICIT (with `binding`'s addresses and prefixes as
+    /// hints), RENEW (to `binding`'s server) or REBIND.
+    pub fn start(ifname: &str, ifindex: u32, kind: u8, id: &Identity, binding: &Lease6) -> io::Result<Client6> {
+        let fd = socket::socket(
+            AddressFamily::Inet6,
+            SockType::Datagram,
+            SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+            SockProtocol::Udp,
+        )?;
+        socket::setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+        socket::setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
+        socket::setsockopt(&fd, sockopt::BindToDevice, &std::ffi::OsString::from(ifname))?;
+        socket::bind(fd.as_raw_fd(), &SockaddrIn6::from(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, CLIENT_PORT, 0, 0)))?;
+        let mut c = Client6 {
+            sock: UdpSocket::from(fd),
+            to: SocketAddrV6::new(ALL_SERVERS, SERVER_PORT, 0, ifindex),
+            id: id.clone(),
+            kind,
+            xid: 0,
+            message: Vec::new(),
+        };
+        let server = binding.server.as_ref().map(|s| s.duid.as_slice());
+        if kind == msg::RENEW && server.is_none() {
+            return Err(invalid("RENEW without a server"));
+        }
+        c.send(kind, server.filter(|_| kind == msg::RENEW), &binding.addresses, &binding.prefixes)?;
+        Ok(c)
     }
-    dns.truncate(MAX_ENTRIES);
-    Ok(Lease6 {
-        addresses: entries(&get, "ADDRESSES")?,
-        prefixes: entries(&get, "PREFIXES")?,
-        dns,
-        gateway: default_router(&get)?,
-        // odhcp6c does not tell its scripts its DUID.
-        duid: None,
-    })
-}
 
-fn words(get: &impl Fn(&str) -> Option<String>, var: &str) -> Vec<String> {
-    get(var).map(|v| v.split_whitespace().map(str::to_string).collect()).unwrap_or_default()
-}
+    /// A new transaction: its message built and sent once.
+    fn send(&mut self, kind: u8, server: Option<&[u8]>, addresses: &[Ia6], prefixes: &[Ia6]) -> io::Result<()> {
+        self.kind = kind;
+        self.xid = super::random::u32() & 0xff_ffff;
+        let r = Request { kind, xid: self.xid, client: &self.id.duid, server, iaid: self.id.iaid, addresses, prefixes };
+        self.message = r.build().ok_or_else(|| invalid("DUID longer than 130 bytes"))?;
+        self.retransmit()
+    }
 
-fn bad(var: &str, what: &str) -> String {
-    format!("{var}: malformed entry {what:?}")
-}
+    /// The message in flight again (same transaction id, so an answer to
+    /// an earlier copy still counts).
+    pub fn retransmit(&self) -> io::Result<()> {
+        self.sock.send_to(&self.message, self.to).map(drop)
+    }
 
-fn addresses(get: &impl Fn(&str) -> Option<String>, var: &str) -> Result<Vec<Ipv6Addr>, String> {
-    words(get, var).iter().map(|w| w.parse().map_err(|_| bad(var, w))).collect()
-}
+    /// The message type in flight.
+    pub fn kind(&self) -> u8 {
+        self.kind
+    }
 
-fn prefix(var: &str, w: &str, field: &str) -> Result<(Ipv6Addr, u8), String> {
-    let (a, l) = field.split_once('/').ok_or_else(|| bad(var, w))?;
-    let len: u8 = l.parse().ok().filter(|l| *l <= 128).ok_or_else(|| bad(var, w))?;
-    Ok((a.parse().map_err(|_| bad(var, w))?, len))
-}
-
-fn entries(get: &impl Fn(&str) -> Option<String>, var: &str) -> Result<Vec<Ia6>, String> {
-    let mut out = Vec::new();
-    for w in words(get, var) {
-        let mut f = w.split(',');
-        let (address, prefix_len) = prefix(var, &w, f.next().unwrap_or(""))?;
-        let mut num = || -> Result<u32, String> { f.next().and_then(|n| n.parse().ok()).ok_or_else(|| bad(var, &w)) };
-        let preferred_left = num()?;
-        let valid_left = num()?;
-        if valid_left > 0 && out.len() < MAX_ENTRIES {
-            out.push(Ia6 { address, prefix_len, preferred_left: preferred_left.min(valid_left), valid_left });
+    /// Reads everything waiting. An ADVERTISE to our SOLICIT is answered
+    /// with a REQUEST to its server at once; a REPLY ends the exchange.
+    /// Anything else (other transactions, other clients, errors) is
+    /// dropped.
+    pub fn on_readable(&mut self) -> Option<Outcome6> {
+        let mut buf = [0u8; 1500];
+        loop {
+            let (n, from) = match self.sock.recv_from(&mut buf) {
+                Ok(r) => r,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    if e.kind() != io::ErrorKind::WouldBlock {
+                        log::debug!("dhcpv6: recv: {e}");
+                    }
+                    return None;
+                }
+            };
+            let r = match Reply::parse(buf.get(..n).unwrap_or(&[])) {
+                Ok(r) => r,
+                Err(e) => {
+                    log::debug!("dhcpv6: {from}: {e}");
+                    continue;
+                }
+            };
+            if r.xid != self.xid || r.client.as_deref() != Some(&self.id.duid[..]) || from.port() != SERVER_PORT {
+                continue;
+            }
+            match (self.kind, r.kind) {
+                (msg::SOLICIT, msg::ADVERTISE) => {
+                    let (Some(server), Answer::Bound(offer)) = (r.server.as_deref(), r.answer(self.id.iaid)) else {
+                        continue;
+                    };
+                    if let Err(e) = self.send(msg::REQUEST, Some(server), &offer.addresses, &offer.prefixes) {
+                        log::debug!("dhcpv6: REQUEST: {e}");
+                    }
+                }
+                (msg::SOLICIT, _) | (_, msg::ADVERTISE) => {}
+                (_, msg::REPLY) => match r.answer(self.id.iaid) {
+                    Answer::Bound(mut l) => {
+                        l.duid = Some((self.id.iaid, self.id.duid.clone()));
+                        return Some(Outcome6::Bound(l));
+                    }
+                    Answer::Lost => return Some(Outcome6::Lost),
+                    Answer::Ignore => log::debug!("dhcpv6: {from}: REPLY with status {}", r.status),
+                },
+                _ => {}
+            }
         }
     }
-    Ok(out)
 }
 
-/// The router of the first default route (`::/0`) the RAs gave.
-fn default_router(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Ipv6Addr>, String> {
-    for w in words(get, "RA_ROUTES") {
-        let mut f = w.split(',');
-        let (_, len) = prefix("RA_ROUTES", &w, f.next().unwrap_or(""))?;
-        let router = f.next().unwrap_or("");
-        let valid: u32 = f.next().and_then(|n| n.parse().ok()).ok_or_else(|| bad("RA_ROUTES", &w))?;
-        if len == 0 && valid > 0 && !router.is_empty() {
-            return router.parse().map(Some).map_err(|_| bad("RA_ROUTES", &w));
-        }
+impl AsRawFd for Client6 {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
     }
-    Ok(None)
 }
 
+impl AsFd for Client6 {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+}
+
+/// Against a real Kea DHCPv6 server in network namespaces.
 #[cfg(test)]
-mod tests {
+mod netns_tests {
     use super::*;
+    use crate::system::testnet::{Netns, veth};
+    use crate::system::testservers::{self as servers, KeaFiles};
+    use std::time::{Duration, Instant};
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let v: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        move |k| v.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    fn a(s: &str) -> Ipv6Addr {
+        s.parse().unwrap()
     }
 
-    #[test]
-    fn a_bound_odhcp6c_environment() {
-        let l = lease6_from_odhcp6c_env(env(&[
-            ("ADDRESSES", "2001:db8::10/128,3600,7200,1800,2880"),
-            ("PREFIXES", "2001:db8:1::/56,3600,7200,1800,2880,class=00000002 2001:db8:2::/56,0,0,0,0"),
-            ("RDNSS", "2001:db8::53 2001:db8::54"),
-            ("RA_ROUTES", "2001:db8::/64,,1800,256 ::/0,fe80::1,1800,1024"),
-            ("RA_DNS", "2001:db8::99"),
-        ]))
-        .unwrap();
-        let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
-        assert_eq!(
-            l.addresses,
-            vec![Ia6 { address: a("2001:db8::10"), prefix_len: 128, preferred_left: 3600, valid_left: 7200 }]
-        );
-        assert_eq!(
-            l.prefixes,
-            vec![Ia6 { address: a("2001:db8:1::"), prefix_len: 56, preferred_left: 3600, valid_left: 7200 }]
-        );
-        assert_eq!(l.dns, vec![a("2001:db8::53"), a("2001:db8::54")]);
-        assert_eq!(l.gateway, Some(a("fe80::1")));
-        assert_eq!(l.duid, None);
+    fn id() -> Identity {
+        Identity { duid: vec![0, 3, 0, 1, 0x02, 0x76, 0x77, 0x72, 0x70, 0x01], iaid: 1 }
     }
 
-    #[test]
-    fn ra_dns_stands_in_for_missing_rdnss_and_nothing_is_empty() {
-        let l = lease6_from_odhcp6c_env(env(&[("RA_DNS", "2001:db8::99")])).unwrap();
-        assert_eq!(l.dns, vec!["2001:db8::99".parse::<Ipv6Addr>().unwrap()]);
-        assert!(lease6_from_odhcp6c_env(env(&[])).unwrap().is_empty());
+    /// An ISP namespace running Kea and a client namespace, joined by a
+    /// veth pair; all removed on drop.
+    struct Bed {
+        kea: KeaFiles,
+        cli: Netns,
+        _isp: Netns,
+        ifindex: u32,
     }
 
-    #[test]
-    fn malformed_entries_name_their_variable() {
-        for (var, val) in [
-            ("ADDRESSES", "2001:db8::10,3600,7200"),
-            ("ADDRESSES", "2001:db8::10/129,1,1"),
-            ("PREFIXES", "2001:db8::/56,x,1"),
-            ("PREFIXES", "2001:db8::/56,1"),
-            ("RDNSS", "dns.example"),
-            ("RA_ROUTES", "::/0,nope,1800,1"),
-        ] {
-            let e = lease6_from_odhcp6c_env(env(&[(var, val)])).unwrap_err();
-            assert!(e.starts_with(var), "{e}");
+    impl Drop for Bed {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.kea.dir);
         }
     }
 
+    fn wait(mut ok: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    fn bed(tag: &str) -> Bed {
+        let mut isp = Netns::new(&format!("{tag}i"));
+        let cli = Netns::new(&format!("{tag}c"));
+        veth(&isp, "cust", &cli, "wan");
+        isp.exec(["ip", "addr", "add", "2001:db8:0:1::1/64", "dev", "cust", "nodad"]);
+        // Both link-locals must have passed DAD: Kea binds to its own, the
+        // client sends from its.
+        for (ns, dev) in [(&isp, "cust"), (&cli, "wan")] {
+            let cmd = format!("ip -6 addr show dev {dev} scope link");
+            assert!(wait(|| !ns.ok(&cmd).contains("tentative")), "DAD on {dev}");
+        }
+        let dir = std::env::temp_dir().join(format!("vwrp-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("kea.json");
+        std::fs::write(&conf, servers::kea_config(&dir, "cust")).unwrap();
+        let argv = servers::kea_argv(&dir, &conf);
+        isp.spawn(&argv.iter().map(String::as_str).collect::<Vec<_>>(), &dir.join("kea.out"));
+        let kea = KeaFiles { dir };
+        assert!(kea.wait_started(), "Kea did not start: {}", kea.log());
+        let ifindex = cli.ifindex("wan");
+        Bed { kea, cli, _isp: isp, ifindex }
+    }
+
+    fn exchange(b: &Bed, kind: u8, binding: &Lease6) -> Option<Outcome6> {
+        let mut c = b.cli.enter(|| Client6::start("wan", b.ifindex, kind, &id(), binding)).unwrap();
+        let mut got = None;
+        wait(|| {
+            got = c.on_readable();
+            got.is_some()
+        });
+        got
+    }
+
+    fn ia(s: &str, len: u8) -> (Ipv6Addr, u8) {
+        (a(s), len)
+    }
+
+    /// SOLICIT, ADVERTISE, REQUEST, REPLY: one address and one prefix;
+    /// then RENEW and REBIND confirm the same binding, and the server saw
+    /// one client and no RELEASE.
     #[test]
-    fn at_most_eight_of_each() {
-        let many: Vec<String> = (1..=20).map(|i| format!("2001:db8::{i:x}/128,1,2")).collect();
-        let l = lease6_from_odhcp6c_env(env(&[("ADDRESSES", &many.join(" "))])).unwrap();
-        assert_eq!(l.addresses.len(), MAX_ENTRIES);
+    fn solicit_then_renew_and_rebind_the_same_binding() {
+        let b = bed("d6");
+        let Some(Outcome6::Bound(l)) = exchange(&b, msg::SOLICIT, &Lease6::default()) else {
+            panic!("no binding: {}", b.kea.log())
+        };
+        let pairs = |v: &[Ia6]| v.iter().map(|i| (i.address, i.prefix_len)).collect::<Vec<_>>();
+        assert_eq!(pairs(&l.addresses), [ia(servers::IA_NA, 128)]);
+        assert_eq!(pairs(&l.prefixes), [ia(servers::PD, servers::PD_LEN)]);
+        assert_eq!((l.addresses[0].preferred_left, l.addresses[0].valid_left), (servers::PREFERRED, servers::VALID));
+        assert_eq!(l.dns, vec![a(servers::DNS6)]);
+        assert_eq!(l.duid, Some((1, id().duid)));
+        let s = l.server.clone().unwrap();
+        assert_eq!((s.duid, s.renew_left, s.rebind_left), (b.kea.server_duid(), 1000, 2000));
+
+        for kind in [msg::RENEW, msg::REBIND] {
+            let Some(Outcome6::Bound(again)) = exchange(&b, kind, &l) else { panic!("{kind}: {}", b.kea.log()) };
+            assert_eq!((&again.addresses, &again.prefixes), (&l.addresses, &l.prefixes), "message {kind}");
+        }
+        assert_eq!(b.kea.messages(), ["SOLICIT", "REQUEST", "RENEW", "REBIND"], "{}", b.kea.log());
+        assert_eq!(b.kea.leases().len(), 2, "one address and one prefix: {}", b.kea.lease_file());
+    }
+
+    /// A server without the binding (restarted without its lease file):
+    /// Kea 2.2 grants the RENEW's addresses and prefix anew when they are
+    /// free (RFC 8415 §18.3.4 lets it), so a lost database costs nothing.
+    /// A server that refuses says NoBinding instead, and the engine then
+    /// solicits (`wire::dhcpv6`'s tests).
+    #[test]
+    fn renew_of_a_binding_the_server_lacks_is_granted_again() {
+        let b = bed("d7");
+        let e = |s: &str, prefix_len| Ia6 { address: a(s), prefix_len, preferred_left: 100, valid_left: 200 };
+        let l = Lease6 {
+            addresses: vec![e(servers::IA_NA, 128)],
+            prefixes: vec![e(servers::PD, servers::PD_LEN)],
+            server: Some(crate::wire::Server6 { duid: b.kea.server_duid(), renew_left: 0, rebind_left: 100 }),
+            ..Lease6::default()
+        };
+        let Some(Outcome6::Bound(again)) = exchange(&b, msg::RENEW, &l) else { panic!("{}", b.kea.log()) };
+        let pairs = |v: &[Ia6]| v.iter().map(|i| (i.address, i.prefix_len)).collect::<Vec<_>>();
+        assert_eq!((pairs(&again.addresses), pairs(&again.prefixes)), (pairs(&l.addresses), pairs(&l.prefixes)));
+        assert_eq!(b.kea.messages(), ["RENEW"]);
     }
 }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::wire::Lease4;
+use crate::wire::{Lease4, Lease6};
 
 /// Where the proto handler leaves the interface name for `device`.
 pub fn interface_file(state_dir: &Path, device: &str) -> PathBuf {
@@ -60,26 +60,44 @@ pub fn valid_device(s: &str) -> bool {
     !s.is_empty() && s.len() <= 15 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-/// `ubus` arguments that hand `lease` to netifd as interface `interface`:
-/// what /lib/netifd/dhcp.script sends for a bound lease (address, default
-/// route, a host route to an off-link gateway, DNS, lease time and server).
-pub fn up_args(interface: &str, lease: &Lease4) -> Vec<String> {
-    notify_args(&up_message(interface, lease))
+/// `ubus` arguments that hand the leases in use to netifd as interface
+/// `interface`: for DHCPv4 what /lib/netifd/dhcp.script sends for a bound
+/// lease (address, default route, a host route to an off-link gateway,
+/// DNS, lease time and server); for DHCPv6 what dhcpv6.script sends for
+/// the WAN (the IA_NA address with its lifetimes, the default route via
+/// the ISP's router, DNS), but not the delegated prefix, which vwrp puts
+/// on the LAN itself (docs/OPENWRT.md).
+pub fn up_args(interface: &str, lease: Option<&Lease4>, lease6: Option<&Lease6>) -> Vec<String> {
+    let mut msg = match lease {
+        Some(l) => up_message(interface, l),
+        None => Notify { link_up: true, ..empty(interface) },
+    };
+    if let Some(l) = lease6 {
+        add_ipv6(&mut msg, l);
+    }
+    notify_args(&msg)
 }
 
 /// `ubus` arguments that take the lease back from netifd: the interface
 /// drops its address and waits, pending, for the next `up`.
 pub fn down_args(interface: &str) -> Vec<String> {
-    notify_args(&Notify {
+    notify_args(&empty(interface))
+}
+
+/// A message that says nothing but "no link".
+fn empty(interface: &str) -> Notify<'_> {
+    Notify {
         action: 0,
         link_up: false,
         keep: false,
         ipaddr: None,
+        ip6addr: None,
         routes: None,
+        routes6: None,
         data: None,
         dns: None,
         interface,
-    })
+    }
 }
 
 fn notify_args(msg: &Notify) -> Vec<String> {
@@ -98,7 +116,11 @@ struct Notify<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     ipaddr: Option<[Address; 1]>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    ip6addr: Option<Vec<Address6>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     routes: Option<Vec<Route>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    routes6: Option<Vec<Route>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<Data>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,13 +134,45 @@ struct Address {
     mask: String,
 }
 
+/// netifd-proto.sh's `proto_add_ipv6_address`.
+#[derive(Serialize)]
+struct Address6 {
+    ipaddr: String,
+    mask: String,
+    preferred: u32,
+    valid: u32,
+}
+
 #[derive(Serialize)]
 struct Route {
     target: String,
     netmask: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     gateway: Option<String>,
-    source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<String>,
+}
+
+fn add_ipv6(msg: &mut Notify<'_>, l: &Lease6) {
+    let addresses = l.addresses.iter().map(|a| Address6 {
+        ipaddr: a.address.to_string(),
+        mask: a.prefix_len.to_string(),
+        preferred: a.preferred_left,
+        valid: a.valid_left,
+    });
+    msg.ip6addr = Some(addresses.collect());
+    let default = |g: &std::net::Ipv6Addr| Route {
+        target: "::".into(),
+        netmask: "0",
+        gateway: Some(g.to_string()),
+        source: None,
+    };
+    msg.routes6 = Some(l.gateway.iter().map(default).collect());
+    let dns = msg.dns.get_or_insert_with(Vec::new);
+    dns.extend(l.dns.iter().map(|d| d.to_string()));
+    if dns.is_empty() {
+        msg.dns = None;
+    }
 }
 
 #[derive(Serialize)]
@@ -132,22 +186,21 @@ fn up_message<'a>(interface: &'a str, l: &Lease4) -> Notify<'a> {
     let address = l.address.to_string();
     let mut routes = Vec::new();
     if l.gateway != Ipv4Addr::UNSPECIFIED {
+        let source = Some(address.clone());
         if !same_subnet(l.address, l.gateway, l.prefix_len) {
-            routes.push(Route { target: l.gateway.to_string(), netmask: "32", gateway: None, source: address.clone() });
+            routes.push(Route { target: l.gateway.to_string(), netmask: "32", gateway: None, source: source.clone() });
         }
         let gateway = Some(l.gateway.to_string());
-        routes.push(Route { target: "0.0.0.0".into(), netmask: "0", gateway, source: address.clone() });
+        routes.push(Route { target: "0.0.0.0".into(), netmask: "0", gateway, source });
     }
     let dhcpserver = Some(l.server_id).filter(|s| *s != Ipv4Addr::UNSPECIFIED).map(|s| s.to_string());
     Notify {
-        action: 0,
         link_up: true,
-        keep: false,
         ipaddr: Some([Address { ipaddr: address, mask: l.prefix_len.to_string() }]),
         routes: Some(routes),
         data: Some(Data { leasetime: l.valid_left, dhcpserver }),
         dns: Some(l.dns.iter().map(|d| d.to_string()).collect()).filter(|d: &Vec<String>| !d.is_empty()),
-        interface,
+        ..empty(interface)
     }
 }
 
@@ -159,6 +212,7 @@ fn same_subnet(a: Ipv4Addr, b: Ipv4Addr, prefix_len: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::Ia6;
     use serde_json::{Value, json};
 
     fn lease(gw: [u8; 4]) -> Lease4 {
@@ -177,7 +231,7 @@ mod tests {
 
     #[test]
     fn up_is_what_dhcp_script_sends_for_a_bound_lease() {
-        let args = up_args("wan", &lease([203, 0, 113, 1]));
+        let args = up_args("wan", Some(&lease([203, 0, 113, 1])), None);
         assert_eq!(args[..3], ["call", "network.interface", "notify_proto"]);
         let v: Value = serde_json::from_str(&args[3]).unwrap();
         assert_eq!(
@@ -194,7 +248,7 @@ mod tests {
 
     #[test]
     fn an_off_link_gateway_gets_a_host_route_first() {
-        let v: Value = serde_json::from_str(&up_args("wan", &lease([192, 0, 2, 1]))[3]).unwrap();
+        let v: Value = serde_json::from_str(&up_args("wan", Some(&lease([192, 0, 2, 1])), None)[3]).unwrap();
         assert_eq!(v["routes"][0], json!({"target": "192.0.2.1", "netmask": "32", "source": "203.0.113.10"}));
         assert_eq!(v["routes"][1]["gateway"], "192.0.2.1");
         assert!(same_subnet(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(192, 0, 2, 1), 0));
@@ -206,7 +260,7 @@ mod tests {
         let mut l = lease([0, 0, 0, 0]);
         l.server_id = Ipv4Addr::UNSPECIFIED;
         l.dns.clear();
-        let v: Value = serde_json::from_str(&up_args("wan", &l)[3]).unwrap();
+        let v: Value = serde_json::from_str(&up_args("wan", Some(&l), None)[3]).unwrap();
         assert_eq!(
             v,
             json!({
@@ -214,6 +268,49 @@ mod tests {
                 "ipaddr": [{"ipaddr": "203.0.113.10", "mask": "24"}],
                 "routes": [], "data": {"leasetime": 512}
             })
+        );
+    }
+
+    fn lease6() -> Lease6 {
+        let a = |s: &str| s.parse().unwrap();
+        Lease6 {
+            addresses: vec![Ia6 {
+                address: a("2001:db8:0:1::10"),
+                prefix_len: 128,
+                preferred_left: 2900,
+                valid_left: 3900,
+            }],
+            prefixes: vec![Ia6 {
+                address: a("2001:db8:100::"),
+                prefix_len: 56,
+                preferred_left: 2900,
+                valid_left: 3900,
+            }],
+            dns: vec![a("2001:db8:ffff::53")],
+            gateway: Some(a("fe80::1")),
+            ..Lease6::default()
+        }
+    }
+
+    /// Both families in one update, as netifd-proto.sh's proto_send_update
+    /// builds it; the delegated prefix stays out.
+    #[test]
+    fn ipv6_beside_ipv4_without_the_prefix() {
+        let v: Value =
+            serde_json::from_str(&up_args("wan", Some(&lease([203, 0, 113, 1])), Some(&lease6()))[3]).unwrap();
+        assert_eq!(
+            v["ip6addr"],
+            json!([{"ipaddr": "2001:db8:0:1::10", "mask": "128", "preferred": 2900, "valid": 3900}])
+        );
+        assert_eq!(v["routes6"], json!([{"target": "::", "netmask": "0", "gateway": "fe80::1"}]));
+        assert_eq!(v["dns"], json!(["203.0.113.1", "198.51.100.53", "2001:db8:ffff::53"]));
+        assert_eq!(v["ipaddr"][0]["ipaddr"], "203.0.113.10");
+        assert!(v.get("ip6prefix").is_none());
+        // IPv6 alone: the link is up with it.
+        let v: Value = serde_json::from_str(&up_args("wan", None, Some(&lease6()))[3]).unwrap();
+        assert_eq!(
+            (&v["link-up"], v.get("ipaddr"), v["routes6"][0]["gateway"].as_str()),
+            (&json!(true), None, Some("fe80::1"))
         );
     }
 

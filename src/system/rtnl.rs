@@ -1,12 +1,13 @@
-//! rtnetlink: link lookups, the WAN address and default route, and a
-//! monitor of link carrier for the event loop.
+//! rtnetlink: link lookups, addresses, default routes (IPv4 and IPv6),
+//! the unreachable route of a delegated prefix, and a monitor of link
+//! carrier for the event loop.
 //!
 //! Each request opens its own short-lived socket: these run at start-up and
 //! on a handover, not per hello, and a fresh socket can never see a stale
 //! reply.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, RawFd};
 
 use nix::errno::Errno;
@@ -294,11 +295,12 @@ pub fn del_address(ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<()>
     }
 }
 
-/// `struct rtmsg` for an IPv4 route in the main table.
-fn rtmsg(protocol: u8, scope: u8, kind: u8, flags: u32) -> [u8; 12] {
+/// `struct rtmsg` for a route in the main table.
+fn rtmsg(v6: bool, dst_len: u8, protocol: u8, scope: u8, kind: u8, flags: u32) -> [u8; 12] {
     let mut h = [0u8; 12];
-    h[0] = libc::AF_INET as u8;
-    // dst_len, src_len and tos stay 0: the default route.
+    h[0] = if v6 { libc::AF_INET6 } else { libc::AF_INET } as u8;
+    h[1] = dst_len;
+    // src_len and tos stay 0.
     h[4] = libc::RT_TABLE_MAIN;
     h[5] = protocol;
     h[6] = scope;
@@ -307,28 +309,34 @@ fn rtmsg(protocol: u8, scope: u8, kind: u8, flags: u32) -> [u8; 12] {
     h
 }
 
-/// Makes the IPv4 default route (main table, metric 0) go via `gateway`
-/// on link `ifindex`, like `ip route replace default via GW dev DEV onlink`.
-/// Onlink, because a DHCP gateway may lie outside the leased subnet and
-/// because it must not depend on the address being installed first.
-pub fn replace_default_route(ifindex: u32, gateway: Ipv4Addr) -> io::Result<()> {
+/// Makes the default route of `gateway`'s family (main table, metric 0,
+/// which IPv6 counts as 1024) go via `gateway` on link `ifindex`, like
+/// `ip route replace default via GW dev DEV onlink`. Onlink, because a
+/// DHCP gateway may lie outside the leased subnet and because it must not
+/// depend on the address being installed first. (An IPv6 gateway is a
+/// link-local address: on-link anyway.)
+pub fn replace_default_route(ifindex: u32, gateway: IpAddr) -> io::Result<()> {
+    let (v6, octets) = match gateway {
+        IpAddr::V4(g) => (false, g.octets().to_vec()),
+        IpAddr::V6(g) => (true, g.octets().to_vec()),
+    };
     let mut req = Request::new();
     req.message(libc::RTM_NEWROUTE, F_REQUEST | F_ACK | F_CREATE | F_REPLACE)
-        .header(&rtmsg(libc::RTPROT_STATIC, libc::RT_SCOPE_UNIVERSE, libc::RTN_UNICAST, RTNH_F_ONLINK))
-        .attr(libc::RTA_GATEWAY, &gateway.octets())
+        .header(&rtmsg(v6, 0, libc::RTPROT_STATIC, libc::RT_SCOPE_UNIVERSE, libc::RTN_UNICAST, RTNH_F_ONLINK))
+        .attr(libc::RTA_GATEWAY, &octets)
         .attr_u32_ne(libc::RTA_OIF, ifindex);
     Socket::open(Protocol::Route, 0)?.request_ack(&mut req)
 }
 
-/// Removes every IPv4 default route through link `ifindex` in the main
-/// table; none is fine.
-pub fn del_default_route(ifindex: u32) -> io::Result<()> {
+/// Removes every default route of the family (IPv6 if `v6`) through link
+/// `ifindex` in the main table; none is fine.
+pub fn del_default_route(ifindex: u32, v6: bool) -> io::Result<()> {
     let mut socket = Socket::open(Protocol::Route, 0)?;
     for _ in 0..MAX_DEFAULT_ROUTES {
         let mut req = Request::new();
         // Scope "nowhere", type and protocol 0: match any such route.
         req.message(libc::RTM_DELROUTE, F_REQUEST | F_ACK)
-            .header(&rtmsg(0, libc::RT_SCOPE_NOWHERE, libc::RTN_UNSPEC, 0))
+            .header(&rtmsg(v6, 0, 0, libc::RT_SCOPE_NOWHERE, libc::RTN_UNSPEC, 0))
             .attr_u32_ne(libc::RTA_OIF, ifindex);
         match socket.request_ack(&mut req) {
             Ok(()) => {}
@@ -337,6 +345,21 @@ pub fn del_default_route(ifindex: u32) -> io::Result<()> {
         }
     }
     Err(io::Error::other("too many default routes to delete"))
+}
+
+/// Adds (or, `present` false, removes) an unreachable route for a
+/// delegated prefix, as netifd does: packets to the parts of it that no
+/// LAN uses are refused here instead of looping between us and the ISP.
+pub fn set_unreachable(prefix: Ipv6Addr, len: u8, present: bool) -> io::Result<()> {
+    let mut req = Request::new();
+    let (kind, flags) = if present { (libc::RTM_NEWROUTE, F_CREATE | F_REPLACE) } else { (libc::RTM_DELROUTE, 0) };
+    req.message(kind, F_REQUEST | F_ACK | flags)
+        .header(&rtmsg(true, len.min(128), libc::RTPROT_STATIC, libc::RT_SCOPE_UNIVERSE, libc::RTN_UNREACHABLE, 0))
+        .attr(libc::RTA_DST, &prefix.octets());
+    match Socket::open(Protocol::Route, 0)?.request_ack(&mut req) {
+        Err(e) if !present && is_errno(&e, Errno::ESRCH) => Ok(()),
+        other => other,
+    }
 }
 
 /// One link's state, from an event or a dump.
@@ -590,19 +613,44 @@ mod tests {
     fn replaces_and_deletes_default_route() {
         let (a, _b, wa) = pair("rt");
         let default = || a.ok("ip -4 route show default");
-        a.enter(|| replace_default_route(wa, "198.51.100.2".parse().unwrap())).unwrap();
+        let v4 = |s: &str| IpAddr::V4(s.parse().unwrap());
+        a.enter(|| replace_default_route(wa, v4("198.51.100.2"))).unwrap();
         assert!(default().contains("default via 198.51.100.2 dev wa proto static onlink"), "{}", default());
-        a.enter(|| replace_default_route(wa, "198.51.100.3".parse().unwrap())).unwrap();
+        a.enter(|| replace_default_route(wa, v4("198.51.100.3"))).unwrap();
         assert_eq!(default().lines().count(), 1, "{}", default());
         assert!(default().contains("default via 198.51.100.3 dev wa"));
         // A gateway outside the subnet works too.
-        a.enter(|| replace_default_route(wa, "192.0.2.1".parse().unwrap())).unwrap();
+        a.enter(|| replace_default_route(wa, v4("192.0.2.1"))).unwrap();
         assert!(default().contains("default via 192.0.2.1 dev wa"));
 
+        // IPv6 beside it, via a link-local gateway; each family's delete
+        // leaves the other alone.
+        let default6 = || a.ok("ip -6 route show default");
+        a.enter(|| replace_default_route(wa, IpAddr::V6("fe80::1".parse().unwrap()))).unwrap();
+        assert!(default6().contains("default via fe80::1 dev wa proto static"), "{}", default6());
+        a.enter(|| replace_default_route(wa, IpAddr::V6("fe80::2".parse().unwrap()))).unwrap();
+        assert_eq!(default6().lines().count(), 1, "{}", default6());
+
         a.ok("ip route add default via 198.51.100.9 dev wa metric 50");
-        a.enter(|| del_default_route(wa)).unwrap();
+        a.enter(|| del_default_route(wa, false)).unwrap();
         assert_eq!(default(), "");
-        a.enter(|| del_default_route(wa)).unwrap();
+        assert!(default6().contains("via fe80::2"), "{}", default6());
+        a.enter(|| del_default_route(wa, false)).unwrap();
+        a.enter(|| del_default_route(wa, true)).unwrap();
+        assert_eq!(default6(), "");
+    }
+
+    #[test]
+    fn unreachable_route_of_a_prefix() {
+        let (a, _b, _) = pair("ur");
+        let prefix: Ipv6Addr = "2001:db8:100::".parse().unwrap();
+        let routes = || a.ok("ip -6 route show type unreachable");
+        a.enter(|| set_unreachable(prefix, 56, true)).unwrap();
+        a.enter(|| set_unreachable(prefix, 56, true)).unwrap();
+        assert_eq!(routes().trim(), "unreachable 2001:db8:100::/56 dev lo proto static metric 1024 pref medium");
+        a.enter(|| set_unreachable(prefix, 56, false)).unwrap();
+        a.enter(|| set_unreachable(prefix, 56, false)).unwrap();
+        assert_eq!(routes(), "");
     }
 
     /// Reads monitor events until one for `index` with this carrier shows up.

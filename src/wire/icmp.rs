@@ -1,6 +1,9 @@
 //! The ICMP and ICMPv6 messages vwrp sends: echo requests for ping
-//! trackers (and the replies they wait for), and the unsolicited neighbour
-//! advertisement a new active sends for each IPv6 LAN gateway address.
+//! trackers (and the replies they wait for), the unsolicited neighbour
+//! advertisement a new active sends for each IPv6 address it takes over,
+//! the router advertisement the active sends on the LAN from its
+//! link-local gateway address, and the router solicitation it sends on the
+//! WAN (and the advertisements it reads there).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -54,11 +57,36 @@ mod na {
     pub const LEN: usize = 32;
 }
 
+/// A router advertisement (RFC 4861 §4.2) and its options.
+mod ra {
+    use core::ops::Range;
+    pub const HOP_LIMIT: usize = 4;
+    pub const LIFETIME: Range<usize> = 6..8;
+    pub const LEN: usize = 16;
+    /// Source link-layer address option: type, length, MAC.
+    pub const SLLAO_LEN: usize = 8;
+    /// Prefix information option (§4.6.2), from its start.
+    pub const PIO_PREFIX_LEN: usize = 2;
+    pub const PIO_FLAGS: usize = 3;
+    pub const PIO_VALID: Range<usize> = 4..8;
+    pub const PIO_PREFERRED: Range<usize> = 8..12;
+    pub const PIO_PREFIX: Range<usize> = 16..32;
+    pub const PIO_LEN: usize = 32;
+}
+
 const ECHO_REPLY_V4: u8 = 0;
 const ECHO_REQUEST_V4: u8 = 8;
 const ECHO_REQUEST_V6: u8 = 128;
 const ECHO_REPLY_V6: u8 = 129;
+pub const ROUTER_SOLICITATION: u8 = 133;
+pub const ROUTER_ADVERTISEMENT: u8 = 134;
 const NEIGHBOUR_ADVERTISEMENT: u8 = 136;
+const OPTION_SOURCE_LL_ADDR: u8 = 1;
+const OPTION_PREFIX_INFO: u8 = 3;
+/// On-link and autonomous (SLAAC): the prefix numbers the link.
+const PIO_ON_LINK_AUTONOMOUS: u8 = 0xc0;
+/// The hop limit hosts are told to use (RFC 4861's "unspecified" is 0).
+const ADVERTISED_HOP_LIMIT: u8 = 64;
 const NA_ROUTER: u8 = 0x80;
 const NA_OVERRIDE: u8 = 0x20;
 const OPTION_TARGET_LL_ADDR: u8 = 2;
@@ -141,8 +169,7 @@ pub struct NeighbourAdvert {
 }
 
 impl NeighbourAdvert {
-    /// The whole Ethernet frame: IPv6 header, then the advertisement with
-    /// its checksum over the pseudo-header (RFC 4443 §2.3).
+    /// The whole Ethernet frame: IPv6 header, then the advertisement.
     pub fn frame(&self) -> Vec<u8> {
         let mut m = [0u8; na::LEN];
         m[field::TYPE] = NEIGHBOUR_ADVERTISEMENT;
@@ -152,25 +179,96 @@ impl NeighbourAdvert {
         // The option's length in units of 8 bytes.
         m[na::OPTION_LEN] = 1;
         m[na::OPTION_MAC].copy_from_slice(&self.mac.0);
-        let mut ip = [0u8; ipv6::HEADER_LEN];
-        ip[ipv6::VERSION] = 0x60;
-        ip[ipv6::PAYLOAD_LEN].copy_from_slice(&(na::LEN as u16).to_be_bytes());
-        ip[ipv6::NEXT_HEADER] = ipv6::PROTO_ICMPV6;
-        // Receivers drop neighbour discovery that crossed a router: hop limit 255.
-        ip[ipv6::HOP_LIMIT] = 255;
-        ip[ipv6::SRC].copy_from_slice(&self.target.octets());
-        ip[ipv6::DST].copy_from_slice(&ALL_NODES.octets());
-        // Pseudo-header: source, destination, length, next header.
-        let pseudo =
-            [&ip[ipv6::SRC.start..ipv6::DST.end], &(na::LEN as u32).to_be_bytes(), &[0, 0, 0, ipv6::PROTO_ICMPV6]];
-        let sum = pseudo.iter().fold(0, |s, part| checksum::add(s, part));
-        let c = !checksum::add(sum, &m);
-        m[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
-        EthernetRepr { dst: ALL_NODES_MAC, src: self.mac, ethertype: ethertype::IPV6 }.frame(|out| {
-            out.extend_from_slice(&ip);
-            out.extend_from_slice(&m);
-        })
+        nd_frame(self.mac, self.target, &mut m)
     }
+}
+
+/// Neighbour discovery to all nodes from `src` at `mac`: the IPv6 header,
+/// then `message` with its checksum over the pseudo-header (RFC 4443
+/// §2.3) filled in.
+fn nd_frame(mac: Mac, src: Ipv6Addr, message: &mut [u8]) -> Vec<u8> {
+    let len = message.len() as u16;
+    let mut ip = [0u8; ipv6::HEADER_LEN];
+    ip[ipv6::VERSION] = 0x60;
+    ip[ipv6::PAYLOAD_LEN].copy_from_slice(&len.to_be_bytes());
+    ip[ipv6::NEXT_HEADER] = ipv6::PROTO_ICMPV6;
+    // Receivers drop neighbour discovery that crossed a router: hop limit 255.
+    ip[ipv6::HOP_LIMIT] = 255;
+    ip[ipv6::SRC].copy_from_slice(&src.octets());
+    ip[ipv6::DST].copy_from_slice(&ALL_NODES.octets());
+    // Pseudo-header: source, destination, length, next header.
+    let pseudo = [&ip[ipv6::SRC.start..ipv6::DST.end], &u32::from(len).to_be_bytes(), &[0, 0, 0, ipv6::PROTO_ICMPV6]];
+    let sum = pseudo.iter().fold(0, |s, part| checksum::add(s, part));
+    message[field::CHECKSUM].fill(0);
+    let c = !checksum::add(sum, message);
+    message[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
+    EthernetRepr { dst: ALL_NODES_MAC, src: mac, ethertype: ethertype::IPV6 }.frame(|out| {
+        out.extend_from_slice(&ip);
+        out.extend_from_slice(message);
+    })
+}
+
+/// One prefix a router advertisement numbers the link with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdvertisedPrefix {
+    pub prefix: Ipv6Addr,
+    pub len: u8,
+    pub preferred: u32,
+    pub valid: u32,
+}
+
+/// A router advertisement to all nodes from a link-local `source`: "I am
+/// a default router for `lifetime` seconds, at `mac`, and these prefixes
+/// are on this link, for SLAAC". No M or O flag: no DHCPv6 on the link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouterAdvert {
+    pub source: Ipv6Addr,
+    pub mac: Mac,
+    pub lifetime: u16,
+    pub prefixes: Vec<AdvertisedPrefix>,
+}
+
+impl RouterAdvert {
+    pub fn frame(&self) -> Vec<u8> {
+        let mut m = vec![0u8; ra::LEN + ra::SLLAO_LEN];
+        m[field::TYPE] = ROUTER_ADVERTISEMENT;
+        m[ra::HOP_LIMIT] = ADVERTISED_HOP_LIMIT;
+        m[ra::LIFETIME].copy_from_slice(&self.lifetime.to_be_bytes());
+        m[ra::LEN] = OPTION_SOURCE_LL_ADDR;
+        m[ra::LEN + 1] = 1;
+        m[ra::LEN + 2..].copy_from_slice(&self.mac.0);
+        for p in &self.prefixes {
+            let mut o = [0u8; ra::PIO_LEN];
+            o[0] = OPTION_PREFIX_INFO;
+            o[1] = (ra::PIO_LEN / 8) as u8;
+            o[ra::PIO_PREFIX_LEN] = p.len;
+            o[ra::PIO_FLAGS] = PIO_ON_LINK_AUTONOMOUS;
+            o[ra::PIO_VALID].copy_from_slice(&p.valid.to_be_bytes());
+            o[ra::PIO_PREFERRED].copy_from_slice(&p.preferred.min(p.valid).to_be_bytes());
+            o[ra::PIO_PREFIX].copy_from_slice(&p.prefix.octets());
+            m.extend_from_slice(&o);
+        }
+        nd_frame(self.mac, self.source, &mut m)
+    }
+
+    /// The router lifetime of a router advertisement as a raw ICMPv6
+    /// socket reads it (the message alone; the kernel checked the
+    /// checksum), or `None` for anything else.
+    pub fn parse_lifetime(message: &[u8]) -> Option<u16> {
+        let h = message.get(..ra::LEN)?;
+        (h[field::TYPE] == ROUTER_ADVERTISEMENT && h[field::CODE] == 0).then(|| be16(h, ra::LIFETIME.start))
+    }
+}
+
+/// A router solicitation for a raw ICMPv6 socket, which fills in the
+/// checksum (RFC 4861 §4.1; no options: the answer may be multicast).
+pub fn router_solicitation() -> [u8; 8] {
+    [ROUTER_SOLICITATION, 0, 0, 0, 0, 0, 0, 0]
+}
+
+/// Whether a raw ICMPv6 socket's message is a router solicitation.
+pub fn is_router_solicitation(message: &[u8]) -> bool {
+    matches!(message, [ROUTER_SOLICITATION, 0, _, _, _, _, _, _, ..])
 }
 
 #[cfg(test)]
@@ -296,5 +394,79 @@ mod tests {
         let host = NeighbourAdvert { target, mac: MAC, router: false }.frame();
         assert_eq!(host[58], 0x20);
         assert_eq!(host[..56], na[..56]);
+    }
+
+    /// One's-complement sum over the pseudo-header and the message of an
+    /// ICMPv6 frame: all ones when its checksum is right.
+    fn icmpv6_sum(frame: &[u8]) -> u32 {
+        let mut words: Vec<u8> = Vec::new();
+        words.extend_from_slice(&frame[22..54]);
+        words.extend_from_slice(&(frame.len() as u32 - 54).to_be_bytes());
+        words.extend_from_slice(&[0, 0, 0, 58]);
+        words.extend_from_slice(&frame[54..]);
+        if words.len() % 2 == 1 {
+            words.push(0);
+        }
+        let mut sum: u32 = words.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], c[1]]))).sum();
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        sum
+    }
+
+    #[test]
+    fn router_advert_bytes() {
+        let ra = RouterAdvert {
+            source: "fe80::1".parse().unwrap(),
+            mac: MAC,
+            lifetime: 1800,
+            prefixes: vec![AdvertisedPrefix {
+                prefix: "2001:db8:100::".parse().unwrap(),
+                len: 64,
+                preferred: 3000,
+                valid: 4000,
+            }],
+        };
+        #[rustfmt::skip]
+        let want: [u8; 110] = [
+            0x33, 0x33, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x5e, 0x00, 0x53, 0x01, 0x86, 0xdd,
+            0x60, 0, 0, 0, 0x00, 0x38, 58, 255,
+            0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+            0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+            134, 0, 0xf3, 0x26, 64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0,
+            1, 1, 0x02, 0x00, 0x5e, 0x00, 0x53, 0x01,
+            3, 4, 64, 0xc0, 0, 0, 0x0f, 0xa0, 0, 0, 0x0b, 0xb8, 0, 0, 0, 0,
+            0x20, 0x01, 0x0d, 0xb8, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let f = ra.frame();
+        assert_eq!(icmpv6_sum(&f), 0xffff, "checksum");
+        assert_eq!(f, want);
+        assert_eq!(RouterAdvert::parse_lifetime(&f[54..]), Some(1800));
+        // No prefix: the header and the source link-layer address only.
+        let bare = RouterAdvert { prefixes: vec![], ..ra }.frame();
+        assert_eq!(bare.len(), 54 + 24);
+        assert_eq!(icmpv6_sum(&bare), 0xffff);
+        // A preferred lifetime above the valid one is cut down to it.
+        let odd = RouterAdvert {
+            prefixes: vec![AdvertisedPrefix { prefix: Ipv6Addr::UNSPECIFIED, len: 64, preferred: 9, valid: 5 }],
+            ..RouterAdvert { source: Ipv6Addr::LOCALHOST, mac: MAC, lifetime: 0, prefixes: vec![] }
+        }
+        .frame();
+        assert_eq!(odd[86..90], [0, 0, 0, 5]);
+    }
+
+    #[test]
+    fn router_solicitations_and_lifetimes() {
+        let rs = router_solicitation();
+        assert!(is_router_solicitation(&rs));
+        assert!(!is_router_solicitation(&rs[..7]));
+        assert_eq!(RouterAdvert::parse_lifetime(&rs), None);
+        let mut ra = [0u8; 16];
+        ra[0] = 134;
+        ra[6..8].copy_from_slice(&600u16.to_be_bytes());
+        assert_eq!(RouterAdvert::parse_lifetime(&ra), Some(600));
+        assert_eq!(RouterAdvert::parse_lifetime(&ra[..15]), None);
+        ra[1] = 1;
+        assert_eq!(RouterAdvert::parse_lifetime(&ra), None, "code must be 0");
     }
 }

@@ -1,7 +1,8 @@
 //! Every packet format vwrp reads or writes, one file each: its own PDU
 //! (`message`, `tlv`, `auth`; specified byte by byte in docs/PROTOCOL.md),
 //! and the standard ones it speaks: `ethernet`, `arp`, `icmp` (echo,
-//! neighbour advertisement), `dhcpv4`, with one internet `checksum`.
+//! neighbour discovery: NA, RA, RS), `dhcpv4`, `dhcpv6`, with one internet
+//! `checksum`.
 //!
 //! Two layers per format, in the style of smoltcp: a checked zero-copy view
 //! over a byte buffer, and a plain parsed representation with `parse` and
@@ -12,6 +13,7 @@ pub mod arp;
 mod auth;
 pub mod checksum;
 pub mod dhcpv4;
+pub mod dhcpv6;
 mod ethernet;
 pub mod icmp;
 mod message;
@@ -24,7 +26,7 @@ pub use ethernet::{ETHERNET_HEADER_LEN, EthernetFrame, EthernetRepr, MIN_FRAME_L
 pub use message::{
     Flags, GROUP_OFFSET, HEADER_LEN, Message, MessageType, Packet, VERSION, WireState, frame, frame_into,
 };
-pub use tlv::{Handover, HandoverReason, Ia6, Lease4, Lease6, Tlvs, TrackerSummary};
+pub use tlv::{Handover, HandoverReason, Ia6, Lease4, Lease6, Server6, Tlvs, TrackerSummary};
 
 use core::fmt;
 

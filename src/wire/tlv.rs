@@ -46,6 +46,20 @@ pub struct Lease6 {
     pub gateway: Option<Ipv6Addr>,
     /// IAID and DUID, so that every router is the same DHCPv6 client.
     pub duid: Option<(u32, Vec<u8>)>,
+    /// The server that granted the binding and when to renew it, so that
+    /// a new active renews with it rather than rebinding.
+    pub server: Option<Server6>,
+}
+
+/// The DHCPv6 server of a binding and its renewal times, seconds left.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Server6 {
+    /// The Server Identifier option's DUID.
+    pub duid: Vec<u8>,
+    /// Until T1: then RENEW to this server.
+    pub renew_left: u32,
+    /// Until T2: then REBIND to any server.
+    pub rebind_left: u32,
 }
 
 impl Lease6 {
@@ -124,7 +138,7 @@ type Parse = fn(&[u8], &mut Tlvs) -> Result<(), Error>;
 type Emit = fn(&Tlvs, &mut Vec<u8>) -> Result<(), Error>;
 
 /// Every TLV type this implementation knows, in type order.
-const CODECS: [(u8, Parse, Emit); 9] = [
+const CODECS: [(u8, Parse, Emit); 10] = [
     (lease4::KIND, lease4::parse, lease4::emit),
     (client_id::KIND, client_id::parse, client_id::emit),
     (ipv6_address::KIND, ipv6_address::parse, ipv6_address::emit),
@@ -134,6 +148,7 @@ const CODECS: [(u8, Parse, Emit); 9] = [
     (dhcpv6_duid::KIND, dhcpv6_duid::parse, dhcpv6_duid::emit),
     (trackers::KIND, trackers::parse, trackers::emit),
     (handover::KIND, handover::parse, handover::emit),
+    (dhcpv6_server::KIND, dhcpv6_server::parse, dhcpv6_server::emit),
 ];
 
 impl Tlvs {
@@ -555,6 +570,45 @@ mod handover {
     }
 }
 
+/// 10: the DHCPv6 server of the binding and its renewal times.
+mod dhcpv6_server {
+    use super::*;
+
+    pub const KIND: u8 = 10;
+    mod field {
+        use core::ops::Range;
+        pub const RENEW_LEFT: Range<usize> = 0..4;
+        pub const REBIND_LEFT: Range<usize> = 4..8;
+        /// The server's DUID from here to the end, at least one byte.
+        pub const DUID: usize = 8;
+    }
+
+    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+        if v.len() <= field::DUID {
+            return Err(Error::BadTlv(KIND));
+        }
+        let s = Server6 {
+            duid: v[field::DUID..].to_vec(),
+            renew_left: be32(v, field::RENEW_LEFT.start),
+            rebind_left: be32(v, field::REBIND_LEFT.start),
+        };
+        set_once(&mut t.lease6.server, s, KIND)
+    }
+
+    pub fn emit(t: &Tlvs, out: &mut Vec<u8>) -> Result<(), Error> {
+        let Some(s) = &t.lease6.server else { return Ok(()) };
+        if s.duid.is_empty() {
+            return Err(Error::BadTlv(KIND));
+        }
+        put(out, KIND, |out| {
+            let v = fixed(out, field::DUID);
+            v[field::RENEW_LEFT].copy_from_slice(&s.renew_left.to_be_bytes());
+            v[field::REBIND_LEFT].copy_from_slice(&s.rebind_left.to_be_bytes());
+            out.extend_from_slice(&s.duid);
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,6 +684,16 @@ mod tests {
             (
                 Tlvs { lease6: Lease6 { duid: Some((1, vec![])), ..Default::default() }, ..Default::default() },
                 dhcpv6_duid::KIND,
+            ),
+            (
+                Tlvs {
+                    lease6: Lease6 {
+                        server: Some(Server6 { duid: vec![], renew_left: 1, rebind_left: 2 }),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+                dhcpv6_server::KIND,
             ),
         ];
         for (t, k) in cases {

@@ -7,8 +7,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::{
     DEFAULT_ETHERTYPE, ETHERNET_HEADER_LEN, Error, EthernetFrame, Flags, HEADER_LEN, Handover, HandoverReason, Ia6,
-    Key, Keyring, Lease4, Lease6, MIN_FRAME_LEN, MULTICAST_MAC, Mac, Message, MessageType, Packet, ReplayGuard, Tlvs,
-    TrackerSummary, WireState, frame,
+    Key, Keyring, Lease4, Lease6, MIN_FRAME_LEN, MULTICAST_MAC, Mac, Message, MessageType, Packet, ReplayGuard,
+    Server6, Tlvs, TrackerSummary, WireState, frame,
 };
 
 const SPEC: &str = include_str!("../../docs/PROTOCOL.md");
@@ -109,6 +109,12 @@ fn vectors() -> Vec<Vector> {
                 gateway: Some(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
                 // DUID-LL (type 3, hardware type 1) of the shared MAC.
                 duid: Some((1, vec![0x00, 0x03, 0x00, 0x01, 0x02, 0x76, 0x77, 0x72, 0x70, 0x01])),
+                // Renew at 0.5 and rebind at 0.8 of the preferred lifetime.
+                server: Some(Server6 {
+                    duid: vec![0x00, 0x03, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01],
+                    renew_left: 900,
+                    rebind_left: 1440,
+                }),
             },
             trackers: Some(TrackerSummary {
                 total: 3,

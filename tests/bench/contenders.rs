@@ -6,9 +6,9 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::e2e::{Cluster, prio};
+use crate::e2e::{Cluster, dual_stack};
 use crate::keepalived::Keepalived;
-use crate::support::{LAN_GATEWAY, Testbed, WAN_ADDR, poll_until};
+use crate::support::{LAN_GATEWAY, LAN_GATEWAY6, Opts, Testbed, WAN_ADDR, poll_until};
 
 /// Router priorities on both beds: three routers, the best one first.
 pub const PRIORITIES: [u8; 3] = [200, 150, 100];
@@ -56,6 +56,10 @@ pub trait Contender {
     fn pid(&self, n: usize) -> Option<u32>;
     /// Router n's role now, for the per-router resource lines.
     fn role(&self, n: usize) -> String;
+    /// Whether it forwards IPv6 too (an IPv6 stream runs beside the others).
+    fn ipv6(&self) -> bool {
+        false
+    }
 }
 
 pub struct Vwrp {
@@ -67,11 +71,15 @@ impl Vwrp {
         Vwrp::start_with(&PRIORITIES, hello_ms)
     }
 
-    /// A bed of `priorities.len()` routers.
+    /// A bed of `priorities.len()` routers, dual stack: the IPv6 outage is
+    /// reported beside the IPv4 one.
     pub fn start_with(priorities: &[u8], hello_ms: u64) -> Vwrp {
-        let c = Cluster::start(&prio(priorities), hello_ms);
+        let opts = Opts { ipv6: true, ..Opts::default() };
+        let c = Cluster::start_with(&dual_stack(priorities), hello_ms, opts);
         let a = c.wait_one_active(Duration::from_secs(30));
         c.wait_lease(a, Duration::from_secs(30));
+        c.wait_lease6(a, Duration::from_secs(30));
+        assert!(c.bed.wait_cli_address6(Duration::from_secs(20)).is_some(), "the LAN client has no IPv6 address");
         let v = Vwrp { c };
         for n in (1..=priorities.len()).filter(|&n| n != a) {
             v.wait_standby(n).unwrap_or_else(|e| panic!("{e}"));
@@ -105,6 +113,9 @@ impl Vwrp {
         bed.exec_ok(&r, ["ip", "addr", "flush", "dev", "wan"]);
         let _ = bed.exec(&r, ["nft", "delete", "table", "netdev", "vwrp"]);
         let _ = bed.exec(&r, ["ip", "addr", "del", gw.as_str(), "dev", "lan"]);
+        let gw6 = format!("{LAN_GATEWAY6}/64");
+        let _ = bed.exec(&r, ["ip", "addr", "del", gw6.as_str(), "dev", "lan"]);
+        let _ = bed.exec(&r, ["ip", "-6", "addr", "flush", "dev", "lan", "scope", "global"]);
     }
 }
 
@@ -180,6 +191,10 @@ impl Contender for Vwrp {
 
     fn role(&self, n: usize) -> String {
         self.c.state(n)
+    }
+
+    fn ipv6(&self) -> bool {
+        true
     }
 }
 

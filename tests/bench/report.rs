@@ -20,6 +20,8 @@ pub struct Series {
     pub kind: Kind,
     pub hello_ms: u64,
     pub stream_ms: u64,
+    /// The stream runs over IPv6 (vwrp only; keepalived's bed is IPv4).
+    pub ipv6: bool,
     pub samples: Vec<Outcome>,
     /// Runs that did not recover, with the reason.
     pub failures: Vec<String>,
@@ -176,14 +178,32 @@ fn mb(bytes: u64) -> String {
     format!("{:.2} MB", bytes as f64 / 1e6)
 }
 
+/// vwrp's IPv6 series, each with its IPv4 series of the same run.
+pub fn families(series: &[Series]) -> Vec<(&Series, &Series)> {
+    series
+        .iter()
+        .filter(|s| s.ipv6)
+        .filter_map(|v6| {
+            let v4 = series.iter().find(|v| {
+                v.imp == v6.imp
+                    && !v.ipv6
+                    && v.kind == v6.kind
+                    && v.hello_ms == v6.hello_ms
+                    && v.stream_ms == v6.stream_ms
+            })?;
+            Some((v4, v6))
+        })
+        .collect()
+}
+
 /// vwrp and keepalived series of the same scenario, paired.
 pub fn pairs(series: &[Series]) -> Vec<(&Series, &Series)> {
     series
         .iter()
-        .filter(|s| s.imp == "vwrp")
+        .filter(|s| s.imp == "vwrp" && !s.ipv6)
         .filter_map(|v| {
             let k = series.iter().find(|k| {
-                k.imp != "vwrp" && k.kind == v.kind && k.hello_ms == v.hello_ms && k.stream_ms == v.stream_ms
+                k.imp != "vwrp" && !k.ipv6 && k.kind == v.kind && k.hello_ms == v.hello_ms && k.stream_ms == v.stream_ms
             })?;
             Some((v, k))
         })
@@ -209,6 +229,27 @@ pub fn markdown(series: &[Series], res: Option<&(Resources, Resources)>, runs: u
             cell(k),
             lost_cell(k),
             ratio(v.gap().map(|s| s.median), k.gap().map(|s| s.median)),
+        ));
+    }
+    let families = families(series);
+    if !families.is_empty() {
+        t.push_str(
+            "\n### vwrp over IPv6 beside IPv4 (ms): the same runs, a third stream over IPv6\n\n\
+             | scenario | hello | stream every | IPv4 | lost | IPv6 | lost | IPv6/IPv4 |\n\
+             |---|---|---|---|---|---|---|---|\n",
+        );
+    }
+    for (v4, v6) in families {
+        t.push_str(&format!(
+            "| {} | {} ms | {} ms | {} | {} | {} | {} | {} |\n",
+            v4.kind.name(),
+            v4.hello_ms,
+            v4.stream_ms,
+            cell(v4),
+            lost_cell(v4),
+            cell(v6),
+            lost_cell(v6),
+            ratio(v6.gap().map(|s| s.median), v4.gap().map(|s| s.median)),
         ));
     }
     if let Some((v, k)) = res {
@@ -275,11 +316,15 @@ pub fn json(series: &[Series], res: Option<&(Resources, Resources)>, meta: Value
     let scenarios: Vec<Value> = pairs(series)
         .into_iter()
         .map(|(v, k)| {
+            let v6 = series.iter().find(|s| {
+                s.ipv6 && s.imp == v.imp && s.kind == v.kind && s.hello_ms == v.hello_ms && s.stream_ms == v.stream_ms
+            });
             json!({
                 "scenario": v.kind.key(),
                 "interval_ms": v.hello_ms,
                 "stream_interval_ms": v.stream_ms,
                 "vwrp": v.json(),
+                "vwrp_ipv6": v6.map_or(Value::Null, Series::json),
                 "keepalived": k.json(),
                 "ratio_vwrp_keepalived": ratio_value(v.gap().map(|s| s.median), k.gap().map(|s| s.median)),
             })

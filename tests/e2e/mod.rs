@@ -65,6 +65,16 @@ pub fn prio(p: &[u8]) -> Vec<RouterConf> {
     p.iter().map(|&priority| RouterConf { priority, ..Default::default() }).collect()
 }
 
+/// What a dual-stack group adds to its configuration: the group's DHCPv6
+/// client, and the LAN's IPv6 default router at a link-local gateway
+/// address (docs/CONFIG.md).
+pub const DUAL_STACK: &str = "\toption dhcpv6 '1'\n\tlist lan_gateway 'fe80::1/64@lan'\n";
+
+/// [`prio`] for a dual-stack group (run it on a bed with `Opts::ipv6`).
+pub fn dual_stack(p: &[u8]) -> Vec<RouterConf> {
+    p.iter().map(|&priority| RouterConf { priority, extra: DUAL_STACK.into(), ..Default::default() }).collect()
+}
+
 impl Cluster {
     /// A bed with one router per entry; daemons started, and each WAN
     /// brought up only after its daemon installed the fence.
@@ -269,6 +279,20 @@ impl Cluster {
 {}",
             self.logs()
         );
+        st.unwrap()
+    }
+
+    /// Waits until router n is active with an IPv6 binding that has a
+    /// delegated prefix, and returns status.
+    pub fn wait_lease6(&self, n: usize, timeout: Duration) -> Value {
+        let mut st = None;
+        let ok = poll_until(timeout, || {
+            st = self.status(n);
+            st.as_ref().is_some_and(|s| {
+                s["state"] == "active" && s["lease6"]["prefixes"].as_array().is_some_and(|p| !p.is_empty())
+            })
+        });
+        assert!(ok, "r{n} never used an IPv6 binding: {:?}\n{}", st, self.logs());
         st.unwrap()
     }
 

@@ -2,7 +2,8 @@
 //! simulated WAN and control links (loss, delay, partition, one-way cuts),
 //! crash, hang and restart of routers, a router's LAN side lost (its LAN
 //! device without carrier, or cut silently and seen by a fatal LAN
-//! tracker), a DHCP server that answers, stays silent or refuses, and an
+//! tracker), a DHCP server that answers, stays silent or refuses (its
+//! DHCPv6 side answers or stays silent with it), and an
 //! upstream tracker per router run by the daemon's own `tracker::Schedule`
 //! (its probes answered, or timed out when the upstream is dead).
 //! Invariants are checked after every event; any breach is recorded with
@@ -12,18 +13,21 @@
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use vwrp::engine::{
-    Action, Command, Engine, Path, RETRANSMIT_INTERVAL, RETRANSMITS, Settings, State, TrackerSpec, Weight,
+    Action, Command, Engine, Exchange6, Path, RETRANSMIT_INTERVAL, RETRANSMITS, Settings, State, TrackerSpec, Weight,
 };
 use vwrp::time::Instant;
 use vwrp::tracker::Schedule;
-use vwrp::wire::{Key, Keyring, Lease4, Mac};
+use vwrp::wire::{Ia6, Key, Keyring, Lease4, Lease6, Mac, Server6};
 
 pub const SHARED_MAC: Mac = Mac([0x02, 0x76, 0x77, 0x72, 0x70, 0x01]);
 pub const LEASE_ADDR: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
+/// The group's DHCPv6 identity: DUID-LL of the shared MAC.
+pub const DUID: [u8; 10] = [0, 3, 0, 1, 0x02, 0x76, 0x77, 0x72, 0x70, 0x01];
+pub const PREFIX: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x100, 0, 0, 0, 0, 0);
 
 /// splitmix64: small, fast, and the same everywhere.
 #[derive(Clone)]
@@ -68,6 +72,8 @@ pub struct Router {
     pub permit_until: Instant,
     pub last_state: State,
     pub applied: Option<Ipv4Addr>,
+    /// The DHCPv6 binding is configured.
+    pub applied6: bool,
     next_wake: Option<Instant>,
     inbox: VecDeque<(Path, Vec<u8>)>,
     pub upstream_dead: bool,
@@ -137,6 +143,10 @@ enum Ev {
     LeaseReply {
         to: usize,
         ack: bool,
+    },
+    /// The DHCPv6 server's REPLY: the group's binding, times from now.
+    Lease6Reply {
+        to: usize,
     },
     TrackerWake {
         to: usize,
@@ -245,6 +255,10 @@ pub struct World {
     pub tracker_verdicts: Vec<(Instant, usize, bool)>,
     /// Every DHCP request the routers sent: (when, router, what).
     pub dhcp_log: Vec<(Instant, usize, DhcpSent)>,
+    /// Every DHCPv6 exchange the routers started: (when, router, which).
+    pub dhcp6_log: Vec<(Instant, usize, Exchange6)>,
+    /// Router advertisements sent on the LAN: (when, router).
+    pub adverts: Vec<(Instant, usize)>,
     /// The overlap in progress (b) began while one of the two said it must
     /// leave (the LEAVING flag): it lasts until it hears the new active.
     overlap_leaving: bool,
@@ -298,6 +312,8 @@ impl World {
             discovering: Vec::new(),
             tracker_verdicts: Vec::new(),
             dhcp_log: Vec::new(),
+            dhcp6_log: Vec::new(),
+            adverts: Vec::new(),
             overlap_leaving: false,
             leaving_takeovers: Vec::new(),
         }
@@ -362,6 +378,9 @@ impl World {
             lan_announce_interval: None,
             prepare_timeout: self.p.hello * 10,
             client_id: vec![1, 2, 0x76, 0x77, 0x72, 0x70, 1],
+            dhcpv6: true,
+            duid: DUID.to_vec(),
+            router_advert: true,
             trackers: vec![
                 TrackerSpec { name: "ping".into(), weight: Weight::Penalty(250), wan_only: true },
                 TrackerSpec { name: "lan".into(), weight: Weight::Fatal, wan_only: false },
@@ -380,6 +399,7 @@ impl World {
             permit_until: Instant::ZERO,
             last_state: State::Init,
             applied: None,
+            applied6: false,
             next_wake: None,
             inbox: VecDeque::new(),
             upstream_dead: false,
@@ -684,6 +704,45 @@ impl World {
                     self.routers[i].renewal = None;
                     self.discovering.retain(|&r| r != i);
                 }
+                Action::Dhcp6 { exchange, lease, duid, .. } => {
+                    // (j) the group is one DHCPv6 client that never
+                    // solicits while it knows a valid binding.
+                    let valid =
+                        self.routers[i].engine.as_ref().and_then(|e| e.lease6()).is_some_and(|b| b.is_valid(now));
+                    if exchange == Exchange6::Solicit && valid {
+                        self.violate(format!("(j) r{i} solicited while it knew a valid binding"));
+                    }
+                    if exchange != Exchange6::Solicit && lease.prefixes.iter().any(|p| p.address != PREFIX) {
+                        self.violate(format!("(j) r{i} renewed a foreign prefix"));
+                    }
+                    if duid != DUID {
+                        self.violate(format!("(j) r{i} is another DHCPv6 client"));
+                    }
+                    self.dhcp6_log.push((now, i, exchange));
+                    if self.dhcp != Dhcp::Silent {
+                        let t = now.plus(Duration::from_millis(2));
+                        self.push(t, Ev::Lease6Reply { to: i });
+                    }
+                }
+                Action::RetransmitDhcp6 | Action::AbandonDhcp6 => {}
+                Action::ApplyLease6 { lease } => {
+                    let st = self.routers[i].state();
+                    if !(st.holds_wan() || st == State::TakingOver) || lease.prefixes.is_empty() {
+                        self.violate(format!("r{i} applied the IPv6 binding in state {}", st.as_str()));
+                    }
+                    self.routers[i].applied6 = true;
+                }
+                Action::WithdrawLease6 { .. } => self.routers[i].applied6 = false,
+                Action::AdvertiseRouter => {
+                    // (i) only the forwarder advertises a default router:
+                    // never a standby.
+                    let r = &self.routers[i];
+                    let st = r.state();
+                    if !(st.holds_wan() || st == State::TakingOver) || !r.gate_open(now) || !r.applied6 {
+                        self.violate(format!("(i) r{i} advertised a default router in state {}", st.as_str()));
+                    }
+                    self.adverts.push((now, i));
+                }
                 // The simulated routers keep no lease across a crash (their
                 // state directory is gone with them): none to ask back.
                 Action::RebootLease { .. } => self.violate(format!("r{i} asked back a lease it never kept")),
@@ -808,6 +867,28 @@ impl World {
                 };
                 if let Some(e) = self.routers[to].engine.as_mut() {
                     e.handle_lease(now, lease, None);
+                }
+                self.drain(to);
+            }
+            Ev::Lease6Reply { to } => {
+                let r = &self.routers[to];
+                if !(r.running() && !r.isolated[0] && r.gate_open(now)) {
+                    return;
+                }
+                let ia = |address, prefix_len| Ia6 { address, prefix_len, preferred_left: 300, valid_left: 600 };
+                let lease = Lease6 {
+                    addresses: vec![ia(Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, 0x10), 128)],
+                    prefixes: vec![ia(PREFIX, 56)],
+                    duid: Some((1, DUID.to_vec())),
+                    server: Some(Server6 {
+                        duid: vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 1],
+                        renew_left: 150,
+                        rebind_left: 240,
+                    }),
+                    ..Lease6::default()
+                };
+                if let Some(e) = self.routers[to].engine.as_mut() {
+                    e.handle_lease6(now, lease);
                 }
                 self.drain(to);
             }
@@ -1052,6 +1133,20 @@ impl World {
             let expired = r.engine.as_ref().and_then(|e| e.lease()).is_some_and(|l| now > l.expires());
             if r.running() && r.state() == State::Active && r.applied.is_some() && expired {
                 self.violate(format!("r{i} keeps an expired lease applied"));
+            }
+            // The same for IPv6; and a router that does not hold the WAN
+            // keeps none of it (its LAN prefix would answer for the LAN).
+            // (A restarted router cannot know what it left configured
+            // until it learns the binding from the active.)
+            let r = &self.routers[i];
+            let known6 = r.engine.as_ref().and_then(|e| e.lease6()).map(|b| b.is_valid(now));
+            let valid6 = known6 == Some(true);
+            let (st, running, applied6, open) = (r.state(), r.running(), r.applied6, r.gate_open(now));
+            if running && st == State::Active && open && valid6 && !applied6 {
+                self.violate(format!("r{i} forwards without the IPv6 binding applied"));
+            }
+            if running && applied6 && known6.is_some() && !(st.holds_wan() || st == State::TakingOver) {
+                self.violate(format!("r{i} keeps the IPv6 binding in state {}", st.as_str()));
             }
         }
     }

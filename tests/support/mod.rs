@@ -19,7 +19,17 @@
 //! WAN switch), `lsw` (the LAN switch), `cli`, and `r1`..`rk`. Each is a
 //! namespace named `vw<pid>n<seq>-<role>`, so parallel tests never collide.
 //! IPv6 is disabled everywhere (set before any interface exists), so the
-//! switches and idle routers send nothing of their own.
+//! switches and idle routers send nothing of their own; unless
+//! `Opts::ipv6`, which turns it on everywhere but in the switches:
+//!
+//! ```text
+//!   srv 2001:db8:ffff::10/64, default via 2001:db8:ffff::1
+//!   isp 2001:db8:ffff::1 (srv), 2001:db8:0:1::1/64 (cust);
+//!       Kea DHCPv6: ONE address 2001:db8:0:1::10 and ONE /56,
+//!       2001:db8:100::/56, routed via that address; radvd on cust (M flag)
+//!   routers: forwarding on; whatever the daemon configures
+//!   cli: plain Linux defaults, addresses from the routers' advertisements
+//! ```
 //!
 //! Routers forward (ip_forward=1) and masquerade out of `wan` (table `inet
 //! vwrpnat`; the table `vwrp` is the daemon's). Nobody holds the LAN gateway
@@ -68,6 +78,7 @@ mod cmd;
 mod macwatch;
 mod natflows;
 pub mod netns;
+pub mod servers;
 mod stale;
 mod stream;
 mod topology;
@@ -146,6 +157,11 @@ pub const SRV_ADDR: &str = "192.0.2.10";
 pub const LAN_GATEWAY: &str = "198.51.100.1";
 /// The LAN client.
 pub const CLI_ADDR: &str = "198.51.100.100";
+/// The host behind the ISP, IPv6 (`Opts::ipv6`).
+pub const SRV_ADDR6: &str = "2001:db8:ffff::10";
+/// The LAN's IPv6 default router: the link-local gateway address the
+/// active router holds (`lan_gateway 'fe80::1/64@lan'`).
+pub const LAN_GATEWAY6: &str = "fe80::1";
 
 /// Test bed options.
 #[derive(Clone, Debug)]
@@ -154,11 +170,14 @@ pub struct Opts {
     pub lease_secs: u32,
     /// Extra dnsmasq arguments, e.g. `--dhcp-authoritative`, `--no-ping`.
     pub dnsmasq_args: Vec<String>,
+    /// IPv6 on: Kea and radvd at the ISP, the host behind it and the LAN
+    /// client dual stack (see the module's drawing).
+    pub ipv6: bool,
 }
 
 impl Default for Opts {
     fn default() -> Self {
-        Opts { lease_secs: 600, dnsmasq_args: Vec::new() }
+        Opts { lease_secs: 600, dnsmasq_args: Vec::new(), ipv6: false }
     }
 }
 
@@ -458,6 +477,24 @@ impl Testbed {
     pub fn dnsmasq_leases(&self) -> String {
         fs::read_to_string(self.dir.join("dnsmasq.leases")).unwrap_or_default()
     }
+
+    /// Kea's log and lease file (`Opts::ipv6`).
+    pub fn kea(&self) -> servers::KeaFiles {
+        servers::KeaFiles { dir: self.dir.clone() }
+    }
+
+    /// Waits until the LAN client has a usable (not tentative) global
+    /// address from the routers' advertisements, and returns it.
+    pub fn wait_cli_address6(&self, timeout: Duration) -> Option<String> {
+        let mut found = None;
+        poll_until(timeout, || {
+            let out =
+                self.exec_ok("cli", ["ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global", "-tentative"]);
+            found = out.split_whitespace().skip_while(|w| *w != "inet6").nth(1).map(|a| a.to_string());
+            found.is_some()
+        });
+        found
+    }
 }
 
 /// Lines of each log shown when a test fails.
@@ -478,6 +515,11 @@ impl Drop for Testbed {
                 eprintln!("--- {} ---\n{}", proc.what, log_tail(&log));
             }
             eprintln!("--- dnsmasq.log ---\n{}", log_tail(&self.dnsmasq_log()));
+            if self.opts.ipv6 {
+                let kea = self.kea().log();
+                let received: Vec<&str> = kea.lines().filter(|l| l.contains("DHCP6_PACKET_RECEIVED")).collect();
+                eprintln!("--- kea.log (packets received) ---\n{}", log_tail(&received.join("\n")));
+            }
         }
         for proc in &mut self.procs {
             if proc.exited.is_none() {

@@ -1,12 +1,13 @@
 //! The measuring stream: `tests/tools/udpstream.py` sending from `cli` to
-//! `srv` through whichever router forwards, and its report.
+//! `srv` through whichever router forwards (over IPv4, or IPv6 on a bed
+//! with `Opts::ipv6`), and its report.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{ProcId, SRV_ADDR, Testbed, poll_until};
+use super::{ProcId, SRV_ADDR, SRV_ADDR6, Testbed, poll_until};
 
 /// The stream tool, run with the system's python3.
 pub const UDPSTREAM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/udpstream.py");
@@ -68,6 +69,15 @@ impl Testbed {
     /// is bound. It stops by itself at the sender's FIN, after 10 s of
     /// silence once packets flowed, or after `timeout` in any case.
     pub fn stream_receiver(&mut self, port: u16, timeout: Duration) -> StreamRx {
+        self.stream_receiver_on(port, timeout, "0.0.0.0")
+    }
+
+    /// [`Testbed::stream_receiver`] for an IPv6 stream.
+    pub fn stream_receiver6(&mut self, port: u16, timeout: Duration) -> StreamRx {
+        self.stream_receiver_on(port, timeout, "::")
+    }
+
+    fn stream_receiver_on(&mut self, port: u16, timeout: Duration, bind: &str) -> StreamRx {
         let report = self.dir.join(format!("stream-{port}.json"));
         let report_arg = report.to_str().expect("utf-8 temp path").to_string();
         let port_arg = port.to_string();
@@ -85,6 +95,8 @@ impl Testbed {
                 "--json",
                 "--timeout",
                 &timeout_arg,
+                "--bind",
+                bind,
             ],
         );
         let bound = poll_until(Duration::from_secs(10), || self.proc_log(proc).contains("listening on"));
@@ -95,13 +107,18 @@ impl Testbed {
     /// Starts `udpstream.py send` in `cli` towards `SRV_ADDR:port`, one
     /// datagram per `interval` for `duration`; returns at once.
     pub fn stream_sender(&mut self, port: u16, interval: Duration, duration: Duration) -> ProcId {
-        let to = format!("{SRV_ADDR}:{port}");
+        self.stream_sender_to(&format!("{SRV_ADDR}:{port}"), interval, duration)
+    }
+
+    /// [`Testbed::stream_sender`] over IPv6, to `[SRV_ADDR6]:port`.
+    pub fn stream_sender6(&mut self, port: u16, interval: Duration, duration: Duration) -> ProcId {
+        self.stream_sender_to(&format!("[{SRV_ADDR6}]:{port}"), interval, duration)
+    }
+
+    fn stream_sender_to(&mut self, to: &str, interval: Duration, duration: Duration) -> ProcId {
         let interval_ms = format!("{}", interval.as_secs_f64() * 1000.0);
         let secs = format!("{}", duration.as_secs_f64());
-        self.spawn(
-            "cli",
-            [python(), UDPSTREAM, "send", "--to", &to, "--interval-ms", &interval_ms, "--duration", &secs],
-        )
+        self.spawn("cli", [python(), UDPSTREAM, "send", "--to", to, "--interval-ms", &interval_ms, "--duration", &secs])
     }
 
     /// Waits for the receiver to stop by itself and returns its report.

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use super::{CLI_ADDR, ISP_ADDR, LAN_GATEWAY, SHARED_MAC, SRV_ADDR, Testbed, WAN_ADDR, poll_until};
+use super::servers;
+use super::{CLI_ADDR, ISP_ADDR, LAN_GATEWAY, SHARED_MAC, SRV_ADDR, SRV_ADDR6, Testbed, WAN_ADDR, poll_until};
 
 impl Testbed {
     pub(super) fn build(&mut self) {
@@ -21,21 +22,38 @@ impl Testbed {
         }
         self.build_client();
         self.start_dnsmasq();
+        if self.opts.ipv6 {
+            self.start_ipv6_servers();
+        }
     }
 
     fn add_namespace(&mut self, role: &str) {
         let ns = super::netns::Netns::named(self.ns_name(role));
         self.namespaces.push(ns);
         // Before any interface exists: otherwise links would come up with
-        // IPv6 and routers sharing one MAC would share a link-local too.
-        let mut sysctls = vec!["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"];
+        // IPv6 and routers sharing one MAC would share a link-local too
+        // (with `ipv6`, the daemon fences the WAN before it comes up).
         let is_router = role.strip_prefix('r').is_some_and(|n| n.parse::<usize>().is_ok());
+        let switch = role == "wsw" || role == "lsw";
+        let mut sysctls = Vec::new();
+        if !self.opts.ipv6 || switch {
+            sysctls.extend(["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]);
+        }
         if role == "isp" || is_router {
             sysctls.push("net.ipv4.ip_forward=1");
+            if self.opts.ipv6 {
+                sysctls.push("net.ipv6.conf.all.forwarding=1");
+            }
         }
-        let mut argv = vec!["sysctl", "-q", "-w"];
-        argv.extend(sysctls);
-        self.exec_ok(role, argv);
+        if self.opts.ipv6 && (role == "isp" || role == "srv") {
+            // The ISP's side is infrastructure: no waiting for DAD there.
+            sysctls.push("net.ipv6.conf.default.accept_dad=0");
+        }
+        if !sysctls.is_empty() {
+            let mut argv = vec!["sysctl", "-q", "-w"];
+            argv.extend(sysctls);
+            self.exec_ok(role, argv);
+        }
     }
 
     /// A veth pair from `a_role`'s `a_if` to `b_role`'s `b_if`, created
@@ -67,6 +85,31 @@ impl Testbed {
         self.exec_ok("srv", ["ip", "addr", "add", &srv_cidr, "dev", "eth0"]);
         self.exec_ok("srv", ["ip", "link", "set", "eth0", "up"]);
         self.exec_ok("srv", ["ip", "route", "add", "default", "via", "192.0.2.1"]);
+        if self.opts.ipv6 {
+            let isp = format!("{}/64", servers::ISP6);
+            self.exec_ok("isp", ["ip", "addr", "add", &isp, "dev", "cust"]);
+            self.exec_ok("isp", ["ip", "addr", "add", "2001:db8:ffff::1/64", "dev", "srv"]);
+            // The delegated prefix goes to the address Kea leases.
+            let pd = format!("{}/{}", servers::PD, servers::PD_LEN);
+            self.exec_ok("isp", ["ip", "-6", "route", "add", &pd, "via", servers::IA_NA, "dev", "cust"]);
+            let srv6 = format!("{SRV_ADDR6}/64");
+            self.exec_ok("srv", ["ip", "addr", "add", &srv6, "dev", "eth0"]);
+            self.exec_ok("srv", ["ip", "-6", "route", "add", "default", "via", "2001:db8:ffff::1"]);
+        }
+    }
+
+    /// Kea and radvd at the ISP, each with its own files in the bed's dir.
+    fn start_ipv6_servers(&mut self) {
+        let dir = self.dir.clone();
+        let kea_conf = dir.join("kea.json");
+        std::fs::write(&kea_conf, servers::kea_config(&dir, "cust")).expect("kea.json");
+        self.spawn("isp", servers::kea_argv(&dir, &kea_conf));
+        assert!(self.kea().wait_started(), "Kea did not start: {}", self.kea().log());
+        let radvd_conf = dir.join("radvd.conf");
+        std::fs::write(&radvd_conf, servers::radvd_config("cust")).expect("radvd.conf");
+        let radvd = self.spawn("isp", servers::radvd_argv(&dir, &radvd_conf));
+        let ready = poll_until(Duration::from_secs(10), || self.proc_log(radvd).contains("next iface is cust"));
+        assert!(ready, "radvd did not start: {}", self.proc_log(radvd));
     }
 
     fn build_router(&self, n: usize) {

@@ -2,7 +2,8 @@
 """A numbered UDP stream for measuring outages through the vwrp test bed.
 
   send --to 192.0.2.10:PORT --interval-ms 1 --duration S [--echo-report FILE]
-  recv --port PORT --report FILE [--json]
+  send --to [2001:db8:ffff::10]:PORT ...
+  recv --port PORT --report FILE [--json] [--bind ::]
   echo --port PORT --duration S
 
 Every data packet carries a run id, a sequence number, the sender's
@@ -53,8 +54,13 @@ def log(msg):
 def parse_addr(text):
     host, sep, port = text.rpartition(":")
     if not sep or not host:
-        raise argparse.ArgumentTypeError("expected HOST:PORT, got %r" % text)
-    return host, int(port)
+        raise argparse.ArgumentTypeError("expected HOST:PORT or [HOST]:PORT, got %r" % text)
+    return host.strip("[]"), int(port)
+
+
+def family(host):
+    """IPv6 for an address with colons, else IPv4."""
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def packet(kind, run_id, seq, interval_us, size):
@@ -209,7 +215,7 @@ def cmd_send(args):
         raise SystemExit("interval and duration must be positive")
     count = int(math.ceil(args.duration * 1e9 / interval_ns))
     run_id = random.getrandbits(32)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = socket.socket(family(host), socket.SOCK_DGRAM)
     # Connected: the kernel refuses any other destination, and echoes
     # can only come back from this peer.
     sock.connect((host, port))
@@ -263,7 +269,7 @@ def cmd_send(args):
 
 
 def cmd_recv(args):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = socket.socket(family(args.bind), socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     sock.bind((args.bind, args.port))
     log("listening on %s:%d" % (args.bind, args.port))
@@ -297,7 +303,7 @@ def cmd_recv(args):
 
 
 def cmd_echo(args):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = socket.socket(family(args.bind), socket.SOCK_DGRAM)
     sock.bind((args.bind, args.port))
     log("echoing on %s:%d" % (args.bind, args.port))
     deadline = time.monotonic() + args.duration

@@ -188,6 +188,15 @@ function validateClientId(section_id, value) {
 	return true;
 }
 
+function validateDuid(section_id, value) {
+	if (value == null || value === '')
+		return true;
+	var bytes = (value.indexOf(':') >= 0) ? value.split(':') : value.match(/.{1,2}/g);
+	if (!bytes || !bytes.every(function(b) { return /^[0-9a-fA-F]{2}$/.test(b); }) || bytes.length < 3 || bytes.length > 130)
+		return _('Expecting 3 to 130 hex bytes, e.g. 00:03:00:01:02:00:00:00:00:01');
+	return true;
+}
+
 function validateWeight(section_id, value) {
 	if (value == null || value === '' || value == 'fatal')
 		return true;
@@ -350,6 +359,11 @@ return view.extend({
 		o.datatype = 'and(uinteger,range(0,99))';
 		o.placeholder = '5';
 
+		o = s.option(widgets.DeviceSelect, 'conntrack_device', _('Connection tracking sync device'),
+			_('The link conntrackd syncs connection tracking over, when a group syncs it; it needs an IPv4 address. None chosen: the first control interface of the first such group.'));
+		o.datatype = 'netdevname';
+		o.noaliases = true;
+
 		/* groups: one named section per shared WAN line. */
 		s = m.section(form.TypedSection, 'group', _('Groups'),
 			_('One group per WAN line that several routers share. Most homes need one, named after the WAN interface, e.g. "wan".'));
@@ -443,7 +457,7 @@ return view.extend({
 		o.validate = duration(1000, 3600000, true);
 
 		o = s.taboption('timing', form.Flag, 'conntrack_sync', _('Sync connection tracking'),
-			_('Commit conntrackd\'s external cache during a handover, so NAT connections survive it. Needs conntrackd, set up to sync between the routers.'));
+			_('vwrp runs conntrackd, which copies the active router\'s connection tracking to the others, and commits it before a new active opens the WAN, so NAT connections survive a failover. Needs the conntrackd package.'));
 		o.default = '0';
 
 		keyOption(s, 0, _('Key'),
@@ -466,7 +480,7 @@ return view.extend({
 		o.validate = validateEthertype;
 
 		o = s.taboption('addresses', form.DynamicList, 'lan_gateway', _('Gateway addresses'),
-			_('Addresses that follow the active role, as ADDRESS/PREFIX@DEVICE, e.g. 198.51.100.1/24@br-lan. The active router holds them and announces them.'));
+			_('Addresses that follow the active role, as ADDRESS/PREFIX@DEVICE, e.g. 198.51.100.1/24@br-lan. The active router holds them and announces them. A link-local IPv6 address, e.g. fe80::1/64@br-lan, is the LAN\'s IPv6 default router: only the active sends router advertisements from it.'));
 		o.validate = validateLanGateway;
 
 		o = s.taboption('dhcp', form.ListValue, 'dhcp', _('DHCP'),
@@ -479,6 +493,14 @@ return view.extend({
 		o = s.taboption('dhcp', form.Value, 'dhcp_client_id', _('DHCP client ID'),
 			_('DHCP option 61, in hex. Same everywhere: the DHCP server must see one client. Default: 01 followed by the shared MAC.'));
 		o.validate = validateClientId;
+
+		o = s.taboption('dhcp', form.Flag, 'dhcpv6', _('DHCPv6'),
+			_('The group is one DHCPv6 client on the WAN: one address and one delegated prefix, carried to the other routers and confirmed, never solicited again, at a takeover. Same everywhere. No wan6 interface (odhcp6c) may run on the WAN then.'));
+		o.default = o.disabled;
+
+		o = s.taboption('dhcp', form.Value, 'dhcpv6_duid', _('DHCPv6 DUID'),
+			_('In hex. Same everywhere: the DHCPv6 server must see one client. Default: the DUID-LL of the shared MAC.'));
+		o.validate = validateDuid;
 
 		o = s.taboption('dhcp', form.Value, 'resolv_file', _('Resolver file'),
 			_('Where the DNS servers of the lease are written.'));
