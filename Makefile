@@ -44,13 +44,14 @@ with_vwrp = VWRP_BIN=$(if $(filter router,$(VWRP_BIN)),$$(./scripts/cross.sh x86
 # tests/config-corpus/ through check-config and the daemon, files that
 # are no configuration, over-long and refused requests), the namespace
 # test bed and end-to-end failover scenarios against real dnsmasq, udhcpc,
-# nftables and AF_PACKET, dual stack through a failover and a handover
-# (Kea's DHCPv6 with a delegated prefix, radvd, a SLAAC client), hostile
-# frames from an attacker namespace (forged, replayed, re-addressed,
-# truncated, spoofed ids, abused timer claims, a 10 s flood at 2,000
-# frames/s; figures printed), single faults of the active (its LAN link
-# down, one-way loss on its LAN, CPU hogs with and without real-time
-# scheduling), the event loop under pressure (a stuck child,
+# nftables and AF_PACKET, devices deleted and re-created under the daemon
+# and nftables flushed beside it, dual stack through a failover and a
+# handover (Kea's DHCPv6 with a delegated prefix, radvd, a SLAAC client),
+# hostile frames from an attacker namespace (forged, replayed,
+# re-addressed, truncated, spoofed ids, abused timer claims, a 10 s flood
+# at 2,000 frames/s; figures printed), single faults of the active (its
+# LAN link down, one-way loss on its LAN, CPU hogs with and without
+# real-time scheduling), the event loop under pressure (a stuck child,
 # control clients; its stall test runs Cargo's build with the test-only
 # feature test-stall), the Wireshark dissector under tshark (spec
 # vectors, malformed frames, a capture of the bed), the trackers (link,
@@ -82,6 +83,7 @@ test:
 	$(CARGO) test --test testbed_smoke
 	$(with_vwrp) $(CARGO) test --test hostile_input
 	$(with_vwrp) $(CARGO) test --test failover -- --nocapture --test-threads=1
+	$(with_vwrp) $(CARGO) test --test devices -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --test dualstack -- --nocapture
 	$(with_vwrp) $(CARGO) test --test hostile -- --nocapture --test-threads=1
 	$(with_vwrp) $(CARGO) test --features test-stall --test event_loop -- --nocapture --test-threads=1

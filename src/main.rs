@@ -286,8 +286,10 @@ fn wait_stopped(o: &Opts, secs: u64) -> Result<(), String> {
 
 /// Closes the WAN of every enabled group before anything else runs: the
 /// init script calls this ahead of netifd, and ahead of the daemon, which
-/// installs the same fence again. A fence already in place (a running
-/// daemon's, maybe with the WAN open) is left as it is.
+/// installs the same fence again with its own owned table beside it. This
+/// installs only the table that outlives its installer (`netdev vwrp`). A
+/// fence already in place (a running daemon's, maybe with the WAN open) is
+/// left as it is.
 fn fence(o: &Opts) -> ExitCode {
     let c = match config::load(&o.config) {
         Ok(c) => c,
@@ -299,12 +301,12 @@ fn fence(o: &Opts) -> ExitCode {
     if c.groups.is_empty() {
         return ExitCode::from(3);
     }
-    let present = vwrp::system::nft::Fence::open().and_then(|mut f| f.table_present());
-    if present.is_ok_and(|p| p) {
-        return ExitCode::SUCCESS;
-    }
     let devs: Vec<(&str, u16)> = c.groups.iter().map(|g| (g.wan_device.as_str(), g.ethertype)).collect();
-    match vwrp::system::nft::install(&devs) {
+    let installed = vwrp::system::nft::Fence::open().and_then(|mut f| match f.table_present() {
+        Ok(true) => Ok(()),
+        _ => f.install_shared(&devs),
+    });
+    match installed {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vwrp: installing the fence: {e}");

@@ -1,5 +1,12 @@
 //! One group at run time: its engine, its sockets, and the execution of
 //! the engine's actions against the system.
+//!
+//! Its devices (WAN, control links, the devices of the LAN gateway
+//! addresses) are followed by name through the link monitor: a device may
+//! not exist yet when the daemon starts (OpenWrt's netifd creates br-lan
+//! after vwrp has started), and may be deleted and re-created with another
+//! index (on every `/etc/init.d/network restart`). Its sockets are open
+//! only while it exists, and are opened again on the new device.
 
 use std::io;
 use std::net::IpAddr;
@@ -23,6 +30,7 @@ use crate::system::nft::Fence;
 use crate::system::packet::{Filter, PacketSocket, PacketType};
 use crate::system::process::{self, Child};
 use crate::system::renewer::{RenewOutcome, Renewer};
+use crate::system::rtnl::LinkState;
 use crate::system::stored_lease::{self, Stored};
 use crate::system::{ipv6, netifd, random, rtnl, wan};
 use crate::time::Instant;
@@ -35,38 +43,127 @@ pub fn share_dir() -> std::path::PathBuf {
     std::env::var_os("VWRP_SHARE_DIR").map_or_else(|| "/usr/share/vwrp".into(), Into::into)
 }
 
+/// A device followed by name, and its socket while it exists.
 pub struct Link {
     pub name: String,
+    /// 0 while the device does not exist.
     pub ifindex: u32,
+    /// Its address, kept from when it last existed.
     pub mac: Mac,
-    pub sock: PacketSocket,
+    pub carrier: bool,
+    pub sock: Option<PacketSocket>,
+}
+
+/// What a link event did to a [`Link`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Change {
+    None,
+    /// A device of that name exists now (first seen, or re-created with
+    /// another index): bind to it. Holds the index it had (0 if none).
+    Appeared(u32),
+    /// The device was deleted or renamed away. Holds its old index.
+    Gone(u32),
+    /// Carrier or address of the bound device changed; `mac`: the address.
+    Changed {
+        mac: bool,
+    },
+}
+
+impl Link {
+    fn new(name: &str) -> Link {
+        Link { name: name.to_string(), ifindex: 0, mac: Mac::default(), carrier: false, sock: None }
+    }
+
+    /// Takes in a link event; a device that went has its socket closed
+    /// (deregistered first).
+    fn observe(&mut self, ev: &LinkState, reg: &Registry) -> Change {
+        let named = ev.exists && ev.name == self.name;
+        if self.ifindex != 0 && ev.index == self.ifindex {
+            if !named {
+                let old = self.ifindex;
+                self.unbind(reg);
+                return Change::Gone(old);
+            }
+            let mac = ev.mac.map(Mac);
+            let mac_changed = mac.is_some_and(|m| m != self.mac);
+            self.mac = mac.unwrap_or(self.mac);
+            let changed = mac_changed || ev.carrier != self.carrier;
+            self.carrier = ev.carrier;
+            return if changed { Change::Changed { mac: mac_changed } } else { Change::None };
+        }
+        if named {
+            let old = self.ifindex;
+            self.unbind(reg);
+            self.ifindex = ev.index;
+            self.carrier = ev.carrier;
+            self.mac = ev.mac.map(Mac).unwrap_or(self.mac);
+            return Change::Appeared(old);
+        }
+        Change::None
+    }
+
+    fn unbind(&mut self, reg: &Registry) {
+        if let Some(s) = self.sock.take() {
+            let _ = reg.deregister(&mut SourceFd(&s.as_raw_fd()));
+        }
+        self.ifindex = 0;
+        self.carrier = false;
+    }
+
+    /// Opens the hello socket on the bound device and registers it. Its
+    /// filter lets in the group's frames addressed to this router (`own`,
+    /// or the device's MAC) or to every router; the kernel drops the rest
+    /// (`Filter::vwrp`).
+    fn open_hello(&mut self, cfg: &config::Group, own: Option<Mac>, reg: &Registry, token: Token) -> io::Result<()> {
+        let filter = Filter::vwrp(cfg.group_id, own.unwrap_or(self.mac));
+        let sock = PacketSocket::open_filtered(self.ifindex, cfg.ethertype, &filter)?;
+        sock.join_multicast(MULTICAST_MAC)?;
+        reg.register(&mut SourceFd(&sock.as_raw_fd()), token, Interest::READABLE)?;
+        self.sock = Some(sock);
+        Ok(())
+    }
 }
 
 /// The router lifetime the active advertises on the LAN, seconds: well
 /// above the advertisement interval (RFC 4861 §6.2.1 asks 3 times).
 const ROUTER_LIFETIME: u16 = 1800;
 
-/// A LAN gateway address and the device it lives on.
+/// A LAN gateway address and the device it lives on (a send-only socket
+/// for its announcements and router advertisements).
 struct LanGateway {
     /// Router advertisements go out from this address (link-local IPv6).
     advertises: bool,
     address: IpAddr,
     prefix_len: u8,
-    ifindex: u32,
-    mac: Mac,
-    sender: PacketSocket,
-    /// The device's carrier, once a link event or dump told it.
-    carrier: Option<bool>,
+    dev: Link,
+}
+
+/// What a link event changed that the daemon must follow up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Followed {
+    /// The WAN device appeared, went, or came back with another index
+    /// (the index it had: 0 if none): the fence must follow it.
+    pub wan_moved: Option<u32>,
+    /// The router id became known and the engine started: it must hear
+    /// the trackers' verdicts.
+    pub woke: bool,
 }
 
 pub struct Group {
     pub cfg: config::Group,
+    /// Runs once the router id is known ([`Group::dormant`]).
     pub engine: Engine,
+    /// Configured, or derived from the first control device's MAC; `None`
+    /// until that device exists.
+    router_id: Option<u32>,
     pub wan: Link,
     /// ARP and NA frames on the WAN (a second socket: other EtherType).
-    wan_arp: PacketSocket,
+    wan_arp: Option<PacketSocket>,
     pub control: Vec<Link>,
     lan: Vec<LanGateway>,
+    /// The LAN gateway addresses are ours (between `Announce` and
+    /// `DropLanGateway`): a re-created device gets them back.
+    lan_held: bool,
     /// The lease configured on the WAN, if any.
     pub applied: Option<Lease4>,
     /// The DHCPv6 binding configured (WAN and LAN), and when.
@@ -135,8 +232,7 @@ fn derive_router_id(mac: Mac) -> u32 {
 }
 
 /// The engine's view of a configured group.
-pub fn settings(g: &config::Group, control_macs: Vec<Mac>) -> Settings {
-    let router_id = g.router_id.unwrap_or_else(|| derive_router_id(control_macs.first().copied().unwrap_or_default()));
+pub fn settings(g: &config::Group, router_id: u32, control_macs: Vec<Mac>) -> Settings {
     let shared = Mac(g.shared_mac);
     let mut client_id = vec![1];
     client_id.extend_from_slice(&shared.0);
@@ -179,21 +275,21 @@ pub fn settings(g: &config::Group, control_macs: Vec<Mac>) -> Settings {
     }
 }
 
+/// A device followed by name, bound if it exists now.
+fn lookup(name: &str) -> io::Result<Link> {
+    let mut link = Link::new(name);
+    if let Some(st) = rtnl::link_state(name).map_err(|e| io::Error::new(e.kind(), format!("{name}: {e}")))? {
+        link.ifindex = st.index;
+        link.carrier = st.carrier;
+        link.mac = st.mac.map(Mac).unwrap_or_default();
+    }
+    Ok(link)
+}
+
 /// A link-local IPv6 LAN gateway address is the LAN's IPv6 default
 /// router: the active advertises itself from it.
 fn advertises(gw: &config::LanGateway) -> bool {
     matches!(gw.address, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
-}
-
-/// A hello socket on `name`: the group's frames addressed to this router
-/// (`own`, or the link's MAC) or to every router (the kernel filters the
-/// rest, `Filter::vwrp`).
-fn open_link(name: &str, ethertype: u16, group: u8, own: Option<Mac>) -> io::Result<Link> {
-    let ifindex = rtnl::ifindex(name).map_err(|e| io::Error::new(e.kind(), format!("{name}: {e}")))?;
-    let mac = Mac(rtnl::link_mac(ifindex)?);
-    let sock = PacketSocket::open_filtered(ifindex, ethertype, &Filter::vwrp(group, own.unwrap_or(mac)))?;
-    sock.join_multicast(MULTICAST_MAC)?;
-    Ok(Link { name: name.to_string(), ifindex, mac, sock })
 }
 
 /// Frames read from one socket in one turn of the loop, at most: a flood
@@ -202,23 +298,23 @@ fn open_link(name: &str, ethertype: u16, group: u8, own: Option<Mac>) -> io::Res
 pub const RECV_BUDGET: usize = 64;
 
 impl Group {
-    /// Opens the group's links and starts its engine, with the lease kept
-    /// from before a restart if there is one. `boot_us`: microseconds since
+    /// Opens the group's sockets on the devices that exist (the others are
+    /// bound when they appear, [`Group::follow`]) and starts its engine,
+    /// with the lease kept from before a restart if there is one, unless
+    /// its router id waits for a device. `boot_us`: microseconds since
     /// boot at `Instant::ZERO` (the daemon's Clock).
     pub fn open(cfg: &config::Group, globals: &config::Globals, boot_us: u64, now: Instant) -> io::Result<Group> {
         let (socket, state_dir) = (&globals.control_socket, &globals.state_dir);
-        // On the WAN every router has the shared MAC.
-        let wan = open_link(&cfg.wan_device, cfg.ethertype, cfg.group_id, Some(Mac(cfg.shared_mac)))?;
-        let wan_arp = PacketSocket::sender(wan.ifindex)?;
-        let control = cfg
-            .control
-            .iter()
-            .map(|c| open_link(c, cfg.ethertype, cfg.group_id, None))
-            .collect::<io::Result<Vec<_>>>()?;
+        let wan = lookup(&cfg.wan_device)?;
+        let control = cfg.control.iter().map(|c| lookup(c)).collect::<io::Result<Vec<_>>>()?;
         // A standby's hellos must never reach the WAN (the config refuses
-        // the WAN device by name; its bridges, ports and VLANs show here).
+        // the WAN device by name; its bridges, ports and VLANs show here,
+        // for the devices that exist now).
         let ties = rtnl::ties()?;
-        if let Some((c, how)) = control.iter().find_map(|c| Some((c, rtnl::wan_tie(&ties, wan.ifindex, c.ifindex)?))) {
+        let tied = |c: &Link| {
+            (wan.ifindex != 0 && c.ifindex != 0).then(|| rtnl::wan_tie(&ties, wan.ifindex, c.ifindex)).flatten()
+        };
+        if let Some((c, how)) = control.iter().find_map(|c| Some((c, tied(c)?))) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
@@ -229,57 +325,42 @@ impl Group {
         }
         let mut lan = Vec::new();
         for gw in &cfg.lan_gateways {
-            let ifindex =
-                rtnl::ifindex(&gw.device).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", gw.device)))?;
+            let dev = lookup(&gw.device)?;
             // A daemon that starts holds no LAN gateway address: one that
             // died while active may have left one, which would answer for
             // the gateway from a router that does not forward.
             let prefix_len = gw.prefix_len;
-            if let Err(e) = rtnl::del_address(ifindex, gw.address, prefix_len) {
-                log::warn!("group {}: removing {}/{prefix_len} from {}: {e}", cfg.name, gw.address, gw.device);
+            if dev.ifindex != 0 {
+                if let Err(e) = rtnl::del_address(dev.ifindex, gw.address, prefix_len) {
+                    log::warn!("group {}: removing {}/{prefix_len} from {}: {e}", cfg.name, gw.address, gw.device);
+                }
             }
-            lan.push(LanGateway {
-                advertises: advertises(gw),
-                address: gw.address,
-                prefix_len: gw.prefix_len,
-                ifindex,
-                mac: Mac(rtnl::link_mac(ifindex)?),
-                sender: PacketSocket::sender(ifindex)?,
-                carrier: None,
-            });
+            lan.push(LanGateway { advertises: advertises(gw), address: gw.address, prefix_len, dev });
         }
-        let s = settings(cfg, control.iter().map(|l| l.mac).collect());
-        let routers = if s.dhcpv6 { Some(Routers::open(&wan.name, wan.ifindex)?) } else { None };
-        let ra_devices: Vec<u32> = lan.iter().filter(|g| g.advertises).map(|g| g.ifindex).collect();
-        let solicits = if ra_devices.is_empty() { None } else { Some(Solicits::open(ra_devices)?) };
-        let mut engine = Engine::new(s, random::u32(), now);
-        match stored_lease::read(state_dir, &cfg.wan_device) {
-            Ok(Some(kept)) => {
-                let lease = kept.at(boot_us.saturating_add(now.as_micros()));
-                log::info!(
-                    "group {}: lease {} kept from before the restart, {} s left",
-                    cfg.name,
-                    lease.address,
-                    lease.valid_left
-                );
-                engine.handle_kept_lease(now, lease, kept.client_id);
+        let router_id =
+            cfg.router_id.or_else(|| control.first().filter(|l| l.ifindex != 0).map(|l| derive_router_id(l.mac)));
+        let macs = control.iter().map(|l| l.mac).collect();
+        let engine = Engine::new(settings(cfg, router_id.unwrap_or_default(), macs), random::u32(), now);
+        for l in std::iter::once(&wan).chain(&control).chain(lan.iter().map(|g| &g.dev)) {
+            if l.ifindex == 0 {
+                log::warn!("group {}: device {} does not exist (yet): waiting for it", cfg.name, l.name);
             }
-            Ok(None) => {}
-            Err(e) => log::warn!("group {}: the lease kept for a restart: {e}", cfg.name),
         }
-        Ok(Group {
+        let mut g = Group {
             cfg: cfg.clone(),
             engine,
+            router_id,
             wan,
-            wan_arp,
+            wan_arp: None,
             control,
             lan,
+            lan_held: false,
             applied: None,
             applied6: None,
             renewer: None,
             dhcp6: None,
-            routers,
-            solicits,
+            routers: None,
+            solicits: None,
             udhcpc: None,
             commit: None,
             last_commit: None,
@@ -291,13 +372,95 @@ impl Group {
             state_dir: state_dir.to_path_buf(),
             boot_us,
             sibling_holds_wan: false,
+        };
+        for gw in &mut g.lan {
+            if gw.dev.ifindex != 0 {
+                gw.dev.sock = Some(PacketSocket::sender(gw.dev.ifindex)?);
+            }
+        }
+        if g.wan.ifindex != 0 {
+            g.wan_arp = Some(PacketSocket::sender(g.wan.ifindex)?);
+        }
+        g.open_routers()?;
+        g.open_solicits()?;
+        match router_id {
+            Some(id) => g.start_engine(id, now),
+            None => log::warn!(
+                "group {}: its router id derives from {}'s MAC: the group takes part once that device exists",
+                cfg.name,
+                cfg.control.first().map_or("?", String::as_str)
+            ),
+        }
+        Ok(g)
+    }
+
+    /// Starts the engine with router id `id`: the lease kept from before a
+    /// restart, if any, and the WAN's carrier.
+    fn start_engine(&mut self, id: u32, now: Instant) {
+        let cfg = &self.cfg;
+        self.router_id = Some(id);
+        let macs = self.control.iter().map(|l| l.mac).collect();
+        self.engine = Engine::new(settings(cfg, id, macs), random::u32(), now);
+        match stored_lease::read(&self.state_dir, &cfg.wan_device) {
+            Ok(Some(kept)) => {
+                let lease = kept.at(self.boot_us.saturating_add(now.as_micros()));
+                log::info!(
+                    "group {}: lease {} kept from before the restart, {} s left",
+                    cfg.name,
+                    lease.address,
+                    lease.valid_left
+                );
+                self.engine.handle_kept_lease(now, lease, kept.client_id);
+            }
+            Ok(None) => {}
+            Err(e) => log::warn!("group {}: the lease kept for a restart: {e}", cfg.name),
+        }
+        self.engine.handle_wan_link(now, self.wan.ifindex != 0 && self.wan.carrier);
+        for (i, l) in self.control.iter().enumerate() {
+            if !l.carrier {
+                self.engine.handle_control_link(now, i, false);
+            }
+        }
+        if !self.lan.is_empty() {
+            self.tell_lan(now, false);
+        }
+    }
+
+    /// The engine hears that the LAN is lost (no LAN gateway device has
+    /// carrier) or, when `back`, that it works again.
+    fn tell_lan(&mut self, now: Instant, back: bool) {
+        if self.lan.iter().all(|gw| !gw.dev.carrier) {
+            log::warn!("group {}: every LAN gateway device lost carrier: this router cannot serve", self.cfg.name);
+            self.engine.handle_lan_link(now, false);
+        } else if back {
+            self.engine.handle_lan_link(now, true);
+        }
+    }
+
+    /// Waiting for the device its router id derives from: nothing reaches
+    /// the engine, which has not started.
+    pub fn dormant(&self) -> bool {
+        self.router_id.is_none()
+    }
+
+    /// Why it is dormant, for status.
+    pub fn waiting_for(&self) -> Option<String> {
+        self.dormant().then(|| {
+            let dev = self.cfg.control.first().map_or("?", String::as_str);
+            format!("waiting for {dev} to exist: the router id derives from its MAC")
         })
     }
 
+    /// Opens the sockets of the devices that exist, on the loop's poll.
     pub fn register(&mut self, reg: &Registry, base: usize) -> io::Result<()> {
-        reg.register(&mut SourceFd(&self.wan.sock.as_raw_fd()), Token(base), Interest::READABLE)?;
-        for (i, c) in self.control.iter().enumerate() {
-            reg.register(&mut SourceFd(&c.sock.as_raw_fd()), Token(base + 1 + i), Interest::READABLE)?;
+        // On the WAN every router has the shared MAC.
+        if self.wan.ifindex != 0 {
+            self.wan.open_hello(&self.cfg, Some(Mac(self.cfg.shared_mac)), reg, Token(base))?;
+        }
+        for (i, c) in self.control.iter_mut().enumerate() {
+            if c.ifindex != 0 {
+                c.open_hello(&self.cfg, None, reg, Token(base + 1 + i))?;
+            }
         }
         if let Some(r) = &self.routers {
             reg.register(&mut SourceFd(&r.as_raw_fd()), Token(base + ROUTERS), Interest::READABLE)?;
@@ -306,6 +469,194 @@ impl Group {
             reg.register(&mut SourceFd(&s.as_raw_fd()), Token(base + SOLICITS), Interest::READABLE)?;
         }
         Ok(())
+    }
+
+    /// A link event (or a line of a link dump). Rebinds what moved, tells
+    /// the engine what it must know (WAN carrier, a control link back),
+    /// gives back the LAN gateway addresses a re-created device lost.
+    pub fn follow(&mut self, ev: &LinkState, now: Instant, reg: &Registry, base: usize) -> Followed {
+        let mut done = Followed::default();
+        let name = self.cfg.name.clone();
+        match self.wan.observe(ev, reg) {
+            Change::Appeared(old) => {
+                log::info!("group {name}: WAN device {} is there (index {})", self.wan.name, self.wan.ifindex);
+                self.wan_arp = None;
+                let shared = Some(Mac(self.cfg.shared_mac));
+                let opened = self.wan.open_hello(&self.cfg, shared, reg, Token(base)).and_then(|()| {
+                    self.wan_arp = Some(PacketSocket::sender(self.wan.ifindex)?);
+                    Ok(())
+                });
+                if let Err(e) = opened {
+                    log::error!("group {name}: WAN device {}: {e}", self.wan.name);
+                }
+                // A re-created device lost the lease's address and route.
+                if let Some(l) = &self.applied {
+                    if let Err(e) = wan::apply(&self.wan_dev(), l, None) {
+                        log::warn!("group {name}: lease on the new {}: {e}", self.wan.name);
+                    }
+                }
+                self.reopen_routers(reg, base);
+                self.reapply6();
+                done.wan_moved = Some(old);
+                if !self.dormant() {
+                    self.engine.handle_wan_link(now, self.wan.carrier);
+                }
+            }
+            Change::Gone(old) => {
+                log::warn!("group {name}: WAN device {} is gone: the WAN is down until it comes back", self.wan.name);
+                self.wan_arp = None;
+                self.reopen_routers(reg, base);
+                done.wan_moved = Some(old);
+                if !self.dormant() {
+                    self.engine.handle_wan_link(now, false);
+                }
+            }
+            Change::Changed { .. } if !self.dormant() => self.engine.handle_wan_link(now, self.wan.carrier),
+            _ => {}
+        }
+        for i in 0..self.control.len() {
+            let link = &mut self.control[i];
+            let was_up = link.carrier;
+            let change = link.observe(ev, reg);
+            let mac_changed = match change {
+                Change::Appeared(_) => {
+                    log::info!("group {name}: control device {} is there (index {})", link.name, link.ifindex);
+                    if let Err(e) = link.open_hello(&self.cfg, None, reg, Token(base + 1 + i)) {
+                        log::error!("group {name}: control device {}: {e}", link.name);
+                    }
+                    true
+                }
+                Change::Gone(_) => {
+                    log::warn!("group {name}: control device {} is gone: waiting for it to come back", link.name);
+                    false
+                }
+                Change::Changed { mac } => {
+                    // Frames to the new address must pass the filter.
+                    if let (true, Some(sock)) = (mac, &link.sock) {
+                        if let Err(e) = sock.set_filter(&Filter::vwrp(self.cfg.group_id, link.mac)) {
+                            log::error!("group {name}: control device {}: socket filter: {e}", link.name);
+                        }
+                    }
+                    mac
+                }
+                Change::None => false,
+            };
+            let up = self.control[i].carrier;
+            if self.dormant() && i == 0 && self.control[0].ifindex != 0 {
+                self.wake(now);
+                done.woke = true;
+            } else if mac_changed && !self.dormant() {
+                let s = settings(&self.cfg, self.engine.router_id(), self.control.iter().map(|l| l.mac).collect());
+                self.engine.reconfigure(now, s);
+            }
+            // Down (gone, or no carrier), or back: a device re-created
+            // with carrier counts as back even if its event was missed.
+            let back = up && (!was_up || matches!(change, Change::Appeared(_)));
+            if (back || (was_up && !up)) && !self.dormant() {
+                self.engine.handle_control_link(now, i, up);
+            }
+        }
+        // The LAN as a whole: lost when every device carrying a LAN
+        // gateway address lost carrier (or is gone), back as soon as one
+        // has it again (the engine re-announces the gateway then).
+        let (mut lan_changed, mut lan_back, mut ra_moved) = (false, false, false);
+        for gw in &mut self.lan {
+            let was_up = gw.dev.carrier;
+            let change = gw.dev.observe(ev, reg);
+            ra_moved |= gw.advertises && matches!(change, Change::Appeared(_) | Change::Gone(_));
+            if let Change::Appeared(_) = change {
+                match PacketSocket::sender(gw.dev.ifindex) {
+                    Ok(s) => gw.dev.sock = Some(s),
+                    Err(e) => log::error!("group {name}: LAN device {}: {e}", gw.dev.name),
+                }
+                if self.lan_held {
+                    // A re-created device lost the address: now; its
+                    // announcement once it has carrier.
+                    log::info!("group {name}: LAN gateway {} back on {}", gw.address, gw.dev.name);
+                    if let Err(e) = rtnl::add_address(gw.dev.ifindex, gw.address, gw.prefix_len) {
+                        log::warn!("group {name}: LAN gateway {}: {e}", gw.address);
+                    }
+                }
+            }
+            lan_changed |= gw.dev.carrier != was_up;
+            lan_back |= gw.dev.carrier && !was_up;
+        }
+        if ra_moved {
+            self.reopen_solicits(reg, base);
+            self.reapply6();
+        }
+        if lan_changed && !self.dormant() {
+            self.tell_lan(now, lan_back);
+        }
+        done
+    }
+
+    /// Router discovery on the WAN, with the DHCPv6 client, while the WAN
+    /// device exists (not registered yet).
+    fn open_routers(&mut self) -> io::Result<()> {
+        self.routers = None;
+        if self.engine.settings().dhcpv6 && self.wan.ifindex != 0 {
+            self.routers = Some(Routers::open(&self.wan.name, self.wan.ifindex)?);
+        }
+        Ok(())
+    }
+
+    /// The LAN hosts' solicitations on the advertising LAN devices that
+    /// exist (not registered yet).
+    fn open_solicits(&mut self) -> io::Result<()> {
+        self.solicits = None;
+        let devices: Vec<u32> = self.ra_devices().into_iter().filter(|&i| i != 0).collect();
+        if !devices.is_empty() {
+            self.solicits = Some(Solicits::open(devices)?);
+        }
+        Ok(())
+    }
+
+    /// The WAN device came or went: router discovery on the new one.
+    fn reopen_routers(&mut self, reg: &Registry, base: usize) {
+        if let Some(r) = self.routers.take() {
+            let _ = reg.deregister(&mut SourceFd(&r.as_raw_fd()));
+        }
+        let opened = self.open_routers().and_then(|()| match &self.routers {
+            Some(r) => reg.register(&mut SourceFd(&r.as_raw_fd()), Token(base + ROUTERS), Interest::READABLE),
+            None => Ok(()),
+        });
+        if let Err(e) = opened {
+            log::error!("group {}: router advertisements on {}: {e}", self.cfg.name, self.wan.name);
+        }
+    }
+
+    /// An advertising LAN device came or went: solicitations on the ones
+    /// there now.
+    fn reopen_solicits(&mut self, reg: &Registry, base: usize) {
+        if let Some(s) = self.solicits.take() {
+            let _ = reg.deregister(&mut SourceFd(&s.as_raw_fd()));
+        }
+        let opened = self.open_solicits().and_then(|()| match &self.solicits {
+            Some(s) => reg.register(&mut SourceFd(&s.as_raw_fd()), Token(base + SOLICITS), Interest::READABLE),
+            None => Ok(()),
+        });
+        if let Err(e) = opened {
+            log::error!("group {}: router solicitations: {e}", self.cfg.name);
+        }
+    }
+
+    /// A re-created device lost the IPv6 binding's addresses and routes:
+    /// they go back while the binding is ours (idempotent).
+    fn reapply6(&self) {
+        if let (Some((l, _)), true) = (&self.applied6, self.wan.ifindex != 0) {
+            if let Err(e) = ipv6::apply(self.wan.ifindex, &self.ra_devices(), l, None) {
+                log::warn!("group {}: IPv6 binding on the re-created device: {e}", self.cfg.name);
+            }
+        }
+    }
+
+    /// The first control device exists: the router id is its MAC's, and
+    /// the engine starts now, listening for a dead interval as at start-up.
+    fn wake(&mut self, now: Instant) {
+        let id = derive_router_id(self.control[0].mac);
+        log::info!("group {}: router id {id:#x} from {}'s MAC: starting", self.cfg.name, self.control[0].name);
+        self.start_engine(id, now);
     }
 
     /// Reads the frames pending on a socket, at most `RECV_BUDGET`, and
@@ -320,9 +671,12 @@ impl Group {
                     None => return false,
                 },
             };
+            let Some(sock) = sock else { return false };
             match sock.recv(&mut buf) {
                 // Our own frames looped back by the kernel.
                 Ok(Some((_, PacketType::Outgoing))) => {}
+                // Read and dropped: the engine has not started.
+                Ok(Some(_)) if self.router_id.is_none() => {}
                 Ok(Some((n, _))) => self.engine.handle_frame(now, path, &buf[..n.min(buf.len())]),
                 Ok(None) => return false,
                 // A link that is down says so once; carrier events tell the engine.
@@ -486,12 +840,16 @@ impl Group {
                         None => return Ok(()),
                     },
                 };
-                // A link that is down refuses frames; the engine copes.
-                if let Err(e) = sock.send(&frame) {
+                // A link that is down refuses frames, one that does not
+                // exist has no socket; the engine copes.
+                if let Some(Err(e)) = sock.as_ref().map(|s| s.send(&frame)) {
                     log::debug!("group {name}: send on {path}: {e}");
                 }
                 self.engine.recycle(frame);
             }
+            // No WAN device, nothing to let through (the fence closed the
+            // old index when it went).
+            Action::RefreshPermit { .. } | Action::CloseWan if self.wan.ifindex == 0 => {}
             Action::RefreshPermit { timeout } => {
                 if let Err(e) = fence.refresh(self.wan.ifindex, timeout) {
                     self.fence_lost = e.kind() == io::ErrorKind::NotFound;
@@ -564,24 +922,28 @@ impl Group {
             }
             Action::Announce => {
                 let shared = self.engine.settings().shared_mac;
-                if let Some(l) = &self.applied {
-                    announce::announce_wan(&self.wan_arp, shared, l)?;
+                if let (Some(l), Some(arp)) = (&self.applied, &self.wan_arp) {
+                    announce::announce_wan(arp, shared, l)?;
                 }
-                if let Some((l, _)) = &self.applied6 {
+                if let (Some((l, _)), Some(arp)) = (&self.applied6, &self.wan_arp) {
                     let v6: Vec<_> = l.addresses.iter().map(|a| a.address).collect();
-                    announce::announce_lan(&self.wan_arp, shared, &[], &v6)?;
+                    announce::announce_lan(arp, shared, &[], &v6)?;
                 }
+                self.lan_held = true;
                 self.announce_lan()?;
             }
             Action::AnnounceLan => self.announce_lan()?,
             Action::DropLanGateway => {
+                self.lan_held = false;
                 for gw in &self.lan {
-                    rtnl::del_address(gw.ifindex, gw.address, gw.prefix_len)?;
+                    if gw.dev.ifindex != 0 {
+                        rtnl::del_address(gw.dev.ifindex, gw.address, gw.prefix_len)?;
+                    }
                 }
             }
             Action::Nudge => {
-                if let Some(l) = &self.applied {
-                    announce::nudge_gateway(&self.wan_arp, self.engine.settings().shared_mac, l)?;
+                if let (Some(l), Some(arp)) = (&self.applied, &self.wan_arp) {
+                    announce::nudge_gateway(arp, self.engine.settings().shared_mac, l)?;
                 }
             }
             Action::RenewLease { lease, client_id, rebinding } => {
@@ -688,9 +1050,10 @@ impl Group {
         Ok(())
     }
 
-    /// The devices of the link-local LAN gateways, in configuration order.
+    /// The devices of the link-local LAN gateways, in configuration order
+    /// (0: one that does not exist now).
     fn ra_devices(&self) -> Vec<u32> {
-        self.lan.iter().filter(|g| g.advertises).map(|g| g.ifindex).collect()
+        self.lan.iter().filter(|g| g.advertises).map(|g| g.dev.ifindex).collect()
     }
 
     /// The DNS servers of the leases in use, both families.
@@ -707,7 +1070,7 @@ impl Group {
         let Some((l, at)) = &self.applied6 else { return Ok(()) };
         let l = Binding6 { wire: l.clone(), learned: *at }.at(now);
         for (k, gw) in self.lan.iter().filter(|g| g.advertises).enumerate() {
-            let IpAddr::V6(source) = gw.address else { continue };
+            let (IpAddr::V6(source), Some(sender)) = (gw.address, &gw.dev.sock) else { continue };
             let prefixes = l
                 .prefixes
                 .iter()
@@ -716,54 +1079,24 @@ impl Group {
                     Some(AdvertisedPrefix { prefix, len: 64, preferred: p.preferred_left, valid: p.valid_left })
                 })
                 .collect();
-            let ra = RouterAdvert { source, mac: gw.mac, lifetime: ROUTER_LIFETIME, prefixes };
-            gw.sender.send(&ra.frame())?;
+            let ra = RouterAdvert { source, mac: gw.dev.mac, lifetime: ROUTER_LIFETIME, prefixes };
+            sender.send(&ra.frame())?;
         }
         Ok(())
     }
 
     /// Adds each LAN gateway address (again: a device that went down may
     /// have lost its IPv6 ones) and announces it. A device without carrier
-    /// is skipped; it is announced when it comes back.
+    /// (or not there) is skipped; it is announced when it comes back.
     fn announce_lan(&self) -> io::Result<()> {
         let mut first = Ok(());
-        for gw in self.lan.iter().filter(|gw| gw.carrier != Some(false)) {
-            let r = rtnl::add_address(gw.ifindex, gw.address, gw.prefix_len).and_then(|()| match gw.address {
-                IpAddr::V4(a) => announce::announce_lan(&gw.sender, gw.mac, &[a], &[]),
-                IpAddr::V6(a) => announce::announce_lan(&gw.sender, gw.mac, &[], &[a]),
-            });
+        for gw in self.lan.iter().filter(|gw| gw.dev.ifindex != 0 && gw.dev.carrier) {
+            let r = rtnl::add_address(gw.dev.ifindex, gw.address, gw.prefix_len).and_then(|()| announce_gateway(gw));
             if first.is_ok() {
                 first = r;
             }
         }
         first
-    }
-
-    /// A link's carrier changed (or was reported by a dump): the engine
-    /// hears of its control paths first, then of the LAN as a whole, lost
-    /// when every device carrying a LAN gateway address has lost carrier,
-    /// back as soon as one has it again.
-    pub fn link_changed(&mut self, now: Instant, index: u32, carrier: bool) {
-        for (i, c) in self.control.iter().enumerate() {
-            if c.ifindex == index {
-                self.engine.handle_control_link(now, i, carrier);
-            }
-        }
-        let mut changed = false;
-        for gw in self.lan.iter_mut().filter(|gw| gw.ifindex == index) {
-            changed |= gw.carrier != Some(carrier);
-            gw.carrier = Some(carrier);
-        }
-        if !changed {
-            return;
-        }
-        let lost = self.lan.iter().all(|gw| gw.carrier == Some(false));
-        if lost {
-            log::warn!("group {}: every LAN gateway device lost carrier: this router cannot serve", self.cfg.name);
-            self.engine.handle_lan_link(now, false);
-        } else if carrier {
-            self.engine.handle_lan_link(now, true);
-        }
     }
 
     fn spawn_udhcpc(
@@ -926,20 +1259,51 @@ impl Group {
 
     /// Applies a changed configuration, whose restart-only options
     /// (`config::RESTART_GROUP`) are the running ones; a new group id or
-    /// shared MAC re-filters the sockets.
-    pub fn reconfigure(&mut self, cfg: &config::Group, now: Instant) -> Result<(), String> {
+    /// shared MAC re-filters the sockets. True when it woke a dormant group
+    /// (a router id configured now).
+    pub fn reconfigure(&mut self, cfg: &config::Group, now: Instant) -> Result<bool, String> {
         if cfg.group_id != self.cfg.group_id || cfg.shared_mac != self.cfg.shared_mac {
-            let wan = Filter::vwrp(cfg.group_id, Mac(cfg.shared_mac));
-            self.wan.sock.set_filter(&wan).map_err(|e| format!("{}: socket filter: {e}", self.wan.name))?;
+            // The kernel's filters follow, on the sockets open now (the
+            // others get them when their device appears).
+            if let Some(sock) = &self.wan.sock {
+                let f = Filter::vwrp(cfg.group_id, Mac(cfg.shared_mac));
+                sock.set_filter(&f).map_err(|e| format!("{}: socket filter: {e}", self.wan.name))?;
+            }
             for l in &self.control {
-                let f = Filter::vwrp(cfg.group_id, l.mac);
-                l.sock.set_filter(&f).map_err(|e| format!("{}: socket filter: {e}", l.name))?;
+                if let Some(sock) = &l.sock {
+                    let f = Filter::vwrp(cfg.group_id, l.mac);
+                    sock.set_filter(&f).map_err(|e| format!("{}: socket filter: {e}", l.name))?;
+                }
             }
         }
-        let s = settings(cfg, self.control.iter().map(|l| l.mac).collect());
-        self.engine.reconfigure(now, s);
         self.cfg = cfg.clone();
-        Ok(())
+        let macs: Vec<Mac> = self.control.iter().map(|l| l.mac).collect();
+        match (self.router_id, cfg.router_id) {
+            // Dormant, and still nothing to take a router id from.
+            (None, None) => Ok(false),
+            (None, Some(id)) => {
+                self.start_engine(id, now);
+                Ok(true)
+            }
+            (Some(current), configured) => {
+                let derived =
+                    self.control.first().map(|l| l.mac).filter(|m| *m != Mac::default()).map(derive_router_id);
+                let id = configured.or(derived).unwrap_or(current);
+                self.router_id = Some(id);
+                self.engine.reconfigure(now, settings(cfg, id, macs));
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Gratuitous ARP or unsolicited NA for a LAN gateway address, from its
+/// device's MAC.
+fn announce_gateway(gw: &LanGateway) -> io::Result<()> {
+    let Some(sender) = &gw.dev.sock else { return Ok(()) };
+    match gw.address {
+        IpAddr::V4(a) => announce::announce_lan(sender, gw.dev.mac, &[a], &[]),
+        IpAddr::V6(a) => announce::announce_lan(sender, gw.dev.mac, &[], &[a]),
     }
 }
 

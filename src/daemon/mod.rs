@@ -28,7 +28,7 @@ use crate::control::{self, Request};
 use crate::engine::Command;
 use crate::json;
 use crate::system::hooks::Hooks;
-use crate::system::nft::{self, Fence, FenceWatch};
+use crate::system::nft::{Fence, FenceWatch};
 use crate::system::process::{self, Child};
 use crate::system::rtnl::LinkMonitor;
 use crate::system::{netifd, odhcp6c, realtime, udhcpc};
@@ -101,8 +101,6 @@ pub struct Daemon {
     hooks: Hooks,
     fence_watch: FenceWatch,
     next_fence_check: Instant,
-    /// nft putting a vanished fence back, and when it must have finished.
-    fence_restore: Option<(Child, Instant)>,
     shutdown_deadline: Option<Instant>,
     /// Armed while the loop runs.
     watchdog: Option<Watchdog>,
@@ -149,10 +147,8 @@ fn wan_devices(c: &Config) -> Vec<(String, u16)> {
     c.groups.iter().map(|g| (g.wan_device.clone(), g.ethertype)).collect()
 }
 
-fn install_fence(c: &Config) -> io::Result<()> {
-    let devs = wan_devices(c);
-    let refs: Vec<(&str, u16)> = devs.iter().map(|(d, e)| (d.as_str(), *e)).collect();
-    nft::install(&refs)
+fn wan_refs(devs: &[(String, u16)]) -> Vec<(&str, u16)> {
+    devs.iter().map(|(d, e)| (d.as_str(), *e)).collect()
 }
 
 /// Milliseconds as u64 for log lines: u128's Display costs 2 KB on a router.
@@ -193,12 +189,21 @@ impl Daemon {
         if config.groups.is_empty() {
             return Err(format!("{}: no enabled group", path.display()));
         }
-        // Fail closed: the fence is in place before anything else.
-        install_fence(&config).map_err(|e| format!("installing the nftables fence: {e}"))?;
-        Daemon::open(path, config, &mask).map_err(|e| e.to_string())
+        // Fail closed: the fence is in place before anything else. Its
+        // socket owns one of its tables for as long as the daemon lives.
+        let mut fence = Fence::open().map_err(|e| format!("nftables: {e}"))?;
+        let devs = wan_devices(&config);
+        fence.install(&wan_refs(&devs)).map_err(|e| {
+            if e.raw_os_error() == Some(nix::libc::EPERM) {
+                format!("{}: another vwrp daemon is running (it owns table netdev vwrp_owned)", path.display())
+            } else {
+                format!("installing the nftables fence: {e}")
+            }
+        })?;
+        Daemon::open(path, config, fence, &mask).map_err(|e| e.to_string())
     }
 
-    fn open(path: &Path, config: Config, mask: &SigSet) -> io::Result<Daemon> {
+    fn open(path: &Path, config: Config, fence: Fence, mask: &SigSet) -> io::Result<Daemon> {
         let clock = Clock::start();
         let poll = Poll::new()?;
         let now = clock.now();
@@ -228,7 +233,7 @@ impl Daemon {
             path: path.to_path_buf(),
             config,
             groups,
-            fence: Fence::open()?,
+            fence,
             links,
             trackers,
             listener,
@@ -237,7 +242,6 @@ impl Daemon {
             hooks,
             fence_watch,
             next_fence_check: now,
-            fence_restore: None,
             shutdown_deadline: None,
             watchdog: None,
             conntrack,
@@ -330,10 +334,9 @@ impl Daemon {
             if self.shutdown_deadline.is_some_and(|d| self.clock.now() >= d) {
                 if !handed_over {
                     log::warn!("shutdown did not complete in time: exiting with the WAN closed");
-                    for g in 0..self.groups.len() {
-                        let ifindex = self.groups[g].wan.ifindex;
-                        let _ = self.fence.close(ifindex);
-                        self.groups[g].withdraw_lease();
+                    for g in self.groups.iter_mut().filter(|g| g.wan.ifindex != 0) {
+                        let _ = self.fence.close(g.wan.ifindex);
+                        g.withdraw_lease();
                     }
                 }
                 return Ok(());
@@ -350,7 +353,6 @@ impl Daemon {
             g.stop_children();
         }
         self.trackers.stop_all(self.poll.registry());
-        self.fence_restore = None;
         self.watchdog = None;
         if let Some(c) = &mut self.conntrack {
             c.stop(self.clock.now());
@@ -399,7 +401,7 @@ impl Daemon {
                 t = Some(t.map_or(x, |t| t.min(x)));
             }
         };
-        for g in &self.groups {
+        for g in self.groups.iter().filter(|g| !g.dormant()) {
             consider(g.engine.poll_timeout());
         }
         consider(self.hooks.deadline());
@@ -407,7 +409,6 @@ impl Daemon {
         consider(self.shutdown_deadline);
         consider(self.clients.deadline());
         consider(process::deadline().map(|d| self.clock.of_std(d)));
-        consider(self.fence_restore.as_ref().map(|r| r.1));
         consider(self.conntrack.as_ref().and_then(Conntrack::deadline));
         t
     }
@@ -416,7 +417,7 @@ impl Daemon {
         let now = self.clock.now();
         for gi in 0..self.groups.len() {
             let g = &mut self.groups[gi];
-            if g.engine.poll_timeout().is_some_and(|t| t <= now) {
+            if !g.dormant() && g.engine.poll_timeout().is_some_and(|t| t <= now) {
                 g.engine.handle_timeout(now);
             }
             self.execute(gi);
@@ -425,7 +426,6 @@ impl Daemon {
         let now = self.clock.now();
         self.clients.expire(now, self.poll.registry());
         process::reap(self.clock.to_std(now));
-        self.poll_fence_restore();
         if let Some(c) = &mut self.conntrack {
             c.poll(now);
         }
@@ -434,60 +434,35 @@ impl Daemon {
         }
     }
 
-    /// `nft flush ruleset` or `fw4 flush` removed our table: put it back
-    /// (closed), and let an active router refresh its permission as soon
-    /// as it is back. Called when nftables announces a deletion, and once a
-    /// second in case an announcement was lost. nft runs beside the loop.
+    /// `nft flush ruleset` or `fw4 flush` removed the shared table, or a
+    /// re-created WAN device lost its chains (before Linux 6.16): put back
+    /// what is missing, closed, and let an open WAN refresh its permission
+    /// at once. Called when nftables announces a deletion, when a WAN
+    /// device moves, and once a second in case an announcement was lost.
+    /// The owned table kept the WAN closed meanwhile. In the loop: a few
+    /// netlink messages.
     fn check_fence(&mut self) {
         self.next_fence_check = self.clock.now().plus(FENCE_RECHECK);
-        if self.fence_restore.is_some() {
-            return;
-        }
-        match self.fence.table_present() {
-            Ok(true) => {}
-            Ok(false) => {
-                log::warn!("nftables table netdev vwrp disappeared: restoring it");
-                let devs = wan_devices(&self.config);
-                let refs: Vec<(&str, u16)> = devs.iter().map(|(d, e)| (d.as_str(), *e)).collect();
-                match nft::start_install(&refs) {
-                    Ok(c) => self.fence_restore = Some((c, self.clock.now().plus(nft::NFT_LIMIT))),
-                    Err(e) => log::error!("restoring the fence: {e}"),
+        let devs = wan_devices(&self.config);
+        match self.fence.ensure(&wan_refs(&devs)) {
+            Ok(r) if r.any() => {
+                if r.emptied {
+                    log::warn!("nftables table netdev vwrp disappeared (flush?): restored");
+                } else {
+                    log::info!("nftables fence: chains of a re-created WAN device restored");
+                }
+                let now = self.clock.now();
+                for gi in 0..self.groups.len() {
+                    if !self.groups[gi].dormant() {
+                        self.groups[gi].engine.handle_fence_restored(now);
+                    }
+                    self.execute(gi);
                 }
             }
+            Ok(_) => {}
+            // A dump disturbed by a change: the next check will do.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.next_fence_check = self.clock.now(),
             Err(e) => log::warn!("checking the fence: {e}"),
-        }
-    }
-
-    /// The restoring nft ended (or overran): on success an open WAN gets
-    /// its permission back.
-    fn poll_fence_restore(&mut self) {
-        let Some((c, deadline)) = &mut self.fence_restore else { return };
-        let done = match c.try_wait() {
-            Ok(Some(status)) if status.success() => true,
-            Ok(Some(status)) => {
-                log::error!("restoring the fence: nft failed ({status}); trying again");
-                false
-            }
-            Ok(None) if self.clock.now() < *deadline => return,
-            Ok(None) => {
-                log::error!("restoring the fence: nft overran {} ms: killed", ms(nft::NFT_LIMIT));
-                false
-            }
-            Err(e) => {
-                log::error!("restoring the fence: {e}");
-                false
-            }
-        };
-        if let Some((c, _)) = self.fence_restore.take() {
-            c.kill();
-        }
-        if done {
-            log::info!("nftables table netdev vwrp restored");
-            let now = self.clock.now();
-            for gi in 0..self.groups.len() {
-                self.groups[gi].engine.handle_fence_restored(now);
-                self.execute(gi);
-            }
         }
     }
 
@@ -512,7 +487,6 @@ impl Daemon {
                         self.execute(gi);
                     }
                     self.hooks.poll(now);
-                    self.poll_fence_restore();
                     if let Some(c) = &mut self.conntrack {
                         c.poll(now);
                     }
@@ -541,6 +515,11 @@ impl Daemon {
         let mut longest = Duration::ZERO;
         for gi in 0..self.groups.len() {
             let g = &mut self.groups[gi];
+            if g.dormant() {
+                // Never started: nothing to hand over.
+                g.exited = true;
+                continue;
+            }
             longest = longest.max(g.engine.settings().handover_timeout());
             let _ = g.engine.handle_command(now, Command::Shutdown);
             g.stop_children();
@@ -571,12 +550,20 @@ impl Daemon {
             return;
         }
         let now = self.clock.now();
+        let mut woke = Vec::new();
         for (gi, n) in new.groups.iter().enumerate() {
             // A socket filter that cannot be set (the restart-only
             // options were checked above).
-            if let Err(e) = self.groups[gi].reconfigure(n, now) {
-                log::error!("group {}: reload refused: {e}", n.name);
-                return;
+            match self.groups[gi].reconfigure(n, now) {
+                Ok(w) => {
+                    if w {
+                        woke.push(gi);
+                    }
+                }
+                Err(e) => {
+                    log::error!("group {}: reload refused: {e}", n.name);
+                    return;
+                }
             }
             self.execute(gi);
         }
@@ -586,6 +573,9 @@ impl Daemon {
         }
         log::set_max_level(new.globals.log_level);
         self.trackers.reconfigure(&new, self.poll.registry());
+        for gi in woke {
+            self.trackers.replay(gi);
+        }
         if let Some(w) = &mut self.watchdog {
             w.set_bound(dead_bound(&new), self.clock.now());
         }
@@ -604,6 +594,9 @@ impl Daemon {
         log::info!("configuration reloaded");
     }
 
+    /// Link events: each group follows its devices by name; a WAN device
+    /// that moved has the fence follow it (chains on the new device before
+    /// anything else, the permission moved to the new index).
     fn on_links(&mut self) {
         let events = match self.links.read_events() {
             Ok(e) => e,
@@ -612,14 +605,29 @@ impl Daemon {
                 return;
             }
         };
-        let now = self.clock.now();
         for ev in events {
+            let now = self.clock.now();
+            let mut moved = Vec::new();
             for gi in 0..self.groups.len() {
-                if self.groups[gi].wan.ifindex == ev.index {
-                    self.groups[gi].engine.handle_wan_link(now, ev.carrier);
+                let base = GROUP_BASE + gi * TOKENS_PER_GROUP;
+                let f = self.groups[gi].follow(&ev, now, self.poll.registry(), base);
+                if let Some(old) = f.wan_moved {
+                    moved.push((gi, old));
                 }
-                self.groups[gi].link_changed(now, ev.index, ev.carrier);
-                self.execute(gi);
+                if f.woke {
+                    self.trackers.replay(gi);
+                }
+            }
+            if !moved.is_empty() {
+                self.check_fence();
+                for (gi, old) in moved {
+                    if old != 0 && old != self.groups[gi].wan.ifindex {
+                        let _ = self.fence.close(old);
+                    }
+                    if !self.groups[gi].dormant() {
+                        self.groups[gi].engine.handle_fence_restored(now);
+                    }
+                }
             }
             self.trackers.on_link(&ev.name, ev.carrier, now);
         }
@@ -675,8 +683,17 @@ impl Daemon {
         }
     }
 
+    /// A group that can take commands and lease events: one whose engine
+    /// runs.
+    fn running(&self, gi: usize) -> Result<usize, String> {
+        match self.groups[gi].waiting_for() {
+            Some(why) => Err(format!("group {}: {why}", self.groups[gi].cfg.name)),
+            None => Ok(gi),
+        }
+    }
+
     fn command(&mut self, group: Option<&str>, now: Instant, c: Command) -> Result<(), String> {
-        let gi = self.find_group(group)?;
+        let gi = self.running(self.find_group(group)?)?;
         let r = self.groups[gi].engine.handle_command(now, c).map_err(str::to_string);
         log::info!(
             "group {}: operator {c:?}: {}",
@@ -693,6 +710,7 @@ impl Daemon {
             .iter()
             .position(|g| g.cfg.wan_device == device)
             .ok_or_else(|| format!("no group on {device}"))?;
+        let gi = self.running(gi)?;
         let (lease, client_id) =
             udhcpc::lease_from_udhcpc_env(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))?;
         log::info!("group {}: DHCP bound {} for {} s", self.groups[gi].cfg.name, lease.address, lease.valid_left);
@@ -702,7 +720,7 @@ impl Daemon {
     }
 
     fn lease6_event(&mut self, device: &str, env: &[(String, String)], now: Instant) -> Result<(), String> {
-        let gi = self.group_on(device)?;
+        let gi = self.running(self.group_on(device)?)?;
         let lease6 = odhcp6c::lease6_from_odhcp6c_env(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))?;
         log::info!(
             "group {}: DHCPv6 {} address(es), {} prefix(es)",
@@ -749,7 +767,8 @@ impl Daemon {
     fn apply_verdicts(&mut self) {
         while let Some(v) = self.trackers.poll_verdict() {
             let now = self.clock.now();
-            if let Some(g) = self.groups.get_mut(v.group) {
+            // A dormant group hears them all when it starts (`replay`).
+            if let Some(g) = self.groups.get_mut(v.group).filter(|g| !g.dormant()) {
                 g.engine.handle_tracker(now, v.index, v.up);
             }
             self.execute(v.group);
@@ -773,8 +792,11 @@ impl Daemon {
                     j.null();
                 }
             };
-            let s = g.engine.status(now);
-            status::group(&mut j, &g.cfg.name, &g.wan.name, &control, &s, &mut run, &mut conntrack);
+            let mut st = g.engine.status(now);
+            if let Some(why) = g.waiting_for() {
+                st.reason = why;
+            }
+            status::group(&mut j, &g.cfg.name, &g.wan.name, &control, &st, &mut run, &mut conntrack);
         }
         j.close(']').close('}');
         j.finish().into_bytes()

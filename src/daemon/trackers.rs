@@ -394,6 +394,16 @@ impl Trackers {
         Ok(())
     }
 
+    /// A group whose engine has just started (it waited for its router
+    /// id) hears every verdict reached so far.
+    pub fn replay(&mut self, group: usize) {
+        for rt in self.list.iter().filter(|rt| rt.group == group) {
+            if let Some(up) = rt.schedule.state() {
+                self.shared.verdicts.push_back(Verdict { group, index: rt.index, up });
+            }
+        }
+    }
+
     /// The next change of state for the engine.
     pub fn poll_verdict(&mut self) -> Option<Verdict> {
         self.shared.verdicts.pop_front()

@@ -633,10 +633,18 @@ impl Engine {
 
     /// Carrier of control path `index`'s device. A handover offer cannot
     /// travel on a path that is down, so a router that must leave the
-    /// active role hands over on the WAN instead (§5.7).
+    /// active role hands over on the WAN instead (§5.7). A path that works
+    /// again (carrier back, or its device re-created: netifd re-creates the
+    /// LAN bridge on every network restart) gets one multicast hello now,
+    /// so that the peers there hear of us at once rather than at the next
+    /// round.
     pub fn handle_control_link(&mut self, now: Instant, index: usize, up: bool) {
-        if let Some(c) = self.control_up.get_mut(index) {
-            *c = up;
+        let Some(c) = self.control_up.get_mut(index) else { return };
+        *c = up;
+        if up && !self.exited {
+            if let Ok(i) = u8::try_from(index) {
+                self.send(now, Path::Control(i), wire::MULTICAST_MAC, MessageType::Hello, None);
+            }
         }
         self.evaluate(now);
     }

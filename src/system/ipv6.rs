@@ -35,7 +35,8 @@ pub fn lan_subnet(prefix: Ipv6Addr, len: u8, k: usize) -> Option<Ipv6Addr> {
 pub fn lan_subnets(lease: &Lease6, lan: &[u32]) -> Vec<(u32, Ipv6Addr)> {
     let mut out = Vec::new();
     for p in &lease.prefixes {
-        for (k, &ifindex) in lan.iter().enumerate() {
+        // A device that does not exist now (index 0) keeps its /64.
+        for (k, &ifindex) in lan.iter().enumerate().filter(|&(_, &i)| i != 0) {
             if let Some(net) = lan_subnet(p.address, p.prefix_len, k) {
                 out.push((ifindex, net));
             }

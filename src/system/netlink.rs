@@ -32,6 +32,7 @@ pub const F_DUMP: u16 = libc::NLM_F_DUMP as u16;
 pub const F_DUMP_INTR: u16 = libc::NLM_F_DUMP_INTR as u16;
 pub const F_REPLACE: u16 = libc::NLM_F_REPLACE as u16;
 pub const F_CREATE: u16 = libc::NLM_F_CREATE as u16;
+pub const F_EXCL: u16 = libc::NLM_F_EXCL as u16;
 
 const NLA_F_NESTED: u16 = libc::NLA_F_NESTED as u16;
 const NLA_TYPE_MASK: u16 = libc::NLA_TYPE_MASK as u16;
@@ -277,6 +278,11 @@ impl Request {
 
     pub fn attr_u32_ne(&mut self, kind: u16, value: u32) -> &mut Self {
         self.attr(kind, &value.to_ne_bytes())
+    }
+
+    /// nftables' numbers (verdicts, registers, hooks, flags) are big-endian.
+    pub fn attr_u32_be(&mut self, kind: u16, value: u32) -> &mut Self {
+        self.attr(kind, &value.to_be_bytes())
     }
 
     pub fn attr_u64_be(&mut self, kind: u16, value: u64) -> &mut Self {
@@ -531,6 +537,50 @@ impl Socket {
     /// [`Socket::request`] for requests whose only answer is the ack.
     pub fn request_ack(&mut self, req: &mut Request) -> io::Result<()> {
         self.request(req, |_| Ok(()))
+    }
+
+    /// Sends a dump request (one message with `F_DUMP`) and hands every
+    /// answer to `on_reply` until the kernel says it is done. A dump
+    /// disturbed by a change (`F_DUMP_INTR`) is reported as `Interrupted`:
+    /// ask again rather than trust half a picture.
+    pub fn dump(
+        &mut self,
+        req: &mut Request,
+        mut on_reply: impl FnMut(&Message<'_>) -> Result<(), Malformed>,
+    ) -> io::Result<()> {
+        let first = self.send(req)?;
+        let mut disturbed = false;
+        loop {
+            let messages = match self.receive() {
+                Ok(m) => m,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "netlink dump unfinished"));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            for msg in messages {
+                let msg = msg?;
+                if msg.seq != first {
+                    continue;
+                }
+                disturbed |= msg.flags & F_DUMP_INTR != 0;
+                match msg.kind {
+                    NLMSG_DONE if disturbed => {
+                        return Err(io::Error::new(io::ErrorKind::Interrupted, "netlink dump disturbed"));
+                    }
+                    NLMSG_DONE => return Ok(()),
+                    NLMSG_ERROR => {
+                        let code = msg.error_code()?;
+                        if code != 0 {
+                            return Err(io::Error::from_raw_os_error(code.saturating_neg()));
+                        }
+                    }
+                    NLMSG_NOOP => {}
+                    _ => on_reply(&msg)?,
+                }
+            }
+        }
     }
 }
 

@@ -1,9 +1,9 @@
-//! The fence: nftables table `netdev vwrp`, which keeps a standby silent on
-//! its WAN devices and lets the active forward only while it keeps renewing
-//! a permission the kernel expires by itself.
+//! The fence: two nftables tables on the WAN devices, each of which alone
+//! keeps a standby silent there, and the active's permission to forward,
+//! which the kernel expires by itself unless the running daemon renews it.
 //!
 //! ```text
-//! table netdev vwrp {
+//! table netdev vwrp {                    # and: table netdev vwrp_owned { flags owner
 //!   set open { type iface_index; flags timeout; }
 //!   chain in_<dev>  { type filter hook ingress device "<dev>" priority -500; policy drop;
 //!                     ether type <ethertype> accept; meta iif @open accept; }
@@ -12,27 +12,49 @@
 //! }
 //! ```
 //!
-//! The table is installed by the `nft` program, the ruleset as its argument
-//! (start-up and restore only; a restore runs beside the event loop, see
-//! [`start_install`]). The permission, renewed every hello, is an element
-//! of `open` with a timeout, written over nfnetlink without spawning
-//! anything.
+//! A frame crosses only if every base chain on its hook accepts it, so it
+//! needs both tables' consent, and the active's permission is an element
+//! of both sets. The tables differ in what removes them (docs/OPENWRT.md,
+//! "The fence"):
+//!
+//! - `vwrp` belongs to nobody. It outlives the daemon, so a crash leaves
+//!   the WAN closed (the permission lapses) until the next daemon starts.
+//!   `nft flush ruleset` and `fw4 flush` delete it; the daemon puts it back.
+//! - `vwrp_owned` is owned by the daemon's netlink socket
+//!   (`NFT_TABLE_F_OWNER`, Linux 5.12): a flush from any other socket
+//!   leaves it in place and nobody else may change it, so a flush never
+//!   opens the WAN, not even while `vwrp` is missing. The kernel deletes it
+//!   when that socket closes, that is when the daemon exits or dies: then
+//!   `vwrp` is still there.
+//!
+//! Everything goes over nfnetlink, one transaction per change (install,
+//! repair, the per-hello permission): nothing is spawned.
+//!
+//! Chains are bound to their device by name. Up to Linux 6.15 a chain's
+//! device must exist when the chain is added, and deleting the device
+//! deletes the chain; from 6.16 on a chain waits for its device and
+//! follows it when it is re-created. So the fence is installed for the
+//! WAN devices that exist, and [`Fence::ensure`] adds the chains of a
+//! device that appears (the daemon calls it on every link event of a WAN
+//! device, and once a second).
 
-use std::fmt::Write as _;
 use std::io;
 use std::os::fd::AsRawFd as _;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::libc;
 
-use super::netlink::{F_ACK, F_CREATE, F_REQUEST, Messages, Protocol, Request, Socket, is_errno};
-use super::process::{self, Child};
+use super::netlink::{
+    F_ACK, F_CREATE, F_DUMP, F_EXCL, F_REQUEST, Message, Messages, Protocol, Request, Socket, is_errno,
+};
+use super::rtnl;
 
-/// The table's name, in family `netdev`.
+/// The table that outlives the daemon, in family `netdev`.
 pub const TABLE: &str = "vwrp";
-/// The set of interface indexes allowed to forward.
+/// The table owned by the daemon's netlink socket.
+pub const OWNED_TABLE: &str = "vwrp_owned";
+/// The set of interface indexes allowed to forward, in each table.
 pub const OPEN_SET: &str = "open";
 /// Before anything else on the device, fw4's hooks included.
 const PRIORITY: i32 = -500;
@@ -42,14 +64,42 @@ const IFNAME_MAX: usize = 15;
 
 // Message types: the nftables subsystem in the high byte (nfnetlink.h).
 const SUBSYS: u16 = (libc::NFNL_SUBSYS_NFTABLES as u16) << 8;
+const MSG_NEWTABLE: u16 = SUBSYS | libc::NFT_MSG_NEWTABLE as u16;
 const MSG_GETTABLE: u16 = SUBSYS | libc::NFT_MSG_GETTABLE as u16;
+const MSG_DELTABLE: u16 = SUBSYS | libc::NFT_MSG_DELTABLE as u16;
+const MSG_NEWCHAIN: u16 = SUBSYS | libc::NFT_MSG_NEWCHAIN as u16;
+const MSG_GETCHAIN: u16 = SUBSYS | libc::NFT_MSG_GETCHAIN as u16;
+const MSG_NEWRULE: u16 = SUBSYS | libc::NFT_MSG_NEWRULE as u16;
+const MSG_GETRULE: u16 = SUBSYS | libc::NFT_MSG_GETRULE as u16;
+const MSG_NEWSET: u16 = SUBSYS | libc::NFT_MSG_NEWSET as u16;
+const MSG_GETSET: u16 = SUBSYS | libc::NFT_MSG_GETSET as u16;
 const MSG_NEWSETELEM: u16 = SUBSYS | libc::NFT_MSG_NEWSETELEM as u16;
 const MSG_DELSETELEM: u16 = SUBSYS | libc::NFT_MSG_DELSETELEM as u16;
 const BATCH_BEGIN: u16 = libc::NFNL_MSG_BATCH_BEGIN as u16;
 const BATCH_END: u16 = libc::NFNL_MSG_BATCH_END as u16;
+const F_APPEND: u16 = libc::NLM_F_APPEND as u16;
 
-// Attribute numbers from linux/netfilter/nf_tables.h (not in libc).
+// Attribute numbers and flags from linux/netfilter/nf_tables.h (not in libc).
 const NFTA_TABLE_NAME: u16 = 1;
+const NFTA_TABLE_FLAGS: u16 = 2;
+const NFT_TABLE_F_OWNER: u32 = 2;
+const NFTA_CHAIN_TABLE: u16 = 1;
+const NFTA_CHAIN_NAME: u16 = 3;
+const NFTA_CHAIN_HOOK: u16 = 4;
+const NFTA_CHAIN_POLICY: u16 = 5;
+const NFTA_CHAIN_TYPE: u16 = 7;
+const NFTA_HOOK_HOOKNUM: u16 = 1;
+const NFTA_HOOK_PRIORITY: u16 = 2;
+const NFTA_HOOK_DEV: u16 = 3;
+const NFTA_RULE_TABLE: u16 = 1;
+const NFTA_RULE_CHAIN: u16 = 2;
+const NFTA_RULE_EXPRESSIONS: u16 = 4;
+const NFTA_SET_TABLE: u16 = 1;
+const NFTA_SET_NAME: u16 = 2;
+const NFTA_SET_FLAGS: u16 = 3;
+const NFTA_SET_KEY_TYPE: u16 = 4;
+const NFTA_SET_KEY_LEN: u16 = 5;
+const NFTA_SET_ID: u16 = 10;
 const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
 const NFTA_SET_ELEM_LIST_SET: u16 = 2;
 const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
@@ -57,6 +107,38 @@ const NFTA_LIST_ELEM: u16 = 1;
 const NFTA_SET_ELEM_KEY: u16 = 1;
 const NFTA_SET_ELEM_TIMEOUT: u16 = 4;
 const NFTA_DATA_VALUE: u16 = 1;
+const NFTA_DATA_VERDICT: u16 = 2;
+const NFTA_VERDICT_CODE: u16 = 1;
+const NFTA_EXPR_NAME: u16 = 1;
+const NFTA_EXPR_DATA: u16 = 2;
+const NFTA_META_DREG: u16 = 1;
+const NFTA_META_KEY: u16 = 2;
+const NFTA_CMP_SREG: u16 = 1;
+const NFTA_CMP_OP: u16 = 2;
+const NFTA_CMP_DATA: u16 = 3;
+const NFTA_PAYLOAD_DREG: u16 = 1;
+const NFTA_PAYLOAD_BASE: u16 = 2;
+const NFTA_PAYLOAD_OFFSET: u16 = 3;
+const NFTA_PAYLOAD_LEN: u16 = 4;
+const NFTA_IMMEDIATE_DREG: u16 = 1;
+const NFTA_IMMEDIATE_DATA: u16 = 2;
+const NFTA_LOOKUP_SET: u16 = 1;
+const NFTA_LOOKUP_SREG: u16 = 2;
+const NFTA_LOOKUP_SET_ID: u16 = 4;
+/// nft's datatype number for `iface_index` (its datatype.h), so that `nft
+/// list` shows the set as nft would have made it.
+const TYPE_IFINDEX: u32 = 20;
+const NF_DROP: u32 = 0;
+const NF_ACCEPT: u32 = 1;
+const NF_NETDEV_INGRESS: u32 = 0;
+const NF_NETDEV_EGRESS: u32 = 1;
+const REG_VERDICT: u32 = libc::NFT_REG_VERDICT as u32;
+const REG_1: u32 = libc::NFT_REG_1 as u32;
+/// `ARPHRD_ETHER`: the device type `ether type` checks before reading the
+/// link-layer header.
+const ARPHRD_ETHER: u16 = 1;
+/// Where the EtherType sits in an Ethernet header.
+const ETHERTYPE_OFFSET: u32 = 12;
 
 /// `struct nfgenmsg`: family, version, resource id (big endian).
 fn nfgenmsg(family: u8, res_id: u16) -> [u8; 4] {
@@ -66,35 +148,72 @@ fn nfgenmsg(family: u8, res_id: u16) -> [u8; 4] {
 
 const NETDEV: u8 = libc::NFPROTO_NETDEV as u8;
 
-/// Installs the table for these WAN devices, each with the EtherType its
-/// hellos use, replacing any previous version in one transaction. Every
-/// device starts closed: the set `open` is empty afterwards, so an active
-/// router must refresh its permission right after a reinstall.
-/// Waits for nft (at most [`NFT_LIMIT`]): for start-up and the CLI.
-pub fn install(devs: &[(&str, u16)]) -> io::Result<()> {
-    nft_script(&ruleset(devs)?)
+/// One of the fence's two tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layer {
+    /// `vwrp`: belongs to nobody, outlives the daemon.
+    Shared,
+    /// `vwrp_owned`: owned by the daemon's socket, outlives a flush.
+    Owned,
 }
 
-/// [`install`] without waiting, for the event loop: the caller reaps the
-/// child when SIGCHLD comes; nft's complaints go to the daemon's stderr.
-pub fn start_install(devs: &[(&str, u16)]) -> io::Result<Child> {
-    let mut cmd = Command::new("nft");
-    cmd.arg(ruleset(devs)?).stdout(Stdio::null()).stderr(Stdio::inherit());
-    process::spawn(&mut cmd)
+impl Layer {
+    const BOTH: [Layer; 2] = [Layer::Owned, Layer::Shared];
+
+    pub fn table(self) -> &'static str {
+        match self {
+            Layer::Shared => TABLE,
+            Layer::Owned => OWNED_TABLE,
+        }
+    }
+
+    fn flags(self) -> u32 {
+        match self {
+            Layer::Shared => 0,
+            Layer::Owned => NFT_TABLE_F_OWNER,
+        }
+    }
+
+    /// Each layer's set gets its own id inside a transaction.
+    fn set_id(self) -> u32 {
+        match self {
+            Layer::Shared => 1,
+            Layer::Owned => 2,
+        }
+    }
 }
 
-/// Longest an nft run may take; it needs milliseconds.
-pub const NFT_LIMIT: Duration = Duration::from_secs(5);
+/// The two chains of a WAN device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hook {
+    Ingress,
+    Egress,
+}
 
-/// Removes the table, if present. For tests and tooling: the daemon leaves
-/// it in place when it stops, so that a dead daemon fails closed.
+impl Hook {
+    const BOTH: [Hook; 2] = [Hook::Ingress, Hook::Egress];
+
+    fn chain(self, dev: &str) -> String {
+        match self {
+            Hook::Ingress => format!("in_{dev}"),
+            Hook::Egress => format!("out_{dev}"),
+        }
+    }
+}
+
+/// Removes the shared table, if present. For tests and tooling: the daemon
+/// leaves it in place when it stops, so that a dead daemon fails closed.
 pub fn uninstall() -> io::Result<()> {
+    let mut req = Request::new();
+    batch_begin(&mut req);
     // `delete` fails on a missing table; declaring it first makes it exist.
-    nft_script(&format!("table netdev {TABLE} {{}}\ndelete table netdev {TABLE}\n"))
+    table_message(&mut req, Layer::Shared, F_CREATE);
+    req.message(MSG_DELTABLE, F_REQUEST | F_ACK).header(&nfgenmsg(NETDEV, 0)).attr_str(NFTA_TABLE_NAME, TABLE);
+    batch_end(&mut req);
+    Socket::open(Protocol::Netfilter, 0)?.request_ack(&mut req)
 }
 
-/// The ruleset text `install` feeds to nft.
-fn ruleset(devs: &[(&str, u16)]) -> io::Result<String> {
+fn validate(devs: &[(&str, u16)]) -> io::Result<()> {
     let mut seen: Vec<&str> = Vec::new();
     for &(dev, ethertype) in devs {
         if !valid_ifname(dev) || seen.contains(&dev) {
@@ -106,28 +225,11 @@ fn ruleset(devs: &[(&str, u16)]) -> io::Result<String> {
         }
         seen.push(dev);
     }
-    let mut text = String::new();
-    // Declaring the table before deleting it makes the delete valid on a
-    // first install; all three lines are one transaction.
-    let _ = writeln!(text, "table netdev {TABLE} {{}}");
-    let _ = writeln!(text, "delete table netdev {TABLE}");
-    let _ = writeln!(text, "table netdev {TABLE} {{");
-    let _ = writeln!(text, "  set {OPEN_SET} {{ type iface_index; flags timeout; }}");
-    for &(dev, ethertype) in devs {
-        for (chain, hook, meta) in [("in", "ingress", "iif"), ("out", "egress", "oif")] {
-            let _ = writeln!(
-                text,
-                "  chain {chain}_{dev} {{ type filter hook {hook} device \"{dev}\" priority {PRIORITY}; policy drop; \
-                 ether type {ethertype:#06x} accept; meta {meta} @{OPEN_SET} accept; }}"
-            );
-        }
-    }
-    let _ = writeln!(text, "}}");
-    Ok(text)
+    Ok(())
 }
 
-/// Names that are safe both quoted as a device and inside a bare chain
-/// name (which nft allows to hold letters, digits, `_`, `.` and `-`).
+/// Names that are safe inside a chain name (which nft allows to hold
+/// letters, digits, `_`, `.` and `-`), so `nft list` shows them plainly.
 fn valid_ifname(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= IFNAME_MAX
@@ -138,14 +240,54 @@ fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 
-/// One nft run with the ruleset text as its argument (nft reads it as it
-/// would a file), so stdin stays /dev/null.
-fn nft_script(script: &str) -> io::Result<()> {
-    let (status, err) = process::run(Command::new("nft").arg(script), NFT_LIMIT)?;
-    if status.success() { Ok(()) } else { Err(io::Error::other(format!("nft failed ({status}): {}", err.trim()))) }
+/// The devices of `devs` that exist now.
+fn present<'a>(devs: &[(&'a str, u16)]) -> Vec<(&'a str, u16)> {
+    devs.iter().copied().filter(|(d, _)| rtnl::ifindex(d).is_ok()).collect()
 }
 
-/// An nfnetlink socket for the per-hello work on the table.
+/// What [`Fence::ensure`] found missing and put back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Repaired {
+    /// A table was made afresh (after a flush): its permission set is
+    /// empty, so an open WAN must be refreshed now.
+    pub emptied: bool,
+    /// Chains were added to a table in place: a WAN device came back on a
+    /// kernel that deletes a device's chains with it (before 6.16).
+    pub chains: bool,
+}
+
+impl Repaired {
+    pub fn any(self) -> bool {
+        self.emptied || self.chains
+    }
+}
+
+/// The netdev tables, sets, chains and rules the kernel has, as far as
+/// they are the fence's.
+#[derive(Debug, Default)]
+struct Survey {
+    /// (table, set)
+    sets: Vec<(String, String)>,
+    /// (table, chain, rules in it)
+    chains: Vec<(String, String, usize)>,
+}
+
+impl Survey {
+    /// Whether the layer's table stands with its set: every rule of the
+    /// fence refers to it, so a table without it cannot be repaired in
+    /// place.
+    fn has_set(&self, layer: Layer) -> bool {
+        self.sets.iter().any(|(t, s)| t == layer.table() && s == OPEN_SET)
+    }
+
+    /// The chain's rule count, if the chain exists.
+    fn rules(&self, layer: Layer, chain: &str) -> Option<usize> {
+        self.chains.iter().find(|(t, c, _)| t == layer.table() && c == chain).map(|(_, _, n)| *n)
+    }
+}
+
+/// The daemon's nfnetlink socket: it owns `vwrp_owned`, and renews the
+/// permission every hello.
 #[derive(Debug)]
 pub struct Fence {
     socket: Socket,
@@ -159,8 +301,120 @@ impl Fence {
         Ok(Fence { socket: Socket::open(Protocol::Netfilter, 0)?, req: Request::new() })
     }
 
+    /// Installs both tables for these WAN devices, each with the EtherType
+    /// its hellos use, every device closed, in one transaction: `vwrp`
+    /// replaces any previous version (a crashed daemon's), `vwrp_owned` is
+    /// made for this socket. Fails if another socket owns `vwrp_owned`
+    /// (another daemon runs), and then changes nothing.
+    pub fn install(&mut self, devs: &[(&str, u16)]) -> io::Result<()> {
+        self.install_layers(&Layer::BOTH, devs)
+    }
+
+    /// `vwrp` alone, replacing any previous version, every device closed:
+    /// for `vwrp fence` at boot, before the daemon runs.
+    pub fn install_shared(&mut self, devs: &[(&str, u16)]) -> io::Result<()> {
+        self.install_layers(&[Layer::Shared], devs)
+    }
+
+    fn install_layers(&mut self, layers: &[Layer], devs: &[(&str, u16)]) -> io::Result<()> {
+        validate(devs)?;
+        let batch = |devs: &[(&str, u16)]| {
+            let mut req = Request::new();
+            batch_begin(&mut req);
+            for &layer in layers {
+                replace_layer(&mut req, layer, devs);
+            }
+            batch_end(&mut req);
+            req
+        };
+        match self.socket.request_ack(&mut batch(devs)) {
+            Err(e) if !is_errno(&e, Errno::EPERM) => {
+                // Before Linux 6.16 a chain's device must exist: fence the
+                // ones that do; `ensure` adds the others when they appear.
+                let present = present(devs);
+                if present.len() == devs.len() {
+                    return Err(e);
+                }
+                self.socket.request_ack(&mut batch(&present))
+            }
+            other => other,
+        }
+    }
+
+    /// Puts back what is missing of either table for the WAN devices that
+    /// exist: a table a flush deleted (made afresh, closed), the chains of
+    /// a device that was re-created (added in place). A table whose set or
+    /// rules were tampered with is made afresh. Cheap when nothing is
+    /// missing: three netlink dumps.
+    pub fn ensure(&mut self, devs: &[(&str, u16)]) -> io::Result<Repaired> {
+        validate(devs)?;
+        let found = self.survey()?;
+        let present = present(devs);
+        let mut req = Request::new();
+        batch_begin(&mut req);
+        let mut done = Repaired::default();
+        for layer in Layer::BOTH {
+            let counts: Vec<Option<usize>> =
+                present.iter().flat_map(|&(dev, _)| Hook::BOTH.map(|h| found.rules(layer, &h.chain(dev)))).collect();
+            let intact = found.has_set(layer) && counts.iter().all(|n| n.is_none_or(|n| n == RULES_PER_CHAIN));
+            if !intact {
+                replace_layer(&mut req, layer, &present);
+                done.emptied = true;
+                continue;
+            }
+            for &(dev, ethertype) in &present {
+                for hook in Hook::BOTH {
+                    if found.rules(layer, &hook.chain(dev)).is_none() {
+                        add_chain(&mut req, layer, hook, dev, ethertype);
+                        done.chains = true;
+                    }
+                }
+            }
+        }
+        if done.any() {
+            batch_end(&mut req);
+            self.socket.request_ack(&mut req)?;
+        }
+        Ok(done)
+    }
+
+    /// The fence's sets, chains and rule counts, as the kernel has them.
+    fn survey(&mut self) -> io::Result<Survey> {
+        let ours = |t: &str| t == TABLE || t == OWNED_TABLE;
+        let mut found = Survey::default();
+        let mut req = Request::new();
+        req.message(MSG_GETSET, F_REQUEST | F_DUMP).header(&nfgenmsg(NETDEV, 0));
+        self.socket.dump(&mut req, |m| {
+            let (table, name) = names(m, NFTA_SET_TABLE, NFTA_SET_NAME)?;
+            if ours(&table) {
+                found.sets.push((table, name));
+            }
+            Ok(())
+        })?;
+        let mut req = Request::new();
+        req.message(MSG_GETCHAIN, F_REQUEST | F_DUMP).header(&nfgenmsg(NETDEV, 0));
+        self.socket.dump(&mut req, |m| {
+            let (table, name) = names(m, NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME)?;
+            if ours(&table) {
+                found.chains.push((table, name, 0));
+            }
+            Ok(())
+        })?;
+        let mut req = Request::new();
+        req.message(MSG_GETRULE, F_REQUEST | F_DUMP).header(&nfgenmsg(NETDEV, 0));
+        self.socket.dump(&mut req, |m| {
+            let (table, chain) = names(m, NFTA_RULE_TABLE, NFTA_RULE_CHAIN)?;
+            if let Some(c) = found.chains.iter_mut().find(|(t, c, _)| *t == table && *c == chain) {
+                c.2 += 1;
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
     /// Lets `ifindex` forward for `timeout` from now, whether or not it
-    /// could already. Fails with `ENOENT` when the table is missing.
+    /// could already, in both tables. Fails with `ENOENT` when a table is
+    /// missing; the other is refreshed all the same.
     ///
     /// Re-adding an element that exists does not restart its timeout on the
     /// kernels this must run on (6.6 ignores it; 6.10+ updates only on a
@@ -170,30 +424,39 @@ impl Fence {
     pub fn refresh(&mut self, ifindex: u32, timeout: Duration) -> io::Result<()> {
         // A zero timeout would mean "the set's default", i.e. never expire.
         let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1);
-        let req = &mut self.req;
-        req.clear();
-        batch_begin(req);
-        element(req, MSG_NEWSETELEM, F_CREATE, ifindex, Some(ms));
-        element(req, MSG_DELSETELEM, 0, ifindex, None);
-        element(req, MSG_NEWSETELEM, F_CREATE, ifindex, Some(ms));
-        batch_end(req);
-        self.socket.request_ack(req)
-    }
-
-    /// Withdraws the permission of `ifindex` at once. Absent already is fine.
-    pub fn close(&mut self, ifindex: u32) -> io::Result<()> {
-        let mut req = Request::new();
-        batch_begin(&mut req);
-        element(&mut req, MSG_DELSETELEM, 0, ifindex, None);
-        batch_end(&mut req);
-        match self.socket.request_ack(&mut req) {
-            Err(e) if is_errno(&e, Errno::ENOENT) => Ok(()),
-            other => other,
+        let mut result = Ok(());
+        for layer in Layer::BOTH {
+            let req = &mut self.req;
+            req.clear();
+            batch_begin(req);
+            element(req, layer, MSG_NEWSETELEM, F_CREATE, ifindex, Some(ms));
+            element(req, layer, MSG_DELSETELEM, 0, ifindex, None);
+            element(req, layer, MSG_NEWSETELEM, F_CREATE, ifindex, Some(ms));
+            batch_end(req);
+            result = result.and(self.socket.request_ack(req));
         }
+        result
     }
 
-    /// Whether the table exists: `nft flush ruleset` or `firewall stop`
-    /// delete it, and the daemon must notice within a hello and reinstall.
+    /// Withdraws the permission of `ifindex` at once, in both tables.
+    /// Absent already (or a table missing) is fine.
+    pub fn close(&mut self, ifindex: u32) -> io::Result<()> {
+        let mut result = Ok(());
+        for layer in Layer::BOTH {
+            let mut req = Request::new();
+            batch_begin(&mut req);
+            element(&mut req, layer, MSG_DELSETELEM, 0, ifindex, None);
+            batch_end(&mut req);
+            match self.socket.request_ack(&mut req) {
+                Err(e) if is_errno(&e, Errno::ENOENT) => {}
+                r => result = result.and(r),
+            }
+        }
+        result
+    }
+
+    /// Whether the shared table exists (what `vwrp fence` asks before it
+    /// installs one).
     pub fn table_present(&mut self) -> io::Result<bool> {
         let mut req = Request::new();
         req.message(MSG_GETTABLE, F_REQUEST | F_ACK).header(&nfgenmsg(NETDEV, 0)).attr_str(NFTA_TABLE_NAME, TABLE);
@@ -209,6 +472,22 @@ impl std::os::fd::AsRawFd for Fence {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.socket.as_raw_fd()
     }
+}
+
+/// The two name attributes of a set, chain or rule message (after its
+/// `nfgenmsg`): its table's and its own.
+fn names(m: &Message<'_>, table: u16, name: u16) -> Result<(String, String), super::netlink::Malformed> {
+    let (_, attrs) = m.split(4)?;
+    let (mut t, mut n) = (String::new(), String::new());
+    for a in attrs {
+        let a = a?;
+        if a.kind == table {
+            t = a.string().unwrap_or_default().to_owned();
+        } else if a.kind == name {
+            n = a.string().unwrap_or_default().to_owned();
+        }
+    }
+    Ok((t, n))
 }
 
 /// nf_tables multicast group: every ruleset change is announced there.
@@ -315,13 +594,141 @@ fn batch_end(req: &mut Request) {
     req.message(BATCH_END, F_REQUEST).header(&nfgenmsg(libc::AF_UNSPEC as u8, libc::NFNL_SUBSYS_NFTABLES as u16));
 }
 
-/// One message naming the element `ifindex` of `open`. The key of an
-/// `iface_index` set is the index in host byte order; nftables timeouts are
-/// big-endian milliseconds.
-fn element(req: &mut Request, kind: u16, flags: u16, ifindex: u32, timeout_ms: Option<u64>) {
+/// A NEWTABLE message for `layer`'s table (with its owner flag).
+fn table_message(req: &mut Request, layer: Layer, flags: u16) {
+    req.message(MSG_NEWTABLE, F_REQUEST | F_ACK | flags)
+        .header(&nfgenmsg(NETDEV, 0))
+        .attr_str(NFTA_TABLE_NAME, layer.table())
+        .attr_u32_be(NFTA_TABLE_FLAGS, layer.flags());
+}
+
+/// Each chain's rules: the EtherType of vwrp's frames, the permission set.
+const RULES_PER_CHAIN: usize = 2;
+
+/// `layer`'s table made afresh, whatever was there: declaring it before
+/// deleting it makes the delete valid when it is missing, and the
+/// transaction replaces it as a whole (its set comes back empty).
+fn replace_layer(req: &mut Request, layer: Layer, devs: &[(&str, u16)]) {
+    table_message(req, layer, F_CREATE);
+    req.message(MSG_DELTABLE, F_REQUEST | F_ACK).header(&nfgenmsg(NETDEV, 0)).attr_str(NFTA_TABLE_NAME, layer.table());
+    add_layer(req, layer, devs);
+}
+
+/// The messages that make `layer`'s table, its set and the chains of
+/// `devs`.
+fn add_layer(req: &mut Request, layer: Layer, devs: &[(&str, u16)]) {
+    table_message(req, layer, F_CREATE);
+    req.message(MSG_NEWSET, F_REQUEST | F_ACK | F_CREATE | F_EXCL)
+        .header(&nfgenmsg(NETDEV, 0))
+        .attr_str(NFTA_SET_TABLE, layer.table())
+        .attr_str(NFTA_SET_NAME, OPEN_SET)
+        .attr_u32_be(NFTA_SET_FLAGS, libc::NFT_SET_TIMEOUT as u32)
+        .attr_u32_be(NFTA_SET_KEY_TYPE, TYPE_IFINDEX)
+        .attr_u32_be(NFTA_SET_KEY_LEN, 4)
+        .attr_u32_be(NFTA_SET_ID, layer.set_id());
+    for &(dev, ethertype) in devs {
+        for hook in Hook::BOTH {
+            add_chain(req, layer, hook, dev, ethertype);
+        }
+    }
+}
+
+/// One chain (a new one: `F_EXCL`, so rules are never doubled) and its
+/// rules, as nft would compile them:
+/// `ether type <ethertype> accept; meta iif|oif @open accept`.
+fn add_chain(req: &mut Request, layer: Layer, hook: Hook, dev: &str, ethertype: u16) {
+    let chain = hook.chain(dev);
+    let (hooknum, meta) = match hook {
+        Hook::Ingress => (NF_NETDEV_INGRESS, libc::NFT_META_IIF),
+        Hook::Egress => (NF_NETDEV_EGRESS, libc::NFT_META_OIF),
+    };
+    req.message(MSG_NEWCHAIN, F_REQUEST | F_ACK | F_CREATE | F_EXCL)
+        .header(&nfgenmsg(NETDEV, 0))
+        .attr_str(NFTA_CHAIN_TABLE, layer.table())
+        .attr_str(NFTA_CHAIN_NAME, &chain)
+        .nest(NFTA_CHAIN_HOOK)
+        .attr_u32_be(NFTA_HOOK_HOOKNUM, hooknum)
+        .attr_u32_be(NFTA_HOOK_PRIORITY, PRIORITY as u32)
+        .attr_str(NFTA_HOOK_DEV, dev)
+        .end_nest()
+        .attr_u32_be(NFTA_CHAIN_POLICY, NF_DROP)
+        .attr_str(NFTA_CHAIN_TYPE, "filter");
+    // ether type <ethertype> accept
+    rule(req, layer, &chain, |r| {
+        expr(r, "meta", |r| {
+            r.attr_u32_be(NFTA_META_DREG, REG_1).attr_u32_be(NFTA_META_KEY, libc::NFT_META_IIFTYPE as u32);
+        });
+        cmp_eq(r, &ARPHRD_ETHER.to_ne_bytes());
+        expr(r, "payload", |r| {
+            r.attr_u32_be(NFTA_PAYLOAD_DREG, REG_1)
+                .attr_u32_be(NFTA_PAYLOAD_BASE, libc::NFT_PAYLOAD_LL_HEADER as u32)
+                .attr_u32_be(NFTA_PAYLOAD_OFFSET, ETHERTYPE_OFFSET)
+                .attr_u32_be(NFTA_PAYLOAD_LEN, 2);
+        });
+        cmp_eq(r, &ethertype.to_be_bytes());
+        accept(r);
+    });
+    // meta iif|oif @open accept
+    rule(req, layer, &chain, |r| {
+        expr(r, "meta", |r| {
+            r.attr_u32_be(NFTA_META_DREG, REG_1).attr_u32_be(NFTA_META_KEY, meta as u32);
+        });
+        expr(r, "lookup", |r| {
+            r.attr_str(NFTA_LOOKUP_SET, OPEN_SET)
+                .attr_u32_be(NFTA_LOOKUP_SREG, REG_1)
+                .attr_u32_be(NFTA_LOOKUP_SET_ID, layer.set_id());
+        });
+        accept(r);
+    });
+}
+
+/// A rule appended to `chain`, its expressions written by `exprs`.
+fn rule(req: &mut Request, layer: Layer, chain: &str, exprs: impl FnOnce(&mut Request)) {
+    req.message(MSG_NEWRULE, F_REQUEST | F_ACK | F_CREATE | F_APPEND)
+        .header(&nfgenmsg(NETDEV, 0))
+        .attr_str(NFTA_RULE_TABLE, layer.table())
+        .attr_str(NFTA_RULE_CHAIN, chain)
+        .nest(NFTA_RULE_EXPRESSIONS);
+    exprs(req);
+    req.end_nest();
+}
+
+/// One expression of a rule: its name and its attributes.
+fn expr(req: &mut Request, name: &str, data: impl FnOnce(&mut Request)) {
+    req.nest(NFTA_LIST_ELEM).attr_str(NFTA_EXPR_NAME, name).nest(NFTA_EXPR_DATA);
+    data(req);
+    req.end_nest().end_nest();
+}
+
+/// Register 1 equals `value`, else the rule ends here.
+fn cmp_eq(req: &mut Request, value: &[u8]) {
+    expr(req, "cmp", |r| {
+        r.attr_u32_be(NFTA_CMP_SREG, REG_1)
+            .attr_u32_be(NFTA_CMP_OP, libc::NFT_CMP_EQ as u32)
+            .nest(NFTA_CMP_DATA)
+            .attr(NFTA_DATA_VALUE, value)
+            .end_nest();
+    });
+}
+
+fn accept(req: &mut Request) {
+    expr(req, "immediate", |r| {
+        r.attr_u32_be(NFTA_IMMEDIATE_DREG, REG_VERDICT)
+            .nest(NFTA_IMMEDIATE_DATA)
+            .nest(NFTA_DATA_VERDICT)
+            .attr_u32_be(NFTA_VERDICT_CODE, NF_ACCEPT)
+            .end_nest()
+            .end_nest();
+    });
+}
+
+/// One message naming the element `ifindex` of `layer`'s set. The key of
+/// an `iface_index` set is the index in host byte order; nftables
+/// timeouts are big-endian milliseconds.
+fn element(req: &mut Request, layer: Layer, kind: u16, flags: u16, ifindex: u32, timeout_ms: Option<u64>) {
     req.message(kind, F_REQUEST | F_ACK | flags)
         .header(&nfgenmsg(NETDEV, 0))
-        .attr_str(NFTA_SET_ELEM_LIST_TABLE, TABLE)
+        .attr_str(NFTA_SET_ELEM_LIST_TABLE, layer.table())
         .attr_str(NFTA_SET_ELEM_LIST_SET, OPEN_SET)
         .nest(NFTA_SET_ELEM_LIST_ELEMENTS)
         .nest(NFTA_LIST_ELEM)
@@ -342,20 +749,11 @@ mod tests {
     use crate::wire::{EthernetRepr, Mac};
     use nix::sys::socket::MsgFlags;
     use std::os::fd::AsRawFd;
+    use std::process::Command;
     use std::time::{Duration, Instant};
 
     #[test]
-    fn ruleset_text() {
-        let text = ruleset(&[("eth0.2", 0x88b5), ("wan-b", 0x9000)]).unwrap();
-        assert!(text.starts_with("table netdev vwrp {}\ndelete table netdev vwrp\ntable netdev vwrp {\n"));
-        assert!(text.contains(
-            "  chain in_eth0.2 { type filter hook ingress device \"eth0.2\" priority -500; policy drop; \
-             ether type 0x88b5 accept; meta iif @open accept; }\n"
-        ));
-        assert!(text.contains(
-            "  chain out_wan-b { type filter hook egress device \"wan-b\" priority -500; policy drop; \
-             ether type 0x9000 accept; meta oif @open accept; }\n"
-        ));
+    fn bad_devices_are_refused() {
         for bad in [
             &[("", 0x88b5)][..],
             &[("a\"b", 0x88b5)],
@@ -363,8 +761,9 @@ mod tests {
             &[("waaaaaaaaaaaaaan", 0x88b5)],
             &[("a", 0x88b5), ("a", 0x88b5)],
         ] {
-            assert_eq!(ruleset(bad).unwrap_err().kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+            assert_eq!(validate(bad).unwrap_err().kind(), io::ErrorKind::InvalidInput, "{bad:?}");
         }
+        validate(&[("eth0.2", 0x88b5), ("wan-b", 0x9000)]).unwrap();
     }
 
     /// `fenced` holds WAN device `wa` behind the fence; `peer` is the other
@@ -374,6 +773,8 @@ mod tests {
         peer: Netns,
         wa: u32,
         wb: u32,
+        /// The daemon's socket: it owns `vwrp_owned`.
+        fence: Fence,
     }
 
     const VWRP: u16 = 0x88b5;
@@ -387,8 +788,9 @@ mod tests {
         fenced.ok("ip addr add 192.0.2.1/24 dev wa");
         peer.ok("ip addr add 192.0.2.2/24 dev wb");
         let (wa, wb) = (fenced.ifindex("wa"), peer.ifindex("wb"));
-        fenced.enter(|| install(&[("wa", VWRP)])).unwrap();
-        Bed { fenced, peer, wa, wb }
+        let mut fence = fenced.enter(Fence::open).unwrap();
+        fence.install(&[("wa", VWRP)]).unwrap();
+        Bed { fenced, peer, wa, wb, fence }
     }
 
     fn can_ping(bed: &Bed) -> bool {
@@ -420,9 +822,50 @@ mod tests {
         false
     }
 
+    /// `Fence::ensure` as the daemon calls it: from inside the namespace,
+    /// where it looks the devices up.
+    fn ensure(bed: &mut Bed, devs: &[(&str, u16)]) -> Repaired {
+        let Bed { fenced, fence, .. } = bed;
+        fenced.enter(|| fence.ensure(devs)).unwrap()
+    }
+
+    fn listed(bed: &Bed, table: &str) -> String {
+        // Empty when the table is missing.
+        let out = bed.fenced.sh(&format!("nft list table netdev {table}"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn nft_lists_both_tables_as_it_would_write_them() {
+        let bed = bed("ls");
+        let shared = listed(&bed, TABLE);
+        let owned = listed(&bed, OWNED_TABLE);
+        for (text, name) in [(&shared, "vwrp"), (&owned, "vwrp_owned")] {
+            // nft decompiles our expressions into its own words: the
+            // bytecode is what `ether type` and `meta iif @open` compile to.
+            for line in [
+                format!("table netdev {name} {{"),
+                "type iface_index".into(),
+                "flags timeout".into(),
+                "chain in_wa {".into(),
+                "type filter hook ingress device \"wa\" priority -500; policy drop;".into(),
+                "ether type 0x88b5 accept".into(),
+                "iif @open accept".into(),
+                "chain out_wa {".into(),
+                "type filter hook egress device \"wa\" priority -500; policy drop;".into(),
+                "oif @open accept".into(),
+            ] {
+                assert!(text.contains(&line), "{line:?} missing from:\n{text}");
+            }
+            assert_eq!(text.matches("ether type 0x88b5 accept").count(), 2, "{text}");
+        }
+        assert!(owned.contains("flags owner"), "{owned}");
+        assert!(!shared.contains("flags owner"), "{shared}");
+    }
+
     #[test]
     fn closed_fence_passes_only_vwrp_frames() {
-        let bed = bed("fc");
+        let mut bed = bed("fc");
         assert!(bed.fenced.enter(|| Fence::open()?.table_present()).unwrap());
         assert!(!can_ping(&bed), "ping crossed a closed fence");
         assert!(frame_passes(&bed, VWRP, false), "vwrp frame blocked inbound");
@@ -431,68 +874,74 @@ mod tests {
         assert!(!frame_passes(&bed, OTHER, true), "other EtherType passed outbound");
 
         // Open: everything passes, so the checks above could have failed.
-        let mut fence = bed.fenced.enter(Fence::open).unwrap();
-        fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
+        bed.fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
         assert!(frame_passes(&bed, OTHER, false) && frame_passes(&bed, OTHER, true));
         assert!(can_ping(&bed));
     }
 
     #[test]
     fn permission_expires_by_itself_and_closes_at_once() {
-        let bed = bed("ex");
-        let mut fence = bed.fenced.enter(Fence::open).unwrap();
+        let mut bed = bed("ex");
+        let fence = &mut bed.fence;
         fence.refresh(bed.wa, Duration::from_millis(300)).unwrap();
         assert!(can_ping(&bed), "ping blocked right after refresh");
         std::thread::sleep(Duration::from_millis(400));
         assert!(!can_ping(&bed), "permission outlived its timeout");
 
-        fence.refresh(bed.wa, Duration::from_secs(30)).unwrap();
+        bed.fence.refresh(bed.wa, Duration::from_secs(30)).unwrap();
         assert!(can_ping(&bed));
-        fence.close(bed.wa).unwrap();
+        bed.fence.close(bed.wa).unwrap();
         assert!(!can_ping(&bed), "close did not stop forwarding");
-        fence.close(bed.wa).unwrap(); // already closed: fine
+        bed.fence.close(bed.wa).unwrap(); // already closed: fine
     }
 
     #[test]
     fn refresh_restarts_the_timeout() {
-        let bed = bed("rf");
-        let mut fence = bed.fenced.enter(Fence::open).unwrap();
+        let mut bed = bed("rf");
         let timeout = Duration::from_millis(400);
-        fence.refresh(bed.wa, timeout).unwrap();
+        bed.fence.refresh(bed.wa, timeout).unwrap();
         std::thread::sleep(Duration::from_millis(300));
-        fence.refresh(bed.wa, timeout).unwrap();
+        bed.fence.refresh(bed.wa, timeout).unwrap();
         std::thread::sleep(Duration::from_millis(200));
         // 500 ms after the first refresh, only the second one keeps it open
         // (until 700 ms).
         assert!(can_ping(&bed), "the second refresh did not extend the permission");
         // A zero timeout must not become a permanent element.
-        fence.refresh(bed.wa, Duration::ZERO).unwrap();
+        bed.fence.refresh(bed.wa, Duration::ZERO).unwrap();
         std::thread::sleep(Duration::from_millis(100));
         assert!(!can_ping(&bed), "zero timeout left the fence open");
     }
 
     #[test]
-    fn flush_is_noticed_and_install_restores() {
-        let bed = bed("fl");
-        let mut fence = bed.fenced.enter(Fence::open).unwrap();
-        assert!(fence.table_present().unwrap());
+    fn a_flush_leaves_the_owned_table_and_ensure_restores_the_other() {
+        let mut bed = bed("fl");
         bed.fenced.ok("nft flush ruleset");
-        assert!(!fence.table_present().unwrap());
-        assert!(can_ping(&bed), "nothing filters after a flush");
-        let err = fence.refresh(bed.wa, Duration::from_secs(1)).unwrap_err();
+        assert!(!bed.fenced.enter(|| Fence::open()?.table_present()).unwrap());
+        assert!(listed(&bed, OWNED_TABLE).contains("chain in_wa"), "the flush took the owned table");
+        // Still closed: the owned table alone fences.
+        assert!(!can_ping(&bed), "ping crossed the fence after a flush");
+        assert!(!frame_passes(&bed, OTHER, true), "a frame left after a flush");
+        assert!(frame_passes(&bed, VWRP, false), "vwrp frames blocked after a flush");
+        // The active forwards on: its permission lives in the owned table.
+        let err = bed.fence.refresh(bed.wa, Duration::from_secs(10)).unwrap_err();
         assert!(is_errno(&err, Errno::ENOENT), "{err}");
-        fence.close(bed.wa).unwrap();
+        assert!(can_ping(&bed), "the owned table's permission was not refreshed");
 
-        bed.fenced.enter(|| install(&[("wa", VWRP)])).unwrap();
-        assert!(fence.table_present().unwrap());
-        assert!(!can_ping(&bed));
-        // Installing again over a live table is fine and empties `open`.
-        fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
-        bed.fenced.enter(|| install(&[("wa", VWRP)])).unwrap();
-        assert!(!can_ping(&bed));
+        let devs = [("wa", VWRP)];
+        assert_eq!(ensure(&mut bed, &devs), Repaired { emptied: true, chains: false });
+        assert!(listed(&bed, TABLE).contains("oif @open accept"));
+        assert!(!can_ping(&bed), "a restored table must start closed");
+        bed.fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
+        assert!(can_ping(&bed));
+        assert_eq!(ensure(&mut bed, &devs), Repaired::default(), "nothing left to repair");
+
+        // Tampered rules: the layer is made afresh.
+        bed.fenced.ok("nft flush chain netdev vwrp in_wa");
+        assert_eq!(ensure(&mut bed, &devs), Repaired { emptied: true, chains: false });
+        assert_eq!(listed(&bed, TABLE).matches("ether type 0x88b5 accept").count(), 2);
 
         bed.fenced.enter(uninstall).unwrap();
-        assert!(!fence.table_present().unwrap());
+        assert!(!bed.fenced.enter(|| Fence::open()?.table_present()).unwrap());
         bed.fenced.enter(uninstall).unwrap();
     }
 
@@ -505,13 +954,12 @@ mod tests {
 
     #[test]
     fn the_watch_hears_deletions_and_not_refreshes() {
-        let bed = bed("wa");
+        let mut bed = bed("wa");
         let mut watch = bed.fenced.enter(FenceWatch::open).unwrap();
-        let mut fence = bed.fenced.enter(Fence::open).unwrap();
         for _ in 0..3 {
-            fence.refresh(bed.wa, Duration::from_secs(1)).unwrap();
+            bed.fence.refresh(bed.wa, Duration::from_secs(1)).unwrap();
         }
-        fence.close(bed.wa).unwrap();
+        bed.fence.close(bed.wa).unwrap();
         assert!(!queued(&watch), "woken by permit refreshes");
         // A rule added is heard but is no deletion.
         bed.fenced.ok("nft add chain netdev vwrp extra");
@@ -523,13 +971,79 @@ mod tests {
     }
 
     #[test]
+    fn the_owned_table_is_nobody_elses_and_goes_with_its_socket() {
+        let mut bed = bed("ow");
+        let del = bed.fenced.sh("nft delete table netdev vwrp_owned");
+        assert!(!del.status.success(), "another process deleted the owned table");
+        let add = bed.fenced.sh("nft add element netdev vwrp_owned open '{ \"wa\" }'");
+        assert!(!add.status.success(), "another process opened the owned table");
+        // A second daemon cannot install over the first, and changes nothing.
+        let err = bed.fenced.enter(|| Fence::open()?.install(&[("wa", VWRP)])).unwrap_err();
+        assert!(is_errno(&err, Errno::EPERM), "{err}");
+
+        bed.fence.refresh(bed.wa, Duration::from_millis(300)).unwrap();
+        assert!(can_ping(&bed));
+        // The daemon dies: its table goes, the shared one stays and its
+        // permission lapses by itself.
+        let Bed { fenced, peer, wa, wb, fence } = bed;
+        drop(fence);
+        let fence = fenced.enter(Fence::open).unwrap();
+        let bed = Bed { fenced, peer, wa, wb, fence };
+        assert!(!listed(&bed, OWNED_TABLE).contains("chain"), "the owned table outlived its socket");
+        std::thread::sleep(Duration::from_millis(400));
+        assert!(!can_ping(&bed), "the WAN stayed open after the owner died");
+        assert!(!frame_passes(&bed, OTHER, true));
+    }
+
+    #[test]
+    fn ensure_puts_back_the_chains_of_a_device_that_came_back() {
+        let mut bed = bed("dv");
+        let devs = [("wa", VWRP)];
+        // Before Linux 6.16 deleting a device deletes its chains; a chain
+        // deleted by hand stands in for that on newer kernels.
+        bed.fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
+        bed.fenced.ok("nft delete chain netdev vwrp out_wa");
+        assert_eq!(ensure(&mut bed, &devs), Repaired { emptied: false, chains: true });
+        assert_eq!(listed(&bed, TABLE).matches("ether type 0x88b5 accept").count(), 2);
+        // Added in place: the permission survived.
+        assert!(can_ping(&bed), "repairing a chain closed the WAN");
+
+        // The device itself deleted and re-created: closed from its first
+        // moment on this kernel, whatever ensure finds to do.
+        bed.fenced.ok("ip link del wa");
+        veth(&bed.fenced, "wa", &bed.peer, "wb");
+        bed.fenced.ok("ip addr add 192.0.2.1/24 dev wa");
+        bed.peer.ok("ip addr add 192.0.2.2/24 dev wb");
+        bed.wa = bed.fenced.ifindex("wa");
+        bed.wb = bed.peer.ifindex("wb");
+        ensure(&mut bed, &devs);
+        assert!(!can_ping(&bed), "a re-created device is open");
+        assert!(!frame_passes(&bed, OTHER, true));
+        assert!(frame_passes(&bed, VWRP, true));
+        bed.fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
+        assert!(can_ping(&bed), "the permission does not follow the new index");
+    }
+
+    #[test]
+    fn a_missing_device_does_not_stop_the_others_being_fenced() {
+        let mut bed = bed("ms");
+        let devs = [("wa", VWRP), ("nosuch0", VWRP)];
+        let Bed { fenced, fence, .. } = &mut bed;
+        fenced.enter(|| fence.install(&devs)).unwrap();
+        assert!(!can_ping(&bed));
+        assert_eq!(ensure(&mut bed, &devs), Repaired::default());
+        bed.fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
+        // The failed pings before left ARP retrying: a few tries under load.
+        assert!((0..3).any(|_| can_ping(&bed)), "the present device cannot be opened");
+    }
+
+    #[test]
     fn refresh_cost_versus_nft_command() {
-        let bed = bed("co");
-        let mut fence = bed.fenced.enter(Fence::open).unwrap();
+        let mut bed = bed("co");
         const N: u32 = 2000;
         let start = Instant::now();
         for _ in 0..N {
-            fence.refresh(bed.wa, Duration::from_millis(300)).unwrap();
+            bed.fence.refresh(bed.wa, Duration::from_millis(300)).unwrap();
         }
         let netlink = start.elapsed() / N;
 
@@ -546,7 +1060,18 @@ mod tests {
             }
             start.elapsed() / M
         });
-        println!("refresh over netlink: {} µs; `nft add element`: {} µs", netlink.as_micros(), spawned.as_micros());
+        const K: u32 = 200;
+        let start = Instant::now();
+        for _ in 0..K {
+            ensure(&mut bed, &[("wa", VWRP)]);
+        }
+        let check = start.elapsed() / K;
+        println!(
+            "refresh of both tables over netlink: {} µs; `nft add element`: {} µs; fence check: {} µs",
+            netlink.as_micros(),
+            spawned.as_micros(),
+            check.as_micros()
+        );
         assert!(netlink < spawned);
     }
 }

@@ -108,11 +108,23 @@ pub fn ifindex(name: &str) -> io::Result<u32> {
     Ok(get_link(0, Some(name))?.index)
 }
 
-/// The Ethernet address of link `ifindex`.
-pub fn link_mac(ifindex: u32) -> io::Result<[u8; 6]> {
-    get_link(ifindex, None)?
-        .mac
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "link has no Ethernet address"))
+/// The link called `name` as the monitor would report it, or `None` when
+/// there is none.
+pub fn link_state(name: &str) -> io::Result<Option<LinkState>> {
+    if name.is_empty() || name.len() > IFNAME_MAX {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad interface name"));
+    }
+    match get_link(0, Some(name)) {
+        Ok(link) => Ok(Some(LinkState {
+            index: link.index,
+            exists: true,
+            carrier: link.carrier(),
+            mac: link.mac,
+            name: link.name,
+        })),
+        Err(e) if is_errno(&e, Errno::ENODEV) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// How a link hangs together with others: the device it is a port of
@@ -273,11 +285,12 @@ pub fn add_address(ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<()>
     Socket::open(Protocol::Route, 0)?.request_ack(&mut req)
 }
 
-/// Removes `addr/prefix_len` from link `ifindex`; absent already is fine.
+/// Removes `addr/prefix_len` from link `ifindex`; absent already is fine,
+/// and so is a link being deleted (its addresses go with it).
 pub fn del_address(ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<()> {
     let mut req = address_request(libc::RTM_DELADDR, 0, ifindex, addr, prefix_len)?;
     match Socket::open(Protocol::Route, 0)?.request_ack(&mut req) {
-        Err(e) if is_errno(&e, Errno::ENOENT) || is_errno(&e, Errno::EADDRNOTAVAIL) => Ok(()),
+        Err(e) if [Errno::ENOENT, Errno::EADDRNOTAVAIL, Errno::ENODEV].iter().any(|&n| is_errno(&e, n)) => Ok(()),
         other => other,
     }
 }
@@ -354,9 +367,12 @@ pub fn set_unreachable(prefix: Ipv6Addr, len: u8, present: bool) -> io::Result<(
 pub struct LinkState {
     pub index: u32,
     pub name: String,
+    /// False when the link was deleted (`RTM_DELLINK`).
+    pub exists: bool,
     /// Up with a working lower layer (`IFF_UP`, `IFF_LOWER_UP`, operstate
     /// up or unknown). A deleted link reports false.
     pub carrier: bool,
+    pub mac: Option<[u8; 6]>,
 }
 
 /// Link changes as they happen, for the event loop: non-blocking, register
@@ -452,9 +468,12 @@ pub fn link_datagram(messages: Messages<'_>) -> Result<LinkDatagram, Malformed> 
                 if link.family == libc::AF_BRIDGE as u8 {
                     continue;
                 }
+                let exists = msg.kind == libc::RTM_NEWLINK;
                 d.links.push(LinkState {
                     index: link.index,
-                    carrier: msg.kind == libc::RTM_NEWLINK && link.carrier(),
+                    exists,
+                    carrier: exists && link.carrier(),
+                    mac: link.mac,
                     name: link.name,
                 });
             }
@@ -497,11 +516,12 @@ mod tests {
         a.enter(|| {
             assert_eq!(ifindex("wa").unwrap(), wa);
             assert!(is_errno(&ifindex("nosuch0").unwrap_err(), Errno::ENODEV));
+            let state = link_state("wa").unwrap().unwrap();
+            assert_eq!((state.index, state.exists, state.name.as_str()), (wa, true, "wa"));
+            assert_eq!(link_state("nosuch0").unwrap(), None);
             assert_eq!(ifindex("waaaaaaaaaaaaaaa").unwrap_err().kind(), io::ErrorKind::InvalidInput);
-            let mac = link_mac(wa).unwrap();
-            let text: Vec<String> = mac.iter().map(|b| format!("{b:02x}")).collect();
+            let text: Vec<String> = state.mac.unwrap().iter().map(|b| format!("{b:02x}")).collect();
             assert_eq!(text.join(":"), mac_text);
-            assert!(link_mac(wa + 1000).is_err());
         });
     }
 
@@ -635,16 +655,19 @@ mod tests {
 
     /// Reads monitor events until one for `index` with this carrier shows up.
     fn wait_for(monitor: &mut LinkMonitor, poll: &mut Poll, index: u32, carrier: bool) -> LinkState {
+        wait_until(monitor, poll, |s| s.index == index && s.carrier == carrier)
+    }
+
+    /// Reads monitor events until one satisfies `want`.
+    fn wait_until(monitor: &mut LinkMonitor, poll: &mut Poll, want: impl Fn(&LinkState) -> bool) -> LinkState {
         let mut events = Events::with_capacity(4);
         let deadline = Instant::now() + Duration::from_secs(3);
         loop {
-            for state in monitor.read_events().unwrap() {
-                if state.index == index && state.carrier == carrier {
-                    return state;
-                }
+            if let Some(state) = monitor.read_events().unwrap().into_iter().find(&want) {
+                return state;
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "no event for link {index} with carrier {carrier}");
+            assert!(!left.is_zero(), "no such link event");
             match poll.poll(&mut events, Some(left)) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 other => other.unwrap(),
@@ -664,12 +687,17 @@ mod tests {
         monitor.dump().unwrap(); // while one runs: queued, not refused
         let state = wait_for(&mut monitor, &mut poll, wa, true);
         assert_eq!(state.name, "wa");
+        assert!(state.exists);
+        let mac = a.ok("cat /sys/class/net/wa/address");
+        let text: Vec<String> = state.mac.unwrap().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(text.join(":"), mac.trim());
 
         b.ok("ip link set wb down");
         wait_for(&mut monitor, &mut poll, wa, false);
         b.ok("ip link set wb up");
         wait_for(&mut monitor, &mut poll, wa, true);
         a.ok("ip link del wa");
-        wait_for(&mut monitor, &mut poll, wa, false);
+        let gone = wait_until(&mut monitor, &mut poll, |s| s.index == wa && !s.exists);
+        assert_eq!((gone.name.as_str(), gone.carrier), ("wa", false));
     }
 }
