@@ -200,6 +200,19 @@ mod tests {
 
         /// One loop turn's worth: accept, then serve every ready client
         /// with `reply`; returns the requests seen.
+        /// Turns (answering "{}") until no client has a deadline left, at
+        /// most 100 times; the requests served.
+        fn serve_until_idle(&mut self) -> Vec<String> {
+            let mut seen = Vec::new();
+            for _ in 0..100 {
+                seen.extend(self.turn("{}"));
+                if self.clients.deadline().is_none() {
+                    break;
+                }
+            }
+            seen
+        }
+
         fn turn(&mut self, reply: &str) -> Vec<String> {
             self.clients.accept(&self.listener, self.poll.registry(), Instant::ZERO);
             let mut events = Events::with_capacity(128);
@@ -250,13 +263,7 @@ mod tests {
             let _ = c.write_all(&big);
             c
         });
-        let mut seen = Vec::new();
-        for _ in 0..100 {
-            seen.extend(bed.turn("{}"));
-            if bed.clients.deadline().is_none() {
-                break;
-            }
-        }
+        let seen = bed.serve_until_idle();
         let c = writer.join().unwrap();
         assert!(seen.is_empty(), "a cut request must not be served");
         assert_eq!(read_line(&c), "{\"error\":\"request too long: more than 65536 bytes\"}\n");
@@ -275,13 +282,7 @@ mod tests {
                 let _ = c.write_all(&line);
                 c
             });
-            let mut seen = Vec::new();
-            for _ in 0..100 {
-                seen.extend(bed.turn("{}"));
-                if bed.clients.deadline().is_none() {
-                    break;
-                }
-            }
+            let seen = bed.serve_until_idle();
             let c = writer.join().unwrap();
             assert!(seen.is_empty(), "{len}: a request over the limit must not be served");
             assert!(read_line(&c).contains("request too long"), "{len}");
