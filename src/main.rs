@@ -27,8 +27,9 @@ const USAGE: &str = "usage: vwrp <command>
   netifd-setup IFACE DEVICE called by netifd's proto vwrp handler
   netifd-guard              started by the daemon (dhcp 'netifd'): tells
                             netifd the WAN is down if the daemon dies
-  wait-stopped [SECONDS]    wait until no daemon answers, at most SECONDS
-                            (default 12; init script's stop); exit 1 if one does
+  wait-stopped [SECONDS]    wait until no daemon answers or owns the fence, at
+                            most SECONDS (default 12; init script's stop); exit 1
+                            if one does
 options: -c FILE (config), -s SOCKET (control socket), -h/--help, -V/--version";
 
 /// What a DHCP client's or netifd's hook may wait for the daemon: they
@@ -267,21 +268,28 @@ fn netifd_guard(o: &Opts) -> Result<(), String> {
     Ok(())
 }
 
-/// Waits until nothing answers on the control socket: the daemon has
-/// exited (it removes the socket) or died (connecting is refused).
+/// Waits until nothing answers on the control socket and the owned table
+/// is gone: the daemon has exited (it gives up the table, then removes the
+/// socket) or died (connecting is refused; the kernel deletes the table
+/// with its socket). Then a new daemon starts at once.
 fn wait_stopped(o: &Opts, secs: u64) -> Result<(), String> {
     const POLL: Duration = Duration::from_millis(50);
     let s = socket(o);
     let polls = secs.saturating_mul(20);
+    let owned = || {
+        vwrp::system::nft::Fence::open()
+            .and_then(|mut f| f.table_present(vwrp::system::nft::OWNED_TABLE))
+            .unwrap_or(false)
+    };
     for i in 0..=polls {
-        if std::os::unix::net::UnixStream::connect(&s).is_err() {
+        if std::os::unix::net::UnixStream::connect(&s).is_err() && !owned() {
             return Ok(());
         }
         if i < polls {
             std::thread::sleep(POLL);
         }
     }
-    Err(format!("{}: a daemon still answers after {secs} s", s.display()))
+    Err(format!("{}: a daemon still answers or owns the fence after {secs} s", s.display()))
 }
 
 /// Closes the WAN of every enabled group before anything else runs: the
@@ -302,10 +310,11 @@ fn fence(o: &Opts) -> ExitCode {
         return ExitCode::from(3);
     }
     let devs: Vec<(&str, u16)> = c.groups.iter().map(|g| (g.wan_device.as_str(), g.ethertype)).collect();
-    let installed = vwrp::system::nft::Fence::open().and_then(|mut f| match f.table_present() {
-        Ok(true) => Ok(()),
-        _ => f.install_shared(&devs),
-    });
+    let installed =
+        vwrp::system::nft::Fence::open().and_then(|mut f| match f.table_present(vwrp::system::nft::TABLE) {
+            Ok(true) => Ok(()),
+            _ => f.install_shared(&devs),
+        });
     match installed {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -523,6 +523,10 @@ fn init_script_reload_keeps_the_daemon_and_its_state_status_reports_it_stop_leav
     assert!(calls(&root.take_log(), "kill").iter().any(|a| a[0] == "vwrp"));
     // Its socket gone, its last act; the process ends right after.
     assert!(!root.dir.join("run/vwrp.sock").exists(), "stop returned while the daemon still answers");
+    // And the table that keeps a second daemon out is free already, so a
+    // start right after a stop does not race the exiting process.
+    let owned = exec_in(&ns, &["nft", "list", "table", "netdev", "vwrp_owned"], &[]);
+    assert!(!owned.status.success(), "stop returned while the daemon still owns its table");
     assert!(
         poll_until(SECS(1), || !Path::new(&format!("/proc/{pid}")).exists() || proc_is_zombie(pid)),
         "daemon still running"

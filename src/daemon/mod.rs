@@ -28,7 +28,7 @@ use crate::control::{self, Request};
 use crate::engine::Command;
 use crate::json;
 use crate::system::hooks::Hooks;
-use crate::system::nft::{Fence, FenceWatch};
+use crate::system::nft::{self, Fence, FenceWatch};
 use crate::system::process::{self, Child};
 use crate::system::rtnl::LinkMonitor;
 use crate::system::{netifd, odhcp6c, realtime, udhcpc};
@@ -345,8 +345,8 @@ impl Daemon {
     }
 
     /// On the way out: hooks not run yet are dropped, every child still
-    /// running is ended (its process group killed), the control socket
-    /// file removed.
+    /// running is ended (its process group killed), the owned table given
+    /// up, the control socket file removed.
     fn finish(&mut self) {
         self.hooks.stop();
         for g in &mut self.groups {
@@ -362,6 +362,11 @@ impl Daemon {
         let killed = process::kill_all();
         if killed > 0 {
             log::warn!("exiting: {killed} child process group(s) killed");
+        }
+        // The owned table before the socket: a waiter that sees the socket
+        // gone may start the next daemon, which must find the table free.
+        if let Err(e) = self.fence.release() {
+            log::warn!("exiting: releasing table netdev {}: {e}", nft::OWNED_TABLE);
         }
         listener::remove(&self.config.globals.control_socket);
     }

@@ -455,11 +455,29 @@ impl Fence {
         result
     }
 
-    /// Whether the shared table exists (what `vwrp fence` asks before it
-    /// installs one).
-    pub fn table_present(&mut self) -> io::Result<bool> {
+    /// Deletes the owned table while the daemon still runs, the shared
+    /// one staying (closed): on the way out, before the control socket
+    /// goes, so that whoever sees the socket gone may start the next
+    /// daemon at once. Absent already is fine.
+    pub fn release(&mut self) -> io::Result<()> {
         let mut req = Request::new();
-        req.message(MSG_GETTABLE, F_REQUEST | F_ACK).header(&nfgenmsg(NETDEV, 0)).attr_str(NFTA_TABLE_NAME, TABLE);
+        batch_begin(&mut req);
+        req.message(MSG_DELTABLE, F_REQUEST | F_ACK)
+            .header(&nfgenmsg(NETDEV, 0))
+            .attr_str(NFTA_TABLE_NAME, OWNED_TABLE);
+        batch_end(&mut req);
+        match self.socket.request_ack(&mut req) {
+            Err(e) if is_errno(&e, Errno::ENOENT) => Ok(()),
+            r => r,
+        }
+    }
+
+    /// Whether `table` (`TABLE` or `OWNED_TABLE`) exists: `vwrp fence`
+    /// asks before it installs one, `vwrp wait-stopped` until the owned
+    /// one is gone.
+    pub fn table_present(&mut self, table: &str) -> io::Result<bool> {
+        let mut req = Request::new();
+        req.message(MSG_GETTABLE, F_REQUEST | F_ACK).header(&nfgenmsg(NETDEV, 0)).attr_str(NFTA_TABLE_NAME, table);
         match self.socket.request(&mut req, |_| Ok(())) {
             Ok(()) => Ok(true),
             Err(e) if is_errno(&e, Errno::ENOENT) => Ok(false),
@@ -866,7 +884,7 @@ mod tests {
     #[test]
     fn closed_fence_passes_only_vwrp_frames() {
         let mut bed = bed("fc");
-        assert!(bed.fenced.enter(|| Fence::open()?.table_present()).unwrap());
+        assert!(bed.fenced.enter(|| Fence::open()?.table_present(TABLE)).unwrap());
         assert!(!can_ping(&bed), "ping crossed a closed fence");
         assert!(frame_passes(&bed, VWRP, false), "vwrp frame blocked inbound");
         assert!(frame_passes(&bed, VWRP, true), "vwrp frame blocked outbound");
@@ -916,7 +934,7 @@ mod tests {
     fn a_flush_leaves_the_owned_table_and_ensure_restores_the_other() {
         let mut bed = bed("fl");
         bed.fenced.ok("nft flush ruleset");
-        assert!(!bed.fenced.enter(|| Fence::open()?.table_present()).unwrap());
+        assert!(!bed.fenced.enter(|| Fence::open()?.table_present(TABLE)).unwrap());
         assert!(listed(&bed, OWNED_TABLE).contains("chain in_wa"), "the flush took the owned table");
         // Still closed: the owned table alone fences.
         assert!(!can_ping(&bed), "ping crossed the fence after a flush");
@@ -941,7 +959,7 @@ mod tests {
         assert_eq!(listed(&bed, TABLE).matches("ether type 0x88b5 accept").count(), 2);
 
         bed.fenced.enter(uninstall).unwrap();
-        assert!(!bed.fenced.enter(|| Fence::open()?.table_present()).unwrap());
+        assert!(!bed.fenced.enter(|| Fence::open()?.table_present(TABLE)).unwrap());
         bed.fenced.enter(uninstall).unwrap();
     }
 
@@ -993,6 +1011,21 @@ mod tests {
         std::thread::sleep(Duration::from_millis(400));
         assert!(!can_ping(&bed), "the WAN stayed open after the owner died");
         assert!(!frame_passes(&bed, OTHER, true));
+    }
+
+    /// A daemon on its way out gives up the owned table itself, before its
+    /// socket closes: the next one installs at once, and the WAN stays
+    /// closed by the shared table meanwhile.
+    #[test]
+    fn release_gives_up_the_owned_table_and_leaves_the_wan_closed() {
+        let mut bed = bed("rl");
+        bed.fence.release().unwrap();
+        assert!(!bed.fenced.enter(|| Fence::open()?.table_present(OWNED_TABLE)).unwrap());
+        assert!(bed.fenced.enter(|| Fence::open()?.table_present(TABLE)).unwrap());
+        assert!(!can_ping(&bed), "the WAN opened when the owned table went");
+        bed.fence.release().unwrap();
+        // Still open: the next daemon's socket installs over it.
+        bed.fenced.enter(|| Fence::open()?.install(&[("wa", VWRP)])).unwrap();
     }
 
     #[test]
