@@ -49,9 +49,10 @@ extern "C" fn on_alarm(_: libc::c_int) {
 
 fn set_timer(d: Duration) -> io::Result<()> {
     let value = libc::timeval {
-        tv_sec: d.as_secs().try_into().unwrap_or(libc::time_t::MAX),
-        // Below a million: fits every target's suseconds_t.
-        tv_usec: d.subsec_micros() as libc::suseconds_t,
+        // Both fit every target's field width (a 32-bit time_t included);
+        // `as _` because musl's libc marks the type names deprecated.
+        tv_sec: d.as_secs().min(i32::MAX as u64) as _,
+        tv_usec: d.subsec_micros() as _,
     };
     let t = libc::itimerval { it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 }, it_value: value };
     // SAFETY: plain system call on a valid struct.
