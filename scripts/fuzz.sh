@@ -22,7 +22,7 @@ set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-TARGETS="frame tlv uci control dhcpv4 lease_env netlink replies"
+TARGETS="frame tlv uci control dhcpv4 dhcpv6 lease_env netlink replies"
 out=${CARGO_TARGET_DIR:-$top/target}/fuzz
 host=$(rustc -vV | sed -n 's/^host: //p')
 
