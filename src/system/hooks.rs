@@ -81,7 +81,9 @@ impl Hooks {
                 .collect(),
             Err(_) => Vec::new(),
         };
-        scripts.sort();
+        // By bytes: for names in one directory that is the order Path's
+        // component-wise Ord gives, without its code (~2 KB on a router).
+        scripts.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
         for s in scripts {
             let argv = if is_executable(&s) { vec![s.into()] } else { vec!["/bin/sh".into(), s.into()] };
             self.push(argv, job.env.clone());
