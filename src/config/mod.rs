@@ -398,7 +398,12 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
             message: "no 'group' section: nothing to do".to_string(),
         });
     }
-    let by_name: BTreeMap<String, usize> = groups.iter().enumerate().map(|(i, g)| (g.group.name.clone(), i)).collect();
+    // Inserted one by one: `collect` into a map sorts first, and that sort
+    // is ~1.8 KB on a router.
+    let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, g) in groups.iter().enumerate() {
+        by_name.insert(g.group.name.clone(), i);
+    }
     for mut reader in trackers {
         let (group_name, group_line, tracker) = read_tracker(&mut reader)?;
         match by_name.get(&group_name).and_then(|&i| groups.get_mut(i)) {
