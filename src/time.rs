@@ -47,6 +47,15 @@ impl fmt::Display for Instant {
     }
 }
 
+/// `d` in whole milliseconds, saturating: for logs and status, where a
+/// `u128`'s Display would cost 2 KB on a router. Never inlined, like
+/// `Instant::plus`: `Duration::as_millis`' `u128` arithmetic is large on
+/// 32-bit routers.
+#[inline(never)]
+pub fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Milliseconds as a `Duration`; a shorthand used across the engine.
 pub const fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use super::process::{self, Child};
-use crate::time::Instant;
+use crate::time::{Instant, millis};
 
 /// The ubus event every state change is announced as.
 pub const EVENT: &str = "vwrp.state";
@@ -142,7 +142,7 @@ impl Hooks {
                 }
                 Ok(None) if now >= r.deadline => {
                     // Milliseconds as u64: Duration's Debug costs ~2 KB on a router.
-                    let ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+                    let ms = millis(self.timeout);
                     log::warn!("hook {} overran {ms} ms: killed", r.name);
                     if let Some(r) = self.running.take() {
                         r.child.kill();

@@ -423,7 +423,7 @@ impl Fence {
     /// commits as a whole, so packets never see it missing.
     pub fn refresh(&mut self, ifindex: u32, timeout: Duration) -> io::Result<()> {
         // A zero timeout would mean "the set's default", i.e. never expire.
-        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1);
+        let ms = crate::time::millis(timeout).max(1);
         let mut result = Ok(());
         for layer in Layer::BOTH {
             let req = &mut self.req;
