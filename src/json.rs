@@ -1,7 +1,7 @@
 //! JSON written straight into a string, for what vwrp sends: control
-//! requests and replies, status, ubus events. serde_json parses what comes
-//! in; a derived `Serialize` per outgoing type cost several KB each on a
-//! router (docs/SIZE.md).
+//! requests and replies, status, ubus events, netifd's notify_proto.
+//! serde_json parses what comes in; a derived `Serialize` per outgoing
+//! type cost several KB each on a router (docs/SIZE.md).
 
 use std::fmt::Write as _;
 

@@ -94,7 +94,7 @@ mod tree {
         ("tracker", &["time"]),
         ("engine", &["wire", "time"]),
         ("control", &["json"]),
-        ("system", &["wire", "time"]),
+        ("system", &["wire", "time", "json"]),
         ("keygen", &["system"]),
         ("daemon", &["system", "engine", "control", "config", "tracker", "wire", "time", "json"]),
         ("rpcd", &["control", "json", "keygen"]),

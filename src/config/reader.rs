@@ -2,6 +2,7 @@
 //! options, with errors that name the file, the line and the option.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use super::ConfigError;
 use super::uci::{OptionValue, Section, Value};
@@ -135,20 +136,22 @@ impl<'a> Reader<'a> {
     }
 
     /// Every item of list `name` parsed, refusing duplicates (looked up in
-    /// a map: a long list costs linear time).
-    pub(super) fn get_list<T: Ord + Clone>(&mut self, name: &str, parse: Parse<T>) -> Vec<(T, usize)> {
+    /// a map: a long list costs linear time). Items are told apart by
+    /// their canonical text (`Display`), so every list shares one map
+    /// type: a `BTreeMap` per item type cost 1-2 KB each on a router.
+    pub(super) fn get_list<T: fmt::Display>(&mut self, name: &str, parse: Parse<T>) -> Vec<(T, usize)> {
         let mut out: Vec<(T, usize)> = Vec::new();
-        let mut seen: BTreeMap<T, usize> = BTreeMap::new();
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         for v in self.list(name) {
             match parse(&v.text) {
                 Err(m) => self.fail(v.line, name, m),
-                Ok(item) => match seen.get(&item) {
+                Ok(item) => match seen.get(&item.to_string()) {
                     Some(first) => {
                         let message = format!("'{}' is listed twice (first on line {first})", v.text);
                         self.fail(v.line, name, message);
                     }
                     None => {
-                        seen.insert(item.clone(), v.line);
+                        seen.insert(item.to_string(), v.line);
                         out.push((item, v.line));
                     }
                 },

@@ -846,6 +846,14 @@ fn lan_gateways() {
         group_err("\tlist lan_gateway '192.0.2.1/24@lan'\n\tlist lan_gateway '192.0.2.1/24@lan'\n"),
         format!("{FILE}:5: option 'lan_gateway': '192.0.2.1/24@lan' is listed twice (first on line 4)")
     );
+    // The same address written two ways is the same gateway; another
+    // prefix length or device is another one.
+    assert_eq!(
+        group_err("\tlist lan_gateway '2001:DB8::1/64@lan'\n\tlist lan_gateway '2001:db8:0::1/64@lan'\n"),
+        format!("{FILE}:5: option 'lan_gateway': '2001:db8:0::1/64@lan' is listed twice (first on line 4)")
+    );
+    let distinct = "\tlist lan_gateway '192.0.2.1/24@lan'\n\tlist lan_gateway '192.0.2.1/25@lan'\n\tlist lan_gateway '192.0.2.1/24@lan2'\n";
+    assert_eq!(ok(&format!("{BASE}{distinct}")).groups[0].lan_gateways.len(), 3);
 }
 
 #[test]

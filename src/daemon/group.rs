@@ -33,7 +33,7 @@ use crate::system::renewer::{RenewOutcome, Renewer};
 use crate::system::rtnl::LinkState;
 use crate::system::stored_lease::{self, Stored};
 use crate::system::{ipv6, netifd, random, rtnl, wan};
-use crate::time::Instant;
+use crate::time::{Instant, millis};
 use crate::wire::dhcpv6::msg;
 use crate::wire::icmp::{AdvertisedPrefix, RouterAdvert};
 use crate::wire::{Key, Keyring, Lease4, Lease6, MULTICAST_MAC, Mac};
@@ -774,7 +774,7 @@ impl Group {
                 if result == "failed" { log::Level::Warn } else { log::Level::Info },
                 "group {}: conntrack commit {result} after {} ms{}",
                 self.cfg.name,
-                ms(took),
+                millis(took),
                 error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
             );
             self.last_commit = Some(CommitOutcome { started: c.started, result, took: Some(took), error });
@@ -816,7 +816,7 @@ impl Group {
         {
             return;
         }
-        let why = format!("not done within prepare_timeout ({} ms)", ms(self.engine.settings().prepare_timeout));
+        let why = format!("not done within prepare_timeout ({} ms)", millis(self.engine.settings().prepare_timeout));
         log::warn!("group {}: conntrack commit {why}: took the WAN without it", self.cfg.name);
         self.last_commit = Some(CommitOutcome { started: c.started, result: "timeout", took: None, error: Some(why) });
     }
@@ -1227,8 +1227,8 @@ impl Group {
             j.null();
             return;
         };
-        j.open('{').key("result").str(c.result).key("ago_ms").num(ms(now.since(c.started)));
-        j.key("took_ms").opt_num(c.took.map(ms)).key("error").opt_str(c.error.as_deref()).close('}');
+        j.open('{').key("result").str(c.result).key("ago_ms").num(millis(now.since(c.started)));
+        j.key("took_ms").opt_num(c.took.map(millis)).key("error").opt_str(c.error.as_deref()).close('}');
     }
 
     fn wan_dev(&self) -> wan::Wan<'_> {
@@ -1305,10 +1305,6 @@ fn announce_gateway(gw: &LanGateway) -> io::Result<()> {
         IpAddr::V4(a) => announce::announce_lan(sender, gw.dev.mac, &[a], &[]),
         IpAddr::V6(a) => announce::announce_lan(sender, gw.dev.mac, &[], &[a]),
     }
-}
-
-fn ms(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// What hooks and the ubus event call a state: `active`, `fault` or

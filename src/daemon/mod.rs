@@ -32,7 +32,7 @@ use crate::system::nft::{self, Fence, FenceWatch};
 use crate::system::process::{self, Child};
 use crate::system::rtnl::LinkMonitor;
 use crate::system::{netifd, odhcp6c, realtime, udhcpc};
-use crate::time::Instant;
+use crate::time::{Instant, millis};
 use clients::Clients;
 use conntrack::Conntrack;
 pub use group::share_dir;
@@ -151,11 +151,6 @@ fn wan_refs(devs: &[(String, u16)]) -> Vec<(&str, u16)> {
     devs.iter().map(|(d, e)| (d.as_str(), *e)).collect()
 }
 
-/// Milliseconds as u64 for log lines: u128's Display costs 2 KB on a router.
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// Real-time scheduling at `priority`, or (0) normal scheduling. A kernel
 /// that refuses only costs the protection: the daemon runs on.
 fn set_realtime(priority: u8) {
@@ -261,7 +256,7 @@ impl Daemon {
         }
         set_realtime(self.config.globals.realtime_priority);
         let r = Watchdog::start(dead_bound(&self.config), self.clock.now()).and_then(|w| {
-            log::info!("stall watchdog: {} ms", ms(w.bound()));
+            log::info!("stall watchdog: {} ms", millis(w.bound()));
             self.watchdog = Some(w);
             self.turn()
         });
@@ -479,7 +474,7 @@ impl Daemon {
                 Ok(Signal::SIGXCPU) => {
                     log::error!(
                         "the event loop used {} ms of CPU without sleeping: back to normal scheduling",
-                        ms(realtime::RT_BUDGET)
+                        millis(realtime::RT_BUDGET)
                     );
                     if let Err(e) = realtime::leave() {
                         log::error!("leaving real-time scheduling: {e}");

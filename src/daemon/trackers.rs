@@ -31,7 +31,7 @@ use mio::Registry;
 use super::group::Group;
 use crate::config::{self, Config, DhcpMode, TrackerKind};
 use crate::json;
-use crate::time::Instant;
+use crate::time::{Instant, millis};
 use crate::tracker::Schedule;
 use arping::Arping;
 use external::External;
@@ -165,10 +165,6 @@ fn wan_ready(g: &Group) -> bool {
     g.engine.state().holds_wan() && (g.cfg.dhcp == DhcpMode::None || g.applied.is_some())
 }
 
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 impl Runtime {
     fn new(group: usize, index: usize, group_name: &str, cfg: &config::Tracker) -> Runtime {
         // Distinct per tracker and per daemon: our replies, not others'.
@@ -258,7 +254,7 @@ impl Runtime {
             if up { "up" } else { "down" },
             if up { self.cfg.rise } else { self.cfg.fall },
             if up { "successes" } else { "failures" },
-            ms(change.detect)
+            millis(change.detect)
         );
         verdicts.push_back(Verdict { group: self.group, index: self.index, up });
     }
@@ -271,10 +267,10 @@ impl Runtime {
     /// `answered` and `targets` (ping), `pid` (script, null between
     /// runs); the others have none of them.
     fn status(&self, now: Instant, j: &mut json::Writer) {
-        let ago = |t: Instant| ms(now.since(t));
+        let ago = |t: Instant| millis(now.since(t));
         let (last, change) = (self.schedule.last(), self.schedule.change());
         j.key("type").str(self.cfg.kind.info().name).key("running").bool(self.schedule.is_running());
-        j.key("interval_ms").num(ms(self.cfg.interval)).key("timeout_ms").num(ms(self.cfg.timeout));
+        j.key("interval_ms").num(millis(self.cfg.interval)).key("timeout_ms").num(millis(self.cfg.timeout));
         j.key("rise").num(u64::from(self.cfg.rise)).key("fall").num(u64::from(self.cfg.fall));
         j.key("last").opt_str(last.map(|(ok, _)| if ok { "ok" } else { "fail" }));
         j.key("last_ago_ms").opt_num(last.map(|(_, t)| ago(t)));
@@ -282,7 +278,7 @@ impl Runtime {
         match change {
             Some(c) => {
                 j.open('{').key("to").str(if c.up { "up" } else { "down" });
-                j.key("ago_ms").num(ago(c.at)).key("detect_ms").num(ms(c.detect)).close('}');
+                j.key("ago_ms").num(ago(c.at)).key("detect_ms").num(millis(c.detect)).close('}');
             }
             None => {
                 j.null();

@@ -384,7 +384,7 @@ impl Fence {
         let mut found = Survey::default();
         let mut req = Request::new();
         req.message(MSG_GETSET, F_REQUEST | F_DUMP).header(&nfgenmsg(NETDEV, 0));
-        self.socket.dump(&mut req, |m| {
+        self.socket.dump(&mut req, &mut |m| {
             let (table, name) = names(m, NFTA_SET_TABLE, NFTA_SET_NAME)?;
             if ours(&table) {
                 found.sets.push((table, name));
@@ -393,7 +393,7 @@ impl Fence {
         })?;
         let mut req = Request::new();
         req.message(MSG_GETCHAIN, F_REQUEST | F_DUMP).header(&nfgenmsg(NETDEV, 0));
-        self.socket.dump(&mut req, |m| {
+        self.socket.dump(&mut req, &mut |m| {
             let (table, name) = names(m, NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME)?;
             if ours(&table) {
                 found.chains.push((table, name, 0));
@@ -402,7 +402,7 @@ impl Fence {
         })?;
         let mut req = Request::new();
         req.message(MSG_GETRULE, F_REQUEST | F_DUMP).header(&nfgenmsg(NETDEV, 0));
-        self.socket.dump(&mut req, |m| {
+        self.socket.dump(&mut req, &mut |m| {
             let (table, chain) = names(m, NFTA_RULE_TABLE, NFTA_RULE_CHAIN)?;
             if let Some(c) = found.chains.iter_mut().find(|(t, c, _)| *t == table && *c == chain) {
                 c.2 += 1;
@@ -423,7 +423,7 @@ impl Fence {
     /// commits as a whole, so packets never see it missing.
     pub fn refresh(&mut self, ifindex: u32, timeout: Duration) -> io::Result<()> {
         // A zero timeout would mean "the set's default", i.e. never expire.
-        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1);
+        let ms = crate::time::millis(timeout).max(1);
         let mut result = Ok(());
         for layer in Layer::BOTH {
             let req = &mut self.req;
@@ -478,7 +478,7 @@ impl Fence {
     pub fn table_present(&mut self, table: &str) -> io::Result<bool> {
         let mut req = Request::new();
         req.message(MSG_GETTABLE, F_REQUEST | F_ACK).header(&nfgenmsg(NETDEV, 0)).attr_str(NFTA_TABLE_NAME, table);
-        match self.socket.request(&mut req, |_| Ok(())) {
+        match self.socket.request(&mut req, &mut |_| Ok(())) {
             Ok(()) => Ok(true),
             Err(e) if is_errno(&e, Errno::ENOENT) => Ok(false),
             Err(e) => Err(e),

@@ -130,7 +130,7 @@ pub fn run(cmd: &mut Command, limit: Duration) -> io::Result<(ExitStatus, String
         }
         if Instant::now() >= end {
             child.kill();
-            let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+            let ms = crate::time::millis(limit);
             return Err(io::Error::new(io::ErrorKind::TimedOut, format!("still running after {ms} ms: killed")));
         }
         std::thread::sleep(Duration::from_millis(5));

@@ -91,7 +91,7 @@ fn get_link(index: u32, name: Option<&str>) -> io::Result<Link> {
         req.attr_str(libc::IFLA_IFNAME, name);
     }
     let mut link = None;
-    Socket::open(Protocol::Route, 0)?.request(&mut req, |msg| {
+    Socket::open(Protocol::Route, 0)?.request(&mut req, &mut |msg| {
         if msg.kind == libc::RTM_NEWLINK {
             link = Some(Link::parse(msg)?);
         }
