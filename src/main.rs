@@ -484,7 +484,7 @@ fn status_text(v: &Value) -> String {
             let _ = writeln!(o, "  tracker {} {} ({})", s(t, "name"), s(t, "state"), tracker_details(t).join(", "));
         }
         if let Some(c) = g.get("conntrack").filter(|c| c.is_object()) {
-            print_conntrack(c);
+            conntrack_line(&mut o, c);
         }
         if let Some(c) = g.get("counters") {
             let _ = writeln!(
@@ -511,9 +511,11 @@ fn status_text(v: &Value) -> String {
 }
 
 /// conntrackd's state and the group's last commit, on one line.
-fn print_conntrack(c: &Value) {
+fn conntrack_line(o: &mut String, c: &Value) {
+    use std::fmt::Write;
     let m = c.get("commit").filter(|m| m.is_object()).unwrap_or(&Value::Null);
-    println!(
+    let _ = writeln!(
+        o,
         "  conntrack sync {} on {}: {} own, {} synced; last commit {} ({} ms)",
         s(c, "state"),
         s(c, "device"),
@@ -560,6 +562,21 @@ mod tests {
         assert!(text.contains("UNAUTHENTICATED"), "{text}");
         assert!(text.contains("\n  WARNING: no key: hellos are not authenticated"), "{text}");
         assert!(!status(true).contains("WARNING"));
+    }
+
+    /// Each group's lines stay together, the conntrack line among them.
+    #[test]
+    fn status_text_keeps_the_conntrack_line_in_its_group() {
+        let v: serde_json::Value = serde_json::from_str(
+            r#"{"groups":[{"name":"wan","authenticated":true,"conntrack":{"state":"running","device":"sync0",
+                "internal":3,"external":2,"commit":{"result":"ok","took_ms":12}}},
+              {"name":"wan2","authenticated":true}]}"#,
+        )
+        .unwrap();
+        let text = super::status_text(&v);
+        let line = "  conntrack sync running on sync0: 3 own, 2 synced; last commit ok (12 ms)";
+        let at = text.find(line).unwrap_or_else(|| panic!("no conntrack line: {text}"));
+        assert!(at > text.find("wan").unwrap() && at < text.find("wan2").unwrap(), "{text}");
     }
 
     #[test]
