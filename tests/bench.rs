@@ -12,7 +12,10 @@
 //!
 //! Prints a markdown table and writes bench/results.json. Method and
 //! caveats: docs/BENCH.md. `VWRP_BENCH_RUNS=N` changes N (default 5);
-//! `VWRP_BENCH=nat` runs the NAT continuity rows only.
+//! `VWRP_BENCH=nat` runs the NAT continuity rows only, `VWRP_BENCH=resources`
+//! the resources row only, `VWRP_BENCH=outage` the outage rows (and the
+//! resources row with the 10 ms beds) without scaling and NAT;
+//! `VWRP_BENCH_INTERVALS=100` (a comma list) runs those intervals only.
 
 mod e2e;
 mod support;
@@ -75,6 +78,19 @@ fn main() {
         );
         std::process::exit(1);
     }
+    let part = std::env::var("VWRP_BENCH").unwrap_or_default();
+    let nat_only = part == "nat";
+    let resources_only = part == "resources";
+    let intervals: Vec<u64> = match std::env::var("VWRP_BENCH_INTERVALS") {
+        _ if nat_only => Vec::new(),
+        _ if resources_only => vec![10],
+        Ok(v) => v
+            .split(',')
+            .map(|x| x.trim().parse().expect("VWRP_BENCH_INTERVALS: milliseconds, comma-separated"))
+            .collect(),
+        Err(_) => INTERVALS_MS.to_vec(),
+    };
+    let runs = if resources_only { 0 } else { runs };
     let ka_version = Keepalived::version();
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let load_before = loadavg();
@@ -84,12 +100,11 @@ fn main() {
         );
     }
     eprintln!(
-        "vwrp vs {ka_version}: {runs} runs per scenario, intervals {INTERVALS_MS:?} ms, streams every {STREAMS_MS:?} ms"
+        "vwrp vs {ka_version}: {runs} runs per scenario, intervals {intervals:?} ms, streams every {STREAMS_MS:?} ms"
     );
 
-    let nat_only = std::env::var("VWRP_BENCH").is_ok_and(|v| v == "nat");
     let mut series: Vec<Series> = Vec::new();
-    for &hello in INTERVALS_MS.iter().filter(|_| !nat_only) {
+    for &hello in intervals.iter().filter(|_| !resources_only) {
         for kind in KINDS {
             for imp in ["vwrp", "keepalived"] {
                 let v6 = (imp == "vwrp").then_some((STREAM6_MS, true));
@@ -109,7 +124,7 @@ fn main() {
     }
 
     let mut resources = None;
-    for &hello in INTERVALS_MS.iter().filter(|_| !nat_only) {
+    for &hello in &intervals {
         eprintln!("\n== hello / advert_int {hello} ms: starting both beds");
         let mut v = start_bed("vwrp", || Ok(Vwrp::start(hello)));
         let mut k = start_bed("keepalived", || Keepalived::start(&PRIORITIES, hello));
@@ -155,11 +170,12 @@ fn main() {
         }
     }
 
-    let scale = (!nat_only).then(|| {
+    let scale = part.is_empty().then(|| {
         eprintln!("\n== scaling: 2, 4 and 8 routers, each bed alone");
         scaling::run(scaling_window)
     });
-    let (nat_table, nat_json) = nat_continuity(runs.min(3));
+    let (nat_table, nat_json) =
+        if part.is_empty() || nat_only { nat_continuity(runs.min(3)) } else { (String::new(), json!(null)) };
 
     let header = format!(
         "## vwrp vs keepalived\n\n{ka_version} (Debian, VRRPv3) and vwrp {}, 3 routers (priority 200, 150, 100, no preemption), \

@@ -148,7 +148,10 @@ fn one_way(out: bool) {
     c.bed.exec_ok("r1", ["nft", "delete", "table", "netdev", "vwcut"]);
     let dropped: u64 =
         table.split("packets ").nth(1).and_then(|t| t.split_whitespace().next()?.parse().ok()).unwrap_or(0);
-    assert!(dropped > 20, "the cut dropped {dropped} frames: {table}");
+    // Out: r1's hellos to two peers every hello (60 in 3 s); in: the two
+    // standbys', at their slow pace (docs/PROTOCOL.md §4.6: 15 in 3 s).
+    let least = if out { 20 } else { 10 };
+    assert!(dropped > least, "the cut dropped {dropped} frames: {table}");
     std::thread::sleep(SECS(1));
     assert_eq!(c.wait_one_active(SECS(3)), 1, "after the cut");
     let report = c.bed.mac_watch_report();

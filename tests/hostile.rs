@@ -23,6 +23,9 @@ use vwrp::wire::{self, Flags, Key, Keyring, MULTICAST_MAC, Mac, Message, Message
 /// Hellos every 200 ms, dead after 3: 600 ms.
 const HELLO_MS: u64 = 200;
 const DEAD_MS: f64 = 3.0 * HELLO_MS as f64;
+/// The dead interval of a peer whose frames say it is a standby: 3 of its
+/// slow hellos (docs/PROTOCOL.md §4.2, §4.6).
+const STANDBY_DEAD_MS: f64 = DEAD_MS * vwrp::engine::STANDBY_PACE as f64;
 const ATTACKER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/attacker.py");
 const ATT_MAC: Mac = Mac([0x02, 0x66, 0x66, 0x66, 0x66, 0x01]);
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -304,7 +307,7 @@ fn hostile_frames_are_counted_and_change_nothing() {
 
     // Claims: an insider with the key. Effective priority 255 and
     // sequence 0 are refused; hello 65,535 ms x 255 is cut to r2's own
-    // dead interval.
+    // dead interval for a standby, at the slow pace a standby may speak at.
     let mut top = frame(r2, &hello(77, 1), &keys);
     top[wire::ETHERNET_HEADER_LEN + 9] = 255;
     resign(&mut top, &the_key());
@@ -322,14 +325,20 @@ fn hostile_frames_are_counted_and_change_nothing() {
     };
     assert!(poll_until(SECS(2), || peer77(&s).is_some()), "r2 did not hear router 77");
     assert_eq!(s.counters(2)["rx_claim_bounded"] - before, 1);
-    // Dead after r2's own 600 ms, not after 65,535 ms x 255 (4.6 hours).
+    // Dead after r2's own 3 x 4 x 200 ms, not after 65,535 ms x 255 (4.6
+    // hours).
     assert!(
-        poll_until(SECS(2), || peer77(&s).is_some_and(|p| p["alive"] == false)),
+        poll_until(Duration::from_secs_f64(STANDBY_DEAD_MS / 1e3 + 1.0), || {
+            peer77(&s).is_some_and(|p| p["alive"] == false)
+        }),
         "router 77 still alive on r2: {:?}",
         peer77(&s)
     );
     assert_eq!(s.c.actives(), vec![1]);
-    println!("HOSTILE hello 65535 ms x 255: r2 rx_claim_bounded +1, the claim dead after r2's own {DEAD_MS} ms");
+    println!(
+        "HOSTILE hello 65535 ms x 255: r2 rx_claim_bounded +1, the claim dead after r2's own {STANDBY_DEAD_MS} ms \
+         (a standby's, at the slow pace)"
+    );
 }
 
 /// A 10 s flood of forged frames at 2,000 a second, to every router and to

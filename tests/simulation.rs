@@ -11,7 +11,7 @@ mod sim;
 use std::time::Duration;
 
 use sim::{Dhcp, DhcpSent, LEASE_ADDR, Link, Params, Rng, World};
-use vwrp::engine::{Command, State};
+use vwrp::engine::{Command, STANDBY_PACE, State};
 
 /// What one run measured: (name, measured, bound) in simulated time.
 #[derive(Default)]
@@ -88,6 +88,22 @@ fn failover_bound(w: &World, best: usize) -> Duration {
     let eff = w.routers[best].engine.as_ref().map_or(1, |e| e.effective_priority());
     let skew = h * (256 - u32::from(eff)) / 256;
     h * u32::from(w.p.multiplier) + skew + h + w.p.prepare_max + max_delay(w) * 2
+}
+
+/// How much longer a takeover waits when a standby that spoke at the slow
+/// pace fell silent with the active: the peers it is rechecked by are
+/// given one fast dead interval from the loss (§6.3), with the skew of
+/// effective priority `eff`.
+fn recheck_bound(w: &World, eff: u8) -> Duration {
+    let h = w.p.hello;
+    h * u32::from(w.p.multiplier) + h * (256 - u32::from(eff)) / 256
+}
+
+/// (d'): the active and the best standby die together; the next best
+/// standby `next` takes over within the failover bound and the recheck.
+fn double_failover_bound(w: &World, next: usize) -> Duration {
+    let eff = w.routers[next].engine.as_ref().map_or(1, |e| e.effective_priority());
+    failover_bound(w, next) + recheck_bound(w, eff)
 }
 
 /// The one active router, once no handover is in flight.
@@ -187,6 +203,63 @@ fn sc_hang(w: &mut World, out: &mut Outcome) {
     settle_within(w, out, "resume", bound);
     w.run_for(w.p.preempt_delay + w.p.hello * 20);
     settle(w, out, "after preemption");
+}
+
+/// (d') The best standby dies together with the active (crashes or hangs,
+/// at the same instant or up to one slow hello before it): the next best
+/// standby takes over within the bound, no other router before it, and
+/// never two forwarding (checked after every event).
+fn sc_double(w: &mut World, out: &mut Outcome) {
+    let n = 3 + w.rng.below(3) as usize;
+    boot(w, out, n);
+    let h = w.p.hello;
+    w.run_for(h * 20);
+    let offset = h.mul_f64(w.rng.below(100) as f64 / 100.0);
+    w.run_for(offset);
+    let a = the_active(w);
+    let mut ranked: Vec<(u8, u32, usize)> = (0..n)
+        .filter(|&i| w.routers[i].running() && w.routers[i].state() == State::Standby)
+        .filter_map(|i| {
+            let e = w.routers[i].engine.as_ref()?;
+            (e.effective_priority() > 0).then_some((e.effective_priority(), e.router_id(), i))
+        })
+        .collect();
+    ranked.sort_unstable_by(|x, y| y.cmp(x));
+    let [(_, _, best), (_, _, next), ..] = ranked[..] else { panic_msg(w, "fewer than two standbys") };
+    let hangs = [w.rng.chance(0.3), w.rng.chance(0.3)];
+    let early =
+        if w.rng.chance(0.5) { Duration::ZERO } else { (h * STANDBY_PACE).mul_f64(w.rng.below(100) as f64 / 100.0) };
+    for (i, hang) in [(best, hangs[0]), (a, hangs[1])] {
+        if hang {
+            w.hang(i);
+        } else {
+            w.crash(i);
+        }
+        if i == best {
+            w.run_for(early);
+        }
+    }
+    let (t0, seen) = (w.now, w.activations.len());
+    let bound = double_failover_bound(w, next);
+    let Some(t) = w.run_until_pred(bound * 3, |w| w.routers[next].state() == State::Active) else {
+        panic_msg(w, "the next best standby never became active")
+    };
+    if let Some((_, who, _)) = w.activations[seen..].first()
+        && *who != next
+    {
+        panic_msg(w, &format!("r{who} took over, but r{next} was the best standby left"));
+    }
+    out.timings.push(("double failover", t.since(t0), bound));
+    w.run_for(h * 10);
+    for (i, hang) in [(best, hangs[0]), (a, hangs[1])] {
+        if hang {
+            w.resume(i);
+        } else {
+            w.start(i);
+        }
+    }
+    let bound = if hangs.contains(&true) { resume_bound(w) } else { converge_bound(w) };
+    settle_within(w, out, "both back", bound);
 }
 
 /// Graceful handovers only: the WAN must never be closed everywhere.
@@ -516,9 +589,12 @@ fn sc_lan_down(w: &mut World, out: &mut Outcome) {
     if n >= 3 && w.rng.chance(0.3) {
         // The new active crashes: another takes over, never the one
         // without its LAN.
+        // A standby whose LAN is down fell silent at the slow pace: the
+        // others recheck it when the active is lost (§6.3, (d')).
         let b = the_active(w);
         w.crash(b);
-        settle(w, out, "crash while a LAN is down");
+        let bound = converge_bound(w) + recheck_bound(w, 1);
+        settle_within(w, out, "crash while a LAN is down", bound);
         w.start(b);
     }
     let d = w.p.hello * (3 + w.rng.below(60) as u32);
@@ -674,6 +750,7 @@ type Scenario = fn(&mut World, &mut Outcome);
 const SCENARIOS: &[(&str, Scenario, u64, u64)] = &[
     ("cold-start", sc_cold_start, 600, 1000),
     ("crash", sc_crash, 800, 1000),
+    ("double", sc_double, 400, 1000),
     ("hang", sc_hang, 800, 1000),
     ("graceful", sc_step, 600, 1000),
     ("preempt", sc_preempt, 600, 1000),
@@ -790,18 +867,19 @@ macro_rules! scenario_tests {
 scenario_tests! {
     sim_cold_start => 0,
     sim_crash => 1,
-    sim_hang => 2,
-    sim_graceful => 3,
-    sim_preempt => 4,
-    sim_partition => 5,
-    sim_loss => 6,
-    sim_tracker => 7,
-    sim_dead_upstream => 8,
-    sim_chaos => 9,
-    sim_dhcp => 10,
-    sim_lan_down => 11,
-    sim_lan_cut => 12,
-    sim_one_way => 13,
+    sim_double => 2,
+    sim_hang => 3,
+    sim_graceful => 4,
+    sim_preempt => 5,
+    sim_partition => 6,
+    sim_loss => 7,
+    sim_tracker => 8,
+    sim_dead_upstream => 9,
+    sim_chaos => 10,
+    sim_dhcp => 11,
+    sim_lan_down => 12,
+    sim_lan_cut => 13,
+    sim_one_way => 14,
 }
 
 /// How many runs the sweep makes, and how many of them with the LAN-side

@@ -510,7 +510,19 @@ fn a_capture_of_a_handover_and_a_failover_shows_what_happened() {
             assert!(id == 1 || id == 2, "{what}: router id {id}");
             assert_eq!(d.one("vwrp.priority"), priority(id), "{what}");
             assert_eq!(d.one("vwrp.dead_multiplier"), "3", "{what}");
-            assert_eq!(d.one("vwrp.hello_interval"), hello_ms.to_string(), "{what}");
+            // A standby (1) or a router in fault (5) that hears the active
+            // says its slow pace (docs/PROTOCOL.md §4.6).
+            let slow = (hello_ms * u64::from(vwrp::engine::STANDBY_PACE)).to_string();
+            let paces = if matches!(d.one("vwrp.state"), "1" | "5") {
+                [hello_ms.to_string(), slow]
+            } else {
+                [hello_ms.to_string(), hello_ms.to_string()]
+            };
+            assert!(
+                paces.contains(&d.one("vwrp.hello_interval").to_string()),
+                "{what}: hello interval {}",
+                d.one("vwrp.hello_interval")
+            );
             assert_eq!(d.one("vwrp.flags.wan"), if path == "WAN" { "1" } else { "0" }, "{what}");
             assert!(id == 1 || time(d) < killed_at, "{what}: r2 speaks after it was killed");
         }

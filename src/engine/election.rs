@@ -115,6 +115,7 @@ impl Engine {
                     self.set_state(now, State::Fault, "cannot forward".into());
                 } else if let Some(h) = self.holder_or_pending(now) {
                     self.timers.stop(Timer::Takeover);
+                    self.end_recheck();
                     let h = &self.peers[h];
                     let better = self.claim() > h.claim() && h.state.holds_wan();
                     if self.s.preempt && !self.preempt_suppressed && better {
@@ -124,6 +125,7 @@ impl Engine {
                     }
                 } else {
                     self.preempt_since = None;
+                    self.begin_recheck(now);
                     let at = self.timers.get_or_set(Timer::Takeover, now);
                     if now >= at && self.is_best_candidate(now) {
                         let skew_num = self.skew_num();
@@ -195,6 +197,34 @@ impl Engine {
         }
         self.evaluate_lease(now);
         self.evaluate_lease6(now);
+        self.speak_on_change(now);
+    }
+
+    /// A standby lost the active: its peers that speak at the slow pace
+    /// may be dead too (the best standby may have died with the active).
+    /// Each counts as dead unless heard within one dead interval of the
+    /// fast pace from now; the live ones, which lost the active too, say
+    /// so at once, at the fast pace (§6.3).
+    fn begin_recheck(&mut self, now: Instant) {
+        if self.rechecking {
+            return;
+        }
+        self.rechecking = true;
+        let h = self.s.hello_interval;
+        let by = now.plus(h.saturating_mul(u32::from(self.s.dead_multiplier)).saturating_add(skew(h, self.skew_num())));
+        for p in &mut self.peers {
+            p.recheck_by(by);
+        }
+    }
+
+    /// An active is heard again: every peer's frames time it out again.
+    fn end_recheck(&mut self) {
+        if self.rechecking {
+            self.rechecking = false;
+            for p in &mut self.peers {
+                p.end_recheck();
+            }
+        }
     }
 
     pub(super) fn evaluate_active(&mut self, now: Instant) {

@@ -22,7 +22,8 @@ pub use lease6::{ADVERT_INTERVAL, Binding6, Exchange6, IAID};
 pub use peer::{Bound, Peer, Refusal, Refused};
 pub use refusals::{REFUSAL_LOG_INTERVAL, Reason, RefusedFrames};
 pub use settings::{
-    DISCOVERY_INTERVAL, MAX_PEERS, PEER_EXPIRY, RETRANSMIT_INTERVAL, RETRANSMITS, Settings, TrackerSpec, Weight,
+    DISCOVERY_INTERVAL, MAX_PEERS, PEER_EXPIRY, RETRANSMIT_INTERVAL, RETRANSMITS, STANDBY_HELLO_MAX, STANDBY_PACE,
+    Settings, TrackerSpec, Weight,
 };
 pub use status::{Counters, Status};
 
@@ -166,6 +167,18 @@ pub struct Transition {
 
 const HISTORY: usize = 16;
 
+/// What a hello says that the active and the other routers act on: state,
+/// priorities, the flags WANT_PREEMPT, WANT_STEP_UP and LEAVING, and the
+/// hello interval (the pace, by which they time the sender out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Said {
+    state: State,
+    priority: u8,
+    effective_priority: u8,
+    flags: u8,
+    hello_ms: u16,
+}
+
 /// Routers refused for their key that status remembers; the least
 /// recently heard is forgotten first.
 const MAX_REFUSED: usize = 8;
@@ -249,6 +262,11 @@ pub struct Engine {
     retransmits6: u8,
     shutting_down: bool,
     exited: bool,
+    /// What the last round of hellos said that peers act on, and its pace:
+    /// a change goes out at once, not at the next (slow) tick.
+    said: Option<Said>,
+    /// Standby that lost the active: its peers are being rechecked (§6.3).
+    rechecking: bool,
     actions: VecDeque<Action>,
     /// Buffers of sent frames, handed back by `recycle`.
     spare: Vec<Vec<u8>>,
@@ -306,6 +324,8 @@ impl Engine {
             retransmits6: 0,
             shutting_down: false,
             exited: false,
+            said: None,
+            rechecking: false,
             actions: VecDeque::new(),
             spare: Vec::new(),
             tx: None,
@@ -405,6 +425,8 @@ impl Engine {
         consider(self.timers.get(Timer::Retransmit6));
         consider(self.run.map(|r| r.started.plus(self.s.handover_timeout())));
         consider(self.preempt_since.map(|p| p.plus(self.s.preempt_delay)));
+        // The step-up wish lapses: its flag leaves our hellos at once.
+        consider(self.timers.get(Timer::StepUp));
         for p in &self.peers {
             consider(p.alive_until(skew_num));
         }
@@ -454,7 +476,8 @@ impl Engine {
         }
         self.check_stall(now);
         if self.timers.is_due(Timer::Hello, now) {
-            self.timers.set(Timer::Hello, now.plus(self.s.hello_interval));
+            // The round sets the next tick, at its pace.
+            self.timers.stop(Timer::Hello);
             self.hello_tick(now);
         }
         let wan_hello_due = self.state.holds_wan() && self.timers.is_due(Timer::WanHello, now);
@@ -541,7 +564,7 @@ impl Engine {
             }
         };
         self.refused.retain(|r| r.router_id != msg.router_id);
-        let own = self.s.bound(path);
+        let own = self.s.bound(path, msg.state);
         if own.exceeded_by(&msg) {
             self.counters.rx_claim_bounded = self.counters.rx_claim_bounded.saturating_add(1);
             self.refused(now, path, frame, Reason::ClaimBounded, None);

@@ -53,6 +53,10 @@ pub struct Peer {
     pub key_id: Option<u8>,
     /// (epoch, sequence) of the newest frame whose state we took.
     newest: Option<(u32, u32)>,
+    /// Dead at this instant unless heard again: set when this standby
+    /// lost the active, so that a peer speaking at the slow pace is given
+    /// one fast dead interval to show it is alive (§6.3).
+    recheck: Option<Instant>,
 }
 
 impl Peer {
@@ -69,6 +73,7 @@ impl Peer {
             released: false,
             key_id: None,
             newest: None,
+            recheck: None,
         }
     }
 
@@ -91,6 +96,7 @@ impl Peer {
             self.released = false;
             self.key_id = key_id;
         }
+        self.recheck = None;
         let hello = Duration::from_millis(u64::from(m.hello_interval));
         let c = PathContact { path, last_heard: now, hello, mac: src, own };
         match self.contacts.iter_mut().find(|c| c.path == path) {
@@ -103,9 +109,22 @@ impl Peer {
     /// When the peer is declared dead on `path`: its multiplier times its
     /// hello interval there, at most the receiver's own dead interval
     /// there, plus the receiver's skew (of the hello interval in force).
+    /// A recheck running (`recheck`) ends it earlier.
     fn path_deadline(&self, c: &PathContact, skew_num: u32) -> Instant {
         let dead = c.hello.saturating_mul(u32::from(self.dead_multiplier)).min(c.own.dead);
-        c.last_heard.plus(dead.saturating_add(skew(c.hello.min(c.own.hello), skew_num)))
+        let until = c.last_heard.plus(dead.saturating_add(skew(c.hello.min(c.own.hello), skew_num)));
+        self.recheck.map_or(until, |r| until.min(r))
+    }
+
+    /// From now on dead at `at` unless heard again before (a frame ends
+    /// the recheck); an earlier recheck stands.
+    pub fn recheck_by(&mut self, at: Instant) {
+        self.recheck = Some(self.recheck.map_or(at, |r| r.min(at)));
+    }
+
+    /// Back to the deadlines its frames give.
+    pub fn end_recheck(&mut self) {
+        self.recheck = None;
     }
 
     /// The peer counts as alive until this instant (heard on any path).

@@ -2,8 +2,11 @@
 //! handover messages to one router, each frame with its own sequence
 //! number, built from the engine's state.
 
+use core::time::Duration;
+
+use super::settings::may_speak_slowly;
 use super::timers::Timer;
-use super::{Action, DISCOVERY_INTERVAL, Engine, Path, Settings, State, TrackerState, Weight};
+use super::{Action, DISCOVERY_INTERVAL, Engine, Path, Said, Settings, State, TrackerState, Weight};
 use crate::time::Instant;
 use crate::wire::{self, Flags, Handover, MULTICAST_MAC, Mac, Message, MessageType, Tlvs, TrackerSummary};
 
@@ -44,20 +47,11 @@ impl Engine {
         wan: bool,
         handover: Option<Handover>,
     ) -> Message {
-        let mut flags = 0;
+        let mut flags = self.claim_flags(now);
         if wan {
             flags |= Flags::WAN;
         }
-        if self.preempt_since.is_some_and(|t| now >= t.plus(self.s.preempt_delay)) {
-            flags |= Flags::WANT_PREEMPT;
-        }
-        if self.timers.get(Timer::StepUp).is_some() {
-            flags |= Flags::WANT_STEP_UP;
-        }
-        if self.state.holds_wan() && self.must_leave(now) {
-            flags |= Flags::LEAVING;
-        }
-        let hello = if wan { self.s.wan_hello().unwrap_or(self.s.hello_interval) } else { self.s.hello_interval };
+        let hello = if wan { self.s.wan_hello().unwrap_or(self.s.hello_interval) } else { self.control_pace(now) };
         let mut m = self.tx.take().unwrap_or_else(|| Message {
             kind,
             group: 0,
@@ -96,6 +90,50 @@ impl Engine {
         t.trackers = (summary.total > 0 || summary.hold_left > 0).then_some(summary);
         t.handover = handover;
         m
+    }
+
+    /// The flags that say what this router wants or must do.
+    fn claim_flags(&self, now: Instant) -> u8 {
+        let mut flags = 0;
+        if self.preempt_since.is_some_and(|t| now >= t.plus(self.s.preempt_delay)) {
+            flags |= Flags::WANT_PREEMPT;
+        }
+        if self.timers.get(Timer::StepUp).is_some() {
+            flags |= Flags::WANT_STEP_UP;
+        }
+        if self.state.holds_wan() && self.must_leave(now) {
+            flags |= Flags::LEAVING;
+        }
+        flags
+    }
+
+    /// The pace of this router's control hellos now (§4.6): the slow one
+    /// for a standby (or a router in Fault) that hears a router holding
+    /// the WAN or taking it over; the hello interval for every other,
+    /// and for a standby that lost the active (so that the election
+    /// after a loss runs at the fast pace).
+    pub(super) fn control_pace(&self, now: Instant) -> Duration {
+        let slow = may_speak_slowly(self.state) && !self.wan_open && self.holder_or_pending(now).is_some();
+        if slow { self.s.standby_hello() } else { self.s.hello_interval }
+    }
+
+    fn said_now(&self, now: Instant) -> Said {
+        Said {
+            state: self.state,
+            priority: self.priority(),
+            effective_priority: self.effective_priority(),
+            flags: self.claim_flags(now),
+            hello_ms: Settings::wire_ms(self.control_pace(now)),
+        }
+    }
+
+    /// A standby speaks at a slow pace, so anything its hellos say that
+    /// the others act on goes out at once when it changes (§4.6): its
+    /// state, priorities, flags, and its pace itself.
+    pub(super) fn speak_on_change(&mut self, now: Instant) {
+        if self.said != Some(self.said_now(now)) {
+            self.send_hellos(now, false);
+        }
     }
 
     pub(super) fn tracker_summary(&self, now: Instant) -> TrackerSummary {
@@ -185,6 +223,15 @@ impl Engine {
         }
         // Built once: the copies differ only in their sequence numbers.
         let mut hello = self.message(now, MessageType::Hello, false, None);
+        let (state, priority, effective_priority) = (hello.state, hello.priority, hello.effective_priority);
+        let flags = hello.flags.0 & (Flags::WANT_PREEMPT | Flags::WANT_STEP_UP | Flags::LEAVING);
+        let hello_ms = hello.hello_interval;
+        self.said = Some(Said { state, priority, effective_priority, flags, hello_ms });
+        // The next round within the pace this one announced (sooner if a
+        // tick is already due sooner: the active's keeps its grid).
+        let next = now.plus(Duration::from_millis(u64::from(hello_ms)));
+        let at = self.timers.get(Timer::Hello).map_or(next, |t| t.min(next));
+        self.timers.set(Timer::Hello, at);
         for i in 0..self.s.control_macs.len() {
             let path = Path::Control(i as u8);
             if multicast {

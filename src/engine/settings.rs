@@ -3,7 +3,7 @@
 use core::time::Duration;
 
 use super::{Bound, Path};
-use crate::wire::{Keyring, Mac};
+use crate::wire::{Keyring, Mac, WireState};
 
 /// How much a failed tracker costs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +68,18 @@ pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(1);
 /// Peers silent for this long are forgotten (status shows them until then).
 pub const PEER_EXPIRY: Duration = Duration::from_secs(60);
 
+/// A standby that hears the active sends its hellos this many times more
+/// slowly than the hello interval (docs/PROTOCOL.md §4.6): what the active
+/// acts on goes out at once when it changes, so the slow pace only decides
+/// how soon a dead standby is noticed and how often a lost change is
+/// repeated. 4: a step-up wish (2 × handover timeout ≥ 8 hellos) is still
+/// repeated twice, and the frames a 3-router group sends halve.
+pub const STANDBY_PACE: u32 = 4;
+
+/// The slow pace never exceeds this (unless the hello interval does), so
+/// that a standby is heard several times before `PEER_EXPIRY` forgets it.
+pub const STANDBY_HELLO_MAX: Duration = Duration::from_secs(15);
+
 /// An unanswered renewal's request goes out again this long after the
 /// last copy (the same transaction, so a late answer still counts)...
 pub const RETRANSMIT_INTERVAL: Duration = Duration::from_secs(2);
@@ -104,13 +116,23 @@ impl Settings {
     /// This router's own hello interval on a path and its dead interval
     /// there, which bound what a peer's frames may claim (§4.2): on the
     /// WAN the WAN hello interval, or the control one if WAN hellos are
-    /// off (a peer may still send them).
-    pub fn bound(&self, path: Path) -> Bound {
+    /// off (a peer may still send them). A frame whose state may speak at
+    /// the standby's slow pace (`state`) may claim that pace's dead
+    /// interval; the skew stays that of the hello interval.
+    pub fn bound(&self, path: Path, state: WireState) -> Bound {
         let hello = match path {
             Path::Wan => self.wan_hello().unwrap_or(self.hello_interval),
             Path::Control(_) => self.hello_interval,
         };
-        Bound { hello, dead: hello.saturating_mul(u32::from(self.dead_multiplier)) }
+        let pace = if path != Path::Wan && may_speak_slowly(state) { self.standby_hello() } else { hello };
+        Bound { hello, dead: pace.saturating_mul(u32::from(self.dead_multiplier)) }
+    }
+
+    /// A standby's slow pace on the control links: `STANDBY_PACE` hello
+    /// intervals, at most `STANDBY_HELLO_MAX` (never faster than the hello
+    /// interval itself).
+    pub fn standby_hello(&self) -> Duration {
+        self.hello_interval.saturating_mul(STANDBY_PACE).min(STANDBY_HELLO_MAX.max(self.hello_interval))
     }
 
     /// The WAN hello interval in force: never faster than the control
@@ -127,4 +149,10 @@ impl Settings {
     pub fn slowest_hello(&self) -> Duration {
         self.wan_hello().map_or(self.hello_interval, |w| w.max(self.hello_interval))
     }
+}
+
+/// States whose hellos may come at the standby's slow pace: a router that
+/// neither holds the WAN nor takes it over nor is starting (§4.6).
+pub fn may_speak_slowly(state: WireState) -> bool {
+    matches!(state, WireState::Standby | WireState::Fault)
 }

@@ -1041,3 +1041,116 @@ fn shutdown_withdraws_the_lease_behind_the_closed_wan() {
     let acts = drain(&mut a);
     assert!(acts.contains(&Action::WithdrawLease), "{acts:?}");
 }
+
+// ---- the standby's slow pace (docs/PROTOCOL.md §4.6, §6.3) --------------
+
+/// The hellos among `acts` sent on a control path: (state, effective
+/// priority, flags, hello interval field in ms).
+fn control_hellos(acts: &[Action], keys: &Keyring) -> Vec<(State, u8, Flags, u16)> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Send { path: Path::Control(_), frame } => {
+                let p = crate::wire::Packet::new_checked(&frame[14..]).ok()?;
+                let dst = crate::wire::Mac(frame[..6].try_into().ok()?);
+                let m = Message::parse(&p, dst, keys).ok()?;
+                (m.kind == MessageType::Hello).then_some((m.state, m.effective_priority, m.flags, m.hello_interval))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Like `link`, returning b's control hellos with the instant each went out.
+fn link_watching_b(a: &mut Engine, b: &mut Engine, from: u64, until: u64) -> Vec<(u64, State, u8, Flags, u16)> {
+    let mut seen = Vec::new();
+    for now in (from..until).step_by(10) {
+        a.handle_timeout(t(now));
+        b.handle_timeout(t(now));
+        let (fa, fb) = (drain_prepared(a, t(now)), drain_prepared(b, t(now)));
+        deliver(b, t(now), &fa);
+        deliver(a, t(now), &fb);
+        let fb2 = drain_prepared(b, t(now));
+        drain_prepared(a, t(now));
+        for (s, e, f, h) in
+            control_hellos(&fb, &b.settings().keys).into_iter().chain(control_hellos(&fb2, &b.settings().keys))
+        {
+            seen.push((now, s, e, f, h));
+        }
+    }
+    seen
+}
+
+#[test]
+fn a_standby_that_hears_the_active_speaks_slowly_and_at_once_when_its_claim_changes() {
+    let (mut a, mut b) = pair(settings(1, 200), with_fatal_tracker(settings(2, 100)));
+    let seen = link_watching_b(&mut a, &mut b, 2000, 4000);
+    // Every 400 ms (4 × 100), and it says so; the active still every 100.
+    let times: Vec<u64> = seen.iter().map(|s| s.0).collect();
+    assert!(seen.iter().all(|s| s.1 == State::Standby && s.4 == 400), "{seen:?}");
+    assert!(times.len() == 5 && times.windows(2).all(|w| w[1] - w[0] == 400), "{times:?}");
+    let a_sent = control_hellos(&drain(&mut a), &a.settings().keys);
+    a.handle_timeout(a.poll_timeout().unwrap());
+    let a_sent: Vec<_> = a_sent.into_iter().chain(control_hellos(&drain(&mut a), &a.settings().keys)).collect();
+    assert!(a_sent.iter().all(|h| h.3 == 100), "{a_sent:?}");
+    let peer = a.peers().iter().find(|p| p.router_id == 2).unwrap();
+    assert!(peer.is_alive(t(4000), a.skew_num()), "the active times it out at the slow pace");
+    // Its fatal tracker goes down between two slow ticks: the active
+    // hears it at once, not up to 400 ms later.
+    b.handle_tracker(t(4005), 0, false);
+    let now = drain(&mut b);
+    assert_eq!(control_hellos(&now, &b.settings().keys), [(State::Fault, 0, Flags(0), 400)]);
+    deliver(&mut a, t(4005), &now);
+    assert_eq!(a.peers().iter().find(|p| p.router_id == 2).unwrap().effective_priority, 0);
+    // And back: Standby at once.
+    b.handle_tracker(t(4105), 0, true);
+    let now = drain(&mut b);
+    assert_eq!(control_hellos(&now, &b.settings().keys), [(State::Standby, 100, Flags(0), 400)]);
+}
+
+#[test]
+fn a_standby_asks_to_preempt_at_once_when_its_delay_ends() {
+    let mut s = settings(2, 250);
+    (s.preempt, s.preempt_delay) = (true, ms(1000));
+    let (mut a, mut b) = pair(settings(1, 200), s);
+    let seen = link_watching_b(&mut a, &mut b, 2000, 4000);
+    let first = seen.iter().find(|s| s.3.has(Flags::WANT_PREEMPT)).expect("asked to preempt");
+    // The delay ran from when it first heard the active (before 1100):
+    // the wish goes out on the 10 ms step the delay ends in, and the
+    // active offers the role.
+    assert!(first.0 <= 2110, "{seen:?}");
+    let prev = seen.iter().rev().find(|s| s.0 < first.0).expect("an earlier hello");
+    assert!(first.0 - prev.0 < 400, "not at a slow tick: {seen:?}");
+    assert_eq!(b.state(), State::Active, "the active offered it the role");
+}
+
+#[test]
+fn a_standby_that_loses_the_active_speaks_fast_and_rechecks_the_slow_ones() {
+    let mut a = Engine::new(settings(1, 200), 7, t(0));
+    run_alone(&mut a, t(1000));
+    let mut b = Engine::new(settings(2, 150), 8, t(1000));
+    let mut c = Engine::new(settings(3, 100), 9, t(1000));
+    hub(&mut [&mut a, &mut b, &mut c], 1000, 3000);
+    assert_eq!((a.state(), b.state(), c.state()), (State::Active, State::Standby, State::Standby));
+    let b_last = c.peers().iter().find(|p| p.router_id == 2).and_then(|p| p.last_heard()).unwrap();
+    let a_last = c.peers().iter().find(|p| p.router_id == 1).and_then(|p| p.last_heard()).unwrap();
+    // a and b die together at 3000. c loses a after its dead interval
+    // (300 ms and a skew of 61 ms), hellos at once at the fast pace...
+    let acts = run_alone_timed(&mut c, t(5000));
+    let lost = a_last.plus(ms(300) + ms(100) * 156 / 256);
+    let hellos: Vec<(Instant, u16)> = acts
+        .iter()
+        .filter_map(|(at, a)| {
+            let h = control_hellos(std::slice::from_ref(a), &c.settings().keys);
+            h.first().map(|h| (*at, h.3))
+        })
+        .collect();
+    let first_fast = hellos.iter().find(|h| h.1 == 100).expect("a fast hello");
+    assert_eq!(first_fast.0, lost, "{hellos:?}");
+    // ...and takes over one fast dead interval after that, although b's
+    // last slow hello would keep b alive longer.
+    let took = acts.iter().find(|(_, a)| matches!(a, Action::Prepare)).map(|(at, _)| *at).expect("took over");
+    let b_slow_deadline = b_last.plus(ms(1200) + ms(100) * 156 / 256);
+    assert_eq!(took, lost.plus(ms(300) + ms(100) * 156 / 256));
+    assert!(took < b_slow_deadline, "took over at {took}, b's slow deadline {b_slow_deadline}");
+    assert_eq!(c.state(), State::Active);
+}

@@ -1100,9 +1100,14 @@ impl World {
             let meet = if self.p.wan_hello.is_some() { Duration::ZERO } else { vwrp::engine::DISCOVERY_INTERVAL };
             let loss_bound = slowest * (u32::from(self.p.multiplier) + 4) + meet + self.max_delay() * 2;
             let leaving_bound = s.permit_timeout() + self.max_delay() * 2 + Duration::from_micros(1);
+            // A partition's active that crashed or stopped cannot hear the
+            // other one once it heals: its permission lapses by itself.
+            let running = open.iter().filter(|&&i| self.routers[i].running()).count();
+            let linger_bound = heal_bound + s.permit_timeout();
             let ok = (handover_pair && now.since(since) <= handover_bound)
                 || (self.overlap_leaving && open.len() == 2 && now.since(since) <= leaving_bound)
                 || (now.since(self.last_heal) <= heal_bound && self.last_heal > Instant::ZERO)
+                || (running <= 1 && now.since(self.last_heal) <= linger_bound && self.last_heal > Instant::ZERO)
                 || (lossy && now.since(since) <= loss_bound);
             if !ok {
                 let desc: Vec<String> =

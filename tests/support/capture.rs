@@ -25,12 +25,16 @@ pub struct Capture {
 
 impl Testbed {
     /// Starts recording every frame crossing `switch` (`wsw` or `lsw`)
-    /// into `file`. Returns once tcpdump listens.
+    /// into `file`. Returns once tcpdump listens. Immediate mode: without
+    /// it libpcap hands frames over a block at a time (a 1 s timeout), and
+    /// the block still open when the capture stops is lost.
     pub fn start_capture(&mut self, switch: &str, file: &Path) -> Capture {
         assert!(matches!(switch, "wsw" | "lsw"), "not a switch: {switch}");
         let file_arg = file.to_str().expect("utf-8 capture path").to_string();
-        let proc =
-            self.spawn(switch, ["tcpdump", "-i", "br0", "-nn", "-U", "-B", "8192", "-Z", "root", "-w", &file_arg]);
+        let proc = self.spawn(
+            switch,
+            ["tcpdump", "-i", "br0", "-nn", "-U", "--immediate-mode", "-B", "8192", "-Z", "root", "-w", &file_arg],
+        );
         let ready = poll_until(Duration::from_secs(10), || self.proc_log(proc).contains("listening on"));
         assert!(ready, "tcpdump on {switch} did not start: {}", self.proc_log(proc));
         Capture { proc, file: file.to_path_buf() }
