@@ -475,7 +475,18 @@ impl Testbed {
 
     /// dnsmasq's lease file (one line per lease).
     pub fn dnsmasq_leases(&self) -> String {
-        fs::read_to_string(self.dir.join("dnsmasq.leases")).unwrap_or_default()
+        // dnsmasq rewrites the file in place (truncate, then write) at
+        // every lease change: an empty read may fall in between, so an
+        // empty file is read again for 100 ms before it is believed.
+        let read = || fs::read_to_string(self.dir.join("dnsmasq.leases")).unwrap_or_default();
+        for _ in 0..5 {
+            let text = read();
+            if !text.is_empty() {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        read()
     }
 
     /// Kea's log and lease file (`Opts::ipv6`).
