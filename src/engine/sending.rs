@@ -8,7 +8,7 @@ use super::settings::may_speak_slowly;
 use super::timers::Timer;
 use super::{Action, DISCOVERY_INTERVAL, Engine, Path, Said, Settings, State, TrackerState, Weight};
 use crate::time::Instant;
-use crate::wire::{self, Flags, Handover, MULTICAST_MAC, Mac, Message, MessageType, Tlvs, TrackerSummary};
+use crate::wire::{self, Flags, Handover, Lease6, MULTICAST_MAC, Mac, Message, MessageType, Tlvs, TrackerSummary};
 
 /// Frame buffers kept for reuse: a hello round's copies and a handover
 /// message or two.
@@ -37,8 +37,8 @@ impl Engine {
         }
     }
 
-    /// The message to send, in the buffer the last one used (its lease's
-    /// DNS list and client id are reused, not allocated anew); give it back
+    /// The message to send, in the buffer the last one used (its leases'
+    /// lists and client id are reused, not allocated anew); give it back
     /// with `self.tx = Some(msg)` once emitted.
     pub(super) fn message(
         &mut self,
@@ -85,7 +85,10 @@ impl Engine {
             (Some(_), slot) => *slot = Some(self.client_id()),
             (None, slot) => *slot = None,
         }
-        t.lease6 = self.lease6.as_ref().filter(|_| holder).map(|b| b.at(now)).unwrap_or_default();
+        match self.lease6.as_ref().filter(|_| holder) {
+            Some(b) => b.at_into(now, &mut t.lease6),
+            None => t.lease6 = Lease6::default(),
+        }
         let summary = self.tracker_summary(now);
         t.trackers = (summary.total > 0 || summary.hold_left > 0).then_some(summary);
         t.handover = handover;
