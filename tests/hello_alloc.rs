@@ -1,6 +1,8 @@
 //! No allocation on the steady-state hello path (issue 21): on a 580 MHz
 //! router the hello is the daemon's whole budget, and the allocator is
-//! a measurable part of it. Two engines, an active holding a lease and a
+//! a measurable part of it. Two engines, an active holding a lease (an
+//! IPv4 one; then also a DHCPv6 binding, IA_NA and IA_PD with DNS servers,
+//! as the DHCPv6 client and router advertisements hand it over) and a
 //! standby, exchange hellos at 10 ms on a virtual clock; after they have
 //! settled, a counting global allocator (this test binary's only) counts
 //! what each one allocates over 1,000 of its hellos (the standby speaks
@@ -11,12 +13,12 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use vwrp::engine::{Action, Engine, Path, STANDBY_PACE, Settings, State};
 use vwrp::time::{Instant, ms};
-use vwrp::wire::{Key, Keyring, Lease4, Mac};
+use vwrp::wire::{Ia6, Key, Keyring, Lease4, Lease6, Mac, Server6};
 
 struct Counting;
 
@@ -57,7 +59,7 @@ fn allocations() -> u64 {
 
 const HELLO: Duration = ms(10);
 
-fn settings(id: u32, priority: u8) -> Settings {
+fn settings(id: u32, priority: u8, dhcpv6: bool) -> Settings {
     Settings {
         group: 1,
         router_id: id,
@@ -76,9 +78,9 @@ fn settings(id: u32, priority: u8) -> Settings {
         lan_announce_interval: None,
         prepare_timeout: ms(500),
         client_id: vec![1, 2, 0, 0, 0, 0, 1],
-        dhcpv6: false,
+        dhcpv6,
         duid: vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 1],
-        router_advert: false,
+        router_advert: dhcpv6,
         trackers: vec![],
     }
 }
@@ -94,6 +96,28 @@ fn lease() -> Lease4 {
         renew_left: 43_200,
         rebind_left: 75_600,
         dns: vec![Ipv4Addr::new(203, 0, 113, 53), Ipv4Addr::new(203, 0, 113, 54)],
+    }
+}
+
+fn ip6(s: &str) -> Ipv6Addr {
+    s.parse().expect("an IPv6 address")
+}
+
+/// A binding as `wire::dhcpv6` makes it of a REPLY, with the client's
+/// identity the DHCPv6 client adds.
+fn lease6() -> Lease6 {
+    let ia = |a: &str, prefix_len| Ia6 { address: ip6(a), prefix_len, preferred_left: 14_400, valid_left: 86_400 };
+    Lease6 {
+        addresses: vec![ia("2001:db8:0:1::10", 128)],
+        prefixes: vec![ia("2001:db8:100::", 56)],
+        dns: vec![ip6("2001:db8::53"), ip6("2001:db8::54")],
+        gateway: None,
+        duid: Some((1, vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 1])),
+        server: Some(Server6 {
+            duid: vec![0, 1, 0, 1, 0x2e, 0x1f, 0, 1, 2, 0, 0, 0, 0, 0xfe],
+            renew_left: 7_200,
+            rebind_left: 11_520,
+        }),
     }
 }
 
@@ -155,11 +179,13 @@ impl Pair {
     }
 }
 
-#[test]
-fn steady_state_hellos_allocate_nothing() {
+/// Settles an active (router 1, holding the leases) and a standby, then
+/// counts what each allocates over 1,000 hellos of its own at least.
+/// Returns the allocations and the hellos sent, active first.
+fn steady_state(dhcpv6: bool) -> ([u64; 2], [u64; 2]) {
     let start = Instant::from_millis(0);
     let mut p = Pair {
-        r: [Engine::new(settings(1, 200), 11, start), Engine::new(settings(2, 100), 22, start)],
+        r: [Engine::new(settings(1, 200, dhcpv6), 11, start), Engine::new(settings(2, 100, dhcpv6), 22, start)],
         now: start,
         allocs: [0; 2],
         hellos: [0; 2],
@@ -168,6 +194,10 @@ fn steady_state_hellos_allocate_nothing() {
     assert_eq!((p.r[0].state(), p.r[1].state()), (State::Active, State::Standby));
     let now = p.now;
     p.call(0, |e, now| e.handle_lease(now, lease(), Some(vec![1, 2, 0, 0, 0, 0, 1])));
+    if dhcpv6 {
+        p.call(0, |e, now| e.handle_lease6(now, lease6()));
+        p.call(0, |e, now| e.handle_gateway6(now, ip6("fe80::1"), 1800));
+    }
     p.deliver(0);
     // Past the discovery burst and the first lease announcements.
     p.run_until(now.plus(Duration::from_secs(3)));
@@ -176,10 +206,31 @@ fn steady_state_hellos_allocate_nothing() {
     p.run_until(p.now.plus(HELLO * 1000 * STANDBY_PACE));
     assert_eq!((p.r[0].state(), p.r[1].state()), (State::Active, State::Standby), "still settled");
     assert!(p.hellos.iter().all(|&h| h >= 1000), "1,000 hellos at least each: {:?}", p.hellos);
+    if dhcpv6 {
+        let learned = p.r[1].lease6().map(|b| (b.wire.prefixes.len(), b.wire.dns.len(), b.wire.gateway));
+        assert_eq!(learned, Some((1, 2, Some(ip6("fe80::1")))), "the standby learned the binding from the hellos");
+    }
+    (p.allocs, p.hellos)
+}
+
+#[test]
+fn steady_state_hellos_allocate_nothing() {
+    let (allocs, hellos) = steady_state(false);
     assert_eq!(
-        p.allocs,
+        allocs,
         [0, 0],
-        "allocations over {:?} hellos sent (and as many received) by the active and the standby",
-        p.hellos
+        "allocations over {hellos:?} hellos sent (and as many received) by the active and the standby"
+    );
+}
+
+/// The same with a DHCPv6 binding: its TLVs in every hello of the active,
+/// learned from each by the standby.
+#[test]
+fn steady_state_hellos_with_dhcpv6_allocate_nothing() {
+    let (allocs, hellos) = steady_state(true);
+    assert_eq!(
+        allocs,
+        [0, 0],
+        "allocations over {hellos:?} hellos sent (and as many received) by the active and the standby"
     );
 }
