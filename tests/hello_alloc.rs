@@ -1,14 +1,14 @@
 //! No allocation on the steady-state hello path (issue 21): on a 580 MHz
 //! router the hello is the daemon's whole budget, and the allocator is
-//! a measurable part of it. Two engines, an active holding a lease (an
+//! a measurable part of it. Three engines, an active holding a lease (an
 //! IPv4 one; then also a DHCPv6 binding, IA_NA and IA_PD with DNS servers,
-//! as the DHCPv6 client and router advertisements hand it over) and a
-//! standby, exchange hellos at 10 ms on a virtual clock; after they have
+//! as the DHCPv6 client and router advertisements hand it over) and two
+//! standbys, exchange hellos at 10 ms on a virtual clock; after they have
 //! settled, a counting global allocator (this test binary's only) counts
-//! what each one allocates over 1,000 of its hellos (the standby speaks
+//! what each one allocates over 1,000 of its hello rounds (a standby speaks
 //! at its slow pace, so that is 4,000 of the active's): the hellos it
-//! builds and frames, the ones it receives, parses and checks, the permit
-//! refreshes. The frames' buffers go back to the engine once "sent", as the
+//! builds and frames, the ones it receives, parses and checks (the active's
+//! with the leases, the other standby's without), the permit refreshes. The frames' buffers go back to the engine once "sent", as the
 //! daemon hands them back.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -121,28 +121,36 @@ fn lease6() -> Lease6 {
     }
 }
 
-/// Two routers on one control link and one WAN segment.
-struct Pair {
-    r: [Engine; 2],
+/// An active and two standbys: a standby hears the other standby's hellos
+/// (no lease in them) between the active's.
+const ROUTERS: usize = 3;
+
+/// The routers on one control link and one WAN segment.
+struct Group {
+    r: [Engine; ROUTERS],
     now: Instant,
     /// Allocations made inside each engine's calls.
-    allocs: [u64; 2],
-    /// Hello frames each one sent on the control link.
-    hellos: [u64; 2],
+    allocs: [u64; ROUTERS],
+    /// Hello frames each one sent on the control link: one to each peer
+    /// a round.
+    hellos: [u64; ROUTERS],
 }
 
-impl Pair {
-    /// Carries out `from`'s actions: frames go to the other router, their
-    /// buffers come back to the sender; Prepare is done at once.
+impl Group {
+    /// Carries out `from`'s actions: frames go to every other router (a
+    /// unicast one is dropped by those it is not for, as a flooding switch
+    /// makes them), their buffers come back to the sender; Prepare is done
+    /// at once.
     fn deliver(&mut self, from: usize) {
-        let to = 1 - from;
         while let Some(a) = self.call(from, |e, _| e.poll_action()) {
             match a {
                 Action::Send { path, frame } => {
                     if path != Path::Wan {
                         self.hellos[from] += 1;
                     }
-                    self.call(to, |e, now| e.handle_frame(now, path, &frame));
+                    for to in (0..ROUTERS).filter(|&to| to != from) {
+                        self.call(to, |e, now| e.handle_frame(now, path, &frame));
+                    }
                     self.call(from, |e, _| e.recycle(frame));
                 }
                 Action::Prepare => self.call(from, |e, now| e.handle_prepared(now)),
@@ -168,30 +176,33 @@ impl Pair {
                 return;
             }
             self.now = next;
-            for i in 0..2 {
+            for i in 0..ROUTERS {
                 if self.r[i].poll_timeout().is_some_and(|t| t <= next) {
                     self.call(i, |e, now| e.handle_timeout(now));
                 }
-                self.deliver(i);
-                self.deliver(1 - i);
+                for from in 0..ROUTERS {
+                    self.deliver(from);
+                }
             }
         }
     }
 }
 
-/// Settles an active (router 1, holding the leases) and a standby, then
-/// counts what each allocates over 1,000 hellos of its own at least.
-/// Returns the allocations and the hellos sent, active first.
-fn steady_state(dhcpv6: bool) -> ([u64; 2], [u64; 2]) {
+/// Settles an active (router 1, holding the leases) and two standbys,
+/// then counts what each allocates over 1,000 hello rounds of its own at
+/// least. Returns the allocations and the hellos sent, active first.
+fn steady_state(dhcpv6: bool) -> ([u64; ROUTERS], [u64; ROUTERS]) {
     let start = Instant::from_millis(0);
-    let mut p = Pair {
-        r: [Engine::new(settings(1, 200, dhcpv6), 11, start), Engine::new(settings(2, 100, dhcpv6), 22, start)],
+    let router = |i: u32, priority| Engine::new(settings(i, priority, dhcpv6), i * 11, start);
+    let mut p = Group {
+        r: [router(1, 200), router(2, 100), router(3, 50)],
         now: start,
-        allocs: [0; 2],
-        hellos: [0; 2],
+        allocs: [0; ROUTERS],
+        hellos: [0; ROUTERS],
     };
+    let settled = [State::Active, State::Standby, State::Standby];
     p.run_until(start.plus(Duration::from_secs(1)));
-    assert_eq!((p.r[0].state(), p.r[1].state()), (State::Active, State::Standby));
+    assert_eq!(p.r.each_ref().map(Engine::state), settled);
     let now = p.now;
     p.call(0, |e, now| e.handle_lease(now, lease(), Some(vec![1, 2, 0, 0, 0, 0, 1])));
     if dhcpv6 {
@@ -202,13 +213,17 @@ fn steady_state(dhcpv6: bool) -> ([u64; 2], [u64; 2]) {
     // Past the discovery burst and the first lease announcements.
     p.run_until(now.plus(Duration::from_secs(3)));
 
-    (p.allocs, p.hellos) = ([0; 2], [0; 2]);
-    p.run_until(p.now.plus(HELLO * 1000 * STANDBY_PACE));
-    assert_eq!((p.r[0].state(), p.r[1].state()), (State::Active, State::Standby), "still settled");
-    assert!(p.hellos.iter().all(|&h| h >= 1000), "1,000 hellos at least each: {:?}", p.hellos);
+    (p.allocs, p.hellos) = ([0; ROUTERS], [0; ROUTERS]);
+    // The slow pace is a standby's most: a little more than 1,000 of it.
+    p.run_until(p.now.plus(HELLO * 1050 * STANDBY_PACE));
+    assert_eq!(p.r.each_ref().map(Engine::state), settled, "still settled");
+    let rounds = p.hellos.map(|h| h / (ROUTERS as u64 - 1));
+    assert!(rounds.iter().all(|&r| r >= 1000), "1,000 hello rounds at least each: {rounds:?}");
     if dhcpv6 {
-        let learned = p.r[1].lease6().map(|b| (b.wire.prefixes.len(), b.wire.dns.len(), b.wire.gateway));
-        assert_eq!(learned, Some((1, 2, Some(ip6("fe80::1")))), "the standby learned the binding from the hellos");
+        for standby in &p.r[1..] {
+            let learned = standby.lease6().map(|b| (b.wire.prefixes.len(), b.wire.dns.len(), b.wire.gateway));
+            assert_eq!(learned, Some((1, 2, Some(ip6("fe80::1")))), "a standby learned the binding from the hellos");
+        }
     }
     (p.allocs, p.hellos)
 }
@@ -217,9 +232,8 @@ fn steady_state(dhcpv6: bool) -> ([u64; 2], [u64; 2]) {
 fn steady_state_hellos_allocate_nothing() {
     let (allocs, hellos) = steady_state(false);
     assert_eq!(
-        allocs,
-        [0, 0],
-        "allocations over {hellos:?} hellos sent (and as many received) by the active and the standby"
+        allocs, [0; ROUTERS],
+        "allocations over {hellos:?} hellos sent (to each peer) by the active and the standbys"
     );
 }
 
@@ -229,8 +243,7 @@ fn steady_state_hellos_allocate_nothing() {
 fn steady_state_hellos_with_dhcpv6_allocate_nothing() {
     let (allocs, hellos) = steady_state(true);
     assert_eq!(
-        allocs,
-        [0, 0],
-        "allocations over {hellos:?} hellos sent (and as many received) by the active and the standby"
+        allocs, [0; ROUTERS],
+        "allocations over {hellos:?} hellos sent (to each peer) by the active and the standbys"
     );
 }
