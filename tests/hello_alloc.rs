@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use vwrp::engine::{Action, Engine, Path, STANDBY_PACE, Settings, State};
 use vwrp::time::{Instant, ms};
-use vwrp::wire::{Ia6, Key, Keyring, Lease4, Lease6, Mac, Server6};
+use vwrp::wire::{Ia6, Lease4, Lease6, Server6};
 
 struct Counting;
 
@@ -61,27 +61,11 @@ const HELLO: Duration = ms(10);
 
 fn settings(id: u32, priority: u8, dhcpv6: bool) -> Settings {
     Settings {
-        group: 1,
-        router_id: id,
-        priority,
-        preempt: false,
-        preempt_delay: ms(0),
         hello_interval: HELLO,
         wan_hello_interval: Some(HELLO),
-        dead_multiplier: 3,
-        ethertype: 0x88b5,
-        shared_mac: Mac([2, 0, 0, 0, 0, 1]),
-        control_macs: vec![Mac([2, 0, 0, 0, 1, id as u8])],
-        keys: Keyring::new(vec![Key::new(1, b"a shared secret")]),
-        hold_period: Duration::from_secs(60),
-        nudge_interval: None,
-        lan_announce_interval: None,
-        prepare_timeout: ms(500),
-        client_id: vec![1, 2, 0, 0, 0, 0, 1],
         dhcpv6,
-        duid: vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 1],
         router_advert: dhcpv6,
-        trackers: vec![],
+        ..Settings::for_tests(id, priority)
     }
 }
 
