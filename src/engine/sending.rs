@@ -192,8 +192,10 @@ impl Engine {
         };
         msg.seq = self.next_seq();
         msg.epoch = self.epoch;
-        // Room for a hello with a lease and its signature, so it rarely grows.
-        let mut frame = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(256));
+        // Room for a hello with both leases and its signature (268 bytes
+        // with an IA_NA, an IA_PD and two DNS servers of each kind), so it
+        // rarely grows.
+        let mut frame = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(512));
         match wire::frame_into(&mut frame, dst, src, self.s.ethertype, msg, &self.s.keys) {
             Ok(()) => {
                 self.counters.tx = self.counters.tx.saturating_add(1);
