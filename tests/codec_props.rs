@@ -1,7 +1,7 @@
 //! Properties of the wire codec (docs/PROTOCOL.md §2, §3): no input makes
-//! the parser panic, every valid message survives emit then parse, emit
-//! refuses what does not fit and leaves the buffer alone, and the replay
-//! guard never accepts a frame twice.
+//! the parser panic, every valid message survives emit then parse (into
+//! reused lists too), emit refuses what does not fit and leaves the buffer
+//! alone, and the replay guard never accepts a frame twice.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -10,7 +10,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use vwrp::wire::{
     self, EthernetFrame, Flags, Handover, HandoverReason, Ia6, Key, Keyring, Lease4, Lease6, Mac, Message, MessageType,
-    Packet, ReplayGuard, Server6, Tlvs, TrackerSummary, WireState,
+    Packet, ReplayGuard, Server6, SpareLists, Tlvs, TrackerSummary, WireState,
 };
 
 fn kind() -> impl Strategy<Value = MessageType> {
@@ -247,6 +247,25 @@ proptest! {
         let mut readdressed = f.clone();
         readdressed[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 0xc3]);
         prop_assert_eq!(parse_frame(&readdressed, &verifying).is_err(), !keys.is_empty());
+    }
+
+    /// A standby parses each hello into the lists the earlier ones left
+    /// (issue 21: no allocation on the hello path): nothing of theirs
+    /// shows through. The active refills its lease the same way.
+    #[test]
+    fn reused_lists_parse_and_clone_as_new_ones(earlier in vec(message(), 0..3), m in message()) {
+        let mut area = Vec::new();
+        m.tlvs.emit(&mut area).unwrap();
+        let mut spare = SpareLists::default();
+        let mut lease6 = Lease6::default();
+        for e in earlier {
+            lease6.clone_from(&e.tlvs.lease6);
+            prop_assert_eq!(&lease6, &e.tlvs.lease6);
+            spare.keep(e.tlvs);
+        }
+        prop_assert_eq!(Tlvs::parse_reusing(&area, &mut spare), Ok(m.tlvs.clone()));
+        lease6.clone_from(&m.tlvs.lease6);
+        prop_assert_eq!(lease6, m.tlvs.lease6);
     }
 
     #[test]

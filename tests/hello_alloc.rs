@@ -1,22 +1,24 @@
 //! No allocation on the steady-state hello path (issue 21): on a 580 MHz
 //! router the hello is the daemon's whole budget, and the allocator is
-//! a measurable part of it. Two engines, an active holding a lease and a
-//! standby, exchange hellos at 10 ms on a virtual clock; after they have
+//! a measurable part of it. Three engines, an active holding a lease (an
+//! IPv4 one; then also a DHCPv6 binding, IA_NA and IA_PD with DNS servers,
+//! as the DHCPv6 client and router advertisements hand it over) and two
+//! standbys, exchange hellos at 10 ms on a virtual clock; after they have
 //! settled, a counting global allocator (this test binary's only) counts
-//! what each one allocates over 1,000 of its hellos (the standby speaks
+//! what each one allocates over 1,000 of its hello rounds (a standby speaks
 //! at its slow pace, so that is 4,000 of the active's): the hellos it
-//! builds and frames, the ones it receives, parses and checks, the permit
-//! refreshes. The frames' buffers go back to the engine once "sent", as the
+//! builds and frames, the ones it receives, parses and checks (the active's
+//! with the leases, the other standby's without), the permit refreshes. The frames' buffers go back to the engine once "sent", as the
 //! daemon hands them back.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use vwrp::engine::{Action, Engine, Path, STANDBY_PACE, Settings, State};
 use vwrp::time::{Instant, ms};
-use vwrp::wire::{Key, Keyring, Lease4, Mac};
+use vwrp::wire::{Ia6, Lease4, Lease6, Server6};
 
 struct Counting;
 
@@ -57,29 +59,13 @@ fn allocations() -> u64 {
 
 const HELLO: Duration = ms(10);
 
-fn settings(id: u32, priority: u8) -> Settings {
+fn settings(id: u32, priority: u8, dhcpv6: bool) -> Settings {
     Settings {
-        group: 1,
-        router_id: id,
-        priority,
-        preempt: false,
-        preempt_delay: ms(0),
         hello_interval: HELLO,
         wan_hello_interval: Some(HELLO),
-        dead_multiplier: 3,
-        ethertype: 0x88b5,
-        shared_mac: Mac([2, 0, 0, 0, 0, 1]),
-        control_macs: vec![Mac([2, 0, 0, 0, 1, id as u8])],
-        keys: Keyring::new(vec![Key::new(1, b"a shared secret")]),
-        hold_period: Duration::from_secs(60),
-        nudge_interval: None,
-        lan_announce_interval: None,
-        prepare_timeout: ms(500),
-        client_id: vec![1, 2, 0, 0, 0, 0, 1],
-        dhcpv6: false,
-        duid: vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 1],
-        router_advert: false,
-        trackers: vec![],
+        dhcpv6,
+        router_advert: dhcpv6,
+        ..Settings::for_tests(id, priority)
     }
 }
 
@@ -97,28 +83,58 @@ fn lease() -> Lease4 {
     }
 }
 
-/// Two routers on one control link and one WAN segment.
-struct Pair {
-    r: [Engine; 2],
-    now: Instant,
-    /// Allocations made inside each engine's calls.
-    allocs: [u64; 2],
-    /// Hello frames each one sent on the control link.
-    hellos: [u64; 2],
+fn ip6(s: &str) -> Ipv6Addr {
+    s.parse().expect("an IPv6 address")
 }
 
-impl Pair {
-    /// Carries out `from`'s actions: frames go to the other router, their
-    /// buffers come back to the sender; Prepare is done at once.
+/// A binding as `wire::dhcpv6` makes it of a REPLY, with the client's
+/// identity the DHCPv6 client adds.
+fn lease6() -> Lease6 {
+    let ia = |a: &str, prefix_len| Ia6 { address: ip6(a), prefix_len, preferred_left: 14_400, valid_left: 86_400 };
+    Lease6 {
+        addresses: vec![ia("2001:db8:0:1::10", 128)],
+        prefixes: vec![ia("2001:db8:100::", 56)],
+        dns: vec![ip6("2001:db8::53"), ip6("2001:db8::54")],
+        gateway: None,
+        duid: Some((1, vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 1])),
+        server: Some(Server6 {
+            duid: vec![0, 1, 0, 1, 0x2e, 0x1f, 0, 1, 2, 0, 0, 0, 0, 0xfe],
+            renew_left: 7_200,
+            rebind_left: 11_520,
+        }),
+    }
+}
+
+/// An active and two standbys: a standby hears the other standby's hellos
+/// (no lease in them) between the active's.
+const ROUTERS: usize = 3;
+
+/// The routers on one control link and one WAN segment.
+struct Group {
+    r: [Engine; ROUTERS],
+    now: Instant,
+    /// Allocations made inside each engine's calls.
+    allocs: [u64; ROUTERS],
+    /// Hello frames each one sent on the control link: one to each peer
+    /// a round.
+    hellos: [u64; ROUTERS],
+}
+
+impl Group {
+    /// Carries out `from`'s actions: frames go to every other router (a
+    /// unicast one is dropped by those it is not for, as a flooding switch
+    /// makes them), their buffers come back to the sender; Prepare is done
+    /// at once.
     fn deliver(&mut self, from: usize) {
-        let to = 1 - from;
         while let Some(a) = self.call(from, |e, _| e.poll_action()) {
             match a {
                 Action::Send { path, frame } => {
                     if path != Path::Wan {
                         self.hellos[from] += 1;
                     }
-                    self.call(to, |e, now| e.handle_frame(now, path, &frame));
+                    for to in (0..ROUTERS).filter(|&to| to != from) {
+                        self.call(to, |e, now| e.handle_frame(now, path, &frame));
+                    }
                     self.call(from, |e, _| e.recycle(frame));
                 }
                 Action::Prepare => self.call(from, |e, now| e.handle_prepared(now)),
@@ -144,42 +160,74 @@ impl Pair {
                 return;
             }
             self.now = next;
-            for i in 0..2 {
+            for i in 0..ROUTERS {
                 if self.r[i].poll_timeout().is_some_and(|t| t <= next) {
                     self.call(i, |e, now| e.handle_timeout(now));
                 }
-                self.deliver(i);
-                self.deliver(1 - i);
+                for from in 0..ROUTERS {
+                    self.deliver(from);
+                }
             }
         }
     }
 }
 
-#[test]
-fn steady_state_hellos_allocate_nothing() {
+/// Settles an active (router 1, holding the leases) and two standbys,
+/// then counts what each allocates over 1,000 hello rounds of its own at
+/// least. Returns the allocations and the hellos sent, active first.
+fn steady_state(dhcpv6: bool) -> ([u64; ROUTERS], [u64; ROUTERS]) {
     let start = Instant::from_millis(0);
-    let mut p = Pair {
-        r: [Engine::new(settings(1, 200), 11, start), Engine::new(settings(2, 100), 22, start)],
+    let router = |i: u32, priority| Engine::new(settings(i, priority, dhcpv6), i * 11, start);
+    let mut p = Group {
+        r: [router(1, 200), router(2, 100), router(3, 50)],
         now: start,
-        allocs: [0; 2],
-        hellos: [0; 2],
+        allocs: [0; ROUTERS],
+        hellos: [0; ROUTERS],
     };
+    let settled = [State::Active, State::Standby, State::Standby];
     p.run_until(start.plus(Duration::from_secs(1)));
-    assert_eq!((p.r[0].state(), p.r[1].state()), (State::Active, State::Standby));
+    assert_eq!(p.r.each_ref().map(Engine::state), settled);
     let now = p.now;
     p.call(0, |e, now| e.handle_lease(now, lease(), Some(vec![1, 2, 0, 0, 0, 0, 1])));
+    if dhcpv6 {
+        p.call(0, |e, now| e.handle_lease6(now, lease6()));
+        p.call(0, |e, now| e.handle_gateway6(now, ip6("fe80::1"), 1800));
+    }
     p.deliver(0);
     // Past the discovery burst and the first lease announcements.
     p.run_until(now.plus(Duration::from_secs(3)));
 
-    (p.allocs, p.hellos) = ([0; 2], [0; 2]);
-    p.run_until(p.now.plus(HELLO * 1000 * STANDBY_PACE));
-    assert_eq!((p.r[0].state(), p.r[1].state()), (State::Active, State::Standby), "still settled");
-    assert!(p.hellos.iter().all(|&h| h >= 1000), "1,000 hellos at least each: {:?}", p.hellos);
+    (p.allocs, p.hellos) = ([0; ROUTERS], [0; ROUTERS]);
+    // The slow pace is a standby's most: a little more than 1,000 of it.
+    p.run_until(p.now.plus(HELLO * 1050 * STANDBY_PACE));
+    assert_eq!(p.r.each_ref().map(Engine::state), settled, "still settled");
+    let rounds = p.hellos.map(|h| h / (ROUTERS as u64 - 1));
+    assert!(rounds.iter().all(|&r| r >= 1000), "1,000 hello rounds at least each: {rounds:?}");
+    if dhcpv6 {
+        for standby in &p.r[1..] {
+            let learned = standby.lease6().map(|b| (b.wire.prefixes.len(), b.wire.dns.len(), b.wire.gateway));
+            assert_eq!(learned, Some((1, 2, Some(ip6("fe80::1")))), "a standby learned the binding from the hellos");
+        }
+    }
+    (p.allocs, p.hellos)
+}
+
+#[test]
+fn steady_state_hellos_allocate_nothing() {
+    let (allocs, hellos) = steady_state(false);
     assert_eq!(
-        p.allocs,
-        [0, 0],
-        "allocations over {:?} hellos sent (and as many received) by the active and the standby",
-        p.hellos
+        allocs, [0; ROUTERS],
+        "allocations over {hellos:?} hellos sent (to each peer) by the active and the standbys"
+    );
+}
+
+/// The same with a DHCPv6 binding: its TLVs in every hello of the active,
+/// learned from each by the standby.
+#[test]
+fn steady_state_hellos_with_dhcpv6_allocate_nothing() {
+    let (allocs, hellos) = steady_state(true);
+    assert_eq!(
+        allocs, [0; ROUTERS],
+        "allocations over {hellos:?} hellos sent (to each peer) by the active and the standbys"
     );
 }

@@ -13,37 +13,24 @@
 use libfuzzer_sys::fuzz_target;
 use vwrp::engine::{Action, Engine, Path, Settings};
 use vwrp::time::{Instant, ms};
-use vwrp::wire::{
-    DEFAULT_ETHERTYPE, ETHERNET_HEADER_LEN, EthernetFrame, Flags, HEADER_LEN, Key, Keyring, Mac, Message, Packet,
-    TAG_LEN,
-};
+use vwrp::wire::{ETHERNET_HEADER_LEN, EthernetFrame, Flags, HEADER_LEN, Key, Keyring, Mac, Message, Packet, TAG_LEN};
 
 /// The receiver: router A of the spec's vectors (§9), so that vectors
 /// addressed to A and signed with the test key are seeds that pass.
+/// Dual stack on (as `for_tests` has it), so the IPv6 TLVs reach the
+/// engine's lease6 side.
 fn settings(keys: Keyring) -> Settings {
     Settings {
-        group: 1,
-        router_id: 0xc000_0203,
-        priority: 150,
         preempt: true,
         preempt_delay: ms(300),
-        hello_interval: ms(100),
-        wan_hello_interval: Some(ms(100)),
-        dead_multiplier: 3,
-        ethertype: DEFAULT_ETHERTYPE,
         shared_mac: Mac([0x02, 0x76, 0x77, 0x72, 0x70, 0x01]),
         control_macs: vec![Mac([0x02, 0, 0, 0, 0, 0xa1]), Mac([0x02, 0, 0, 0, 1, 0xa1])],
         keys,
-        hold_period: ms(60_000),
         nudge_interval: Some(ms(10_000)),
         lan_announce_interval: Some(ms(10_000)),
-        prepare_timeout: ms(500),
         client_id: vec![1, 0x02, 0x76, 0x77, 0x72, 0x70, 0x01],
-        // Dual stack on, so the IPv6 TLVs reach the engine's lease6 side.
-        dhcpv6: true,
         duid: vec![0, 3, 0, 1, 0x02, 0x76, 0x77, 0x72, 0x70, 0x01],
-        router_advert: true,
-        trackers: vec![],
+        ..Settings::for_tests(0xc000_0203, 150)
     }
 }
 

@@ -49,22 +49,32 @@ impl Binding6 {
     /// The binding as it stands at `now`: every time aged (rounded up, so
     /// it never looks longer than it is), what ran out left out.
     pub fn at(&self, now: Instant) -> Lease6 {
+        let mut l = Lease6::default();
+        self.at_into(now, &mut l);
+        l
+    }
+
+    /// `at` into `out`, reusing its lists: what a hello carries.
+    pub fn at_into(&self, now: Instant, out: &mut Lease6) {
+        out.clone_from(&self.wire);
         let e = super::lease::elapsed_secs(self.learned, now);
-        let age = |i: &Ia6| Ia6 {
-            preferred_left: i.preferred_left.saturating_sub(e),
-            valid_left: i.valid_left.saturating_sub(e),
-            ..*i
-        };
-        let mut l = Lease6 {
-            addresses: self.wire.addresses.iter().map(age).filter(|i| i.valid_left > 0).collect(),
-            prefixes: self.wire.prefixes.iter().map(age).filter(|i| i.valid_left > 0).collect(),
-            ..self.wire.clone()
-        };
-        if let Some(s) = &mut l.server {
+        for list in [&mut out.addresses, &mut out.prefixes] {
+            list.retain_mut(|i| {
+                i.preferred_left = i.preferred_left.saturating_sub(e);
+                i.valid_left = i.valid_left.saturating_sub(e);
+                i.valid_left > 0
+            });
+        }
+        if let Some(s) = &mut out.server {
             s.renew_left = s.renew_left.saturating_sub(e);
             s.rebind_left = s.rebind_left.saturating_sub(e);
         }
-        l
+    }
+
+    /// Holds a prefix that has not run out at `now`.
+    fn has_prefix(&self, now: Instant) -> bool {
+        let e = super::lease::elapsed_secs(self.learned, now);
+        self.wire.prefixes.iter().any(|p| p.valid_left > e)
     }
 
     fn deadline(&self, secs: u32) -> Instant {
@@ -245,10 +255,17 @@ impl Engine {
     /// hold the WAN withdraws it once (and whenever its prefixes change):
     /// an earlier run of the daemon, killed while active, may have left it
     /// configured, and a standby must not hold the LAN's prefix.
+    /// In place: every hello brings it again.
     pub(super) fn learn_lease6(&mut self, now: Instant, l: &Lease6) {
-        let prefixes = |l: &Lease6| l.prefixes.iter().map(|p| (p.address, p.prefix_len)).collect::<Vec<_>>();
-        let new = self.lease6.as_ref().is_none_or(|b| prefixes(&b.wire) != prefixes(l));
-        self.lease6 = Some(Binding6 { wire: l.clone(), learned: now });
+        let key = |p: &Ia6| (p.address, p.prefix_len);
+        let new = self.lease6.as_ref().is_none_or(|b| !b.wire.prefixes.iter().map(key).eq(l.prefixes.iter().map(key)));
+        match &mut self.lease6 {
+            Some(b) => {
+                b.wire.clone_from(l);
+                b.learned = now;
+            }
+            None => self.lease6 = Some(Binding6 { wire: l.clone(), learned: now }),
+        }
         let standing_by = matches!(self.state, State::Init | State::Standby | State::Fault);
         if new && standing_by && self.applied6.is_none() {
             self.actions.push_back(Action::WithdrawLease6 { lease: l.clone() });
@@ -259,7 +276,7 @@ impl Engine {
     /// has a prefix to number the LAN with; the next one in
     /// `ADVERT_INTERVAL`.
     pub(super) fn advertise(&mut self, now: Instant) {
-        let numbered = self.applied6.is_some() && self.lease6.as_ref().is_some_and(|b| !b.at(now).prefixes.is_empty());
+        let numbered = self.applied6.is_some() && self.lease6.as_ref().is_some_and(|b| b.has_prefix(now));
         if self.s.router_advert && numbered {
             self.last_advert = Some(now);
             self.actions.push_back(Action::AdvertiseRouter);

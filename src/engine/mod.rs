@@ -30,7 +30,7 @@ pub use status::{Counters, Status};
 use crate::time::Instant;
 use crate::wire::{
     self, EthernetFrame, Flags, HandoverReason, Lease4, Lease6, MULTICAST_MAC, Mac, Message, MessageType, Packet,
-    ReplayGuard, Tlvs,
+    ReplayGuard, SpareLists,
 };
 use refusals::{RefusalLog, Sample};
 use timers::{Timer, Timers};
@@ -272,8 +272,8 @@ pub struct Engine {
     spare: Vec<Vec<u8>>,
     /// The last message sent, whose buffers the next one reuses.
     tx: Option<Message>,
-    /// The TLVs of the last message received, refilled by the next one.
-    rx: Option<Tlvs>,
+    /// The lists of the messages received, refilled by the next ones.
+    rx: SpareLists,
     counters: Counters,
     refusal_log: RefusalLog,
     history: VecDeque<Transition>,
@@ -329,7 +329,7 @@ impl Engine {
             actions: VecDeque::new(),
             spare: Vec::new(),
             tx: None,
-            rx: None,
+            rx: SpareLists::default(),
             counters: Counters::default(),
             refusal_log: RefusalLog::default(),
             history: VecDeque::new(),
@@ -455,7 +455,7 @@ impl Engine {
             Ok(Some((idx, msg))) => {
                 self.counters.rx_ok = self.counters.rx_ok.saturating_add(1);
                 self.on_message(now, idx, &msg);
-                self.rx = Some(msg.tlvs);
+                self.rx.keep(msg.tlvs);
             }
             Ok(None) => {}
             Err(e) => {
@@ -531,14 +531,35 @@ impl Engine {
             return Ok(None);
         }
         let key_id = pkt.trailer().map(|(id, _)| id);
-        let old = self.rx.take().unwrap_or_default();
-        let msg = Message::parse_reusing(&pkt, dst, &self.s.keys, old)
+        let msg = Message::parse_reusing(&pkt, dst, &self.s.keys, &mut self.rx)
             .inspect_err(|e| self.note_refused(now, &pkt, key_id, *e))?;
+        match self.admit(now, path, frame, eth.src(), key_id, &msg) {
+            Ok(Some(idx)) => Ok(Some((idx, msg))),
+            // Its lists serve the next frame.
+            other => {
+                self.rx.keep(msg.tlvs);
+                other.map(|_| None)
+            }
+        }
+    }
+
+    /// Replay-checks a message from `src` and records its sender, whose
+    /// index it returns. `Ok(None)`: valid but dropped (our own, or an
+    /// older hello overtaken), or dropped and reported.
+    fn admit(
+        &mut self,
+        now: Instant,
+        path: Path,
+        frame: &[u8],
+        src: Mac,
+        key_id: Option<u8>,
+        msg: &Message,
+    ) -> Result<Option<usize>, wire::Error> {
         if msg.router_id == self.s.router_id {
             self.counters.rx_own = self.counters.rx_own.saturating_add(1);
             // Our own frame looped back says nothing; from another MAC it
             // is a router configured with our id.
-            if Some(eth.src()) != self.own_mac(path) {
+            if Some(src) != self.own_mac(path) {
                 self.refused(now, path, frame, Reason::Own, None);
             }
             return Ok(None);
@@ -565,15 +586,15 @@ impl Engine {
         };
         self.refused.retain(|r| r.router_id != msg.router_id);
         let own = self.s.bound(path, msg.state);
-        if own.exceeded_by(&msg) {
+        if own.exceeded_by(msg) {
             self.counters.rx_claim_bounded = self.counters.rx_claim_bounded.saturating_add(1);
             self.refused(now, path, frame, Reason::ClaimBounded, None);
         }
-        if !self.peers[idx].heard(now, path, eth.src(), &msg, key_id, own) && msg.kind == MessageType::Hello {
+        if !self.peers[idx].heard(now, path, src, msg, key_id, own) && msg.kind == MessageType::Hello {
             // An older hello overtaken by a newer frame: proof of life only.
             return Ok(None);
         }
-        Ok(Some((idx, msg)))
+        Ok(Some(idx))
     }
 
     /// Remembers a router whose frame failed authentication, by the router

@@ -8,7 +8,7 @@ use super::settings::may_speak_slowly;
 use super::timers::Timer;
 use super::{Action, DISCOVERY_INTERVAL, Engine, Path, Said, Settings, State, TrackerState, Weight};
 use crate::time::Instant;
-use crate::wire::{self, Flags, Handover, MULTICAST_MAC, Mac, Message, MessageType, Tlvs, TrackerSummary};
+use crate::wire::{self, Flags, Handover, Lease6, MULTICAST_MAC, Mac, Message, MessageType, Tlvs, TrackerSummary};
 
 /// Frame buffers kept for reuse: a hello round's copies and a handover
 /// message or two.
@@ -37,8 +37,8 @@ impl Engine {
         }
     }
 
-    /// The message to send, in the buffer the last one used (its lease's
-    /// DNS list and client id are reused, not allocated anew); give it back
+    /// The message to send, in the buffer the last one used (its leases'
+    /// lists and client id are reused, not allocated anew); give it back
     /// with `self.tx = Some(msg)` once emitted.
     pub(super) fn message(
         &mut self,
@@ -85,7 +85,10 @@ impl Engine {
             (Some(_), slot) => *slot = Some(self.client_id()),
             (None, slot) => *slot = None,
         }
-        t.lease6 = self.lease6.as_ref().filter(|_| holder).map(|b| b.at(now)).unwrap_or_default();
+        match self.lease6.as_ref().filter(|_| holder) {
+            Some(b) => b.at_into(now, &mut t.lease6),
+            None => t.lease6 = Lease6::default(),
+        }
         let summary = self.tracker_summary(now);
         t.trackers = (summary.total > 0 || summary.hold_left > 0).then_some(summary);
         t.handover = handover;
@@ -189,8 +192,10 @@ impl Engine {
         };
         msg.seq = self.next_seq();
         msg.epoch = self.epoch;
-        // Room for a hello with a lease and its signature, so it rarely grows.
-        let mut frame = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(256));
+        // Room for a hello with both leases and its signature (268 bytes
+        // with an IA_NA, an IA_PD and two DNS servers of each kind), so it
+        // rarely grows.
+        let mut frame = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(512));
         match wire::frame_into(&mut frame, dst, src, self.s.ethertype, msg, &self.s.keys) {
             Ok(()) => {
                 self.counters.tx = self.counters.tx.saturating_add(1);

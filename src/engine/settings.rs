@@ -92,6 +92,40 @@ pub const RETRANSMITS: u8 = 3;
 pub const MAX_PEERS: usize = 32;
 
 impl Settings {
+    /// A group's settings for the tests, the fuzzer and the simulation,
+    /// each of which changes what it is about (`Settings { hello_interval:
+    /// ..., ..Settings::for_tests(1, 200) }`): one place to update when a
+    /// setting is added. Group 1, hellos every 100 ms on the control link
+    /// and the WAN, ×3, signed with key 1, DHCPv6 and router advertisements
+    /// on, no trackers; the control MAC ends in the router id's low byte.
+    /// The daemon's come from the configuration (`daemon::group`); the
+    /// router's binary never calls this, and its linker leaves it out.
+    pub fn for_tests(router_id: u32, priority: u8) -> Settings {
+        Settings {
+            group: 1,
+            router_id,
+            priority,
+            preempt: false,
+            preempt_delay: Duration::ZERO,
+            hello_interval: Duration::from_millis(100),
+            wan_hello_interval: Some(Duration::from_millis(100)),
+            dead_multiplier: 3,
+            ethertype: crate::wire::DEFAULT_ETHERTYPE,
+            shared_mac: Mac([2, 0, 0, 0, 0, 1]),
+            control_macs: vec![Mac([2, 0, 0, 0, 1, router_id as u8])],
+            keys: Keyring::new(vec![crate::wire::Key::new(1, b"k")]),
+            hold_period: Duration::from_secs(60),
+            nudge_interval: None,
+            lan_announce_interval: None,
+            prepare_timeout: Duration::from_millis(500),
+            client_id: vec![1, 2, 0, 0, 0, 0, 1],
+            dhcpv6: true,
+            duid: vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 1],
+            router_advert: true,
+            trackers: Vec::new(),
+        }
+    }
+
     /// Milliseconds of an interval as carried on the wire (1..=65535).
     pub fn wire_ms(d: Duration) -> u16 {
         u16::try_from(d.as_millis()).unwrap_or(u16::MAX).max(1)

@@ -7,32 +7,6 @@ use super::*;
 use crate::time::ms;
 use crate::wire::{Ia6, Key, Keyring, Lease4, Lease6, Mac, Server6};
 
-fn settings(id: u32, prio: u8) -> Settings {
-    Settings {
-        group: 1,
-        router_id: id,
-        priority: prio,
-        preempt: false,
-        preempt_delay: ms(0),
-        hello_interval: ms(100),
-        wan_hello_interval: Some(ms(100)),
-        dead_multiplier: 3,
-        ethertype: 0x88b5,
-        shared_mac: Mac([2, 0, 0, 0, 0, 1]),
-        control_macs: vec![Mac([2, 0, 0, 0, 1, id as u8])],
-        keys: Keyring::new(vec![Key::new(1, b"k")]),
-        hold_period: Duration::from_secs(60),
-        nudge_interval: None,
-        lan_announce_interval: None,
-        prepare_timeout: ms(500),
-        client_id: vec![1, 2, 0, 0, 0, 0, 1],
-        dhcpv6: true,
-        duid: vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 1],
-        router_advert: true,
-        trackers: vec![],
-    }
-}
-
 fn t(ms_: u64) -> Instant {
     Instant::from_millis(ms_)
 }
@@ -72,7 +46,7 @@ fn lease() -> Lease4 {
 
 #[test]
 fn alone_it_takes_over_after_one_dead_interval_and_never_before() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     let acts = run_alone(&mut e, t(300));
     assert_eq!(e.state(), State::Init, "still listening");
     assert!(!acts.iter().any(|a| matches!(a, Action::Send { path: Path::Wan, .. })), "init never speaks on the WAN");
@@ -82,7 +56,7 @@ fn alone_it_takes_over_after_one_dead_interval_and_never_before() {
 
 #[test]
 fn malformed_and_foreign_frames_are_counted_and_change_nothing() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     e.handle_frame(t(1), Path::Control(0), &[0u8; 10]);
     let mut f = vec![0u8; 60];
     f[..6].copy_from_slice(&crate::wire::MULTICAST_MAC.0);
@@ -114,9 +88,9 @@ fn malformed_and_foreign_frames_are_counted_and_change_nothing() {
 
 #[test]
 fn unsigned_frames_are_refused_when_a_key_is_set() {
-    let mut other = settings(2, 100);
+    let mut other = Settings::for_tests(2, 100);
     other.keys = Keyring::default();
-    let mut a = Engine::new(settings(1, 100), 7, t(0));
+    let mut a = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     let mut b = Engine::new(other, 8, t(0));
     b.handle_timeout(t(0));
     for act in drain(&mut b) {
@@ -130,10 +104,10 @@ fn unsigned_frames_are_refused_when_a_key_is_set() {
 
 #[test]
 fn a_standby_never_sends_on_the_wan() {
-    let mut a = Engine::new(settings(1, 200), 7, t(0));
+    let mut a = Engine::new(Settings::for_tests(1, 200), 7, t(0));
     run_alone(&mut a, t(1000));
     assert_eq!(a.state(), State::Active);
-    let mut b = Engine::new(settings(2, 100), 8, t(1000));
+    let mut b = Engine::new(Settings::for_tests(2, 100), 8, t(1000));
     let mut now = 1000;
     while now < 3000 {
         a.handle_timeout(t(now));
@@ -157,7 +131,7 @@ fn a_standby_never_sends_on_the_wan() {
 
 #[test]
 fn commands_refuse_what_cannot_be_done() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     assert_eq!(e.handle_command(t(1), Command::StepUp), Err("starting up: still listening for the active router"));
     assert_eq!(e.handle_command(t(1), Command::SetPriority(0)), Err("priority must be 1..254"));
     assert_eq!(e.handle_command(t(1), Command::SetPriority(255)), Err("priority must be 1..254"));
@@ -169,7 +143,7 @@ fn commands_refuse_what_cannot_be_done() {
 
 #[test]
 fn a_stalled_active_closes_its_wan_and_listens_again() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     run_alone(&mut e, t(1000));
     assert_eq!(e.state(), State::Active);
     drain(&mut e);
@@ -184,7 +158,7 @@ fn a_stalled_active_closes_its_wan_and_listens_again() {
 
 #[test]
 fn leases_travel_as_seconds_left_and_are_renewed_not_rediscovered() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     e.handle_lease(t(0), lease(), None);
     let acts = run_alone(&mut e, t(1000));
     assert!(acts.iter().any(|a| matches!(a, Action::ApplyLease { lease, .. } if lease.address == lease_addr())));
@@ -235,7 +209,7 @@ fn renewal_steps(acts: &[(Instant, Action)]) -> Vec<(Instant, &'static str)> {
 
 #[test]
 fn an_unanswered_renewal_is_sent_again_three_times_two_seconds_apart_then_given_up() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     e.handle_lease(t(0), lease(), None);
     let steps = renewal_steps(&run_alone_timed(&mut e, t(20_000)));
     let start = steps[0].0;
@@ -248,7 +222,7 @@ fn an_unanswered_renewal_is_sent_again_three_times_two_seconds_apart_then_given_
 
 #[test]
 fn an_answer_or_a_closed_wan_ends_the_retransmissions() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     e.handle_lease(t(0), lease(), None);
     let steps = renewal_steps(&run_alone_timed(&mut e, t(3_000)));
     assert_eq!(steps.iter().map(|s| s.1).collect::<Vec<_>>(), ["renew", "again"]);
@@ -256,7 +230,7 @@ fn an_answer_or_a_closed_wan_ends_the_retransmissions() {
     e.handle_lease(t(3_000), lease(), None);
     assert!(renewal_steps(&run_alone_timed(&mut e, t(20_000))).is_empty());
     // NAK during a renewal: dropped, a new lease asked for.
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     e.handle_lease(t(0), lease(), None);
     run_alone_timed(&mut e, t(1_000));
     e.handle_lease_lost(t(1_000));
@@ -265,7 +239,7 @@ fn an_answer_or_a_closed_wan_ends_the_retransmissions() {
     assert!(renewal_steps(&run_alone_timed(&mut e, t(20_000))).is_empty());
     // A stall closes the WAN: the renewal in flight ends with it, and the
     // next active term starts a new one.
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     e.handle_lease(t(0), lease(), None);
     run_alone_timed(&mut e, t(1_000));
     e.handle_timeout(t(1_500));
@@ -281,10 +255,10 @@ fn lease_addr() -> Ipv4Addr {
 
 #[test]
 fn reconfigure_keeps_the_role_without_a_transition() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     run_alone(&mut e, t(1000));
     let before = e.counters().transitions;
-    e.reconfigure(t(1000), settings(1, 120));
+    e.reconfigure(t(1000), Settings::for_tests(1, 120));
     run_alone(&mut e, t(2000));
     assert_eq!(e.state(), State::Active);
     assert_eq!(e.counters().transitions, before);
@@ -293,7 +267,7 @@ fn reconfigure_keeps_the_role_without_a_transition() {
 
 #[test]
 fn poll_timeout_moves_past_every_handled_instant() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     let mut now = t(0);
     for _ in 0..200 {
         let next = e.poll_timeout().unwrap();
@@ -309,7 +283,7 @@ fn poll_timeout_moves_past_every_handled_instant() {
 
 #[test]
 fn a_sequence_wrap_starts_a_new_epoch_in_the_same_frame() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     e.seq = u32::MAX - 1;
     e.handle_timeout(t(0));
     let frames: Vec<Vec<u8>> = drain(&mut e)
@@ -372,7 +346,7 @@ fn link(a: &mut Engine, b: &mut Engine, from: u64, until: u64, a_hears_b: bool) 
 
 /// Router 1 active (priority 200), router 2 standby (100), both started.
 fn active_and_standby(b_settings: Settings) -> (Engine, Engine) {
-    let mut a = Engine::new(settings(1, 200), 7, t(0));
+    let mut a = Engine::new(Settings::for_tests(1, 200), 7, t(0));
     run_alone(&mut a, t(1000));
     let mut b = Engine::new(b_settings, 8, t(1000));
     link(&mut a, &mut b, 1000, 2000, true);
@@ -382,7 +356,7 @@ fn active_and_standby(b_settings: Settings) -> (Engine, Engine) {
 
 #[test]
 fn a_step_up_is_reported_done_once_the_active_hands_over() {
-    let (mut a, mut b) = active_and_standby(settings(2, 100));
+    let (mut a, mut b) = active_and_standby(Settings::for_tests(2, 100));
     assert!(b.status(t(2000)).step_up.is_none());
     assert_eq!(b.handle_command(t(2000), Command::StepUp), Ok(()));
     let s = b.status(t(2000)).step_up.expect("recorded");
@@ -396,7 +370,7 @@ fn a_step_up_is_reported_done_once_the_active_hands_over() {
 
 #[test]
 fn a_step_up_the_active_never_hears_fails_with_the_reason() {
-    let (mut a, mut b) = active_and_standby(settings(2, 100));
+    let (mut a, mut b) = active_and_standby(Settings::for_tests(2, 100));
     assert_eq!(b.handle_command(t(2000), Command::StepUp), Ok(()));
     // The active does not hear router 2 (another key, a one-way link).
     let waited = b.settings().handover_timeout().as_millis() as u64 * 2;
@@ -418,7 +392,7 @@ fn a_step_up_the_active_never_hears_fails_with_the_reason() {
 
 #[test]
 fn a_step_up_that_cannot_start_is_refused_and_recorded() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     let e1 = e.handle_command(t(1), Command::StepUp).unwrap_err();
     let s = e.status(t(1)).step_up.expect("recorded");
     assert_eq!((s.state, s.reason.as_str()), ("failed", e1));
@@ -429,7 +403,7 @@ fn a_step_up_that_cannot_start_is_refused_and_recorded() {
 
 #[test]
 fn peers_show_their_key_id_and_routers_with_other_keys_are_listed_as_refused() {
-    let mut b = settings(2, 100);
+    let mut b = Settings::for_tests(2, 100);
     b.keys = Keyring::new(vec![Key::new(1, b"k"), Key::new(2, b"next")]);
     let (mut a, _) = active_and_standby(b);
     let st = a.status(t(2000));
@@ -441,7 +415,7 @@ fn peers_show_their_key_id_and_routers_with_other_keys_are_listed_as_refused() {
     // id router 1 lacks, router 5 not at all.
     for (id, keys) in [(3, vec![Key::new(1, b"typo")]), (4, vec![Key::new(3, b"new"), Key::new(1, b"k")]), (5, vec![])]
     {
-        let mut s = settings(id, 50);
+        let mut s = Settings::for_tests(id, 50);
         s.keys = Keyring::new(keys);
         let mut other = Engine::new(s, id, t(2000));
         other.handle_timeout(t(2000));
@@ -458,10 +432,10 @@ fn peers_show_their_key_id_and_routers_with_other_keys_are_listed_as_refused() {
 
     // Router 1 learns key 3 (the rotation goes on): router 4's next
     // frame is accepted, and it leaves the refused list.
-    let mut s = settings(1, 200);
+    let mut s = Settings::for_tests(1, 200);
     s.keys = Keyring::new(vec![Key::new(1, b"k"), Key::new(3, b"new")]);
     a.reconfigure(t(2100), s);
-    let mut s4 = settings(4, 50);
+    let mut s4 = Settings::for_tests(4, 50);
     s4.keys = Keyring::new(vec![Key::new(3, b"new"), Key::new(1, b"k")]);
     let mut r4 = Engine::new(s4, 99, t(2100));
     r4.handle_timeout(t(2100));
@@ -473,9 +447,9 @@ fn peers_show_their_key_id_and_routers_with_other_keys_are_listed_as_refused() {
 
 #[test]
 fn refused_routers_are_bounded_and_forgotten() {
-    let mut a = Engine::new(settings(1, 200), 7, t(0));
+    let mut a = Engine::new(Settings::for_tests(1, 200), 7, t(0));
     for id in 10..30u32 {
-        let mut s = settings(id, 50);
+        let mut s = Settings::for_tests(id, 50);
         s.keys = Keyring::new(vec![Key::new(9, b"x")]);
         let mut other = Engine::new(s, id, t(id as u64));
         other.handle_timeout(t(id as u64));
@@ -533,7 +507,7 @@ fn exchanges(acts: &[Action]) -> Vec<Exchange6> {
 /// (INIT-REBOOT) instead of DISCOVER, and uses it only once ACKed.
 #[test]
 fn a_kept_lease_is_asked_back_not_rediscovered() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     e.handle_kept_lease(t(0), Lease4 { valid_left: 100, ..lease() }, None);
     let acts = run_alone(&mut e, t(1000));
     assert_eq!(e.state(), State::Active);
@@ -541,7 +515,7 @@ fn a_kept_lease_is_asked_back_not_rediscovered() {
     assert_eq!(asked.len(), 1, "{acts:?}");
     let Action::RebootLease { lease: l, client_id } = asked[0] else { unreachable!() };
     assert_eq!((l.address, l.valid_left <= 100), (lease_addr(), true));
-    assert_eq!(client_id, &settings(1, 100).client_id);
+    assert_eq!(client_id, &Settings::for_tests(1, 100).client_id);
     assert!(!acts.iter().any(|a| matches!(a, Action::AcquireLease { .. } | Action::ApplyLease { .. })), "{acts:?}");
     // The ACK: applied, announced, kept for the next restart.
     e.handle_lease(t(1000), lease(), None);
@@ -554,14 +528,14 @@ fn a_kept_lease_is_asked_back_not_rediscovered() {
 /// Expired, it is not asked back: DISCOVER, asking for its address.
 #[test]
 fn an_expired_kept_lease_means_discover_for_its_address() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     e.handle_kept_lease(t(0), Lease4 { valid_left: 0, renew_left: 0, rebind_left: 0, ..lease() }, None);
     let acts = run_alone(&mut e, t(1000));
     assert!(!acts.iter().any(|a| matches!(a, Action::RebootLease { .. })));
     assert!(
         acts.contains(&Action::AcquireLease {
             requested: Some(lease().address),
-            client_id: settings(1, 100).client_id
+            client_id: Settings::for_tests(1, 100).client_id
         }),
         "{acts:?}"
     );
@@ -572,7 +546,7 @@ fn an_expired_kept_lease_means_discover_for_its_address() {
 /// DISCOVER asking for the address.
 #[test]
 fn a_refused_or_unanswered_init_reboot_falls_back_to_discover() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     e.handle_kept_lease(t(0), lease(), None);
     run_alone(&mut e, t(1000));
     e.handle_lease_lost(t(1000));
@@ -580,7 +554,7 @@ fn a_refused_or_unanswered_init_reboot_falls_back_to_discover() {
     assert_eq!(stores(&acts), [None]);
     assert!(acts.iter().any(|a| matches!(a, Action::AcquireLease { requested: None, .. })), "{acts:?}");
 
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     e.handle_kept_lease(t(0), lease(), None);
     let acts = run_alone_timed(&mut e, t(20_000));
     let start = acts.iter().find(|(_, a)| matches!(a, Action::RebootLease { .. })).expect("INIT-REBOOT").0;
@@ -598,10 +572,10 @@ fn a_refused_or_unanswered_init_reboot_falls_back_to_discover() {
 /// a renewal moved its expiry, not for every hello counting down.
 #[test]
 fn a_standby_keeps_the_actives_lease_once_per_renewal() {
-    let mut a = Engine::new(settings(1, 200), 7, t(0));
+    let mut a = Engine::new(Settings::for_tests(1, 200), 7, t(0));
     a.handle_lease(t(0), lease(), None);
     run_alone(&mut a, t(1000));
-    let mut b = Engine::new(settings(2, 100), 8, t(1000));
+    let mut b = Engine::new(Settings::for_tests(2, 100), 8, t(1000));
     let mut kept = Vec::new();
     for now in (1000..4000).step_by(10) {
         a.handle_timeout(t(now));
@@ -626,7 +600,7 @@ fn a_standby_keeps_the_actives_lease_once_per_renewal() {
 /// announcements, and confirms the binding with RENEW, never SOLICIT.
 #[test]
 fn the_ipv6_binding_is_taken_over_applied_advertised_and_renewed() {
-    let (mut a, mut b) = active_and_standby(settings(2, 100));
+    let (mut a, mut b) = active_and_standby(Settings::for_tests(2, 100));
     a.handle_lease6(t(2000), lease6(true));
     let acts = drain(&mut a);
     assert!(matches!(acts[..], [Action::ApplyLease6 { .. }, Action::AdvertiseRouter, ..]), "{acts:?}");
@@ -664,11 +638,11 @@ fn the_ipv6_binding_is_taken_over_applied_advertised_and_renewed() {
 
 #[test]
 fn without_its_server_it_rebinds_and_without_a_binding_it_solicits() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     e.handle_lease6(t(0), lease6(false));
     let acts = run_alone(&mut e, t(1000));
     assert_eq!(exchanges(&acts), [Exchange6::Rebind]);
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     let acts = run_alone(&mut e, t(1000));
     assert_eq!(exchanges(&acts), [Exchange6::Solicit]);
     assert!(!acts.contains(&Action::AdvertiseRouter), "nothing to number the LAN with");
@@ -676,7 +650,7 @@ fn without_its_server_it_rebinds_and_without_a_binding_it_solicits() {
     let acts = run_alone(&mut e, t(1000).plus(lease6::SOLICIT_RETRY));
     assert_eq!(exchanges(&acts), [Exchange6::Solicit]);
     // The server lost the binding (NoBinding): solicit.
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     e.handle_lease6(t(0), lease6(true));
     run_alone(&mut e, t(1000));
     e.handle_lease6_lost(t(1000));
@@ -691,7 +665,7 @@ fn without_its_server_it_rebinds_and_without_a_binding_it_solicits() {
 /// advertisements stop.
 #[test]
 fn stepping_down_withdraws_the_binding_and_stops_advertising() {
-    let (mut a, mut b) = active_and_standby(settings(2, 100));
+    let (mut a, mut b) = active_and_standby(Settings::for_tests(2, 100));
     a.handle_lease6(t(2000), lease6(true));
     drain(&mut a);
     link(&mut a, &mut b, 2000, 2500, true);
@@ -745,10 +719,10 @@ fn unicast_frames_to(acts: &[Action], mac: Mac) -> Vec<Vec<u8>> {
 /// accepted the re-addressed copy and took it as a sign of life.
 #[test]
 fn a_copy_re_addressed_to_another_router_is_refused() {
-    let mut a = Engine::new(settings(1, 200), 7, t(0));
+    let mut a = Engine::new(Settings::for_tests(1, 200), 7, t(0));
     run_alone(&mut a, t(1000));
-    let mut b = Engine::new(settings(2, 100), 8, t(1000));
-    let mut c = Engine::new(settings(3, 50), 9, t(1000));
+    let mut b = Engine::new(Settings::for_tests(2, 100), 8, t(1000));
+    let mut c = Engine::new(Settings::for_tests(3, 50), 9, t(1000));
     hub(&mut [&mut a, &mut b, &mut c], 1000, 3000);
     assert_eq!((a.state(), b.state(), c.state()), (State::Active, State::Standby, State::Standby));
     let (b_mac, c_mac) = (b.settings().control_macs[0], c.settings().control_macs[0]);
@@ -781,7 +755,7 @@ fn a_copy_re_addressed_to_another_router_is_refused() {
 /// intervals, not for hours (or the 60 s until it is forgotten).
 #[test]
 fn one_frame_claiming_long_timers_silences_a_router_for_one_dead_interval_at_most() {
-    let mut s = settings(1, 100);
+    let mut s = Settings::for_tests(1, 100);
     s.keys = Keyring::default();
     let mut e = Engine::new(s, 7, t(0));
     run_alone(&mut e, t(1000));
@@ -888,7 +862,7 @@ fn sent_on(acts: &[Action], on: Path, keys: &Keyring) -> Vec<(MessageType, State
 
 #[test]
 fn an_active_whose_lan_goes_down_releases_the_wan_and_the_standby_takes_over_at_once() {
-    let (mut a, mut b) = pair(settings(1, 200), settings(2, 100));
+    let (mut a, mut b) = pair(Settings::for_tests(1, 200), Settings::for_tests(2, 100));
     // The LAN bridge (also the control link) loses carrier.
     a.handle_control_link(t(2000), 0, false);
     a.handle_lan_link(t(2000), false);
@@ -916,7 +890,7 @@ fn an_active_whose_lan_goes_down_releases_the_wan_and_the_standby_takes_over_at_
 
 #[test]
 fn an_unconfirmed_handover_never_returns_a_router_with_a_fatal_tracker_down_to_active() {
-    let (mut a, mut b) = pair(with_fatal_tracker(settings(1, 200)), settings(2, 100));
+    let (mut a, mut b) = pair(with_fatal_tracker(Settings::for_tests(1, 200)), Settings::for_tests(2, 100));
     a.handle_tracker(t(2000), 0, false);
     assert_eq!(a.state(), State::HandingOver);
     // b gets the OFFER and opens its WAN, but its READY never arrives.
@@ -929,7 +903,7 @@ fn an_unconfirmed_handover_never_returns_a_router_with_a_fatal_tracker_down_to_a
 
 #[test]
 fn a_standby_that_hears_a_leaving_active_only_on_the_wan_takes_over() {
-    let (mut a, mut b) = pair(with_fatal_tracker(settings(1, 200)), settings(2, 100));
+    let (mut a, mut b) = pair(with_fatal_tracker(Settings::for_tests(1, 200)), Settings::for_tests(2, 100));
     // The control link is cut without losing carrier: each hears the
     // other no more there, b still hears a on the WAN and stays standby.
     let cut = Wires { a_to_b_control: false, b_to_a_control: false, a_to_b_wan: true };
@@ -951,7 +925,7 @@ fn a_standby_that_hears_a_leaving_active_only_on_the_wan_takes_over() {
 
 #[test]
 fn the_lan_gateway_is_announced_again_when_a_lan_link_returns_and_periodically() {
-    let mut s = settings(1, 200);
+    let mut s = Settings::for_tests(1, 200);
     s.lan_announce_interval = Some(Duration::from_secs(1));
     let mut e = Engine::new(s, 7, t(0));
     let acts = run_alone_timed(&mut e, t(3500));
@@ -968,14 +942,14 @@ fn the_lan_gateway_is_announced_again_when_a_lan_link_returns_and_periodically()
     e.handle_lan_link(t(3600), true);
     assert!(drain(&mut e).contains(&Action::AnnounceLan));
     // A standby never announces.
-    let mut b = Engine::new(settings(2, 100), 8, t(0));
+    let mut b = Engine::new(Settings::for_tests(2, 100), 8, t(0));
     b.handle_lan_link(t(1), true);
     assert!(!drain(&mut b).contains(&Action::AnnounceLan));
 }
 
 #[test]
 fn a_stalled_active_listens_until_a_new_active_must_have_been_heard_on_the_wan() {
-    let mut s = settings(1, 100);
+    let mut s = Settings::for_tests(1, 100);
     s.wan_hello_interval = Some(ms(300));
     let mut e = Engine::new(s, 7, t(0));
     run_alone(&mut e, t(2000));
@@ -1001,7 +975,7 @@ fn a_stalled_active_listens_until_a_new_active_must_have_been_heard_on_the_wan()
 
 #[test]
 fn a_router_taking_over_that_cannot_forward_gives_up() {
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     while e.state() == State::Init {
         let next = e.poll_timeout().unwrap();
         e.handle_timeout(next);
@@ -1019,7 +993,7 @@ fn a_router_taking_over_that_cannot_forward_gives_up() {
 #[test]
 fn shutdown_withdraws_the_lease_behind_the_closed_wan() {
     // Alone: no one to hand over to.
-    let mut e = Engine::new(settings(1, 100), 7, t(0));
+    let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
     e.handle_lease(t(0), lease(), None);
     run_alone(&mut e, t(1000));
     assert_eq!(e.state(), State::Active);
@@ -1031,7 +1005,7 @@ fn shutdown_withdraws_the_lease_behind_the_closed_wan() {
 
     // A standby that once was active keeps the lease applied, fenced,
     // until it stops.
-    let (mut a, mut b) = active_and_standby(settings(2, 100));
+    let (mut a, mut b) = active_and_standby(Settings::for_tests(2, 100));
     a.handle_lease(t(2000), lease(), None);
     drain(&mut a);
     assert_eq!(b.handle_command(t(2000), Command::StepUp), Ok(()));
@@ -1082,7 +1056,7 @@ fn link_watching_b(a: &mut Engine, b: &mut Engine, from: u64, until: u64) -> Vec
 
 #[test]
 fn a_standby_that_hears_the_active_speaks_slowly_and_at_once_when_its_claim_changes() {
-    let (mut a, mut b) = pair(settings(1, 200), with_fatal_tracker(settings(2, 100)));
+    let (mut a, mut b) = pair(Settings::for_tests(1, 200), with_fatal_tracker(Settings::for_tests(2, 100)));
     let seen = link_watching_b(&mut a, &mut b, 2000, 4000);
     // Every 400 ms (4 × 100), and it says so; the active still every 100.
     let times: Vec<u64> = seen.iter().map(|s| s.0).collect();
@@ -1109,9 +1083,9 @@ fn a_standby_that_hears_the_active_speaks_slowly_and_at_once_when_its_claim_chan
 
 #[test]
 fn a_standby_asks_to_preempt_at_once_when_its_delay_ends() {
-    let mut s = settings(2, 250);
+    let mut s = Settings::for_tests(2, 250);
     (s.preempt, s.preempt_delay) = (true, ms(1000));
-    let (mut a, mut b) = pair(settings(1, 200), s);
+    let (mut a, mut b) = pair(Settings::for_tests(1, 200), s);
     let seen = link_watching_b(&mut a, &mut b, 2000, 4000);
     let first = seen.iter().find(|s| s.3.has(Flags::WANT_PREEMPT)).expect("asked to preempt");
     // The delay ran from when it first heard the active (before 1100):
@@ -1125,10 +1099,10 @@ fn a_standby_asks_to_preempt_at_once_when_its_delay_ends() {
 
 #[test]
 fn a_standby_that_loses_the_active_speaks_fast_and_rechecks_the_slow_ones() {
-    let mut a = Engine::new(settings(1, 200), 7, t(0));
+    let mut a = Engine::new(Settings::for_tests(1, 200), 7, t(0));
     run_alone(&mut a, t(1000));
-    let mut b = Engine::new(settings(2, 150), 8, t(1000));
-    let mut c = Engine::new(settings(3, 100), 9, t(1000));
+    let mut b = Engine::new(Settings::for_tests(2, 150), 8, t(1000));
+    let mut c = Engine::new(Settings::for_tests(3, 100), 9, t(1000));
     hub(&mut [&mut a, &mut b, &mut c], 1000, 3000);
     assert_eq!((a.state(), b.state(), c.state()), (State::Active, State::Standby, State::Standby));
     let b_last = c.peers().iter().find(|p| p.router_id == 2).and_then(|p| p.last_heard()).unwrap();

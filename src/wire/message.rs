@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use super::tlv::Tlvs;
+use super::tlv::{SpareLists, Tlvs};
 use super::{Error, EthernetRepr, Keyring, Mac, TAG_LEN, TRAILER_LEN, be16, be32};
 
 /// Version 2 binds every tag to the frame's destination (§3.1); version 1
@@ -228,11 +228,16 @@ impl Message {
     /// Ethernet destination the frame arrived with) and decodes. Replay is
     /// checked afterwards by the receiver's `ReplayGuard`.
     pub fn parse<T: AsRef<[u8]>>(p: &Packet<T>, dst: Mac, keys: &Keyring) -> Result<Message, Error> {
-        Message::parse_reusing(p, dst, keys, Tlvs::default())
+        Message::parse_reusing(p, dst, keys, &mut SpareLists::default())
     }
 
-    /// `parse`, refilling the lists of `old` (see `Tlvs::parse_reusing`).
-    pub fn parse_reusing<T: AsRef<[u8]>>(p: &Packet<T>, dst: Mac, keys: &Keyring, old: Tlvs) -> Result<Message, Error> {
+    /// `parse`, its lists taken from `spare` (see `Tlvs::parse_reusing`).
+    pub fn parse_reusing<T: AsRef<[u8]>>(
+        p: &Packet<T>,
+        dst: Mac,
+        keys: &Keyring,
+        spare: &mut SpareLists,
+    ) -> Result<Message, Error> {
         if p.version() != VERSION {
             return Err(Error::UnknownVersion(p.version()));
         }
@@ -261,7 +266,7 @@ impl Message {
             hello_interval: p.hello_interval(),
             epoch: p.epoch(),
             seq: p.seq(),
-            tlvs: Tlvs::parse_reusing(p.tlvs(), old)?,
+            tlvs: Tlvs::parse_reusing(p.tlvs(), spare)?,
         })
     }
 

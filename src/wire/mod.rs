@@ -26,7 +26,7 @@ pub use ethernet::{ETHERNET_HEADER_LEN, EthernetFrame, EthernetRepr, MIN_FRAME_L
 pub use message::{
     Flags, GROUP_OFFSET, HEADER_LEN, Message, MessageType, Packet, VERSION, WireState, frame, frame_into,
 };
-pub use tlv::{Handover, HandoverReason, Ia6, Lease4, Lease6, Server6, Tlvs, TrackerSummary};
+pub use tlv::{Handover, HandoverReason, Ia6, Lease4, Lease6, Server6, SpareLists, Tlvs, TrackerSummary};
 
 use core::fmt;
 

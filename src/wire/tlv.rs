@@ -38,7 +38,7 @@ pub struct Ia6 {
 }
 
 /// Everything the active knows of its DHCPv6 state.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Lease6 {
     pub addresses: Vec<Ia6>,
     pub prefixes: Vec<Ia6>,
@@ -52,7 +52,7 @@ pub struct Lease6 {
 }
 
 /// The DHCPv6 server of a binding and its renewal times, seconds left.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Server6 {
     /// The Server Identifier option's DUID.
     pub duid: Vec<u8>,
@@ -65,6 +65,50 @@ pub struct Server6 {
 impl Lease6 {
     pub fn is_empty(&self) -> bool {
         self == &Lease6::default()
+    }
+}
+
+/// By hand for `clone_from`, which refills `self`'s lists rather than
+/// allocating new ones (a derived one would): every hello of the active
+/// carries the binding, and the hello path allocates nothing.
+impl Clone for Lease6 {
+    fn clone(&self) -> Self {
+        Lease6 {
+            addresses: self.addresses.clone(),
+            prefixes: self.prefixes.clone(),
+            dns: self.dns.clone(),
+            gateway: self.gateway,
+            duid: self.duid.clone(),
+            server: self.server.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, src: &Self) {
+        self.addresses.clone_from(&src.addresses);
+        self.prefixes.clone_from(&src.prefixes);
+        self.dns.clone_from(&src.dns);
+        self.gateway = src.gateway;
+        match (&mut self.duid, &src.duid) {
+            (Some((iaid, duid)), Some((i, d))) => {
+                *iaid = *i;
+                duid.clone_from(d);
+            }
+            (dst, src) => *dst = src.clone(),
+        }
+        // Option's clone_from calls Server6's when both are there.
+        self.server.clone_from(&src.server);
+    }
+}
+
+/// By hand for `clone_from`, as `Lease6`.
+impl Clone for Server6 {
+    fn clone(&self) -> Self {
+        Server6 { duid: self.duid.clone(), renew_left: self.renew_left, rebind_left: self.rebind_left }
+    }
+
+    fn clone_from(&mut self, src: &Self) {
+        self.duid.clone_from(&src.duid);
+        (self.renew_left, self.rebind_left) = (src.renew_left, src.rebind_left);
     }
 }
 
@@ -130,9 +174,61 @@ pub struct Tlvs {
     pub handover: Option<Handover>,
 }
 
-/// Reads a value into its place in `Tlvs`; `Err` for a malformed or
-/// repeated one.
-type Parse = fn(&[u8], &mut Tlvs) -> Result<(), Error>;
+/// The lists decoded TLV areas leave behind once handled, for the next
+/// parse to refill rather than allocate anew: a standby parses every
+/// hello of the active, lease and binding included. `keep` takes an
+/// area's lists back; `Tlvs::parse_reusing` takes what it needs from here.
+#[derive(Debug, Default)]
+pub struct SpareLists {
+    dns4: Vec<Ipv4Addr>,
+    client_id: Vec<u8>,
+    addresses: Vec<Ia6>,
+    prefixes: Vec<Ia6>,
+    dns6: Vec<Ipv6Addr>,
+    duid: Vec<u8>,
+    server_duid: Vec<u8>,
+}
+
+impl SpareLists {
+    /// Keeps the lists of `t`, a decoded area no longer needed (those it
+    /// does not carry stay as they were).
+    pub fn keep(&mut self, t: Tlvs) {
+        if let Some(l) = t.lease4 {
+            keep(&mut self.dns4, l.dns);
+        }
+        if let Some(c) = t.client_id {
+            keep(&mut self.client_id, c);
+        }
+        let l = t.lease6;
+        keep(&mut self.addresses, l.addresses);
+        keep(&mut self.prefixes, l.prefixes);
+        keep(&mut self.dns6, l.dns);
+        if let Some((_, d)) = l.duid {
+            keep(&mut self.duid, d);
+        }
+        if let Some(s) = l.server {
+            keep(&mut self.server_duid, s.duid);
+        }
+    }
+}
+
+/// `list` as the spare one, unless that already holds room.
+fn keep<T>(spare: &mut Vec<T>, list: Vec<T>) {
+    if spare.capacity() == 0 {
+        *spare = list;
+    }
+}
+
+/// A spare list, emptied: what a codec fills.
+fn take<T>(spare: &mut Vec<T>) -> Vec<T> {
+    let mut list = core::mem::take(spare);
+    list.clear();
+    list
+}
+
+/// Reads a value into its place in `Tlvs` (its lists taken from the
+/// spare ones); `Err` for a malformed or repeated one.
+type Parse = fn(&[u8], &mut Tlvs, &mut SpareLists) -> Result<(), Error>;
 /// Appends whole TLVs (type, length, value) for what `Tlvs` holds of this
 /// type, or nothing.
 type Emit = fn(&Tlvs, &mut Vec<u8>) -> Result<(), Error>;
@@ -154,16 +250,28 @@ const CODECS: [(u8, Parse, Emit); 10] = [
 impl Tlvs {
     /// Decodes a TLV area. `area` is exactly the TLV bytes of the message.
     pub fn parse(area: &[u8]) -> Result<Tlvs, Error> {
-        Tlvs::parse_reusing(area, Tlvs::default())
+        Tlvs::parse_reusing(area, &mut SpareLists::default())
     }
 
-    /// `parse`, refilling the IPv4 lease's DNS list and the client id of
-    /// `old`, a decoded area no longer needed, rather than allocating new
-    /// ones: what a standby does with every hello of the active.
-    pub fn parse_reusing(area: &[u8], old: Tlvs) -> Result<Tlvs, Error> {
-        let mut dns = old.lease4.map(|l| l.dns).unwrap_or_default();
-        let mut id = old.client_id.unwrap_or_default();
+    /// `parse`, its lists taken from `spare` rather than allocated anew:
+    /// what a standby does with every hello of the active. On an error
+    /// they go back there.
+    pub fn parse_reusing(area: &[u8], spare: &mut SpareLists) -> Result<Tlvs, Error> {
         let mut out = Tlvs::default();
+        match Tlvs::parse_into(area, &mut out, spare) {
+            Ok(()) => Ok(out),
+            Err(e) => {
+                spare.keep(out);
+                Err(e)
+            }
+        }
+    }
+
+    fn parse_into(area: &[u8], out: &mut Tlvs, spare: &mut SpareLists) -> Result<(), Error> {
+        // The repeated TLVs append to these.
+        let l = &mut out.lease6;
+        (l.addresses, l.prefixes, l.dns) =
+            (take(&mut spare.addresses), take(&mut spare.prefixes), take(&mut spare.dns6));
         let mut rest = area;
         while !rest.is_empty() {
             let (t, len) = match rest {
@@ -174,17 +282,11 @@ impl Tlvs {
             let v = rest.get(2..2 + len).ok_or(Error::BadTlv(t))?;
             rest = &rest[2 + len..];
             // Unknown TLVs are skipped: that is how the protocol grows.
-            match t {
-                lease4::KIND => lease4::parse_into(v, &mut out, core::mem::take(&mut dns))?,
-                client_id::KIND => client_id::parse_into(v, &mut out, core::mem::take(&mut id))?,
-                _ => {
-                    if let Some((_, parse, _)) = CODECS.iter().find(|(kind, _, _)| *kind == t) {
-                        parse(v, &mut out)?;
-                    }
-                }
+            if let Some((_, parse, _)) = CODECS.iter().find(|(kind, _, _)| *kind == t) {
+                parse(v, out, spare)?;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Appends the encoded TLVs to `out`, in type order. Fails when a
@@ -257,16 +359,11 @@ mod lease4 {
         pub const DNS: usize = 30;
     }
 
-    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
-        parse_into(v, t, Vec::new())
-    }
-
-    /// `parse` with `dns` (emptied first) as the DNS list.
-    pub fn parse_into(v: &[u8], t: &mut Tlvs, mut dns: Vec<Ipv4Addr>) -> Result<(), Error> {
+    pub fn parse(v: &[u8], t: &mut Tlvs, spare: &mut SpareLists) -> Result<(), Error> {
         if v.len() < field::DNS || (v.len() - field::DNS) % 4 != 0 || v[field::PREFIX_LEN] > 32 {
             return Err(Error::BadTlv(KIND));
         }
-        dns.clear();
+        let mut dns = take(&mut spare.dns4);
         dns.extend(v[field::DNS..].chunks_exact(4).map(|c| ip4(c, 0..4)));
         let lease = Lease4 {
             address: ip4(v, field::ADDRESS),
@@ -310,16 +407,11 @@ mod client_id {
 
     pub const KIND: u8 = 2;
 
-    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
-        parse_into(v, t, Vec::new())
-    }
-
-    /// `parse` into `id` (emptied first).
-    pub fn parse_into(v: &[u8], t: &mut Tlvs, mut id: Vec<u8>) -> Result<(), Error> {
+    pub fn parse(v: &[u8], t: &mut Tlvs, spare: &mut SpareLists) -> Result<(), Error> {
         if v.is_empty() {
             return Err(Error::BadTlv(KIND));
         }
-        id.clear();
+        let mut id = take(&mut spare.client_id);
         id.extend_from_slice(v);
         set_once(&mut t.client_id, id, KIND)
     }
@@ -382,7 +474,7 @@ mod ipv6_address {
 
     pub const KIND: u8 = 3;
 
-    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+    pub fn parse(v: &[u8], t: &mut Tlvs, _: &mut SpareLists) -> Result<(), Error> {
         t.lease6.addresses.push(ia6::parse(v, KIND)?);
         Ok(())
     }
@@ -398,7 +490,7 @@ mod ipv6_prefix {
 
     pub const KIND: u8 = 4;
 
-    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+    pub fn parse(v: &[u8], t: &mut Tlvs, _: &mut SpareLists) -> Result<(), Error> {
         t.lease6.prefixes.push(ia6::parse(v, KIND)?);
         Ok(())
     }
@@ -414,14 +506,14 @@ mod ipv6_dns {
 
     pub const KIND: u8 = 5;
 
-    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+    pub fn parse(v: &[u8], t: &mut Tlvs, _: &mut SpareLists) -> Result<(), Error> {
         if !t.lease6.dns.is_empty() {
             return Err(Error::DuplicateTlv(KIND));
         }
         if v.is_empty() || v.len() % 16 != 0 {
             return Err(Error::BadTlv(KIND));
         }
-        t.lease6.dns = v.chunks_exact(16).map(|c| ip6(c, 0..16)).collect();
+        t.lease6.dns.extend(v.chunks_exact(16).map(|c| ip6(c, 0..16)));
         Ok(())
     }
 
@@ -443,7 +535,7 @@ mod ipv6_gateway {
 
     pub const KIND: u8 = 6;
 
-    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+    pub fn parse(v: &[u8], t: &mut Tlvs, _: &mut SpareLists) -> Result<(), Error> {
         if v.len() != 16 {
             return Err(Error::BadTlv(KIND));
         }
@@ -468,11 +560,13 @@ mod dhcpv6_duid {
         pub const DUID: usize = 4;
     }
 
-    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+    pub fn parse(v: &[u8], t: &mut Tlvs, spare: &mut SpareLists) -> Result<(), Error> {
         if v.len() <= field::DUID {
             return Err(Error::BadTlv(KIND));
         }
-        set_once(&mut t.lease6.duid, (be32(v, field::IAID.start), v[field::DUID..].to_vec()), KIND)
+        let mut duid = take(&mut spare.duid);
+        duid.extend_from_slice(&v[field::DUID..]);
+        set_once(&mut t.lease6.duid, (be32(v, field::IAID.start), duid), KIND)
     }
 
     pub fn emit(t: &Tlvs, out: &mut Vec<u8>) -> Result<(), Error> {
@@ -506,7 +600,7 @@ mod trackers {
     }
     const FATAL: u8 = 1;
 
-    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+    pub fn parse(v: &[u8], t: &mut Tlvs, _: &mut SpareLists) -> Result<(), Error> {
         if v.len() != field::LEN {
             return Err(Error::BadTlv(KIND));
         }
@@ -550,7 +644,7 @@ mod handover {
         pub const LEN: usize = 9;
     }
 
-    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+    pub fn parse(v: &[u8], t: &mut Tlvs, _: &mut SpareLists) -> Result<(), Error> {
         if v.len() != field::LEN {
             return Err(Error::BadTlv(KIND));
         }
@@ -583,12 +677,14 @@ mod dhcpv6_server {
         pub const DUID: usize = 8;
     }
 
-    pub fn parse(v: &[u8], t: &mut Tlvs) -> Result<(), Error> {
+    pub fn parse(v: &[u8], t: &mut Tlvs, spare: &mut SpareLists) -> Result<(), Error> {
         if v.len() <= field::DUID {
             return Err(Error::BadTlv(KIND));
         }
+        let mut duid = take(&mut spare.server_duid);
+        duid.extend_from_slice(&v[field::DUID..]);
         let s = Server6 {
-            duid: v[field::DUID..].to_vec(),
+            duid,
             renew_left: be32(v, field::RENEW_LEFT.start),
             rebind_left: be32(v, field::REBIND_LEFT.start),
         };

@@ -361,30 +361,24 @@ impl World {
         let keys =
             if self.p.keyed { Keyring::new(vec![Key::new(7, b"simulation secret")]) } else { Keyring::default() };
         Settings {
-            group: 1,
-            router_id,
-            priority,
             preempt: self.p.preempt,
             preempt_delay: self.p.preempt_delay,
             hello_interval: self.p.hello,
             wan_hello_interval: self.p.wan_hello,
             dead_multiplier: self.p.multiplier,
-            ethertype: 0x88b5,
             shared_mac: SHARED_MAC,
             control_macs: vec![control_mac(i)],
             keys,
             hold_period: self.p.hold,
             nudge_interval: Some(Duration::from_secs(10)),
-            lan_announce_interval: None,
             prepare_timeout: self.p.hello * 10,
             client_id: vec![1, 2, 0x76, 0x77, 0x72, 0x70, 1],
-            dhcpv6: true,
             duid: DUID.to_vec(),
-            router_advert: true,
             trackers: vec![
                 TrackerSpec { name: "ping".into(), weight: Weight::Penalty(250), wan_only: true },
                 TrackerSpec { name: "lan".into(), weight: Weight::Fatal, wan_only: false },
             ],
+            ..Settings::for_tests(router_id, priority)
         }
     }
 
