@@ -149,7 +149,7 @@ fn forwarding_follows_the_permit(acts: &[Action], mut open: bool) -> bool {
 
 #[test]
 fn frames_say_forwarding_exactly_while_the_wan_is_open() {
-    let (mut a, mut b) = active_and_standby(settings(2, 100));
+    let (mut a, mut b) = active_and_standby(Settings::for_tests(2, 100));
     let (mut a_open, mut b_open) = (true, false);
     let mut wan_frames = 0;
     for now in (2000..4000).step_by(10) {
