@@ -309,7 +309,7 @@ fn fence(o: &Opts) -> ExitCode {
     if c.groups.is_empty() {
         return ExitCode::from(3);
     }
-    let devs: Vec<(&str, u16)> = c.groups.iter().map(|g| (g.wan_device.as_str(), g.ethertype)).collect();
+    let devs = vwrp::daemon::wan_devices(&c);
     let installed =
         vwrp::system::nft::Fence::open().and_then(|mut f| match f.table_present(vwrp::system::nft::TABLE) {
             Ok(true) => Ok(()),

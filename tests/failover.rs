@@ -213,6 +213,28 @@ fn reload_refuses_a_broken_config_and_applies_a_good_one_without_transition() {
     let after = c.status(2).unwrap();
     assert_eq!(after["counters"]["transitions"], before["counters"]["transitions"], "reload caused a transition");
     assert_eq!(c.actives(), vec![1]);
+
+    // A new hello interval: the fence's renewal rule takes the new permit
+    // ((3 − 1) × hello) in both tables before the engine counts on it.
+    let fence = |c: &Cluster| {
+        ["vwrp", "vwrp_owned"]
+            .map(|t| c.bed.exec_ok(&support::Testbed::router(2), ["nft", "list", "table", "netdev", t]))
+            .join("\n")
+    };
+    let renewal = |ms: u64| format!("update @open {{ oif timeout {ms}ms }}");
+    assert_eq!(fence(&c).matches(&renewal(2 * HELLO_MS)).count(), 2, "{}", fence(&c));
+    let slower = c
+        .config_text(2, &good)
+        .replace(&format!("hello_interval '{HELLO_MS}ms'"), &format!("hello_interval '{}ms'", 2 * HELLO_MS));
+    std::fs::write(c.config_path(2), slower).unwrap();
+    c.bed.signal(c.daemon(2), Signal::SIGHUP);
+    assert!(
+        poll_until(SECS(3), || fence(&c).matches(&renewal(4 * HELLO_MS)).count() == 2),
+        "the renewal kept its timeout after the reload: {}\n{}",
+        fence(&c),
+        c.log(2)
+    );
+    assert_eq!(c.actives(), vec![1]);
 }
 
 fn acks(c: &Cluster) -> usize {

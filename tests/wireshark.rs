@@ -217,6 +217,7 @@ fn expected_fields(frame: &[u8], m: &Message) -> Vec<(&'static str, String)> {
         ("vwrp.flags.want_step_up", bit(Flags::WANT_STEP_UP)),
         ("vwrp.flags.wan", bit(Flags::WAN)),
         ("vwrp.flags.leaving", bit(Flags::LEAVING)),
+        ("vwrp.flags.forwarding", bit(Flags::FORWARDING)),
         ("vwrp.dead_multiplier", m.dead_multiplier.to_string()),
         ("vwrp.hello_interval", m.hello_interval.to_string()),
         ("vwrp.tlv_length", pkt.tlv_len().to_string()),

@@ -12,6 +12,7 @@ use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
@@ -36,7 +37,7 @@ use crate::system::{ipv6, netifd, random, rtnl, wan};
 use crate::time::{Instant, millis};
 use crate::wire::dhcpv6::msg;
 use crate::wire::icmp::{AdvertisedPrefix, RouterAdvert};
-use crate::wire::{Key, Keyring, Lease4, Lease6, MULTICAST_MAC, Mac};
+use crate::wire::{self, Flags, Key, Keyring, Lease4, Lease6, MULTICAST_MAC, Mac};
 
 /// How the daemon finds its helper scripts (udhcpc event script).
 pub fn share_dir() -> std::path::PathBuf {
@@ -185,6 +186,13 @@ pub struct Group {
     pub exited: bool,
     /// A permit refresh found the nftables table gone.
     pub fence_lost: bool,
+    /// The permission was put in the kernel (and not withdrawn since):
+    /// a refresh is then a renewal, which a FORWARDING frame on the WAN
+    /// does in the kernel (system/nft.rs).
+    permit_open: bool,
+    /// A renewal the engine asked for in this batch of actions and no
+    /// FORWARDING frame has done yet: over nfnetlink at its end.
+    renewal_due: Option<Duration>,
     /// The control socket, for the DHCP client's event script.
     socket: std::path::PathBuf,
     /// `dhcp 'netifd'`: the netifd interface that owns the lease while
@@ -367,6 +375,8 @@ impl Group {
             prepared_now: false,
             exited: false,
             fence_lost: false,
+            permit_open: false,
+            renewal_due: None,
             socket: socket.to_path_buf(),
             netifd: None,
             state_dir: state_dir.to_path_buf(),
@@ -498,6 +508,7 @@ impl Group {
                 self.reopen_routers(reg, base);
                 self.reapply6();
                 done.wan_moved = Some(old);
+                self.permit_open = false;
                 if !self.dormant() {
                     self.engine.handle_wan_link(now, self.wan.carrier);
                 }
@@ -507,6 +518,7 @@ impl Group {
                 self.wan_arp = None;
                 self.reopen_routers(reg, base);
                 done.wan_moved = Some(old);
+                self.permit_open = false;
                 if !self.dormant() {
                     self.engine.handle_wan_link(now, false);
                 }
@@ -803,7 +815,26 @@ impl Group {
             }
             self.engine.handle_prepared(now);
         }
+        if let Some(timeout) = self.renewal_due.take() {
+            if let Err(e) = self.refresh(fence, timeout) {
+                log::warn!("group {}: {e}", self.cfg.name);
+            }
+        }
         self.check_commit_overran();
+    }
+
+    /// The permission put in the kernel (or renewed) over nfnetlink.
+    fn refresh(&mut self, fence: &mut Fence, timeout: Duration) -> io::Result<()> {
+        match fence.refresh(self.wan.ifindex, timeout) {
+            Ok(()) => {
+                self.permit_open = true;
+                Ok(())
+            }
+            Err(e) => {
+                self.fence_lost = e.kind() == io::ErrorKind::NotFound;
+                Err(e)
+            }
+        }
     }
 
     /// The engine gave up waiting for the commit (`prepare_timeout`) and
@@ -842,21 +873,25 @@ impl Group {
                 };
                 // A link that is down refuses frames, one that does not
                 // exist has no socket; the engine copes.
-                if let Some(Err(e)) = sock.as_ref().map(|s| s.send(&frame)) {
-                    log::debug!("group {name}: send on {path}: {e}");
+                match sock.as_ref().map(|s| s.send(&frame)) {
+                    Some(Err(e)) => log::debug!("group {name}: send on {path}: {e}"),
+                    // It passed the egress chain, which renewed the permit.
+                    Some(Ok(_)) if path == Path::Wan && forwarding(&frame) => self.renewal_due = None,
+                    _ => {}
                 }
                 self.engine.recycle(frame);
             }
             // No WAN device, nothing to let through (the fence closed the
             // old index when it went).
             Action::RefreshPermit { .. } | Action::CloseWan if self.wan.ifindex == 0 => {}
-            Action::RefreshPermit { timeout } => {
-                if let Err(e) = fence.refresh(self.wan.ifindex, timeout) {
-                    self.fence_lost = e.kind() == io::ErrorKind::NotFound;
-                    return Err(e);
-                }
+            // Opening is at once: what follows may be announcements on
+            // the WAN. A renewal waits for the hello round's WAN frame.
+            Action::RefreshPermit { timeout } if self.permit_open => self.renewal_due = Some(timeout),
+            Action::RefreshPermit { timeout } => self.refresh(fence, timeout)?,
+            Action::CloseWan => {
+                (self.permit_open, self.renewal_due) = (false, None);
+                fence.close(self.wan.ifindex)?
             }
-            Action::CloseWan => fence.close(self.wan.ifindex)?,
             Action::Prepare => {
                 if self.cfg.conntrack_sync {
                     // The other routers' connections into this kernel
@@ -1295,6 +1330,12 @@ impl Group {
             }
         }
     }
+}
+
+/// Whether a frame of ours says FORWARDING: leaving by the WAN, it
+/// renews the permission in the fence's egress chain.
+fn forwarding(frame: &[u8]) -> bool {
+    frame.get(wire::ETHERNET_HEADER_LEN + wire::FLAGS_OFFSET).is_some_and(|f| Flags(*f).has(Flags::FORWARDING))
 }
 
 /// Gratuitous ARP or unsolicited NA for a LAN gateway address, from its

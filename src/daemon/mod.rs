@@ -25,10 +25,10 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::config::{self, Config};
 use crate::control::{self, Request};
-use crate::engine::Command;
+use crate::engine::{Command, permit_timeout};
 use crate::json;
 use crate::system::hooks::Hooks;
-use crate::system::nft::{self, Fence, FenceWatch};
+use crate::system::nft::{self, Fence, FenceWatch, Wan};
 use crate::system::process::{self, Child};
 use crate::system::rtnl::LinkMonitor;
 use crate::system::{netifd, odhcp6c, realtime, udhcpc};
@@ -143,12 +143,13 @@ pub fn block_signals() -> io::Result<SigSet> {
     Ok(mask)
 }
 
-fn wan_devices(c: &Config) -> Vec<(String, u16)> {
-    c.groups.iter().map(|g| (g.wan_device.clone(), g.ethertype)).collect()
-}
-
-fn wan_refs(devs: &[(String, u16)]) -> Vec<(&str, u16)> {
-    devs.iter().map(|(d, e)| (d.as_str(), *e)).collect()
+/// What the fence covers: every group's WAN device, with its EtherType
+/// and its permit timeout.
+pub fn wan_devices(c: &Config) -> Vec<Wan> {
+    c.groups
+        .iter()
+        .map(|g| Wan::new(&g.wan_device, g.ethertype, permit_timeout(g.hello_interval, g.dead_multiplier)))
+        .collect()
 }
 
 /// Real-time scheduling at `priority`, or (0) normal scheduling. A kernel
@@ -188,7 +189,7 @@ impl Daemon {
         // socket owns one of its tables for as long as the daemon lives.
         let mut fence = Fence::open().map_err(|e| format!("nftables: {e}"))?;
         let devs = wan_devices(&config);
-        fence.install(&wan_refs(&devs)).map_err(|e| {
+        fence.install(&devs).map_err(|e| {
             if e.raw_os_error() == Some(nix::libc::EPERM) {
                 format!("{}: another vwrp daemon is running (it owns table netdev vwrp_owned)", path.display())
             } else {
@@ -444,7 +445,7 @@ impl Daemon {
     fn check_fence(&mut self) {
         self.next_fence_check = self.clock.now().plus(FENCE_RECHECK);
         let devs = wan_devices(&self.config);
-        match self.fence.ensure(&wan_refs(&devs)) {
+        match self.fence.ensure(&devs) {
             Ok(r) if r.any() => {
                 if r.emptied {
                     log::warn!("nftables table netdev vwrp disappeared (flush?): restored");
@@ -549,6 +550,15 @@ impl Daemon {
             );
             return;
         }
+        // The kernel renews the permit with the timeout its rules carry:
+        // they follow a new hello interval or multiplier before the
+        // engines count on it.
+        let running = wan_devices(&self.config);
+        let retimed: Vec<Wan> = wan_devices(&new).into_iter().filter(|w| !running.contains(w)).collect();
+        if let Err(e) = self.fence.retime(&retimed) {
+            log::error!("reload refused, keeping the running configuration: the fence's permit timeouts: {e}");
+            return;
+        }
         let now = self.clock.now();
         let mut woke = Vec::new();
         for (gi, n) in new.groups.iter().enumerate() {
@@ -562,6 +572,8 @@ impl Daemon {
                 }
                 Err(e) => {
                     log::error!("group {}: reload refused: {e}", n.name);
+                    // The groups from this one on keep their settings.
+                    let _ = self.fence.retime(running.get(gi..).unwrap_or_default());
                     return;
                 }
             }

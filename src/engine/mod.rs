@@ -23,7 +23,7 @@ pub use peer::{Bound, Peer, Refusal, Refused};
 pub use refusals::{REFUSAL_LOG_INTERVAL, Reason, RefusedFrames};
 pub use settings::{
     DISCOVERY_INTERVAL, MAX_PEERS, PEER_EXPIRY, RETRANSMIT_INTERVAL, RETRANSMITS, STANDBY_HELLO_MAX, STANDBY_PACE,
-    Settings, TrackerSpec, Weight,
+    Settings, TrackerSpec, Weight, permit_timeout,
 };
 pub use status::{Counters, Status};
 

@@ -51,6 +51,11 @@ impl Engine {
         if wan {
             flags |= Flags::WAN;
         }
+        // Not a claim (no round when it changes): the fence renews the
+        // permission from the WAN frames that carry it (§4.4).
+        if self.wan_open {
+            flags |= Flags::FORWARDING;
+        }
         let hello = if wan { self.s.wan_hello().unwrap_or(self.s.hello_interval) } else { self.control_pace(now) };
         let mut m = self.tx.take().unwrap_or_else(|| Message {
             kind,

@@ -91,6 +91,13 @@ pub const RETRANSMITS: u8 = 3;
 /// without a key) cannot grow its memory or its unicast hellos.
 pub const MAX_PEERS: usize = 32;
 
+/// The permit timeout of a group with this hello interval and dead
+/// multiplier: max(m − 1, 1) × h (docs/PROTOCOL.md §4.4). The fence's
+/// renewal rules carry it too (`system::nft::Wan`).
+pub fn permit_timeout(hello_interval: Duration, dead_multiplier: u8) -> Duration {
+    hello_interval.saturating_mul(u32::from(dead_multiplier.saturating_sub(1)).max(1))
+}
+
 impl Settings {
     /// A group's settings for the tests, the fuzzer and the simulation,
     /// each of which changes what it is about (`Settings { hello_interval:
@@ -135,7 +142,7 @@ impl Settings {
     /// refresh: one hello short of the dead interval, so a hung active
     /// stops forwarding before any standby can declare it dead.
     pub fn permit_timeout(&self) -> Duration {
-        self.hello_interval.saturating_mul(u32::from(self.dead_multiplier.saturating_sub(1)).max(1))
+        permit_timeout(self.hello_interval, self.dead_multiplier)
     }
 
     /// How long either end of a handover waits for the other: one dead

@@ -129,6 +129,51 @@ fn a_standby_never_sends_on_the_wan() {
     assert_eq!(b.state(), State::Standby);
 }
 
+/// Checks that each frame in `acts` says FORWARDING exactly when the
+/// permission is in force by the actions before it (a RefreshPermit and
+/// no CloseWan since), starting from `open`; returns the state after.
+fn forwarding_follows_the_permit(acts: &[Action], mut open: bool) -> bool {
+    for a in acts {
+        match a {
+            Action::RefreshPermit { .. } => open = true,
+            Action::CloseWan => open = false,
+            Action::Send { frame, .. } => {
+                let flags = Flags(frame[14 + crate::wire::FLAGS_OFFSET]);
+                assert_eq!(flags.has(Flags::FORWARDING), open, "{a:?} in {acts:?}");
+            }
+            _ => {}
+        }
+    }
+    open
+}
+
+#[test]
+fn frames_say_forwarding_exactly_while_the_wan_is_open() {
+    let (mut a, mut b) = active_and_standby(Settings::for_tests(2, 100));
+    let (mut a_open, mut b_open) = (true, false);
+    let mut wan_frames = 0;
+    for now in (2000..4000).step_by(10) {
+        if now == 2500 {
+            a.handle_command(t(now), Command::StepDown).unwrap();
+        }
+        a.handle_timeout(t(now));
+        b.handle_timeout(t(now));
+        let (fa, fb) = (drain_prepared(&mut a, t(now)), drain_prepared(&mut b, t(now)));
+        a_open = forwarding_follows_the_permit(&fa, a_open);
+        b_open = forwarding_follows_the_permit(&fb, b_open);
+        wan_frames += fa.iter().chain(&fb).filter(|x| matches!(x, Action::Send { path: Path::Wan, .. })).count();
+        deliver(&mut b, t(now), &fa);
+        deliver(&mut a, t(now), &fb);
+        let (fa2, fb2) = (drain_prepared(&mut a, t(now)), drain_prepared(&mut b, t(now)));
+        a_open = forwarding_follows_the_permit(&fa2, a_open);
+        b_open = forwarding_follows_the_permit(&fb2, b_open);
+    }
+    // The role moved over, so both sides of the flag were seen on each.
+    assert_eq!((a.state(), b.state()), (State::Standby, State::Active));
+    assert!(!a_open && b_open, "{a_open} {b_open}");
+    assert!(wan_frames > 10, "{wan_frames}");
+}
+
 #[test]
 fn commands_refuse_what_cannot_be_done() {
     let mut e = Engine::new(Settings::for_tests(1, 100), 7, t(0));
@@ -870,7 +915,7 @@ fn an_active_whose_lan_goes_down_releases_the_wan_and_the_standby_takes_over_at_
     assert_eq!(a.state(), State::Fault, "{acts:?}");
     assert!(!a.status(t(2000)).lan_up);
     let wan = sent_on(&acts, Path::Wan, &a.settings().keys);
-    assert_eq!(wan, [(MessageType::Release, State::Active, Flags(Flags::WAN | Flags::LEAVING))]);
+    assert_eq!(wan, [(MessageType::Release, State::Active, Flags(Flags::WAN | Flags::LEAVING | Flags::FORWARDING))]);
     assert!(acts.contains(&Action::CloseWan) && acts.contains(&Action::DropLanGateway));
     assert_eq!(a.counters().releases, 1);
     // b hears the RELEASE on the WAN only, and takes over at once.

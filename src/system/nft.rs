@@ -4,10 +4,12 @@
 //!
 //! ```text
 //! table netdev vwrp {                    # and: table netdev vwrp_owned { flags owner
-//!   set open { type iface_index; flags timeout; }
+//!   set open { type iface_index; size 65535; flags dynamic, timeout; }
 //!   chain in_<dev>  { type filter hook ingress device "<dev>" priority -500; policy drop;
 //!                     ether type <ethertype> accept; meta iif @open accept; }
 //!   chain out_<dev> { type filter hook egress  device "<dev>" priority -500; policy drop;
+//!                     ether type <ethertype> @ll,192,8 & 0x20 == 0x20
+//!                         update @open { oif timeout <permit> };
 //!                     ether type <ethertype> accept; meta oif @open accept; }
 //! }
 //! ```
@@ -27,8 +29,16 @@
 //!   when that socket closes, that is when the daemon exits or dies: then
 //!   `vwrp` is still there.
 //!
-//! Everything goes over nfnetlink, one transaction per change (install,
-//! repair, the per-hello permission): nothing is spawned.
+//! The permission is renewed on the way out by the active's own WAN
+//! frames: the first rule of the egress chain restarts its timeout for
+//! every frame of the group's EtherType whose header says FORWARDING
+//! (docs/PROTOCOL.md §2.5, §4.4), which the engine sets exactly while the
+//! WAN is open. So a hello tick that sends a WAN hello needs no nftables
+//! transaction, the largest part of an active's cost per hello before;
+//! the daemon renews the permission over nfnetlink on a tick without one.
+//!
+//! Everything else goes over nfnetlink, one transaction per change
+//! (install, repair, a renewal, a new permit timeout): nothing is spawned.
 //!
 //! Chains are bound to their device by name. Up to Linux 6.15 a chain's
 //! device must exist when the chain is added, and deleting the device
@@ -49,6 +59,7 @@ use super::netlink::{
     F_ACK, F_CREATE, F_DUMP, F_EXCL, F_REQUEST, Message, Messages, Protocol, Request, Socket, is_errno,
 };
 use super::rtnl;
+use crate::wire::{self, Flags};
 
 /// The table that outlives the daemon, in family `netdev`.
 pub const TABLE: &str = "vwrp";
@@ -99,7 +110,11 @@ const NFTA_SET_NAME: u16 = 2;
 const NFTA_SET_FLAGS: u16 = 3;
 const NFTA_SET_KEY_TYPE: u16 = 4;
 const NFTA_SET_KEY_LEN: u16 = 5;
+const NFTA_SET_DESC: u16 = 9;
 const NFTA_SET_ID: u16 = 10;
+const NFTA_SET_DESC_SIZE: u16 = 1;
+/// What nft gives a dynamic set by default; elements are WAN devices.
+const SET_SIZE: u32 = 65535;
 const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
 const NFTA_SET_ELEM_LIST_SET: u16 = 2;
 const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
@@ -125,6 +140,17 @@ const NFTA_IMMEDIATE_DATA: u16 = 2;
 const NFTA_LOOKUP_SET: u16 = 1;
 const NFTA_LOOKUP_SREG: u16 = 2;
 const NFTA_LOOKUP_SET_ID: u16 = 4;
+const NFTA_BITWISE_SREG: u16 = 1;
+const NFTA_BITWISE_DREG: u16 = 2;
+const NFTA_BITWISE_LEN: u16 = 3;
+const NFTA_BITWISE_MASK: u16 = 4;
+const NFTA_BITWISE_XOR: u16 = 5;
+const NFTA_DYNSET_SET_NAME: u16 = 1;
+const NFTA_DYNSET_SET_ID: u16 = 2;
+const NFTA_DYNSET_OP: u16 = 3;
+const NFTA_DYNSET_SREG_KEY: u16 = 4;
+const NFTA_DYNSET_TIMEOUT: u16 = 6;
+const MSG_DELRULE: u16 = SUBSYS | libc::NFT_MSG_DELRULE as u16;
 /// nft's datatype number for `iface_index` (its datatype.h), so that `nft
 /// list` shows the set as nft would have made it.
 const TYPE_IFINDEX: u32 = 20;
@@ -139,6 +165,8 @@ const REG_1: u32 = libc::NFT_REG_1 as u32;
 const ARPHRD_ETHER: u16 = 1;
 /// Where the EtherType sits in an Ethernet header.
 const ETHERTYPE_OFFSET: u32 = 12;
+/// Where a vwrp frame's header flags sit (docs/PROTOCOL.md §2.2).
+const FLAGS_OFFSET: u32 = (wire::ETHERNET_HEADER_LEN + wire::FLAGS_OFFSET) as u32;
 
 /// `struct nfgenmsg`: family, version, resource id (big endian).
 fn nfgenmsg(family: u8, res_id: u16) -> [u8; 4] {
@@ -199,6 +227,32 @@ impl Hook {
             Hook::Egress => format!("out_{dev}"),
         }
     }
+
+    /// The chain's rules: the EtherType of vwrp's frames and the
+    /// permission set, and on the way out first the renewal.
+    fn rules(self) -> usize {
+        match self {
+            Hook::Ingress => 2,
+            Hook::Egress => 3,
+        }
+    }
+}
+
+/// A WAN device the fence covers: the EtherType of its group's frames,
+/// which cross it closed, and the group's permit timeout
+/// (`engine::permit_timeout`), which its egress chain gives the
+/// permission at every renewal from a FORWARDING frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wan {
+    pub device: String,
+    pub ethertype: u16,
+    pub permit: Duration,
+}
+
+impl Wan {
+    pub fn new(device: &str, ethertype: u16, permit: Duration) -> Wan {
+        Wan { device: device.to_string(), ethertype, permit }
+    }
 }
 
 /// Removes the shared table, if present. For tests and tooling: the daemon
@@ -213,15 +267,20 @@ pub fn uninstall() -> io::Result<()> {
     Socket::open(Protocol::Netfilter, 0)?.request_ack(&mut req)
 }
 
-fn validate(devs: &[(&str, u16)]) -> io::Result<()> {
+fn validate(wans: &[Wan]) -> io::Result<()> {
     let mut seen: Vec<&str> = Vec::new();
-    for &(dev, ethertype) in devs {
+    for w in wans {
+        let dev = w.device.as_str();
         if !valid_ifname(dev) || seen.contains(&dev) {
             return Err(invalid(format!("bad or repeated WAN device name {dev:?}")));
         }
         // Below 0x0600 the field is an 802.3 length, not an EtherType.
-        if ethertype < 0x0600 {
-            return Err(invalid(format!("EtherType {ethertype:#06x} out of range")));
+        if w.ethertype < 0x0600 {
+            return Err(invalid(format!("EtherType {:#06x} out of range", w.ethertype)));
+        }
+        // A zero timeout would mean "the set's default": never expire.
+        if w.permit.is_zero() {
+            return Err(invalid(format!("{dev}: zero permit timeout")));
         }
         seen.push(dev);
     }
@@ -240,9 +299,9 @@ fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 
-/// The devices of `devs` that exist now.
-fn present<'a>(devs: &[(&'a str, u16)]) -> Vec<(&'a str, u16)> {
-    devs.iter().copied().filter(|(d, _)| rtnl::ifindex(d).is_ok()).collect()
+/// The devices of `wans` that exist now.
+fn present(wans: &[Wan]) -> Vec<Wan> {
+    wans.iter().filter(|w| rtnl::ifindex(&w.device).is_ok()).cloned().collect()
 }
 
 /// What [`Fence::ensure`] found missing and put back.
@@ -306,19 +365,19 @@ impl Fence {
     /// replaces any previous version (a crashed daemon's), `vwrp_owned` is
     /// made for this socket. Fails if another socket owns `vwrp_owned`
     /// (another daemon runs), and then changes nothing.
-    pub fn install(&mut self, devs: &[(&str, u16)]) -> io::Result<()> {
-        self.install_layers(&Layer::BOTH, devs)
+    pub fn install(&mut self, wans: &[Wan]) -> io::Result<()> {
+        self.install_layers(&Layer::BOTH, wans)
     }
 
     /// `vwrp` alone, replacing any previous version, every device closed:
     /// for `vwrp fence` at boot, before the daemon runs.
-    pub fn install_shared(&mut self, devs: &[(&str, u16)]) -> io::Result<()> {
-        self.install_layers(&[Layer::Shared], devs)
+    pub fn install_shared(&mut self, wans: &[Wan]) -> io::Result<()> {
+        self.install_layers(&[Layer::Shared], wans)
     }
 
-    fn install_layers(&mut self, layers: &[Layer], devs: &[(&str, u16)]) -> io::Result<()> {
+    fn install_layers(&mut self, layers: &[Layer], devs: &[Wan]) -> io::Result<()> {
         validate(devs)?;
-        let batch = |devs: &[(&str, u16)]| {
+        let batch = |devs: &[Wan]| {
             let mut req = Request::new();
             batch_begin(&mut req);
             for &layer in layers {
@@ -346,7 +405,7 @@ impl Fence {
     /// a device that was re-created (added in place). A table whose set or
     /// rules were tampered with is made afresh. Cheap when nothing is
     /// missing: three netlink dumps.
-    pub fn ensure(&mut self, devs: &[(&str, u16)]) -> io::Result<Repaired> {
+    pub fn ensure(&mut self, devs: &[Wan]) -> io::Result<Repaired> {
         validate(devs)?;
         let found = self.survey()?;
         let present = present(devs);
@@ -354,18 +413,19 @@ impl Fence {
         batch_begin(&mut req);
         let mut done = Repaired::default();
         for layer in Layer::BOTH {
-            let counts: Vec<Option<usize>> =
-                present.iter().flat_map(|&(dev, _)| Hook::BOTH.map(|h| found.rules(layer, &h.chain(dev)))).collect();
-            let intact = found.has_set(layer) && counts.iter().all(|n| n.is_none_or(|n| n == RULES_PER_CHAIN));
+            let intact = found.has_set(layer)
+                && present.iter().all(|w| {
+                    Hook::BOTH.iter().all(|h| found.rules(layer, &h.chain(&w.device)).is_none_or(|n| n == h.rules()))
+                });
             if !intact {
                 replace_layer(&mut req, layer, &present);
                 done.emptied = true;
                 continue;
             }
-            for &(dev, ethertype) in &present {
+            for w in &present {
                 for hook in Hook::BOTH {
-                    if found.rules(layer, &hook.chain(dev)).is_none() {
-                        add_chain(&mut req, layer, hook, dev, ethertype);
+                    if found.rules(layer, &hook.chain(&w.device)).is_none() {
+                        add_chain(&mut req, layer, hook, w);
                         done.chains = true;
                     }
                 }
@@ -376,6 +436,38 @@ impl Fence {
             self.socket.request_ack(&mut req)?;
         }
         Ok(done)
+    }
+
+    /// Gives the egress chains of `wans` their permit timeouts, in both
+    /// tables, in one transaction (each chain's rules replaced as a whole:
+    /// no frame sees it without them): after a reload changed a group's
+    /// hello interval or multiplier, so that the kernel's renewals keep to
+    /// the permit the engine counts on. Chains not in place are skipped:
+    /// `ensure` adds them with the new timeout.
+    pub fn retime(&mut self, wans: &[Wan]) -> io::Result<()> {
+        validate(wans)?;
+        let found = self.survey()?;
+        let mut req = Request::new();
+        batch_begin(&mut req);
+        let mut any = false;
+        for layer in Layer::BOTH {
+            for w in wans {
+                let chain = Hook::Egress.chain(&w.device);
+                if found.rules(layer, &chain).is_some() {
+                    req.message(MSG_DELRULE, F_REQUEST | F_ACK)
+                        .header(&nfgenmsg(NETDEV, 0))
+                        .attr_str(NFTA_RULE_TABLE, layer.table())
+                        .attr_str(NFTA_RULE_CHAIN, &chain);
+                    chain_rules(&mut req, layer, Hook::Egress, &chain, w);
+                    any = true;
+                }
+            }
+        }
+        if !any {
+            return Ok(());
+        }
+        batch_end(&mut req);
+        self.socket.request_ack(&mut req)
     }
 
     /// The fence's sets, chains and rule counts, as the kernel has them.
@@ -620,13 +712,10 @@ fn table_message(req: &mut Request, layer: Layer, flags: u16) {
         .attr_u32_be(NFTA_TABLE_FLAGS, layer.flags());
 }
 
-/// Each chain's rules: the EtherType of vwrp's frames, the permission set.
-const RULES_PER_CHAIN: usize = 2;
-
 /// `layer`'s table made afresh, whatever was there: declaring it before
 /// deleting it makes the delete valid when it is missing, and the
 /// transaction replaces it as a whole (its set comes back empty).
-fn replace_layer(req: &mut Request, layer: Layer, devs: &[(&str, u16)]) {
+fn replace_layer(req: &mut Request, layer: Layer, devs: &[Wan]) {
     table_message(req, layer, F_CREATE);
     req.message(MSG_DELTABLE, F_REQUEST | F_ACK).header(&nfgenmsg(NETDEV, 0)).attr_str(NFTA_TABLE_NAME, layer.table());
     add_layer(req, layer, devs);
@@ -634,31 +723,35 @@ fn replace_layer(req: &mut Request, layer: Layer, devs: &[(&str, u16)]) {
 
 /// The messages that make `layer`'s table, its set and the chains of
 /// `devs`.
-fn add_layer(req: &mut Request, layer: Layer, devs: &[(&str, u16)]) {
+fn add_layer(req: &mut Request, layer: Layer, devs: &[Wan]) {
     table_message(req, layer, F_CREATE);
     req.message(MSG_NEWSET, F_REQUEST | F_ACK | F_CREATE | F_EXCL)
         .header(&nfgenmsg(NETDEV, 0))
         .attr_str(NFTA_SET_TABLE, layer.table())
         .attr_str(NFTA_SET_NAME, OPEN_SET)
-        .attr_u32_be(NFTA_SET_FLAGS, libc::NFT_SET_TIMEOUT as u32)
+        // EVAL ("dynamic"): the egress chains update it from the data path.
+        .attr_u32_be(NFTA_SET_FLAGS, (libc::NFT_SET_TIMEOUT | libc::NFT_SET_EVAL) as u32)
         .attr_u32_be(NFTA_SET_KEY_TYPE, TYPE_IFINDEX)
         .attr_u32_be(NFTA_SET_KEY_LEN, 4)
-        .attr_u32_be(NFTA_SET_ID, layer.set_id());
-    for &(dev, ethertype) in devs {
+        .attr_u32_be(NFTA_SET_ID, layer.set_id())
+        .nest(NFTA_SET_DESC)
+        .attr_u32_be(NFTA_SET_DESC_SIZE, SET_SIZE)
+        .end_nest();
+    for w in devs {
         for hook in Hook::BOTH {
-            add_chain(req, layer, hook, dev, ethertype);
+            add_chain(req, layer, hook, w);
         }
     }
 }
 
 /// One chain (a new one: `F_EXCL`, so rules are never doubled) and its
-/// rules, as nft would compile them:
-/// `ether type <ethertype> accept; meta iif|oif @open accept`.
-fn add_chain(req: &mut Request, layer: Layer, hook: Hook, dev: &str, ethertype: u16) {
+/// rules.
+fn add_chain(req: &mut Request, layer: Layer, hook: Hook, wan: &Wan) {
+    let dev = wan.device.as_str();
     let chain = hook.chain(dev);
-    let (hooknum, meta) = match hook {
-        Hook::Ingress => (NF_NETDEV_INGRESS, libc::NFT_META_IIF),
-        Hook::Egress => (NF_NETDEV_EGRESS, libc::NFT_META_OIF),
+    let hooknum = match hook {
+        Hook::Ingress => NF_NETDEV_INGRESS,
+        Hook::Egress => NF_NETDEV_EGRESS,
     };
     req.message(MSG_NEWCHAIN, F_REQUEST | F_ACK | F_CREATE | F_EXCL)
         .header(&nfgenmsg(NETDEV, 0))
@@ -671,23 +764,53 @@ fn add_chain(req: &mut Request, layer: Layer, hook: Hook, dev: &str, ethertype: 
         .end_nest()
         .attr_u32_be(NFTA_CHAIN_POLICY, NF_DROP)
         .attr_str(NFTA_CHAIN_TYPE, "filter");
+    chain_rules(req, layer, hook, &chain, wan);
+}
+
+/// A chain's rules, as nft would compile them: on the way out first
+/// `ether type <ethertype> @ll,192,8 & 0x20 == 0x20 update @open { oif
+/// timeout <permit> }` (the renewal), then on both hooks
+/// `ether type <ethertype> accept; meta iif|oif @open accept`.
+fn chain_rules(req: &mut Request, layer: Layer, hook: Hook, chain: &str, wan: &Wan) {
+    let meta = match hook {
+        Hook::Ingress => libc::NFT_META_IIF,
+        Hook::Egress => libc::NFT_META_OIF,
+    };
+    if hook == Hook::Egress {
+        rule(req, layer, chain, |r| {
+            ether_type(r, wan.ethertype);
+            payload(r, FLAGS_OFFSET, 1);
+            expr(r, "bitwise", |r| {
+                r.attr_u32_be(NFTA_BITWISE_SREG, REG_1)
+                    .attr_u32_be(NFTA_BITWISE_DREG, REG_1)
+                    .attr_u32_be(NFTA_BITWISE_LEN, 1)
+                    .nest(NFTA_BITWISE_MASK)
+                    .attr(NFTA_DATA_VALUE, &[Flags::FORWARDING])
+                    .end_nest()
+                    .nest(NFTA_BITWISE_XOR)
+                    .attr(NFTA_DATA_VALUE, &[0])
+                    .end_nest();
+            });
+            cmp_eq(r, &[Flags::FORWARDING]);
+            expr(r, "meta", |r| {
+                r.attr_u32_be(NFTA_META_DREG, REG_1).attr_u32_be(NFTA_META_KEY, meta as u32);
+            });
+            expr(r, "dynset", |r| {
+                r.attr_str(NFTA_DYNSET_SET_NAME, OPEN_SET)
+                    .attr_u32_be(NFTA_DYNSET_SET_ID, layer.set_id())
+                    .attr_u32_be(NFTA_DYNSET_OP, libc::NFT_DYNSET_OP_UPDATE as u32)
+                    .attr_u32_be(NFTA_DYNSET_SREG_KEY, REG_1)
+                    .attr_u64_be(NFTA_DYNSET_TIMEOUT, crate::time::millis(wan.permit).max(1));
+            });
+        });
+    }
     // ether type <ethertype> accept
-    rule(req, layer, &chain, |r| {
-        expr(r, "meta", |r| {
-            r.attr_u32_be(NFTA_META_DREG, REG_1).attr_u32_be(NFTA_META_KEY, libc::NFT_META_IIFTYPE as u32);
-        });
-        cmp_eq(r, &ARPHRD_ETHER.to_ne_bytes());
-        expr(r, "payload", |r| {
-            r.attr_u32_be(NFTA_PAYLOAD_DREG, REG_1)
-                .attr_u32_be(NFTA_PAYLOAD_BASE, libc::NFT_PAYLOAD_LL_HEADER as u32)
-                .attr_u32_be(NFTA_PAYLOAD_OFFSET, ETHERTYPE_OFFSET)
-                .attr_u32_be(NFTA_PAYLOAD_LEN, 2);
-        });
-        cmp_eq(r, &ethertype.to_be_bytes());
+    rule(req, layer, chain, |r| {
+        ether_type(r, wan.ethertype);
         accept(r);
     });
     // meta iif|oif @open accept
-    rule(req, layer, &chain, |r| {
+    rule(req, layer, chain, |r| {
         expr(r, "meta", |r| {
             r.attr_u32_be(NFTA_META_DREG, REG_1).attr_u32_be(NFTA_META_KEY, meta as u32);
         });
@@ -709,6 +832,26 @@ fn rule(req: &mut Request, layer: Layer, chain: &str, exprs: impl FnOnce(&mut Re
         .nest(NFTA_RULE_EXPRESSIONS);
     exprs(req);
     req.end_nest();
+}
+
+/// `ether type <ethertype>`: an Ethernet device, and the EtherType.
+fn ether_type(req: &mut Request, ethertype: u16) {
+    expr(req, "meta", |r| {
+        r.attr_u32_be(NFTA_META_DREG, REG_1).attr_u32_be(NFTA_META_KEY, libc::NFT_META_IIFTYPE as u32);
+    });
+    cmp_eq(req, &ARPHRD_ETHER.to_ne_bytes());
+    payload(req, ETHERTYPE_OFFSET, 2);
+    cmp_eq(req, &ethertype.to_be_bytes());
+}
+
+/// `len` bytes of the link-layer header at `offset` into register 1.
+fn payload(req: &mut Request, offset: u32, len: u32) {
+    expr(req, "payload", |r| {
+        r.attr_u32_be(NFTA_PAYLOAD_DREG, REG_1)
+            .attr_u32_be(NFTA_PAYLOAD_BASE, libc::NFT_PAYLOAD_LL_HEADER as u32)
+            .attr_u32_be(NFTA_PAYLOAD_OFFSET, offset)
+            .attr_u32_be(NFTA_PAYLOAD_LEN, len);
+    });
 }
 
 /// One expression of a rule: its name and its attributes.
@@ -772,16 +915,18 @@ mod tests {
 
     #[test]
     fn bad_devices_are_refused() {
+        let w = |d: &str, e: u16| Wan::new(d, e, Duration::from_millis(20));
         for bad in [
-            &[("", 0x88b5)][..],
-            &[("a\"b", 0x88b5)],
-            &[("x", 0x05ff)],
-            &[("waaaaaaaaaaaaaan", 0x88b5)],
-            &[("a", 0x88b5), ("a", 0x88b5)],
+            vec![w("", 0x88b5)],
+            vec![w("a\"b", 0x88b5)],
+            vec![w("x", 0x05ff)],
+            vec![w("waaaaaaaaaaaaaan", 0x88b5)],
+            vec![w("a", 0x88b5), w("a", 0x88b5)],
+            vec![Wan::new("a", 0x88b5, Duration::ZERO)],
         ] {
-            assert_eq!(validate(bad).unwrap_err().kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+            assert_eq!(validate(&bad).unwrap_err().kind(), io::ErrorKind::InvalidInput, "{bad:?}");
         }
-        validate(&[("eth0.2", 0x88b5), ("wan-b", 0x9000)]).unwrap();
+        validate(&[w("eth0.2", 0x88b5), w("wan-b", 0x9000)]).unwrap();
     }
 
     /// `fenced` holds WAN device `wa` behind the fence; `peer` is the other
@@ -797,7 +942,15 @@ mod tests {
 
     const VWRP: u16 = 0x88b5;
     const OTHER: u16 = 0x88b6;
-    const MARKER: &[u8] = b"vwrp fence test frame";
+    /// No FORWARDING bit where a vwrp header has its flags (a space
+    /// there would open the WAN on the way out).
+    const MARKER: &[u8] = b"VWRP_FENCE_TEST_FRAME";
+    /// The permit timeout the bed's egress chains renew with.
+    const PERMIT: Duration = Duration::from_millis(300);
+
+    fn wan(dev: &str) -> Wan {
+        Wan::new(dev, VWRP, PERMIT)
+    }
 
     fn bed(tag: &str) -> Bed {
         let fenced = Netns::new(&format!("{tag}f"));
@@ -807,7 +960,7 @@ mod tests {
         peer.ok("ip addr add 192.0.2.2/24 dev wb");
         let (wa, wb) = (fenced.ifindex("wa"), peer.ifindex("wb"));
         let mut fence = fenced.enter(Fence::open).unwrap();
-        fence.install(&[("wa", VWRP)]).unwrap();
+        fence.install(&[wan("wa")]).unwrap();
         Bed { fenced, peer, wa, wb, fence }
     }
 
@@ -842,7 +995,7 @@ mod tests {
 
     /// `Fence::ensure` as the daemon calls it: from inside the namespace,
     /// where it looks the devices up.
-    fn ensure(bed: &mut Bed, devs: &[(&str, u16)]) -> Repaired {
+    fn ensure(bed: &mut Bed, devs: &[Wan]) -> Repaired {
         let Bed { fenced, fence, .. } = bed;
         fenced.enter(|| fence.ensure(devs)).unwrap()
     }
@@ -864,13 +1017,14 @@ mod tests {
             for line in [
                 format!("table netdev {name} {{"),
                 "type iface_index".into(),
-                "flags timeout".into(),
+                "flags dynamic,timeout".into(),
                 "chain in_wa {".into(),
                 "type filter hook ingress device \"wa\" priority -500; policy drop;".into(),
                 "ether type 0x88b5 accept".into(),
                 "iif @open accept".into(),
                 "chain out_wa {".into(),
                 "type filter hook egress device \"wa\" priority -500; policy drop;".into(),
+                "ether type 0x88b5 @ll,192,8 & 0x20 == 0x20 update @open { oif timeout 300ms }".into(),
                 "oif @open accept".into(),
             ] {
                 assert!(text.contains(&line), "{line:?} missing from:\n{text}");
@@ -913,6 +1067,49 @@ mod tests {
         bed.fence.close(bed.wa).unwrap(); // already closed: fine
     }
 
+    /// A vwrp frame out of the WAN whose header flags are `flags`.
+    fn send_vwrp(bed: &Bed, flags: u8) {
+        let mut pdu = [0u8; 46];
+        pdu[crate::wire::FLAGS_OFFSET] = flags;
+        let frame = EthernetRepr { dst: Mac::BROADCAST, src: Mac([2, 0, 0, 0, 0, 1]), ethertype: VWRP }
+            .frame(|out| out.extend_from_slice(&pdu));
+        let tx = bed.fenced.enter(|| PacketSocket::open(bed.wa, VWRP)).unwrap();
+        tx.send(&frame).unwrap();
+    }
+
+    #[test]
+    fn a_forwarding_frame_on_the_way_out_renews_the_permission() {
+        let bed = bed("fw");
+        send_vwrp(&bed, !Flags::FORWARDING);
+        assert!(!can_ping(&bed), "a frame without FORWARDING opened the WAN");
+        send_vwrp(&bed, Flags::FORWARDING | Flags::WAN);
+        assert!(can_ping(&bed), "a FORWARDING frame did not open the WAN");
+        // Renewed by frames alone, it lasts past one timeout ...
+        for _ in 0..5 {
+            std::thread::sleep(PERMIT / 3);
+            send_vwrp(&bed, Flags::FORWARDING);
+        }
+        assert!(can_ping(&bed), "renewals did not keep the WAN open");
+        // ... and lapses one timeout after the last.
+        std::thread::sleep(PERMIT + Duration::from_millis(100));
+        assert!(!can_ping(&bed), "the permission outlived its timeout after the last renewal");
+    }
+
+    #[test]
+    fn retime_gives_the_renewals_a_new_timeout() {
+        let mut bed = bed("rt");
+        let longer = Wan::new("wa", VWRP, Duration::from_secs(3));
+        bed.fenced.enter(|| bed.fence.retime(std::slice::from_ref(&longer))).unwrap();
+        for t in [TABLE, OWNED_TABLE] {
+            let text = listed(&bed, t);
+            assert!(text.contains("update @open { oif timeout 3s }"), "{text}");
+        }
+        assert_eq!(ensure(&mut bed, &[longer]), Repaired::default(), "retime left a chain to repair");
+        send_vwrp(&bed, Flags::FORWARDING);
+        std::thread::sleep(PERMIT + Duration::from_millis(200));
+        assert!(can_ping(&bed), "the renewal kept the old timeout");
+    }
+
     #[test]
     fn refresh_restarts_the_timeout() {
         let mut bed = bed("rf");
@@ -945,7 +1142,7 @@ mod tests {
         assert!(is_errno(&err, Errno::ENOENT), "{err}");
         assert!(can_ping(&bed), "the owned table's permission was not refreshed");
 
-        let devs = [("wa", VWRP)];
+        let devs = [wan("wa")];
         assert_eq!(ensure(&mut bed, &devs), Repaired { emptied: true, chains: false });
         assert!(listed(&bed, TABLE).contains("oif @open accept"));
         assert!(!can_ping(&bed), "a restored table must start closed");
@@ -996,7 +1193,7 @@ mod tests {
         let add = bed.fenced.sh("nft add element netdev vwrp_owned open '{ \"wa\" }'");
         assert!(!add.status.success(), "another process opened the owned table");
         // A second daemon cannot install over the first, and changes nothing.
-        let err = bed.fenced.enter(|| Fence::open()?.install(&[("wa", VWRP)])).unwrap_err();
+        let err = bed.fenced.enter(|| Fence::open()?.install(&[wan("wa")])).unwrap_err();
         assert!(is_errno(&err, Errno::EPERM), "{err}");
 
         bed.fence.refresh(bed.wa, Duration::from_millis(300)).unwrap();
@@ -1025,13 +1222,13 @@ mod tests {
         assert!(!can_ping(&bed), "the WAN opened when the owned table went");
         bed.fence.release().unwrap();
         // Still open: the next daemon's socket installs over it.
-        bed.fenced.enter(|| Fence::open()?.install(&[("wa", VWRP)])).unwrap();
+        bed.fenced.enter(|| Fence::open()?.install(&[wan("wa")])).unwrap();
     }
 
     #[test]
     fn ensure_puts_back_the_chains_of_a_device_that_came_back() {
         let mut bed = bed("dv");
-        let devs = [("wa", VWRP)];
+        let devs = [wan("wa")];
         // Before Linux 6.16 deleting a device deletes its chains; a chain
         // deleted by hand stands in for that on newer kernels.
         bed.fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
@@ -1060,7 +1257,7 @@ mod tests {
     #[test]
     fn a_missing_device_does_not_stop_the_others_being_fenced() {
         let mut bed = bed("ms");
-        let devs = [("wa", VWRP), ("nosuch0", VWRP)];
+        let devs = [wan("wa"), wan("nosuch0")];
         let Bed { fenced, fence, .. } = &mut bed;
         fenced.enter(|| fence.install(&devs)).unwrap();
         assert!(!can_ping(&bed));
@@ -1096,7 +1293,7 @@ mod tests {
         const K: u32 = 200;
         let start = Instant::now();
         for _ in 0..K {
-            ensure(&mut bed, &[("wa", VWRP)]);
+            ensure(&mut bed, &[wan("wa")]);
         }
         let check = start.elapsed() / K;
         println!(

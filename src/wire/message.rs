@@ -11,6 +11,8 @@ pub const VERSION: u8 = 2;
 pub const HEADER_LEN: usize = 24;
 /// Where the group byte sits in the PDU: a socket filter reads it.
 pub const GROUP_OFFSET: usize = field::GROUP;
+/// Where the flags sit in the PDU: the fence's egress rule reads them.
+pub const FLAGS_OFFSET: usize = field::FLAGS;
 
 mod field {
     use core::ops::Range;
@@ -114,7 +116,11 @@ impl Flags {
     /// serve (its LAN lost, a fatal tracker down). A standby that hears it
     /// only on the WAN takes over (docs/PROTOCOL.md §6.8).
     pub const LEAVING: u8 = 0x10;
-    const KNOWN: u8 = 0x1f;
+    /// Sender's WAN was open (it held the forwarding permission) when it
+    /// built the frame. Informational for receivers; the sender's own
+    /// fence renews the permission from the WAN frames that carry it.
+    pub const FORWARDING: u8 = 0x20;
+    const KNOWN: u8 = 0x3f;
 
     pub fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -213,7 +219,7 @@ pub struct Message {
     pub router_id: u32,
     pub priority: u8,
     pub effective_priority: u8,
-    /// WANT_PREEMPT, WANT_STEP_UP, WAN and LEAVING; AUTH is set by `emit`.
+    /// WANT_PREEMPT, WANT_STEP_UP, WAN, LEAVING and FORWARDING; AUTH is set by `emit`.
     pub flags: Flags,
     pub dead_multiplier: u8,
     /// Milliseconds between hellos on the path this frame was sent on.

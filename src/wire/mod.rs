@@ -24,7 +24,7 @@ mod vectors;
 pub use auth::{Key, Keyring, ReplayGuard, TAG_LEN, TRAILER_LEN};
 pub use ethernet::{ETHERNET_HEADER_LEN, EthernetFrame, EthernetRepr, MIN_FRAME_LEN, Mac, ethertype};
 pub use message::{
-    Flags, GROUP_OFFSET, HEADER_LEN, Message, MessageType, Packet, VERSION, WireState, frame, frame_into,
+    FLAGS_OFFSET, Flags, GROUP_OFFSET, HEADER_LEN, Message, MessageType, Packet, VERSION, WireState, frame, frame_into,
 };
 pub use tlv::{Handover, HandoverReason, Ia6, Lease4, Lease6, Server6, SpareLists, Tlvs, TrackerSummary};
 

@@ -21,7 +21,7 @@ use vwrp::engine::{
 };
 use vwrp::time::Instant;
 use vwrp::tracker::Schedule;
-use vwrp::wire::{Ia6, Key, Keyring, Lease4, Lease6, Mac, Server6};
+use vwrp::wire::{Flags, Ia6, Key, Keyring, Lease4, Lease6, Mac, Server6};
 
 pub const SHARED_MAC: Mac = Mac([0x02, 0x76, 0x77, 0x72, 0x70, 0x01]);
 pub const LEASE_ADDR: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
@@ -613,6 +613,15 @@ impl World {
                                 "(a) r{i} sent on the WAN in state {st} gate {}",
                                 self.routers[i].gate_open(now)
                             ));
+                        }
+                        // The fence's egress chain renews the permission
+                        // from a FORWARDING frame, as the kernel does
+                        // (src/system/nft.rs), even one the daemon did
+                        // not send on a tick.
+                        let flags = frame.get(14 + vwrp::wire::FLAGS_OFFSET).copied().unwrap_or(0);
+                        let permit = self.routers[i].engine.as_ref().map(|e| e.settings().permit_timeout());
+                        if let Some(p) = permit.filter(|_| flags & Flags::FORWARDING != 0) {
+                            self.routers[i].permit_until = now.plus(p);
                         }
                     }
                     self.transmit(i, path, frame);
