@@ -110,6 +110,8 @@ pub struct Daemon {
     /// turn (`RECV_BUDGET`): read again in the next, which does not sleep.
     /// Their readiness is edge-triggered, so it would not say so again.
     backlog: Vec<usize>,
+    /// The sockets read in this turn; kept so that a turn allocates nothing.
+    readable: Vec<usize>,
     /// `vwrp netifd-guard`, with `dhcp 'netifd'`: tells netifd the link
     /// is down if this process dies without saying so itself.
     netifd_guard: Option<Child>,
@@ -242,6 +244,7 @@ impl Daemon {
             watchdog: None,
             conntrack,
             backlog: Vec::new(),
+            readable: Vec::new(),
             netifd_guard,
         })
     }
@@ -288,7 +291,9 @@ impl Daemon {
             // Then frames, before the other timers: a process that was
             // stopped reads what its peers said before its own timers run
             // (docs/PROTOCOL.md §6).
-            let mut readable = std::mem::take(&mut self.backlog);
+            let mut readable = std::mem::take(&mut self.readable);
+            readable.clear();
+            readable.append(&mut self.backlog);
             for ev in events.iter() {
                 match ev.token() {
                     SIGNALS => self.on_signals(),
@@ -301,7 +306,7 @@ impl Daemon {
                     _ => {}
                 }
             }
-            for t in readable {
+            for &t in &readable {
                 let gi = (t - GROUP_BASE) / TOKENS_PER_GROUP;
                 let sub = (t - GROUP_BASE) % TOKENS_PER_GROUP;
                 let now = self.clock.now();
@@ -320,6 +325,7 @@ impl Daemon {
                 }
                 self.execute(gi);
             }
+            self.readable = readable;
             self.on_timers();
             self.run_trackers();
             let handed_over = self.groups.iter().all(|g| g.exited);
