@@ -46,7 +46,8 @@
 //! follows it when it is re-created. So the fence is installed for the
 //! WAN devices that exist, and [`Fence::ensure`] adds the chains of a
 //! device that appears (the daemon calls it on every link event of a WAN
-//! device, and once a second).
+//! device, when the ruleset's generation moved ([`Fence::generation`],
+//! checked once a second) and every 10 s).
 
 use std::io;
 use std::os::fd::AsRawFd as _;
@@ -86,11 +87,13 @@ const MSG_NEWSET: u16 = SUBSYS | libc::NFT_MSG_NEWSET as u16;
 const MSG_GETSET: u16 = SUBSYS | libc::NFT_MSG_GETSET as u16;
 const MSG_NEWSETELEM: u16 = SUBSYS | libc::NFT_MSG_NEWSETELEM as u16;
 const MSG_DELSETELEM: u16 = SUBSYS | libc::NFT_MSG_DELSETELEM as u16;
+const MSG_GETGEN: u16 = SUBSYS | libc::NFT_MSG_GETGEN as u16;
 const BATCH_BEGIN: u16 = libc::NFNL_MSG_BATCH_BEGIN as u16;
 const BATCH_END: u16 = libc::NFNL_MSG_BATCH_END as u16;
 const F_APPEND: u16 = libc::NLM_F_APPEND as u16;
 
 // Attribute numbers and flags from linux/netfilter/nf_tables.h (not in libc).
+const NFTA_GEN_ID: u16 = 1;
 const NFTA_TABLE_NAME: u16 = 1;
 const NFTA_TABLE_FLAGS: u16 = 2;
 const NFT_TABLE_F_OWNER: u32 = 2;
@@ -468,6 +471,28 @@ impl Fence {
         }
         batch_end(&mut req);
         self.socket.request_ack(&mut req)
+    }
+
+    /// The ruleset's generation: the kernel moves it at every committed
+    /// change, anyone's, and not when a rule updates a set from the data
+    /// path (the permit's renewals). Unchanged since a check that found
+    /// the fence whole, the fence is still whole: one small request
+    /// instead of `ensure`'s three dumps.
+    pub fn generation(&mut self) -> io::Result<u32> {
+        let mut req = Request::new();
+        req.message(MSG_GETGEN, F_REQUEST | F_ACK).header(&nfgenmsg(libc::AF_UNSPEC as u8, 0));
+        let mut id = None;
+        self.socket.request(&mut req, &mut |m| {
+            let (_, attrs) = m.split(4)?;
+            for a in attrs {
+                let a = a?;
+                if a.kind == NFTA_GEN_ID {
+                    id = a.value.try_into().ok().map(u32::from_be_bytes);
+                }
+            }
+            Ok(())
+        })?;
+        id.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "nftables generation: no id in the answer"))
     }
 
     /// The fence's sets, chains and rule counts, as the kernel has them.
@@ -1093,6 +1118,21 @@ mod tests {
         // ... and lapses one timeout after the last.
         std::thread::sleep(PERMIT + Duration::from_millis(100));
         assert!(!can_ping(&bed), "the permission outlived its timeout after the last renewal");
+    }
+
+    #[test]
+    fn the_generation_moves_with_changes_and_not_with_renewals() {
+        let mut bed = bed("gn");
+        let g0 = bed.fenced.enter(|| bed.fence.generation()).unwrap();
+        send_vwrp(&bed, Flags::FORWARDING);
+        assert!(can_ping(&bed), "the renewal did not open the WAN");
+        assert_eq!(bed.fenced.enter(|| bed.fence.generation()).unwrap(), g0, "a renewal moved the generation");
+        bed.fence.refresh(bed.wa, PERMIT).unwrap();
+        let g1 = bed.fenced.enter(|| bed.fence.generation()).unwrap();
+        assert_ne!(g1, g0, "a transaction left the generation");
+        // Another process's change, as fw4 makes them.
+        bed.fenced.ok("nft add table inet other");
+        assert_ne!(bed.fenced.enter(|| bed.fence.generation()).unwrap(), g1);
     }
 
     #[test]
