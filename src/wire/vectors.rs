@@ -71,7 +71,7 @@ fn vectors() -> Vec<Vector> {
     let plain = Keyring::default;
     let v1 = base(MessageType::Hello, WireState::Init, B, 100, B_EPOCH, 1);
     let v2 = Message {
-        flags: Flags(Flags::WAN),
+        flags: Flags(Flags::WAN | Flags::FORWARDING),
         hello_interval: 1000,
         tlvs: Tlvs {
             lease4: Some(Lease4 {
@@ -134,7 +134,7 @@ fn vectors() -> Vec<Vector> {
     let before_trackers = 28 + 28 + 18 + 18 + 16;
     let v9 = Message {
         effective_priority: 0,
-        flags: Flags(Flags::WAN | Flags::LEAVING),
+        flags: Flags(Flags::WAN | Flags::LEAVING | Flags::FORWARDING),
         ..base(MessageType::Release, WireState::Active, A, 200, A_EPOCH, 5000)
     };
     vec![
