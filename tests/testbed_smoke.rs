@@ -9,8 +9,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::{
-    ISP_ADDR, LAN_GATEWAY, Opts, SHARED_MAC, SRV_ADDR, Testbed, WAN_ADDR, cleanup_stale, interleaved, namespaces,
-    poll_until,
+    ISP_ADDR, LAN_GATEWAY, Opts, SHARED_MAC, SRV_ADDR, Testbed, WAN_ADDR, cleanup_stale, interleaved,
+    interleaved_beyond, namespaces, poll_until,
 };
 
 /// busybox udhcpc event script: installs the lease on `$interface`.
@@ -180,6 +180,11 @@ fn interleaving_is_a_port_coming_back() {
     assert!(!interleaved(&[at(0, 1), at(1, 2), at(2, 3)]));
     assert!(interleaved(&[at(0, 1), at(1, 2), at(2, 1)]));
     assert!(interleaved(&[at(0, 1), at(1, 2), at(2, 3), at(3, 1)]));
+    // A handover's make before break: the old port within the grace only.
+    let grace = Duration::from_millis(100);
+    assert!(!interleaved_beyond(&[at(0, 1), at(10, 2), at(60, 1), at(110, 1), at(120, 2)], grace));
+    assert!(interleaved_beyond(&[at(0, 1), at(10, 2), at(111, 1)], grace));
+    assert!(interleaved_beyond(&[at(0, 1), at(10, 2), at(20, 3), at(30, 1)], grace), "not the port just left");
 }
 
 /// Deletes a namespace this test made, also if the test fails.

@@ -99,13 +99,27 @@ impl Testbed {
 /// is not interleaved; a handover back later is, so slice the report to
 /// the window of interest.
 pub fn interleaved(report: &[(Duration, usize)]) -> bool {
-    let mut runs: Vec<usize> = Vec::new();
-    for &(_, port) in report {
-        if runs.last() != Some(&port) {
-            if runs.contains(&port) {
-                return true;
+    interleaved_beyond(report, Duration::ZERO)
+}
+
+/// [`interleaved`], except that a port may still be heard for `grace`
+/// after the next one was first heard: a graceful handover's make before
+/// break (docs/PROTOCOL.md §6.1), where the old active forwards until
+/// the new one's READY reaches it, which a loaded machine can delay.
+pub fn interleaved_beyond(report: &[(Duration, usize)], grace: Duration) -> bool {
+    // Each run's port and when it began.
+    let mut runs: Vec<(usize, Duration)> = Vec::new();
+    for &(at, port) in report {
+        match runs.last() {
+            Some(&(last, _)) if last == port => {}
+            Some(&(_, began)) if runs.iter().any(|&(p, _)| p == port) => {
+                // An earlier port again: only the one just left, in time.
+                let previous = runs.len().checked_sub(2).map(|i| runs[i].0);
+                if previous != Some(port) || at.saturating_sub(began) > grace {
+                    return true;
+                }
             }
-            runs.push(port);
+            _ => runs.push((port, at)),
         }
     }
     false

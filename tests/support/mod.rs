@@ -97,7 +97,7 @@ use nix::unistd::Pid;
 
 pub use capture::{Capture, DISSECTOR, tshark_command};
 pub use cmd::EXEC_TIMEOUT;
-pub use macwatch::interleaved;
+pub use macwatch::{interleaved, interleaved_beyond};
 pub use natflows::{Flow, FlowReport, FlowSpec, Flows, server_resets};
 pub use stale::{cleanup_stale, namespaces};
 pub use stream::{Gap, StreamReport, StreamRx, UDPSTREAM};
