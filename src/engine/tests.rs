@@ -399,6 +399,18 @@ fn active_and_standby(b_settings: Settings) -> (Engine, Engine) {
     (a, b)
 }
 
+/// Router 1 active (priority 200), routers 2 and 3 standbys with
+/// these priorities, all on one hub.
+fn active_and_two_standbys(b_prio: u8, c_prio: u8) -> (Engine, Engine, Engine) {
+    let mut a = Engine::new(Settings::for_tests(1, 200), 7, t(0));
+    run_alone(&mut a, t(1000));
+    let mut b = Engine::new(Settings::for_tests(2, b_prio), 8, t(1000));
+    let mut c = Engine::new(Settings::for_tests(3, c_prio), 9, t(1000));
+    hub(&mut [&mut a, &mut b, &mut c], 1000, 3000);
+    assert_eq!((a.state(), b.state(), c.state()), (State::Active, State::Standby, State::Standby));
+    (a, b, c)
+}
+
 #[test]
 fn a_step_up_is_reported_done_once_the_active_hands_over() {
     let (mut a, mut b) = active_and_standby(Settings::for_tests(2, 100));
@@ -764,12 +776,7 @@ fn unicast_frames_to(acts: &[Action], mac: Mac) -> Vec<Vec<u8>> {
 /// accepted the re-addressed copy and took it as a sign of life.
 #[test]
 fn a_copy_re_addressed_to_another_router_is_refused() {
-    let mut a = Engine::new(Settings::for_tests(1, 200), 7, t(0));
-    run_alone(&mut a, t(1000));
-    let mut b = Engine::new(Settings::for_tests(2, 100), 8, t(1000));
-    let mut c = Engine::new(Settings::for_tests(3, 50), 9, t(1000));
-    hub(&mut [&mut a, &mut b, &mut c], 1000, 3000);
-    assert_eq!((a.state(), b.state(), c.state()), (State::Active, State::Standby, State::Standby));
+    let (mut a, mut b, mut c) = active_and_two_standbys(100, 50);
     let (b_mac, c_mac) = (b.settings().control_macs[0], c.settings().control_macs[0]);
     // A's next hello round, past its discovery multicast: unicast copies.
     let mut to_c = Vec::new();
@@ -1144,12 +1151,7 @@ fn a_standby_asks_to_preempt_at_once_when_its_delay_ends() {
 
 #[test]
 fn a_standby_that_loses_the_active_speaks_fast_and_rechecks_the_slow_ones() {
-    let mut a = Engine::new(Settings::for_tests(1, 200), 7, t(0));
-    run_alone(&mut a, t(1000));
-    let mut b = Engine::new(Settings::for_tests(2, 150), 8, t(1000));
-    let mut c = Engine::new(Settings::for_tests(3, 100), 9, t(1000));
-    hub(&mut [&mut a, &mut b, &mut c], 1000, 3000);
-    assert_eq!((a.state(), b.state(), c.state()), (State::Active, State::Standby, State::Standby));
+    let (_a, _b, mut c) = active_and_two_standbys(150, 100);
     let b_last = c.peers().iter().find(|p| p.router_id == 2).and_then(|p| p.last_heard()).unwrap();
     let a_last = c.peers().iter().find(|p| p.router_id == 1).and_then(|p| p.last_heard()).unwrap();
     // a and b die together at 3000. c loses a after its dead interval
