@@ -40,11 +40,17 @@ fn check_config(file: &str) -> (String, i32) {
 /// `vwrp daemon -c FILE` in network and mount namespaces of its own, after the file's
 /// `# netns:` commands; its `vwrp: ` line and exit status. It is given 5 s
 /// to refuse, then killed.
+///
+/// A command may mount over the path of the binary or of the tree (a tmpfs
+/// on /tmp, with the tree cloned under /tmp): the binary is opened before
+/// the commands run and started from that descriptor, and FILE is named
+/// relative to the working directory, the tree, which stays reachable
+/// whatever is mounted over its path.
 fn daemon(file: &str) -> (String, i32) {
     let text = std::fs::read_to_string(Path::new(ROOT).join(file)).unwrap();
     let setup: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("# netns: ")).collect();
     let script = format!(
-        "{} exec timeout -s KILL 5 \"$0\" daemon -c \"$1\"",
+        "exec 3<\"$0\"; {} exec timeout -s KILL 5 /proc/self/fd/3 daemon -c \"$1\"",
         setup.iter().map(|c| format!("{c};")).collect::<String>()
     );
     let out = Command::new("unshare")
