@@ -131,9 +131,20 @@ fn one_way_cut(c: &Cluster, hook: &str) {
 /// One-way loss on the active's LAN for 3 s, then healed: exactly one
 /// active throughout and after, the same one, and the shared MAC from one
 /// port only. `out`: its frames out are dropped (the standbys hear it on
-/// the WAN only); else the frames in (it hears no standby).
+/// the WAN only); else the frames in (it hears no standby), with WAN
+/// hellos off, so that the standbys hear it on the LAN only: the active
+/// must keep sending to peers it no longer hears (docs/PROTOCOL.md §4.6,
+/// unicast to each peer heard in the last 60 s). Shown to fail when the
+/// active's unicast hellos skip peers it does not hear alive; with WAN
+/// hellos on, that break went unseen (the standbys heard it there).
 fn one_way(out: bool) {
-    let mut c = three_up(&prio(&[200, 150, 100]));
+    let mut confs = prio(&[200, 150, 100]);
+    if !out {
+        for rc in &mut confs {
+            rc.extra = "\toption wan_hello_interval '0'\n".into();
+        }
+    }
+    let mut c = three_up(&confs);
     let before = transitions(&c);
     c.bed.start_mac_watch();
     one_way_cut(&c, if out { "egress" } else { "ingress" });

@@ -15,7 +15,13 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
+
+// Not the whole test bed: this file needs none of it.
+#[allow(dead_code)]
+#[path = "support/tempdir.rs"]
+mod tempdir;
+
+use tempdir::TempDir;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const VWRP_BIN: &str = env!("CARGO_BIN_EXE_vwrp");
@@ -38,33 +44,6 @@ fn ok(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(out.status.success(), "{cmd:?}:\n{}{}", text(&out.stdout), text(&out.stderr));
     out
-}
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-/// A temp dir of this test run, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "vwrp-feed-{}-{}-{tag}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn join(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Copies `from`'s files (relative paths) into `to`, modes kept.
@@ -106,7 +85,7 @@ struct Buildroot {
 
 impl Buildroot {
     fn new() -> Buildroot {
-        let tmp = TempDir::new("br");
+        let tmp = TempDir::new("feed-br");
         let stand_ins = repo("tests/openwrt/buildroot");
         copy_files(&stand_ins, &files_under(&stand_ins), &tmp.join("buildroot"));
         let listed =
@@ -210,7 +189,7 @@ fn modes(t: &BTreeMap<String, (u32, Vec<u8>)>) -> Vec<(String, u32)> {
 /// installed file (path, mode, bytes), the control fields, the conffiles
 /// the postinst fragment and the postrm.
 fn assert_same_package(br: &Buildroot, pkg: &str, ipk: &Path) {
-    let x = br.tmp.join(&format!("ipk-{pkg}"));
+    let x = br.tmp.join(format!("ipk-{pkg}"));
     unpack_ipk(ipk, &x);
     let built = br.built(pkg);
 
@@ -375,7 +354,7 @@ fn a_changed_source_file_is_copied_in_again() {
 
 #[test]
 fn the_luci_app_carries_a_current_translation_template() {
-    let tmp = TempDir::new("pot");
+    let tmp = TempDir::new("feed-pot");
     let fresh = tmp.join("vwrp.pot");
     ok(Command::new(repo("scripts/pot.sh")).arg(&fresh));
     let committed = read(&repo("luci-app-vwrp/po/templates/vwrp.pot"));

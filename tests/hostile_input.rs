@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use support::vwrp_bin;
+use support::{TempDir, vwrp_bin};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const CORPUS: &str = "tests/config-corpus";
@@ -40,11 +40,17 @@ fn check_config(file: &str) -> (String, i32) {
 /// `vwrp daemon -c FILE` in network and mount namespaces of its own, after the file's
 /// `# netns:` commands; its `vwrp: ` line and exit status. It is given 5 s
 /// to refuse, then killed.
+///
+/// A command may mount over the path of the binary or of the tree (a tmpfs
+/// on /tmp, with the tree cloned under /tmp): the binary is opened before
+/// the commands run and started from that descriptor, and FILE is named
+/// relative to the working directory, the tree, which stays reachable
+/// whatever is mounted over its path.
 fn daemon(file: &str) -> (String, i32) {
     let text = std::fs::read_to_string(Path::new(ROOT).join(file)).unwrap();
     let setup: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("# netns: ")).collect();
     let script = format!(
-        "{} exec timeout -s KILL 5 \"$0\" daemon -c \"$1\"",
+        "exec 3<\"$0\"; {} exec timeout -s KILL 5 /proc/self/fd/3 daemon -c \"$1\"",
         setup.iter().map(|c| format!("{c};")).collect::<String>()
     );
     let out = Command::new("unshare")
@@ -92,34 +98,15 @@ fn the_corpus_gets_its_expected_first_lines_from_check_config_and_the_daemon() {
     assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
 }
 
-/// A scratch directory, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let d = std::env::temp_dir().join(format!("vwrp-hostile-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir(&d).unwrap();
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
-        Scratch(d)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Not a configuration at all: refused at once, never read to the end.
 #[test]
 fn files_that_are_no_configuration_are_refused_at_once() {
-    let s = Scratch::new("kinds");
-    let fifo = s.0.join("fifo");
+    let s = TempDir::new("hostile-kinds");
+    let fifo = s.join("fifo");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let big = s.0.join("big");
+    let big = s.join("big");
     std::fs::write(&big, vec![b'#'; 1024 * 1024 + 1]).unwrap();
-    let dir = s.0.display().to_string();
+    let dir = s.path().display().to_string();
     for (file, want) in [
         ("/dev/zero".to_string(), "vwrp: /dev/zero: is a device, not a regular file".to_string()),
         (fifo.display().to_string(), format!("vwrp: {}: is a FIFO, not a regular file", fifo.display())),
@@ -174,8 +161,8 @@ fn rpcd_refuses_a_request_too_long() {
 /// the daemon runs.
 #[test]
 fn the_cli_says_permission_denied_without_asking_whether_the_daemon_runs() {
-    let s = Scratch::new("perm");
-    let sock = s.0.join("vwrp.sock");
+    let s = TempDir::new("hostile-perm");
+    let sock = s.join("vwrp.sock");
     let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600)).unwrap();
     let sock = sock.display().to_string();
@@ -186,7 +173,7 @@ fn the_cli_says_permission_denied_without_asking_whether_the_daemon_runs() {
     let e = first_line(&out.stderr);
     assert_eq!(e, format!("vwrp: {sock}: Permission denied (os error 13) (the control socket is root's only)"));
     // Nobody there: then the question is the right one.
-    let gone = s.0.join("none.sock").display().to_string();
+    let gone = s.join("none.sock").display().to_string();
     let out = Command::new(vwrp_bin()).args(["-s", &gone, "status"]).output().unwrap();
     assert_eq!(
         first_line(&out.stderr),
@@ -198,9 +185,9 @@ fn the_cli_says_permission_denied_without_asking_whether_the_daemon_runs() {
 /// that means, as check-config does (the corpus' no-key.uci).
 #[test]
 fn the_daemon_warns_at_start_up_about_a_group_without_a_key() {
-    let s = Scratch::new("nokey");
-    let d = s.0.display();
-    let conf = s.0.join("vwrp.conf");
+    let s = TempDir::new("hostile-nokey");
+    let d = s.path().display();
+    let conf = s.join("vwrp.conf");
     std::fs::write(
         &conf,
         format!(

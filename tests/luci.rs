@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use e2e::{Cluster, RouterConf};
 use nix::sys::signal::Signal;
-use support::{WAN_ADDR, vwrp_bin};
+use support::{TempDir, WAN_ADDR, vwrp_bin};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -276,15 +276,6 @@ fn unkeyed_router(c: &Cluster) -> (Guard, (Guard, u16)) {
     (daemon, harness)
 }
 
-/// A temp dir removed when dropped.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn tar(args: &[&str], dir: &Path) -> String {
     let out = Command::new("tar").args(args).current_dir(dir).output().expect("tar");
     assert!(out.status.success(), "tar {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -293,9 +284,11 @@ fn tar(args: &[&str], dir: &Path) -> String {
 
 #[test]
 fn make_ipk_packs_the_app_for_opkg_as_arch_all() {
-    let tmp = TempDir(std::env::temp_dir().join(format!("vwrp-luci-ipk-{}", std::process::id())));
-    let out =
-        Command::new(Path::new(ROOT).join("scripts/ipk-luci.sh")).arg(&tmp.0).output().expect("scripts/ipk-luci.sh");
+    let tmp = TempDir::new("luci-ipk");
+    let out = Command::new(Path::new(ROOT).join("scripts/ipk-luci.sh"))
+        .arg(tmp.path())
+        .output()
+        .expect("scripts/ipk-luci.sh");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ipk = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     let name = ipk.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
@@ -304,12 +297,12 @@ fn make_ipk_packs_the_app_for_opkg_as_arch_all() {
     assert_eq!(name, format!("luci-app-vwrp_{version}_all.ipk"));
 
     // opkg reads a gzip'd tar, in this order.
-    let members = tar(&["-tzf", ipk.to_str().unwrap()], &tmp.0);
+    let members = tar(&["-tzf", ipk.to_str().unwrap()], tmp.path());
     assert_eq!(members.lines().collect::<Vec<_>>(), ["./debian-binary", "./data.tar.gz", "./control.tar.gz"]);
-    tar(&["-xzf", ipk.to_str().unwrap()], &tmp.0);
-    assert_eq!(std::fs::read_to_string(tmp.0.join("debian-binary")).unwrap(), "2.0\n");
+    tar(&["-xzf", ipk.to_str().unwrap()], tmp.path());
+    assert_eq!(std::fs::read_to_string(tmp.join("debian-binary")).unwrap(), "2.0\n");
 
-    let data = tar(&["-tzf", "data.tar.gz"], &tmp.0);
+    let data = tar(&["-tzf", "data.tar.gz"], tmp.path());
     let app = Path::new(ROOT).join("luci-app-vwrp");
     for (installed, source) in [
         ("./www/luci-static/resources/view/vwrp/status.js", "htdocs/luci-static/resources/view/vwrp/status.js"),
@@ -323,11 +316,11 @@ fn make_ipk_packs_the_app_for_opkg_as_arch_all() {
         ("./usr/share/rpcd/acl.d/luci-app-vwrp.json", "root/usr/share/rpcd/acl.d/luci-app-vwrp.json"),
     ] {
         assert!(data.lines().any(|l| l == installed), "{installed} missing from the package:\n{data}");
-        let packed = tar(&["-xzOf", "data.tar.gz", installed], &tmp.0);
+        let packed = tar(&["-xzOf", "data.tar.gz", installed], tmp.path());
         assert_eq!(packed, std::fs::read_to_string(app.join(source)).unwrap(), "{installed} differs from {source}");
     }
 
-    let control = tar(&["-xzOf", "control.tar.gz", "./control"], &tmp.0);
+    let control = tar(&["-xzOf", "control.tar.gz", "./control"], tmp.path());
     let field =
         |k: &str| control.lines().find_map(|l| l.strip_prefix(&format!("{k}: "))).unwrap_or_default().to_string();
     assert_eq!(field("Package"), "luci-app-vwrp");
@@ -335,9 +328,9 @@ fn make_ipk_packs_the_app_for_opkg_as_arch_all() {
     let depends = field("Depends");
     assert!(depends.split(", ").any(|d| d == "vwrp") && depends.split(", ").any(|d| d == "luci-base"), "{depends}");
     let unpacked =
-        Command::new("sh").arg("-c").arg("gzip -dc data.tar.gz | wc -c").current_dir(&tmp.0).output().unwrap();
+        Command::new("sh").arg("-c").arg("gzip -dc data.tar.gz | wc -c").current_dir(tmp.path()).output().unwrap();
     assert_eq!(field("Installed-Size"), String::from_utf8_lossy(&unpacked.stdout).trim());
-    let postinst = tar(&["-xzOf", "control.tar.gz", "./postinst-pkg"], &tmp.0);
+    let postinst = tar(&["-xzOf", "control.tar.gz", "./postinst-pkg"], tmp.path());
     assert!(postinst.contains("killall -HUP rpcd"), "rpcd must re-read the ACLs:\n{postinst}");
 }
 

@@ -17,13 +17,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use e2e::{Cluster, RouterConf, prio};
 use serde_json::{Value, json};
 use support::netns::Netns;
-use support::{ISP_ADDR, WAN_ADDR, poll_until, vwrp_bin};
+use support::{ISP_ADDR, TempDir, WAN_ADDR, poll_until, vwrp_bin};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -31,33 +30,6 @@ const SESSION: &str = r#""ubus_rpc_session":"0123456789abcdef0123456789abcdef""#
 
 fn repo(rel: &str) -> PathBuf {
     Path::new(ROOT).join(rel)
-}
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-/// A temp dir of this test run, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "vwrp-openwrt-{}-{}-{tag}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn join(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn write(path: &Path, text: &str, mode: u32) {
@@ -264,10 +236,10 @@ struct InitRoot {
 
 impl InitRoot {
     fn new(config: &str) -> InitRoot {
-        let dir = TempDir::new("init");
+        let dir = TempDir::new("openwrt-init");
         std::fs::create_dir_all(dir.join("usr/sbin")).unwrap();
         std::os::unix::fs::symlink(vwrp_bin(), dir.join("usr/sbin/vwrp")).unwrap();
-        let config = config.replace("@DIR@", dir.0.to_str().unwrap());
+        let config = config.replace("@DIR@", dir.path().to_str().unwrap());
         write(&dir.join("etc/config/vwrp"), &config, 0o600);
         InitRoot { dir }
     }
@@ -275,7 +247,7 @@ impl InitRoot {
     fn env(&self) -> Vec<(&'static str, String)> {
         let at = |f: &str| self.dir.join(f).display().to_string();
         vec![
-            ("IPKG_INSTROOT", self.dir.0.display().to_string()),
+            ("IPKG_INSTROOT", self.dir.path().display().to_string()),
             ("PROCD_LOG", at("procd.log")),
             ("PROCD_STATE", at("procd.state")),
             ("PROCD_PID", at("procd.pid")),
@@ -672,11 +644,11 @@ fn init_script_stop_withdraws_the_lease_behind_the_closed_fence() {
 /// otherwise; the daemon decides by the same rule (issue 20, point 6).
 #[test]
 fn netifd_setup_checks_the_device_and_the_dhcp_mode_before_recording() {
-    let tmp = TempDir::new("nsetup");
+    let tmp = TempDir::new("openwrt-nsetup");
     let conf = tmp.join("vwrp");
     let run_dir = tmp.join("run");
     let setup = |dhcp: &str, device: &str| {
-        let c = ENABLED_CONFIG.replace("@DIR@", tmp.0.to_str().unwrap()).replace("dhcp 'none'", dhcp);
+        let c = ENABLED_CONFIG.replace("@DIR@", tmp.path().to_str().unwrap()).replace("dhcp 'none'", dhcp);
         write(&conf, &c, 0o600);
         let mut cmd = Command::new(vwrp_bin());
         cmd.arg("-c").arg(&conf).args(["netifd-setup", "wan", device]);
@@ -766,7 +738,7 @@ fn rpcd_plugin_makes_keys_the_config_takes_without_a_daemon() {
     let cli = run(cmd, "");
     assert!(cli.status.success() && text(&cli.stdout).trim().starts_with("1:"), "{}", text(&cli.stderr));
 
-    let dir = TempDir::new("genkey");
+    let dir = TempDir::new("openwrt-genkey");
     let conf = dir.join("vwrp");
     let shipped = std::fs::read_to_string(repo("files/etc/config/vwrp")).unwrap();
     let keyed = shipped
@@ -866,7 +838,7 @@ fn run_hooks(dir: &str, args: &[&str], env: &[(&str, &str)]) -> Duration {
 
 #[test]
 fn dhcp_hooks_pass_bound_renew_and_update_events_and_never_hold_the_client_up() {
-    let tmp = TempDir::new("hooks");
+    let tmp = TempDir::new("openwrt-hooks");
     let sock = tmp.join("vwrp.sock");
     let sock_s = sock.to_str().unwrap().to_string();
     let daemon = FakeDaemon::new(&sock);
@@ -1039,7 +1011,7 @@ fn up_is_the_lease(m: &Value) -> bool {
 
 #[test]
 fn netifd_hand_off_follows_the_active_role() {
-    let stand_ins = TempDir::new("ubus");
+    let stand_ins = TempDir::new("openwrt-ubus");
     let bin = stand_ins.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::copy(repo("tests/openwrt/ubus"), bin.join("ubus")).unwrap();
@@ -1052,7 +1024,7 @@ fn netifd_hand_off_follows_the_active_role() {
             extra: "\toption dhcp 'netifd'\n".into(),
             env: vec![
                 ("PATH".into(), path.clone()),
-                ("FAKE_UBUS_LOG".into(), stand_ins.join(&format!("r{}-ubus.log", i + 1)).display().to_string()),
+                ("FAKE_UBUS_LOG".into(), stand_ins.join(format!("r{}-ubus.log", i + 1)).display().to_string()),
                 ("FAKE_UBUS_IFACES".into(), "wan".into()),
             ],
             ..Default::default()
@@ -1061,10 +1033,10 @@ fn netifd_hand_off_follows_the_active_role() {
     let mut c = Cluster::start(&confs, 100);
     let routers: Vec<NetifdRouter> = (1..=2)
         .map(|n| {
-            let vwrp = stand_ins.join(&format!("vwrp-r{n}"));
+            let vwrp = stand_ins.join(format!("vwrp-r{n}"));
             // The router's binary, reading the router's config file.
             write(&vwrp, &format!("#!/bin/sh\nexec {} -c {} \"$@\"\n", vwrp_bin(), c.config_path(n).display()), 0o755);
-            NetifdRouter { ubus_log: stand_ins.join(&format!("r{n}-ubus.log")), vwrp }
+            NetifdRouter { ubus_log: stand_ins.join(format!("r{n}-ubus.log")), vwrp }
         })
         .collect();
     assert_eq!(c.wait_one_active(SECS(15)), 1);
@@ -1215,7 +1187,7 @@ fn build_ipk(out: &Path) -> PathBuf {
 
 #[test]
 fn ipk_is_an_opkg_package_whose_contents_match_files() {
-    let tmp = TempDir::new("ipk");
+    let tmp = TempDir::new("openwrt-ipk");
     let ipk = build_ipk(&tmp.join("a"));
     assert_eq!(ipk.file_name().unwrap(), "vwrp_0.1.0-r1_x86_64.ipk");
     let bytes = std::fs::read(&ipk).unwrap();
@@ -1328,7 +1300,7 @@ fn ipk_is_an_opkg_package_whose_contents_match_files() {
 /// on Debian).
 #[test]
 fn package_removal_leaves_no_ubus_object_no_empty_directory_and_no_run_files() {
-    let tmp = TempDir::new("postrm");
+    let tmp = TempDir::new("openwrt-postrm");
     let ipk = build_ipk(&tmp.join("a"));
     let x = tmp.join("x");
     std::fs::create_dir_all(&x).unwrap();

@@ -16,13 +16,13 @@ mod e2e;
 mod support;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use e2e::{Cluster, KEY, prio};
 use serde_json::Value;
-use support::{DISSECTOR, SHARED_MAC, WAN_ADDR, poll_until};
+use support::{DISSECTOR, SHARED_MAC, TempDir, WAN_ADDR, poll_until};
 use vwrp::wire::{
     ETHERNET_HEADER_LEN, Error, EthernetFrame, Flags, HEADER_LEN, Key, Keyring, MIN_FRAME_LEN, Message, Packet,
     ReplayGuard,
@@ -92,12 +92,6 @@ fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
         out.extend_from_slice(f);
     }
     std::fs::write(path, out).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wireshark");
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir.join(name)
 }
 
 /// One frame as tshark shows it: every field (name, shown value) in tree
@@ -304,13 +298,14 @@ fn assert_fields(what: &str, d: &Decoded, expected: &[(&'static str, String)]) {
 #[test]
 fn every_spec_vector_decodes_as_the_crate_reads_it() {
     let vectors = spec_vectors();
-    let pcap = scratch("vectors.pcap");
+    let scratch = TempDir::new("wireshark-vectors");
+    let pcap = scratch.join("vectors.pcap");
     write_pcap(&pcap, &vectors);
     let with_key = tshark(&pcap, &[("key", VECTOR_KEY)], None);
     let without = tshark(&pcap, &[], None);
     // The same frames with a group's own EtherType, given as a preference.
     let retyped: Vec<Vec<u8>> = vectors.iter().map(|f| [&f[..12], &[0x88, 0xb6], &f[14..]].concat()).collect();
-    let other_pcap = scratch("vectors-88b6.pcap");
+    let other_pcap = scratch.join("vectors-88b6.pcap");
     write_pcap(&other_pcap, &retyped);
     let other_type = tshark(&other_pcap, &[("key", VECTOR_KEY), ("ethertype", "0x88b6")], None);
     assert_eq!([with_key.len(), without.len(), other_type.len()], [vectors.len(); 3]);
@@ -425,7 +420,8 @@ fn malformed() -> Vec<(&'static str, Vec<u8>)> {
 #[test]
 fn malformed_frames_show_expert_info_not_lua_errors() {
     let cases = malformed();
-    let pcap = scratch("malformed.pcap");
+    let scratch = TempDir::new("wireshark-malformed");
+    let pcap = scratch.join("malformed.pcap");
     write_pcap(&pcap, &cases.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>());
     let decoded = tshark(&pcap, &[("key", VECTOR_KEY)], None);
     assert_eq!(decoded.len(), cases.len());

@@ -81,6 +81,7 @@ pub mod netns;
 pub mod servers;
 mod stale;
 mod stream;
+mod tempdir;
 mod topology;
 
 use std::ffi::OsStr;
@@ -101,6 +102,7 @@ pub use macwatch::{interleaved, interleaved_beyond};
 pub use natflows::{Flow, FlowReport, FlowSpec, Flows, server_resets};
 pub use stale::{cleanup_stale, namespaces};
 pub use stream::{Gap, StreamReport, StreamRx, UDPSTREAM};
+pub use tempdir::TempDir;
 
 /// The vwrp binary the tests run: `$VWRP_BIN` when set (`make test` sets
 /// the x86_64 router build of scripts/cross.sh, the binary users install),
