@@ -495,6 +495,10 @@ fn ipv6_on_the_active_follows_its_recreated_lan_bridge_and_wan_device() {
     let seen = appeared();
     c.bed.exec_ok("r1", ["ip", "link", "del", "wan"]);
     assert!(poll_until(SECS(2), || c.actives() == vec![2]), "r1 without its WAN stayed active\n{}", c.logs());
+    // A standby holds no part of the binding: not the LAN's subnet address.
+    let lan = || c.bed.exec_ok("r1", ["ip", "-6", "addr", "show", "dev", "br-lan"]);
+    let dropped = poll_until(SECS(1), || !lan().contains("2001:db8:100::1/64"));
+    assert!(dropped, "r1, standby without its WAN device, kept the binding's LAN address: {}\n{}", lan(), c.log(1));
     recreate_wan(&c, 1);
     assert_ne!(ifindex(&c, 1, "wan"), old);
     // Up only once the daemon fenced it, as at boot.
