@@ -435,10 +435,11 @@ fn serves_ipv6(c: &Cluster, adverts: &FrameWatch, active_at: Instant, what: &str
     );
 }
 
-/// Waits (5 s at most) until r1 is the active again; returns when it was
-/// seen so.
-fn r1_active_again(c: &Cluster, what: &str) -> Instant {
+/// Waits (5 s at most) until r1 is the active again after its device
+/// was re-created at `since`; returns when it was seen so.
+fn r1_active_again(c: &Cluster, since: Instant, what: &str) -> Instant {
     assert!(poll_until(SECS(5), || c.actives() == vec![1]), "{what}: r1 did not take back the role\n{}", c.logs());
+    println!("BACK {what}: r1 active again after {} ms (preempt delay 1 s)", since.elapsed().as_millis());
     Instant::now()
 }
 
@@ -481,8 +482,9 @@ fn ipv6_on_the_active_follows_its_recreated_lan_bridge_and_wan_device() {
     c.bed.exec_ok("r1", ["ip", "link", "del", "br-lan"]);
     assert!(poll_until(SECS(2), || c.actives() == vec![2]), "r1 without its LAN stayed active\n{}", c.logs());
     create_bridge(&c, 1);
+    let back = Instant::now();
     assert_ne!(ifindex(&c, 1, "br-lan"), old);
-    let at = r1_active_again(&c, "bridge re-created");
+    let at = r1_active_again(&c, back, "bridge re-created");
     let lan = || c.bed.exec_ok("r1", ["ip", "-6", "addr", "show", "dev", "br-lan"]);
     let addressed = poll_until(SECS(1), || lan().contains("fe80::1/64") && lan().contains("2001:db8:100::1/64"));
     assert!(addressed, "the IPv6 gateway and subnet addresses are not on the new bridge: {}", lan());
@@ -505,7 +507,7 @@ fn ipv6_on_the_active_follows_its_recreated_lan_bridge_and_wan_device() {
     assert!(poll_until(SECS(2), || appeared() > seen), "r1 did not see its new WAN device\n{}", c.log(1));
     std::thread::sleep(Duration::from_millis(100));
     c.bed.bring_up_wan(1);
-    let at = r1_active_again(&c, "WAN re-created");
+    let at = r1_active_again(&c, Instant::now(), "WAN re-created");
     let wan = || c.bed.exec_ok("r1", ["ip", "-6", "addr", "show", "dev", "wan"]);
     assert!(
         poll_until(SECS(1), || wan().contains(IA_NA)),
