@@ -2,16 +2,21 @@
 //! running daemon, and other programs flushing nftables. The control
 //! device is a bridge `br-lan` over the router's `lan` port, deleted and
 //! re-created as OpenWrt's netifd does on `/etc/init.d/network restart`
-//! (and created only after vwrp has started, at boot). Needs root.
+//! (and created only after vwrp has started, at boot); on a dual-stack
+//! bed, the active's bridge and WAN device re-created the same way, and
+//! its IPv6 service followed. Needs root.
 
 mod e2e;
 mod support;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use e2e::{Cluster, prio};
+use e2e::{Cluster, dual_stack, prio};
 use nix::sys::signal::Signal;
-use support::{ISP_ADDR, LAN_GATEWAY, Opts, ProcId, SHARED_MAC, Testbed, WAN_ADDR, poll_until};
+use support::servers::IA_NA;
+use support::{
+    ISP_ADDR, LAN_GATEWAY, LAN_GATEWAY6, Opts, ProcId, SHARED_MAC, SRV_ADDR6, Testbed, WAN_ADDR, poll_until,
+};
 
 const HELLO_MS: u64 = 100;
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -54,16 +59,16 @@ fn wall() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
 }
 
-/// A tcpdump of the vwrp frames crossing the LAN switch: (time, source MAC,
-/// destination MAC) per frame.
-struct HelloWatch(ProcId);
+/// A tcpdump of the frames crossing the LAN switch that `filter` picks:
+/// (time, source MAC, destination MAC) per frame.
+struct FrameWatch(ProcId);
 
-impl HelloWatch {
-    fn start(c: &mut Cluster) -> HelloWatch {
-        let argv = "tcpdump -i br0 -nn -e -tt -l --immediate-mode -Z root ether proto 0x88b5";
-        let p = c.bed.spawn("lsw", argv.split_whitespace());
+impl FrameWatch {
+    fn start(c: &mut Cluster, filter: &str) -> FrameWatch {
+        let argv = "tcpdump -i br0 -nn -e -tt -l --immediate-mode -Z root".split_whitespace().chain([filter]);
+        let p = c.bed.spawn("lsw", argv);
         assert!(poll_until(SECS(10), || c.bed.proc_log(p).contains("listening on")), "{}", c.bed.proc_log(p));
-        HelloWatch(p)
+        FrameWatch(p)
     }
 
     fn frames(&self, c: &Cluster) -> Vec<(f64, String, String)> {
@@ -125,7 +130,7 @@ fn bridged_pair() -> Cluster {
 #[test]
 fn control_bridge_recreated_on_a_standby_and_the_active_is_followed_without_restart() {
     let mut c = bridged_pair();
-    let hellos = HelloWatch::start(&mut c);
+    let hellos = FrameWatch::start(&mut c, "ether proto 0x88b5");
     c.bed.start_mac_watch();
     let roles = [1, 2].map(|n| c.transitions(n));
     // The standby first, then the active, which hands the role to it.
@@ -360,4 +365,158 @@ fn a_killed_active_fails_closed_and_its_respawn_after_procds_delay_joins_as_stan
     assert!(late.is_empty(), "r1 sent from the shared MAC after its permit: {late:?}");
     assert!(!support::interleaved(&report), "the shared MAC from two ports: {report:?}");
     assert!(report.iter().any(|&(_, n)| n == 2), "r2 never used the WAN");
+}
+
+/// Re-creates router n's WAN device as the bed built it: a veth from its
+/// port in the WAN switch, with the shared MAC, down (`ip link del wan`
+/// took the switch's end with it).
+fn recreate_wan(c: &Cluster, n: usize) {
+    let (port, ns) = (Testbed::wan_port(n), c.bed.ns_name(&Testbed::router(n)));
+    let argv = ["ip", "link", "add", &port, "type", "veth", "peer", "name", "wan", "netns", &ns, "address", SHARED_MAC];
+    c.bed.exec_ok("wsw", argv);
+    c.bed.exec_ok("wsw", ["ip", "link", "set", port.as_str(), "master", "br0", "up"]);
+}
+
+/// A router advertisement on the ISP's side of the WAN from `source`, a
+/// link-local address of the ISP's: another default router (radvd's is
+/// gone by then, so nothing moves it back).
+fn isp_advertises(c: &Cluster, source: &str) {
+    let script = format!(
+        "import socket\n\
+         i = socket.if_nametoindex('cust')\n\
+         s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)\n\
+         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)\n\
+         s.bind(('{source}', 0, 0, i))\n\
+         s.sendto(bytes([134, 0, 0, 0, 64, 0x80, 7, 8] + [0] * 8), ('ff02::1', 0, 0, i))\n"
+    );
+    c.bed.exec_ok("isp", ["python3", "-c", script.as_str()]);
+}
+
+/// The active r1 hears the ISP's router advertisements on its WAN device
+/// (router lifetime 1800 s from `source`): within 1 s its binding's
+/// gateway is `source`, and so is its default route.
+fn hears_isp_router(c: &Cluster, source: &str, what: &str) {
+    isp_advertises(c, source);
+    let route = || c.bed.exec_ok("r1", ["ip", "-6", "route", "show", "default"]);
+    let heard = poll_until(SECS(1), || {
+        c.status(1).is_some_and(|s| s["lease6"]["gateway"] == source)
+            && route().contains(&format!("default via {source} dev wan"))
+    });
+    assert!(heard, "{what}: r1 did not follow the ISP's advertisement from {source}: {}\n{}", route(), c.log(1));
+}
+
+/// r1, active again since `active_at`, serves the LAN over IPv6: within
+/// 3 s the client's default route is via the LAN gateway and it reaches
+/// the host behind the ISP; a solicitation from the client is answered by
+/// r1 within 300 ms. `adverts` watches solicitations and advertisements.
+fn serves_ipv6(c: &Cluster, adverts: &FrameWatch, active_at: Instant, what: &str) {
+    let route = || c.bed.exec_ok("cli", ["ip", "-6", "route", "show", "default"]);
+    let via = format!("default via {LAN_GATEWAY6} dev eth0");
+    assert!(poll_until(SECS(3), || route().contains(&via)), "{what}: the client's route: {}", route());
+    let ping = || c.bed.exec("cli", ["ping", "-6", "-n", "-c", "1", "-W", "1", SRV_ADDR6]).status.success();
+    assert!(poll_until(SECS(3), ping), "{what}: the client cannot reach {SRV_ADDR6}\n{}", c.logs());
+    // An active advertises at most once a second (ADVERT_MIN_GAP): the
+    // one at its takeover must be that far behind.
+    std::thread::sleep(Duration::from_millis(1100).saturating_sub(active_at.elapsed()));
+    let mac = Testbed::router_lan_mac(1);
+    let before = wall();
+    c.bed.solicit_routers();
+    // From the solicitation on the LAN (to all routers, 33:33:00:00:00:02).
+    let asked = || adverts.frames(c).into_iter().find(|(t, _, d)| *t >= before && d == "33:33:00:00:00:02");
+    assert!(poll_until(SECS(1), || asked().is_some()), "{what}: the solicitation is not on the LAN");
+    let asked = asked().map_or(before, |(t, _, _)| t);
+    let answer = || adverts.first_after(c, asked, |s, _| s == mac);
+    let answered = poll_until(SECS(1), || answer().is_some());
+    println!("RS {what}: r1 answered after {:.1} ms", answer().unwrap_or(f64::NAN) * 1e3);
+    assert!(
+        answered && answer().is_some_and(|t| t < 0.3),
+        "{what}: r1 did not answer the solicitation: {:?}",
+        answer()
+    );
+}
+
+/// Waits (5 s at most) until r1 is the active again after its device
+/// was re-created at `since`; returns when it was seen so.
+fn r1_active_again(c: &Cluster, since: Instant, what: &str) -> Instant {
+    assert!(poll_until(SECS(5), || c.actives() == vec![1]), "{what}: r1 did not take back the role\n{}", c.logs());
+    println!("BACK {what}: r1 active again after {} ms (preempt delay 1 s)", since.elapsed().as_millis());
+    Instant::now()
+}
+
+/// netifd's network reload on the active of a dual-stack pair re-creates
+/// its LAN bridge, then its WAN device. Either way the active loses what
+/// it needs to serve (its LAN; its WAN link): it hands over to the
+/// standby at once (docs/PROTOCOL.md §5.7), and with preempt on takes the
+/// role back once the device is there again. Then its IPv6 service works
+/// on the new devices: the solicitation socket listens on the new bridge,
+/// the router-advertisement socket on the new WAN device, the binding's
+/// addresses and routes are on both.
+#[test]
+fn ipv6_on_the_active_follows_its_recreated_lan_bridge_and_wan_device() {
+    let mut confs = dual_stack(&[200, 150]);
+    for rc in &mut confs {
+        rc.preempt = true;
+    }
+    let opts = Opts { ipv6: true, dnsmasq_args: vec!["--no-ping".into()], ..Opts::default() };
+    let mut c = Cluster::with_daemons_down(&confs, HELLO_MS, opts);
+    unaddress_port(&c, 1);
+    create_bridge(&c, 1);
+    use_bridge(&c, 1, false);
+    c.boot(1);
+    c.boot(2);
+    assert_eq!(c.wait_one_active(SECS(15)), 1, "r1 has the best priority\n{}", c.logs());
+    c.wait_lease6(1, SECS(20));
+    c.bed.wait_cli_address6(SECS(15)).expect("no SLAAC address");
+    // radvd SIGKILLed (no farewell advertisement): from now on the ISP's
+    // advertisements are the test's.
+    let radvd = std::fs::read_to_string(c.dir().join("radvd.pid")).unwrap();
+    c.bed.exec_ok("isp", ["kill", "-KILL", radvd.trim()]);
+    for a in ["fe80::2/64", "fe80::3/64"] {
+        c.bed.exec_ok("isp", ["ip", "addr", "add", a, "dev", "cust", "nodad"]);
+    }
+    let adverts = FrameWatch::start(&mut c, "icmp6 and (ip6[40] == 133 or ip6[40] == 134)");
+    serves_ipv6(&c, &adverts, Instant::now(), "at the start");
+
+    // (a) The LAN bridge.
+    let old = ifindex(&c, 1, "br-lan");
+    c.bed.exec_ok("r1", ["ip", "link", "del", "br-lan"]);
+    assert!(poll_until(SECS(2), || c.actives() == vec![2]), "r1 without its LAN stayed active\n{}", c.logs());
+    create_bridge(&c, 1);
+    let back = Instant::now();
+    assert_ne!(ifindex(&c, 1, "br-lan"), old);
+    let at = r1_active_again(&c, back, "bridge re-created");
+    let lan = || c.bed.exec_ok("r1", ["ip", "-6", "addr", "show", "dev", "br-lan"]);
+    let addressed = poll_until(SECS(1), || lan().contains("fe80::1/64") && lan().contains("2001:db8:100::1/64"));
+    assert!(addressed, "the IPv6 gateway and subnet addresses are not on the new bridge: {}", lan());
+    serves_ipv6(&c, &adverts, at, "bridge re-created");
+    hears_isp_router(&c, "fe80::2", "bridge re-created");
+
+    // (b) The WAN device.
+    let old = ifindex(&c, 1, "wan");
+    let appeared = || c.log(1).matches("WAN device wan is there").count();
+    let seen = appeared();
+    c.bed.exec_ok("r1", ["ip", "link", "del", "wan"]);
+    assert!(poll_until(SECS(2), || c.actives() == vec![2]), "r1 without its WAN stayed active\n{}", c.logs());
+    // A standby holds no part of the binding: not the LAN's subnet address.
+    let lan = || c.bed.exec_ok("r1", ["ip", "-6", "addr", "show", "dev", "br-lan"]);
+    let dropped = poll_until(SECS(1), || !lan().contains("2001:db8:100::1/64"));
+    assert!(dropped, "r1, standby without its WAN device, kept the binding's LAN address: {}\n{}", lan(), c.log(1));
+    recreate_wan(&c, 1);
+    assert_ne!(ifindex(&c, 1, "wan"), old);
+    // Up only once the daemon fenced it, as at boot.
+    assert!(poll_until(SECS(2), || appeared() > seen), "r1 did not see its new WAN device\n{}", c.log(1));
+    std::thread::sleep(Duration::from_millis(100));
+    c.bed.bring_up_wan(1);
+    let at = r1_active_again(&c, Instant::now(), "WAN re-created");
+    let wan = || c.bed.exec_ok("r1", ["ip", "-6", "addr", "show", "dev", "wan"]);
+    assert!(
+        poll_until(SECS(1), || wan().contains(IA_NA)),
+        "the IPv6 binding's address is not on the new WAN: {}",
+        wan()
+    );
+    hears_isp_router(&c, "fe80::3", "WAN re-created");
+    serves_ipv6(&c, &adverts, at, "WAN re-created");
+    for n in [1, 2] {
+        c.assert_running(n);
+    }
 }

@@ -118,17 +118,6 @@ fn adverts(bed: &Testbed, pcap: &std::path::Path) -> Vec<Advert> {
     v
 }
 
-/// The client asks for router advertisements (a router solicitation to
-/// all routers, as a host does when its link comes up): only the active
-/// may answer.
-fn solicit(bed: &Testbed) {
-    let script = "import socket\n\
-        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)\n\
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)\n\
-        s.sendto(bytes([133, 0, 0, 0, 0, 0, 0, 0]), ('ff02::2', 0, 0, socket.if_nametoindex('eth0')))\n";
-    bed.exec_ok("cli", ["python3", "-c", script]);
-}
-
 /// The client's global IPv6 addresses.
 fn client_addresses(bed: &Testbed) -> BTreeSet<String> {
     let out = bed.exec_ok("cli", ["ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global"]);
@@ -178,7 +167,7 @@ fn dual_stack_hard_failover_and_graceful_handover() {
     c.bed.pull_links(1);
     assert_eq!(c.wait_one_active(SECS(5)), 2, "the best standby (r2) takes over");
     c.wait_lease6(2, SECS(5));
-    solicit(&c.bed);
+    c.bed.solicit_routers();
     c.bed.wait(tx4, SECS(15));
     c.bed.wait(tx6, SECS(15));
     let (hard4, hard6) = (c.bed.stream_report(rx4), c.bed.stream_report(rx6));
@@ -203,7 +192,7 @@ fn dual_stack_hard_failover_and_graceful_handover() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(poll_until(SECS(5), || c.actives() == vec![3]), "r3 did not take over: {:?}", c.states());
     std::thread::sleep(Duration::from_millis(1100));
-    solicit(&c.bed);
+    c.bed.solicit_routers();
     c.bed.wait(tx4, SECS(15));
     c.bed.wait(tx6, SECS(15));
     let (soft4, soft6) = (c.bed.stream_report(rx4), c.bed.stream_report(rx6));

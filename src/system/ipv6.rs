@@ -76,13 +76,15 @@ pub fn withdraw(wan: u32, lan: &[u32], lease: &Lease6) -> io::Result<()> {
     remove(wan, lan, lease, None)
 }
 
-/// Removes what `old` configured and `keep` (if any) does not.
+/// Removes what `old` configured and `keep` (if any) does not. A WAN
+/// device that is gone (index 0) took its address and route with it: only
+/// the LAN's part and the unreachable route are left to remove.
 fn remove(wan: u32, lan: &[u32], old: &Lease6, keep: Option<&Lease6>) -> io::Result<()> {
     let kept = |f: &dyn Fn(&Lease6) -> bool| keep.is_some_and(f);
-    if old.gateway.is_some() && !kept(&|k| k.gateway.is_some()) {
+    if wan != 0 && old.gateway.is_some() && !kept(&|k| k.gateway.is_some()) {
         rtnl::del_default_route(wan, true)?;
     }
-    for a in &old.addresses {
+    for a in old.addresses.iter().filter(|_| wan != 0) {
         if !kept(&|k| k.addresses.iter().any(|b| b.address == a.address && b.prefix_len == a.prefix_len)) {
             rtnl::del_address(wan, IpAddr::V6(a.address), a.prefix_len)?;
         }
@@ -173,6 +175,27 @@ mod tests {
         r.enter(|| withdraw(wan, &[lan], &second)).unwrap();
         for out in show() {
             assert!(!out.contains("2001:db8") && !out.contains("default"), "left over: {out}");
+        }
+    }
+
+    /// The WAN device deleted under a binding (netifd re-creates it on a
+    /// network reload): withdrawing it, with the WAN's index 0, still
+    /// takes the LAN's address and the unreachable route away.
+    #[test]
+    fn withdraws_a_binding_whose_wan_device_is_gone() {
+        let r = Netns::new("v6g");
+        let i = Netns::new("v6h");
+        veth(&r, "wan", &i, "cust");
+        r.exec(["ip", "link", "add", "lan", "type", "veth", "peer", "name", "lanpeer"]);
+        r.exec(["ip", "link", "set", "lan", "up"]);
+        let (wan, lan) = (r.ifindex("wan"), r.ifindex("lan"));
+        let binding = lease("2001:db8:100::", "fe80::1");
+        r.enter(|| apply(wan, &[lan], &binding, None)).unwrap();
+        r.exec(["ip", "link", "del", "wan"]);
+        r.enter(|| withdraw(0, &[lan], &binding)).unwrap();
+        let left = [r.ok("ip -6 addr show dev lan scope global"), r.ok("ip -6 route show type unreachable")];
+        for out in left {
+            assert!(!out.contains("2001:db8"), "left over: {out}");
         }
     }
 }

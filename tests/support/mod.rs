@@ -508,6 +508,17 @@ impl Testbed {
         });
         found
     }
+
+    /// The LAN client asks for router advertisements (a router
+    /// solicitation to all routers, as a host does when its link comes
+    /// up): only the active may answer.
+    pub fn solicit_routers(&self) {
+        let script = "import socket\n\
+            s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)\n\
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)\n\
+            s.sendto(bytes([133, 0, 0, 0, 0, 0, 0, 0]), ('ff02::2', 0, 0, socket.if_nametoindex('eth0')))\n";
+        self.exec_ok("cli", ["python3", "-c", script]);
+    }
 }
 
 /// Lines of each log shown when a test fails.
