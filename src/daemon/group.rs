@@ -806,8 +806,9 @@ impl Group {
     pub fn execute(&mut self, now: Instant, fence: &mut Fence, hooks: &mut Hooks, reg: &Registry, base: usize) {
         loop {
             while let Some(a) = self.engine.poll_action() {
+                let what = doing(&a);
                 if let Err(e) = self.act(a, now, fence, hooks, reg, base) {
-                    log::warn!("group {}: {e}", self.cfg.name);
+                    log::warn!("group {}: {what}: {e}", self.cfg.name);
                 }
             }
             if !std::mem::take(&mut self.prepared_now) {
@@ -817,7 +818,7 @@ impl Group {
         }
         if let Some(timeout) = self.renewal_due.take() {
             if let Err(e) = self.refresh(fence, timeout) {
-                log::warn!("group {}: {e}", self.cfg.name);
+                log::warn!("group {}: renewing the WAN permit: {e}", self.cfg.name);
             }
         }
         self.check_commit_overran();
@@ -1275,7 +1276,7 @@ impl Group {
     pub fn withdraw_lease(&mut self) {
         if let Some(l) = self.applied.take() {
             if let Err(e) = wan::withdraw(&self.wan_dev(), &l) {
-                log::error!("group {}: {e}", self.cfg.name);
+                log::error!("group {}: withdrawing the lease: {e}", self.cfg.name);
             }
         }
     }
@@ -1355,5 +1356,35 @@ fn action_name(state: State) -> &'static str {
         State::Active => "active",
         State::Fault => "fault",
         _ => "standby",
+    }
+}
+
+/// What an action that failed was doing, for its log line: a bare system
+/// error ("No such file or directory") says nothing of what it was.
+fn doing(a: &Action) -> &'static str {
+    match a {
+        Action::Send { .. } => "sending a frame",
+        Action::RefreshPermit { .. } => "opening the WAN",
+        Action::CloseWan => "closing the WAN",
+        Action::Prepare => "preparing to forward",
+        Action::ApplyLease { .. } => "applying the lease",
+        Action::WithdrawLease => "withdrawing the lease",
+        Action::Announce => "announcing the takeover",
+        Action::AnnounceLan => "announcing the LAN gateway",
+        Action::DropLanGateway => "removing the LAN gateway",
+        Action::Nudge => "nudging the ISP's gateway",
+        Action::RenewLease { .. } | Action::RetransmitRenewal | Action::AbandonRenewal => "renewing the lease",
+        Action::AcquireLease { .. } => "starting udhcpc",
+        Action::RebootLease { .. } => "asking for the kept lease back",
+        Action::StoreLease { .. } => "keeping the lease for a restart",
+        Action::StopDhcp => "stopping DHCP",
+        Action::ApplyLease6 { .. } => "applying the IPv6 binding",
+        Action::WithdrawLease6 { .. } => "withdrawing the IPv6 binding",
+        Action::Dhcp6 { .. } | Action::RetransmitDhcp6 | Action::AbandonDhcp6 => "DHCPv6",
+        Action::AdvertiseRouter => "advertising the LAN router",
+        Action::RunHooks(_) => "running hooks",
+        Action::Transition { .. } => "changing state",
+        Action::Refused(_) => "logging refused frames",
+        Action::Exit => "exiting",
     }
 }
