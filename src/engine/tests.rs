@@ -1175,3 +1175,61 @@ fn a_standby_that_loses_the_active_speaks_fast_and_rechecks_the_slow_ones() {
     assert!(took < b_slow_deadline, "took over at {took}, b's slow deadline {b_slow_deadline}");
     assert_eq!(c.state(), State::Active);
 }
+
+/// Two engines on one hub, each woken only at its own `poll_timeout`, the
+/// other hearing its frames at once; the transitions of each, with when.
+fn pair_timed(x: &mut Engine, y: &mut Engine, until: Instant) -> Vec<(Instant, u32, State)> {
+    let mut seen = Vec::new();
+    let mut note = |e: &Engine, at: Instant, acts: &[Action]| {
+        for a in acts {
+            if let Action::Transition { to, .. } = a {
+                seen.push((at, e.router_id(), *to));
+            }
+        }
+    };
+    loop {
+        let (dx, dy) = (x.poll_timeout(), y.poll_timeout());
+        let Some(next) = dx.into_iter().chain(dy).min().filter(|&n| n <= until) else { break };
+        if dx == Some(next) {
+            x.handle_timeout(next);
+        }
+        if dy == Some(next) {
+            y.handle_timeout(next);
+        }
+        let (fx, fy) = (drain_prepared(x, next), drain_prepared(y, next));
+        note(x, next, &fx);
+        note(y, next, &fy);
+        deliver(y, next, &fx);
+        deliver(x, next, &fy);
+        let (gx, gy) = (drain_prepared(x, next), drain_prepared(y, next));
+        note(x, next, &gx);
+        note(y, next, &gy);
+    }
+    seen
+}
+
+/// §4.2: the best standby (b, 150) times the dead active out after m × H
+/// of silence, with no skew: no better standby needs to be heard first.
+/// The worse one (c, 100) keeps its skew, hears b take over, and stays.
+#[test]
+fn the_best_standby_times_the_active_out_without_a_skew() {
+    let (mut a, mut b, mut c) = active_and_two_standbys(150, 100);
+    // a's last hellos, late, off every other timer's 10 ms grid: only
+    // the deadline of a's silence can wake b at the instant checked below.
+    a.handle_timeout(t(3005));
+    let last = drain(&mut a);
+    deliver(&mut b, t(3005), &last);
+    deliver(&mut c, t(3005), &last);
+    let a_last = |e: &Engine| e.peers().iter().find(|p| p.router_id == 1).and_then(|p| p.last_heard()).unwrap();
+    let (b_heard, c_heard) = (a_last(&b), a_last(&c));
+    // c counts a alive for 300 ms and its skew (61 ms), by itself.
+    let c_skew = ms(100) * 156 / 256;
+    let a_alive = |c: &Engine, at: Instant| c.status(at).peers.iter().any(|p| p.router_id == "0x1" && p.alive);
+    assert!(a_alive(&c, c_heard.plus(ms(300))) && !a_alive(&c, c_heard.plus(ms(300) + c_skew)));
+    // a is dead.
+    let seen = pair_timed(&mut b, &mut c, t(5000));
+    let took = seen.iter().find(|s| s.1 == 2 && s.2 == State::TakingOver).map(|s| s.0).expect("b takes over");
+    assert_eq!(took, b_heard.plus(ms(300)), "{seen:?}");
+    assert!(seen.iter().all(|s| s.1 != 3), "c stays a standby: {seen:?}");
+    assert_eq!((b.state(), c.state()), (State::Active, State::Standby));
+}
