@@ -1162,8 +1162,13 @@ impl World {
     /// The standby that must win a hard failover: best claim among the
     /// running standbys.
     pub fn best_standby(&self) -> Option<usize> {
+        self.best_standby_but(usize::MAX)
+    }
+
+    /// The best standby other than router `but`.
+    pub fn best_standby_but(&self, but: usize) -> Option<usize> {
         (0..self.routers.len())
-            .filter(|&i| self.routers[i].running() && self.routers[i].state() == State::Standby)
+            .filter(|&i| i != but && self.routers[i].running() && self.routers[i].state() == State::Standby)
             .filter_map(|i| {
                 let e = self.routers[i].engine.as_ref()?;
                 (e.effective_priority() > 0).then_some((e.effective_priority(), e.router_id(), i))
