@@ -718,6 +718,30 @@ fn without_its_server_it_rebinds_and_without_a_binding_it_solicits() {
     );
 }
 
+/// A router taking over (a restarted daemon that found no active yet)
+/// that first learns the binding from an active it then yields to
+/// withdraws it, as a standby does (§7.2): its previous run may have left
+/// it configured. Taking over was no reason to keep it.
+#[test]
+fn a_router_taking_over_withdraws_a_binding_it_first_learns_then_stands_by() {
+    let (mut a, _b) = active_and_standby(Settings::for_tests(2, 100));
+    a.handle_lease6(t(2000), lease6(true));
+    drain(&mut a);
+    let mut e = Engine::new(Settings::for_tests(3, 100), 9, t(2000));
+    while e.state() == State::Init {
+        let next = e.poll_timeout().unwrap();
+        e.handle_timeout(next);
+    }
+    assert_eq!(e.state(), State::TakingOver, "prepare not answered yet");
+    drain(&mut e);
+    // A multicast hello of the active's (a control link back up sends one).
+    a.handle_control_link(t(2500), 0, true);
+    deliver(&mut e, t(2500), &drain(&mut a));
+    let acts = drain(&mut e);
+    assert_eq!(e.state(), State::Standby, "{acts:?}");
+    assert!(acts.iter().any(|a| matches!(a, Action::WithdrawLease6 { .. })), "{acts:?}");
+}
+
 /// Stepping down withdraws the binding (the LAN prefix included) and the
 /// advertisements stop.
 #[test]
