@@ -82,13 +82,15 @@ fn max_delay(w: &World) -> Duration {
 }
 
 /// The best standby times the active out this long after it last heard
-/// it: its dead interval on the slowest path, without a skew (§4.2).
+/// it: its dead interval on the slowest path, with the skew of priority
+/// 255, not its own (§4.2).
 fn best_timeout_bound(w: &World) -> Duration {
-    w.p.hello.max(w.p.wan_hello.unwrap_or_default()) * u32::from(w.p.multiplier)
+    let h = w.p.hello.max(w.p.wan_hello.unwrap_or_default());
+    h * u32::from(w.p.multiplier) + h / 256
 }
 
-/// (d): the best standby's dead interval (no skew), one hello, preparing,
-/// transit.
+/// (d): the best standby's dead interval (the skew of priority 255), one
+/// hello, preparing, transit.
 fn failover_bound(w: &World) -> Duration {
     // A peer stays alive until its slowest path times out.
     let h = w.p.hello.max(w.p.wan_hello.unwrap_or_default());
@@ -149,7 +151,8 @@ fn settle_within(w: &mut World, out: &mut Outcome, what: &'static str, bound: Du
 
 /// Kills (or hangs) the active and checks the best standby takes over in
 /// time, before any other router does, and starts to as soon as its dead
-/// interval for the active has run out, without a skew (§4.2).
+/// interval for the active has run out, with the skew of priority 255,
+/// not its own (§4.2).
 fn hard_failover(w: &mut World, out: &mut Outcome, hang: bool) -> usize {
     let h = w.p.hello;
     let offset = h.mul_f64(w.rng.below(100) as f64 / 100.0);
@@ -671,9 +674,9 @@ fn sc_lan_cut(w: &mut World, out: &mut Outcome) {
 
 /// Two standbys that cannot hear each other (one cut off its control
 /// link, the WAN still joining it to the active) each believe themselves
-/// the best candidate, so each times the crashed active out without a
-/// skew (§4.2): both may take over at once, as two standbys of equal
-/// priority do. The first to become active is heard on the WAN, and the
+/// the best candidate, so each times the crashed active out with the same
+/// skew, that of priority 255 (§4.2): both may take over at once, as two
+/// standbys of equal priority do. The first to become active is heard on the WAN, and the
 /// other aborts its takeover or steps down (§6.2, §6.5): one active
 /// within the convergence bound, and (b) holds (the links here have no
 /// delay, so the first one's WAN hello arrives before the other opens).

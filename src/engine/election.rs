@@ -10,6 +10,9 @@ use super::{Action, Engine, PEER_EXPIRY, Path, State, StepUpOutcome, TrackerStat
 use crate::time::Instant;
 use crate::wire::{Flags, HandoverReason};
 
+/// `skew_num` of priority 255: the best candidate's skew for holders.
+const BEST_SKEW_NUM: u32 = 256 - 255;
+
 impl Engine {
     /// Priority minus the penalties of failed trackers; 0 means "cannot
     /// forward" (fatal tracker down, WAN link down, or the LAN lost).
@@ -41,14 +44,15 @@ impl Engine {
     }
 
     /// The skew by which this router times out a peer that holds the WAN
-    /// or is taking over (§4.2): none while it waits in Init or Standby as
-    /// the best candidate it knows of, since no better standby needs time
-    /// to be heard first; its own skew otherwise. "Best" is judged with the
-    /// ordinary skew (candidates' liveness), so the two do not depend on
-    /// each other.
+    /// or is taking over (§4.2): while it waits in Init or Standby as the
+    /// best candidate it knows of, that of priority 255, the least there
+    /// is: no better standby needs time to be heard first, and the sliver
+    /// left keeps a hello due at m × H itself from coming too late. Its own
+    /// skew otherwise. "Best" is judged with the ordinary skew (candidates'
+    /// liveness), so the two do not depend on each other.
     pub(super) fn holder_skew_num(&self, now: Instant) -> u32 {
         let waiting = matches!(self.state, State::Init | State::Standby);
-        if waiting && self.is_best_candidate(now) { 0 } else { self.skew_num() }
+        if waiting && self.is_best_candidate(now) { BEST_SKEW_NUM } else { self.skew_num() }
     }
 
     /// The skew by which this router times `p` out: `holder_skew_num` is

@@ -1233,8 +1233,9 @@ fn pair_timed(x: &mut Engine, y: &mut Engine, until: Instant) -> Vec<(Instant, u
 }
 
 /// §4.2: the best standby (b, 150) times the dead active out after m × H
-/// of silence, with no skew: no better standby needs to be heard first.
-/// The worse one (c, 100) keeps its skew, hears b take over, and stays.
+/// of silence and the skew of priority 255 (H / 256), not its own: no
+/// better standby needs to be heard first. The worse one (c, 100) keeps
+/// its skew, hears b take over, and stays.
 #[test]
 fn the_best_standby_times_the_active_out_without_a_skew() {
     let (mut a, mut b, mut c) = active_and_two_standbys(150, 100);
@@ -1253,7 +1254,7 @@ fn the_best_standby_times_the_active_out_without_a_skew() {
     // a is dead.
     let seen = pair_timed(&mut b, &mut c, t(5000));
     let took = seen.iter().find(|s| s.1 == 2 && s.2 == State::TakingOver).map(|s| s.0).expect("b takes over");
-    assert_eq!(took, b_heard.plus(ms(300)), "{seen:?}");
+    assert_eq!(took, b_heard.plus(ms(300) + ms(100) / 256), "{seen:?}");
     assert!(seen.iter().all(|s| s.1 != 3), "c stays a standby: {seen:?}");
     assert_eq!((b.state(), c.state()), (State::Active, State::Standby));
 }
