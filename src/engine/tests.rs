@@ -1237,7 +1237,7 @@ fn pair_timed(x: &mut Engine, y: &mut Engine, until: Instant) -> Vec<(Instant, u
 /// better standby needs to be heard first. The worse one (c, 100) keeps
 /// its skew, hears b take over, and stays.
 #[test]
-fn the_best_standby_times_the_active_out_without_a_skew() {
+fn the_best_standby_times_the_active_out_without_its_own_skew() {
     let (mut a, mut b, mut c) = active_and_two_standbys(150, 100);
     // a's last hellos, late, off every other timer's 10 ms grid: only
     // the deadline of a's silence can wake b at the instant checked below.
