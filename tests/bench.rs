@@ -179,7 +179,7 @@ fn main() {
 
     let header = format!(
         "## vwrp vs keepalived\n\n{ka_version} (Debian, VRRPv3) and vwrp {}, 3 routers (priority 200, 150, 100, no preemption), \
-         dead interval 3 × hello + skew for both; every run: r1 (200) active, r2 (150) takes over.\nvwrp moves the LAN gateway, the WAN address (one shared MAC and DHCP lease) and fences \
+         dead interval 3 × hello + skew, the skew of priority 255 for vwrp's best standby, its own for a keepalived backup; every run: r1 (200) active, r2 (150) takes over.\nvwrp moves the LAN gateway, the WAN address (one shared MAC and DHCP lease) and fences \
          every standby's WAN; keepalived moves only the LAN gateway (each router keeps its own static WAN address).\n\
          hard = daemon frozen, cables pulled, daemon SIGKILLed; graceful = `vwrp step-down` / keepalived SIGTERM (priority 0). \
          Lost = datagrams lost, median (and max). Same 2-core VM, same run: compare within a run, not across machines.\n",
@@ -302,7 +302,8 @@ fn start_bed<T>(what: &str, f: impl Fn() -> Result<T, String>) -> T {
 
 /// Makes the best router (r1) the active one, by graceful handovers
 /// (which go to the best standby), so that every run is the same for
-/// both: r1 fails and r2 (priority 150) takes over with the same skew.
+/// both: r1 fails and r2 (priority 150) takes over (after keepalived's
+/// skew for 150; vwrp's best standby adds that of 255).
 /// Without preemption the active role otherwise wanders, differently on
 /// the two beds. Returns the active router.
 fn start_from_best(c: &mut dyn Contender, recover: Duration) -> Result<usize, String> {

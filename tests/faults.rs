@@ -31,9 +31,10 @@ fn three_up(confs: &[RouterConf]) -> Cluster {
     c
 }
 
-/// r2's dead interval for r1: 3 hellos and its skew (priority 150).
+/// r2's dead interval for r1: 3 hellos and, r2 (priority 150) being the
+/// best standby, the skew of priority 255, not its own (PROTOCOL.md §4.2).
 fn dead_interval_ms() -> f64 {
-    (3 * HELLO_MS) as f64 + HELLO_MS as f64 * (256.0 - 150.0) / 256.0
+    (3 * HELLO_MS) as f64 + HELLO_MS as f64 / 256.0
 }
 
 /// The MAC the LAN client has for its gateway, if any.

@@ -81,13 +81,20 @@ fn max_delay(w: &World) -> Duration {
     w.links.iter().map(|l| l.delay_max).max().unwrap_or_default()
 }
 
-/// (d): the best standby's dead interval, one hello, preparing, transit.
-fn failover_bound(w: &World, best: usize) -> Duration {
+/// The best standby times the active out this long after it last heard
+/// it: its dead interval on the slowest path, with the skew of priority
+/// 255, not its own (§4.2).
+fn best_timeout_bound(w: &World) -> Duration {
+    let h = w.p.hello.max(w.p.wan_hello.unwrap_or_default());
+    h * u32::from(w.p.multiplier) + h / 256
+}
+
+/// (d): the best standby's dead interval (the skew of priority 255), one
+/// hello, preparing, transit.
+fn failover_bound(w: &World) -> Duration {
     // A peer stays alive until its slowest path times out.
     let h = w.p.hello.max(w.p.wan_hello.unwrap_or_default());
-    let eff = w.routers[best].engine.as_ref().map_or(1, |e| e.effective_priority());
-    let skew = h * (256 - u32::from(eff)) / 256;
-    h * u32::from(w.p.multiplier) + skew + h + w.p.prepare_max + max_delay(w) * 2
+    best_timeout_bound(w) + h + w.p.prepare_max + max_delay(w) * 2
 }
 
 /// How much longer a takeover waits when a standby that spoke at the slow
@@ -100,10 +107,12 @@ fn recheck_bound(w: &World, eff: u8) -> Duration {
 }
 
 /// (d'): the active and the best standby die together; the next best
-/// standby `next` takes over within the failover bound and the recheck.
+/// standby `next`, not the best while it believes the dead one alive,
+/// times the active out with its skew, then the dead one by the recheck.
 fn double_failover_bound(w: &World, next: usize) -> Duration {
     let eff = w.routers[next].engine.as_ref().map_or(1, |e| e.effective_priority());
-    failover_bound(w, next) + recheck_bound(w, eff)
+    let h = w.p.hello.max(w.p.wan_hello.unwrap_or_default());
+    failover_bound(w) + h * (256 - u32::from(eff)) / 256 + recheck_bound(w, eff)
 }
 
 /// The one active router, once no handover is in flight.
@@ -141,14 +150,17 @@ fn settle_within(w: &mut World, out: &mut Outcome, what: &'static str, bound: Du
 }
 
 /// Kills (or hangs) the active and checks the best standby takes over in
-/// time, before any other router does.
+/// time, before any other router does, and starts to as soon as its dead
+/// interval for the active has run out, with the skew of priority 255,
+/// not its own (§4.2).
 fn hard_failover(w: &mut World, out: &mut Outcome, hang: bool) -> usize {
     let h = w.p.hello;
     let offset = h.mul_f64(w.rng.below(100) as f64 / 100.0);
     w.run_for(offset);
     let active = the_active(w);
     let Some(best) = w.best_standby() else { panic_msg(w, "no standby") };
-    let bound = failover_bound(w, best);
+    let bound = failover_bound(w);
+    let active_id = w.routers[active].settings.router_id;
     if hang {
         w.hang(active);
     } else {
@@ -156,6 +168,13 @@ fn hard_failover(w: &mut World, out: &mut Outcome, hang: bool) -> usize {
     }
     let t0 = w.now;
     let seen = w.activations.len();
+    let taking = |w: &World| matches!(w.routers[best].state(), State::TakingOver | State::Active);
+    let Some(took) = w.run_until_pred(bound * 3, taking) else { panic_msg(w, "best standby never took over") };
+    let heard = w.routers[best].engine.as_ref().and_then(|e| e.peers().iter().find(|p| p.router_id == active_id));
+    let Some(heard) = heard.and_then(|p| p.last_heard()) else {
+        panic_msg(w, "the best standby never heard the active")
+    };
+    out.timings.push(("best standby's timeout", took.since(heard), best_timeout_bound(w)));
     let t = w.run_until_pred(bound * 3, |w| w.routers[best].state() == State::Active);
     let Some(t) = t else { panic_msg(w, "best standby never became active") };
     if let Some((_, who, _)) = w.activations[seen..].first()
@@ -568,7 +587,7 @@ fn sc_lan_down(w: &mut World, out: &mut Outcome) {
     };
     if victim == a {
         let Some(best) = w.best_standby() else { panic_msg(w, "no standby") };
-        let bound = failover_bound(w, best);
+        let bound = failover_bound(w);
         let (t0, seen) = (w.now, w.activations.len());
         w.set_lan(a, false);
         if w.routers[a].gate_open(w.now) {
@@ -628,7 +647,7 @@ fn sc_lan_cut(w: &mut World, out: &mut Outcome) {
     }
     let detect = w.p.tracker_interval * u32::from(w.p.fall.max(w.p.rise));
     let s = &w.routers[a].settings;
-    let bound = detect + s.handover_timeout() + failover_bound(w, best);
+    let bound = detect + s.handover_timeout() + failover_bound(w);
     if noticed {
         let Some(t) = w.run_until_pred(bound * 2, |w| w.routers[best].state() == State::Active && w.converged()) else {
             panic_msg(w, "no standby took over from the active cut off its LAN")
@@ -651,6 +670,54 @@ fn sc_lan_cut(w: &mut World, out: &mut Outcome) {
         w.heal();
     }
     settle(w, out, "LAN joined again");
+}
+
+/// Two standbys that cannot hear each other (one cut off its control
+/// link, the WAN still joining it to the active) each believe themselves
+/// the best candidate, so each times the crashed active out with the same
+/// skew, that of priority 255 (§4.2): both may take over at once, as two
+/// standbys of equal priority do. The first to become active is heard on the WAN, and the
+/// other aborts its takeover or steps down (§6.2, §6.5): one active
+/// within the convergence bound, and (b) holds (the links here have no
+/// delay, so the first one's WAN hello arrives before the other opens).
+fn sc_blind(w: &mut World, out: &mut Outcome) {
+    let n = 3 + w.rng.below(3) as usize;
+    boot(w, out, n);
+    w.run_for(w.p.preempt_delay + w.p.hello * 20);
+    let a = the_active(w);
+    let standbys: Vec<usize> = (0..n).filter(|&i| i != a).collect();
+    let x = *w.rng.pick(&standbys);
+    w.isolate(x, false, true);
+    // Long enough for each to count the other dead at the slow pace.
+    let (h, m) = (w.p.hello, u32::from(w.p.multiplier));
+    w.run_for(h * STANDBY_PACE * (m + 2));
+    if the_active(w) != a {
+        panic_msg(w, "the active changed while a standby was cut off");
+    }
+    let blind = [x, w.best_standby_but(x).unwrap_or(x)];
+    w.crash(a);
+    let (t0, seen) = (w.now, w.activations.len());
+    let mut took = Vec::new();
+    let bound = failover_bound(w);
+    let one = w.run_until_pred(bound * 3, |w| {
+        for &i in &blind {
+            if matches!(w.routers[i].state(), State::TakingOver | State::Active) && !took.contains(&i) {
+                took.push(i);
+            }
+        }
+        w.converged() && w.actives() != [a]
+    });
+    let Some(t) = one else { panic_msg(w, "no single active after two blind standbys took over") };
+    match w.activations[seen..].first() {
+        Some((_, who, _)) if blind.contains(who) => {}
+        other => panic_msg(w, &format!("{other:?} took over, not one of r{} and r{}", blind[0], blind[1])),
+    }
+    out.timings.push(("blind standbys: one active", t.since(t0), bound));
+    if took.len() == 2 {
+        out.timings.push(("blind standbys: both took over, one active", t.since(t0), bound));
+    }
+    w.heal();
+    settle(w, out, "blind standbys joined again");
 }
 
 /// One-way loss on a control link: a router's frames out are dropped, or
@@ -763,6 +830,7 @@ const SCENARIOS: &[(&str, Scenario, u64, u64)] = &[
     ("lan-down", sc_lan_down, 400, 4000),
     ("lan-cut", sc_lan_cut, 400, 4000),
     ("one-way", sc_one_way, 400, 3000),
+    ("blind", sc_blind, 400, 1000),
 ];
 
 /// The scenarios of issue 14's faults (LAN side of the active, one-way
@@ -771,7 +839,7 @@ const LAN_FAULTS: &[&str] = &["lan-down", "lan-cut", "one-way", "chaos"];
 
 /// Scenarios that cut a control link while the WAN still joins the
 /// routers: they need WAN hellos (docs/PROTOCOL.md §7.3).
-const NEED_WAN_HELLOS: &[&str] = &["partition", "chaos", "lan-cut", "one-way"];
+const NEED_WAN_HELLOS: &[&str] = &["partition", "chaos", "lan-cut", "one-way", "blind"];
 
 fn full_sweep() -> bool {
     std::env::var("VWRP_SIM_SWEEP").is_ok_and(|v| v == "full")
@@ -880,6 +948,7 @@ scenario_tests! {
     sim_lan_down => 12,
     sim_lan_cut => 13,
     sim_one_way => 14,
+    sim_blind => 15,
 }
 
 /// How many runs the sweep makes, and how many of them with the LAN-side

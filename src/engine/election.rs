@@ -10,6 +10,9 @@ use super::{Action, Engine, PEER_EXPIRY, Path, State, StepUpOutcome, TrackerStat
 use crate::time::Instant;
 use crate::wire::{Flags, HandoverReason};
 
+/// `skew_num` of priority 255: the best candidate's skew for holders.
+const BEST_SKEW_NUM: u32 = 256 - 255;
+
 impl Engine {
     /// Priority minus the penalties of failed trackers; 0 means "cannot
     /// forward" (fatal tracker down, WAN link down, or the LAN lost).
@@ -40,6 +43,24 @@ impl Engine {
         256u32.saturating_sub(u32::from(self.effective_priority()))
     }
 
+    /// The skew by which this router times out a peer that holds the WAN
+    /// or is taking over (§4.2): while it waits in Init or Standby as the
+    /// best candidate it knows of, that of priority 255, the least there
+    /// is: no better standby needs time to be heard first, and the sliver
+    /// left keeps a hello due at m × H itself from coming too late. Its own
+    /// skew otherwise. "Best" is judged with the ordinary skew (candidates'
+    /// liveness), so the two do not depend on each other.
+    pub(super) fn holder_skew_num(&self, now: Instant) -> u32 {
+        let waiting = matches!(self.state, State::Init | State::Standby);
+        if waiting && self.is_best_candidate(now) { BEST_SKEW_NUM } else { self.skew_num() }
+    }
+
+    /// The skew by which this router times `p` out: `holder_skew_num` is
+    /// given if `p` holds the WAN or is taking over, `skew_num` otherwise.
+    pub(super) fn skew_num_of(p: &Peer, holder_skew_num: u32, skew_num: u32) -> u32 {
+        if holds_or_takes(p) { holder_skew_num } else { skew_num }
+    }
+
     /// Dead interval for our own hello settings, on the slowest path (the
     /// WAN hellos' pace included, so that a router cut off on its control
     /// links still hears an active there): used for the start-up listen
@@ -67,7 +88,7 @@ impl Engine {
     /// the WAN only: its control links are cut, so it cannot hand over to
     /// us; we take over as if it were gone (§6.8).
     pub(super) fn leaving_out_of_reach(&self, now: Instant, p: &Peer) -> bool {
-        let skew_num = self.skew_num();
+        let skew_num = self.holder_skew_num(now);
         p.state.holds_wan()
             && p.flags.has(Flags::LEAVING)
             && !p.contacts.iter().any(|c| c.path != Path::Wan && p.is_alive_on(now, c.path, skew_num))
@@ -128,7 +149,7 @@ impl Engine {
                     self.begin_recheck(now);
                     let at = self.timers.get_or_set(Timer::Takeover, now);
                     if now >= at && self.is_best_candidate(now) {
-                        let skew_num = self.skew_num();
+                        let skew_num = self.holder_skew_num(now);
                         let leaving =
                             self.peers.iter().find(|p| p.is_alive(now, skew_num) && self.leaving_out_of_reach(now, p));
                         let why = match leaving {
@@ -317,17 +338,15 @@ impl Engine {
     /// Index of an alive peer holding the WAN, or about to. A holder that
     /// must leave and is heard on the WAN only does not count (§6.8).
     pub(super) fn holder_or_pending(&self, now: Instant) -> Option<usize> {
-        let skew_num = self.skew_num();
-        self.peers.iter().position(|p| {
-            p.is_alive(now, skew_num)
-                && matches!(p.state, State::Active | State::HandingOver | State::TakingOver)
-                && !self.leaving_out_of_reach(now, p)
-        })
+        let skew_num = self.holder_skew_num(now);
+        self.peers
+            .iter()
+            .position(|p| holds_or_takes(p) && p.is_alive(now, skew_num) && !self.leaving_out_of_reach(now, p))
     }
 
     /// Is an alive router other than `except` holding the WAN?
     pub(super) fn other_holder(&self, now: Instant, except: u32) -> bool {
-        let skew_num = self.skew_num();
+        let skew_num = self.holder_skew_num(now);
         self.peers.iter().any(|p| p.router_id != except && p.state.holds_wan() && p.is_alive(now, skew_num))
     }
 
@@ -348,4 +367,9 @@ impl Engine {
         let mine = self.claim();
         mine.0 > 0 && !self.peers.iter().any(|p| p.is_candidate() && p.is_alive(now, skew_num) && p.claim() > mine)
     }
+}
+
+/// The peer holds the WAN or is taking it over: a holder or pending peer.
+fn holds_or_takes(p: &Peer) -> bool {
+    matches!(p.state, State::Active | State::HandingOver | State::TakingOver)
 }

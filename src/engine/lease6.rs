@@ -266,8 +266,9 @@ impl Engine {
             }
             None => self.lease6 = Some(Binding6 { wire: l.clone(), learned: now }),
         }
-        let standing_by = matches!(self.state, State::Init | State::Standby | State::Fault);
-        if new && standing_by && self.applied6.is_none() {
+        // Only a router that does not hold the WAN learns a binding; one
+        // taking over withdraws it too (§7.2): it may abort, and stand by.
+        if new && self.applied6.is_none() {
             self.actions.push_back(Action::WithdrawLease6 { lease: l.clone() });
         }
     }

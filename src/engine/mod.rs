@@ -406,6 +406,8 @@ impl Engine {
             return None;
         }
         let skew_num = self.skew_num();
+        // A holder's deadline may come sooner than a standby's (§4.2).
+        let holder_skew_num = self.holder_skew_num(self.now);
         let mut t = self.timers.get(Timer::Hello).unwrap_or(self.now);
         let handled = self.now;
         let mut consider = |x: Option<Instant>| {
@@ -428,7 +430,7 @@ impl Engine {
         // The step-up wish lapses: its flag leaves our hellos at once.
         consider(self.timers.get(Timer::StepUp));
         for p in &self.peers {
-            consider(p.alive_until(skew_num));
+            consider(p.alive_until(Engine::skew_num_of(p, holder_skew_num, skew_num)));
         }
         consider(self.refusal_log.deadline());
         if self.state == State::Active {

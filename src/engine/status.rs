@@ -218,7 +218,7 @@ pub(super) fn ms(d: core::time::Duration) -> u64 {
 
 impl Engine {
     pub fn status(&self, now: Instant) -> Status {
-        let skew_num = self.skew_num();
+        let (skew_num, holder_skew_num) = (self.skew_num(), self.holder_skew_num(now));
         Status {
             group: self.s.group,
             router_id: format!("{:#x}", self.s.router_id),
@@ -248,7 +248,7 @@ impl Engine {
                     priority: p.priority,
                     effective_priority: p.effective_priority,
                     last_heard_ms: p.last_heard().map_or(u64::MAX, |t| ms(now.since(t))),
-                    alive: p.is_alive(now, skew_num),
+                    alive: p.is_alive(now, Engine::skew_num_of(p, holder_skew_num, skew_num)),
                     paths: p.contacts.iter().map(|c| c.path.to_string()).collect(),
                     key_id: p.key_id,
                 })

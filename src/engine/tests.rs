@@ -718,6 +718,30 @@ fn without_its_server_it_rebinds_and_without_a_binding_it_solicits() {
     );
 }
 
+/// A router taking over (a restarted daemon that found no active yet)
+/// that first learns the binding from an active it then yields to
+/// withdraws it, as a standby does (§7.2): its previous run may have left
+/// it configured. Taking over was no reason to keep it.
+#[test]
+fn a_router_taking_over_withdraws_a_binding_it_first_learns_then_stands_by() {
+    let (mut a, _b) = active_and_standby(Settings::for_tests(2, 100));
+    a.handle_lease6(t(2000), lease6(true));
+    drain(&mut a);
+    let mut e = Engine::new(Settings::for_tests(3, 100), 9, t(2000));
+    while e.state() == State::Init {
+        let next = e.poll_timeout().unwrap();
+        e.handle_timeout(next);
+    }
+    assert_eq!(e.state(), State::TakingOver, "prepare not answered yet");
+    drain(&mut e);
+    // A multicast hello of the active's (a control link back up sends one).
+    a.handle_control_link(t(2500), 0, true);
+    deliver(&mut e, t(2500), &drain(&mut a));
+    let acts = drain(&mut e);
+    assert_eq!(e.state(), State::Standby, "{acts:?}");
+    assert!(acts.iter().any(|a| matches!(a, Action::WithdrawLease6 { .. })), "{acts:?}");
+}
+
 /// Stepping down withdraws the binding (the LAN prefix included) and the
 /// advertisements stop.
 #[test]
@@ -1174,4 +1198,63 @@ fn a_standby_that_loses_the_active_speaks_fast_and_rechecks_the_slow_ones() {
     assert_eq!(took, lost.plus(ms(300) + ms(100) * 156 / 256));
     assert!(took < b_slow_deadline, "took over at {took}, b's slow deadline {b_slow_deadline}");
     assert_eq!(c.state(), State::Active);
+}
+
+/// Two engines on one hub, each woken only at its own `poll_timeout`, the
+/// other hearing its frames at once; the transitions of each, with when.
+fn pair_timed(x: &mut Engine, y: &mut Engine, until: Instant) -> Vec<(Instant, u32, State)> {
+    let mut seen = Vec::new();
+    let mut note = |e: &Engine, at: Instant, acts: &[Action]| {
+        for a in acts {
+            if let Action::Transition { to, .. } = a {
+                seen.push((at, e.router_id(), *to));
+            }
+        }
+    };
+    loop {
+        let (dx, dy) = (x.poll_timeout(), y.poll_timeout());
+        let Some(next) = dx.into_iter().chain(dy).min().filter(|&n| n <= until) else { break };
+        if dx == Some(next) {
+            x.handle_timeout(next);
+        }
+        if dy == Some(next) {
+            y.handle_timeout(next);
+        }
+        let (fx, fy) = (drain_prepared(x, next), drain_prepared(y, next));
+        note(x, next, &fx);
+        note(y, next, &fy);
+        deliver(y, next, &fx);
+        deliver(x, next, &fy);
+        let (gx, gy) = (drain_prepared(x, next), drain_prepared(y, next));
+        note(x, next, &gx);
+        note(y, next, &gy);
+    }
+    seen
+}
+
+/// §4.2: the best standby (b, 150) times the dead active out after m × H
+/// of silence and the skew of priority 255 (H / 256), not its own: no
+/// better standby needs to be heard first. The worse one (c, 100) keeps
+/// its skew, hears b take over, and stays.
+#[test]
+fn the_best_standby_times_the_active_out_without_its_own_skew() {
+    let (mut a, mut b, mut c) = active_and_two_standbys(150, 100);
+    // a's last hellos, late, off every other timer's 10 ms grid: only
+    // the deadline of a's silence can wake b at the instant checked below.
+    a.handle_timeout(t(3005));
+    let last = drain(&mut a);
+    deliver(&mut b, t(3005), &last);
+    deliver(&mut c, t(3005), &last);
+    let a_last = |e: &Engine| e.peers().iter().find(|p| p.router_id == 1).and_then(|p| p.last_heard()).unwrap();
+    let (b_heard, c_heard) = (a_last(&b), a_last(&c));
+    // c counts a alive for 300 ms and its skew (61 ms), by itself.
+    let c_skew = ms(100) * 156 / 256;
+    let a_alive = |c: &Engine, at: Instant| c.status(at).peers.iter().any(|p| p.router_id == "0x1" && p.alive);
+    assert!(a_alive(&c, c_heard.plus(ms(300))) && !a_alive(&c, c_heard.plus(ms(300) + c_skew)));
+    // a is dead.
+    let seen = pair_timed(&mut b, &mut c, t(5000));
+    let took = seen.iter().find(|s| s.1 == 2 && s.2 == State::TakingOver).map(|s| s.0).expect("b takes over");
+    assert_eq!(took, b_heard.plus(ms(300) + ms(100) / 256), "{seen:?}");
+    assert!(seen.iter().all(|s| s.1 != 3), "c stays a standby: {seen:?}");
+    assert_eq!((b.state(), c.state()), (State::Active, State::Standby));
 }

@@ -1107,7 +1107,20 @@ impl World {
             // other one once it heals: its permission lapses by itself.
             let running = open.iter().filter(|&&i| self.routers[i].running()).count();
             let linger_bound = heal_bound + s.permit_timeout();
-            let ok = (handover_pair && now.since(since) <= handover_bound)
+            // Two that became active within D of each other, neither
+            // having heard the other (standbys that cannot hear each other
+            // each believe themselves the best, §4.2), hear each other's
+            // first WAN hello within D (§6.5).
+            let became = |i: usize| self.activations.iter().rev().find(|a| a.1 == i).map(|a| a.0);
+            let race = match (open.len(), states.iter().all(|s| *s == State::Active)) {
+                (2, true) => became(open[0]).zip(became(open[1])).is_some_and(|(x, y)| {
+                    let (first, last) = (x.min(y), x.max(y));
+                    last.since(first) <= self.max_delay() && now.since(last) <= heal_bound - slowest
+                }),
+                _ => false,
+            };
+            let ok = race
+                || (handover_pair && now.since(since) <= handover_bound)
                 || (self.overlap_leaving && open.len() == 2 && now.since(since) <= leaving_bound)
                 || (now.since(self.last_heal) <= heal_bound && self.last_heal > Instant::ZERO)
                 || (running <= 1 && now.since(self.last_heal) <= linger_bound && self.last_heal > Instant::ZERO)
@@ -1162,8 +1175,13 @@ impl World {
     /// The standby that must win a hard failover: best claim among the
     /// running standbys.
     pub fn best_standby(&self) -> Option<usize> {
+        self.best_standby_but(usize::MAX)
+    }
+
+    /// The best standby other than router `but`.
+    pub fn best_standby_but(&self, but: usize) -> Option<usize> {
         (0..self.routers.len())
-            .filter(|&i| self.routers[i].running() && self.routers[i].state() == State::Standby)
+            .filter(|&i| i != but && self.routers[i].running() && self.routers[i].state() == State::Standby)
             .filter_map(|i| {
                 let e = self.routers[i].engine.as_ref()?;
                 (e.effective_priority() > 0).then_some((e.effective_priority(), e.router_id(), i))
