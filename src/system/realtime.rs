@@ -73,9 +73,9 @@ fn set_limit(resource: libc::c_int, soft: libc::rlim_t, hard: Option<libc::rlim_
 /// memory. Scheduling that the kernel refuses is an error (nothing is
 /// changed); memory that cannot be locked is only reported.
 pub fn enter(priority: u8) -> io::Result<Entered> {
-    let budget = libc::rlim_t::try_from(RT_BUDGET.as_micros()).unwrap_or(libc::RLIM_INFINITY);
-    set_limit(libc::RLIMIT_RTTIME as _, budget, None)?;
-    set_scheduler(libc::SCHED_RR, priority)?;
+    // Locked first, at the ordinary priority: faulting every page in is
+    // work that, done in real time, would hold the CPU from everything
+    // else and spend the RLIMIT_RTTIME budget (under qemu-user, all of it).
     // Locking future mappings too is safe only without a limit that a
     // later allocation could exceed: CAP_IPC_LOCK ignores the limit, else
     // it must be raised (CAP_SYS_RESOURCE), or nothing is locked.
@@ -83,6 +83,16 @@ pub fn enter(priority: u8) -> io::Result<Entered> {
         || set_limit(libc::RLIMIT_MEMLOCK as _, libc::RLIM_INFINITY, Some(libc::RLIM_INFINITY)).is_ok();
     // SAFETY: no pointers involved.
     let locked = unlimited && unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } == 0;
+    let budget = libc::rlim_t::try_from(RT_BUDGET.as_micros()).unwrap_or(libc::RLIM_INFINITY);
+    if let Err(e) =
+        set_limit(libc::RLIMIT_RTTIME as _, budget, None).and_then(|()| set_scheduler(libc::SCHED_RR, priority))
+    {
+        if locked {
+            // SAFETY: no pointers involved.
+            unsafe { libc::munlockall() };
+        }
+        return Err(e);
+    }
     Ok(Entered { priority, locked })
 }
 
