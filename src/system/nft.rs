@@ -989,7 +989,12 @@ mod tests {
         Bed { fenced, peer, wa, wb, fence }
     }
 
+    /// Whether the fence lets a ping through now. Neighbour entries go
+    /// first: one left INCOMPLETE by a ping the fence stopped would hold
+    /// this one until its next ARP probe, up to a second later (-W1).
     fn can_ping(bed: &Bed) -> bool {
+        bed.peer.ok("ip neigh flush all");
+        bed.fenced.ok("ip neigh flush all");
         bed.peer.ping("192.0.2.1")
     }
 
