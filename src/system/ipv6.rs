@@ -77,14 +77,14 @@ pub fn withdraw(wan: u32, lan: &[u32], lease: &Lease6) -> io::Result<()> {
 }
 
 /// Removes what `old` configured and `keep` (if any) does not. A WAN
-/// device that is gone (index 0) took its address and route with it: only
-/// the LAN's part and the unreachable route are left to remove.
+/// device that is gone (index 0) took its address and route with it
+/// (`rtnl`'s deletions do nothing on index 0).
 fn remove(wan: u32, lan: &[u32], old: &Lease6, keep: Option<&Lease6>) -> io::Result<()> {
     let kept = |f: &dyn Fn(&Lease6) -> bool| keep.is_some_and(f);
-    if wan != 0 && old.gateway.is_some() && !kept(&|k| k.gateway.is_some()) {
+    if old.gateway.is_some() && !kept(&|k| k.gateway.is_some()) {
         rtnl::del_default_route(wan, true)?;
     }
-    for a in old.addresses.iter().filter(|_| wan != 0) {
+    for a in &old.addresses {
         if !kept(&|k| k.addresses.iter().any(|b| b.address == a.address && b.prefix_len == a.prefix_len)) {
             rtnl::del_address(wan, IpAddr::V6(a.address), a.prefix_len)?;
         }

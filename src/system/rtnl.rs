@@ -286,8 +286,12 @@ pub fn add_address(ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<()>
 }
 
 /// Removes `addr/prefix_len` from link `ifindex`; absent already is fine,
-/// and so is a link being deleted (its addresses go with it).
+/// and so is a link being deleted or gone (index 0: its addresses went
+/// with it).
 pub fn del_address(ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<()> {
+    if ifindex == 0 {
+        return Ok(());
+    }
     let mut req = address_request(libc::RTM_DELADDR, 0, ifindex, addr, prefix_len)?;
     match Socket::open(Protocol::Route, 0)?.request_ack(&mut req) {
         Err(e) if [Errno::ENOENT, Errno::EADDRNOTAVAIL, Errno::ENODEV].iter().any(|&n| is_errno(&e, n)) => Ok(()),
@@ -329,8 +333,13 @@ pub fn replace_default_route(ifindex: u32, gateway: IpAddr) -> io::Result<()> {
 }
 
 /// Removes every default route of the family (IPv6 if `v6`) through link
-/// `ifindex` in the main table; none is fine.
+/// `ifindex` in the main table; none is fine. Index 0 (a device that is
+/// gone took its routes with it) removes nothing: to the kernel it would
+/// mean any device's.
 pub fn del_default_route(ifindex: u32, v6: bool) -> io::Result<()> {
+    if ifindex == 0 {
+        return Ok(());
+    }
     let mut socket = Socket::open(Protocol::Route, 0)?;
     for _ in 0..MAX_DEFAULT_ROUTES {
         let mut req = Request::new();
@@ -634,6 +643,14 @@ mod tests {
         a.ok("ip route add default via 198.51.100.9 dev wa metric 50");
         a.enter(|| del_default_route(wa, false)).unwrap();
         assert_eq!(default(), "");
+        assert!(default6().contains("via fe80::2"), "{}", default6());
+        a.enter(|| del_default_route(wa, false)).unwrap();
+        // A gone device's index, 0, is no device: to the kernel it would
+        // match any, and delete this route of another.
+        a.ok("ip route add default via 198.51.100.9 dev wa");
+        a.enter(|| del_default_route(0, false)).unwrap();
+        a.enter(|| del_default_route(0, true)).unwrap();
+        assert!(default().contains("via 198.51.100.9"), "{}", default());
         assert!(default6().contains("via fe80::2"), "{}", default6());
         a.enter(|| del_default_route(wa, false)).unwrap();
         a.enter(|| del_default_route(wa, true)).unwrap();
