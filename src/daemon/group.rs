@@ -175,6 +175,9 @@ pub struct Group {
     dhcp6: Option<Client6>,
     /// The ISP's router advertisements (with the DHCPv6 client).
     routers: Option<Routers>,
+    /// The exchange in flight owes a router solicitation that could not
+    /// go yet (no usable link-local address): it goes with a retransmission.
+    solicit_due: bool,
     /// The LAN hosts' router solicitations (with a link-local gateway).
     solicits: Option<Solicits>,
     udhcpc: Option<Child>,
@@ -368,6 +371,7 @@ impl Group {
             renewer: None,
             dhcp6: None,
             routers: None,
+            solicit_due: false,
             solicits: None,
             udhcpc: None,
             commit: None,
@@ -1031,17 +1035,24 @@ impl Group {
                     reg.register(&mut SourceFd(&c.as_raw_fd()), Token(base + RENEWER6), Interest::READABLE)?;
                     self.dhcp6 = Some(c);
                     // No default router known yet: ask for one now.
-                    if let Some(r) = self.routers.as_ref().filter(|_| lease.gateway.is_none()) {
-                        r.solicit()?;
-                    }
+                    self.solicit_due = lease.gateway.is_none();
+                    self.solicit_router()?;
                 }
             }
             Action::RetransmitDhcp6 => {
-                if let Some(Err(e)) = self.dhcp6.as_ref().map(Client6::retransmit) {
+                if let Some(Err(e)) = self.dhcp6.as_mut().map(Client6::retransmit) {
                     log::debug!("group {name}: DHCPv6: {e}");
                 }
+                if self.dhcp6.is_some() {
+                    self.solicit_router()?;
+                }
             }
-            Action::AbandonDhcp6 => self.dhcp6 = None,
+            Action::AbandonDhcp6 => {
+                // Past the few seconds a link-local address is tentative.
+                if let Some(e) = self.dhcp6.take().as_ref().and_then(Client6::unsent) {
+                    log::warn!("group {name}: DHCPv6: gave up, no message could be sent on {}: {e}", self.wan.name);
+                }
+            }
             Action::AdvertiseRouter => self.advertise_router(now)?,
             Action::AcquireLease { requested, client_id } => {
                 if self.runs_dhcp() && self.udhcpc.is_none() {
@@ -1175,6 +1186,19 @@ impl Group {
     pub fn netifd_setup(&mut self, interface: &str, hooks: &mut Hooks, now: Instant) {
         self.netifd = Some(interface.to_string());
         self.netifd_sync(hooks, now);
+    }
+
+    /// The router solicitation an exchange owes, if the WAN's link-local
+    /// address is usable by now.
+    fn solicit_router(&mut self) -> io::Result<()> {
+        if let Some(r) = self.routers.as_ref().filter(|_| self.solicit_due) {
+            self.solicit_due = false;
+            if !r.solicit()? {
+                log::debug!("group {}: router solicitation: no usable link-local address yet", self.cfg.name);
+                self.solicit_due = true;
+            }
+        }
+        Ok(())
     }
 
     /// Tells netifd the truth: the lease while we hold the WAN and use a

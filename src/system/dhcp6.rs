@@ -10,9 +10,17 @@
 //! odhcp6c cannot do this: it always begins with SOLICIT, and releases on
 //! SIGTERM (docs/OPENWRT.md).
 //!
-//! The engine times the exchange (`Action::RetransmitRenewal6`), as it
+//! The engine times the exchange (`Action::RetransmitDhcp6`), as it
 //! does DHCPv4's; this holds the socket and the message in flight. The
 //! messages are `wire::dhcpv6`'s.
+//!
+//! A message goes from the WAN's link-local address, which is tentative
+//! for a second or two after the link comes up (duplicate address
+//! detection): the kernel refuses to send until it is usable
+//! (EADDRNOTAVAIL), and a router that takes the WAN at start-up gets
+//! there first. Its exchange is not failed for that: the message goes at
+//! the next retransmission, and an exchange given up with its message
+//! never sent says why (`unsent`).
 
 use std::io;
 use std::net::{Ipv6Addr, SocketAddrV6, UdpSocket};
@@ -50,6 +58,8 @@ pub struct Client6 {
     kind: u8,
     xid: u32,
     message: Vec<u8>,
+    /// Why the message in flight has not gone out yet, if it has not.
+    unsent: Option<io::Error>,
 }
 
 fn invalid(what: &str) -> io::Error {
@@ -59,7 +69,8 @@ fn invalid(what: &str) -> io::Error {
 impl Client6 {
     /// Sends the first message of an exchange on `ifname` (index
     /// `ifindex`): SOLICIT (with `binding`'s addresses and prefixes as
-    /// hints), RENEW (to `binding`'s server) or REBIND.
+    /// hints), RENEW (to `binding`'s server) or REBIND. No usable
+    /// link-local address yet is no error: see [`Client6::unsent`].
     pub fn start(ifname: &str, ifindex: u32, kind: u8, id: &Identity, binding: &Lease6) -> io::Result<Client6> {
         let fd = socket::socket(
             AddressFamily::Inet6,
@@ -78,6 +89,7 @@ impl Client6 {
             kind,
             xid: 0,
             message: Vec::new(),
+            unsent: None,
         };
         let server = binding.server.as_ref().map(|s| s.duid.as_slice());
         if kind == msg::RENEW && server.is_none() {
@@ -93,13 +105,34 @@ impl Client6 {
         self.xid = super::random::u32() & 0xff_ffff;
         let r = Request { kind, xid: self.xid, client: &self.id.duid, server, iaid: self.id.iaid, addresses, prefixes };
         self.message = r.build().ok_or_else(|| invalid("DUID longer than 130 bytes"))?;
+        self.unsent = None;
         self.retransmit()
     }
 
     /// The message in flight again (same transaction id, so an answer to
-    /// an earlier copy still counts).
-    pub fn retransmit(&self) -> io::Result<()> {
-        self.sock.send_to(&self.message, self.to).map(drop)
+    /// an earlier copy still counts). Without a usable link-local address
+    /// (still tentative) it waits for the next one: `Ok`, logged at debug.
+    pub fn retransmit(&mut self) -> io::Result<()> {
+        match self.sock.send_to(&self.message, self.to) {
+            Ok(_) => {
+                self.unsent = None;
+                Ok(())
+            }
+            Err(e) if e.raw_os_error() == Some(nix::libc::EADDRNOTAVAIL) => {
+                log::debug!("dhcpv6: no usable link-local address yet, sending later: {e}");
+                if self.unsent.is_none() {
+                    self.unsent = Some(e);
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Why the message in flight has never gone out (no usable link-local
+    /// address), if it has not: for an exchange given up, a real failure.
+    pub fn unsent(&self) -> Option<&io::Error> {
+        self.unsent.as_ref()
     }
 
     /// The message type in flight.
@@ -274,6 +307,30 @@ mod netns_tests {
         }
         assert_eq!(b.kea.messages(), ["SOLICIT", "REQUEST", "RENEW", "REBIND"], "{}", b.kea.log());
         assert_eq!(b.kea.leases().len(), 2, "one address and one prefix: {}", b.kea.lease_file());
+    }
+
+    /// Started while the WAN's only link-local address is tentative (as
+    /// on a link just up): the kernel refuses the SOLICIT, the exchange
+    /// is not failed, and the next retransmission past DAD sends it.
+    #[test]
+    fn a_solicit_refused_during_dad_goes_at_the_next_retransmission() {
+        let b = bed("d8");
+        b.cli.ok("ip addr flush dev wan scope link");
+        b.cli.ok("ip addr add fe80::8/64 dev wan");
+        let mut c = b.cli.enter(|| Client6::start("wan", b.ifindex, msg::SOLICIT, &id(), &Lease6::default())).unwrap();
+        let unsent = c.unsent().map(|e| e.raw_os_error());
+        assert!(b.cli.ok("ip -6 addr show dev wan").contains("tentative"), "DAD over before the SOLICIT");
+        assert_eq!(unsent, Some(Some(nix::libc::EADDRNOTAVAIL)));
+        assert!(wait(|| !b.cli.ok("ip -6 addr show dev wan").contains("tentative")), "DAD on wan");
+        c.retransmit().unwrap();
+        assert!(c.unsent().is_none());
+        let mut got = None;
+        wait(|| {
+            got = c.on_readable();
+            got.is_some()
+        });
+        assert!(matches!(got, Some(Outcome6::Bound(_))), "{got:?}: {}", b.kea.log());
+        assert_eq!(b.kea.messages(), ["SOLICIT", "REQUEST"]);
     }
 
     /// A server without the binding (restarted without its lease file):
