@@ -504,7 +504,14 @@ impl Group {
                     log::error!("group {name}: WAN device {}: {e}", self.wan.name);
                 }
                 // A re-created device lost the lease's address and route.
-                if let Some(l) = &self.applied {
+                // They go back only while this router holds the WAN. A
+                // stepped-down router kept them as they were (§7.1), but
+                // they went with the old device, and its next takeover
+                // applies the lease as every takeover does; meanwhile the
+                // new device is down (up once fenced), refusing routes.
+                if !self.holding() {
+                    self.applied = None;
+                } else if let Some(l) = &self.applied {
                     if let Err(e) = wan::apply(&self.wan_dev(), l, None) {
                         log::warn!("group {name}: lease on the new {}: {e}", self.wan.name);
                     }
@@ -1201,6 +1208,12 @@ impl Group {
         Ok(())
     }
 
+    /// Whether this router holds the WAN, or is taking it: a taker
+    /// applies the lease just before it opens the WAN.
+    fn holding(&self) -> bool {
+        matches!(self.engine.state(), State::Active | State::HandingOver | State::TakingOver)
+    }
+
     /// Tells netifd the truth: the lease while we hold the WAN and use a
     /// lease, else no link (netifd removes the address and waits).
     fn netifd_sync(&mut self, hooks: &mut Hooks, now: Instant) {
@@ -1212,8 +1225,7 @@ impl Group {
             self.netifd = netifd::read_interface(&self.state_dir, &self.wan.name);
         }
         let Some(iface) = self.netifd.as_deref() else { return };
-        // A taker applies the lease just before it opens the WAN.
-        let holding = matches!(self.engine.state(), State::Active | State::HandingOver | State::TakingOver);
+        let holding = self.holding();
         let v6 = self.applied6.as_ref().map(|(l, at)| Binding6 { wire: l.clone(), learned: *at }.at(now));
         let args = if holding && (self.applied.is_some() || v6.is_some()) {
             netifd::up_args(iface, self.applied.as_ref(), v6.as_ref())
