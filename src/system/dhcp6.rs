@@ -309,21 +309,24 @@ mod netns_tests {
         assert_eq!(b.kea.leases().len(), 2, "one address and one prefix: {}", b.kea.lease_file());
     }
 
-    /// Started while the WAN's only link-local address is tentative (as
-    /// on a link just up): the kernel refuses the SOLICIT, the exchange
-    /// is not failed, and the next retransmission past DAD sends it.
+    /// Without a usable link-local address (none at all, then one still
+    /// tentative, as on a link just up) the kernel refuses the SOLICIT:
+    /// the exchange is not failed but says why it has sent nothing, and
+    /// the first retransmission past DAD sends it.
     #[test]
-    fn a_solicit_refused_during_dad_goes_at_the_next_retransmission() {
+    fn a_solicit_refused_until_dad_is_over_goes_at_a_retransmission() {
         let b = bed("d8");
         b.cli.ok("ip addr flush dev wan scope link");
-        b.cli.ok("ip addr add fe80::8/64 dev wan");
         let mut c = b.cli.enter(|| Client6::start("wan", b.ifindex, msg::SOLICIT, &id(), &Lease6::default())).unwrap();
-        let unsent = c.unsent().map(|e| e.raw_os_error());
-        assert!(b.cli.ok("ip -6 addr show dev wan").contains("tentative"), "DAD over before the SOLICIT");
-        assert_eq!(unsent, Some(Some(nix::libc::EADDRNOTAVAIL)));
+        let unsent = |c: &Client6| c.unsent().map(|e| e.raw_os_error());
+        assert_eq!(unsent(&c), Some(Some(nix::libc::EADDRNOTAVAIL)));
+        b.cli.ok("ip addr add fe80::8/64 dev wan");
+        c.retransmit().unwrap();
+        assert!(b.cli.ok("ip -6 addr show dev wan").contains("tentative"), "DAD over before the retransmission");
+        assert_eq!(unsent(&c), Some(Some(nix::libc::EADDRNOTAVAIL)));
         assert!(wait(|| !b.cli.ok("ip -6 addr show dev wan").contains("tentative")), "DAD on wan");
         c.retransmit().unwrap();
-        assert!(c.unsent().is_none());
+        assert_eq!(unsent(&c), None);
         let mut got = None;
         wait(|| {
             got = c.on_readable();
