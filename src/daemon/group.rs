@@ -1056,8 +1056,8 @@ impl Group {
             }
             Action::AbandonDhcp6 => {
                 // Past the few seconds a link-local address is tentative.
-                if let Some(e) = self.dhcp6.take().as_ref().and_then(Client6::unsent) {
-                    log::warn!("group {name}: DHCPv6: gave up, no message could be sent on {}: {e}", self.wan.name);
+                if self.dhcp6.take().is_some_and(|c| c.unsent()) {
+                    log::warn!("group {name}: DHCPv6: gave up, no usable link-local address on {}", self.wan.name);
                 }
             }
             Action::AdvertiseRouter => self.advertise_router(now)?,
@@ -1196,14 +1196,12 @@ impl Group {
     }
 
     /// The router solicitation an exchange owes, if the WAN's link-local
-    /// address is usable by now.
+    /// address is usable by now (the exchange's message waits for it too,
+    /// and says so at debug). One that fails otherwise is not sent again.
     fn solicit_router(&mut self) -> io::Result<()> {
         if let Some(r) = self.routers.as_ref().filter(|_| self.solicit_due) {
             self.solicit_due = false;
-            if !r.solicit()? {
-                log::debug!("group {}: router solicitation: no usable link-local address yet", self.cfg.name);
-                self.solicit_due = true;
-            }
+            self.solicit_due = !r.solicit()?;
         }
         Ok(())
     }

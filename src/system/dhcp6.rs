@@ -19,8 +19,8 @@
 //! detection): the kernel refuses to send until it is usable
 //! (EADDRNOTAVAIL), and a router that takes the WAN at start-up gets
 //! there first. Its exchange is not failed for that: the message goes at
-//! the next retransmission, and an exchange given up with its message
-//! never sent says why (`unsent`).
+//! the next retransmission, and an exchange given up while it still could
+//! not send is a failure (`Client6::unsent`).
 
 use std::io;
 use std::net::{Ipv6Addr, SocketAddrV6, UdpSocket};
@@ -58,8 +58,9 @@ pub struct Client6 {
     kind: u8,
     xid: u32,
     message: Vec<u8>,
-    /// Why the message in flight has not gone out yet, if it has not.
-    unsent: Option<io::Error>,
+    /// The last copy of the message could not go: no usable link-local
+    /// address.
+    unsent: bool,
 }
 
 fn invalid(what: &str) -> io::Error {
@@ -89,7 +90,7 @@ impl Client6 {
             kind,
             xid: 0,
             message: Vec::new(),
-            unsent: None,
+            unsent: false,
         };
         let server = binding.server.as_ref().map(|s| s.duid.as_slice());
         if kind == msg::RENEW && server.is_none() {
@@ -105,7 +106,6 @@ impl Client6 {
         self.xid = super::random::u32() & 0xff_ffff;
         let r = Request { kind, xid: self.xid, client: &self.id.duid, server, iaid: self.id.iaid, addresses, prefixes };
         self.message = r.build().ok_or_else(|| invalid("DUID longer than 130 bytes"))?;
-        self.unsent = None;
         self.retransmit()
     }
 
@@ -113,26 +113,19 @@ impl Client6 {
     /// an earlier copy still counts). Without a usable link-local address
     /// (still tentative) it waits for the next one: `Ok`, logged at debug.
     pub fn retransmit(&mut self) -> io::Result<()> {
-        match self.sock.send_to(&self.message, self.to) {
-            Ok(_) => {
-                self.unsent = None;
-                Ok(())
-            }
-            Err(e) if e.raw_os_error() == Some(nix::libc::EADDRNOTAVAIL) => {
-                log::debug!("dhcpv6: no usable link-local address yet, sending later: {e}");
-                if self.unsent.is_none() {
-                    self.unsent = Some(e);
-                }
-                Ok(())
-            }
-            Err(e) => Err(e),
+        let sent = self.sock.send_to(&self.message, self.to);
+        self.unsent = sent.as_ref().is_err_and(|e| e.raw_os_error() == Some(nix::libc::EADDRNOTAVAIL));
+        if self.unsent {
+            log::debug!("dhcpv6: no usable link-local address yet: sent later");
+            return Ok(());
         }
+        sent.map(drop)
     }
 
-    /// Why the message in flight has never gone out (no usable link-local
-    /// address), if it has not: for an exchange given up, a real failure.
-    pub fn unsent(&self) -> Option<&io::Error> {
-        self.unsent.as_ref()
+    /// The last copy of the message could not go for want of a usable
+    /// link-local address: for an exchange given up, a real failure.
+    pub fn unsent(&self) -> bool {
+        self.unsent
     }
 
     /// The message type in flight.
@@ -318,15 +311,14 @@ mod netns_tests {
         let b = bed("d8");
         b.cli.ok("ip addr flush dev wan scope link");
         let mut c = b.cli.enter(|| Client6::start("wan", b.ifindex, msg::SOLICIT, &id(), &Lease6::default())).unwrap();
-        let unsent = |c: &Client6| c.unsent().map(|e| e.raw_os_error());
-        assert_eq!(unsent(&c), Some(Some(nix::libc::EADDRNOTAVAIL)));
+        assert!(c.unsent());
         b.cli.ok("ip addr add fe80::8/64 dev wan");
         c.retransmit().unwrap();
         assert!(b.cli.ok("ip -6 addr show dev wan").contains("tentative"), "DAD over before the retransmission");
-        assert_eq!(unsent(&c), Some(Some(nix::libc::EADDRNOTAVAIL)));
+        assert!(c.unsent());
         assert!(wait(|| !b.cli.ok("ip -6 addr show dev wan").contains("tentative")), "DAD on wan");
         c.retransmit().unwrap();
-        assert_eq!(unsent(&c), None);
+        assert!(!c.unsent());
         let mut got = None;
         wait(|| {
             got = c.on_readable();
