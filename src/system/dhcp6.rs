@@ -304,7 +304,7 @@ mod netns_tests {
 
     /// Without a usable link-local address (none at all, then one still
     /// tentative, as on a link just up) the kernel refuses the SOLICIT:
-    /// the exchange is not failed but says why it has sent nothing, and
+    /// the exchange is not failed but says it has sent nothing, and
     /// the first retransmission past DAD sends it.
     #[test]
     fn a_solicit_refused_until_dad_is_over_goes_at_a_retransmission() {
