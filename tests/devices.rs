@@ -497,6 +497,7 @@ fn ipv6_on_the_active_follows_its_recreated_lan_bridge_and_wan_device() {
     let seen = appeared();
     c.bed.exec_ok("r1", ["ip", "link", "del", "wan"]);
     assert!(poll_until(SECS(2), || c.actives() == vec![2]), "r1 without its WAN stayed active\n{}", c.logs());
+    let logged = c.log(1).len();
     // A standby holds no part of the binding: not the LAN's subnet address.
     let lan = || c.bed.exec_ok("r1", ["ip", "-6", "addr", "show", "dev", "br-lan"]);
     let dropped = poll_until(SECS(1), || !lan().contains("2001:db8:100::1/64"));
@@ -516,6 +517,10 @@ fn ipv6_on_the_active_follows_its_recreated_lan_bridge_and_wan_device() {
     );
     hears_isp_router(&c, "fe80::3", "WAN re-created");
     serves_ipv6(&c, &adverts, at, "WAN re-created");
+    // The device's return and the takeover on it are expected: the
+    // standby's new device was still down, its link-local address still
+    // tentative at the takeover. Neither is a warning.
+    assert_eq!(c.warnings(1, logged), Vec::<String>::new(), "r1 warned after losing its WAN device\n{}", c.log(1));
     for n in [1, 2] {
         c.assert_running(n);
     }

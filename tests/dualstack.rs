@@ -152,6 +152,11 @@ fn dual_stack_hard_failover_and_graceful_handover() {
     let before = client_addresses(&c.bed);
     let route = c.bed.exec_ok("cli", ["ip", "-6", "route", "show", "default"]);
     assert!(route.contains(&format!("default via {LAN_GATEWAY6} dev eth0 proto ra")), "{route}");
+    // A healthy start-up warns of nothing: the active's first SOLICIT
+    // waits for its WAN link-local address to leave DAD.
+    for n in 1..=3 {
+        assert_eq!(c.warnings(n, 0), Vec::<String>::new(), "r{n} warned at start-up\n{}", c.log(n));
+    }
 
     // Hard failover: r1's daemon killed and its cables pulled.
     let rx4 = c.bed.stream_receiver(5101, SECS(25));

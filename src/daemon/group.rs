@@ -175,6 +175,9 @@ pub struct Group {
     dhcp6: Option<Client6>,
     /// The ISP's router advertisements (with the DHCPv6 client).
     routers: Option<Routers>,
+    /// The exchange in flight owes a router solicitation that could not
+    /// go yet (no usable link-local address): it goes with a retransmission.
+    solicit_due: bool,
     /// The LAN hosts' router solicitations (with a link-local gateway).
     solicits: Option<Solicits>,
     udhcpc: Option<Child>,
@@ -368,6 +371,7 @@ impl Group {
             renewer: None,
             dhcp6: None,
             routers: None,
+            solicit_due: false,
             solicits: None,
             udhcpc: None,
             commit: None,
@@ -500,7 +504,14 @@ impl Group {
                     log::error!("group {name}: WAN device {}: {e}", self.wan.name);
                 }
                 // A re-created device lost the lease's address and route.
-                if let Some(l) = &self.applied {
+                // They go back only while this router holds the WAN. A
+                // stepped-down router kept them as they were (§7.1), but
+                // they went with the old device, and its next takeover
+                // applies the lease as every takeover does; meanwhile the
+                // new device is down (up once fenced), refusing routes.
+                if !self.holding() {
+                    self.applied = None;
+                } else if let Some(l) = &self.applied {
                     if let Err(e) = wan::apply(&self.wan_dev(), l, None) {
                         log::warn!("group {name}: lease on the new {}: {e}", self.wan.name);
                     }
@@ -1031,17 +1042,24 @@ impl Group {
                     reg.register(&mut SourceFd(&c.as_raw_fd()), Token(base + RENEWER6), Interest::READABLE)?;
                     self.dhcp6 = Some(c);
                     // No default router known yet: ask for one now.
-                    if let Some(r) = self.routers.as_ref().filter(|_| lease.gateway.is_none()) {
-                        r.solicit()?;
-                    }
+                    self.solicit_due = lease.gateway.is_none();
+                    self.solicit_router()?;
                 }
             }
             Action::RetransmitDhcp6 => {
-                if let Some(Err(e)) = self.dhcp6.as_ref().map(Client6::retransmit) {
+                if let Some(Err(e)) = self.dhcp6.as_mut().map(Client6::retransmit) {
                     log::debug!("group {name}: DHCPv6: {e}");
                 }
+                if self.dhcp6.is_some() {
+                    self.solicit_router()?;
+                }
             }
-            Action::AbandonDhcp6 => self.dhcp6 = None,
+            Action::AbandonDhcp6 => {
+                // Past the few seconds a link-local address is tentative.
+                if self.dhcp6.take().is_some_and(|c| c.unsent()) {
+                    log::warn!("group {name}: DHCPv6: gave up, no usable link-local address on {}", self.wan.name);
+                }
+            }
             Action::AdvertiseRouter => self.advertise_router(now)?,
             Action::AcquireLease { requested, client_id } => {
                 if self.runs_dhcp() && self.udhcpc.is_none() {
@@ -1177,6 +1195,23 @@ impl Group {
         self.netifd_sync(hooks, now);
     }
 
+    /// The router solicitation an exchange owes, if the WAN's link-local
+    /// address is usable by now (the exchange's message waits for it too,
+    /// and says so at debug). One that fails otherwise is not sent again.
+    fn solicit_router(&mut self) -> io::Result<()> {
+        if let Some(r) = self.routers.as_ref().filter(|_| self.solicit_due) {
+            self.solicit_due = false;
+            self.solicit_due = !r.solicit()?;
+        }
+        Ok(())
+    }
+
+    /// Whether this router holds the WAN, or is taking it: a taker
+    /// applies the lease just before it opens the WAN.
+    fn holding(&self) -> bool {
+        matches!(self.engine.state(), State::Active | State::HandingOver | State::TakingOver)
+    }
+
     /// Tells netifd the truth: the lease while we hold the WAN and use a
     /// lease, else no link (netifd removes the address and waits).
     fn netifd_sync(&mut self, hooks: &mut Hooks, now: Instant) {
@@ -1188,8 +1223,7 @@ impl Group {
             self.netifd = netifd::read_interface(&self.state_dir, &self.wan.name);
         }
         let Some(iface) = self.netifd.as_deref() else { return };
-        // A taker applies the lease just before it opens the WAN.
-        let holding = matches!(self.engine.state(), State::Active | State::HandingOver | State::TakingOver);
+        let holding = self.holding();
         let v6 = self.applied6.as_ref().map(|(l, at)| Binding6 { wire: l.clone(), learned: *at }.at(now));
         let args = if holding && (self.applied.is_some() || v6.is_some()) {
             netifd::up_args(iface, self.applied.as_ref(), v6.as_ref())

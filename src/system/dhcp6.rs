@@ -10,9 +10,17 @@
 //! odhcp6c cannot do this: it always begins with SOLICIT, and releases on
 //! SIGTERM (docs/OPENWRT.md).
 //!
-//! The engine times the exchange (`Action::RetransmitRenewal6`), as it
+//! The engine times the exchange (`Action::RetransmitDhcp6`), as it
 //! does DHCPv4's; this holds the socket and the message in flight. The
 //! messages are `wire::dhcpv6`'s.
+//!
+//! A message goes from the WAN's link-local address, which is tentative
+//! for a second or two after the link comes up (duplicate address
+//! detection): the kernel refuses to send until it is usable
+//! (EADDRNOTAVAIL), and a router that takes the WAN at start-up gets
+//! there first. Its exchange is not failed for that: the message goes at
+//! the next retransmission, and an exchange given up while it still could
+//! not send is a failure (`Client6::unsent`).
 
 use std::io;
 use std::net::{Ipv6Addr, SocketAddrV6, UdpSocket};
@@ -50,6 +58,9 @@ pub struct Client6 {
     kind: u8,
     xid: u32,
     message: Vec<u8>,
+    /// The last copy of the message could not go: no usable link-local
+    /// address.
+    unsent: bool,
 }
 
 fn invalid(what: &str) -> io::Error {
@@ -59,7 +70,8 @@ fn invalid(what: &str) -> io::Error {
 impl Client6 {
     /// Sends the first message of an exchange on `ifname` (index
     /// `ifindex`): SOLICIT (with `binding`'s addresses and prefixes as
-    /// hints), RENEW (to `binding`'s server) or REBIND.
+    /// hints), RENEW (to `binding`'s server) or REBIND. No usable
+    /// link-local address yet is no error: see [`Client6::unsent`].
     pub fn start(ifname: &str, ifindex: u32, kind: u8, id: &Identity, binding: &Lease6) -> io::Result<Client6> {
         let fd = socket::socket(
             AddressFamily::Inet6,
@@ -78,6 +90,7 @@ impl Client6 {
             kind,
             xid: 0,
             message: Vec::new(),
+            unsent: false,
         };
         let server = binding.server.as_ref().map(|s| s.duid.as_slice());
         if kind == msg::RENEW && server.is_none() {
@@ -97,9 +110,22 @@ impl Client6 {
     }
 
     /// The message in flight again (same transaction id, so an answer to
-    /// an earlier copy still counts).
-    pub fn retransmit(&self) -> io::Result<()> {
-        self.sock.send_to(&self.message, self.to).map(drop)
+    /// an earlier copy still counts). Without a usable link-local address
+    /// (still tentative) it waits for the next one: `Ok`, logged at debug.
+    pub fn retransmit(&mut self) -> io::Result<()> {
+        let sent = self.sock.send_to(&self.message, self.to);
+        self.unsent = sent.as_ref().is_err_and(|e| e.raw_os_error() == Some(nix::libc::EADDRNOTAVAIL));
+        if self.unsent {
+            log::debug!("dhcpv6: no usable link-local address yet: sent later");
+            return Ok(());
+        }
+        sent.map(drop)
+    }
+
+    /// The last copy of the message could not go for want of a usable
+    /// link-local address: for an exchange given up, a real failure.
+    pub fn unsent(&self) -> bool {
+        self.unsent
     }
 
     /// The message type in flight.
@@ -274,6 +300,32 @@ mod netns_tests {
         }
         assert_eq!(b.kea.messages(), ["SOLICIT", "REQUEST", "RENEW", "REBIND"], "{}", b.kea.log());
         assert_eq!(b.kea.leases().len(), 2, "one address and one prefix: {}", b.kea.lease_file());
+    }
+
+    /// Without a usable link-local address (none at all, then one still
+    /// tentative, as on a link just up) the kernel refuses the SOLICIT:
+    /// the exchange is not failed but says it has sent nothing, and
+    /// the first retransmission past DAD sends it.
+    #[test]
+    fn a_solicit_refused_until_dad_is_over_goes_at_a_retransmission() {
+        let b = bed("d8");
+        b.cli.ok("ip addr flush dev wan scope link");
+        let mut c = b.cli.enter(|| Client6::start("wan", b.ifindex, msg::SOLICIT, &id(), &Lease6::default())).unwrap();
+        assert!(c.unsent());
+        b.cli.ok("ip addr add fe80::8/64 dev wan");
+        c.retransmit().unwrap();
+        assert!(b.cli.ok("ip -6 addr show dev wan").contains("tentative"), "DAD over before the retransmission");
+        assert!(c.unsent());
+        assert!(wait(|| !b.cli.ok("ip -6 addr show dev wan").contains("tentative")), "DAD on wan");
+        c.retransmit().unwrap();
+        assert!(!c.unsent());
+        let mut got = None;
+        wait(|| {
+            got = c.on_readable();
+            got.is_some()
+        });
+        assert!(matches!(got, Some(Outcome6::Bound(_))), "{got:?}: {}", b.kea.log());
+        assert_eq!(b.kea.messages(), ["SOLICIT", "REQUEST"]);
     }
 
     /// A server without the binding (restarted without its lease file):

@@ -85,11 +85,16 @@ impl Routers {
         Ok(Routers { fd, ifindex })
     }
 
-    /// A router solicitation to all routers on the WAN.
-    pub fn solicit(&self) -> io::Result<()> {
+    /// A router solicitation to all routers on the WAN; `false` when it
+    /// cannot go yet: the WAN's link-local address is still tentative
+    /// (EADDRNOTAVAIL, for a second or two after the link came up).
+    pub fn solicit(&self) -> io::Result<bool> {
         let to = SockaddrIn6::from(SocketAddrV6::new(ALL_ROUTERS, 0, 0, self.ifindex));
-        socket::sendto(self.fd.as_raw_fd(), &router_solicitation(), &to, MsgFlags::empty())?;
-        Ok(())
+        match socket::sendto(self.fd.as_raw_fd(), &router_solicitation(), &to, MsgFlags::empty()) {
+            Ok(_) => Ok(true),
+            Err(nix::errno::Errno::EADDRNOTAVAIL) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Every advertisement waiting: its (link-local) source and router
@@ -194,7 +199,7 @@ mod tests {
         let routers = h.enter(|| Routers::open("eth0", hi).unwrap());
 
         // The host solicits (as a host does when its link comes up).
-        routers.solicit().unwrap();
+        assert!(routers.solicit().unwrap());
         assert_eq!(wait(|| solicits.drain().unwrap().then_some(true)), Some(true), "no solicitation heard");
 
         let mac = Mac::parse(r.ok("cat /sys/class/net/lan0/address").trim()).unwrap();

@@ -221,6 +221,15 @@ impl Cluster {
         self.daemons[n - 1].map(|d| self.bed.proc_log(d)).unwrap_or_default()
     }
 
+    /// The warning and error lines of router n's log from byte `from` on
+    /// (a length of [`Cluster::log`] taken earlier): a healthy router
+    /// logs none (src/logging.rs writes `[WARN  ...]` and `[ERROR ...]`).
+    pub fn warnings(&self, n: usize, from: usize) -> Vec<String> {
+        let log = self.log(n);
+        let lines = log.get(from..).unwrap_or_default().lines();
+        lines.filter(|l| l.starts_with("[WARN") || l.starts_with("[ERROR")).map(str::to_string).collect()
+    }
+
     pub fn call(&self, n: usize, req: &Request) -> Option<Value> {
         control::call(&self.socket(n), req, Duration::from_secs(2)).ok()
     }
