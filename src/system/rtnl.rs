@@ -1,6 +1,6 @@
 //! rtnetlink: link lookups, addresses, default routes (IPv4 and IPv6),
 //! the unreachable route of a delegated prefix, and a monitor of link
-//! carrier for the event loop.
+//! carrier and ties (bridge ports, stacked devices) for the event loop.
 //!
 //! Each request opens its own short-lived socket: these run at start-up and
 //! on a handover, not per hello, and a fresh socket can never see a stale
