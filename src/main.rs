@@ -419,6 +419,14 @@ fn status_text(v: &Value) -> String {
                  (vwrp genkey makes a key; give every router the same)"
             );
         }
+        // Only the control links that do not carry hellos.
+        for c in g.get("control_links").and_then(Value::as_array).into_iter().flatten() {
+            let _ = match (s(c, "state"), c.get("tie").and_then(Value::as_str)) {
+                ("up", _) => Ok(()),
+                ("tied", Some(tie)) => writeln!(o, "  control TIED: {tie}: nothing is sent on it"),
+                (state, _) => writeln!(o, "  control {} {state}", s(c, "device")),
+            };
+        }
         if let Some(l) = g.get("lease").filter(|l| !l.is_null()) {
             let _ = writeln!(
                 o,
@@ -562,6 +570,24 @@ mod tests {
         assert!(text.contains("UNAUTHENTICATED"), "{text}");
         assert!(text.contains("\n  WARNING: no key: hellos are not authenticated"), "{text}");
         assert!(!status(true).contains("WARNING"));
+    }
+
+    /// A control link that carries no hellos has a line; one that does
+    /// has none.
+    #[test]
+    fn status_text_names_the_control_links_that_carry_no_hellos() {
+        let v: serde_json::Value = serde_json::from_str(
+            r#"{"groups":[{"name":"wan","authenticated":true,"control_links":[
+                {"device":"br-lan","state":"tied","tie":"br-lan is a bridge, bond or VLAN over the WAN device wan"},
+                {"device":"sync0","state":"missing","tie":null},{"device":"lan2","state":"up","tie":null}]}]}"#,
+        )
+        .unwrap();
+        let text = super::status_text(&v);
+        let tied =
+            "\n  control TIED: br-lan is a bridge, bond or VLAN over the WAN device wan: nothing is sent on it\n";
+        assert!(text.contains(tied), "{text}");
+        assert!(text.contains("\n  control sync0 missing\n"), "{text}");
+        assert!(!text.contains("lan2"), "{text}");
     }
 
     /// Each group's lines stay together, the conntrack line among them.

@@ -4,7 +4,8 @@
 //! re-created as OpenWrt's netifd does on `/etc/init.d/network restart`
 //! (and created only after vwrp has started, at boot); on a dual-stack
 //! bed, the active's bridge and WAN device re-created the same way, and
-//! its IPv6 service followed. Needs root.
+//! its IPv6 service followed; a router's bridge given its WAN port and
+//! taken out again, its hellos kept off the WAN meanwhile. Needs root.
 
 mod e2e;
 mod support;
@@ -65,8 +66,17 @@ struct FrameWatch(ProcId);
 
 impl FrameWatch {
     fn start(c: &mut Cluster, filter: &str) -> FrameWatch {
-        let argv = "tcpdump -i br0 -nn -e -tt -l --immediate-mode -Z root".split_whitespace().chain([filter]);
-        let p = c.bed.spawn("lsw", argv);
+        FrameWatch::spawn(c, "lsw", "-i br0", filter)
+    }
+
+    /// What router n sends into the WAN switch: its port there, inbound.
+    fn from_wan_port(c: &mut Cluster, n: usize, filter: &str) -> FrameWatch {
+        FrameWatch::spawn(c, "wsw", &format!("-i {} -Q in", Testbed::wan_port(n)), filter)
+    }
+
+    fn spawn(c: &mut Cluster, role: &str, on: &str, filter: &str) -> FrameWatch {
+        let args = format!("tcpdump {on} -nn -e -tt -l --immediate-mode -Z root");
+        let p = c.bed.spawn(role, args.split_whitespace().chain([filter]));
         assert!(poll_until(SECS(10), || c.bed.proc_log(p).contains("listening on")), "{}", c.bed.proc_log(p));
         FrameWatch(p)
     }
@@ -193,6 +203,93 @@ fn control_bridge_recreated_on_a_standby_and_the_active_is_followed_without_rest
     let r2_first = report.iter().position(|&(_, n)| n == 2).expect("r2 never used the WAN");
     assert!(report[..r2_first].iter().all(|&(_, n)| n == 1), "{report:?}");
     assert!(report[r2_first..].iter().all(|&(_, n)| n == 2), "the shared MAC from two ports: {report:?}");
+    for n in [1, 2] {
+        c.assert_running(n);
+    }
+}
+
+/// Whether router n counts router `id` alive (status: on any path).
+fn alive(c: &Cluster, n: usize, id: &str) -> bool {
+    let st = c.status(n);
+    let peers = st.as_ref().and_then(|s| s["peers"].as_array());
+    peers.into_iter().flatten().any(|p| p["router_id"] == id && p["alive"] == true)
+}
+
+/// Adds router n's WAN port to its `br-lan` for three seconds, as an
+/// operator might (LuCI, `ip link set wan master br-lan`), checks `during`
+/// meanwhile, and takes it out again. While tied: the error is logged once,
+/// status and `vwrp status` say so, and no vwrp frame from n's bridge MAC
+/// reaches the WAN switch, though the bridge carries the other router's
+/// there, nor the LAN. Untied: logged, n's hellos are on the LAN again,
+/// and both routers count each other alive.
+fn tie_for_a_while(c: &mut Cluster, n: usize, during: impl Fn(&Cluster)) {
+    let (r, other) = (Testbed::router(n), 3 - n);
+    let (mac, other_mac) = (Testbed::router_lan_mac(n), Testbed::router_lan_mac(other));
+    let wan = FrameWatch::from_wan_port(c, n, "ether proto 0x88b5");
+    let lan = FrameWatch::start(c, "ether proto 0x88b5");
+    c.bed.exec_ok(&r, ["ip", "link", "set", "wan", "master", "br-lan"]);
+    let tied = wall();
+    let error = "control link 'br-lan' is a bridge, bond or VLAN over the WAN device 'wan': nothing is sent on it";
+    assert!(poll_until(SECS(2), || c.log(n).contains(error)), "r{n}: no error logged\n{}", c.log(n));
+    let st = c.status(n).unwrap();
+    let link = &st["control_links"][0];
+    assert_eq!(link["state"], "tied", "{st}");
+    assert_eq!(link["tie"], "br-lan is a bridge, bond or VLAN over the WAN device wan", "{st}");
+    let text = String::from_utf8_lossy(&c.cli(n, &["status"]).stdout).into_owned();
+    assert!(text.contains("control TIED: br-lan is a bridge, bond or VLAN over the WAN device wan"), "{text}");
+    // Three seconds: each router's multicast round (once a second) is
+    // flooded to every port of the bridge.
+    std::thread::sleep(SECS(3));
+    // The daemon acts on the kernel's event: a frame already on its way
+    // may still leave in the first moment.
+    let grace = 0.2;
+    let (frames, on_lan) = (wan.frames(c), lan.frames(c));
+    let leaked: Vec<_> = frames.iter().filter(|(t, s, _)| *t > tied + grace && *s == mac).collect();
+    let early = frames.iter().filter(|(t, s, _)| *t > tied && *t <= tied + grace && *s == mac).count();
+    let bridged = frames.iter().filter(|(t, s, _)| *t > tied && *s == other_mac).count();
+    println!(
+        "TIE r{n}'s hellos on the WAN: {} after {grace} s, {early} before; r{other}'s there: {bridged}",
+        leaked.len()
+    );
+    assert_eq!(leaked, Vec::<&(f64, String, String)>::new(), "r{n}'s hellos reached the WAN\n{}", c.log(n));
+    // The capture sees what the bridge carries to the WAN.
+    assert!(bridged > 0, "r{n}'s bridge carries nothing to the WAN: the test sees nothing");
+    let said = on_lan.iter().filter(|(t, s, _)| *t > tied + grace && *s == mac).count();
+    assert_eq!(said, 0, "r{n} sent {said} hellos on its tied bridge");
+    assert_eq!(c.log(n).matches(error).count(), 1, "logged more than once\n{}", c.log(n));
+    during(c);
+
+    c.bed.exec_ok(&r, ["ip", "link", "set", "wan", "nomaster"]);
+    let untied = wall();
+    let back = "control link 'br-lan' is no longer tied to the WAN device 'wan'";
+    assert!(poll_until(SECS(2), || c.log(n).contains(back)), "r{n}: untie not logged\n{}", c.log(n));
+    let speaks = poll_until(SECS(2), || lan.first_after(c, untied, |s, _| s == mac).is_some());
+    assert!(speaks, "r{n} silent on its untied bridge\n{}", c.log(n));
+    let both = poll_until(SECS(3), || alive(c, 1, "0x2") && alive(c, 2, "0x1"));
+    assert!(both, "r1 and r2 do not hear each other again\n{}", c.logs());
+    assert_eq!(c.status(n).unwrap()["control_links"][0]["state"], "up");
+}
+
+/// A control bridge tied to the WAN device at run time carries no hello
+/// of its router until untied (DESIGN.md §2). The standby still reads its
+/// bridge, where it hears the active (its WAN device, a bridge port now,
+/// gets nothing of its own): it stays a standby. The active still serves
+/// its LAN, so it stays active, as with any control link lost
+/// (PROTOCOL.md §1.1, §5.7): the standby hears it on the WAN (§7.3).
+#[test]
+fn a_control_bridge_tied_to_the_wan_at_run_time_carries_no_hello_until_untied() {
+    let mut c = bridged_pair();
+    assert!(poll_until(SECS(5), || alive(&c, 1, "0x2") && alive(&c, 2, "0x1")), "{}", c.logs());
+    let roles = [1, 2].map(|n| c.transitions(n));
+    tie_for_a_while(&mut c, 2, |c| {
+        assert!(alive(c, 2, "0x1"), "r2 no longer hears r1\n{}", c.logs());
+        assert!(!alive(c, 1, "0x2"), "r1 still hears the tied r2\n{}", c.logs());
+    });
+    tie_for_a_while(&mut c, 1, |c| {
+        assert!(alive(c, 2, "0x1"), "r2 does not hear r1 on the WAN\n{}", c.logs());
+        assert!(alive(c, 1, "0x2"), "r1 no longer hears r2\n{}", c.logs());
+    });
+    assert_eq!([1, 2].map(|n| c.transitions(n)), roles, "a role changed\n{}", c.logs());
     for n in [1, 2] {
         c.assert_running(n);
     }

@@ -18,6 +18,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use crate::config;
+use crate::daemon::status::ControlLink;
 use crate::engine::{
     Action, Binding6, Engine, Exchange6, Path, REFUSAL_LOG_INTERVAL, Settings, State, TrackerSpec, Weight,
 };
@@ -31,7 +32,7 @@ use crate::system::nft::Fence;
 use crate::system::packet::{Filter, PacketSocket, PacketType};
 use crate::system::process::{self, Child};
 use crate::system::renewer::{RenewOutcome, Renewer};
-use crate::system::rtnl::LinkState;
+use crate::system::rtnl::{LinkState, Tie};
 use crate::system::stored_lease::{self, Stored};
 use crate::system::{ipv6, netifd, random, rtnl, wan};
 use crate::time::{Instant, millis};
@@ -53,6 +54,10 @@ pub struct Link {
     pub mac: Mac,
     pub carrier: bool,
     pub sock: Option<PacketSocket>,
+    /// A control link tied to the WAN device (a bridge over it, a port of
+    /// it…): how, while it is. Nothing is sent on it then, and the engine
+    /// counts it as down; what still arrives on it is read.
+    pub tie: Option<&'static str>,
 }
 
 /// What a link event did to a [`Link`].
@@ -72,7 +77,12 @@ enum Change {
 
 impl Link {
     fn new(name: &str) -> Link {
-        Link { name: name.to_string(), ifindex: 0, mac: Mac::default(), carrier: false, sock: None }
+        Link { name: name.to_string(), ifindex: 0, mac: Mac::default(), carrier: false, sock: None, tie: None }
+    }
+
+    /// Carries hellos: carrier, and not tied to the WAN device.
+    fn up(&self) -> bool {
+        self.carrier && self.tie.is_none()
     }
 
     /// Takes in a link event; a device that went has its socket closed
@@ -431,7 +441,7 @@ impl Group {
         }
         self.engine.handle_wan_link(now, self.wan.ifindex != 0 && self.wan.carrier);
         for (i, l) in self.control.iter().enumerate() {
-            if !l.carrier {
+            if !l.up() {
                 self.engine.handle_control_link(now, i, false);
             }
         }
@@ -455,6 +465,24 @@ impl Group {
     /// the engine, which has not started.
     pub fn dormant(&self) -> bool {
         self.router_id.is_none()
+    }
+
+    /// Its control links for status.
+    pub fn control_links(&self) -> Vec<ControlLink<'_>> {
+        let wan = &self.wan.name;
+        self.control
+            .iter()
+            .map(|c| {
+                let state = match c {
+                    c if c.ifindex == 0 => "missing",
+                    Link { tie: Some(_), .. } => "tied",
+                    c if !c.carrier => "down",
+                    _ => "up",
+                };
+                let tie = c.tie.map(|how| format!("{} {how} the WAN device {wan}", c.name));
+                ControlLink { device: &c.name, state, tie }
+            })
+            .collect()
     }
 
     /// Why it is dormant, for status.
@@ -485,10 +513,11 @@ impl Group {
         Ok(())
     }
 
-    /// A link event (or a line of a link dump). Rebinds what moved, tells
-    /// the engine what it must know (WAN carrier, a control link back),
+    /// A link event (or a line of a link dump), with every link's ties as
+    /// of it. Rebinds what moved, tells the engine what it must know (WAN
+    /// carrier, a control link down or back, tied to the WAN or no longer),
     /// gives back the LAN gateway addresses a re-created device lost.
-    pub fn follow(&mut self, ev: &LinkState, now: Instant, reg: &Registry, base: usize) -> Followed {
+    pub fn follow(&mut self, ev: &LinkState, ties: &[Tie], now: Instant, reg: &Registry, base: usize) -> Followed {
         let mut done = Followed::default();
         let name = self.cfg.name.clone();
         match self.wan.observe(ev, reg) {
@@ -539,7 +568,7 @@ impl Group {
         }
         for i in 0..self.control.len() {
             let link = &mut self.control[i];
-            let was_up = link.carrier;
+            let was_up = link.up();
             let change = link.observe(ev, reg);
             let mac_changed = match change {
                 Change::Appeared(_) => {
@@ -564,7 +593,10 @@ impl Group {
                 }
                 Change::None => false,
             };
-            let up = self.control[i].carrier;
+            // Any link's event may tie it to the WAN or untie it (a port
+            // added to its bridge, a VLAN created), or the WAN moved.
+            self.retie(i, ties);
+            let up = self.control[i].up();
             if self.dormant() && i == 0 && self.control[0].ifindex != 0 {
                 self.wake(now);
                 done.woke = true;
@@ -572,7 +604,7 @@ impl Group {
                 let s = settings(&self.cfg, self.engine.router_id(), self.control.iter().map(|l| l.mac).collect());
                 self.engine.reconfigure(now, s);
             }
-            // Down (gone, or no carrier), or back: a device re-created
+            // Down (gone, no carrier, tied), or back: a device re-created
             // with carrier counts as back even if its event was missed.
             let back = up && (!was_up || matches!(change, Change::Appeared(_)));
             if (back || (was_up && !up)) && !self.dormant() {
@@ -612,6 +644,31 @@ impl Group {
             self.tell_lan(now, lan_back);
         }
         done
+    }
+
+    /// Whether control link `i` is tied to the WAN device now; says so
+    /// once when that changes. A standby's hellos on it would reach the
+    /// WAN, so nothing is sent on it while it is (DESIGN.md §2).
+    fn retie(&mut self, i: usize, ties: &[Tie]) {
+        let (wan, c) = (&self.wan, &mut self.control[i]);
+        let tie = (wan.ifindex != 0 && c.ifindex != 0).then(|| rtnl::wan_tie(ties, wan.ifindex, c.ifindex)).flatten();
+        match (c.tie, tie) {
+            (None, Some(how)) => log::error!(
+                "group {}: control link '{}' {how} the WAN device '{}': nothing is sent on it while it is, \
+                 or a standby's hellos would reach the WAN",
+                self.cfg.name,
+                c.name,
+                wan.name
+            ),
+            (Some(_), None) if c.ifindex != 0 => log::info!(
+                "group {}: control link '{}' is no longer tied to the WAN device '{}': hellos on it again",
+                self.cfg.name,
+                c.name,
+                wan.name
+            ),
+            _ => {}
+        }
+        c.tie = tie;
     }
 
     /// Router discovery on the WAN, with the DHCPv6 client, while the WAN
@@ -878,9 +935,10 @@ impl Group {
             Action::Send { path, frame } => {
                 let sock = match path {
                     Path::Wan => &self.wan.sock,
+                    // Tied to the WAN device: not a frame on it.
                     Path::Control(i) => match self.control.get(usize::from(i)) {
-                        Some(l) => &l.sock,
-                        None => return Ok(()),
+                        Some(l) if l.tie.is_none() => &l.sock,
+                        _ => &None,
                     },
                 };
                 // A link that is down refuses frames, one that does not

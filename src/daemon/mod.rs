@@ -663,7 +663,7 @@ impl Daemon {
             let mut moved = Vec::new();
             for gi in 0..self.groups.len() {
                 let base = GROUP_BASE + gi * TOKENS_PER_GROUP;
-                let f = self.groups[gi].follow(&ev, now, self.poll.registry(), base);
+                let f = self.groups[gi].follow(&ev, self.links.ties(), now, self.poll.registry(), base);
                 if let Some(old) = f.wan_moved {
                     moved.push((gi, old));
                 }
@@ -832,7 +832,7 @@ impl Daemon {
         let mut j = json::Writer::new();
         j.open('{').key("groups").open('[');
         for (gi, g) in self.groups.iter().enumerate() {
-            let control: Vec<&str> = g.control.iter().map(|c| c.name.as_str()).collect();
+            let control = g.control_links();
             let mut run = |i, j: &mut json::Writer| self.trackers.status(gi, i, now, j);
             let mut conntrack = |j: &mut json::Writer| match self.conntrack.as_ref().filter(|_| g.cfg.conntrack_sync) {
                 Some(c) => {

@@ -6,6 +6,15 @@
 use crate::engine::Status;
 use crate::json;
 
+/// A control link as the daemon sees it: `up`, `down` (no carrier),
+/// `missing` (no such device now) or `tied` (to the WAN device: `tie`
+/// says how; nothing is sent on it).
+pub struct ControlLink<'a> {
+    pub device: &'a str,
+    pub state: &'static str,
+    pub tie: Option<String>,
+}
+
 /// One group: the names only the daemon knows, the engine's snapshot,
 /// then its trackers; `run` adds tracker `i`'s run time to its object,
 /// `conntrack` writes the value of `"conntrack"` (docs/NATSYNC.md).
@@ -13,14 +22,19 @@ pub fn group(
     j: &mut json::Writer,
     name: &str,
     wan_device: &str,
-    control: &[&str],
+    control: &[ControlLink<'_>],
     s: &Status,
     run: &mut dyn FnMut(usize, &mut json::Writer),
     conntrack: &mut dyn FnMut(&mut json::Writer),
 ) {
     j.open('{').key("name").str(name).key("wan_device").str(wan_device).key("control").open('[');
     for c in control {
-        j.str(c);
+        j.str(c.device);
+    }
+    j.close(']').key("control_links").open('[');
+    for c in control {
+        j.open('{').key("device").str(c.device).key("state").str(c.state).key("tie").opt_str(c.tie.as_deref());
+        j.close('}');
     }
     j.close(']');
     j.key("group").num(u64::from(s.group));
@@ -148,7 +162,9 @@ mod tests {
     /// The reply, byte for byte: the contract with the CLI, rpcd and LuCI
     /// (first written by derived `Serialize`; keys are only ever added).
     const BEFORE: &str = concat!(
-        r#"{"groups":[{"name":"wan","wan_device":"eth1","control":["lan1","l\"2"],"group":7,"router_id":"0xc000"#,
+        r#"{"groups":[{"name":"wan","wan_device":"eth1","control":["lan1","l\"2"],"control_links":[{"device":"l"#,
+        r#"an1","state":"up","tie":null},{"device":"l\"2","state":"tied","tie":"l\"2 is a port of, or the devic"#,
+        r#"e under, the WAN device eth1"}],"group":7,"router_id":"0xc000"#,
         r#"0201","state":"active","since_ms":1234,"reason":"said \"hi\"\n\u0001"#,
         "\u{7f}",
         r#"é\\/","priority":100,"configured_priority":101,"effective_priority":90,"preempt":true,"wan_open":tru"#,
@@ -179,7 +195,8 @@ mod tests {
         r#"1,"last":null,"last_ago_ms":null,"change":null,"pid":null,"error":null},{"name":"none","state":"up","#,
         r#""weight":"1","wan_only":true},{"name":"arp","state":"down","weight":"fatal","wan_only":false,"type":"#,
         r#""arping","running":false,"interval_ms":100,"timeout_ms":50,"rise":1,"fall":1,"last":null,"last_ago_m"#,
-        r#"s":null,"change":null,"error":null}],"conntrack":null},{"name":"w\"2","wan_device":"eth2","control":[],"group":8,"rou"#,
+        r#"s":null,"change":null,"error":null}],"conntrack":null},{"name":"w\"2","wan_device":"eth2","control":[],"#,
+        r#""control_links":[],"group":8,"rou"#,
         r#"ter_id":"0x1","state":"init","since_ms":0,"reason":"","priority":1,"configured_priority":1,"effectiv"#,
         r#"e_priority":1,"preempt":false,"wan_open":false,"lan_up":false,"authenticated":true,"key_ids":[2,1],""#,
         r#"hold_left_ms":18446744073709551615,"step_up":null,"peers":[],"refused":[],"lease":null,"lease6":{"ad"#,
@@ -193,7 +210,12 @@ mod tests {
     #[test]
     fn the_reply_is_byte_for_byte_what_it_was() {
         let (t, st, now) = super::super::trackers::tests::sample_status();
-        let names = [("wan", "eth1", vec!["lan1", "l\"2"]), ("w\"2", "eth2", vec![])];
+        let tie = Some("l\"2 is a port of, or the device under, the WAN device eth1".to_string());
+        let links = vec![
+            ControlLink { device: "lan1", state: "up", tie: None },
+            ControlLink { device: "l\"2", state: "tied", tie },
+        ];
+        let names = [("wan", "eth1", links), ("w\"2", "eth2", vec![])];
         let mut j = json::Writer::new();
         j.open('{').key("groups").open('[');
         for (gi, s) in st.iter().enumerate() {

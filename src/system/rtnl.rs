@@ -1,6 +1,6 @@
 //! rtnetlink: link lookups, addresses, default routes (IPv4 and IPv6),
 //! the unreachable route of a delegated prefix, and a monitor of link
-//! carrier for the event loop.
+//! carrier and ties (bridge ports, stacked devices) for the event loop.
 //!
 //! Each request opens its own short-lived socket: these run at start-up and
 //! on a handover, not per hello, and a fresh socket can never see a stale
@@ -42,6 +42,15 @@ struct Link {
     name: String,
     mac: Option<[u8; 6]>,
     operstate: Option<u8>,
+    /// The device it is a port of (bridge, bond).
+    master: Option<u32>,
+    /// The device it is stacked on (VLAN, macvlan, DSA port), in this
+    /// namespace; a veth's peer is no lower device.
+    lower: Option<u32>,
+}
+
+fn u32_attr(v: &[u8]) -> Option<u32> {
+    v.try_into().ok().map(u32::from_ne_bytes)
 }
 
 impl Link {
@@ -58,15 +67,30 @@ impl Link {
             name: String::new(),
             mac: None,
             operstate: None,
+            master: None,
+            lower: None,
         };
+        let (mut other_netns, mut veth) = (false, false);
         for attr in attrs {
             let attr = attr?;
             match attr.kind {
                 libc::IFLA_IFNAME => link.name = attr.string().ok_or(Malformed)?.to_owned(),
                 libc::IFLA_ADDRESS => link.mac = attr.value.try_into().ok(),
                 libc::IFLA_OPERSTATE => link.operstate = attr.u8(),
+                libc::IFLA_MASTER => link.master = u32_attr(attr.value).filter(|&m| m != 0),
+                libc::IFLA_LINK => link.lower = u32_attr(attr.value).filter(|&l| l != 0 && l != link.index),
+                libc::IFLA_LINK_NETNSID => other_netns = true,
+                libc::IFLA_LINKINFO => {
+                    for info in attr.attrs() {
+                        let info = info?;
+                        veth |= info.kind == libc::IFLA_INFO_KIND && info.string() == Some("veth");
+                    }
+                }
                 _ => {}
             }
+        }
+        if other_netns || veth {
+            link.lower = None;
         }
         Ok(link)
     }
@@ -115,13 +139,7 @@ pub fn link_state(name: &str) -> io::Result<Option<LinkState>> {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad interface name"));
     }
     match get_link(0, Some(name)) {
-        Ok(link) => Ok(Some(LinkState {
-            index: link.index,
-            exists: true,
-            carrier: link.carrier(),
-            mac: link.mac,
-            name: link.name,
-        })),
+        Ok(link) => Ok(Some(LinkState::of(link, true))),
         Err(e) if is_errno(&e, Errno::ENODEV) => Ok(None),
         Err(e) => Err(e),
     }
@@ -138,36 +156,9 @@ pub struct Tie {
     pub lower: Option<u32>,
 }
 
-fn u32_attr(v: &[u8]) -> Option<u32> {
-    v.try_into().ok().map(u32::from_ne_bytes)
-}
-
 impl Tie {
-    fn parse(msg: &Message<'_>) -> Result<Tie, Malformed> {
-        let (header, attrs) = msg.split(IFINFOMSG_LEN)?;
-        let index = header.get(4..8).and_then(u32_attr).ok_or(Malformed)?;
-        let mut tie = Tie { index, name: String::new(), master: None, lower: None };
-        let (mut other_netns, mut veth) = (false, false);
-        for attr in attrs {
-            let attr = attr?;
-            match attr.kind {
-                libc::IFLA_IFNAME => tie.name = attr.string().ok_or(Malformed)?.to_owned(),
-                libc::IFLA_MASTER => tie.master = u32_attr(attr.value).filter(|&m| m != 0),
-                libc::IFLA_LINK => tie.lower = u32_attr(attr.value).filter(|&l| l != 0 && l != index),
-                libc::IFLA_LINK_NETNSID => other_netns = true,
-                libc::IFLA_LINKINFO => {
-                    for info in attr.attrs() {
-                        let info = info?;
-                        veth |= info.kind == libc::IFLA_INFO_KIND && info.string() == Some("veth");
-                    }
-                }
-                _ => {}
-            }
-        }
-        if other_netns || veth {
-            tie.lower = None;
-        }
-        Ok(tie)
+    fn of(link: &Link) -> Tie {
+        Tie { index: link.index, name: link.name.clone(), master: link.master, lower: link.lower }
     }
 }
 
@@ -188,7 +179,7 @@ pub fn ties() -> io::Result<Vec<Tie>> {
                 }
                 interrupted |= msg.flags & F_DUMP_INTR != 0;
                 match msg.kind {
-                    libc::RTM_NEWLINK => out.push(Tie::parse(&msg)?),
+                    libc::RTM_NEWLINK => out.push(Tie::of(&Link::parse(&msg)?)),
                     NLMSG_DONE => break 'dump,
                     NLMSG_ERROR => {
                         let code = msg.error_code()?;
@@ -214,8 +205,9 @@ pub fn wan_tie(ties: &[Tie], wan: u32, control: u32) -> Option<&'static str> {
         let mut seen = vec![top];
         let mut i = 0;
         while let Some(&d) = seen.get(i) {
+            let lower = ties.iter().find(|t| t.index == d).and_then(|t| t.lower);
             for t in ties {
-                let under = t.master == Some(d) || ties.iter().any(|x| x.index == d && x.lower == Some(t.index));
+                let under = t.master == Some(d) || lower == Some(t.index);
                 if under && !seen.contains(&t.index) {
                     seen.push(t.index);
                 }
@@ -382,6 +374,62 @@ pub struct LinkState {
     /// up or unknown). A deleted link reports false.
     pub carrier: bool,
     pub mac: Option<[u8; 6]>,
+    /// The device it is a port of, and the one it is stacked on ([`Tie`]).
+    pub master: Option<u32>,
+    pub lower: Option<u32>,
+}
+
+impl LinkState {
+    fn of(link: Link, exists: bool) -> LinkState {
+        LinkState {
+            index: link.index,
+            exists,
+            carrier: exists && link.carrier(),
+            mac: link.mac,
+            master: link.master,
+            lower: link.lower,
+            name: link.name,
+        }
+    }
+}
+
+/// Every link's ties as the link monitor heard them, kept from its events
+/// and dumps: what a control link stands in is known at each event without
+/// asking the kernel again.
+#[derive(Debug, Default)]
+pub struct TieTable {
+    links: Vec<Tie>,
+    /// While a dump runs: the links heard of since it began.
+    fresh: Option<Vec<u32>>,
+}
+
+impl TieTable {
+    pub fn ties(&self) -> &[Tie] {
+        &self.links
+    }
+
+    /// Takes in one link's state, from an event or a dump.
+    pub fn learn(&mut self, s: &LinkState) {
+        self.links.retain(|t| t.index != s.index);
+        if s.exists {
+            self.links.push(Tie { index: s.index, name: s.name.clone(), master: s.master, lower: s.lower });
+            if let Some(fresh) = &mut self.fresh {
+                fresh.push(s.index);
+            }
+        }
+    }
+
+    fn dump_started(&mut self) {
+        self.fresh = Some(Vec::new());
+    }
+
+    /// A dump ended. A complete one names every link: one neither in it
+    /// nor heard of since it began was deleted while events were lost.
+    fn dump_ended(&mut self, complete: bool) {
+        if let (Some(fresh), true) = (self.fresh.take(), complete) {
+            self.links.retain(|t| fresh.contains(&t.index));
+        }
+    }
 }
 
 /// Link changes as they happen, for the event loop: non-blocking, register
@@ -393,6 +441,9 @@ pub struct LinkMonitor {
     dumping: bool,
     /// Another dump is wanted once the running one ends.
     redump: bool,
+    /// The running dump was disturbed by changes.
+    interrupted: bool,
+    ties: TieTable,
 }
 
 /// Room for bursts of events (many links flapping at once).
@@ -403,7 +454,7 @@ impl LinkMonitor {
         let socket = Socket::open(Protocol::Route, libc::RTMGRP_LINK as u32)?;
         socket.set_nonblocking(true)?;
         socket.set_receive_buffer(MONITOR_BUFFER)?;
-        Ok(LinkMonitor { socket, dumping: false, redump: false })
+        Ok(LinkMonitor { socket, dumping: false, redump: false, interrupted: false, ties: TieTable::default() })
     }
 
     /// Asks for the state of every link; the answers come through
@@ -418,7 +469,14 @@ impl LinkMonitor {
         self.socket.send(&mut req)?;
         self.dumping = true;
         self.redump = false;
+        self.interrupted = false;
+        self.ties.dump_started();
         Ok(())
+    }
+
+    /// Every link's ties, as of the events read so far.
+    pub fn ties(&self) -> &[Tie] {
+        self.ties.ties()
     }
 
     /// Drains everything queued, in order. When the kernel reports that it
@@ -432,8 +490,12 @@ impl LinkMonitor {
             match self.socket.receive() {
                 Ok(messages) => {
                     let d = link_datagram(messages)?;
+                    for link in &d.links {
+                        self.ties.learn(link);
+                    }
                     events.extend(d.links);
                     self.redump |= d.dump_interrupted;
+                    self.interrupted |= d.dump_interrupted;
                     dump_done = d.dump_done;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(events),
@@ -443,6 +505,7 @@ impl LinkMonitor {
             }
             if dump_done {
                 self.dumping = false;
+                self.ties.dump_ended(!self.interrupted);
             }
             if self.redump && !self.dumping {
                 self.dump()?;
@@ -477,14 +540,7 @@ pub fn link_datagram(messages: Messages<'_>) -> Result<LinkDatagram, Malformed> 
                 if link.family == libc::AF_BRIDGE as u8 {
                     continue;
                 }
-                let exists = msg.kind == libc::RTM_NEWLINK;
-                d.links.push(LinkState {
-                    index: link.index,
-                    exists,
-                    carrier: exists && link.carrier(),
-                    mac: link.mac,
-                    name: link.name,
-                });
+                d.links.push(LinkState::of(link, msg.kind == libc::RTM_NEWLINK));
             }
             NLMSG_DONE | NLMSG_ERROR => d.dump_done = true,
             _ => {}
@@ -577,6 +633,88 @@ mod tests {
         assert_eq!(wan_tie(&ties, 6, 4), Some("is a port of, or the device under,"));
         assert_eq!(wan_tie(&ties, 6, 2), Some("is a port of, or the device under,"));
         assert_eq!(wan_tie(&ties, 3, 4), None);
+    }
+
+    fn state(index: u32, name: &str, exists: bool, master: Option<u32>, lower: Option<u32>) -> LinkState {
+        LinkState { index, name: name.into(), exists, carrier: exists, mac: None, master, lower }
+    }
+
+    /// The table follows events: a port joins, a device is re-created with
+    /// another index, one is deleted; a complete dump drops what was
+    /// deleted while events were lost, an interrupted one drops nothing.
+    #[test]
+    fn the_tie_table_follows_events_and_dumps() {
+        let mut t = TieTable::default();
+        let wan = |t: &TieTable| wan_tie(t.ties(), 3, 6);
+        t.learn(&state(3, "wan", true, None, None));
+        t.learn(&state(6, "br-lan", true, None, None));
+        assert_eq!(wan(&t), None);
+        t.learn(&state(3, "wan", true, Some(6), None));
+        assert_eq!(wan(&t), Some("is a bridge, bond or VLAN over"));
+        t.learn(&state(3, "wan", true, None, None));
+        assert_eq!(wan(&t), None);
+        // A VLAN over the WAN joins the bridge; deleted, it unties it.
+        t.learn(&state(8, "wan.5", true, Some(6), Some(3)));
+        assert_eq!(wan(&t), Some("is a bridge, bond or VLAN over"));
+        t.learn(&state(8, "wan.5", false, None, None));
+        assert_eq!(wan(&t), None);
+        assert_eq!(t.ties().len(), 2);
+
+        // Events lost (ENOBUFS): the VLAN's deletion was missed.
+        t.learn(&state(9, "wan.7", true, Some(6), Some(3)));
+        t.dump_started();
+        t.learn(&state(3, "wan", true, None, None));
+        t.learn(&state(6, "br-lan", true, None, None));
+        t.dump_ended(false);
+        assert_eq!(wan(&t), Some("is a bridge, bond or VLAN over"), "an interrupted dump sweeps nothing");
+        t.dump_started();
+        t.learn(&state(3, "wan", true, None, None));
+        // An event while the dump runs: a link created after the dump
+        // passed its place.
+        t.learn(&state(10, "lan2", true, Some(6), None));
+        t.learn(&state(6, "br-lan", true, None, None));
+        t.dump_ended(true);
+        assert_eq!(wan(&t), None);
+        let mut left: Vec<u32> = t.ties().iter().map(|x| x.index).collect();
+        left.sort_unstable();
+        assert_eq!(left, [3, 6, 10]);
+    }
+
+    /// The monitor's table follows a port joining and leaving a bridge at
+    /// run time, and a bridge deleted, from the kernel's events alone.
+    #[test]
+    fn monitor_keeps_the_ties_from_events() {
+        let (a, _b, wa) = pair("mt");
+        a.ok("ip link add br0 type bridge");
+        let br = a.ifindex("br0");
+        let mut monitor = a.enter(LinkMonitor::open).unwrap();
+        let mut poll = Poll::new().unwrap();
+        let fd = monitor.as_raw_fd();
+        poll.registry().register(&mut SourceFd(&fd), Token(0), Interest::READABLE).unwrap();
+        monitor.dump().unwrap();
+        wait_until(&mut monitor, &mut poll, |s| s.index == br);
+        assert_eq!(wan_tie(monitor.ties(), wa, br), None);
+
+        a.ok("ip link set wa master br0");
+        wait_until(&mut monitor, &mut poll, |s| s.index == wa && s.master == Some(br));
+        assert_eq!(wan_tie(monitor.ties(), wa, br), Some("is a bridge, bond or VLAN over"));
+        a.ok("ip link set wa nomaster");
+        wait_until(&mut monitor, &mut poll, |s| s.index == wa && s.master.is_none());
+        assert_eq!(wan_tie(monitor.ties(), wa, br), None);
+        assert!(monitor.ties().iter().any(|t| t.index == wa), "{:?}", monitor.ties());
+
+        a.ok("ip link set wa master br0");
+        wait_until(&mut monitor, &mut poll, |s| s.index == wa && s.master == Some(br));
+        a.ok("ip link del br0");
+        wait_until(&mut monitor, &mut poll, |s| s.index == br && !s.exists);
+        assert!(monitor.ties().iter().all(|t| t.index != br), "{:?}", monitor.ties());
+        // The port's own event says it left (read with the deletion or
+        // just after it).
+        let port = |m: &LinkMonitor| m.ties().iter().find(|t| t.index == wa).map(|t| t.master);
+        if port(&monitor) != Some(None) {
+            wait_until(&mut monitor, &mut poll, |s| s.index == wa && s.master.is_none());
+        }
+        assert_eq!(port(&monitor), Some(None));
     }
 
     #[test]
