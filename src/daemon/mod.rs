@@ -370,9 +370,11 @@ impl Daemon {
         }
         // A clean exit told netifd itself: the guard goes with the rest.
         self.netifd_guard = None;
+        // Expected on the way out (a udhcpc still asking, a script
+        // tracker's run): not a warning. Hooks cut short warn themselves.
         let killed = process::kill_all();
         if killed > 0 {
-            log::warn!("exiting: {killed} child process group(s) killed");
+            log::info!("exiting: {killed} child process group(s) killed");
         }
         // The owned table before the socket: a waiter that sees the socket
         // gone may start the next daemon, which must find the table free.
