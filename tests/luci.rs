@@ -13,7 +13,9 @@
 //! What a user would see is asserted: the role, the peers, the lease,
 //! Step down and Step up changing the role, a Step up that cannot take
 //! effect (router 3's: the active never hears it) with the daemon's
-//! reason, the warning for a group without a key, the Status › Overview
+//! reason, the warning for a group without a key, the notice for control
+//! links that carry no hellos (router 4's bridge given its WAN port at run
+//! time, then without carrier; none while all are up), the Status › Overview
 //! entry, a login that may only read (its
 //! actions disabled, and a refused change explained in words), the
 //! error shown once the daemon is stopped, and a settings form that covers
@@ -156,7 +158,7 @@ fn luci_pages_show_the_daemon_step_it_and_save_settings() {
         urls.push(format!("http://{address}:{port}"));
     }
     let uci_file = c.dir().join("luci-uci-r1/vwrp");
-    let (_r4, r4_harness) = unkeyed_router(&c);
+    let (r4, r4_harness) = unkeyed_router(&c);
     harnesses.push(r4_harness.0);
     urls.push(format!("http://127.0.0.3:{}", r4_harness.1));
 
@@ -206,6 +208,13 @@ fn luci_pages_show_the_daemon_step_it_and_save_settings() {
             stopped = true;
             let stdin = node.0.stdin.as_mut().expect("node stdin");
             stdin.write_all(b"stopped\n").and_then(|_| stdin.flush()).expect("tell the browser");
+        } else if let Some(args) = line.strip_prefix("R4-IP ") {
+            // Router 4's devices changed as an operator would (its control
+            // bridge given the WAN port, taken out again, its LAN port
+            // unplugged): `ip` in its own network namespace.
+            r4_ip(&r4, args);
+            let stdin = node.0.stdin.as_mut().expect("node stdin");
+            stdin.write_all(b"done\n").and_then(|_| stdin.flush()).expect("tell the browser");
         }
         transcript.push(line);
     }
@@ -225,6 +234,7 @@ fn luci_pages_show_the_daemon_step_it_and_save_settings() {
         "luci-overview.png",
         "luci-status-stepup.png",
         "luci-status-nokey.png",
+        "luci-status-tied.png",
         "luci-status-readonly.png",
         "luci-status-stopped.png",
         "luci-settings.png",
@@ -236,10 +246,25 @@ fn luci_pages_show_the_daemon_step_it_and_save_settings() {
     }
 }
 
+/// `ip ARGS` (split at whitespace) in router 4's network namespace; panics
+/// unless it succeeds.
+fn r4_ip(r4: &Guard, args: &str) {
+    let out = Command::new("nsenter")
+        .arg("-t")
+        .arg(r4.0.id().to_string())
+        .arg("-n")
+        .arg("ip")
+        .args(args.split_whitespace())
+        .output()
+        .expect("nsenter");
+    assert!(out.status.success(), "ip {args} in r4's namespace: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// Router 4: a daemon whose group has no key, alone in a network namespace
-/// of its own (its devices are a veth and a bridge leading nowhere, so it
-/// touches nothing of the bed), and its harness (devices listed from r1's
-/// namespace: the status page is what is looked at).
+/// of its own (its devices are veths and a bridge leading nowhere, so it
+/// touches nothing of the bed: `wan`, and `br-lan` with port `lan`, whose
+/// peer is up, so the control link has carrier), and its harness (devices
+/// listed from r1's namespace: the status page is what is looked at).
 fn unkeyed_router(c: &Cluster) -> (Guard, (Guard, u16)) {
     let d = c.dir().join("r4");
     std::fs::create_dir_all(&d).expect("r4 dir");
@@ -256,6 +281,8 @@ fn unkeyed_router(c: &Cluster) -> (Guard, (Guard, u16)) {
     )
     .expect("r4 config");
     let script = "ip link add wan type veth peer name wanp && ip link add br-lan type bridge && \
+                  ip link add lan type veth peer name lanp && ip link set lan master br-lan && \
+                  ip link set lanp up && ip link set lan up && ip link set br-lan up && \
                   exec \"$0\" daemon -c \"$1\"";
     let daemon = Guard(
         Command::new("unshare")

@@ -16,7 +16,8 @@
 //   SCHEMA        JSON {globals: [...], group: [...], tracker: [...]}: the
 //                 options of docs/CONFIG.md
 // Protocol: it prints "STOP-DAEMON" and waits for a line on stdin once
-// the daemon has been stopped.
+// the daemon has been stopped; "R4-IP ARGS" and waits for a line once
+// `ip ARGS` ran in router 4's network namespace.
 
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
@@ -60,6 +61,23 @@ async function waitText(page, sel, pred, what, timeout = 15000) {
 		await page.waitForTimeout(200);
 	}
 	throw new Error(`FAILED: ${what}: "${sel}" shows "${last.trim()}"`);
+}
+
+/* Waits until no element matches sel (the page polls every 2 s). */
+async function waitGone(page, sel, what, timeout = 15000) {
+	const end = Date.now() + timeout;
+	while (await page.locator(sel).count() != 0) {
+		if (Date.now() > end)
+			throw new Error(`FAILED: ${what}: "${sel}" shows "${(await textOf(page, sel)).trim()}"`);
+		await page.waitForTimeout(200);
+	}
+}
+
+/* Has the test run `ip ARGS` in router 4's network namespace. */
+async function r4ip(args) {
+	console.log(`R4-IP ${args}`);
+	const ack = await lines.next();
+	check(!ack.done && ack.value == 'done', `the test ran ip ${args} in router 4's namespace`);
 }
 
 async function openView(page, menuPath) {
@@ -136,6 +154,7 @@ async function statusPage(page) {
 	check(/ago/.test(peers) && /\blan\b/.test(peers), `last heard and path (control0 = lan): ${peers}`);
 	check(!peers.includes('0x3'), `router 3, signing with another key, is no peer: ${peers}`);
 	check(await page.locator(id('vwrp-no-key-wan')).count() == 0, 'a group with a key gets no warning about keys');
+	check(await page.locator(id('vwrp-control-links-wan')).count() == 0, 'a group whose control links are all up gets no notice about them');
 	const keys = await textOf(page, id('vwrp-keys-wan'));
 	check(/0x3\s+3\s+no\s+Refused: it signs with key 3, which this router does not have/.test(keys), `router 3 listed with its key: ${keys}`);
 	step('peers table: 0x2 Standby; 0x3 refused for its key 3');
@@ -243,6 +262,35 @@ async function unkeyedGroup(page) {
 		`the warning says what it means and what to do: ${warning}`);
 	await page.screenshot({ path: path.join(shots, 'luci-status-nokey.png'), fullPage: true });
 	step(`router 4, without a key: "${warning.trim()}"`);
+}
+
+/* Router 4's control link, br-lan, tied to its WAN device at run time (the
+ * WAN port added to the bridge, as in LuCI's Network › Devices), untied,
+ * then without carrier (its one port unplugged): the page shows each
+ * state the daemon reports, and nothing while the link carries hellos. */
+async function controlLinks(page) {
+	const box = id('vwrp-control-links-wan');
+	await waitGone(page, box, 'router 4\'s br-lan is up: no notice about control links');
+	await r4ip('link set wan master br-lan');
+	const tied = await waitText(page, box, (t) => t.includes('Tied to the WAN device'), 'a control link tied to the WAN is shown');
+	check(tied.includes('Control links that carry no hellos') &&
+		tied.includes('Tied to the WAN device: br-lan is a bridge, bond or VLAN over the WAN device wan. Nothing is sent on br-lan'),
+		`the notice names the link and the daemon's tie: ${tied}`);
+	check((await page.locator(box).getAttribute('class')).split(' ').includes('error'), 'a tie is shown as an error');
+	await page.screenshot({ path: path.join(shots, 'luci-status-tied.png'), fullPage: true });
+	step(`router 4's br-lan given its WAN port: "${tied.trim().replace(/\s+/g, ' ')}"`);
+
+	await r4ip('link set wan nomaster');
+	await waitGone(page, box, 'untied, the notice goes');
+	step('untied: the notice is gone');
+
+	await r4ip('link set lanp down');
+	const down = await waitText(page, box, (t) => t.includes('br-lan has no carrier'), 'a control link without carrier is shown');
+	check(!down.includes('Tied'), `only the carrier is named: ${down}`);
+	check((await page.locator(box).getAttribute('class')).split(' ').includes('warning'), 'no carrier is shown as a warning');
+	await r4ip('link set lanp up');
+	await waitGone(page, box, 'with carrier again, the notice goes');
+	step('br-lan without carrier: "br-lan has no carrier.", gone once it is back');
 }
 
 /* A login that may only read vwrp. */
@@ -419,6 +467,7 @@ try {
 	await settingsPage(page);
 	await stepUpUnheard(page);
 	await unkeyedGroup(page);
+	await controlLinks(page);
 	await readOnly(page);
 	await stoppedDaemon(page);
 }
