@@ -864,11 +864,11 @@ impl Daemon {
 /// see the stall watchdog act.
 #[cfg(feature = "test-stall")]
 fn test_stall(line: &str) -> bool {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { return false };
-    if v["cmd"] != "test_stall" {
+    let Ok(v) = crate::json::parse(line) else { return false };
+    if v.get("cmd").and_then(crate::json::Value::as_str) != Some("test_stall") {
         return false;
     }
-    let ms = v["ms"].as_u64().unwrap_or(0);
+    let ms = v.get("ms").and_then(crate::json::Value::as_u64).unwrap_or(0);
     log::warn!("test_stall: holding the event loop for {ms} ms");
     std::thread::sleep(Duration::from_millis(ms));
     true
