@@ -159,7 +159,7 @@ impl Probe for Ping {
                 Err(e) => {
                     let msg = format!("ICMP{} socket: {e}", if v6 { "v6" } else { "" });
                     if self.error.as_deref() != Some(msg.as_str()) {
-                        log::warn!("{msg}");
+                        crate::logging::warn!("{msg}");
                     }
                     self.error = Some(msg);
                 }
@@ -181,7 +181,7 @@ impl Probe for Ping {
             // Unreachable or fenced: the target stays unanswered.
             match sock.send(to, Echo { ident: self.ident, seq: self.seq }) {
                 Ok(()) => round.asked(self.seq, t),
-                Err(e) => log::debug!("ping {to}: {e}"),
+                Err(e) => crate::logging::debug!("ping {to}: {e}"),
             }
         }
         let outcome = round.outcome(now)?;
@@ -204,7 +204,7 @@ impl Probe for Ping {
             }
         });
         if let Err(e) = r {
-            log::debug!("ICMP receive: {e}");
+            crate::logging::debug!("ICMP receive: {e}");
         }
     }
 
@@ -230,7 +230,7 @@ impl Probe for Ping {
 
 pub fn deregister(reg: &Registry, fd: &impl AsRawFd) {
     if let Err(e) = reg.deregister(&mut SourceFd(&fd.as_raw_fd())) {
-        log::debug!("deregister: {e}");
+        crate::logging::debug!("deregister: {e}");
     }
 }
 
