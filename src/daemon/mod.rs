@@ -32,7 +32,7 @@ use crate::system::nft::{self, Fence, FenceWatch, Wan};
 use crate::system::process::{self, Child};
 use crate::system::rtnl::LinkMonitor;
 use crate::system::{netifd, odhcp6c, realtime, udhcpc};
-use crate::time::{Instant, millis};
+use crate::time::{Instant, millis, times};
 use clients::Clients;
 use conntrack::Conntrack;
 pub use group::share_dir;
@@ -184,7 +184,7 @@ fn set_realtime(priority: u8) {
 /// The longest dead interval of any group, its skew included (the skew is
 /// under a hello): (multiplier + 1) × hello.
 fn dead_bound(c: &Config) -> Duration {
-    let bound = |g: &config::Group| g.hello_interval.saturating_mul(u32::from(g.dead_multiplier) + 1);
+    let bound = |g: &config::Group| times(g.hello_interval, u32::from(g.dead_multiplier) + 1);
     c.groups.iter().map(bound).max().unwrap_or_default()
 }
 

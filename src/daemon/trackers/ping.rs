@@ -15,7 +15,7 @@ use mio::{Interest, Registry, Token};
 use super::icmp::EchoSocket;
 use super::{Begun, Context, Probe, RunCtx};
 use crate::json;
-use crate::time::Instant;
+use crate::time::{Instant, times};
 use crate::wire::icmp::Echo;
 
 /// One round's bookkeeping, pure: no socket, no clock.
@@ -48,7 +48,7 @@ impl Round {
     /// When the next wave of requests is due, if one remains.
     pub fn next_wave(&self) -> Option<Instant> {
         let step = self.timeout.checked_div(u32::from(self.count))?;
-        (self.waves < self.count).then(|| self.started.plus(step.saturating_mul(u32::from(self.waves))))
+        (self.waves < self.count).then(|| self.started.plus(times(step, u32::from(self.waves))))
     }
 
     /// The targets to ask now, if a wave is due: those that have not
