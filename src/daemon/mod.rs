@@ -757,7 +757,7 @@ impl Daemon {
         let gi = self.running(self.find_group(group)?)?;
         let r = self.groups[gi].engine.handle_command(now, c).map_err(str::to_string);
         crate::logging::info!(
-            "group {}: operator {c:?}: {}",
+            "group {}: operator {c}: {}",
             self.groups[gi].cfg.name,
             r.as_ref().err().map_or("ok", |e| e.as_str())
         );
