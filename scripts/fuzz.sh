@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh smoke [SECONDS]   every target, about SECONDS in all (default 40)
 #   scripts/fuzz.sh run [RUNS]        every target for RUNS executions each
-#                                     (default 1500000: 12 million in all)
+#                                     (default 1500000: 15 million in all)
 #   scripts/fuzz.sh TARGET [ARG...]   one target, with libFuzzer's arguments
 #   scripts/fuzz.sh build             the targets only
 #
@@ -22,7 +22,7 @@ set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-TARGETS="frame tlv uci control dhcpv4 dhcpv6 lease_env netlink replies"
+TARGETS="frame tlv uci control json dhcpv4 dhcpv6 lease_env netlink replies"
 out=${CARGO_TARGET_DIR:-$top/target}/fuzz
 host=$(rustc -vV | sed -n 's/^host: //p')
 

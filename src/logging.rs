@@ -14,6 +14,7 @@
 //! may block"). Two pipes: a warning may reach logd just before the info
 //! line written just before it.
 
+use std::fmt;
 use std::io::Write;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
@@ -49,3 +50,35 @@ pub fn init(level: LevelFilter) {
     let _ = log::set_logger(&LINES);
     log::set_max_level(level);
 }
+
+/// One record to the logger: what `log::warn!` and its kin do, out of
+/// line. Their expansion put a source location, a target tuple and the
+/// level check at every call site (about 200 B each on a router, and
+/// there are over 100); through `logging::warn!` and its kin below a call
+/// site only builds its arguments. The line written is the same, target
+/// (the module) and level included. The level is checked here, so a call
+/// site's arguments are evaluated whatever the level: keep them cheap
+/// (the debug lines are all on error paths; two rare lines join a list).
+#[inline(never)]
+pub fn emit(level: Level, target: &'static str, args: fmt::Arguments<'_>) {
+    log::logger().log(&Record::builder().level(level).target(target).args(args).build());
+}
+
+macro_rules! error {
+    ($($a:tt)+) => { $crate::logging::emit(::log::Level::Error, module_path!(), format_args!($($a)+)) };
+}
+
+macro_rules! warn_ {
+    ($($a:tt)+) => { $crate::logging::emit(::log::Level::Warn, module_path!(), format_args!($($a)+)) };
+}
+
+macro_rules! info {
+    ($($a:tt)+) => { $crate::logging::emit(::log::Level::Info, module_path!(), format_args!($($a)+)) };
+}
+
+macro_rules! debug {
+    ($($a:tt)+) => { $crate::logging::emit(::log::Level::Debug, module_path!(), format_args!($($a)+)) };
+}
+
+// `warn` alone would be ambiguous with the built-in attribute.
+pub(crate) use {debug, error, info, warn_ as warn};

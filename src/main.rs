@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use serde_json::Value;
 use vwrp::config;
 use vwrp::control::{self, Access, Reply, Request};
+use vwrp::json::Value;
 
 const USAGE: &str = "usage: vwrp <command>
   daemon [-c FILE]          run in the foreground (default /etc/config/vwrp)
@@ -427,7 +427,7 @@ fn status_text(v: &Value) -> String {
                 (state, _) => writeln!(o, "  control {} {state}", s(c, "device")),
             };
         }
-        if let Some(l) = g.get("lease").filter(|l| !l.is_null()) {
+        if let Some(l) = g.get("lease").filter(|l| **l != Value::Null) {
             let _ = writeln!(
                 o,
                 "  lease {}/{} via {}  {} s left",
@@ -437,7 +437,7 @@ fn status_text(v: &Value) -> String {
                 n(l, "seconds_left")
             );
         }
-        if let Some(l6) = g.get("lease6").filter(|l| !l.is_null()) {
+        if let Some(l6) = g.get("lease6").filter(|l| **l != Value::Null) {
             let ias = |k: &str| -> Vec<String> {
                 l6.get(k)
                     .and_then(Value::as_array)
@@ -562,8 +562,7 @@ mod tests {
     #[test]
     fn status_warns_of_a_group_without_a_key() {
         let status = |auth: bool| {
-            let v: serde_json::Value =
-                serde_json::from_str(&format!(r#"{{"groups":[{{"name":"wan","authenticated":{auth}}}]}}"#)).unwrap();
+            let v = vwrp::json::parse(&format!(r#"{{"groups":[{{"name":"wan","authenticated":{auth}}}]}}"#)).unwrap();
             super::status_text(&v)
         };
         let text = status(false);
@@ -576,7 +575,7 @@ mod tests {
     /// has none.
     #[test]
     fn status_text_names_the_control_links_that_carry_no_hellos() {
-        let v: serde_json::Value = serde_json::from_str(
+        let v = vwrp::json::parse(
             r#"{"groups":[{"name":"wan","authenticated":true,"control_links":[
                 {"device":"br-lan","state":"tied","tie":"br-lan is a bridge, bond or VLAN over the WAN device wan"},
                 {"device":"sync0","state":"missing","tie":null},{"device":"lan2","state":"up","tie":null}]}]}"#,
@@ -593,7 +592,7 @@ mod tests {
     /// Each group's lines stay together, the conntrack line among them.
     #[test]
     fn status_text_keeps_the_conntrack_line_in_its_group() {
-        let v: serde_json::Value = serde_json::from_str(
+        let v = vwrp::json::parse(
             r#"{"groups":[{"name":"wan","authenticated":true,"conntrack":{"state":"running","device":"sync0",
                 "internal":3,"external":2,"commit":{"result":"ok","took_ms":12}}},
               {"name":"wan2","authenticated":true}]}"#,

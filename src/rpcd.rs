@@ -7,10 +7,8 @@
 //! such as the `ubus_rpc_session` uhttpd adds, are ignored. `genkey` is
 //! answered here, without the daemon.
 
-use serde_json::{Map, Value};
-
 use crate::control::{Access, METHODS, Reply, Request, error_json, method};
-use crate::json;
+use crate::json::{self, Object, Value};
 
 /// The answer to `list`: every method on ubus (not the hooks' own), each
 /// argument with a sample of its type (string, bool, or a number: int32),
@@ -48,12 +46,12 @@ pub fn call(method: &str, input: &str, send: impl FnOnce(&Request) -> Result<Rep
 }
 
 /// The arguments on stdin: a JSON object, or nothing.
-fn arguments(input: &str) -> Result<Map<String, Value>, String> {
+fn arguments(input: &str) -> Result<Object, String> {
     if input.trim().is_empty() {
-        return Ok(Map::new());
+        return Ok(Object::default());
     }
-    match serde_json::from_str(input) {
-        Ok(Value::Object(m)) => Ok(m),
+    match json::parse(input) {
+        Ok(Value::Obj(m)) => Ok(m),
         Ok(_) => Err("arguments must be a JSON object".into()),
         Err(e) => Err(format!("arguments are not JSON: {e}")),
     }
@@ -69,19 +67,19 @@ fn request(name: &str, input: &str) -> Result<Request, String> {
     match name {
         "set_priority" => {
             let p = priority(&args)?;
-            args.insert("priority".into(), p.into());
+            args.insert("priority", p.into());
         }
         "tracker" => {
             let up = match args.get("up") {
                 Some(Value::Bool(b)) => *b,
-                Some(Value::Number(n)) if n.as_u64() == Some(0) || n.as_u64() == Some(1) => n.as_u64() == Some(1),
+                Some(n) if matches!(n.as_u64(), Some(0 | 1)) => n.as_u64() == Some(1),
                 _ => return Err("tracker needs 'up': true or false".into()),
             };
-            args.insert("up".into(), up.into());
+            args.insert("up", up.into());
         }
         "genkey" => {
             let id = key_id(&args)?;
-            args.insert("id".into(), id.into());
+            args.insert("id", id.into());
         }
         _ => {}
     }
@@ -97,21 +95,21 @@ fn genkey(id: u8) -> Result<String, String> {
 }
 
 /// genkey's `id`: 0..255, 1 when left out.
-fn key_id(args: &Map<String, Value>) -> Result<u8, String> {
+fn key_id(args: &Object) -> Result<u8, String> {
     let id = match args.get("id") {
         None | Some(Value::Null) => return Ok(1),
-        Some(Value::Number(n)) => n.as_u64(),
-        Some(Value::String(s)) => s.trim().parse().ok(),
+        Some(n @ Value::Num(_)) => n.as_u64(),
+        Some(Value::Str(s)) => s.trim().parse().ok(),
         Some(_) => None,
     };
     id.and_then(|i| u8::try_from(i).ok()).ok_or_else(|| "key id must be 0..255".into())
 }
 
 /// 1..254, as a number or a numeric string (UCI values are strings).
-fn priority(args: &Map<String, Value>) -> Result<u8, String> {
+fn priority(args: &Object) -> Result<u8, String> {
     let p = match args.get("priority") {
-        Some(Value::Number(n)) => n.as_u64(),
-        Some(Value::String(s)) => s.trim().parse().ok(),
+        Some(n @ Value::Num(_)) => n.as_u64(),
+        Some(Value::Str(s)) => s.trim().parse().ok(),
         None => return Err("set_priority needs 'priority'".into()),
         Some(_) => None,
     };
@@ -124,7 +122,7 @@ fn priority(args: &Map<String, Value>) -> Result<u8, String> {
 mod tests {
     use super::*;
 
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn req(method: &str, input: &str) -> Result<Request, String> {
         request(method, input)
@@ -136,7 +134,8 @@ mod tests {
     }
 
     fn reply(v: Value) -> Result<Reply, String> {
-        Ok(Reply { line: v.to_string(), value: v })
+        let line = v.to_string();
+        Ok(Reply { value: json::parse(&line).unwrap(), line })
     }
 
     #[test]

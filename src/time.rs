@@ -56,6 +56,15 @@ pub fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// `d × n`, saturating (`Duration::saturating_mul`). Never inlined, like
+/// `Instant::plus`: its 64-bit multiply is long on a 32-bit router, and
+/// the engine's timers (multiplier × hello interval) take it in a dozen
+/// places.
+#[inline(never)]
+pub fn times(d: Duration, n: u32) -> Duration {
+    d.saturating_mul(n)
+}
+
 /// Milliseconds as a `Duration`; a shorthand used across the engine.
 pub const fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

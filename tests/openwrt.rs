@@ -275,9 +275,8 @@ impl InitRoot {
     /// The daemon's status of its one group, over its control socket.
     fn status(&self) -> Option<Value> {
         let sock = self.dir.join("run/vwrp.sock");
-        vwrp::control::call(&sock, &vwrp::control::Request::Status, SECS(2))
-            .ok()
-            .and_then(|v| v["groups"].get(0).cloned())
+        let r = vwrp::control::exchange(&sock, &vwrp::control::Request::Status, SECS(2)).ok()?;
+        serde_json::from_str::<Value>(&r.line).ok().and_then(|v| v["groups"].get(0).cloned())
     }
 
     /// Starts the service as procd would and waits for the daemon to be

@@ -45,7 +45,7 @@ impl Clients {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    log::warn!("control socket: {e}");
+                    crate::logging::warn!("control socket: {e}");
                     return;
                 }
             };
@@ -60,12 +60,12 @@ impl Clients {
                     // A fresh socket's buffer takes this whole line.
                     let msg = control::error_json(&format!("busy: {MAX_CLIENTS} clients connected, try again")) + "\n";
                     let _ = stream.write(msg.as_bytes());
-                    log::debug!("control socket: {MAX_CLIENTS} clients connected: one refused");
+                    crate::logging::debug!("control socket: {MAX_CLIENTS} clients connected: one refused");
                     continue;
                 }
             };
             if let Err(e) = reg.register(&mut stream, Token(TOKEN_BASE + slot), Interest::READABLE) {
-                log::warn!("control socket: {e}");
+                crate::logging::warn!("control socket: {e}");
                 continue;
             }
             self.slots[slot] = Some(Client {
@@ -163,7 +163,7 @@ impl Clients {
     pub fn expire(&mut self, now: Instant, reg: &Registry) {
         for slot in 0..self.slots.len() {
             if self.slots[slot].as_ref().is_some_and(|c| now >= c.deadline) {
-                log::debug!("control socket: client past its deadline: closed");
+                crate::logging::debug!("control socket: client past its deadline: closed");
                 self.close(slot, reg);
             }
         }

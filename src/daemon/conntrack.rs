@@ -100,7 +100,7 @@ impl Conntrack {
         let paths = Paths::in_dir(&config.globals.state_dir);
         let moved = paths.conf.as_os_str() != self.paths.conf.as_os_str();
         if moved || device != self.device || ignore != self.ignore {
-            log::info!("conntrackd: configuration changed: starting it again");
+            crate::logging::info!("conntrackd: configuration changed: starting it again");
             (self.device, self.ignore, self.paths) = (device, ignore, paths);
             self.stop(now);
         }
@@ -123,7 +123,7 @@ impl Conntrack {
             };
             if let Some(how) = ended {
                 let why = format!("conntrackd exited ({how})");
-                log::warn!("{why}: starting it again in 5 s");
+                crate::logging::warn!("{why}: starting it again in 5 s");
                 self.error = Some(why);
                 self.restarts = self.restarts.saturating_add(1);
                 self.running = None;
@@ -171,7 +171,7 @@ impl Conntrack {
         let mut cmd = conntrackd::command(&self.paths, &[]);
         match process::spawn_tied(cmd.stdout(Stdio::null())) {
             Ok(child) => {
-                log::info!("conntrackd started: syncing over {} from {address}", self.device);
+                crate::logging::info!("conntrackd started: syncing over {} from {address}", self.device);
                 self.running = Some(Running { child });
                 self.error = None;
                 self.unreachable = false;
@@ -185,7 +185,7 @@ impl Conntrack {
     /// Logs a new reason once, and keeps it for status.
     fn note(&mut self, why: String) {
         if self.error.as_deref() != Some(why.as_str()) {
-            log::warn!("{why}");
+            crate::logging::warn!("{why}");
         }
         self.error = Some(why);
     }

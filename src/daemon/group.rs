@@ -353,7 +353,12 @@ impl Group {
             let prefix_len = gw.prefix_len;
             if dev.ifindex != 0 {
                 if let Err(e) = rtnl::del_address(dev.ifindex, gw.address, prefix_len) {
-                    log::warn!("group {}: removing {}/{prefix_len} from {}: {e}", cfg.name, gw.address, gw.device);
+                    crate::logging::warn!(
+                        "group {}: removing {}/{prefix_len} from {}: {e}",
+                        cfg.name,
+                        gw.address,
+                        gw.device
+                    );
                 }
             }
             lan.push(LanGateway { advertises: advertises(gw), address: gw.address, prefix_len, dev });
@@ -364,7 +369,7 @@ impl Group {
         let engine = Engine::new(settings(cfg, router_id.unwrap_or_default(), macs), random::u32(), now);
         for l in std::iter::once(&wan).chain(&control).chain(lan.iter().map(|g| &g.dev)) {
             if l.ifindex == 0 {
-                log::warn!("group {}: device {} does not exist (yet): waiting for it", cfg.name, l.name);
+                crate::logging::warn!("group {}: device {} does not exist (yet): waiting for it", cfg.name, l.name);
             }
         }
         let mut g = Group {
@@ -409,7 +414,7 @@ impl Group {
         g.open_solicits()?;
         match router_id {
             Some(id) => g.start_engine(id, now),
-            None => log::warn!(
+            None => crate::logging::warn!(
                 "group {}: its router id derives from {}'s MAC: the group takes part once that device exists",
                 cfg.name,
                 cfg.control.first().map_or("?", String::as_str)
@@ -428,7 +433,7 @@ impl Group {
         match stored_lease::read(&self.state_dir, &cfg.wan_device) {
             Ok(Some(kept)) => {
                 let lease = kept.at(self.boot_us.saturating_add(now.as_micros()));
-                log::info!(
+                crate::logging::info!(
                     "group {}: lease {} kept from before the restart, {} s left",
                     cfg.name,
                     lease.address,
@@ -437,7 +442,7 @@ impl Group {
                 self.engine.handle_kept_lease(now, lease, kept.client_id);
             }
             Ok(None) => {}
-            Err(e) => log::warn!("group {}: the lease kept for a restart: {e}", cfg.name),
+            Err(e) => crate::logging::warn!("group {}: the lease kept for a restart: {e}", cfg.name),
         }
         self.engine.handle_wan_link(now, self.wan.ifindex != 0 && self.wan.carrier);
         for (i, l) in self.control.iter().enumerate() {
@@ -454,7 +459,10 @@ impl Group {
     /// carrier) or, when `back`, that it works again.
     fn tell_lan(&mut self, now: Instant, back: bool) {
         if self.lan.iter().all(|gw| !gw.dev.carrier) {
-            log::warn!("group {}: every LAN gateway device lost carrier: this router cannot serve", self.cfg.name);
+            crate::logging::warn!(
+                "group {}: every LAN gateway device lost carrier: this router cannot serve",
+                self.cfg.name
+            );
             self.engine.handle_lan_link(now, false);
         } else if back {
             self.engine.handle_lan_link(now, true);
@@ -522,7 +530,11 @@ impl Group {
         let name = self.cfg.name.clone();
         match self.wan.observe(ev, reg) {
             Change::Appeared(old) => {
-                log::info!("group {name}: WAN device {} is there (index {})", self.wan.name, self.wan.ifindex);
+                crate::logging::info!(
+                    "group {name}: WAN device {} is there (index {})",
+                    self.wan.name,
+                    self.wan.ifindex
+                );
                 self.wan_arp = None;
                 let shared = Some(Mac(self.cfg.shared_mac));
                 let opened = self.wan.open_hello(&self.cfg, shared, reg, Token(base)).and_then(|()| {
@@ -530,7 +542,7 @@ impl Group {
                     Ok(())
                 });
                 if let Err(e) = opened {
-                    log::error!("group {name}: WAN device {}: {e}", self.wan.name);
+                    crate::logging::error!("group {name}: WAN device {}: {e}", self.wan.name);
                 }
                 // A re-created device lost the lease's address and route.
                 // They go back only while this router holds the WAN. A
@@ -542,7 +554,7 @@ impl Group {
                     self.applied = None;
                 } else if let Some(l) = &self.applied {
                     if let Err(e) = wan::apply(&self.wan_dev(), l, None) {
-                        log::warn!("group {name}: lease on the new {}: {e}", self.wan.name);
+                        crate::logging::warn!("group {name}: lease on the new {}: {e}", self.wan.name);
                     }
                 }
                 self.reopen_routers(reg, base);
@@ -554,7 +566,10 @@ impl Group {
                 }
             }
             Change::Gone(old) => {
-                log::warn!("group {name}: WAN device {} is gone: the WAN is down until it comes back", self.wan.name);
+                crate::logging::warn!(
+                    "group {name}: WAN device {} is gone: the WAN is down until it comes back",
+                    self.wan.name
+                );
                 self.wan_arp = None;
                 self.reopen_routers(reg, base);
                 done.wan_moved = Some(old);
@@ -572,21 +587,28 @@ impl Group {
             let change = link.observe(ev, reg);
             let mac_changed = match change {
                 Change::Appeared(_) => {
-                    log::info!("group {name}: control device {} is there (index {})", link.name, link.ifindex);
+                    crate::logging::info!(
+                        "group {name}: control device {} is there (index {})",
+                        link.name,
+                        link.ifindex
+                    );
                     if let Err(e) = link.open_hello(&self.cfg, None, reg, Token(base + 1 + i)) {
-                        log::error!("group {name}: control device {}: {e}", link.name);
+                        crate::logging::error!("group {name}: control device {}: {e}", link.name);
                     }
                     true
                 }
                 Change::Gone(_) => {
-                    log::warn!("group {name}: control device {} is gone: waiting for it to come back", link.name);
+                    crate::logging::warn!(
+                        "group {name}: control device {} is gone: waiting for it to come back",
+                        link.name
+                    );
                     false
                 }
                 Change::Changed { mac } => {
                     // Frames to the new address must pass the filter.
                     if let (true, Some(sock)) = (mac, &link.sock) {
                         if let Err(e) = sock.set_filter(&Filter::vwrp(self.cfg.group_id, link.mac)) {
-                            log::error!("group {name}: control device {}: socket filter: {e}", link.name);
+                            crate::logging::error!("group {name}: control device {}: socket filter: {e}", link.name);
                         }
                     }
                     mac
@@ -622,14 +644,14 @@ impl Group {
             if let Change::Appeared(_) = change {
                 match PacketSocket::sender(gw.dev.ifindex) {
                     Ok(s) => gw.dev.sock = Some(s),
-                    Err(e) => log::error!("group {name}: LAN device {}: {e}", gw.dev.name),
+                    Err(e) => crate::logging::error!("group {name}: LAN device {}: {e}", gw.dev.name),
                 }
                 if self.lan_held {
                     // A re-created device lost the address: now; its
                     // announcement once it has carrier.
-                    log::info!("group {name}: LAN gateway {} back on {}", gw.address, gw.dev.name);
+                    crate::logging::info!("group {name}: LAN gateway {} back on {}", gw.address, gw.dev.name);
                     if let Err(e) = rtnl::add_address(gw.dev.ifindex, gw.address, gw.prefix_len) {
-                        log::warn!("group {name}: LAN gateway {}: {e}", gw.address);
+                        crate::logging::warn!("group {name}: LAN gateway {}: {e}", gw.address);
                     }
                 }
             }
@@ -653,14 +675,14 @@ impl Group {
         let (wan, c) = (&self.wan, &mut self.control[i]);
         let tie = (wan.ifindex != 0 && c.ifindex != 0).then(|| rtnl::wan_tie(ties, wan.ifindex, c.ifindex)).flatten();
         match (c.tie, tie) {
-            (None, Some(how)) => log::error!(
+            (None, Some(how)) => crate::logging::error!(
                 "group {}: control link '{}' {how} the WAN device '{}': nothing is sent on it while it is, \
                  or a standby's hellos would reach the WAN",
                 self.cfg.name,
                 c.name,
                 wan.name
             ),
-            (Some(_), None) if c.ifindex != 0 => log::info!(
+            (Some(_), None) if c.ifindex != 0 => crate::logging::info!(
                 "group {}: control link '{}' is no longer tied to the WAN device '{}': hellos on it again",
                 self.cfg.name,
                 c.name,
@@ -702,7 +724,7 @@ impl Group {
             None => Ok(()),
         });
         if let Err(e) = opened {
-            log::error!("group {}: router advertisements on {}: {e}", self.cfg.name, self.wan.name);
+            crate::logging::error!("group {}: router advertisements on {}: {e}", self.cfg.name, self.wan.name);
         }
     }
 
@@ -717,7 +739,7 @@ impl Group {
             None => Ok(()),
         });
         if let Err(e) = opened {
-            log::error!("group {}: router solicitations: {e}", self.cfg.name);
+            crate::logging::error!("group {}: router solicitations: {e}", self.cfg.name);
         }
     }
 
@@ -726,7 +748,7 @@ impl Group {
     fn reapply6(&self) {
         if let (Some((l, _)), true) = (&self.applied6, self.wan.ifindex != 0) {
             if let Err(e) = ipv6::apply(self.wan.ifindex, &self.ra_devices(), l, None) {
-                log::warn!("group {}: IPv6 binding on the re-created device: {e}", self.cfg.name);
+                crate::logging::warn!("group {}: IPv6 binding on the re-created device: {e}", self.cfg.name);
             }
         }
     }
@@ -735,7 +757,11 @@ impl Group {
     /// the engine starts now, listening for a dead interval as at start-up.
     fn wake(&mut self, now: Instant) {
         let id = derive_router_id(self.control[0].mac);
-        log::info!("group {}: router id {id:#x} from {}'s MAC: starting", self.cfg.name, self.control[0].name);
+        crate::logging::info!(
+            "group {}: router id {id:#x} from {}'s MAC: starting",
+            self.cfg.name,
+            self.control[0].name
+        );
         self.start_engine(id, now);
     }
 
@@ -762,7 +788,7 @@ impl Group {
                 // A link that is down says so once; carrier events tell the engine.
                 Err(e) if e.raw_os_error() == Some(nix::libc::ENETDOWN) => return false,
                 Err(e) => {
-                    log::warn!("group {}: receive on {path}: {e}", self.cfg.name);
+                    crate::logging::warn!("group {}: receive on {path}: {e}", self.cfg.name);
                     return false;
                 }
             }
@@ -775,12 +801,17 @@ impl Group {
         let Some(r) = &mut self.renewer else { return };
         match r.on_readable() {
             Some(RenewOutcome::Ack(lease)) => {
-                log::info!("group {}: lease {} renewed, {} s", self.cfg.name, lease.address, lease.valid_left);
+                crate::logging::info!(
+                    "group {}: lease {} renewed, {} s",
+                    self.cfg.name,
+                    lease.address,
+                    lease.valid_left
+                );
                 self.renewer = None;
                 self.engine.handle_lease(now, lease, None);
             }
             Some(RenewOutcome::Nak) => {
-                log::warn!("group {}: DHCP server refused lease renewal (NAK)", self.cfg.name);
+                crate::logging::warn!("group {}: DHCP server refused lease renewal (NAK)", self.cfg.name);
                 self.renewer = None;
                 self.engine.handle_lease_lost(now);
             }
@@ -796,12 +827,17 @@ impl Group {
                 let what = |v: &[crate::wire::Ia6]| {
                     v.iter().map(|i| format!(" {}/{}", i.address, i.prefix_len)).collect::<String>()
                 };
-                log::info!("group {}: DHCPv6 binding{}{}", self.cfg.name, what(&l.addresses), what(&l.prefixes));
+                crate::logging::info!(
+                    "group {}: DHCPv6 binding{}{}",
+                    self.cfg.name,
+                    what(&l.addresses),
+                    what(&l.prefixes)
+                );
                 self.dhcp6 = None;
                 self.engine.handle_lease6(now, l);
             }
             Some(Outcome6::Lost) => {
-                log::warn!("group {}: DHCPv6 server has no binding for us", self.cfg.name);
+                crate::logging::warn!("group {}: DHCPv6 server has no binding for us", self.cfg.name);
                 self.dhcp6 = None;
                 self.engine.handle_lease6_lost(now);
             }
@@ -818,7 +854,7 @@ impl Group {
                     self.engine.handle_gateway6(now, router, lifetime);
                 }
             }
-            Err(e) => log::warn!("group {}: router advertisements: {e}", self.cfg.name),
+            Err(e) => crate::logging::warn!("group {}: router advertisements: {e}", self.cfg.name),
         }
     }
 
@@ -828,7 +864,7 @@ impl Group {
         match s.drain() {
             Ok(true) => self.engine.handle_router_solicit(now),
             Ok(false) => {}
-            Err(e) => log::warn!("group {}: router solicitations: {e}", self.cfg.name),
+            Err(e) => crate::logging::warn!("group {}: router solicitations: {e}", self.cfg.name),
         }
     }
 
@@ -850,12 +886,15 @@ impl Group {
             };
             // A failed commit took over without the synced connections; a
             // late one, past the takeover, still loaded them.
-            log::log!(
+            crate::logging::emit(
                 if result == "failed" { log::Level::Warn } else { log::Level::Info },
-                "group {}: conntrack commit {result} after {} ms{}",
-                self.cfg.name,
-                millis(took),
-                error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+                module_path!(),
+                format_args!(
+                    "group {}: conntrack commit {result} after {} ms{}",
+                    self.cfg.name,
+                    millis(took),
+                    error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+                ),
             );
             self.last_commit = Some(CommitOutcome { started: c.started, result, took: Some(took), error });
             self.commit = None;
@@ -876,7 +915,7 @@ impl Group {
             while let Some(a) = self.engine.poll_action() {
                 let what = doing(&a);
                 if let Err(e) = self.act(a, now, fence, hooks, reg, base) {
-                    log::warn!("group {}: {what}: {e}", self.cfg.name);
+                    crate::logging::warn!("group {}: {what}: {e}", self.cfg.name);
                 }
             }
             if !std::mem::take(&mut self.prepared_now) {
@@ -886,7 +925,7 @@ impl Group {
         }
         if let Some(timeout) = self.renewal_due.take() {
             if let Err(e) = self.refresh(fence, timeout) {
-                log::warn!("group {}: renewing the WAN permit: {e}", self.cfg.name);
+                crate::logging::warn!("group {}: renewing the WAN permit: {e}", self.cfg.name);
             }
         }
         self.check_commit_overran();
@@ -917,7 +956,7 @@ impl Group {
             return;
         }
         let why = format!("not done within prepare_timeout ({} ms)", millis(self.engine.settings().prepare_timeout));
-        log::warn!("group {}: conntrack commit {why}: took the WAN without it", self.cfg.name);
+        crate::logging::warn!("group {}: conntrack commit {why}: took the WAN without it", self.cfg.name);
         self.last_commit = Some(CommitOutcome { started: c.started, result: "timeout", took: None, error: Some(why) });
     }
 
@@ -944,7 +983,7 @@ impl Group {
                 // A link that is down refuses frames, one that does not
                 // exist has no socket; the engine copes.
                 match sock.as_ref().map(|s| s.send(&frame)) {
-                    Some(Err(e)) => log::debug!("group {name}: send on {path}: {e}"),
+                    Some(Err(e)) => crate::logging::debug!("group {name}: send on {path}: {e}"),
                     // It passed the egress chain, which renewed the permit.
                     Some(Ok(_)) if path == Path::Wan && forwarding(&frame) => self.renewal_due = None,
                     _ => {}
@@ -976,7 +1015,7 @@ impl Group {
                         }
                         Err(e) => {
                             let why = format!("conntrackd -c: {e}");
-                            log::warn!("group {name}: {why}: taking over without the synced connections");
+                            crate::logging::warn!("group {name}: {why}: taking over without the synced connections");
                             self.last_commit =
                                 Some(CommitOutcome { started: now, result: "failed", took: None, error: Some(why) });
                             self.prepared_now = true;
@@ -990,7 +1029,7 @@ impl Group {
                 // At once, whoever owns the address later: forwarding
                 // never waits for netifd.
                 wan::apply(&self.wan_dev(), &lease, self.applied.as_ref())?;
-                log::info!(
+                crate::logging::info!(
                     "group {name}: using lease {}/{} via {}, {} s left",
                     lease.address,
                     lease.prefix_len,
@@ -1012,7 +1051,7 @@ impl Group {
                 ipv6::apply(self.wan.ifindex, &self.ra_devices(), &lease, previous.as_ref())?;
                 let prefixes: Vec<String> =
                     lease.prefixes.iter().map(|p| format!("{}/{}", p.address, p.prefix_len)).collect();
-                log::info!("group {name}: using IPv6 binding, prefix {}", prefixes.join(" "));
+                crate::logging::info!("group {name}: using IPv6 binding, prefix {}", prefixes.join(" "));
                 self.applied6 = Some((lease, now));
                 self.write_resolv()?;
                 self.netifd_sync(hooks, now);
@@ -1066,7 +1105,7 @@ impl Group {
             }
             Action::RebootLease { lease, client_id } => {
                 if self.runs_dhcp() {
-                    log::info!(
+                    crate::logging::info!(
                         "group {name}: asking the DHCP server for {} again (INIT-REBOOT), {} s left of it",
                         lease.address,
                         lease.valid_left
@@ -1084,7 +1123,7 @@ impl Group {
             Action::StoreLease { lease: None, .. } => stored_lease::remove(&self.state_dir, &self.wan.name)?,
             Action::RetransmitRenewal => {
                 if let Some(Err(e)) = self.renewer.as_ref().map(Renewer::retransmit) {
-                    log::debug!("group {name}: renewal: {e}");
+                    crate::logging::debug!("group {name}: renewal: {e}");
                 }
             }
             Action::AbandonRenewal => self.renewer = None,
@@ -1106,7 +1145,7 @@ impl Group {
             }
             Action::RetransmitDhcp6 => {
                 if let Some(Err(e)) = self.dhcp6.as_mut().map(Client6::retransmit) {
-                    log::debug!("group {name}: DHCPv6: {e}");
+                    crate::logging::debug!("group {name}: DHCPv6: {e}");
                 }
                 if self.dhcp6.is_some() {
                     self.solicit_router()?;
@@ -1115,7 +1154,10 @@ impl Group {
             Action::AbandonDhcp6 => {
                 // Past the few seconds a link-local address is tentative.
                 if self.dhcp6.take().is_some_and(|c| c.unsent()) {
-                    log::warn!("group {name}: DHCPv6: gave up, no usable link-local address on {}", self.wan.name);
+                    crate::logging::warn!(
+                        "group {name}: DHCPv6: gave up, no usable link-local address on {}",
+                        self.wan.name
+                    );
                 }
             }
             Action::AdvertiseRouter => self.advertise_router(now)?,
@@ -1139,16 +1181,21 @@ impl Group {
                 hooks.enqueue(Job { env: self.hook_env(state), event: self.hook_event(state) }, now);
             }
             Action::Transition { from, to, reason } => {
-                log::info!("group {name}: {} -> {}: {reason}", from.as_str(), to.as_str());
+                crate::logging::info!("group {name}: {} -> {}: {reason}", from.as_str(), to.as_str());
                 self.conntrack_follow(from, to, hooks, now);
             }
             Action::Refused(r) => {
                 let counter = r.reason.counter();
                 if r.frames == 1 {
-                    log::warn!("group {name}: frame refused ({counter}) on {} from {}: {}", r.path, r.src, r.why);
+                    crate::logging::warn!(
+                        "group {name}: frame refused ({counter}) on {} from {}: {}",
+                        r.path,
+                        r.src,
+                        r.why
+                    );
                 } else {
                     let secs = REFUSAL_LOG_INTERVAL.as_secs();
-                    log::warn!(
+                    crate::logging::warn!(
                         "group {name}: {} frames refused ({counter}) on {} in the last {secs} s; the last from {}: {}",
                         r.frames,
                         r.path,
@@ -1230,7 +1277,7 @@ impl Group {
         }
         cmd.env("VWRP_SOCKET", socket);
         cmd.stdout(Stdio::null());
-        log::info!("group {}: no valid lease: starting udhcpc on {}", self.cfg.name, self.wan.name);
+        crate::logging::info!("group {}: no valid lease: starting udhcpc on {}", self.cfg.name, self.wan.name);
         process::spawn(&mut cmd).or_else(|_| {
             // Debian ships udhcpc as a busybox applet only.
             let mut b = Command::new("busybox");
@@ -1289,7 +1336,10 @@ impl Group {
             netifd::down_args(iface)
         };
         if !hooks.enqueue_ubus(&args, now) {
-            log::warn!("group {}: dhcp 'netifd' but no ubus CLI: netifd does not learn the lease", self.cfg.name);
+            crate::logging::warn!(
+                "group {}: dhcp 'netifd' but no ubus CLI: netifd does not learn the lease",
+                self.cfg.name
+            );
         }
     }
 
@@ -1368,7 +1418,7 @@ impl Group {
     pub fn withdraw_lease(&mut self) {
         if let Some(l) = self.applied.take() {
             if let Err(e) = wan::withdraw(&self.wan_dev(), &l) {
-                log::error!("group {}: withdrawing the lease: {e}", self.cfg.name);
+                crate::logging::error!("group {}: withdrawing the lease: {e}", self.cfg.name);
             }
         }
     }

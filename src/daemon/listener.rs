@@ -97,11 +97,11 @@ pub fn remove(path: &Path) {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_socket() => {
             if let Err(e) = std::fs::remove_file(path) {
-                log::warn!("{}: {e}", path.display());
+                crate::logging::warn!("{}: {e}", path.display());
             }
         }
-        Ok(_) => log::warn!("{}: no longer a socket: left in place", path.display()),
-        Err(e) => log::warn!("{}: {e}", path.display()),
+        Ok(_) => crate::logging::warn!("{}: no longer a socket: left in place", path.display()),
+        Err(e) => crate::logging::warn!("{}: {e}", path.display()),
     }
 }
 

@@ -32,7 +32,7 @@ use crate::system::nft::{self, Fence, FenceWatch, Wan};
 use crate::system::process::{self, Child};
 use crate::system::rtnl::LinkMonitor;
 use crate::system::{netifd, odhcp6c, realtime, udhcpc};
-use crate::time::{Instant, millis};
+use crate::time::{Instant, millis, times};
 use clients::Clients;
 use conntrack::Conntrack;
 pub use group::share_dir;
@@ -136,7 +136,7 @@ fn start_netifd_guard(c: &Config, path: &Path) -> Option<Child> {
     match process::spawn_watching(&mut cmd) {
         Ok(c) => Some(c),
         Err(e) => {
-            log::warn!("netifd guard: {e}: a crash would leave netifd's view of the WAN up");
+            crate::logging::warn!("netifd guard: {e}: a crash would leave netifd's view of the WAN up");
             None
         }
     }
@@ -167,22 +167,24 @@ pub fn wan_devices(c: &Config) -> Vec<Wan> {
 fn set_realtime(priority: u8) {
     if priority == 0 {
         match realtime::leave() {
-            Ok(()) => log::info!("real-time scheduling off (realtime_priority 0)"),
-            Err(e) => log::warn!("normal scheduling: {e}"),
+            Ok(()) => crate::logging::info!("real-time scheduling off (realtime_priority 0)"),
+            Err(e) => crate::logging::warn!("normal scheduling: {e}"),
         }
         return;
     }
     match realtime::enter(priority) {
-        Ok(e) if e.locked => log::info!("real-time scheduling: SCHED_RR priority {priority}, memory locked"),
-        Ok(_) => log::warn!("real-time scheduling: SCHED_RR priority {priority}; memory NOT locked (not permitted)"),
-        Err(e) => log::warn!("real-time scheduling refused ({e}): a busy router may starve the daemon"),
+        Ok(e) if e.locked => crate::logging::info!("real-time scheduling: SCHED_RR priority {priority}, memory locked"),
+        Ok(_) => crate::logging::warn!(
+            "real-time scheduling: SCHED_RR priority {priority}; memory NOT locked (not permitted)"
+        ),
+        Err(e) => crate::logging::warn!("real-time scheduling refused ({e}): a busy router may starve the daemon"),
     }
 }
 
 /// The longest dead interval of any group, its skew included (the skew is
 /// under a hello): (multiplier + 1) × hello.
 fn dead_bound(c: &Config) -> Duration {
-    let bound = |g: &config::Group| g.hello_interval.saturating_mul(u32::from(g.dead_multiplier) + 1);
+    let bound = |g: &config::Group| times(g.hello_interval, u32::from(g.dead_multiplier) + 1);
     c.groups.iter().map(bound).max().unwrap_or_default()
 }
 
@@ -262,14 +264,14 @@ impl Daemon {
     /// still running and removes the control socket.
     pub fn run(&mut self) -> io::Result<()> {
         for g in &self.config.groups {
-            log::info!("group {}: started on WAN {} (fence installed, WAN closed)", g.name, g.wan_device);
+            crate::logging::info!("group {}: started on WAN {} (fence installed, WAN closed)", g.name, g.wan_device);
         }
         for w in config::warnings(&self.config) {
-            log::warn!("{w}");
+            crate::logging::warn!("{w}");
         }
         set_realtime(self.config.globals.realtime_priority);
         let r = Watchdog::start(dead_bound(&self.config), self.clock.now()).and_then(|w| {
-            log::info!("stall watchdog: {} ms", millis(w.bound()));
+            crate::logging::info!("stall watchdog: {} ms", millis(w.bound()));
             self.watchdog = Some(w);
             self.turn()
         });
@@ -339,12 +341,12 @@ impl Daemon {
             self.run_trackers();
             let handed_over = self.groups.iter().all(|g| g.exited);
             if handed_over && self.hooks.idle() {
-                log::info!("all groups handed over or released: exiting");
+                crate::logging::info!("all groups handed over or released: exiting");
                 return Ok(());
             }
             if self.shutdown_deadline.is_some_and(|d| self.clock.now() >= d) {
                 if !handed_over {
-                    log::warn!("shutdown did not complete in time: exiting with the WAN closed");
+                    crate::logging::warn!("shutdown did not complete in time: exiting with the WAN closed");
                     for g in self.groups.iter_mut().filter(|g| g.wan.ifindex != 0) {
                         let _ = self.fence.close(g.wan.ifindex);
                         g.withdraw_lease();
@@ -374,12 +376,12 @@ impl Daemon {
         // tracker's run): not a warning. Hooks cut short warn themselves.
         let killed = process::kill_all();
         if killed > 0 {
-            log::info!("exiting: {killed} child process group(s) killed");
+            crate::logging::info!("exiting: {killed} child process group(s) killed");
         }
         // The owned table before the socket: a waiter that sees the socket
         // gone may start the next daemon, which must find the table free.
         if let Err(e) = self.fence.release() {
-            log::warn!("exiting: releasing table netdev {}: {e}", nft::OWNED_TABLE);
+            crate::logging::warn!("exiting: releasing table netdev {}: {e}", nft::OWNED_TABLE);
         }
         listener::remove(&self.config.globals.control_socket);
     }
@@ -486,9 +488,9 @@ impl Daemon {
         match self.fence.ensure(&devs) {
             Ok(r) if r.any() => {
                 if r.emptied {
-                    log::warn!("nftables table netdev vwrp disappeared (flush?): restored");
+                    crate::logging::warn!("nftables table netdev vwrp disappeared (flush?): restored");
                 } else {
-                    log::info!("nftables fence: chains of a re-created WAN device restored");
+                    crate::logging::info!("nftables fence: chains of a re-created WAN device restored");
                 }
                 let now = self.clock.now();
                 for gi in 0..self.groups.len() {
@@ -505,7 +507,7 @@ impl Daemon {
             }
             Err(e) => {
                 self.fence_checked = None;
-                log::warn!("checking the fence: {e}");
+                crate::logging::warn!("checking the fence: {e}");
             }
         }
     }
@@ -516,12 +518,12 @@ impl Daemon {
                 Ok(Signal::SIGTERM) | Ok(Signal::SIGINT) => self.shutdown(),
                 Ok(Signal::SIGHUP) => self.reload(),
                 Ok(Signal::SIGXCPU) => {
-                    log::error!(
+                    crate::logging::error!(
                         "the event loop used {} ms of CPU without sleeping: back to normal scheduling",
                         millis(realtime::RT_BUDGET)
                     );
                     if let Err(e) = realtime::leave() {
-                        log::error!("leaving real-time scheduling: {e}");
+                        crate::logging::error!("leaving real-time scheduling: {e}");
                     }
                 }
                 Ok(Signal::SIGCHLD) => {
@@ -535,7 +537,9 @@ impl Daemon {
                         c.poll(now);
                     }
                     if let Some(Ok(Some(s))) = self.netifd_guard.as_mut().map(Child::try_wait) {
-                        log::warn!("netifd guard ended ({s}): a crash would leave netifd's view of the WAN up");
+                        crate::logging::warn!(
+                            "netifd guard ended ({s}): a crash would leave netifd's view of the WAN up"
+                        );
                         self.netifd_guard = None;
                     }
                     // Script trackers are read by `run_trackers`.
@@ -554,7 +558,7 @@ impl Daemon {
         if self.shutdown_deadline.is_some() {
             return;
         }
-        log::info!("terminating: handing over");
+        crate::logging::info!("terminating: handing over");
         let now = self.clock.now();
         let mut longest = Duration::ZERO;
         for gi in 0..self.groups.len() {
@@ -580,13 +584,13 @@ impl Daemon {
         let new = match config::load(&self.path) {
             Ok(c) => c,
             Err(e) => {
-                log::error!("reload refused, keeping the running configuration: {e}");
+                crate::logging::error!("reload refused, keeping the running configuration: {e}");
                 return;
             }
         };
         let restart = self.config.restart_needed(&new);
         if !restart.is_empty() {
-            log::error!(
+            crate::logging::error!(
                 "reload refused, keeping the running configuration: {} changed, which only a restart applies \
                  (/etc/init.d/vwrp restart)",
                 restart.join(", ")
@@ -599,7 +603,9 @@ impl Daemon {
         let running = wan_devices(&self.config);
         let retimed: Vec<Wan> = wan_devices(&new).into_iter().filter(|w| !running.contains(w)).collect();
         if let Err(e) = self.fence.retime(&retimed) {
-            log::error!("reload refused, keeping the running configuration: the fence's permit timeouts: {e}");
+            crate::logging::error!(
+                "reload refused, keeping the running configuration: the fence's permit timeouts: {e}"
+            );
             return;
         }
         let now = self.clock.now();
@@ -614,7 +620,7 @@ impl Daemon {
                     }
                 }
                 Err(e) => {
-                    log::error!("group {}: reload refused: {e}", n.name);
+                    crate::logging::error!("group {}: reload refused: {e}", n.name);
                     // The groups from this one on keep their settings.
                     let _ = self.fence.retime(running.get(gi..).unwrap_or_default());
                     return;
@@ -639,14 +645,14 @@ impl Daemon {
                 if !c.reconfigure(&new, now) {
                     c.stop(now);
                     self.conntrack = None;
-                    log::info!("conntrackd stopped: no group syncs connection tracking any more");
+                    crate::logging::info!("conntrackd stopped: no group syncs connection tracking any more");
                 }
             }
             None => self.conntrack = Conntrack::new(&new, now),
         }
         self.config = new;
         let _ = self.links.dump();
-        log::info!("configuration reloaded");
+        crate::logging::info!("configuration reloaded");
     }
 
     /// Link events: each group follows its devices by name; a WAN device
@@ -656,7 +662,7 @@ impl Daemon {
         let events = match self.links.read_events() {
             Ok(e) => e,
             Err(e) => {
-                log::warn!("link events: {e}");
+                crate::logging::warn!("link events: {e}");
                 return;
             }
         };
@@ -750,8 +756,8 @@ impl Daemon {
     fn command(&mut self, group: Option<&str>, now: Instant, c: Command) -> Result<(), String> {
         let gi = self.running(self.find_group(group)?)?;
         let r = self.groups[gi].engine.handle_command(now, c).map_err(str::to_string);
-        log::info!(
-            "group {}: operator {c:?}: {}",
+        crate::logging::info!(
+            "group {}: operator {c}: {}",
             self.groups[gi].cfg.name,
             r.as_ref().err().map_or("ok", |e| e.as_str())
         );
@@ -768,7 +774,12 @@ impl Daemon {
         let gi = self.running(gi)?;
         let (lease, client_id) =
             udhcpc::lease_from_udhcpc_env(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))?;
-        log::info!("group {}: DHCP bound {} for {} s", self.groups[gi].cfg.name, lease.address, lease.valid_left);
+        crate::logging::info!(
+            "group {}: DHCP bound {} for {} s",
+            self.groups[gi].cfg.name,
+            lease.address,
+            lease.valid_left
+        );
         self.groups[gi].engine.handle_lease(now, lease, client_id);
         self.execute(gi);
         Ok(())
@@ -777,7 +788,7 @@ impl Daemon {
     fn lease6_event(&mut self, device: &str, env: &[(String, String)], now: Instant) -> Result<(), String> {
         let gi = self.running(self.group_on(device)?)?;
         let lease6 = odhcp6c::lease6_from_odhcp6c_env(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))?;
-        log::info!(
+        crate::logging::info!(
             "group {}: DHCPv6 {} address(es), {} prefix(es)",
             self.groups[gi].cfg.name,
             lease6.addresses.len(),
@@ -796,7 +807,7 @@ impl Daemon {
         let gi = self.group_on(device)?;
         let now = self.clock.now();
         self.groups[gi].netifd_setup(interface, &mut self.hooks, now);
-        log::info!("group {}: netifd interface {interface} serves {device}", self.groups[gi].cfg.name);
+        crate::logging::info!("group {}: netifd interface {interface} serves {device}", self.groups[gi].cfg.name);
         Ok(())
     }
 
@@ -864,12 +875,12 @@ impl Daemon {
 /// see the stall watchdog act.
 #[cfg(feature = "test-stall")]
 fn test_stall(line: &str) -> bool {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { return false };
-    if v["cmd"] != "test_stall" {
+    let Ok(v) = crate::json::parse(line) else { return false };
+    if v.get("cmd").and_then(crate::json::Value::as_str) != Some("test_stall") {
         return false;
     }
-    let ms = v["ms"].as_u64().unwrap_or(0);
-    log::warn!("test_stall: holding the event loop for {ms} ms");
+    let ms = v.get("ms").and_then(crate::json::Value::as_u64).unwrap_or(0);
+    crate::logging::warn!("test_stall: holding the event loop for {ms} ms");
     std::thread::sleep(Duration::from_millis(ms));
     true
 }

@@ -247,7 +247,7 @@ impl Runtime {
     /// Logs a change of state and passes it on to the engine.
     fn changed(&self, up: Option<bool>, verdicts: &mut VecDeque<Verdict>) {
         let (Some(up), Some(change)) = (up, self.schedule.change()) else { return };
-        log::info!(
+        crate::logging::info!(
             "tracker {} ({}): {} after {} {} in a row, {} ms",
             self.cfg.name,
             self.cfg.kind.info().name,
@@ -334,10 +334,10 @@ impl Trackers {
             let want = groups.get(rt.group).is_some_and(|g| !rt.cfg.wan_only || wan_ready(g));
             let running = rt.schedule.is_running();
             if want && !running {
-                log::debug!("tracker {}: running", rt.cfg.name);
+                crate::logging::debug!("tracker {}: running", rt.cfg.name);
                 rt.start(now);
             } else if !want && running {
-                log::debug!("tracker {}: paused, the WAN is not ours", rt.cfg.name);
+                crate::logging::debug!("tracker {}: paused, the WAN is not ours", rt.cfg.name);
                 rt.stop(reg);
             }
         }
@@ -383,7 +383,7 @@ impl Trackers {
             return Err(format!("tracker {name} is not external"));
         }
         if rt.schedule.last().map(|l| l.0) != Some(up) {
-            log::info!("tracker {name} (external): {}", if up { "up" } else { "down" });
+            crate::logging::info!("tracker {name} (external): {}", if up { "up" } else { "down" });
         }
         rt.schedule.verdict(up, now);
         self.shared.verdicts.push_back(Verdict { group: rt.group, index: rt.index, up });

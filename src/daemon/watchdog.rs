@@ -94,7 +94,7 @@ impl Watchdog {
         }
         self.armed = Some(now);
         if let Err(e) = set_timer(self.bound + quarter) {
-            log::error!("stall watchdog: {e}");
+            crate::logging::error!("stall watchdog: {e}");
         }
     }
 }

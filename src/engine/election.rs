@@ -7,7 +7,7 @@ use core::time::Duration;
 use super::peer::{Peer, skew};
 use super::timers::Timer;
 use super::{Action, Engine, PEER_EXPIRY, Path, State, StepUpOutcome, TrackerState, Weight};
-use crate::time::Instant;
+use crate::time::{Instant, times};
 use crate::wire::{Flags, HandoverReason};
 
 /// `skew_num` of priority 255: the best candidate's skew for holders.
@@ -67,7 +67,7 @@ impl Engine {
     /// and for "nobody is active" waits.
     pub(super) fn own_dead_interval(&self) -> Duration {
         let h = self.s.slowest_hello();
-        h.saturating_mul(u32::from(self.s.dead_multiplier)).saturating_add(skew(h, self.skew_num()))
+        times(h, u32::from(self.s.dead_multiplier)).saturating_add(skew(h, self.skew_num()))
     }
 
     /// Cannot serve and may not stay active: effective priority 0 for a
@@ -232,7 +232,7 @@ impl Engine {
         }
         self.rechecking = true;
         let h = self.s.hello_interval;
-        let by = now.plus(h.saturating_mul(u32::from(self.s.dead_multiplier)).saturating_add(skew(h, self.skew_num())));
+        let by = now.plus(times(h, u32::from(self.s.dead_multiplier)).saturating_add(skew(h, self.skew_num())));
         for p in &mut self.peers {
             p.recheck_by(by);
         }

@@ -140,6 +140,19 @@ pub enum Command {
     Shutdown,
 }
 
+/// The command as the daemon's log line names it: what `{:?}` wrote
+/// (`SetPriority(150)`), without linking derived Debug's machinery.
+impl core::fmt::Display for Command {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Command::StepUp => f.write_str("StepUp"),
+            Command::StepDown => f.write_str("StepDown"),
+            Command::SetPriority(p) => write!(f, "SetPriority({p})"),
+            Command::Shutdown => f.write_str("Shutdown"),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum TrackerState {
     Unknown,

@@ -3,7 +3,7 @@
 use core::time::Duration;
 
 use super::Path;
-use crate::time::Instant;
+use crate::time::{Instant, times};
 use crate::wire::{Flags, Mac, Message, WireState};
 
 /// Last contact on one path.
@@ -31,7 +31,7 @@ pub struct Bound {
 impl Bound {
     /// Whether a frame's claim (multiplier × hello interval) exceeds it.
     pub fn exceeded_by(&self, m: &Message) -> bool {
-        Duration::from_millis(u64::from(m.hello_interval)).saturating_mul(u32::from(m.dead_multiplier)) > self.dead
+        times(Duration::from_millis(u64::from(m.hello_interval)), u32::from(m.dead_multiplier)) > self.dead
     }
 }
 
@@ -111,7 +111,7 @@ impl Peer {
     /// there, plus the receiver's skew (of the hello interval in force).
     /// A recheck running (`recheck`) ends it earlier.
     fn path_deadline(&self, c: &PathContact, skew_num: u32) -> Instant {
-        let dead = c.hello.saturating_mul(u32::from(self.dead_multiplier)).min(c.own.dead);
+        let dead = times(c.hello, u32::from(self.dead_multiplier)).min(c.own.dead);
         let until = c.last_heard.plus(dead.saturating_add(skew(c.hello.min(c.own.hello), skew_num)));
         self.recheck.map_or(until, |r| until.min(r))
     }
@@ -201,5 +201,5 @@ impl Refusal {
 /// the best standby's timer runs out first and the others hear it take over.
 /// `skew_num` is `256 - effective priority`.
 pub fn skew(hello: Duration, skew_num: u32) -> Duration {
-    hello.saturating_mul(skew_num) / 256
+    times(hello, skew_num) / 256
 }

@@ -3,6 +3,7 @@
 use core::time::Duration;
 
 use super::{Bound, Path};
+use crate::time::times;
 use crate::wire::{Keyring, Mac, WireState};
 
 /// How much a failed tracker costs.
@@ -95,7 +96,7 @@ pub const MAX_PEERS: usize = 32;
 /// multiplier: max(m − 1, 1) × h (docs/PROTOCOL.md §4.4). The fence's
 /// renewal rules carry it too (`system::nft::Wan`).
 pub fn permit_timeout(hello_interval: Duration, dead_multiplier: u8) -> Duration {
-    hello_interval.saturating_mul(u32::from(dead_multiplier.saturating_sub(1)).max(1))
+    times(hello_interval, u32::from(dead_multiplier.saturating_sub(1)).max(1))
 }
 
 impl Settings {
@@ -149,8 +150,7 @@ impl Settings {
     /// interval and a hello, plus the time the target may spend preparing
     /// (so a slow conntrack commit does not make the offerer give up).
     pub fn handover_timeout(&self) -> Duration {
-        self.hello_interval
-            .saturating_mul(u32::from(self.dead_multiplier).saturating_add(1))
+        times(self.hello_interval, u32::from(self.dead_multiplier).saturating_add(1))
             .saturating_add(self.prepare_timeout)
     }
 
@@ -166,14 +166,14 @@ impl Settings {
             Path::Control(_) => self.hello_interval,
         };
         let pace = if path != Path::Wan && may_speak_slowly(state) { self.standby_hello() } else { hello };
-        Bound { hello, dead: pace.saturating_mul(u32::from(self.dead_multiplier)) }
+        Bound { hello, dead: times(pace, u32::from(self.dead_multiplier)) }
     }
 
     /// A standby's slow pace on the control links: `STANDBY_PACE` hello
     /// intervals, at most `STANDBY_HELLO_MAX` (never faster than the hello
     /// interval itself).
     pub fn standby_hello(&self) -> Duration {
-        self.hello_interval.saturating_mul(STANDBY_PACE).min(STANDBY_HELLO_MAX.max(self.hello_interval))
+        times(self.hello_interval, STANDBY_PACE).min(STANDBY_HELLO_MAX.max(self.hello_interval))
     }
 
     /// The WAN hello interval in force: never faster than the control

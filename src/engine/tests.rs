@@ -1258,3 +1258,13 @@ fn the_best_standby_times_the_active_out_without_its_own_skew() {
     assert!(seen.iter().all(|s| s.1 != 3), "c stays a standby: {seen:?}");
     assert_eq!((b.state(), c.state()), (State::Active, State::Standby));
 }
+
+/// The operator's log line names a command as `{:?}` did before it was
+/// written by hand.
+#[test]
+fn a_command_is_named_as_its_debug_form() {
+    for c in [Command::StepUp, Command::StepDown, Command::SetPriority(150), Command::SetPriority(1), Command::Shutdown]
+    {
+        assert_eq!(c.to_string(), format!("{c:?}"));
+    }
+}

@@ -8,7 +8,7 @@ use core::time::Duration;
 use super::status::ms;
 use super::timers::Timer;
 use super::{Action, Engine, HISTORY, Path, Run, State, StepUp, StepUpOutcome, TrackerState, Transition};
-use crate::time::Instant;
+use crate::time::{Instant, times};
 use crate::wire::{Flags, Handover, HandoverReason, MULTICAST_MAC, Message, MessageType};
 
 impl Engine {
@@ -152,7 +152,7 @@ impl Engine {
             let h = self.s.slowest_hello();
             let heard_by = self
                 .last_refresh
-                .plus(h.saturating_mul(u32::from(self.s.dead_multiplier).saturating_add(2)))
+                .plus(times(h, u32::from(self.s.dead_multiplier).saturating_add(2)))
                 .plus(self.s.prepare_timeout);
             self.timers.set(Timer::Listen, now.plus(self.own_dead_interval()).max(heard_by));
             self.set_state(now, State::Init, format!("stalled {ms} ms: forwarding permission lapsed"));
@@ -182,7 +182,7 @@ impl Engine {
                 match self.holder_or_pending(now) {
                     Some(h) => {
                         let holder = self.peers[h].router_id;
-                        self.timers.set(Timer::StepUp, now.plus(self.s.handover_timeout().saturating_mul(2)));
+                        self.timers.set(Timer::StepUp, now.plus(times(self.s.handover_timeout(), 2)));
                         self.send_hellos(now, true);
                         (StepUpOutcome::Pending, format!("asked router {holder:#x} to hand the WAN over"))
                     }
@@ -206,7 +206,7 @@ impl Engine {
 
     /// Why a step-up asked of the active router came to nothing.
     pub(super) fn step_up_unanswered(&self, now: Instant) -> String {
-        let waited = ms(self.s.handover_timeout().saturating_mul(2));
+        let waited = ms(times(self.s.handover_timeout(), 2));
         match self.state {
             State::Fault => "this router cannot forward now: a fatal tracker or the WAN link is down".into(),
             State::Init => "this router is listening for the active router again".into(),

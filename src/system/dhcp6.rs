@@ -116,7 +116,7 @@ impl Client6 {
         let sent = self.sock.send_to(&self.message, self.to);
         self.unsent = sent.as_ref().is_err_and(|e| e.raw_os_error() == Some(nix::libc::EADDRNOTAVAIL));
         if self.unsent {
-            log::debug!("dhcpv6: no usable link-local address yet: sent later");
+            crate::logging::debug!("dhcpv6: no usable link-local address yet: sent later");
             return Ok(());
         }
         sent.map(drop)
@@ -145,7 +145,7 @@ impl Client6 {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     if e.kind() != io::ErrorKind::WouldBlock {
-                        log::debug!("dhcpv6: recv: {e}");
+                        crate::logging::debug!("dhcpv6: recv: {e}");
                     }
                     return None;
                 }
@@ -153,7 +153,7 @@ impl Client6 {
             let r = match Reply::parse(buf.get(..n).unwrap_or(&[])) {
                 Ok(r) => r,
                 Err(e) => {
-                    log::debug!("dhcpv6: {from}: {e}");
+                    crate::logging::debug!("dhcpv6: {from}: {e}");
                     continue;
                 }
             };
@@ -166,7 +166,7 @@ impl Client6 {
                         continue;
                     };
                     if let Err(e) = self.send(msg::REQUEST, Some(server), &offer.addresses, &offer.prefixes) {
-                        log::debug!("dhcpv6: REQUEST: {e}");
+                        crate::logging::debug!("dhcpv6: REQUEST: {e}");
                     }
                 }
                 (msg::SOLICIT, _) | (_, msg::ADVERTISE) => {}
@@ -176,7 +176,7 @@ impl Client6 {
                         return Some(Outcome6::Bound(l));
                     }
                     Answer::Lost => return Some(Outcome6::Lost),
-                    Answer::Ignore => log::debug!("dhcpv6: {from}: REPLY with status {}", r.status),
+                    Answer::Ignore => crate::logging::debug!("dhcpv6: {from}: REPLY with status {}", r.status),
                 },
                 _ => {}
             }

@@ -123,7 +123,7 @@ impl Hooks {
                 Ok(child) => {
                     self.running = Some(Running { child, name: task.name(), deadline: now.plus(self.timeout) })
                 }
-                Err(e) => log::warn!("hook {}: {e}", task.name()),
+                Err(e) => crate::logging::warn!("hook {}: {e}", task.name()),
             }
         }
     }
@@ -136,21 +136,21 @@ impl Hooks {
             match r.child.try_wait() {
                 Ok(Some(status)) => {
                     if !status.success() {
-                        log::warn!("hook {} exited with {status}", r.name);
+                        crate::logging::warn!("hook {} exited with {status}", r.name);
                     }
                     self.running = None;
                 }
                 Ok(None) if now >= r.deadline => {
                     // Milliseconds as u64: Duration's Debug costs ~2 KB on a router.
                     let ms = millis(self.timeout);
-                    log::warn!("hook {} overran {ms} ms: killed", r.name);
+                    crate::logging::warn!("hook {} overran {ms} ms: killed", r.name);
                     if let Some(r) = self.running.take() {
                         r.child.kill();
                     }
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    log::warn!("hook {}: {e}", r.name);
+                    crate::logging::warn!("hook {}: {e}", r.name);
                     self.running = None;
                 }
             }
@@ -167,10 +167,10 @@ impl Hooks {
     /// stopped.
     pub fn stop(&mut self) {
         for t in self.pending.drain(..) {
-            log::warn!("exiting: hook {} not run", t.name());
+            crate::logging::warn!("exiting: hook {} not run", t.name());
         }
         if let Some(r) = self.running.take() {
-            log::warn!("exiting: hook {} stopped", r.name);
+            crate::logging::warn!("exiting: hook {} stopped", r.name);
             r.child.stop();
         }
     }

@@ -189,7 +189,7 @@ fn signal_group(child: &std::process::Child, sig: Signal) {
     let Ok(pid) = i32::try_from(child.id()) else { return };
     if let Err(e) = killpg(Pid::from_raw(pid), sig) {
         // Through io::Error: nix's own errno texts would add 4 KB.
-        log::debug!("signal process group {pid}: {}", io::Error::from(e));
+        crate::logging::debug!("signal process group {pid}: {}", io::Error::from(e));
     }
 }
 
@@ -212,7 +212,7 @@ pub fn reap(now: Instant) {
             return false;
         }
         if s.kill_at.is_some_and(|t| now >= t) {
-            log::warn!("process {} did not end on SIGTERM: killed", s.child.id());
+            crate::logging::warn!("process {} did not end on SIGTERM: killed", s.child.id());
             signal_group(&s.child, Signal::SIGKILL);
             s.kill_at = None;
         }

@@ -167,7 +167,7 @@ impl Renewer {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     if e.kind() != io::ErrorKind::WouldBlock {
-                        log::debug!("dhcp renew: recv: {e}");
+                        crate::logging::debug!("dhcp renew: recv: {e}");
                     }
                     return None;
                 }
@@ -184,7 +184,7 @@ impl Renewer {
             let m = match dhcpv4::Message::parse(buf.get(start..end).unwrap_or(&[])) {
                 Ok(m) => m,
                 Err(e) => {
-                    log::debug!("dhcp renew: {e}");
+                    crate::logging::debug!("dhcp renew: {e}");
                     continue;
                 }
             };
@@ -195,9 +195,11 @@ impl Renewer {
                 msg::NAK => return Some(RenewOutcome::Nak),
                 msg::ACK if m.yiaddr == self.lease.address => match m.lease(&self.lease) {
                     Some(l) => return Some(RenewOutcome::Ack(l)),
-                    None => log::debug!("dhcp renew: ACK without a lease time"),
+                    None => crate::logging::debug!("dhcp renew: ACK without a lease time"),
                 },
-                msg::ACK => log::debug!("dhcp renew: ACK for {} instead of {}", m.yiaddr, self.lease.address),
+                msg::ACK => {
+                    crate::logging::debug!("dhcp renew: ACK for {} instead of {}", m.yiaddr, self.lease.address)
+                }
                 _ => {}
             }
         }

@@ -230,8 +230,10 @@ impl Cluster {
         lines.filter(|l| l.starts_with("[WARN") || l.starts_with("[ERROR")).map(str::to_string).collect()
     }
 
+    /// The daemon's reply, read by serde_json (not by vwrp's own reader).
     pub fn call(&self, n: usize, req: &Request) -> Option<Value> {
-        control::call(&self.socket(n), req, Duration::from_secs(2)).ok()
+        let r = control::exchange(&self.socket(n), req, Duration::from_secs(2)).ok()?;
+        serde_json::from_str(&r.line).ok()
     }
 
     /// The group's status as `vwrp status --json` reports it.

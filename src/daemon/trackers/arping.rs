@@ -63,7 +63,7 @@ impl Probe for Arping {
                 Err(e) => {
                     let msg = format!("ARP socket: {e}");
                     if self.error.as_deref() != Some(msg.as_str()) {
-                        log::warn!("{msg}");
+                        crate::logging::warn!("{msg}");
                     }
                     self.error = Some(msg);
                 }
@@ -72,7 +72,7 @@ impl Probe for Arping {
         let address = lease.map_or(Ipv4Addr::UNSPECIFIED, |l| l.address);
         let request = arp::Repr::request(g.engine.settings().shared_mac, address, target).frame();
         if let Some(Err(e)) = self.sock.as_ref().map(|s| s.send(&request)) {
-            log::debug!("arping {target}: {e}");
+            crate::logging::debug!("arping {target}: {e}");
         }
         self.round = Some(Round { target, end: now.plus(timeout), answered: false });
         Begun::Started
@@ -93,7 +93,7 @@ impl Probe for Arping {
                 }
                 Ok(None) => return,
                 Err(e) => {
-                    log::debug!("ARP receive: {e}");
+                    crate::logging::debug!("ARP receive: {e}");
                     return;
                 }
             }

@@ -67,7 +67,7 @@ impl EchoSocket {
             set_raw(fd.as_raw_fd(), libc::SOL_RAW, ICMP_FILTER, &!(1u32 << ECHO_REPLY_V4))
         };
         if let Err(e) = filtered {
-            log::debug!("ICMP filter: {e}");
+            crate::logging::debug!("ICMP filter: {e}");
         }
         Ok(EchoSocket { fd, v6, scope: device.map_or(0, |(_, i)| i) })
     }

@@ -15,7 +15,7 @@ use mio::{Interest, Registry, Token};
 use super::icmp::EchoSocket;
 use super::{Begun, Context, Probe, RunCtx};
 use crate::json;
-use crate::time::Instant;
+use crate::time::{Instant, times};
 use crate::wire::icmp::Echo;
 
 /// One round's bookkeeping, pure: no socket, no clock.
@@ -48,7 +48,7 @@ impl Round {
     /// When the next wave of requests is due, if one remains.
     pub fn next_wave(&self) -> Option<Instant> {
         let step = self.timeout.checked_div(u32::from(self.count))?;
-        (self.waves < self.count).then(|| self.started.plus(step.saturating_mul(u32::from(self.waves))))
+        (self.waves < self.count).then(|| self.started.plus(times(step, u32::from(self.waves))))
     }
 
     /// The targets to ask now, if a wave is due: those that have not
@@ -159,7 +159,7 @@ impl Probe for Ping {
                 Err(e) => {
                     let msg = format!("ICMP{} socket: {e}", if v6 { "v6" } else { "" });
                     if self.error.as_deref() != Some(msg.as_str()) {
-                        log::warn!("{msg}");
+                        crate::logging::warn!("{msg}");
                     }
                     self.error = Some(msg);
                 }
@@ -181,7 +181,7 @@ impl Probe for Ping {
             // Unreachable or fenced: the target stays unanswered.
             match sock.send(to, Echo { ident: self.ident, seq: self.seq }) {
                 Ok(()) => round.asked(self.seq, t),
-                Err(e) => log::debug!("ping {to}: {e}"),
+                Err(e) => crate::logging::debug!("ping {to}: {e}"),
             }
         }
         let outcome = round.outcome(now)?;
@@ -204,7 +204,7 @@ impl Probe for Ping {
             }
         });
         if let Err(e) = r {
-            log::debug!("ICMP receive: {e}");
+            crate::logging::debug!("ICMP receive: {e}");
         }
     }
 
@@ -230,7 +230,7 @@ impl Probe for Ping {
 
 pub fn deregister(reg: &Registry, fd: &impl AsRawFd) {
     if let Err(e) = reg.deregister(&mut SourceFd(&fd.as_raw_fd())) {
-        log::debug!("deregister: {e}");
+        crate::logging::debug!("deregister: {e}");
     }
 }
 

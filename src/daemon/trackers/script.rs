@@ -50,7 +50,7 @@ impl Script {
             Err(e) => {
                 let msg = format!("{program}: {e}");
                 if self.error.as_deref() != Some(msg.as_str()) {
-                    log::warn!("{msg}");
+                    crate::logging::warn!("{msg}");
                 }
                 self.error = Some(msg);
                 Some(false)
