@@ -1268,3 +1268,29 @@ fn a_command_is_named_as_its_debug_form() {
         assert_eq!(c.to_string(), format!("{c:?}"));
     }
 }
+
+/// §5.4: a handover between two routers a standby beats does not restart
+/// its preempt delay. It ran from when it first heard the active; it
+/// used to start again when it heard the old active in Standby before
+/// the new one in Active (seed 8263 of the preempt simulation).
+#[test]
+fn a_handover_between_worse_routers_keeps_the_preempt_delay_running() {
+    let mut a = Engine::new(Settings::for_tests(1, 200), 7, t(0));
+    run_alone(&mut a, t(1000));
+    let mut b = Engine::new(Settings::for_tests(2, 100), 8, t(1000));
+    let mut c_settings = Settings::for_tests(3, 250);
+    (c_settings.preempt, c_settings.preempt_delay) = (true, ms(2000));
+    let mut c = Engine::new(c_settings, 9, t(1000));
+    hub(&mut [&mut a, &mut b, &mut c], 1000, 1500);
+    assert_eq!((a.state(), b.state(), c.state()), (State::Active, State::Standby, State::Standby));
+    assert_eq!(b.handle_command(t(1500), Command::StepUp), Ok(()));
+    hub(&mut [&mut a, &mut b, &mut c], 1500, 2500);
+    assert_eq!((a.state(), b.state(), c.state()), (State::Standby, State::Active, State::Standby));
+    // c heard a before 1100: its delay ends before 3100, and b offers
+    // the role on hearing it ask (it would ask after 3500 had the delay
+    // started again with the handover).
+    hub(&mut [&mut a, &mut b, &mut c], 2500, 3300);
+    assert!(matches!(c.state(), State::TakingOver | State::Active), "{:?}", c.state());
+    hub(&mut [&mut a, &mut b, &mut c], 3300, 3600);
+    assert_eq!((a.state(), b.state(), c.state()), (State::Standby, State::Standby, State::Active));
+}
