@@ -1294,3 +1294,53 @@ fn a_handover_between_worse_routers_keeps_the_preempt_delay_running() {
     hub(&mut [&mut a, &mut b, &mut c], 3300, 3600);
     assert_eq!((a.state(), b.state(), c.state()), (State::Standby, State::Standby, State::Active));
 }
+
+/// §5.3: the only router a standby saw taking over gives it up and stands
+/// by again (it heard an active, or its offerer still holds the WAN): the
+/// standby does not take over at once, as it would if that router had
+/// died, but waits one dead interval to hear the active. A router that
+/// had just started saw one take a stale offer and give it up, then took
+/// over beside the active (chaos seed 23908).
+#[test]
+fn a_standby_waits_a_dead_interval_when_the_router_it_saw_taking_over_gives_up() {
+    let (mut a, mut b) = active_and_standby(Settings::for_tests(2, 100));
+    assert_eq!(b.handle_command(t(2000), Command::StepUp), Ok(()));
+    // a offers b the role but never hears its READY; c and b hear each
+    // other, c does not hear a.
+    let mut c: Option<Engine> = None;
+    let mut now = 2000;
+    let mut gave_up = None;
+    while now < 6000 {
+        a.handle_timeout(t(now));
+        b.handle_timeout(t(now));
+        let fa = drain(&mut a);
+        deliver(&mut b, t(now), &fa);
+        let fb: Vec<Action> =
+            drain_prepared(&mut b, t(now)).into_iter().chain(drain_prepared(&mut b, t(now))).collect();
+        if b.state() != State::TakingOver && c.is_none() {
+            deliver(&mut a, t(now), &fb);
+            drain(&mut a);
+        }
+        if b.state() == State::TakingOver && c.is_none() {
+            c = Some(Engine::new(Settings::for_tests(3, 250), 9, t(now)));
+        }
+        if let Some(c) = c.as_mut() {
+            c.handle_timeout(t(now));
+            deliver(c, t(now), &fb);
+            let fc = drain_prepared(c, t(now));
+            deliver(&mut b, t(now), &fc);
+            if b.state() == State::TakingOver {
+                assert_ne!(c.state(), State::TakingOver, "c took over beside b");
+            }
+            if b.state() == State::Standby && gave_up.is_none() {
+                assert_eq!(c.state(), State::Standby, "c took over at once when b gave up");
+                gave_up = Some(now);
+            }
+            if let Some(g) = gave_up.filter(|&g| now < g + 250) {
+                assert_eq!(c.state(), State::Standby, "took over {} ms after b gave up", now - g);
+            }
+        }
+        now += 10;
+    }
+    assert!(gave_up.is_some(), "b never gave its takeover up");
+}
