@@ -134,12 +134,10 @@ impl Engine {
             State::Standby => {
                 if eff == 0 {
                     self.set_state(now, State::Fault, "cannot forward".into());
-                } else if let Some(h) = self.holder_or_pending(now) {
+                } else if self.holder_or_pending(now).is_some() {
                     self.timers.stop(Timer::Takeover);
                     self.end_recheck();
-                    let h = &self.peers[h];
-                    let better = self.claim() > h.claim() && h.state.holds_wan();
-                    if self.s.preempt && !self.preempt_suppressed && better {
+                    if self.s.preempt && !self.preempt_suppressed && self.beats_every_holder(now) {
                         self.preempt_since.get_or_insert(now);
                     } else {
                         self.preempt_since = None;
@@ -342,6 +340,18 @@ impl Engine {
         self.peers
             .iter()
             .position(|p| holds_or_takes(p) && p.is_alive(now, skew_num) && !self.leaving_out_of_reach(now, p))
+    }
+
+    /// Our claim beats that of every alive peer holding the WAN or taking
+    /// it over (§5.4): a handover between two of them keeps the preempt
+    /// delay running, whichever end we hear from first.
+    fn beats_every_holder(&self, now: Instant) -> bool {
+        let skew_num = self.holder_skew_num(now);
+        let mine = self.claim();
+        self.peers
+            .iter()
+            .filter(|p| holds_or_takes(p) && p.is_alive(now, skew_num) && !self.leaving_out_of_reach(now, p))
+            .all(|p| mine > p.claim())
     }
 
     /// Is an alive router other than `except` holding the WAN?

@@ -605,9 +605,16 @@ impl Engine {
             self.counters.rx_claim_bounded = self.counters.rx_claim_bounded.saturating_add(1);
             self.refused(now, path, frame, Reason::ClaimBounded, None);
         }
+        let was = self.peers[idx].state;
         if !self.peers[idx].heard(now, path, src, msg, key_id, own) && msg.kind == MessageType::Hello {
             // An older hello overtaken by a newer frame: proof of life only.
             return Ok(None);
+        }
+        if self.state == State::Standby && was == State::TakingOver && msg.state == State::Standby {
+            // It gave its takeover up on hearing an active we may not
+            // have heard yet: no takeover at once, one dead interval to
+            // hear it (§5.3).
+            self.timers.set(Timer::Takeover, now.plus(self.own_dead_interval()));
         }
         Ok(Some(idx))
     }

@@ -1268,3 +1268,79 @@ fn a_command_is_named_as_its_debug_form() {
         assert_eq!(c.to_string(), format!("{c:?}"));
     }
 }
+
+/// §5.4: a handover between two routers a standby beats does not restart
+/// its preempt delay. It ran from when it first heard the active; it
+/// used to start again when it heard the old active in Standby before
+/// the new one in Active (seed 8263 of the preempt simulation).
+#[test]
+fn a_handover_between_worse_routers_keeps_the_preempt_delay_running() {
+    let mut a = Engine::new(Settings::for_tests(1, 200), 7, t(0));
+    run_alone(&mut a, t(1000));
+    let mut b = Engine::new(Settings::for_tests(2, 100), 8, t(1000));
+    let mut c_settings = Settings::for_tests(3, 250);
+    (c_settings.preempt, c_settings.preempt_delay) = (true, ms(2000));
+    let mut c = Engine::new(c_settings, 9, t(1000));
+    hub(&mut [&mut a, &mut b, &mut c], 1000, 1500);
+    assert_eq!((a.state(), b.state(), c.state()), (State::Active, State::Standby, State::Standby));
+    assert_eq!(b.handle_command(t(1500), Command::StepUp), Ok(()));
+    hub(&mut [&mut a, &mut b, &mut c], 1500, 2500);
+    assert_eq!((a.state(), b.state(), c.state()), (State::Standby, State::Active, State::Standby));
+    // c heard a before 1100: its delay ends before 3100, and b offers
+    // the role on hearing it ask (it would ask after 3500 had the delay
+    // started again with the handover).
+    hub(&mut [&mut a, &mut b, &mut c], 2500, 3300);
+    assert!(matches!(c.state(), State::TakingOver | State::Active), "{:?}", c.state());
+    hub(&mut [&mut a, &mut b, &mut c], 3300, 3600);
+    assert_eq!((a.state(), b.state(), c.state()), (State::Standby, State::Standby, State::Active));
+}
+
+/// §5.3: the only router a standby saw taking over gives it up and stands
+/// by again (it heard an active, or its offerer still holds the WAN): the
+/// standby does not take over at once, as it would if that router had
+/// died, but waits one dead interval to hear the active. A router that
+/// had just started saw one take a stale offer and give it up, then took
+/// over beside the active (chaos seed 23908).
+#[test]
+fn a_standby_waits_a_dead_interval_when_the_router_it_saw_taking_over_gives_up() {
+    let (mut a, mut b) = active_and_standby(Settings::for_tests(2, 100));
+    assert_eq!(b.handle_command(t(2000), Command::StepUp), Ok(()));
+    // a offers b the role but never hears its READY; c and b hear each
+    // other, c does not hear a.
+    let mut c: Option<Engine> = None;
+    let mut now = 2000;
+    let mut gave_up = None;
+    while now < 6000 {
+        a.handle_timeout(t(now));
+        b.handle_timeout(t(now));
+        let fa = drain(&mut a);
+        deliver(&mut b, t(now), &fa);
+        let fb: Vec<Action> =
+            drain_prepared(&mut b, t(now)).into_iter().chain(drain_prepared(&mut b, t(now))).collect();
+        if b.state() != State::TakingOver && c.is_none() {
+            deliver(&mut a, t(now), &fb);
+            drain(&mut a);
+        }
+        if b.state() == State::TakingOver && c.is_none() {
+            c = Some(Engine::new(Settings::for_tests(3, 250), 9, t(now)));
+        }
+        if let Some(c) = c.as_mut() {
+            c.handle_timeout(t(now));
+            deliver(c, t(now), &fb);
+            let fc = drain_prepared(c, t(now));
+            deliver(&mut b, t(now), &fc);
+            if b.state() == State::TakingOver {
+                assert_ne!(c.state(), State::TakingOver, "c took over beside b");
+            }
+            if b.state() == State::Standby && gave_up.is_none() {
+                assert_eq!(c.state(), State::Standby, "c took over at once when b gave up");
+                gave_up = Some(now);
+            }
+            if let Some(g) = gave_up.filter(|&g| now < g + 250) {
+                assert_eq!(c.state(), State::Standby, "took over {} ms after b gave up", now - g);
+            }
+        }
+        now += 10;
+    }
+    assert!(gave_up.is_some(), "b never gave its takeover up");
+}

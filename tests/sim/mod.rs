@@ -265,6 +265,8 @@ pub struct World {
     /// Takeovers from an active that must leave, heard on the WAN only:
     /// (when, router).
     leaving_takeovers: Vec<(Instant, usize)>,
+    /// Since when three routers forward in the overlap in progress (b).
+    overlap_three: Option<Instant>,
 }
 
 /// A DHCP request a router sent.
@@ -316,6 +318,7 @@ impl World {
             adverts: Vec::new(),
             overlap_leaving: false,
             leaving_takeovers: Vec::new(),
+            overlap_three: None,
         }
     }
 
@@ -1119,7 +1122,28 @@ impl World {
                 }),
                 _ => false,
             };
+            // The one that must leave was handing over: the target of
+            // that handover may have opened too. Both close on the first
+            // WAN hello of the one that took over (§6.8), or when their
+            // permits lapse if they are stopped.
+            let three_since = (open.len() == 3).then(|| *self.overlap_three.get_or_insert(now));
+            let state_of = |i: usize| self.routers[i].state();
+            let leaving_handover = three_since.is_some_and(|three_since| {
+                now.since(since) <= handover_bound
+                    && now.since(three_since) <= leaving_bound
+                    && open.iter().any(|&j| {
+                        let rest: Vec<State> = open.iter().filter(|&&i| i != j).map(|&i| state_of(i)).collect();
+                        state_of(j) == State::Active
+                            && self
+                                .leaving_takeovers
+                                .iter()
+                                .any(|&(ta, k)| k == j && ta <= three_since && three_since.since(ta) <= opened_by)
+                            && rest.contains(&State::TakingOver)
+                            && (rest.contains(&State::HandingOver) || rest.contains(&State::Active))
+                    })
+            });
             let ok = race
+                || leaving_handover
                 || (handover_pair && now.since(since) <= handover_bound)
                 || (self.overlap_leaving && open.len() == 2 && now.since(since) <= leaving_bound)
                 || (now.since(self.last_heal) <= heal_bound && self.last_heal > Instant::ZERO)
@@ -1134,6 +1158,9 @@ impl World {
         } else {
             self.overlap_since = None;
             self.overlap_leaving = false;
+        }
+        if open.len() != 3 {
+            self.overlap_three = None;
         }
         // (e) graceful handovers never close the WAN everywhere.
         if self.graceful_only && self.had_active && open.is_empty() {
