@@ -255,7 +255,7 @@ fn netifd_guard(o: &Opts) -> Result<(), String> {
     let _ = std::io::stdin().read_to_end(&mut sink);
     for g in c.groups.iter().filter(|g| g.dhcp == config::DhcpMode::Netifd) {
         let Some(iface) = vwrp::system::netifd::read_interface(&c.globals.state_dir, &g.wan_device) else { continue };
-        let mut ubus = std::process::Command::new("ubus");
+        let mut ubus = vwrp::system::process::Command::new("ubus");
         ubus.args(vwrp::system::netifd::down_args(&iface));
         match vwrp::system::process::run(&mut ubus, HOOK_BUDGET) {
             Ok((s, _)) if s.success() => {

@@ -15,7 +15,6 @@
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsRawFd;
-use std::process::Stdio;
 use std::time::Duration;
 
 use nix::libc;
@@ -23,7 +22,7 @@ use nix::libc;
 use crate::config::Config;
 use crate::json;
 use crate::system::conntrackd::{self, Paths, Setup, Stats};
-use crate::system::process::{self, Child};
+use crate::system::process::{self, Child, Stdio};
 use crate::time::Instant;
 
 /// Until the sync link has an address (netifd configures it after us).
@@ -138,7 +137,7 @@ impl Conntrack {
             self.start(now);
         } else if self.probe.is_none() {
             let mut cmd = conntrackd::command(&self.paths, &["-s"]);
-            match process::spawn(cmd.stdout(Stdio::piped()).stderr(Stdio::null())) {
+            match process::spawn(cmd.stdout(Stdio::Piped).stderr(Stdio::Null)) {
                 Ok(child) => self.probe = Some(Probe { child, deadline: now.plus(PROBE_LIMIT) }),
                 Err(e) => self.note(format!("conntrackd -s: {e}")),
             }
@@ -169,7 +168,7 @@ impl Conntrack {
         }
         // Its log goes to syslog; what it prints in the foreground repeats it.
         let mut cmd = conntrackd::command(&self.paths, &[]);
-        match process::spawn_tied(cmd.stdout(Stdio::null())) {
+        match process::spawn_tied(cmd.stdout(Stdio::Null)) {
             Ok(child) => {
                 crate::logging::info!("conntrackd started: syncing over {} from {address}", self.device);
                 self.running = Some(Running { child });

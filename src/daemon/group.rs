@@ -11,7 +11,6 @@
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use mio::unix::SourceFd;
@@ -30,7 +29,7 @@ use crate::system::hooks::{Hooks, Job};
 use crate::system::ndp::{Routers, Solicits};
 use crate::system::nft::Fence;
 use crate::system::packet::{Filter, PacketSocket, PacketType};
-use crate::system::process::{self, Child};
+use crate::system::process::{self, Child, Command, Stdio};
 use crate::system::renewer::{RenewOutcome, Renewer};
 use crate::system::rtnl::{LinkState, Tie};
 use crate::system::stored_lease::{self, Stored};
@@ -904,9 +903,13 @@ impl Group {
     }
 
     fn reap_udhcpc(&mut self) {
-        if self.udhcpc.as_mut().is_some_and(|c| !matches!(c.try_wait(), Ok(None))) {
-            self.udhcpc = None;
+        match self.udhcpc.as_mut().map(Child::try_wait) {
+            None | Some(Ok(None)) => return,
+            // Its program could not be executed (found, but not runnable).
+            Some(Err(e)) => crate::logging::warn!("group {}: udhcpc: {e}", self.cfg.name),
+            Some(Ok(Some(_))) => {}
         }
+        self.udhcpc = None;
     }
 
     /// Carries out the engine's actions in order.
@@ -1007,7 +1010,7 @@ impl Group {
                     // before the WAN opens: their next packets find them.
                     let mut cmd = conntrackd::command(&self.paths(), &["-c"]);
                     let timeouts = self.engine.counters().prepare_timeouts;
-                    match process::spawn(cmd.stdout(Stdio::null())) {
+                    match process::spawn(cmd.stdout(Stdio::Null)) {
                         Ok(child) => {
                             self.commit = Some(Commit { child, started: now, timeouts });
                             self.last_commit =
@@ -1276,14 +1279,14 @@ impl Group {
             cmd.env("VWRP_BIN", exe);
         }
         cmd.env("VWRP_SOCKET", socket);
-        cmd.stdout(Stdio::null());
+        cmd.stdout(Stdio::Null);
         crate::logging::info!("group {}: no valid lease: starting udhcpc on {}", self.cfg.name, self.wan.name);
-        process::spawn(&mut cmd).or_else(|_| {
+        process::spawn(&cmd).or_else(|_| {
             // Debian ships udhcpc as a busybox applet only.
             let mut b = Command::new("busybox");
             b.arg("udhcpc").args(cmd.get_args());
-            b.envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
-            process::spawn(b.stdout(Stdio::null()))
+            b.envs(cmd.get_envs().iter().cloned());
+            process::spawn(b.stdout(Stdio::Null))
         })
     }
 

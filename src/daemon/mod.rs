@@ -131,9 +131,9 @@ fn start_netifd_guard(c: &Config, path: &Path) -> Option<Child> {
         return None;
     }
     let exe = std::env::current_exe().ok()?;
-    let mut cmd = std::process::Command::new(exe);
-    cmd.arg("-c").arg(path).arg("netifd-guard").stdout(std::process::Stdio::null());
-    match process::spawn_watching(&mut cmd) {
+    let mut cmd = process::Command::new(exe);
+    cmd.arg("-c").arg(path).arg("netifd-guard").stdout(process::Stdio::Null);
+    match process::spawn_watching(&cmd) {
         Ok(c) => Some(c),
         Err(e) => {
             crate::logging::warn!("netifd guard: {e}: a crash would leave netifd's view of the WAN up");
@@ -536,9 +536,14 @@ impl Daemon {
                     if let Some(c) = &mut self.conntrack {
                         c.poll(now);
                     }
-                    if let Some(Ok(Some(s))) = self.netifd_guard.as_mut().map(Child::try_wait) {
+                    let guard_end = match self.netifd_guard.as_mut().map(Child::try_wait) {
+                        None | Some(Ok(None)) => None,
+                        Some(Ok(Some(s))) => Some(s.to_string()),
+                        Some(Err(e)) => Some(e.to_string()),
+                    };
+                    if let Some(how) = guard_end {
                         crate::logging::warn!(
-                            "netifd guard ended ({s}): a crash would leave netifd's view of the WAN up"
+                            "netifd guard ended ({how}): a crash would leave netifd's view of the WAN up"
                         );
                         self.netifd_guard = None;
                     }

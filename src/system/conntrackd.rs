@@ -10,13 +10,13 @@
 //! follow `state_dir`, so that every router of a namespace test bed (one
 //! shared /run) and every daemon on a router has its own.
 
+use super::process::Command;
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use nix::libc;
 

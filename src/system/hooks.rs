@@ -9,12 +9,10 @@
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::process::{self, Child};
+use super::process::{self, Child, Command, Stdio, find_program, is_executable};
 use crate::time::{Instant, millis};
 
 /// The ubus event every state change is announced as.
@@ -117,9 +115,9 @@ impl Hooks {
             let Some(task) = self.pending.pop_front() else { return };
             let Some((program, args)) = task.argv.split_first() else { continue };
             let mut cmd = Command::new(program);
-            cmd.args(args).stdout(Stdio::null());
+            cmd.args(args).stdout(Stdio::Null);
             cmd.envs(task.env.iter().map(|(k, v)| (k, v)));
-            match process::spawn(&mut cmd) {
+            match process::spawn(&cmd) {
                 Ok(child) => {
                     self.running = Some(Running { child, name: task.name(), deadline: now.plus(self.timeout) })
                 }
@@ -180,19 +178,10 @@ impl Hooks {
     }
 }
 
-fn is_executable(p: &Path) -> bool {
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// `name` in $PATH, as the shell would find it.
-pub fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| is_executable(p))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
     use std::sync::OnceLock;
 
     /// Real time on the engine's clock, as the daemon hands it out.

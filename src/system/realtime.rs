@@ -46,7 +46,8 @@ struct SchedParam {
     priority: libc::c_int,
 }
 
-fn set_scheduler(policy: libc::c_int, priority: u8) -> io::Result<()> {
+/// The calling thread's policy, its children ordinary (RESET_ON_FORK).
+pub(crate) fn set_scheduler(policy: libc::c_int, priority: u8) -> io::Result<()> {
     let param = SchedParam { priority: libc::c_int::from(priority) };
     // SAFETY: pid 0 is this thread; the parameter outlives the call.
     check(unsafe {

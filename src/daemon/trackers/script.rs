@@ -5,14 +5,13 @@
 //! Runs start and end through `system::process`: a finished run is read
 //! with `try_wait` when SIGCHLD wakes the loop; nothing ever waits.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use mio::Registry;
 
 use super::{Begun, Context, Probe, RunCtx};
 use crate::json;
-use crate::system::process::{self, Child};
+use crate::system::process::{self, Child, Command, Stdio};
 use crate::time::Instant;
 
 struct Run {
@@ -41,8 +40,8 @@ impl Script {
         let mut cmd = Command::new(program);
         cmd.args(args).envs(env.iter().copied());
         // Its complaints go to the daemon's log; its output nowhere.
-        cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
-        match process::spawn(&mut cmd) {
+        cmd.stdout(Stdio::Null).stderr(Stdio::Inherit);
+        match process::spawn(&cmd) {
             Ok(child) => {
                 self.run = Some(Run { child, deadline: now.plus(timeout) });
                 None
@@ -71,8 +70,13 @@ impl Script {
                 self.error = Some(format!("killed after its timeout (pid {})", run.child.id()));
                 false
             }
+            // Its program could not be executed, as `begin` says.
             Err(e) => {
-                self.error = Some(format!("wait: {e}"));
+                let msg = format!("{}: {e}", self.argv[0]);
+                if self.error.as_deref() != Some(msg.as_str()) {
+                    crate::logging::warn!("{msg}");
+                }
+                self.error = Some(msg);
                 false
             }
         };
