@@ -124,16 +124,23 @@ cross:
 # test the host kernel through qemu's syscall translation (a child's signal
 # dispositions there are what qemu's emulation leaves, not the guest's;
 # qemu does not translate the IPv6 socket options the NDP and binding
-# tests set).
+# tests set). Tests that start children stay native too: they test the
+# host kernel's process handling through qemu's emulation of fork in a
+# threaded process (CI hung once in one, waiting for a child's output);
+# the router build runs them on x86_64 and the VM leg on mips.
+# Each leg has a bound, so a hang fails it, named, in minutes.
 CROSS_TEST_ARCHS = mips_24kc aarch64_cortex-a53
 CROSS_TESTS = --lib --test simulation $(if $(wildcard tests/codec_props.rs),--test codec_props)
 CROSS_SKIP = --skip system::nft:: --skip system::packet:: --skip system::rtnl:: \
 	--skip system::renewer::netns_tests:: --skip system::announce::tests::announcements_ \
-	--skip system::process::tests::a_child_starts_with_no_blocked_or_ignored_signal \
+	--skip system::process::tests:: --skip system::hooks::tests:: \
+	--skip system::udhcpc::event_script_tests:: --skip daemon::trackers::script::tests:: \
 	--skip system::ipv6::tests::applies_ --skip system::ndp::tests::advertisements_
+CROSS_LIMIT = 1800
 test-cross: $(addprefix test-cross-,$(CROSS_TEST_ARCHS))
 test-cross-%:
-	./scripts/cross.sh $* test $(CROSS_TESTS) -- $(CROSS_SKIP)
+	timeout -k 30 $(CROSS_LIMIT) ./scripts/cross.sh $* test $(CROSS_TESTS) -- $(CROSS_SKIP) || \
+		{ s=$$?; [ $$s != 124 ] || echo "test-cross-$*: not done after $(CROSS_LIMIT) s" >&2; exit $$s; }
 
 # The router build on a real kernel of another architecture, in
 # qemu-system: Debian's mipsel Malta kernel (ARCH=mipsel_24kc) or its
