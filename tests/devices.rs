@@ -221,14 +221,19 @@ fn alive(c: &Cluster, n: usize, id: &str) -> bool {
 /// status and `vwrp status` say so, and no vwrp frame from n's bridge MAC
 /// reaches the WAN switch, though the bridge carries the other router's
 /// there, nor the LAN. Untied: logged, n's hellos are on the LAN again,
-/// and both routers count each other alive.
-fn tie_for_a_while(c: &mut Cluster, n: usize, during: impl Fn(&Cluster)) {
+/// and both routers count each other alive. With `then_boot`, n's daemon
+/// (down) starts once the tie is made: a tie found at start-up is taken as
+/// one made at run time.
+fn tie_for_a_while(c: &mut Cluster, n: usize, then_boot: bool, during: impl Fn(&Cluster)) {
     let (r, other) = (Testbed::router(n), 3 - n);
     let (mac, other_mac) = (Testbed::router_lan_mac(n), Testbed::router_lan_mac(other));
     let wan = FrameWatch::from_wan_port(c, n, "ether proto 0x88b5");
     let lan = FrameWatch::start(c, "ether proto 0x88b5");
     c.bed.exec_ok(&r, ["ip", "link", "set", "wan", "master", "br-lan"]);
     let tied = wall();
+    if then_boot {
+        c.boot(n);
+    }
     let error = "control link 'br-lan' is a bridge, bond or VLAN over the WAN device 'wan': nothing is sent on it";
     assert!(poll_until(SECS(2), || c.log(n).contains(error)), "r{n}: no error logged\n{}", c.log(n));
     let st = c.status(n).unwrap();
@@ -281,15 +286,42 @@ fn a_control_bridge_tied_to_the_wan_at_run_time_carries_no_hello_until_untied() 
     let mut c = bridged_pair();
     assert!(poll_until(SECS(5), || alive(&c, 1, "0x2") && alive(&c, 2, "0x1")), "{}", c.logs());
     let roles = [1, 2].map(|n| c.transitions(n));
-    tie_for_a_while(&mut c, 2, |c| {
+    tie_for_a_while(&mut c, 2, false, |c| {
         assert!(alive(c, 2, "0x1"), "r2 no longer hears r1\n{}", c.logs());
         assert!(!alive(c, 1, "0x2"), "r1 still hears the tied r2\n{}", c.logs());
     });
-    tie_for_a_while(&mut c, 1, |c| {
+    tie_for_a_while(&mut c, 1, false, |c| {
         assert!(alive(c, 2, "0x1"), "r2 does not hear r1 on the WAN\n{}", c.logs());
         assert!(alive(c, 1, "0x2"), "r1 no longer hears r2\n{}", c.logs());
     });
     assert_eq!([1, 2].map(|n| c.transitions(n)), roles, "a role changed\n{}", c.logs());
+    for n in [1, 2] {
+        c.assert_running(n);
+    }
+}
+
+/// A daemon started while its control bridge is tied to the WAN device
+/// (a restart after the operator's change, a reboot) starts as one that
+/// saw the tie made: it sends nothing on the bridge, reads it (the standby
+/// hears the active there and stays a standby) and speaks once untied.
+#[test]
+fn a_daemon_started_with_its_control_bridge_tied_to_the_wan_sends_nothing_there_until_untied() {
+    let mut c = Cluster::with_daemons_down(&prio(&[200, 150]), HELLO_MS, Opts::default());
+    for n in [1, 2] {
+        unaddress_port(&c, n);
+        create_bridge(&c, n);
+        use_bridge(&c, n, false);
+    }
+    c.boot(1);
+    assert_eq!(c.wait_one_active(SECS(15)), 1, "{}", c.logs());
+    c.wait_lease(1, SECS(20));
+    tie_for_a_while(&mut c, 2, true, |c| {
+        assert!(alive(c, 2, "0x1"), "r2 does not hear r1\n{}", c.logs());
+        assert!(!alive(c, 1, "0x2"), "r1 hears the tied r2\n{}", c.logs());
+        assert_eq!(c.state(2), "standby", "{}", c.logs());
+    });
+    assert_eq!(c.actives(), vec![1], "{}", c.logs());
+    assert!(!c.log(2).contains("-> taking-over"), "the tied r2 took over\n{}", c.logs());
     for n in [1, 2] {
         c.assert_running(n);
     }

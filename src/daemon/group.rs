@@ -328,21 +328,10 @@ impl Group {
         let wan = lookup(&cfg.wan_device)?;
         let control = cfg.control.iter().map(|c| lookup(c)).collect::<io::Result<Vec<_>>>()?;
         // A standby's hellos must never reach the WAN (the config refuses
-        // the WAN device by name; its bridges, ports and VLANs show here,
-        // for the devices that exist now).
+        // the WAN device by name; its bridges, ports and VLANs show here).
+        // A tie already there is taken as one made at run time (retie,
+        // below): the link carries nothing until untied.
         let ties = rtnl::ties()?;
-        let tied = |c: &Link| {
-            (wan.ifindex != 0 && c.ifindex != 0).then(|| rtnl::wan_tie(&ties, wan.ifindex, c.ifindex)).flatten()
-        };
-        if let Some((c, how)) = control.iter().find_map(|c| Some((c, tied(c)?))) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "control link '{}' {how} the WAN device '{}': a standby's hellos on it would reach the WAN",
-                    c.name, wan.name
-                ),
-            ));
-        }
         let mut lan = Vec::new();
         for gw in &cfg.lan_gateways {
             let dev = lookup(&gw.device)?;
@@ -409,6 +398,9 @@ impl Group {
         if g.wan.ifindex != 0 {
             g.wan_arp = Some(PacketSocket::sender(g.wan.ifindex)?);
         }
+        for i in 0..g.control.len() {
+            g.retie(i, &ties);
+        }
         g.open_routers()?;
         g.open_solicits()?;
         match router_id {
@@ -445,6 +437,7 @@ impl Group {
         }
         self.engine.handle_wan_link(now, self.wan.ifindex != 0 && self.wan.carrier);
         for (i, l) in self.control.iter().enumerate() {
+            self.engine.handle_control_tied(i, l.tie.is_some());
             if !l.up() {
                 self.engine.handle_control_link(now, i, false);
             }
@@ -690,6 +683,7 @@ impl Group {
             _ => {}
         }
         c.tie = tie;
+        self.engine.handle_control_tied(i, tie.is_some());
     }
 
     /// Router discovery on the WAN, with the DHCPv6 client, while the WAN

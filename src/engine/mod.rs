@@ -241,6 +241,10 @@ pub struct Engine {
     lan_up: bool,
     /// Carrier of each control path's device (index = path number).
     control_up: Vec<bool>,
+    /// Each control path's device is tied to the WAN device (a bridge over
+    /// it, a port of it, ...), as the system reports: the WAN's frames
+    /// arrive there too.
+    control_tied: Vec<bool>,
     priority_override: Option<u8>,
     lease: Option<Lease>,
     lease6: Option<Binding6>,
@@ -301,6 +305,7 @@ impl Engine {
     pub fn new(settings: Settings, epoch: u32, now: Instant) -> Engine {
         let trackers = vec![TrackerState::Unknown; settings.trackers.len()];
         let control_up = vec![true; settings.control_macs.len()];
+        let control_tied = vec![false; settings.control_macs.len()];
         let mut e = Engine {
             s: settings,
             state: State::Init,
@@ -315,6 +320,7 @@ impl Engine {
             wan_link_up: true,
             lan_up: true,
             control_up,
+            control_tied,
             priority_override: None,
             lease: None,
             lease6: None,
@@ -570,6 +576,14 @@ impl Engine {
         key_id: Option<u8>,
         msg: &Message,
     ) -> Result<Option<usize>, wire::Error> {
+        // A control link tied to the WAN device carries the WAN's frames:
+        // a WAN frame there was heard on the WAN (§2.5).
+        let path = match path {
+            Path::Control(i) if msg.flags.has(Flags::WAN) && self.control_tied.get(usize::from(i)) == Some(&true) => {
+                Path::Wan
+            }
+            p => p,
+        };
         if msg.router_id == self.s.router_id {
             self.counters.rx_own = self.counters.rx_own.saturating_add(1);
             // Our own frame looped back says nothing; from another MAC it
@@ -713,6 +727,15 @@ impl Engine {
             }
         }
         self.evaluate(now);
+    }
+
+    /// Control path `index`'s device is tied to the WAN device, or no
+    /// longer: while it is, the WAN frames that arrive on it count as
+    /// heard on the WAN (the system sends nothing on it meanwhile).
+    pub fn handle_control_tied(&mut self, index: usize, tied: bool) {
+        if let Some(t) = self.control_tied.get_mut(index) {
+            *t = tied;
+        }
     }
 
     /// The fence was re-installed with an empty permission set (after

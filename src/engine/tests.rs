@@ -1344,3 +1344,33 @@ fn a_standby_waits_a_dead_interval_when_the_router_it_saw_taking_over_gives_up()
     }
     assert!(gave_up.is_some(), "b never gave its takeover up");
 }
+
+/// A control link tied to the WAN device (a bridge over it) carries the
+/// active's WAN hellos. Untied, they are refused there as a loop (§2.5)
+/// and a standby hearing the active only so takes over; tied, they are the
+/// WAN path, and it hears the active through them alone.
+#[test]
+fn wan_hellos_on_a_tied_control_link_count_as_heard_on_the_wan() {
+    for tied in [false, true] {
+        let (mut a, mut b) = active_and_standby(Settings::for_tests(2, 100));
+        b.handle_control_tied(0, tied);
+        for now in (2000..4000).step_by(10) {
+            a.handle_timeout(t(now));
+            b.handle_timeout(t(now));
+            for act in drain_prepared(&mut a, t(now)) {
+                if let Action::Send { path: Path::Wan, frame } = act {
+                    b.handle_frame(t(now), Path::Control(0), &frame);
+                }
+            }
+            drain_prepared(&mut b, t(now));
+        }
+        let mismatched = b.counters().rx_path_mismatch;
+        if tied {
+            assert_eq!((b.state(), mismatched), (State::Standby, 0), "tied");
+            assert!(b.peers()[0].is_alive_on(t(4000), Path::Wan, 0), "tied: not alive on the WAN");
+        } else {
+            assert!(mismatched > 0, "untied: nothing refused");
+            assert_ne!(b.state(), State::Standby, "untied: still a standby");
+        }
+    }
+}
