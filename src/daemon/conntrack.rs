@@ -50,6 +50,8 @@ const PROBE_EVERY: Duration = Duration::from_secs(5);
 const PROBE_LIMIT: Duration = Duration::from_secs(2);
 /// A request only hands conntrackd a message to send.
 const REQUEST_LIMIT: Duration = Duration::from_secs(2);
+/// From a request's end to the probe that shows its effect.
+const AFTER_REQUEST: Duration = Duration::from_secs(1);
 
 /// What this router is in the groups that sync: one conntrackd serves
 /// them all, and a router can hold one group's WAN and stand by in
@@ -351,8 +353,11 @@ impl Conntrack {
             if let Some(r) = self.request.take() {
                 r.child.kill();
             }
-            if let Some(why) = failed {
-                crate::logging::warn!("{why}");
+            match failed {
+                Some(why) => crate::logging::warn!("{why}"),
+                // The answer takes milliseconds: status shows it soon.
+                None if self.probe.is_none() => self.next = self.next.min(now.plus(AFTER_REQUEST)),
+                None => {}
             }
         }
         if self.running.is_none() || self.requests.is_empty() {
