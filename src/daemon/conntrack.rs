@@ -82,9 +82,9 @@ impl Gap {
 }
 
 /// `conntrackd -n`: the others send all their connections.
-const RESYNC: &[&str] = &["-n"];
+const RESYNC: &str = "-n";
 /// `conntrackd -B`: this router's connections, all sent to the others.
-const BULK: &[&str] = &["-B"];
+const BULK: &str = "-B";
 
 /// When to ask: follows what conntrackd received from the others, answer
 /// after answer (no I/O).
@@ -105,7 +105,7 @@ impl Resync {
     /// An answer: what conntrackd has received from the others since it
     /// started (it disables multicast loopback: none of it is its own).
     /// The requests to make now, and why.
-    fn answer(&mut self, received: u64, roles: Roles) -> Vec<(&'static [&'static str], Gap)> {
+    fn answer(&mut self, received: u64, roles: Roles) -> Vec<(&'static str, Gap)> {
         let heard = received > self.received.unwrap_or(0);
         self.received = Some(received);
         if !heard {
@@ -138,7 +138,7 @@ struct Probe {
 struct Request {
     child: Child,
     deadline: Instant,
-    args: &'static [&'static str],
+    arg: &'static str,
 }
 
 pub struct Conntrack {
@@ -159,7 +159,7 @@ pub struct Conntrack {
     error: Option<String>,
     resync: Resync,
     /// Requests to make, in turn, and the one running.
-    requests: Vec<(&'static [&'static str], Gap)>,
+    requests: Vec<(&'static str, Gap)>,
     request: Option<Request>,
 }
 
@@ -342,19 +342,19 @@ impl Conntrack {
     /// Reaps the request that ended (or ran out of time), starts the next.
     fn run_requests(&mut self, now: Instant) {
         if let Some(r) = &mut self.request {
-            let what = format!("conntrackd {}", r.args.join(" "));
+            let arg = r.arg;
             let failed = match r.child.try_wait() {
                 Ok(None) if now < r.deadline => return,
-                Ok(None) => Some(format!("{what}: no answer within 2 s")),
+                Ok(None) => Some("no answer within 2 s".to_string()),
                 Ok(Some(status)) if status.success() => None,
-                Ok(Some(status)) => Some(format!("{what}: {status}")),
-                Err(e) => Some(format!("{what}: {e}")),
+                Ok(Some(status)) => Some(status.to_string()),
+                Err(e) => Some(e.to_string()),
             };
             if let Some(r) = self.request.take() {
                 r.child.kill();
             }
             match failed {
-                Some(why) => crate::logging::warn!("{why}"),
+                Some(why) => crate::logging::warn!("conntrackd {arg}: {why}"),
                 // The answer takes milliseconds: status shows it soon.
                 None if self.probe.is_none() => self.next = self.next.min(now.plus(AFTER_REQUEST)),
                 None => {}
@@ -363,17 +363,17 @@ impl Conntrack {
         if self.running.is_none() || self.requests.is_empty() {
             return;
         }
-        let (args, why) = self.requests.remove(0);
-        let what = if args == RESYNC {
+        let (arg, why) = self.requests.remove(0);
+        let what = if arg == RESYNC {
             "asking the other routers for all their connections"
         } else {
             "sending all of this router's connections to the others"
         };
-        crate::logging::info!("conntrackd {}: {what} ({})", args.join(" "), why.as_str());
-        let mut cmd = conntrackd::command(&self.paths, args);
+        crate::logging::info!("conntrackd {arg}: {what} ({})", why.as_str());
+        let mut cmd = conntrackd::command(&self.paths, &[arg]);
         match process::spawn(cmd.stdout(Stdio::Null).stderr(Stdio::Null)) {
-            Ok(child) => self.request = Some(Request { child, deadline: now.plus(REQUEST_LIMIT), args }),
-            Err(e) => crate::logging::warn!("conntrackd {}: {e}", args.join(" ")),
+            Ok(child) => self.request = Some(Request { child, deadline: now.plus(REQUEST_LIMIT), arg }),
+            Err(e) => crate::logging::warn!("conntrackd {arg}: {e}"),
         }
     }
 
