@@ -35,6 +35,22 @@ const UDP_PORT: u16 = 6001;
 /// Per kind and batch: 10 client-first and 10 server-first connections
 /// and a UDP flow first, then 10 server-first and a UDP flow more.
 const EACH: usize = 10;
+/// How long a restarted standby's sync traffic is dropped: long enough
+/// that its conntrackd's start-up request and its first probe fall in it.
+const SYNC_DROPPED: Duration = Duration::from_secs(4);
+/// How soon after its sync traffic flows again that standby's status
+/// shows the active's connections: its daemon's next probe (within 5 s)
+/// hears the active and asks for them, the answer takes milliseconds,
+/// and the probe a second later reads it.
+const RELEARN_BOUND: Duration = Duration::from_secs(10);
+/// How soon after the active's conntrackd was killed the standby's status
+/// shows the connections the active opened meanwhile: the active's daemon
+/// starts it 5 s later, which sends them all once it hears the standby
+/// (its first probe, a second later), and the standby's probe reads them
+/// within 5 s.
+const RESTART_RELEARN_BOUND: Duration = Duration::from_secs(15);
+/// The nftables table that drops it, in the standby's namespace.
+const DROP_TABLE: &str = "natsync_drop";
 
 fn conf(priority: u8, sync: bool) -> RouterConf {
     let extra = if sync { "\toption conntrack_sync '1'\n".to_string() } else { String::new() };
@@ -82,6 +98,22 @@ fn reboot(c: &mut Cluster, n: usize) {
     let _ = c.bed.exec(&r, ["ip", "addr", "del", gw.as_str(), "dev", "lan"]);
     c.bed.plug_links(n);
     c.boot(n);
+}
+
+/// Drops router n's conntrackd traffic both ways (UDP port 3780), in its
+/// namespace, until [`pass_sync`].
+fn drop_sync(c: &Cluster, n: usize) {
+    let port = 3780;
+    let rules = format!(
+        "add table inet {DROP_TABLE}; \
+         add chain inet {DROP_TABLE} input {{ type filter hook input priority -300; udp dport {port} drop; }}; \
+         add chain inet {DROP_TABLE} output {{ type filter hook output priority -300; udp dport {port} drop; }}"
+    );
+    c.bed.exec_ok(&Testbed::router(n), ["nft", rules.as_str()]);
+}
+
+fn pass_sync(c: &Cluster, n: usize) {
+    c.bed.exec_ok(&Testbed::router(n), ["nft", "delete", "table", "inet", DROP_TABLE]);
 }
 
 /// What one run saw: the flows, and when each event began (ms after the
@@ -317,4 +349,94 @@ fn a_takeover_whose_commit_hangs_goes_on_after_prepare_timeout_and_says_so() {
     assert_eq!(conntrack(&c, 2)["commit"]["result"], "timeout");
     assert!(c.log(2).contains("conntrack commit timeout after"), "{}", c.log(2));
     assert!(poll_until(SECS(8), || conntrack(&c, 2)["state"] == "ok"), "{}", conntrack(&c, 2));
+}
+
+/// conntrackd's `StartupResync` is one unacknowledged request: a standby
+/// that restarts while nobody hears it (here its sync traffic is dropped
+/// for its first seconds) would hold none of the active's idle
+/// connections until they change, and lose them all at a takeover. Its
+/// daemon asks again (`conntrackd -n`) once its conntrackd hears the
+/// others; on main this fails at "did not learn". Likewise the
+/// connections an active opened while its conntrackd was down reach the
+/// standby (its daemon has the new conntrackd send them all, `-B`).
+#[test]
+fn a_standby_whose_startup_resync_was_lost_learns_the_connections_anyway() {
+    let mut c = Cluster::start(&[conf(200, true), conf(150, true)], HELLO_MS);
+    assert_eq!(c.wait_one_active(SECS(15)), 1);
+    c.wait_lease(1, SECS(20));
+    for n in [1, 2] {
+        assert!(poll_until(SECS(10), || conntrack(&c, n)["state"] == "ok"), "r{n}: {}", conntrack(&c, n));
+    }
+    // Server-first flows and a UDP flow: nothing from the LAN recreates
+    // their entries on a new active that lacks them.
+    let spec = FlowSpec {
+        tcp_port: TCP_PORT,
+        udp_port: UDP_PORT,
+        client_first: 0,
+        server_first: EACH,
+        udp: 1,
+        interval_ms: 50,
+        duration: SECS(60),
+    };
+    let mut flows = Flows::start(&mut c.bed, &spec);
+    let batch = EACH + 1;
+    let synced = poll_until(SECS(5), || conntrack(&c, 2)["external"].as_u64() >= Some(batch as u64));
+    assert!(synced, "r2 did not receive r1's connections: {}", conntrack(&c, 2));
+
+    // r2 restarts; its sync traffic is dropped for its first seconds.
+    let d2 = c.daemon(2);
+    c.bed.kill(d2);
+    c.daemons[1] = None;
+    drop_sync(&c, 2);
+    reboot(&mut c, 2);
+    assert!(poll_until(SECS(10), || c.state(2) == "standby"), "r2 did not come back: {:?}", c.states());
+    std::thread::sleep(SYNC_DROPPED);
+    let external = conntrack(&c, 2)["external"].as_u64().unwrap_or(0);
+    assert!(external < batch as u64, "r2 learned r1's connections while its sync traffic was dropped: {external}");
+    pass_sync(&c, 2);
+    let passed = std::time::Instant::now();
+    let learned = poll_until(RELEARN_BOUND, || conntrack(&c, 2)["external"].as_u64() >= Some(batch as u64));
+    assert!(
+        learned,
+        "r2 did not learn r1's connections within {RELEARN_BOUND:?} of its sync traffic flowing again: {}\n{}",
+        conntrack(&c, 2),
+        c.log(2)
+    );
+    println!("RELEARN r2: {} ms after its sync traffic flowed again", passed.elapsed().as_millis());
+    assert!(c.log(2).contains("conntrackd -n: asking the other routers"), "{}", c.log(2));
+    assert_eq!(kernel_entries(&c, 2), 0, "a standby's kernel must not hold the synced connections");
+
+    // The active's conntrackd dies; connections opened before r1's daemon
+    // starts it again (5 s later) reach r2 all the same.
+    let pid = conntrack(&c, 1)["pid"].as_i64().and_then(|p| i32::try_from(p).ok()).expect("conntrackd pid");
+    kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+    assert!(poll_until(SECS(2), || conntrack(&c, 1)["state"] == "down"), "{}", conntrack(&c, 1));
+    flows.second_batch(&mut c.bed);
+    let killed = std::time::Instant::now();
+    let both = 2 * batch as u64;
+    let learned = poll_until(RESTART_RELEARN_BOUND, || conntrack(&c, 2)["external"].as_u64() >= Some(both));
+    assert!(
+        learned,
+        "r2 did not learn the connections r1 opened while its conntrackd was down: {}\n{}",
+        conntrack(&c, 2),
+        c.log(1)
+    );
+    println!("RELEARN r2: {} ms after r1's conntrackd was killed", killed.elapsed().as_millis());
+    assert!(c.log(1).contains("conntrackd -B: sending"), "{}", c.log(1));
+
+    // A takeover keeps them.
+    let d1 = c.daemon(1);
+    c.bed.signal(d1, Signal::SIGSTOP);
+    c.bed.pull_links(1);
+    c.bed.kill(d1);
+    c.daemons[0] = None;
+    assert_eq!(c.wait_one_active(SECS(5)), 2, "r2 takes over");
+    assert!(poll_until(SECS(3), || conntrack(&c, 2)["commit"]["result"] == "ok"), "{}", conntrack(&c, 2));
+    std::thread::sleep(SECS(3));
+    let (report, server_log) = flows.finish(&mut c.bed);
+    assert_eq!(report.flows.len(), 2 * batch);
+    for f in &report.flows {
+        assert!(f.alive(), "{} died after the takeover\n{f:?}", f.name());
+    }
+    assert_eq!(server_resets(&server_log), 0, "the server's connections were reset");
 }

@@ -34,7 +34,7 @@ use crate::system::rtnl::LinkMonitor;
 use crate::system::{netifd, odhcp6c, realtime, udhcpc};
 use crate::time::{Instant, millis, times};
 use clients::Clients;
-use conntrack::Conntrack;
+use conntrack::{Conntrack, Roles};
 pub use group::share_dir;
 use group::{Group, RENEWER, RENEWER6, ROUTERS, SOLICITS, TOKENS_PER_GROUP};
 use trackers::Trackers;
@@ -414,6 +414,20 @@ impl Daemon {
         }
     }
 
+    /// This router's roles in the groups that sync connection tracking,
+    /// for what conntrackd asks of the others.
+    fn conntrack_roles(&self) -> Roles {
+        let mut roles = Roles::default();
+        for g in self.groups.iter().filter(|g| g.cfg.conntrack_sync) {
+            if g.engine.state().holds_wan() {
+                roles.active = true;
+            } else {
+                roles.standby = true;
+            }
+        }
+        roles
+    }
+
     fn next_deadline(&self) -> Option<Instant> {
         let mut t = Some(self.next_fence_check);
         let mut consider = |x: Option<Instant>| {
@@ -446,8 +460,9 @@ impl Daemon {
         let now = self.clock.now();
         self.clients.expire(now, self.poll.registry());
         process::reap(self.clock.to_std(now));
+        let roles = self.conntrack_roles();
         if let Some(c) = &mut self.conntrack {
-            c.poll(now);
+            c.poll(now, roles);
         }
         if now >= self.next_fence_check {
             self.recheck_fence(now);
@@ -533,8 +548,9 @@ impl Daemon {
                         self.execute(gi);
                     }
                     self.hooks.poll(now);
+                    let roles = self.conntrack_roles();
                     if let Some(c) = &mut self.conntrack {
-                        c.poll(now);
+                        c.poll(now, roles);
                     }
                     let guard_end = match self.netifd_guard.as_mut().map(Child::try_wait) {
                         None | Some(Ok(None)) => None,
