@@ -219,11 +219,12 @@ fn alive(c: &Cluster, n: usize, id: &str) -> bool {
 /// operator might (LuCI, `ip link set wan master br-lan`), checks `during`
 /// meanwhile, and takes it out again. While tied: the error is logged once,
 /// status and `vwrp status` say so, and no vwrp frame from n's bridge MAC
-/// reaches the WAN switch, though the bridge carries the other router's
-/// there, nor the LAN. Untied: logged, n's hellos are on the LAN again,
-/// and both routers count each other alive. With `then_boot`, n's daemon
-/// (down) starts once the tie is made: a tie found at start-up is taken as
-/// one made at run time.
+/// reaches the WAN switch, nor the LAN; nor does any of the other
+/// router's, which the bridge carries to its WAN port (the fence passes
+/// only the shared MAC's), while an active's own WAN hellos still go out.
+/// Untied: logged, n's hellos are on the LAN again, and both routers count
+/// each other alive. With `then_boot`, n's daemon (down) starts once the
+/// tie is made: a tie found at start-up is taken as one made at run time.
 fn tie_for_a_while(c: &mut Cluster, n: usize, then_boot: bool, during: impl Fn(&Cluster)) {
     let (r, other) = (Testbed::router(n), 3 - n);
     let (mac, other_mac) = (Testbed::router_lan_mac(n), Testbed::router_lan_mac(other));
@@ -252,13 +253,21 @@ fn tie_for_a_while(c: &mut Cluster, n: usize, then_boot: bool, during: impl Fn(&
     let leaked: Vec<_> = frames.iter().filter(|(t, s, _)| *t > tied + grace && *s == mac).collect();
     let early = frames.iter().filter(|(t, s, _)| *t > tied && *t <= tied + grace && *s == mac).count();
     let bridged = frames.iter().filter(|(t, s, _)| *t > tied && *s == other_mac).count();
+    let offered = on_lan.iter().filter(|(t, s, d)| *t > tied && *s == other_mac && multicast(d)).count();
+    let own = frames.iter().filter(|(t, s, _)| *t > tied && *s == SHARED_MAC).count();
+    let active = c.actives() == vec![n];
     println!(
-        "TIE r{n}'s hellos on the WAN: {} after {grace} s, {early} before; r{other}'s there: {bridged}",
+        "TIE r{n}'s hellos on the WAN: {} after {grace} s, {early} before; r{other}'s: {offered} multicast on \
+         the LAN, flooded to r{n}'s bridge, {bridged} of them on the WAN; the shared MAC's there: {own}",
         leaked.len()
     );
     assert_eq!(leaked, Vec::<&(f64, String, String)>::new(), "r{n}'s hellos reached the WAN\n{}", c.log(n));
-    // The capture sees what the bridge carries to the WAN.
-    assert!(bridged > 0, "r{n}'s bridge carries nothing to the WAN: the test sees nothing");
+    // The bridge has the other router's hellos to carry to the WAN port
+    // (the LAN switch floods the multicast ones to it); none leave there.
+    assert!(offered > 0, "r{other} sent no multicast hello while r{n} was tied: the test offers nothing");
+    assert_eq!(bridged, 0, "r{other}'s hellos left by r{n}'s WAN port, from r{other}'s MAC");
+    // An active's own WAN hellos still do: the capture sees the WAN.
+    assert_eq!(own > 0, active, "the shared MAC's frames on r{n}'s WAN port (active: {active})");
     let said = on_lan.iter().filter(|(t, s, _)| *t > tied + grace && *s == mac).count();
     assert_eq!(said, 0, "r{n} sent {said} hellos on its tied bridge");
     assert_eq!(c.log(n).matches(error).count(), 1, "logged more than once\n{}", c.log(n));

@@ -4,7 +4,9 @@
 //! tests/tools/attacker.py. Forged frames (bad tag, unknown key, unsigned,
 //! another group), exact replays (at once and after 10 s), re-addressed
 //! copies, every truncation, 5,000 spoofed router ids and abused timer
-//! claims each move the expected counter and change no router's state;
+//! claims each move the expected counter and change no router's state (a
+//! copy on the WAN from another MAC than the shared one moves none: the
+//! fences drop it);
 //! a 10 s flood at 2,000 frames/s leaves the active's hellos on time (no
 //! false failover), its figures printed (`-- --nocapture`). Needs root.
 
@@ -17,7 +19,7 @@ use std::time::Duration;
 use e2e::{Cluster, KEY, prio};
 use serde_json::Value;
 use support::netns::Netns;
-use support::{ProcId, Testbed, VWRP_ETHERTYPE, poll_until};
+use support::{ProcId, SHARED_MAC, Testbed, VWRP_ETHERTYPE, poll_until};
 use vwrp::wire::{self, Flags, Key, Keyring, MULTICAST_MAC, Mac, Message, MessageType, Tlvs, WireState};
 
 /// Hellos every 200 ms, dead after 3: 600 ms.
@@ -289,9 +291,27 @@ fn hostile_frames_are_counted_and_change_nothing() {
     s.expect("r1's hello to r3 re-addressed to r2", "lan0", &[readdressed], 2, "rx_bad_tag", 1);
     let mut to_wan = to_r2.clone();
     to_wan[..6].copy_from_slice(&MULTICAST_MAC.0);
-    // Every router's WAN socket hears it (a standby's fence drops only what
-    // it would forward).
-    s.expect_on("r1's hello to r2 replayed on the WAN", "wan0", &[to_wan], &[1, 2, 3], "rx_bad_tag", 1);
+    // From r1's LAN MAC it is no WAN frame of the group: every router's
+    // fence drops it before its daemon (docs/OPENWRT.md, "The fence").
+    let before: Vec<_> = (1..=3).map(|r| s.counters(r)).collect();
+    s.send("wan0", std::slice::from_ref(&to_wan), 2000, None);
+    std::thread::sleep(Duration::from_millis(300));
+    for r in 1..=3 {
+        let after = s.counters(r);
+        assert!(refusals(&after).all(|(k, v)| before[r - 1][k] == *v), "r{r} counted a foreign MAC's frame: {after:?}");
+    }
+    println!("HOSTILE r1's hello to r2 replayed on the WAN from r1's LAN MAC: dropped by every router's fence");
+    // From the shared MAC every router's WAN socket hears it (a standby's
+    // fence drops only what it would forward).
+    to_wan[6..12].copy_from_slice(&mac(SHARED_MAC).0);
+    s.expect_on(
+        "r1's hello to r2 replayed on the WAN from the shared MAC",
+        "wan0",
+        &[to_wan],
+        &[1, 2, 3],
+        "rx_bad_tag",
+        1,
+    );
 
     // Every truncation of a real frame: each refused as such.
     let cuts: Vec<Vec<u8>> = (wire::ETHERNET_HEADER_LEN..to_r2.len()).map(|n| to_r2[..n].to_vec()).collect();

@@ -16,7 +16,7 @@
 //! reason, the warning for a group without a key, the notice for control
 //! links that carry no hellos (router 4's bridge given its WAN port at run
 //! time, then without carrier; none while all are up), the Status › Overview
-//! entry, a login that may only read (its
+//! entry (with the same notice for the tie), a login that may only read (its
 //! actions disabled, and a refused change explained in words), the
 //! error shown once the daemon is stopped, and a settings form that covers
 //! docs/CONFIG.md, picks devices from the router's own, makes a key on
@@ -235,6 +235,7 @@ fn luci_pages_show_the_daemon_step_it_and_save_settings() {
         "luci-status-stepup.png",
         "luci-status-nokey.png",
         "luci-status-tied.png",
+        "luci-overview-tied.png",
         "luci-status-readonly.png",
         "luci-status-stopped.png",
         "luci-settings.png",

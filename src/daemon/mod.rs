@@ -33,6 +33,7 @@ use crate::system::process::{self, Child};
 use crate::system::rtnl::LinkMonitor;
 use crate::system::{netifd, odhcp6c, realtime, udhcpc};
 use crate::time::{Instant, millis, times};
+use crate::wire::Mac;
 use clients::Clients;
 use conntrack::{Conntrack, Roles};
 pub use group::share_dir;
@@ -153,12 +154,15 @@ pub fn block_signals() -> io::Result<SigSet> {
     Ok(mask)
 }
 
-/// What the fence covers: every group's WAN device, with its EtherType
-/// and its permit timeout.
+/// What the fence covers: every group's WAN device, with the EtherType and
+/// shared MAC of its WAN frames and its permit timeout.
 pub fn wan_devices(c: &Config) -> Vec<Wan> {
     c.groups
         .iter()
-        .map(|g| Wan::new(&g.wan_device, g.ethertype, permit_timeout(g.hello_interval, g.dead_multiplier)))
+        .map(|g| {
+            let permit = permit_timeout(g.hello_interval, g.dead_multiplier);
+            Wan::new(&g.wan_device, g.ethertype, Mac(g.shared_mac), permit)
+        })
         .collect()
 }
 
@@ -618,15 +622,14 @@ impl Daemon {
             );
             return;
         }
-        // The kernel renews the permit with the timeout its rules carry:
-        // they follow a new hello interval or multiplier before the
+        // The kernel renews the permit with the timeout its rules carry,
+        // and passes the WAN frames from the shared MAC they name: they
+        // follow a new hello interval, multiplier or shared MAC before the
         // engines count on it.
         let running = wan_devices(&self.config);
-        let retimed: Vec<Wan> = wan_devices(&new).into_iter().filter(|w| !running.contains(w)).collect();
-        if let Err(e) = self.fence.retime(&retimed) {
-            crate::logging::error!(
-                "reload refused, keeping the running configuration: the fence's permit timeouts: {e}"
-            );
+        let changed: Vec<Wan> = wan_devices(&new).into_iter().filter(|w| !running.contains(w)).collect();
+        if let Err(e) = self.fence.rewrite(&changed) {
+            crate::logging::error!("reload refused, keeping the running configuration: the fence's rules: {e}");
             return;
         }
         let now = self.clock.now();
@@ -643,7 +646,7 @@ impl Daemon {
                 Err(e) => {
                     crate::logging::error!("group {}: reload refused: {e}", n.name);
                     // The groups from this one on keep their settings.
-                    let _ = self.fence.retime(running.get(gi..).unwrap_or_default());
+                    let _ = self.fence.rewrite(running.get(gi..).unwrap_or_default());
                     return;
                 }
             }

@@ -6,13 +6,23 @@
 //! table netdev vwrp {                    # and: table netdev vwrp_owned { flags owner
 //!   set open { type iface_index; size 65535; flags dynamic, timeout; }
 //!   chain in_<dev>  { type filter hook ingress device "<dev>" priority -500; policy drop;
-//!                     ether type <ethertype> accept; meta iif @open accept; }
+//!                     ether type <ethertype> ether saddr <shared MAC> accept;
+//!                     ether type <ethertype> drop; meta iif @open accept; }
 //!   chain out_<dev> { type filter hook egress  device "<dev>" priority -500; policy drop;
-//!                     ether type <ethertype> @ll,192,8 & 0x20 == 0x20
+//!                     ether type <ethertype> ether saddr <shared MAC> @ll,192,8 & 0x20 == 0x20
 //!                         update @open { oif timeout <permit> };
-//!                     ether type <ethertype> accept; meta oif @open accept; }
+//!                     ether type <ethertype> ether saddr <shared MAC> accept;
+//!                     ether type <ethertype> drop; meta oif @open accept; }
 //! }
 //! ```
+//!
+//! What crosses a closed WAN is the group's own WAN frames: vwrp's
+//! EtherType from the shared MAC, the source every router gives its WAN
+//! frames (docs/PROTOCOL.md §2.1). Other frames of that EtherType are
+//! dropped, open or closed: a WAN port bridged with the LAN (a tie, or any
+//! bridge) would carry the LAN's hellos, or a LAN host's frames of that
+//! EtherType, to the ISP from a foreign MAC, and the ISP's into the LAN;
+//! and such a frame that says FORWARDING would open a standby's WAN.
 //!
 //! A frame crosses only if every base chain on its hook accepts it, so it
 //! needs both tables' consent, and the active's permission is an element
@@ -60,7 +70,7 @@ use super::netlink::{
     F_ACK, F_CREATE, F_DUMP, F_EXCL, F_REQUEST, Message, Messages, Protocol, Request, Socket, is_errno,
 };
 use super::rtnl;
-use crate::wire::{self, Flags};
+use crate::wire::{self, Flags, Mac};
 
 /// The table that outlives the daemon, in family `netdev`.
 pub const TABLE: &str = "vwrp";
@@ -168,6 +178,8 @@ const REG_1: u32 = libc::NFT_REG_1 as u32;
 const ARPHRD_ETHER: u16 = 1;
 /// Where the EtherType sits in an Ethernet header.
 const ETHERTYPE_OFFSET: u32 = 12;
+/// Where the source MAC sits in an Ethernet header.
+const SOURCE_OFFSET: u32 = 6;
 /// Where a vwrp frame's header flags sit (docs/PROTOCOL.md §2.2).
 const FLAGS_OFFSET: u32 = (wire::ETHERNET_HEADER_LEN + wire::FLAGS_OFFSET) as u32;
 
@@ -231,30 +243,32 @@ impl Hook {
         }
     }
 
-    /// The chain's rules: the EtherType of vwrp's frames and the
-    /// permission set, and on the way out first the renewal.
+    /// The chain's rules: the group's own frames accepted, others of
+    /// their EtherType dropped, the permission set, and on the way out
+    /// first the renewal.
     fn rules(self) -> usize {
         match self {
-            Hook::Ingress => 2,
-            Hook::Egress => 3,
+            Hook::Ingress => 3,
+            Hook::Egress => 4,
         }
     }
 }
 
-/// A WAN device the fence covers: the EtherType of its group's frames,
-/// which cross it closed, and the group's permit timeout
-/// (`engine::permit_timeout`), which its egress chain gives the
+/// A WAN device the fence covers: the EtherType and the shared MAC of its
+/// group's WAN frames, which alone cross it closed, and the group's permit
+/// timeout (`engine::permit_timeout`), which its egress chain gives the
 /// permission at every renewal from a FORWARDING frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Wan {
     pub device: String,
     pub ethertype: u16,
+    pub shared_mac: Mac,
     pub permit: Duration,
 }
 
 impl Wan {
-    pub fn new(device: &str, ethertype: u16, permit: Duration) -> Wan {
-        Wan { device: device.to_string(), ethertype, permit }
+    pub fn new(device: &str, ethertype: u16, shared_mac: Mac, permit: Duration) -> Wan {
+        Wan { device: device.to_string(), ethertype, shared_mac, permit }
     }
 }
 
@@ -441,13 +455,14 @@ impl Fence {
         Ok(done)
     }
 
-    /// Gives the egress chains of `wans` their permit timeouts, in both
-    /// tables, in one transaction (each chain's rules replaced as a whole:
-    /// no frame sees it without them): after a reload changed a group's
-    /// hello interval or multiplier, so that the kernel's renewals keep to
-    /// the permit the engine counts on. Chains not in place are skipped:
-    /// `ensure` adds them with the new timeout.
-    pub fn retime(&mut self, wans: &[Wan]) -> io::Result<()> {
+    /// Gives the chains of `wans` their permit timeouts and shared MACs,
+    /// in both tables, in one transaction (each chain's rules replaced as
+    /// a whole: no frame sees it without them): after a reload changed a
+    /// group's hello interval or multiplier, so that the kernel's renewals
+    /// keep to the permit the engine counts on, or its shared MAC, so that
+    /// its WAN frames still cross. Chains not in place are skipped:
+    /// `ensure` adds them with the new rules.
+    pub fn rewrite(&mut self, wans: &[Wan]) -> io::Result<()> {
         validate(wans)?;
         let found = self.survey()?;
         let mut req = Request::new();
@@ -455,14 +470,16 @@ impl Fence {
         let mut any = false;
         for layer in Layer::BOTH {
             for w in wans {
-                let chain = Hook::Egress.chain(&w.device);
-                if found.rules(layer, &chain).is_some() {
-                    req.message(MSG_DELRULE, F_REQUEST | F_ACK)
-                        .header(&nfgenmsg(NETDEV, 0))
-                        .attr_str(NFTA_RULE_TABLE, layer.table())
-                        .attr_str(NFTA_RULE_CHAIN, &chain);
-                    chain_rules(&mut req, layer, Hook::Egress, &chain, w);
-                    any = true;
+                for hook in Hook::BOTH {
+                    let chain = hook.chain(&w.device);
+                    if found.rules(layer, &chain).is_some() {
+                        req.message(MSG_DELRULE, F_REQUEST | F_ACK)
+                            .header(&nfgenmsg(NETDEV, 0))
+                            .attr_str(NFTA_RULE_TABLE, layer.table())
+                            .attr_str(NFTA_RULE_CHAIN, &chain);
+                        chain_rules(&mut req, layer, hook, &chain, w);
+                        any = true;
+                    }
                 }
             }
         }
@@ -793,9 +810,10 @@ fn add_chain(req: &mut Request, layer: Layer, hook: Hook, wan: &Wan) {
 }
 
 /// A chain's rules, as nft would compile them: on the way out first
-/// `ether type <ethertype> @ll,192,8 & 0x20 == 0x20 update @open { oif
-/// timeout <permit> }` (the renewal), then on both hooks
-/// `ether type <ethertype> accept; meta iif|oif @open accept`.
+/// `ether type <ethertype> ether saddr <shared MAC> @ll,192,8 & 0x20 ==
+/// 0x20 update @open { oif timeout <permit> }` (the renewal), then on both
+/// hooks `ether type <ethertype> ether saddr <shared MAC> accept; ether
+/// type <ethertype> drop; meta iif|oif @open accept`.
 fn chain_rules(req: &mut Request, layer: Layer, hook: Hook, chain: &str, wan: &Wan) {
     let meta = match hook {
         Hook::Ingress => libc::NFT_META_IIF,
@@ -803,7 +821,7 @@ fn chain_rules(req: &mut Request, layer: Layer, hook: Hook, chain: &str, wan: &W
     };
     if hook == Hook::Egress {
         rule(req, layer, chain, |r| {
-            ether_type(r, wan.ethertype);
+            group_frame(r, wan);
             payload(r, FLAGS_OFFSET, 1);
             expr(r, "bitwise", |r| {
                 r.attr_u32_be(NFTA_BITWISE_SREG, REG_1)
@@ -829,10 +847,15 @@ fn chain_rules(req: &mut Request, layer: Layer, hook: Hook, chain: &str, wan: &W
             });
         });
     }
-    // ether type <ethertype> accept
+    // ether type <ethertype> ether saddr <shared MAC> accept
+    rule(req, layer, chain, |r| {
+        group_frame(r, wan);
+        verdict(r, NF_ACCEPT);
+    });
+    // ether type <ethertype> drop: not the group's, open or closed
     rule(req, layer, chain, |r| {
         ether_type(r, wan.ethertype);
-        accept(r);
+        verdict(r, NF_DROP);
     });
     // meta iif|oif @open accept
     rule(req, layer, chain, |r| {
@@ -844,7 +867,7 @@ fn chain_rules(req: &mut Request, layer: Layer, hook: Hook, chain: &str, wan: &W
                 .attr_u32_be(NFTA_LOOKUP_SREG, REG_1)
                 .attr_u32_be(NFTA_LOOKUP_SET_ID, layer.set_id());
         });
-        accept(r);
+        verdict(r, NF_ACCEPT);
     });
 }
 
@@ -867,6 +890,14 @@ fn ether_type(req: &mut Request, ethertype: u16) {
     cmp_eq(req, &ARPHRD_ETHER.to_ne_bytes());
     payload(req, ETHERTYPE_OFFSET, 2);
     cmp_eq(req, &ethertype.to_be_bytes());
+}
+
+/// `ether type <ethertype> ether saddr <shared MAC>`: one of the group's
+/// WAN frames, as its routers send them.
+fn group_frame(req: &mut Request, wan: &Wan) {
+    ether_type(req, wan.ethertype);
+    payload(req, SOURCE_OFFSET, 6);
+    cmp_eq(req, &wan.shared_mac.0);
 }
 
 /// `len` bytes of the link-layer header at `offset` into register 1.
@@ -897,12 +928,13 @@ fn cmp_eq(req: &mut Request, value: &[u8]) {
     });
 }
 
-fn accept(req: &mut Request) {
+/// `accept` or `drop`.
+fn verdict(req: &mut Request, code: u32) {
     expr(req, "immediate", |r| {
         r.attr_u32_be(NFTA_IMMEDIATE_DREG, REG_VERDICT)
             .nest(NFTA_IMMEDIATE_DATA)
             .nest(NFTA_DATA_VERDICT)
-            .attr_u32_be(NFTA_VERDICT_CODE, NF_ACCEPT)
+            .attr_u32_be(NFTA_VERDICT_CODE, code)
             .end_nest()
             .end_nest();
     });
@@ -940,14 +972,14 @@ mod tests {
 
     #[test]
     fn bad_devices_are_refused() {
-        let w = |d: &str, e: u16| Wan::new(d, e, Duration::from_millis(20));
+        let w = |d: &str, e: u16| Wan::new(d, e, SHARED, Duration::from_millis(20));
         for bad in [
             vec![w("", 0x88b5)],
             vec![w("a\"b", 0x88b5)],
             vec![w("x", 0x05ff)],
             vec![w("waaaaaaaaaaaaaan", 0x88b5)],
             vec![w("a", 0x88b5), w("a", 0x88b5)],
-            vec![Wan::new("a", 0x88b5, Duration::ZERO)],
+            vec![Wan::new("a", 0x88b5, SHARED, Duration::ZERO)],
         ] {
             assert_eq!(validate(&bad).unwrap_err().kind(), io::ErrorKind::InvalidInput, "{bad:?}");
         }
@@ -967,6 +999,10 @@ mod tests {
 
     const VWRP: u16 = 0x88b5;
     const OTHER: u16 = 0x88b6;
+    /// The group's shared MAC: the source of its WAN frames.
+    const SHARED: Mac = Mac([2, 0, 0, 0, 0, 1]);
+    /// Another source: a LAN host's, or another router's control link.
+    const FOREIGN: Mac = Mac([2, 0, 0, 0, 0, 0x42]);
     /// No FORWARDING bit where a vwrp header has its flags (a space
     /// there would open the WAN on the way out).
     const MARKER: &[u8] = b"VWRP_FENCE_TEST_FRAME";
@@ -974,7 +1010,7 @@ mod tests {
     const PERMIT: Duration = Duration::from_millis(300);
 
     fn wan(dev: &str) -> Wan {
-        Wan::new(dev, VWRP, PERMIT)
+        Wan::new(dev, VWRP, SHARED, PERMIT)
     }
 
     fn bed(tag: &str) -> Bed {
@@ -998,15 +1034,26 @@ mod tests {
         bed.peer.ping("192.0.2.1")
     }
 
-    /// Whether a frame of `ethertype` sent from `from` reaches a socket
-    /// bound to that EtherType on the other end.
+    /// Whether a frame of `ethertype` from the shared MAC, sent from one
+    /// end of the WAN wire, reaches a socket bound to that EtherType on
+    /// the other end.
     fn frame_passes(bed: &Bed, ethertype: u16, outbound: bool) -> bool {
-        let (tx_ns, tx_if, rx_ns, rx_if) =
-            if outbound { (&bed.fenced, bed.wa, &bed.peer, bed.wb) } else { (&bed.peer, bed.wb, &bed.fenced, bed.wa) };
-        let rx = rx_ns.enter(|| PacketSocket::open(rx_if, ethertype)).unwrap();
+        frame_from_passes(bed, SHARED, ethertype, outbound)
+    }
+
+    /// The same, from source `src`.
+    fn frame_from_passes(bed: &Bed, src: Mac, ethertype: u16, outbound: bool) -> bool {
+        let (tx_ns, tx_if) = if outbound { (&bed.fenced, bed.wa) } else { (&bed.peer, bed.wb) };
         let tx = tx_ns.enter(|| PacketSocket::open(tx_if, ethertype)).unwrap();
-        let marker = EthernetRepr { dst: Mac::BROADCAST, src: Mac([2, 0, 0, 0, 0, 1]), ethertype }
-            .frame(|out| out.extend_from_slice(MARKER));
+        frame_reaches(bed, &tx, src, ethertype, outbound)
+    }
+
+    /// Whether a frame sent on `tx` reaches the other end of the WAN wire
+    /// from the side `outbound` says.
+    fn frame_reaches(bed: &Bed, tx: &PacketSocket, src: Mac, ethertype: u16, outbound: bool) -> bool {
+        let (rx_ns, rx_if) = if outbound { (&bed.peer, bed.wb) } else { (&bed.fenced, bed.wa) };
+        let rx = rx_ns.enter(|| PacketSocket::open(rx_if, ethertype)).unwrap();
+        let marker = EthernetRepr { dst: Mac::BROADCAST, src, ethertype }.frame(|out| out.extend_from_slice(MARKER));
         // A fenced sender may be refused outright (ENOBUFS): not passed.
         if tx.send(&marker).is_err() {
             return false;
@@ -1050,16 +1097,19 @@ mod tests {
                 "flags dynamic,timeout".into(),
                 "chain in_wa {".into(),
                 "type filter hook ingress device \"wa\" priority -500; policy drop;".into(),
-                "ether type 0x88b5 accept".into(),
+                "ether type 0x88b5 ether saddr 02:00:00:00:00:01 accept".into(),
+                "ether type 0x88b5 drop".into(),
                 "iif @open accept".into(),
                 "chain out_wa {".into(),
                 "type filter hook egress device \"wa\" priority -500; policy drop;".into(),
-                "ether type 0x88b5 @ll,192,8 & 0x20 == 0x20 update @open { oif timeout 300ms }".into(),
+                "ether type 0x88b5 ether saddr 02:00:00:00:00:01 @ll,192,8 & 0x20 == 0x20 update @open { oif timeout 300ms }"
+                    .into(),
                 "oif @open accept".into(),
             ] {
                 assert!(text.contains(&line), "{line:?} missing from:\n{text}");
             }
-            assert_eq!(text.matches("ether type 0x88b5 accept").count(), 2, "{text}");
+            assert_eq!(text.matches("ether type 0x88b5 ether saddr 02:00:00:00:00:01 accept").count(), 2, "{text}");
+            assert_eq!(text.matches("ether type 0x88b5 drop").count(), 2, "{text}");
         }
         assert!(owned.contains("flags owner"), "{owned}");
         assert!(!shared.contains("flags owner"), "{shared}");
@@ -1081,6 +1131,28 @@ mod tests {
         assert!(can_ping(&bed));
     }
 
+    /// vwrp's EtherType from another source than the shared MAC is not
+    /// the group's WAN frame: it crosses neither way, closed or open
+    /// (a LAN host's, or the LAN's hellos, out of a WAN port bridged
+    /// with the LAN; the ISP side's into it), while the group's own do.
+    #[test]
+    fn only_the_groups_own_frames_cross_closed_or_open() {
+        let mut bed = bed("fo");
+        for open in [false, true] {
+            let state = if open { "open" } else { "closed" };
+            for outbound in [true, false] {
+                let way = if outbound { "out" } else { "in" };
+                assert!(
+                    !frame_from_passes(&bed, FOREIGN, VWRP, outbound),
+                    "a vwrp frame from a foreign MAC went {way} of a {state} WAN"
+                );
+                assert!(frame_passes(&bed, VWRP, outbound), "the group's frame blocked {way} of a {state} WAN");
+                assert_eq!(frame_from_passes(&bed, FOREIGN, OTHER, outbound), open, "other EtherType, {way}, {state}");
+            }
+            bed.fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
+        }
+    }
+
     #[test]
     fn permission_expires_by_itself_and_closes_at_once() {
         let mut bed = bed("ex");
@@ -1099,12 +1171,16 @@ mod tests {
 
     /// A vwrp frame out of the WAN whose header flags are `flags`.
     fn send_vwrp(bed: &Bed, flags: u8) {
+        send_vwrp_from(bed, SHARED, flags).unwrap();
+    }
+
+    /// The same from source `src`: refused (ENOBUFS) if the fence drops it.
+    fn send_vwrp_from(bed: &Bed, src: Mac, flags: u8) -> io::Result<()> {
         let mut pdu = [0u8; 46];
         pdu[crate::wire::FLAGS_OFFSET] = flags;
-        let frame = EthernetRepr { dst: Mac::BROADCAST, src: Mac([2, 0, 0, 0, 0, 1]), ethertype: VWRP }
-            .frame(|out| out.extend_from_slice(&pdu));
+        let frame = EthernetRepr { dst: Mac::BROADCAST, src, ethertype: VWRP }.frame(|out| out.extend_from_slice(&pdu));
         let tx = bed.fenced.enter(|| PacketSocket::open(bed.wa, VWRP)).unwrap();
-        tx.send(&frame).unwrap();
+        tx.send(&frame)
     }
 
     #[test]
@@ -1112,6 +1188,11 @@ mod tests {
         let bed = bed("fw");
         send_vwrp(&bed, !Flags::FORWARDING);
         assert!(!can_ping(&bed), "a frame without FORWARDING opened the WAN");
+        // Another source's FORWARDING frame (a LAN hello bridged to the
+        // WAN port, a LAN host's) renews nothing, and does not leave.
+        let sent = send_vwrp_from(&bed, FOREIGN, Flags::FORWARDING | Flags::WAN);
+        assert!(sent.is_err(), "a foreign FORWARDING frame left");
+        assert!(!can_ping(&bed), "a foreign FORWARDING frame opened the WAN");
         send_vwrp(&bed, Flags::FORWARDING | Flags::WAN);
         assert!(can_ping(&bed), "a FORWARDING frame did not open the WAN");
         // Renewed by frames alone, it lasts past one timeout ...
@@ -1141,18 +1222,62 @@ mod tests {
     }
 
     #[test]
-    fn retime_gives_the_renewals_a_new_timeout() {
+    fn rewrite_gives_the_renewals_a_new_timeout() {
         let mut bed = bed("rt");
-        let longer = Wan::new("wa", VWRP, Duration::from_secs(3));
-        bed.fenced.enter(|| bed.fence.retime(std::slice::from_ref(&longer))).unwrap();
+        let longer = Wan::new("wa", VWRP, SHARED, Duration::from_secs(3));
+        bed.fenced.enter(|| bed.fence.rewrite(std::slice::from_ref(&longer))).unwrap();
         for t in [TABLE, OWNED_TABLE] {
             let text = listed(&bed, t);
             assert!(text.contains("update @open { oif timeout 3s }"), "{text}");
         }
-        assert_eq!(ensure(&mut bed, &[longer]), Repaired::default(), "retime left a chain to repair");
+        assert_eq!(ensure(&mut bed, &[longer]), Repaired::default(), "rewrite left a chain to repair");
         send_vwrp(&bed, Flags::FORWARDING);
         std::thread::sleep(PERMIT + Duration::from_millis(200));
         assert!(can_ping(&bed), "the renewal kept the old timeout");
+    }
+
+    /// A reload that gives the group another shared MAC: its frames from
+    /// the new one cross both ways and renew, the old one's no longer.
+    #[test]
+    fn rewrite_follows_a_new_shared_mac() {
+        let mut bed = bed("rm");
+        let moved = Wan::new("wa", VWRP, FOREIGN, PERMIT);
+        bed.fenced.enter(|| bed.fence.rewrite(std::slice::from_ref(&moved))).unwrap();
+        assert_eq!(ensure(&mut bed, &[moved]), Repaired::default(), "rewrite left a chain to repair");
+        for outbound in [true, false] {
+            assert!(frame_from_passes(&bed, FOREIGN, VWRP, outbound), "the new shared MAC's frame blocked");
+            assert!(!frame_passes(&bed, VWRP, outbound), "the old shared MAC's frame crossed");
+        }
+        send_vwrp_from(&bed, FOREIGN, Flags::FORWARDING).unwrap();
+        assert!(can_ping(&bed), "a FORWARDING frame from the new shared MAC did not open the WAN");
+    }
+
+    /// The WAN port bridged with the LAN (a tie): what a LAN host sends,
+    /// bridged to the WAN port, reaches the ISP only when it is ordinary
+    /// traffic of an open WAN; never when it has vwrp's EtherType, which
+    /// is how the other routers' LAN hellos come. The router's own WAN
+    /// frames still leave.
+    #[test]
+    fn lan_frames_bridged_to_the_wan_port_never_leave_with_vwrps_ethertype() {
+        let mut bed = bed("br");
+        let lan = Netns::new("brl");
+        veth(&bed.fenced, "la", &lan, "lb");
+        bed.fenced.ok("ip link add br0 type bridge");
+        bed.fenced.ok("ip link set wa master br0");
+        bed.fenced.ok("ip link set la master br0");
+        bed.fenced.ok("ip link set br0 up");
+        let lb = lan.ifindex("lb");
+        let from_lan = |bed: &Bed, ethertype| {
+            let tx = lan.enter(|| PacketSocket::open(lb, ethertype)).unwrap();
+            frame_reaches(bed, &tx, FOREIGN, ethertype, true)
+        };
+        for open in [false, true] {
+            let state = if open { "open" } else { "closed" };
+            assert!(!from_lan(&bed, VWRP), "a LAN host's vwrp frame left by a {state} WAN port");
+            assert_eq!(from_lan(&bed, OTHER), open, "a LAN host's other frame, {state} WAN");
+            assert!(frame_passes(&bed, VWRP, true), "the router's own WAN frame blocked, {state} WAN");
+            bed.fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
+        }
     }
 
     #[test]
@@ -1198,7 +1323,7 @@ mod tests {
         // Tampered rules: the layer is made afresh.
         bed.fenced.ok("nft flush chain netdev vwrp in_wa");
         assert_eq!(ensure(&mut bed, &devs), Repaired { emptied: true, chains: false });
-        assert_eq!(listed(&bed, TABLE).matches("ether type 0x88b5 accept").count(), 2);
+        assert_eq!(listed(&bed, TABLE).matches("ether saddr 02:00:00:00:00:01 accept").count(), 2);
 
         bed.fenced.enter(uninstall).unwrap();
         assert!(!bed.fenced.enter(|| Fence::open()?.table_present(TABLE)).unwrap());
@@ -1279,7 +1404,7 @@ mod tests {
         bed.fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
         bed.fenced.ok("nft delete chain netdev vwrp out_wa");
         assert_eq!(ensure(&mut bed, &devs), Repaired { emptied: false, chains: true });
-        assert_eq!(listed(&bed, TABLE).matches("ether type 0x88b5 accept").count(), 2);
+        assert_eq!(listed(&bed, TABLE).matches("ether saddr 02:00:00:00:00:01 accept").count(), 2);
         // Added in place: the permission survived.
         assert!(can_ping(&bed), "repairing a chain closed the WAN");
 

@@ -229,6 +229,7 @@ async function overviewPage(page) {
 	check(/ago: /.test(row) && /step-up|operator|handover/.test(row), `the last change with its reason: ${row}`);
 	const title = await page.locator('#status-overview .cbi-section:has(#vwrp-overview) h3').innerText();
 	check(title == 'WAN Redundancy', `the box is titled: ${title}`);
+	check(await page.locator(id('vwrp-overview-control-links-wan')).count() == 0, 'control links all up: no notice on the Overview');
 	await checkDurations(page, 'Overview');
 	await page.screenshot({ path: path.join(shots, 'luci-overview.png'), fullPage: true });
 	step(`Overview: role, WAN address, routers heard, last change; screenshot ${path.join(shots, 'luci-overview.png')}`);
@@ -267,7 +268,8 @@ async function unkeyedGroup(page) {
 /* Router 4's control link, br-lan, tied to its WAN device at run time (the
  * WAN port added to the bridge, as in LuCI's Network › Devices), untied,
  * then without carrier (its one port unplugged): the page shows each
- * state the daemon reports, and nothing while the link carries hellos. */
+ * state the daemon reports, and nothing while the link carries hellos;
+ * the Overview shows the tie too. */
 async function controlLinks(page) {
 	const box = id('vwrp-control-links-wan');
 	await waitGone(page, box, 'router 4\'s br-lan is up: no notice about control links');
@@ -280,9 +282,23 @@ async function controlLinks(page) {
 	await page.screenshot({ path: path.join(shots, 'luci-status-tied.png'), fullPage: true });
 	step(`router 4's br-lan given its WAN port: "${tied.trim().replace(/\s+/g, ' ')}"`);
 
+	// The Overview box says the same, under the group's name.
+	await openView(page, 'admin/status/overview');
+	const ovBox = id('vwrp-overview-control-links-wan');
+	const ov = await waitText(page, ovBox, (t) => t.includes('Tied to the WAN device'), 'the Overview shows the tied control link');
+	check(ov.includes('Group wan: control links that carry no hellos') &&
+		ov.includes('Tied to the WAN device: br-lan is a bridge, bond or VLAN over the WAN device wan. Nothing is sent on br-lan'),
+		`the Overview names the group, the link and the daemon's tie: ${ov}`);
+	check((await page.locator(ovBox).getAttribute('class')).split(' ').includes('error'), 'the Overview shows a tie as an error');
+	check(await page.locator('#status-overview .cbi-section:has(#vwrp-overview) ' + ovBox).count() == 1, 'the notice is in the vwrp box');
+	await page.screenshot({ path: path.join(shots, 'luci-overview-tied.png'), fullPage: true });
+	step(`the Overview, router 4 tied: "${ov.trim().replace(/\s+/g, ' ')}"`);
+
 	await r4ip('link set wan nomaster');
+	await waitGone(page, ovBox, 'untied, the Overview notice goes');
+	await openView(page, 'admin/status/vwrp');
 	await waitGone(page, box, 'untied, the notice goes');
-	step('untied: the notice is gone');
+	step('untied: the notice is gone, on the Overview too');
 
 	await r4ip('link set lanp down');
 	const down = await waitText(page, box, (t) => t.includes('br-lan has no carrier'), 'a control link without carrier is shown');

@@ -131,6 +131,37 @@ return baseclass.extend({
 		}, [ s[0] ]);
 	},
 
+	/* The control links of group G that carry no hellos (status'
+	 * control_links), in words, as `vwrp status` lists them, under
+	 * TITLE, as element ID; null when every one is up. A link tied to
+	 * the WAN device is an error the daemon logs as one. The status page
+	 * and the Overview show the same. */
+	controlLinks: function(g, id, title) {
+		var down = (Array.isArray(g.control_links) ? g.control_links : []).filter(function(c) {
+			return c.state != 'up';
+		});
+		if (!down.length)
+			return null;
+		var tied = down.some(function(c) { return c.state == 'tied'; });
+		return E('div', { 'class': 'alert-message ' + (tied ? 'error' : 'warning'), 'id': id }, [
+			E('strong', [ title ]),
+			E('ul', down.map(function(c) {
+				var what;
+				if (c.state == 'tied')
+					what = _('Tied to the WAN device: %s. Nothing is sent on %s, since hellos sent there would leave by the WAN; undo the tie, e.g. take the WAN port out of the bridge.')
+						.format(c.tie != null ? c.tie : c.device, c.device);
+				else if (c.state == 'down')
+					what = _('%s has no carrier.').format(c.device);
+				else if (c.state == 'missing')
+					what = _('%s does not exist; it is used as soon as it appears.').format(c.device);
+				else
+					what = '%s: %s'.format(c.device, c.state);
+				return E('li', { 'data-device': c.device, 'data-state': c.state }, [ what ]);
+			})),
+			_('The other routers of the group do not hear this router on such a link, and no handover goes over it.')
+		]);
+	},
+
 	/* Every router of group G this one hears, and whether it uses the
 	 * same key: the accepted peers and the ones refused for their key. */
 	keyTable: function(g) {

@@ -99,35 +99,6 @@ function priorityText(g) {
 	return text;
 }
 
-/* The control links that carry no hellos (status' control_links), in
- * words, as `vwrp status` lists them; null when every one is up. A link
- * tied to the WAN device is an error the daemon logs as one. */
-function renderControlLinks(g) {
-	var down = (Array.isArray(g.control_links) ? g.control_links : []).filter(function(c) {
-		return c.state != 'up';
-	});
-	if (!down.length)
-		return null;
-	var tied = down.some(function(c) { return c.state == 'tied'; });
-	return E('div', { 'class': 'alert-message ' + (tied ? 'error' : 'warning'), 'id': 'vwrp-control-links-' + g.name }, [
-		E('strong', [ _('Control links that carry no hellos:') ]),
-		E('ul', down.map(function(c) {
-			var what;
-			if (c.state == 'tied')
-				what = _('Tied to the WAN device: %s. Nothing is sent on %s, since hellos sent there would leave by the WAN; undo the tie, e.g. take the WAN port out of the bridge.')
-					.format(c.tie != null ? c.tie : c.device, c.device);
-			else if (c.state == 'down')
-				what = _('%s has no carrier.').format(c.device);
-			else if (c.state == 'missing')
-				what = _('%s does not exist; it is used as soon as it appears.').format(c.device);
-			else
-				what = '%s: %s'.format(c.device, c.state);
-			return E('li', { 'data-device': c.device, 'data-state': c.state }, [ what ]);
-		})),
-		_('The other routers of the group do not hear this router on such a link, and no handover goes over it.')
-	]);
-}
-
 function renderSummary(g) {
 	var rows = [
 		[ _('Role'), [ common.badge(g.state, 'vwrp-role-' + g.name), ' ', _('for'), ' ', common.dur(g.since_ms) ] ],
@@ -152,7 +123,7 @@ function renderSummary(g) {
 			E('strong', [ _('This group has no key.') ]), ' ',
 			_('Hellos are not authenticated, so anyone on the control links can take the WAN. Generate a key in the settings (Security) and give every router of the group the same one.')
 		]),
-		renderControlLinks(g) || E([]),
+		common.controlLinks(g, 'vwrp-control-links-' + g.name, _('Control links that carry no hellos:')) || E([]),
 		kvTable(rows)
 	]);
 }

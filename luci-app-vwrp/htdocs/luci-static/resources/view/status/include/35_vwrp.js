@@ -5,8 +5,9 @@
 /*
  * vwrp on Status › Overview: per group, this router's role, the shared
  * WAN address, how many routers of the group it hears, and the last
- * change. A login without the luci-app-vwrp permission does not see it:
- * the status call fails and the Overview leaves the box out.
+ * change; below it, as on the status page, the control links that carry
+ * no hellos. A login without the luci-app-vwrp permission does not see
+ * it: the status call fails and the Overview leaves the box out.
  */
 
 return baseclass.extend({
@@ -47,6 +48,10 @@ return baseclass.extend({
 			table.appendChild(E('tr', { 'class': 'tr placeholder' }, [
 				E('td', { 'class': 'td' }, [ E('em', [ _('No group is enabled.') ]) ])
 			]));
-		return table;
+		var notices = status.groups.map(function(g) {
+			return common.controlLinks(g, 'vwrp-overview-control-links-' + g.name,
+				_('Group %s: control links that carry no hellos:').format(g.name));
+		}).filter(function(n) { return n != null; });
+		return E('div', [ table ].concat(notices));
 	}
 });
