@@ -285,16 +285,28 @@ fn with_conntrack_sync_every_connection_survives_a_failover_and_a_handover() {
 #[test]
 fn without_conntrack_sync_the_connections_the_server_speaks_first_in_die() {
     let run = scenario(false);
-    // The new active answers the server's next segment with a RST.
-    assert_eq!(run.resets, 2 * EACH, "the server's connections that died were reset");
+    // Server-first TCP flows that died, by batch.
+    let mut died = [0usize; 2];
     for f in &run.report.flows {
         match f.kind.as_str() {
             // A packet from the LAN makes the new router track it anew.
             "client-first" => assert!(f.alive(), "{} died\n{f:?}", f.name()),
             // The first packet comes from the server: RST, or dropped.
-            _ => {
+            kind => {
                 let event = if f.batch == 1 { run.hard_at } else { run.graceful_at };
-                assert!(!f.alive(), "{} survived without sync\n{f:?}", f.name());
+                if f.alive() {
+                    // Over a graceful handover the two routers overlap a
+                    // moment (PROTOCOL.md §8 (b)): the client's ACK of a
+                    // segment the old one forwarded may reach the new one
+                    // first, which picks the connection up in mid-stream.
+                    // Over a hard failover the old one is gone before the
+                    // new one forwards; a UDP client never speaks again.
+                    assert!(kind == "server-first" && f.batch == 2, "{} survived without sync\n{f:?}", f.name());
+                    continue;
+                }
+                if kind == "server-first" {
+                    died[usize::from(f.batch - 1)] += 1;
+                }
                 // Alive until its event: the second batch crossed the
                 // hard failover, opened after it.
                 assert!(
@@ -306,6 +318,14 @@ fn without_conntrack_sync_the_connections_the_server_speaks_first_in_die() {
             }
         }
     }
+    println!(
+        "NO SYNC server-first flows dead: {} of {EACH} over the hard failover, {} of {EACH} over the graceful handover",
+        died[0], died[1]
+    );
+    assert_eq!(died[0], EACH, "server-first flows survived the hard failover");
+    assert!(died[1] * 2 > EACH, "most server-first flows survived the graceful handover without sync");
+    // The new active answers the server's next segment with a RST.
+    assert_eq!(run.resets, died[0] + died[1], "the server's connections that died were reset");
 }
 
 /// A commit that does not end (conntrackd frozen) holds the takeover for
