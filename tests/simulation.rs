@@ -857,6 +857,9 @@ fn run_one(name: &str, f: Scenario, seed: u64, verbose: bool) -> Result<Outcome,
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         f(&mut w, &mut out);
         w.run_for(w.p.hello * 5);
+        if let Some((d, bound)) = w.handover_overlap {
+            out.timings.push(("(b) handover overlap", d, bound));
+        }
         (w.violations.clone(), w.trace())
     }));
     match r {
