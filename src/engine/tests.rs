@@ -1374,3 +1374,34 @@ fn wan_hellos_on_a_tied_control_link_count_as_heard_on_the_wan() {
         }
     }
 }
+
+/// §6.2: after a partition heals, two actives may both offer the WAN to
+/// the same standby. Taking one offer, it aborts on hearing the other
+/// router handing over too, rather than open its WAN beside it and, once
+/// its own offerer stepped down, be active beside it (198 ms, chaos seed
+/// 49861).
+#[test]
+fn a_router_taking_over_aborts_when_another_router_hands_over_too() {
+    let (mut a, mut b) = active_and_standby(Settings::for_tests(2, 100));
+    let mut c = Engine::new(Settings::for_tests(3, 150), 9, t(0));
+    run_alone(&mut c, t(2000));
+    assert_eq!(c.state(), State::Active);
+    // b asks to step up; a and c (which never heard a) both offer.
+    assert_eq!(b.handle_command(t(2000), Command::StepUp), Ok(()));
+    let fb = drain(&mut b);
+    deliver(&mut c, t(2000), &fb);
+    let fc = drain(&mut c);
+    deliver(&mut a, t(2000), &fb);
+    let fa = drain(&mut a);
+    assert_eq!((a.state(), c.state()), (State::HandingOver, State::HandingOver));
+    deliver(&mut b, t(2000), &fa);
+    let fb = drain_prepared(&mut b, t(2000));
+    assert_eq!(b.state(), State::TakingOver);
+    assert!(fb.iter().any(|x| matches!(x, Action::RefreshPermit { .. })), "b opened its WAN");
+    // c's hello (and OFFER) arrive: b closes its WAN, and refuses c's
+    // offer while a still holds the WAN.
+    deliver(&mut b, t(2001), &fc);
+    let fb = drain(&mut b);
+    assert_eq!(b.state(), State::Standby);
+    assert!(fb.contains(&Action::CloseWan), "{fb:?}");
+}

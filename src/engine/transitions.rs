@@ -56,10 +56,16 @@ impl Engine {
             return;
         }
         let leaving = self.peers[idx].flags.has(Flags::LEAVING);
-        if self.state == State::TakingOver && pstate == State::Active && !leaving {
-            // Another active, or our offerer gave the handover up. (One
-            // that must leave steps down once it hears us: §6.8.)
-            self.abort_takeover(now, format!("router {pid:#x} is active"));
+        // Another active, or our offerer gave the handover up; or another
+        // router handing over: after a partition heals, two actives may
+        // both offer us the WAN, and the one whose offer we did not take
+        // would forward beside us until we hear it. (One that must leave
+        // steps down once it hears us: §6.8.)
+        let offerer = self.run.is_some_and(|r| r.peer == pid);
+        let other_holder = pstate == State::Active || (pstate == State::HandingOver && !offerer);
+        if self.state == State::TakingOver && other_holder && !leaving {
+            let what = if pstate == State::Active { "is active" } else { "is handing the WAN over too" };
+            self.abort_takeover(now, format!("router {pid:#x} {what}"));
             return;
         }
         // The offerer stopped holding the WAN: its DONE may have been lost.

@@ -70,6 +70,8 @@ pub struct Router {
     pub proc: Proc,
     /// The kernel-enforced forwarding permission (nft element timeout).
     pub permit_until: Instant,
+    /// When the permission last went from lapsed or withdrawn to granted.
+    pub opened_at: Instant,
     pub last_state: State,
     pub applied: Option<Ipv4Addr>,
     /// The DHCPv6 binding is configured.
@@ -123,6 +125,13 @@ impl Router {
     }
     pub fn running(&self) -> bool {
         self.proc == Proc::Running
+    }
+    /// The permission granted (again) for `timeout` from `now`.
+    fn renew(&mut self, now: Instant, timeout: Duration) {
+        if !self.gate_open(now) {
+            self.opened_at = now;
+        }
+        self.permit_until = now.plus(timeout);
     }
 }
 
@@ -267,6 +276,9 @@ pub struct World {
     leaving_takeovers: Vec<(Instant, usize)>,
     /// Since when three routers forward in the overlap in progress (b).
     overlap_three: Option<Instant>,
+    /// The longest two ends of a graceful handover forwarded together
+    /// (since the target opened), with its bound (b).
+    pub handover_overlap: Option<(Duration, Duration)>,
 }
 
 /// A DHCP request a router sent.
@@ -319,6 +331,7 @@ impl World {
             overlap_leaving: false,
             leaving_takeovers: Vec::new(),
             overlap_three: None,
+            handover_overlap: None,
         }
     }
 
@@ -394,6 +407,7 @@ impl World {
             engine: None,
             proc: Proc::Down,
             permit_until: Instant::ZERO,
+            opened_at: Instant::ZERO,
             last_state: State::Init,
             applied: None,
             applied6: false,
@@ -624,12 +638,12 @@ impl World {
                         let flags = frame.get(14 + vwrp::wire::FLAGS_OFFSET).copied().unwrap_or(0);
                         let permit = self.routers[i].engine.as_ref().map(|e| e.settings().permit_timeout());
                         if let Some(p) = permit.filter(|_| flags & Flags::FORWARDING != 0) {
-                            self.routers[i].permit_until = now.plus(p);
+                            self.routers[i].renew(now, p);
                         }
                     }
                     self.transmit(i, path, frame);
                 }
-                Action::RefreshPermit { timeout } => self.routers[i].permit_until = now.plus(timeout),
+                Action::RefreshPermit { timeout } => self.routers[i].renew(now, timeout),
                 Action::CloseWan => self.routers[i].permit_until = self.routers[i].permit_until.min(now),
                 Action::Prepare => {
                     let d = Duration::from_micros(self.rng.below(self.p.prepare_max.as_micros() as u64 + 1));
@@ -1085,14 +1099,25 @@ impl World {
                 .iter()
                 .any(|&(ta, j)| open.contains(&j) && ta <= since && since.since(ta) <= opened_by);
             self.overlap_leaving |= (leaving || taker) && open.len() == 2;
-            // The handover window: the target opened, the offerer has not
-            // closed yet (or gave up and will close on the late READY, or
-            // the target aborts on hearing it is still active).
-            let handover_pair = open.len() == 2
-                && states.contains(&State::TakingOver)
-                && (states.contains(&State::HandingOver) || states.contains(&State::Active));
+            // The handover window: the target (TakingOver) opened, the
+            // offerer (HandingOver) has not closed yet, or gave up (Active)
+            // and closes on the late READY, or the target aborts on its
+            // hello. Never HandingOver beside Active (§8 (b)). The target
+            // gives up one handover timeout after it opened at the latest;
+            // one that stopped keeps forwarding one permit timeout longer.
             let s = &self.routers[open[0]].settings;
-            let handover_bound = s.handover_timeout() + s.permit_timeout() + self.max_delay() * 2;
+            let handover_bound = s.handover_timeout() + s.permit_timeout();
+            let target_opened = |of: &[usize]| -> Option<Instant> {
+                let (targets, rest): (Vec<usize>, Vec<usize>) =
+                    of.iter().partition(|&&i| self.routers[i].state() == State::TakingOver);
+                let offerer = |i: &usize| matches!(self.routers[*i].state(), State::HandingOver | State::Active);
+                (targets.len() == 1 && rest.len() == 1 && offerer(&rest[0])).then(|| self.routers[targets[0]].opened_at)
+            };
+            let pair_since = target_opened(&open).filter(|_| open.len() == 2).map(|at| now.since(at));
+            if let Some(d) = pair_since.filter(|&d| self.handover_overlap.is_none_or(|(w, _)| d > w)) {
+                self.handover_overlap = Some((d, handover_bound));
+            }
+            let handover_pair = pair_since.is_some_and(|d| d <= handover_bound);
             // Two actives that never met hear each other first on the WAN:
             // the bound is one hello of the slowest path.
             let slowest = self.p.hello.max(self.p.wan_hello.unwrap_or_default());
@@ -1129,22 +1154,20 @@ impl World {
             let three_since = (open.len() == 3).then(|| *self.overlap_three.get_or_insert(now));
             let state_of = |i: usize| self.routers[i].state();
             let leaving_handover = three_since.is_some_and(|three_since| {
-                now.since(since) <= handover_bound
-                    && now.since(three_since) <= leaving_bound
+                now.since(three_since) <= leaving_bound
                     && open.iter().any(|&j| {
-                        let rest: Vec<State> = open.iter().filter(|&&i| i != j).map(|&i| state_of(i)).collect();
+                        let rest: Vec<usize> = open.iter().copied().filter(|&i| i != j).collect();
                         state_of(j) == State::Active
                             && self
                                 .leaving_takeovers
                                 .iter()
                                 .any(|&(ta, k)| k == j && ta <= three_since && three_since.since(ta) <= opened_by)
-                            && rest.contains(&State::TakingOver)
-                            && (rest.contains(&State::HandingOver) || rest.contains(&State::Active))
+                            && target_opened(&rest).is_some_and(|at| now.since(at) <= handover_bound)
                     })
             });
             let ok = race
                 || leaving_handover
-                || (handover_pair && now.since(since) <= handover_bound)
+                || handover_pair
                 || (self.overlap_leaving && open.len() == 2 && now.since(since) <= leaving_bound)
                 || (now.since(self.last_heal) <= heal_bound && self.last_heal > Instant::ZERO)
                 || (running <= 1 && now.since(self.last_heal) <= linger_bound && self.last_heal > Instant::ZERO)
