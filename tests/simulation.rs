@@ -810,6 +810,29 @@ fn sc_chaos(w: &mut World, out: &mut Outcome) {
     settle_within(w, out, "chaos healed", bound);
 }
 
+/// A router's WAN port put into its control bridge for over a minute (an
+/// operator's change; PROTOCOL.md §2.5): it sends nothing on the tied
+/// link, hears the WAN's frames there, and its bridge floods them to the
+/// others' control links. Past the peers' expiry (60 s) the others have
+/// forgotten a silent tied standby; it must still hear the active, on the
+/// WAN path: no role changes while tied (a tied active stays active, its
+/// standbys hear it on the WAN). Untied, the routers converge again.
+fn sc_tie(w: &mut World, out: &mut Outcome) {
+    let n = 2 + w.rng.below(3) as usize;
+    boot(w, out, n);
+    w.run_for(w.p.preempt_delay + w.p.hello * 20);
+    let victim = w.rng.below(n as u64) as usize;
+    let seen = w.activations.len();
+    w.set_tie(victim, true);
+    let tied_for = Duration::from_secs(61 + w.rng.below(30));
+    w.run_for(tied_for);
+    if w.activations.len() != seen {
+        panic_msg(w, &format!("a role changed while r{victim} was tied"));
+    }
+    w.set_tie(victim, false);
+    settle(w, out, "untied");
+}
+
 type Scenario = fn(&mut World, &mut Outcome);
 
 /// Each scenario with its seeds: `make test`'s quick share, and `make
@@ -831,6 +854,7 @@ const SCENARIOS: &[(&str, Scenario, u64, u64)] = &[
     ("lan-cut", sc_lan_cut, 400, 4000),
     ("one-way", sc_one_way, 400, 3000),
     ("blind", sc_blind, 400, 1000),
+    ("tie", sc_tie, 100, 1000),
 ];
 
 /// Seeds that long sweeps found failing, beyond the quick sweep's range:
@@ -853,7 +877,7 @@ const LAN_FAULTS: &[&str] = &["lan-down", "lan-cut", "one-way", "chaos"];
 
 /// Scenarios that cut a control link while the WAN still joins the
 /// routers: they need WAN hellos (docs/PROTOCOL.md §7.3).
-const NEED_WAN_HELLOS: &[&str] = &["partition", "chaos", "lan-cut", "one-way", "blind"];
+const NEED_WAN_HELLOS: &[&str] = &["partition", "chaos", "lan-cut", "one-way", "blind", "tie"];
 
 fn full_sweep() -> bool {
     std::env::var("VWRP_SIM_SWEEP").is_ok_and(|v| v == "full")
@@ -968,6 +992,7 @@ scenario_tests! {
     sim_lan_cut => 13,
     sim_one_way => 14,
     sim_blind => 15,
+    sim_tie => 16,
 }
 
 /// How many runs the sweep makes, and how many of them with the LAN-side

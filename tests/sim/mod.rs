@@ -2,7 +2,7 @@
 //! simulated WAN and control links (loss, delay, partition, one-way cuts),
 //! crash, hang and restart of routers, a router's LAN side lost (its LAN
 //! device without carrier, or cut silently and seen by a fatal LAN
-//! tracker), a DHCP server that answers, stays silent or refuses (its
+//! tracker), a control link tied to the WAN device, a DHCP server that answers, stays silent or refuses (its
 //! DHCPv6 side answers or stays silent with it), and an
 //! upstream tracker per router run by the daemon's own `tracker::Schedule`
 //! (its probes answered, or timed out when the upstream is dead).
@@ -100,6 +100,12 @@ pub struct Router {
     /// Its LAN cut off silently (carrier stays): only its fatal LAN
     /// tracker notices, after a while.
     pub lan_cut: bool,
+    /// Its WAN port is a port of its control bridge (the operator's
+    /// change): the bridge takes the WAN's frames before its WAN socket
+    /// sees them, so they arrive on its control link, and floods them to
+    /// the LAN; its daemon sends nothing on the tied link, and its fence
+    /// keeps the LAN's frames off the WAN.
+    pub tied: bool,
     /// Link events and LAN tracker verdicts that came while it was stopped.
     held_events: Vec<Held>,
 }
@@ -111,6 +117,8 @@ enum Held {
     Lan(bool),
     /// The LAN tracker's verdict.
     LanTracker(bool),
+    /// The control link tied to the WAN device, or untied.
+    Tie(bool),
 }
 
 /// The engine's tracker index of the fatal LAN tracker (0 is the upstream).
@@ -424,6 +432,7 @@ impl World {
             deaf: false,
             lan_down: false,
             lan_cut: false,
+            tied: false,
             held_events: Vec::new(),
         });
         self.start(i);
@@ -450,6 +459,12 @@ impl World {
             if let Some(e) = r.engine.as_mut() {
                 e.handle_control_link(now, 0, false);
                 e.handle_lan_link(now, false);
+            }
+        }
+        if r.tied {
+            if let Some(e) = r.engine.as_mut() {
+                e.handle_control_tied(0, true);
+                e.handle_control_link(now, 0, false);
             }
         }
         let recut = r.lan_cut;
@@ -531,6 +546,9 @@ impl World {
             r.isolated = [false; 2];
             (r.mute, r.deaf) = (false, false);
         }
+        for i in 0..self.routers.len() {
+            self.set_tie(i, false);
+        }
         self.links = [Link::default(); 2];
         self.last_heal = self.now;
         self.log("network healed".into());
@@ -560,6 +578,20 @@ impl World {
         }
         self.log(format!("r{i} LAN carrier {}", if up { "back" } else { "lost" }));
         self.deliver_held(i, Held::Lan(up));
+    }
+
+    /// Router i's WAN port put into its control bridge, or taken out again
+    /// (a link event for its daemon).
+    pub fn set_tie(&mut self, i: usize, tied: bool) {
+        if self.routers[i].tied == tied {
+            return;
+        }
+        self.routers[i].tied = tied;
+        if !tied {
+            self.last_heal = self.now;
+        }
+        self.log(format!("r{i} control link {}", if tied { "tied to the WAN" } else { "untied" }));
+        self.deliver_held(i, Held::Tie(tied));
     }
 
     /// Router i's LAN cut off without a carrier change (a switch between),
@@ -597,13 +629,18 @@ impl World {
 
     fn apply_held(&mut self, i: usize, ev: Held) {
         let now = self.now;
+        let (lan_down, tied) = (self.routers[i].lan_down, self.routers[i].tied);
         if let Some(e) = self.routers[i].engine.as_mut() {
             match ev {
                 Held::Lan(up) => {
-                    e.handle_control_link(now, 0, up);
+                    e.handle_control_link(now, 0, up && !tied);
                     e.handle_lan_link(now, up);
                 }
                 Held::LanTracker(up) => e.handle_tracker(now, LAN_TRACKER, up),
+                Held::Tie(t) => {
+                    e.handle_control_tied(0, t);
+                    e.handle_control_link(now, 0, !t && !lan_down);
+                }
             }
         }
         self.drain(i);
@@ -793,7 +830,7 @@ impl World {
     /// Frames out of router i on link li are lost.
     fn tx_cut(&self, i: usize, li: usize) -> bool {
         let r = &self.routers[i];
-        r.isolated[li] || (li == 1 && (r.mute || r.lan_down || r.lan_cut))
+        r.isolated[li] || (li == 1 && (r.mute || r.lan_down || r.lan_cut || r.tied))
     }
 
     /// Frames into router i on link li are lost.
@@ -809,21 +846,40 @@ impl World {
         }
         let dst = Mac([frame[0], frame[1], frame[2], frame[3], frame[4], frame[5]]);
         let link = self.links[li];
+        // A tied router's bridge floods the WAN's frames to the LAN.
+        let reflected = path == Path::Wan
+            && (0..self.routers.len())
+                .any(|t| t != from && self.routers[t].tied && !self.rx_cut(t, 0) && !self.tx_cut_lan(t));
         for to in 0..self.routers.len() {
-            if to == from || self.rx_cut(to, li) {
+            if to == from || (path != Path::Wan && !dst.is_multicast() && dst != control_mac(to)) {
                 continue;
             }
-            if path != Path::Wan && !dst.is_multicast() && dst != control_mac(to) {
-                continue;
+            let tied = self.routers[to].tied;
+            // A tied router hears the WAN on its control link; the others
+            // get the copy a tied bridge floods there too.
+            let mut on = Vec::with_capacity(2);
+            if !self.rx_cut(to, li) {
+                on.push(if path == Path::Wan && tied { Path::Control(0) } else { path });
             }
-            if link.loss > 0.0 && self.rng.chance(link.loss) {
-                continue;
+            if reflected && !tied && !self.rx_cut(to, 1) {
+                on.push(Path::Control(0));
             }
-            let span = link.delay_max.saturating_sub(link.delay_min).as_micros() as u64;
-            let d = link.delay_min + Duration::from_micros(self.rng.below(span + 1));
-            let t = self.now.plus(d);
-            self.push(t, Ev::Deliver { to, path, frame: frame.clone() });
+            for p in on {
+                if link.loss > 0.0 && self.rng.chance(link.loss) {
+                    continue;
+                }
+                let span = link.delay_max.saturating_sub(link.delay_min).as_micros() as u64;
+                let d = link.delay_min + Duration::from_micros(self.rng.below(span + 1));
+                let t = self.now.plus(d);
+                self.push(t, Ev::Deliver { to, path: p, frame: frame.clone() });
+            }
         }
+    }
+
+    /// Router i's bridge cannot flood to the LAN (its LAN down or cut).
+    fn tx_cut_lan(&self, i: usize) -> bool {
+        let r = &self.routers[i];
+        r.isolated[1] || r.lan_down || r.lan_cut
     }
 
     fn handle(&mut self, ev: Ev) {
