@@ -122,11 +122,15 @@ impl Link {
 
     /// Opens the hello socket on the bound device and registers it. Its
     /// filter lets in the group's frames addressed to this router (`own`,
-    /// or the device's MAC) or to every router; the kernel drops the rest
-    /// (`Filter::vwrp`).
+    /// the WAN's shared MAC, or the device's MAC) or to every router; the
+    /// kernel drops the rest (`Filter::vwrp`).
     fn open_hello(&mut self, cfg: &config::Group, own: Option<Mac>, reg: &Registry, token: Token) -> io::Result<()> {
         let filter = Filter::vwrp(cfg.group_id, own.unwrap_or(self.mac));
         let sock = PacketSocket::open_filtered(self.ifindex, cfg.ethertype, &filter)?;
+        if own.is_some() {
+            // The WAN's: the fence lets out only frames with this mark.
+            sock.set_mark(crate::system::nft::OWN_FRAME_MARK)?;
+        }
         sock.join_multicast(MULTICAST_MAC)?;
         reg.register(&mut SourceFd(&sock.as_raw_fd()), token, Interest::READABLE)?;
         self.sock = Some(sock);

@@ -78,6 +78,11 @@ pub const TABLE: &str = "vwrp";
 pub const OWNED_TABLE: &str = "vwrp_owned";
 /// The set of interface indexes allowed to forward, in each table.
 pub const OPEN_SET: &str = "open";
+/// The mark (`SO_MARK`) on the daemon's WAN frames: the egress chains let
+/// out vwrp's EtherType only with it ("vwrp" in ASCII). Other software's
+/// marks never meet it: they are set on routed packets, and a frame of
+/// vwrp's EtherType is never routed.
+pub const OWN_FRAME_MARK: u32 = 0x7677_7270;
 /// Before anything else on the device, fw4's hooks included.
 const PRIORITY: i32 = -500;
 
@@ -822,6 +827,7 @@ fn chain_rules(req: &mut Request, layer: Layer, hook: Hook, chain: &str, wan: &W
     if hook == Hook::Egress {
         rule(req, layer, chain, |r| {
             group_frame(r, wan);
+            own_frame(r);
             payload(r, FLAGS_OFFSET, 1);
             expr(r, "bitwise", |r| {
                 r.attr_u32_be(NFTA_BITWISE_SREG, REG_1)
@@ -847,9 +853,12 @@ fn chain_rules(req: &mut Request, layer: Layer, hook: Hook, chain: &str, wan: &W
             });
         });
     }
-    // ether type <ethertype> ether saddr <shared MAC> accept
+    // ether type <ethertype> ether saddr <shared MAC> [meta mark <own>] accept
     rule(req, layer, chain, |r| {
         group_frame(r, wan);
+        if hook == Hook::Egress {
+            own_frame(r);
+        }
         verdict(r, NF_ACCEPT);
     });
     // ether type <ethertype> drop: not the group's, open or closed
@@ -898,6 +907,16 @@ fn group_frame(req: &mut Request, wan: &Wan) {
     ether_type(req, wan.ethertype);
     payload(req, SOURCE_OFFSET, 6);
     cmp_eq(req, &wan.shared_mac.0);
+}
+
+/// `meta mark <OWN_FRAME_MARK>`: sent by this router's daemon. A frame
+/// bridged to the WAN port from the LAN has no such mark, whatever its
+/// source MAC says.
+fn own_frame(req: &mut Request) {
+    expr(req, "meta", |r| {
+        r.attr_u32_be(NFTA_META_DREG, REG_1).attr_u32_be(NFTA_META_KEY, libc::NFT_META_MARK as u32);
+    });
+    cmp_eq(req, &OWN_FRAME_MARK.to_ne_bytes());
 }
 
 /// `len` bytes of the link-layer header at `offset` into register 1.
@@ -1041,10 +1060,14 @@ mod tests {
         frame_from_passes(bed, SHARED, ethertype, outbound)
     }
 
-    /// The same, from source `src`.
+    /// The same, from source `src`; outbound, sent as the daemon sends
+    /// (its socket's mark).
     fn frame_from_passes(bed: &Bed, src: Mac, ethertype: u16, outbound: bool) -> bool {
         let (tx_ns, tx_if) = if outbound { (&bed.fenced, bed.wa) } else { (&bed.peer, bed.wb) };
         let tx = tx_ns.enter(|| PacketSocket::open(tx_if, ethertype)).unwrap();
+        if outbound {
+            tx.set_mark(OWN_FRAME_MARK).unwrap();
+        }
         frame_reaches(bed, &tx, src, ethertype, outbound)
     }
 
@@ -1102,13 +1125,14 @@ mod tests {
                 "iif @open accept".into(),
                 "chain out_wa {".into(),
                 "type filter hook egress device \"wa\" priority -500; policy drop;".into(),
-                "ether type 0x88b5 ether saddr 02:00:00:00:00:01 @ll,192,8 & 0x20 == 0x20 update @open { oif timeout 300ms }"
+                "ether type 0x88b5 ether saddr 02:00:00:00:00:01 meta mark 0x76777270 @ll,192,8 & 0x20 == 0x20 update @open { oif timeout 300ms }"
                     .into(),
+                "ether type 0x88b5 ether saddr 02:00:00:00:00:01 meta mark 0x76777270 accept".into(),
                 "oif @open accept".into(),
             ] {
                 assert!(text.contains(&line), "{line:?} missing from:\n{text}");
             }
-            assert_eq!(text.matches("ether type 0x88b5 ether saddr 02:00:00:00:00:01 accept").count(), 2, "{text}");
+            assert_eq!(text.matches("ether type 0x88b5 ether saddr 02:00:00:00:00:01 accept").count(), 1, "{text}");
             assert_eq!(text.matches("ether type 0x88b5 drop").count(), 2, "{text}");
         }
         assert!(owned.contains("flags owner"), "{owned}");
@@ -1174,12 +1198,20 @@ mod tests {
         send_vwrp_from(bed, SHARED, flags).unwrap();
     }
 
-    /// The same from source `src`: refused (ENOBUFS) if the fence drops it.
+    /// The same from source `src`, from the daemon's socket (`mark`) or
+    /// another: refused (ENOBUFS) if the fence drops it.
     fn send_vwrp_from(bed: &Bed, src: Mac, flags: u8) -> io::Result<()> {
+        send_vwrp_marked(bed, src, flags, Some(OWN_FRAME_MARK))
+    }
+
+    fn send_vwrp_marked(bed: &Bed, src: Mac, flags: u8, mark: Option<u32>) -> io::Result<()> {
         let mut pdu = [0u8; 46];
         pdu[crate::wire::FLAGS_OFFSET] = flags;
         let frame = EthernetRepr { dst: Mac::BROADCAST, src, ethertype: VWRP }.frame(|out| out.extend_from_slice(&pdu));
         let tx = bed.fenced.enter(|| PacketSocket::open(bed.wa, VWRP)).unwrap();
+        if let Some(m) = mark {
+            tx.set_mark(m)?;
+        }
         tx.send(&frame)
     }
 
@@ -1193,6 +1225,11 @@ mod tests {
         let sent = send_vwrp_from(&bed, FOREIGN, Flags::FORWARDING | Flags::WAN);
         assert!(sent.is_err(), "a foreign FORWARDING frame left");
         assert!(!can_ping(&bed), "a foreign FORWARDING frame opened the WAN");
+        // The shared MAC's, not from the daemon's socket (a LAN host
+        // spoofing it through a tie): the same.
+        let sent = send_vwrp_marked(&bed, SHARED, Flags::FORWARDING | Flags::WAN, None);
+        assert!(sent.is_err(), "an unmarked FORWARDING frame left");
+        assert!(!can_ping(&bed), "an unmarked FORWARDING frame opened the WAN");
         send_vwrp(&bed, Flags::FORWARDING | Flags::WAN);
         assert!(can_ping(&bed), "a FORWARDING frame did not open the WAN");
         // Renewed by frames alone, it lasts past one timeout ...
@@ -1267,14 +1304,15 @@ mod tests {
         bed.fenced.ok("ip link set la master br0");
         bed.fenced.ok("ip link set br0 up");
         let lb = lan.ifindex("lb");
-        let from_lan = |bed: &Bed, ethertype| {
+        let from_lan = |bed: &Bed, src, ethertype| {
             let tx = lan.enter(|| PacketSocket::open(lb, ethertype)).unwrap();
-            frame_reaches(bed, &tx, FOREIGN, ethertype, true)
+            frame_reaches(bed, &tx, src, ethertype, true)
         };
         for open in [false, true] {
             let state = if open { "open" } else { "closed" };
-            assert!(!from_lan(&bed, VWRP), "a LAN host's vwrp frame left by a {state} WAN port");
-            assert_eq!(from_lan(&bed, OTHER), open, "a LAN host's other frame, {state} WAN");
+            assert!(!from_lan(&bed, FOREIGN, VWRP), "a LAN host's vwrp frame left by a {state} WAN port");
+            assert!(!from_lan(&bed, SHARED, VWRP), "a LAN host's vwrp frame from the shared MAC left, {state} WAN");
+            assert_eq!(from_lan(&bed, FOREIGN, OTHER), open, "a LAN host's other frame, {state} WAN");
             assert!(frame_passes(&bed, VWRP, true), "the router's own WAN frame blocked, {state} WAN");
             bed.fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
         }
@@ -1323,7 +1361,8 @@ mod tests {
         // Tampered rules: the layer is made afresh.
         bed.fenced.ok("nft flush chain netdev vwrp in_wa");
         assert_eq!(ensure(&mut bed, &devs), Repaired { emptied: true, chains: false });
-        assert_eq!(listed(&bed, TABLE).matches("ether saddr 02:00:00:00:00:01 accept").count(), 2);
+        assert_eq!(listed(&bed, TABLE).matches("ether saddr 02:00:00:00:00:01 accept").count(), 1);
+        assert_eq!(listed(&bed, TABLE).matches("ether saddr 02:00:00:00:00:01 meta mark 0x76777270 accept").count(), 1);
 
         bed.fenced.enter(uninstall).unwrap();
         assert!(!bed.fenced.enter(|| Fence::open()?.table_present(TABLE)).unwrap());
@@ -1404,7 +1443,8 @@ mod tests {
         bed.fence.refresh(bed.wa, Duration::from_secs(10)).unwrap();
         bed.fenced.ok("nft delete chain netdev vwrp out_wa");
         assert_eq!(ensure(&mut bed, &devs), Repaired { emptied: false, chains: true });
-        assert_eq!(listed(&bed, TABLE).matches("ether saddr 02:00:00:00:00:01 accept").count(), 2);
+        assert_eq!(listed(&bed, TABLE).matches("ether saddr 02:00:00:00:00:01 accept").count(), 1);
+        assert_eq!(listed(&bed, TABLE).matches("ether saddr 02:00:00:00:00:01 meta mark 0x76777270 accept").count(), 1);
         // Added in place: the permission survived.
         assert!(can_ping(&bed), "repairing a chain closed the WAN");
 

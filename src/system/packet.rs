@@ -183,6 +183,22 @@ impl PacketSocket {
     /// Makes the interface accept frames sent to multicast `group`
     /// (PACKET_ADD_MEMBERSHIP). The kernel drops the membership when the
     /// socket closes.
+    /// Marks every frame this socket sends (`SO_MARK`): the fence's
+    /// egress rules know the daemon's own WAN frames by it.
+    pub fn set_mark(&self, mark: u32) -> io::Result<()> {
+        // SAFETY: `mark` is a valid u32 for the stated length.
+        cvt(unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_MARK,
+                (&mark as *const u32).cast(),
+                size_of::<u32>() as libc::socklen_t,
+            )
+        })?;
+        Ok(())
+    }
+
     pub fn join_multicast(&self, group: Mac) -> io::Result<()> {
         let mut address = [0u8; 8];
         address[..6].copy_from_slice(&group.0);
