@@ -1406,7 +1406,7 @@ impl Group {
             j.null();
             return;
         };
-        j.open('{').key("result").str(c.result).key("ago_ms").num(millis(now.since(c.started)));
+        j.open('{').key("result").str(c.result).key("ago_ms").num(now.millis_since(c.started));
         j.key("took_ms").opt_num(c.took.map(millis)).key("error").opt_str(c.error.as_deref()).close('}');
     }
 

@@ -267,7 +267,7 @@ impl Runtime {
     /// `answered` and `targets` (ping), `pid` (script, null between
     /// runs); the others have none of them.
     fn status(&self, now: Instant, j: &mut json::Writer) {
-        let ago = |t: Instant| millis(now.since(t));
+        let ago = |t: Instant| now.millis_since(t);
         let (last, change) = (self.schedule.last(), self.schedule.change());
         j.key("type").str(self.cfg.kind.info().name).key("running").bool(self.schedule.is_running());
         j.key("interval_ms").num(millis(self.cfg.interval)).key("timeout_ms").num(millis(self.cfg.timeout));

@@ -212,10 +212,6 @@ pub struct Status {
     pub transitions: Vec<TransitionStatus>,
 }
 
-pub(super) fn ms(d: core::time::Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 impl Engine {
     pub fn status(&self, now: Instant) -> Status {
         let (skew_num, holder_skew_num) = (self.skew_num(), self.holder_skew_num(now));
@@ -223,7 +219,7 @@ impl Engine {
             group: self.s.group,
             router_id: format!("{:#x}", self.s.router_id),
             state: self.state.as_str(),
-            since_ms: ms(now.since(self.since)),
+            since_ms: now.millis_since(self.since),
             reason: self.reason.clone(),
             priority: self.priority(),
             configured_priority: self.s.priority,
@@ -233,10 +229,10 @@ impl Engine {
             lan_up: self.lan_up,
             authenticated: !self.s.keys.is_empty(),
             key_ids: self.s.keys.ids(),
-            hold_left_ms: self.timers.get(super::timers::Timer::Hold).map_or(0, |h| ms(h.since(now))),
+            hold_left_ms: self.timers.get(super::timers::Timer::Hold).map_or(0, |h| h.millis_since(now)),
             step_up: self.step_up.as_ref().map(|s| StepUpStatus {
                 state: s.outcome.as_str(),
-                ago_ms: ms(now.since(s.at)),
+                ago_ms: now.millis_since(s.at),
                 reason: s.reason.clone(),
             }),
             peers: self
@@ -247,7 +243,7 @@ impl Engine {
                     state: p.state.as_str(),
                     priority: p.priority,
                     effective_priority: p.effective_priority,
-                    last_heard_ms: p.last_heard().map_or(u64::MAX, |t| ms(now.since(t))),
+                    last_heard_ms: p.last_heard().map_or(u64::MAX, |t| now.millis_since(t)),
                     alive: p.is_alive(now, Engine::skew_num_of(p, holder_skew_num, skew_num)),
                     paths: p.contacts.iter().map(|c| c.path.to_string()).collect(),
                     key_id: p.key_id,
@@ -261,7 +257,7 @@ impl Engine {
                     key_id: r.key_id,
                     reason: r.why.as_str(),
                     frames: r.frames,
-                    last_heard_ms: ms(now.since(r.last_heard)),
+                    last_heard_ms: now.millis_since(r.last_heard),
                 })
                 .collect(),
             lease: self.lease.as_ref().map(|l| {
@@ -317,7 +313,7 @@ impl Engine {
                 .iter()
                 .rev()
                 .map(|t| TransitionStatus {
-                    ago_ms: ms(now.since(t.at)),
+                    ago_ms: now.millis_since(t.at),
                     from: t.from.as_str(),
                     to: t.to.as_str(),
                     reason: t.reason.clone(),

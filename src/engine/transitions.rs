@@ -5,10 +5,9 @@
 
 use core::time::Duration;
 
-use super::status::ms;
 use super::timers::Timer;
 use super::{Action, Engine, HISTORY, Path, Run, State, StepUp, StepUpOutcome, TrackerState, Transition};
-use crate::time::{Instant, times};
+use crate::time::{Instant, millis, times};
 use crate::wire::{Flags, Handover, HandoverReason, MULTICAST_MAC, Message, MessageType};
 
 impl Engine {
@@ -212,7 +211,7 @@ impl Engine {
 
     /// Why a step-up asked of the active router came to nothing.
     pub(super) fn step_up_unanswered(&self, now: Instant) -> String {
-        let waited = ms(times(self.s.handover_timeout(), 2));
+        let waited = millis(times(self.s.handover_timeout(), 2));
         match self.state {
             State::Fault => "this router cannot forward now: a fatal tracker or the WAN link is down".into(),
             State::Init => "this router is listening for the active router again".into(),
