@@ -9,9 +9,9 @@
 //!                     ether type <ethertype> ether saddr <shared MAC> accept;
 //!                     ether type <ethertype> drop; meta iif @open accept; }
 //!   chain out_<dev> { type filter hook egress  device "<dev>" priority -500; policy drop;
-//!                     ether type <ethertype> ether saddr <shared MAC> @ll,192,8 & 0x20 == 0x20
-//!                         update @open { oif timeout <permit> };
-//!                     ether type <ethertype> ether saddr <shared MAC> accept;
+//!                     ether type <ethertype> ether saddr <shared MAC> meta mark <own>
+//!                         @ll,192,8 & 0x20 == 0x20 update @open { oif timeout <permit> };
+//!                     ether type <ethertype> ether saddr <shared MAC> meta mark <own> accept;
 //!                     ether type <ethertype> drop; meta oif @open accept; }
 //! }
 //! ```
@@ -22,7 +22,9 @@
 //! dropped, open or closed: a WAN port bridged with the LAN (a tie, or any
 //! bridge) would carry the LAN's hellos, or a LAN host's frames of that
 //! EtherType, to the ISP from a foreign MAC, and the ISP's into the LAN;
-//! and such a frame that says FORWARDING would open a standby's WAN.
+//! and such a frame that says FORWARDING would open a standby's WAN. On
+//! the way out the frame must also carry the mark of the daemon's WAN
+//! socket (`OWN_FRAME_MARK`): a LAN host may spoof the shared MAC.
 //!
 //! A frame crosses only if every base chain on its hook accepts it, so it
 //! needs both tables' consent, and the active's permission is an element
@@ -818,7 +820,8 @@ fn add_chain(req: &mut Request, layer: Layer, hook: Hook, wan: &Wan) {
 /// `ether type <ethertype> ether saddr <shared MAC> @ll,192,8 & 0x20 ==
 /// 0x20 update @open { oif timeout <permit> }` (the renewal), then on both
 /// hooks `ether type <ethertype> ether saddr <shared MAC> accept; ether
-/// type <ethertype> drop; meta iif|oif @open accept`.
+/// type <ethertype> drop; meta iif|oif @open accept`; out, the daemon's
+/// mark is matched after the source MAC.
 fn chain_rules(req: &mut Request, layer: Layer, hook: Hook, chain: &str, wan: &Wan) {
     let meta = match hook {
         Hook::Ingress => libc::NFT_META_IIF,

@@ -180,9 +180,6 @@ impl PacketSocket {
         Ok(())
     }
 
-    /// Makes the interface accept frames sent to multicast `group`
-    /// (PACKET_ADD_MEMBERSHIP). The kernel drops the membership when the
-    /// socket closes.
     /// Marks every frame this socket sends (`SO_MARK`): the fence's
     /// egress rules know the daemon's own WAN frames by it.
     pub fn set_mark(&self, mark: u32) -> io::Result<()> {
@@ -199,6 +196,9 @@ impl PacketSocket {
         Ok(())
     }
 
+    /// Makes the interface accept frames sent to multicast `group`
+    /// (PACKET_ADD_MEMBERSHIP). The kernel drops the membership when the
+    /// socket closes.
     pub fn join_multicast(&self, group: Mac) -> io::Result<()> {
         let mut address = [0u8; 8];
         address[..6].copy_from_slice(&group.0);
